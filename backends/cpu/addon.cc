@@ -1,0 +1,289 @@
+// The Node-API surface of the CPU backend (DESIGN.md §3): buffers, run/runAsync, info, memory.
+#include <napi.h>
+#include <cstring>
+#include "buffer.h"
+#include "command.h"
+#include "sequencer.h"
+#include "thread_pool.h"
+#include "kernels/ops.h"
+
+namespace kiln {
+namespace {
+
+int64_t reported_bytes = 0;
+
+// Tell V8 about native memory so its GC pressure heuristics see it.
+void report_memory(Napi::Env env) {
+  int64_t active = Allocator::get().stats().active;
+  int64_t delta = active - reported_bytes;
+  if (delta != 0) {
+    int64_t result;
+    napi_adjust_external_memory(env, delta, &result);
+    reported_bytes = active;
+  }
+}
+
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+double number_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
+  if (info.Length() <= i || !info[i].IsNumber()) fail("[", fn, "] ", what, " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+uint32_t id_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  double v = number_arg(info, i, fn, "buffer id");
+  if (!(v >= 1 && v <= 4294967295.0 && v == (double)(uint32_t)v)) fail("[", fn, "] invalid buffer id ", v);
+  return (uint32_t)v;
+}
+
+BufferPtr buffer_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  uint32_t id = id_arg(info, i, fn);
+  BufferPtr b = Allocator::get().find(id);
+  if (!b) fail("[", fn, "] unknown or freed buffer id ", id);
+  return b;
+}
+
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    double n = number_arg(info, 0, "alloc", "byte size");
+    if (!(n >= 0 && n == (double)(int64_t)n && n <= 9007199254740992.0)) fail("[alloc] invalid byte size ", n);
+    return Napi::Number::New(info.Env(), Allocator::get().create((int64_t)n));
+  });
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Allocator::get().release(id_arg(info, 0, "free"));
+    report_memory(info.Env());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    BufferPtr b = buffer_arg(info, 0, "write");
+    double off = number_arg(info, 1, "write", "byte offset");
+    if (info.Length() < 3 || !info[2].IsTypedArray()) fail("[write] data must be a typed array");
+    auto ta = info[2].As<Napi::TypedArray>();
+    size_t n = ta.ByteLength();
+    const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    if (!(off >= 0 && off == (double)(int64_t)off) || (int64_t)off + (int64_t)n > b->nbytes)
+      fail("[write] ", n, " bytes at offset ", off, " do not fit in buffer ", b->id, " of ", b->nbytes, " bytes");
+    Sequencer::Turn turn;
+    Allocator::get().materialize(*b);
+    if (n) std::memcpy(static_cast<char*>(b->data) + (int64_t)off, src, n);
+    report_memory(info.Env());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    BufferPtr b = buffer_arg(info, 0, "read");
+    double off = number_arg(info, 1, "read", "byte offset");
+    double n = number_arg(info, 2, "read", "byte count");
+    if (!(off >= 0 && n >= 0 && off == (double)(int64_t)off && n == (double)(int64_t)n) ||
+        (int64_t)off + (int64_t)n > b->nbytes)
+      fail("[read] ", n, " bytes at offset ", off, " are outside buffer ", b->id, " of ", b->nbytes, " bytes");
+    auto ab = Napi::ArrayBuffer::New(info.Env(), (size_t)n);
+    Sequencer::Turn turn;
+    Allocator::get().materialize(*b);
+    if (n > 0) std::memcpy(ab.Data(), static_cast<char*>(b->data) + (int64_t)off, (size_t)n);
+    return ab;
+  });
+}
+
+Napi::Value HostView(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    BufferPtr b = buffer_arg(info, 0, "hostView");
+    Sequencer::Turn turn;
+    Allocator::get().materialize(*b);
+    // the view keeps the buffer alive until V8 collects it
+    auto* hold = new BufferPtr(b);
+    return Napi::ArrayBuffer::New(info.Env(), b->data, (size_t)b->nbytes,
+                                  [](Napi::Env, void*, BufferPtr* h) { delete h; }, hold);
+  });
+}
+
+std::vector<Command> parse_arg(const Napi::CallbackInfo& info, const char* fn) {
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    fail("[", fn, "] commands must be a Float64Array");
+  auto words = info[0].As<Napi::Float64Array>();
+  return parse_commands(words.Data(), words.ElementLength());
+}
+
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto cmds = parse_arg(info, "run");
+    {
+      Sequencer::Turn turn;
+      execute_commands(cmds);
+    }
+    report_memory(info.Env());
+    return info.Env().Undefined();
+  });
+}
+
+class RunWorker : public Napi::AsyncWorker {
+ public:
+  RunWorker(Napi::Env env, std::vector<Command> cmds)
+      : Napi::AsyncWorker(env), cmds_(std::move(cmds)), deferred_(Napi::Promise::Deferred::New(env)),
+        ticket_(Sequencer::get().take()) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    Sequencer::get().wait(ticket_);
+    try {
+      execute_commands(cmds_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+    cmds_.clear();
+    Sequencer::get().done();
+  }
+  void OnOK() override {
+    report_memory(Env());
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    report_memory(Env());
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  std::vector<Command> cmds_;
+  Napi::Promise::Deferred deferred_;
+  uint64_t ticket_;
+};
+
+Napi::Value RunAsync(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto* w = new RunWorker(info.Env(), parse_arg(info, "runAsync"));
+    auto p = w->promise();
+    w->Queue();
+    return p;
+  });
+}
+
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Sequencer::Turn turn;
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Object name_table(Napi::Env env, const std::vector<const char*>& names) {
+  auto o = Napi::Object::New(env);
+  for (size_t i = 0; i < names.size(); i++) o.Set(names[i], Napi::Number::New(env, (double)i));
+  return o;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto o = Napi::Object::New(env);
+    o.Set("backend", "cpu");
+    auto dt = Napi::Array::New(env);
+    for (int d = 0; d < kNumDtypes; d++) dt.Set((uint32_t)d, dtype_name(d));
+    o.Set("dtypes", dt);
+    std::vector<const char*> kn;
+    for (auto& k : kernel_catalog()) kn.push_back(k.name);
+    o.Set("kernels", name_table(env, kn));
+#define KILN_NAME(n) #n,
+    o.Set("unaryOps", name_table(env, {KILN_UNARY_OPS(KILN_NAME)}));
+    o.Set("binaryOps", name_table(env, {KILN_BINARY_OPS(KILN_NAME)}));
+    o.Set("reduceOps", name_table(env, {KILN_REDUCE_OPS(KILN_NAME)}));
+#undef KILN_NAME
+    o.Set("threads", Napi::Number::New(env, num_threads()));
+    o.Set("maxDims", Napi::Number::New(env, kMaxDims));
+    auto isa = Napi::Object::New(env);
+    __builtin_cpu_init();
+    isa.Set("avx2", Napi::Boolean::New(env, __builtin_cpu_supports("avx2")));
+    isa.Set("fma", Napi::Boolean::New(env, __builtin_cpu_supports("fma")));
+    isa.Set("f16c", Napi::Boolean::New(env, __builtin_cpu_supports("f16c")));
+    isa.Set("avx512f", Napi::Boolean::New(env, __builtin_cpu_supports("avx512f")));
+    o.Set("isa", isa);
+    return o;
+  });
+}
+
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto s = Allocator::get().stats();
+    auto o = Napi::Object::New(info.Env());
+    o.Set("active", (double)s.active);
+    o.Set("peak", (double)s.peak);
+    o.Set("cache", (double)s.cache);
+    o.Set("limit", (double)s.limit);
+    o.Set("cacheLimit", (double)s.cache_limit);
+    o.Set("buffers", (double)s.buffers);
+    return o;
+  });
+}
+
+double bytes_arg(const Napi::CallbackInfo& info, const char* fn) {
+  double v = number_arg(info, 0, fn, "bytes");
+  if (!(v >= 0 && v == std::floor(v))) fail("[", fn, "] bytes must be a non-negative integer, got ", v);
+  return v;
+}
+
+Napi::Value SetLimit(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Allocator::get().set_limit((int64_t)bytes_arg(info, "memory.setLimit"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value SetCacheLimit(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Allocator::get().set_cache_limit((int64_t)bytes_arg(info, "memory.setCacheLimit"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
+  Allocator::get().reset_peak();
+  return info.Env().Undefined();
+}
+Napi::Value ClearCache(const Napi::CallbackInfo& info) {
+  Allocator::get().clear_cache();
+  return info.Env().Undefined();
+}
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    double n = number_arg(info, 0, "setNumThreads", "thread count");
+    if (!(n >= 0 && n <= 256 && n == std::floor(n))) fail("[setNumThreads] invalid thread count ", n);
+    set_num_threads((int)n);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("alloc", Napi::Function::New(env, Alloc));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("hostView", Napi::Function::New(env, HostView));
+  exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("runAsync", Napi::Function::New(env, RunAsync));
+  exports.Set("synchronize", Napi::Function::New(env, Synchronize));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("memory", Napi::Function::New(env, Memory));
+  exports.Set("setLimit", Napi::Function::New(env, SetLimit));
+  exports.Set("setCacheLimit", Napi::Function::New(env, SetCacheLimit));
+  exports.Set("resetPeak", Napi::Function::New(env, ResetPeak));
+  exports.Set("clearCache", Napi::Function::New(env, ClearCache));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  return exports;
+}
+
+}  // namespace
+}  // namespace kiln
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return kiln::Init(env, exports); }
+NODE_API_MODULE(kiln_cpu, InitModule)

@@ -1,0 +1,50 @@
+// Buffers: ids handed to JS, memory from a size-bucketed caching allocator.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <map>
+#include <vector>
+
+namespace kiln {
+
+struct Buffer {
+  uint32_t id = 0;
+  int64_t nbytes = 0;     // requested size
+  int64_t capacity = 0;   // bucketed size actually held
+  void* data = nullptr;   // null until materialized (first write or kernel output)
+  ~Buffer();
+};
+using BufferPtr = std::shared_ptr<Buffer>;
+
+struct MemoryStats { int64_t active, peak, cache, limit, cache_limit, buffers; };
+
+class Allocator {
+ public:
+  static Allocator& get();
+  // Creates a buffer record; memory comes later through materialize().
+  uint32_t create(int64_t nbytes);
+  BufferPtr find(uint32_t id);           // null when unknown
+  void release(uint32_t id);             // drop the JS reference; memory returns to cache when unused
+  void materialize(Buffer& b);           // throws when the memory limit would be crossed
+  void give_back(void* p, int64_t capacity);
+  MemoryStats stats();
+  void set_limit(int64_t bytes);
+  void set_cache_limit(int64_t bytes);
+  void reset_peak();
+  void clear_cache();
+
+ private:
+  void trim_cache_locked(int64_t keep);
+  std::mutex mu_;
+  std::unordered_map<uint32_t, BufferPtr> table_;
+  std::multimap<int64_t, void*> cache_;  // capacity -> block
+  uint32_t next_id_ = 1;
+  int64_t active_ = 0, peak_ = 0, cached_ = 0;
+  int64_t limit_ = 0, cache_limit_ = -1;  // limit 0 = unlimited; cache limit -1 = default
+};
+
+int64_t bucket_size(int64_t nbytes);
+
+}  // namespace kiln

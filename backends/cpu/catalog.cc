@@ -1,0 +1,22 @@
+// The kernel catalog: ids are positions in this table; TypeScript reads them through info().
+#include "kernels/kernels.h"
+
+namespace kiln {
+
+const std::vector<KernelDef>& kernel_catalog() {
+  // name, inputs, outputs, min params, max params, check, run
+  static const std::vector<KernelDef> cat = {
+      {"free", 0, 0, 1, 1, check_free, run_free},
+      {"copy", 1, 1, 0, 0, check_copy, run_copy},
+      {"fill", 0, 1, 1, 1, check_fill, run_fill},
+      {"arange", 0, 1, 2, 2, check_arange, run_arange},
+      {"unary", 1, 1, 1, 1, check_unary, run_unary},
+      {"binary", 2, 1, 1, 1, check_binary, run_binary},
+      {"where", 3, 1, 0, 0, check_where, run_where},
+      {"reduce", 1, 1, 2, 2, check_reduce, run_reduce},
+      {"matmul", 2, 1, 0, 0, check_matmul, run_matmul},
+  };
+  return cat;
+}
+
+}  // namespace kiln

@@ -1,0 +1,127 @@
+#include "command.h"
+#include <cmath>
+#include <sstream>
+
+namespace kiln {
+
+bool View::row_contiguous() const {
+  int64_t expect = 1;
+  for (int d = ndim - 1; d >= 0; d--) {
+    if (shape[d] != 1 && strides[d] != expect) return false;
+    expect *= shape[d];
+  }
+  return true;
+}
+
+std::string View::describe() const {
+  std::ostringstream os;
+  os << "buffer " << (buf ? buf->id : 0) << " " << dtype_name(dtype) << " shape [";
+  for (int d = 0; d < ndim; d++) os << (d ? ", " : "") << shape[d];
+  os << "] strides [";
+  for (int d = 0; d < ndim; d++) os << (d ? ", " : "") << strides[d];
+  os << "] offset " << offset;
+  return os.str();
+}
+
+const char* kernel_name(const Command& c) { return kernel_catalog()[c.kernel].name; }
+
+void expect_same_shape(const Command& c, const View& a, const View& b, const char* what) {
+  bool same = a.ndim == b.ndim;
+  for (int d = 0; same && d < a.ndim; d++) same = a.shape[d] == b.shape[d];
+  if (!same) fail("[", kernel_name(c), "] ", what, ": shapes differ (", a.describe(), " vs ", b.describe(), ")");
+}
+
+void expect_dtype(const Command& c, const View& v, int dtype, const char* what) {
+  if (v.dtype != dtype)
+    fail("[", kernel_name(c), "] ", what, " must be ", dtype_name(dtype), ", got ", dtype_name(v.dtype));
+}
+
+int kernel_id(const char* name) {
+  const auto& cat = kernel_catalog();
+  for (size_t i = 0; i < cat.size(); i++)
+    if (std::string(cat[i].name) == name) return (int)i;
+  return -1;
+}
+
+namespace {
+
+struct Reader {
+  const double* w;
+  size_t n, pos = 0;
+  double next(const char* what) {
+    if (pos >= n) fail("[run] command list ends early while reading ", what, " at word ", pos);
+    return w[pos++];
+  }
+  int64_t integer(const char* what, int64_t lo, int64_t hi) {
+    double v = next(what);
+    if (!(v == std::floor(v)) || v < (double)lo || v > (double)hi)
+      fail("[run] invalid ", what, " ", v, " at word ", pos - 1, " (expected an integer in [", lo, ", ", hi, "])");
+    return (int64_t)v;
+  }
+};
+
+constexpr int64_t kMaxInt = (int64_t)1 << 53;
+
+View read_operand(Reader& r) {
+  View v;
+  uint32_t id = (uint32_t)r.integer("buffer id", 1, 0xffffffffLL);
+  v.buf = Allocator::get().find(id);
+  if (!v.buf) fail("[run] unknown or freed buffer id ", id);
+  v.dtype = (int32_t)r.integer("dtype", 0, kNumDtypes - 1);
+  v.offset = r.integer("offset", 0, kMaxInt);
+  v.ndim = (int32_t)r.integer("ndim", 0, kMaxDims);
+  for (int d = 0; d < v.ndim; d++) v.shape[d] = r.integer("shape entry", 0, kMaxInt);
+  for (int d = 0; d < v.ndim; d++) v.strides[d] = r.integer("stride", -kMaxInt, kMaxInt);
+  // size and the element range touched, with overflow checks
+  int64_t size = 1, lo = v.offset, hi = v.offset;
+  for (int d = 0; d < v.ndim; d++) {
+    if (v.shape[d] == 0) { size = 0; break; }
+    if (size > kMaxInt / v.shape[d]) fail("[run] operand too large: ", v.describe());
+    size *= v.shape[d];
+    double span = (double)(v.shape[d] - 1) * (double)v.strides[d];
+    if (std::fabs(span) > (double)kMaxInt) fail("[run] stride span too large: ", v.describe());
+    if (span < 0) lo += (int64_t)span; else hi += (int64_t)span;
+  }
+  v.size = size;
+  int64_t isz = dtype_size(v.dtype);
+  if (size > 0 && (lo < 0 || (hi + 1) > v.buf->nbytes / isz))
+    fail("[run] view reaches outside its buffer (", v.buf->nbytes, " bytes): ", v.describe());
+  return v;
+}
+
+}  // namespace
+
+std::vector<Command> parse_commands(const double* words, size_t n) {
+  Reader r{words, n};
+  std::vector<Command> cmds;
+  const auto& cat = kernel_catalog();
+  while (r.pos < n) {
+    Command c;
+    c.kernel = (int32_t)r.integer("kernel id", 0, (int64_t)cat.size() - 1);
+    const KernelDef& k = cat[c.kernel];
+    int64_t np = r.integer("parameter count", 0, 64);
+    for (int64_t i = 0; i < np; i++) c.params.push_back(r.next("parameter"));
+    if (np < k.min_params || np > k.max_params)
+      fail("[", k.name, "] expects ", k.min_params, "..", k.max_params, " parameters, got ", np);
+    int64_t nops = r.integer("operand count", 0, 64);
+    for (int64_t i = 0; i < nops; i++) c.ops.push_back(read_operand(r));
+    c.n_inputs = k.n_inputs >= 0 ? k.n_inputs : (int32_t)(nops - k.n_outputs);
+    if ((k.n_inputs >= 0 && nops != k.n_inputs + k.n_outputs) || c.n_inputs < 0 ||
+        (k.n_inputs < 0 && c.n_inputs < 1))
+      fail("[", k.name, "] expects ", k.n_inputs, " inputs and ", k.n_outputs, " outputs, got ", nops, " operands");
+    if (k.check) k.check(c);
+    cmds.push_back(std::move(c));
+  }
+  return cmds;
+}
+
+void execute_commands(std::vector<Command>& cmds) {
+  const auto& cat = kernel_catalog();
+  for (auto& c : cmds) {
+    for (auto& v : c.ops) Allocator::get().materialize(*v.buf);
+    cat[c.kernel].run(c);
+    c.ops.clear();  // drop buffer references now so freed intermediates return to the cache
+  }
+}
+
+}  // namespace kiln

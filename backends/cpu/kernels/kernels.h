@@ -1,0 +1,24 @@
+// Declarations of every kernel family's check and run functions; catalog.cc lists them.
+#pragma once
+#include "../command.h"
+
+namespace kiln {
+
+// copy.cc: copy/cast between any views, fill, arange, free
+void check_copy(const Command&);   void run_copy(const Command&);
+void check_fill(const Command&);   void run_fill(const Command&);
+void check_arange(const Command&); void run_arange(const Command&);
+void check_free(const Command&);   void run_free(const Command&);
+
+// unary.cc, binary.cc (binary also holds `where`)
+void check_unary(const Command&);  void run_unary(const Command&);
+void check_binary(const Command&); void run_binary(const Command&);
+void check_where(const Command&);  void run_where(const Command&);
+
+// reduce.cc
+void check_reduce(const Command&); void run_reduce(const Command&);
+
+// matmul.cc
+void check_matmul(const Command&); void run_matmul(const Command&);
+
+}  // namespace kiln

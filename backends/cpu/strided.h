@@ -1,0 +1,86 @@
+// Iteration over N same-shaped strided views: dimensions that are contiguous for every operand
+// are merged, and the innermost dimension becomes a tight loop with per-operand strides.
+#pragma once
+#include <array>
+#include <cstdint>
+#include "command.h"
+#include "thread_pool.h"
+
+namespace kiln {
+
+template <int N>
+struct Loop {
+  int ndim = 0;                 // after collapsing; the last dim is the inner loop
+  int64_t shape[kMaxDims];
+  int64_t strides[N][kMaxDims];
+  int64_t base[N];              // element offsets of each view's first element
+  int64_t inner() const { return ndim ? shape[ndim - 1] : 1; }
+  int64_t rows() const { int64_t r = 1; for (int i = 0; i + 1 < ndim; i++) r *= shape[i]; return r; }
+  // element offsets of row `row` (a flat index over all dims but the last)
+  void row_offsets(int64_t row, int64_t* off) const {
+    for (int k = 0; k < N; k++) off[k] = base[k];
+    for (int d = ndim - 2; d >= 0; d--) {
+      int64_t i = row % shape[d];
+      row /= shape[d];
+      for (int k = 0; k < N; k++) off[k] += i * strides[k][d];
+    }
+  }
+};
+
+// views must all have the shape of views[0].
+template <int N>
+Loop<N> make_loop(const std::array<const View*, N>& views) {
+  Loop<N> L;
+  const View& v0 = *views[0];
+  for (int k = 0; k < N; k++) L.base[k] = views[k]->offset;
+  for (int d = 0; d < v0.ndim; d++) {
+    if (v0.shape[d] == 1) continue;
+    bool merge = L.ndim > 0;
+    for (int k = 0; k < N && merge; k++)
+      merge = L.strides[k][L.ndim - 1] == views[k]->strides[d] * v0.shape[d];
+    if (merge) {
+      L.shape[L.ndim - 1] *= v0.shape[d];
+      for (int k = 0; k < N; k++) L.strides[k][L.ndim - 1] = views[k]->strides[d];
+    } else {
+      L.shape[L.ndim] = v0.shape[d];
+      for (int k = 0; k < N; k++) L.strides[k][L.ndim] = views[k]->strides[d];
+      L.ndim++;
+    }
+  }
+  if (L.ndim == 0) {  // scalar (or all size-1 dims)
+    L.ndim = 1;
+    L.shape[0] = 1;
+    for (int k = 0; k < N; k++) L.strides[k][0] = 1;
+  }
+  return L;
+}
+
+// Runs fn(ptr offsets[N] (elements), inner length, inner strides[N]) for every row in parallel.
+// Work per task is at least ~32K elements.
+template <int N, typename F>
+void for_each_row(const Loop<N>& L, F&& fn) {
+  int64_t rows = L.rows(), inner = L.inner();
+  if (rows * inner == 0) return;
+  int64_t istr[N];
+  for (int k = 0; k < N; k++) istr[k] = L.strides[k][L.ndim - 1];
+  if (rows == 1) {
+    // split a long single row across threads
+    int64_t grain = 1 << 15;
+    parallel_for(inner, grain, [&](int64_t b, int64_t e) {
+      int64_t off[N];
+      for (int k = 0; k < N; k++) off[k] = L.base[k] + b * istr[k];
+      fn(off, e - b, istr);
+    });
+    return;
+  }
+  int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(inner, 1));
+  parallel_for(rows, grain, [&](int64_t b, int64_t e) {
+    int64_t off[N];
+    for (int64_t r = b; r < e; r++) {
+      L.row_offsets(r, off);
+      fn(off, inner, istr);
+    }
+  });
+}
+
+}  // namespace kiln
