@@ -1,0 +1,64 @@
+// The only module that talks to the native addon (DESIGN.md §1). It loads the CPU backend and
+// exposes its catalog (kernel ids and op codes come from the addon: one source of truth).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeInfo {
+  backend: string;
+  dtypes: string[];
+  kernels: Record<string, number>;
+  unaryOps: Record<string, number>;
+  binaryOps: Record<string, number>;
+  reduceOps: Record<string, number>;
+  threads: number;
+  maxDims: number;
+  isa: Record<string, boolean>;
+}
+
+export interface NativeMemory {
+  active: number;
+  peak: number;
+  cache: number;
+  limit: number;
+  cacheLimit: number;
+  buffers: number;
+}
+
+export interface NativeBackend {
+  alloc(nbytes: number): number;
+  free(id: number): void;
+  write(id: number, byteOffset: number, data: ArrayBufferView): void;
+  read(id: number, byteOffset: number, nbytes: number): ArrayBuffer;
+  hostView(id: number): ArrayBuffer;
+  run(commands: Float64Array): void;
+  runAsync(commands: Float64Array): Promise<void>;
+  synchronize(): void;
+  info(): NativeInfo;
+  memory(): NativeMemory;
+  setLimit(bytes: number): void;
+  setCacheLimit(bytes: number): void;
+  resetPeak(): void;
+  clearCache(): void;
+  setNumThreads(n: number): void;
+}
+
+function findAddon(name: string): string {
+  // Works from the source tree (backends/) and from dist/backends/.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const p = join(dir, 'build', 'Release', name);
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  throw new Error(`[kiln] native addon ${name} not found: run \`npm install\` (or \`npx cmake-js compile\`) first`);
+}
+
+const require = createRequire(import.meta.url);
+export const native: NativeBackend = require(process.env.KILN_ADDON ?? findAddon('kiln_cpu.node'));
+export const nativeInfo: NativeInfo = native.info();
+export const K = nativeInfo.kernels;
+export const UnaryOps = nativeInfo.unaryOps;
+export const BinaryOps = nativeInfo.binaryOps;
+export const ReduceOps = nativeInfo.reduceOps;

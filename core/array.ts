@@ -1,0 +1,131 @@
+// The user-facing Array handle: a small mutable object pointing at an immutable graph node.
+import { inspect } from 'node:util';
+import { itemsize, type DType } from './dtype.js';
+import { decode, toScalars, type HostTypedArray, type Scalar } from './host.js';
+import { decRef, type Node } from './node.js';
+import { evaluateNodes, readNode } from './eval.js';
+import { track } from './scope.js';
+import { formatArray } from './format.js';
+
+// Safety net only: on Node finalizers run when the event loop turns (DESIGN.md §2).
+const registry = new FinalizationRegistry<Node>((node) => decRef(node));
+
+export type NestedList = Scalar | NestedList[];
+
+export class NDArray {
+  #node: Node | null;
+
+  /** @internal wrap a graph node; ops create arrays, users call kn.array(...) */
+  constructor(node: Node) {
+    node.refs++;
+    this.#node = node;
+    registry.register(this, node, this);
+    track(this);
+  }
+
+  /** @internal the node behind this handle; throws when disposed */
+  get node(): Node {
+    if (!this.#node) throw new Error('[kiln] this array was disposed and cannot be used');
+    return this.#node;
+  }
+
+  /** @internal point this handle at a new node (in-place updates) */
+  rebind(node: Node): void {
+    const old = this.node;
+    node.refs++;
+    this.#node = node;
+    registry.unregister(this);
+    registry.register(this, node, this);
+    decRef(old);
+  }
+
+  get disposed(): boolean {
+    return this.#node === null;
+  }
+  get shape(): number[] {
+    return this.node.shape.slice();
+  }
+  get ndim(): number {
+    return this.node.shape.length;
+  }
+  get size(): number {
+    return this.node.size;
+  }
+  get dtype(): DType {
+    return this.node.dtype;
+  }
+  get itemsize(): number {
+    return itemsize(this.node.dtype);
+  }
+  get nbytes(): number {
+    return this.size * this.itemsize;
+  }
+
+  /**
+   * Frees this array's buffer now (if nothing else holds it). Using the array afterwards throws.
+   * @example const a = kn.ones([1000]); a.dispose();
+   */
+  dispose(): void {
+    const n = this.#node;
+    if (!n) return;
+    this.#node = null;
+    registry.unregister(this);
+    decRef(n);
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Evaluates this array now. @example a.eval() */
+  eval(): this {
+    evaluateNodes([this.node]);
+    return this;
+  }
+
+  /**
+   * Copies the elements out as a typed array of the dtype (float16 as Float16Array from
+   * @petamoriken/float16, bfloat16 widened to Float32Array, bool as Uint8Array, 64-bit ints as
+   * BigInt64Array/BigUint64Array). @example kn.arange(3).toTypedArray() // Int32Array [0, 1, 2]
+   */
+  toTypedArray(): HostTypedArray {
+    return decode(readNode(this.node), this.node.dtype);
+  }
+
+  /** The only element of a size-1 array as a JS number or boolean. @example kn.array(3).item() // 3 */
+  item(): number | boolean {
+    if (this.size !== 1) throw new Error(`[item] can only convert an array of size 1, got shape [${this.node.shape.join(', ')}]`);
+    return toScalars(this.toTypedArray(), this.dtype)[0] as number | boolean;
+  }
+
+  /**
+   * Nested JS arrays of numbers (booleans for bool; 64-bit ints as numbers, exact up to 2^53).
+   * @example kn.array([[1, 2], [3, 4]]).tolist() // [[1, 2], [3, 4]]
+   */
+  tolist(): NestedList {
+    const flat = toScalars(this.toTypedArray(), this.dtype);
+    const shape = this.node.shape;
+    if (shape.length === 0) return flat[0];
+    let pos = 0;
+    const build = (d: number): NestedList[] => {
+      const out: NestedList[] = [];
+      for (let i = 0; i < shape[d]; i++) out.push(d === shape.length - 1 ? flat[pos++] : build(d + 1));
+      return out;
+    };
+    return build(0);
+  }
+
+  /** numpy-style text, e.g. `array([1, 2, 3])`; dtype shown unless float32, int32 or bool. */
+  toString(): string {
+    if (!this.#node) return 'array(<disposed>)';
+    const raw = this.toTypedArray();
+    return formatArray(raw as ArrayLike<number | bigint | boolean>, this.node.shape, this.node.dtype);
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+  get [Symbol.toStringTag](): string {
+    return 'kiln.array';
+  }
+}
+
+export { NDArray as Array };

@@ -1,0 +1,97 @@
+// Deterministic memory management (DESIGN.md §2): eval, dispose, tidy and kn.memory.
+import { native } from '../backends/native.js';
+import { NDArray } from './array.js';
+import { evaluateNodes, evaluateNodesAsync } from './eval.js';
+import { Scope, scopeStorage } from './scope.js';
+import { treeLeaves } from './tree.js';
+
+/**
+ * Evaluates arrays (or trees of arrays) now, sharing work between them.
+ * @example const y = kn.exp(x); const s = y.sum(); kn.eval(y, s);
+ */
+export function evaluate(...trees: unknown[]): void {
+  const nodes = treeLeaves(trees).map((a) => a.node);
+  evaluateNodes(nodes);
+}
+
+/**
+ * Evaluates on a native worker thread; JS can build the next graph while it runs.
+ * @example await kn.evalAsync(logits)
+ */
+export function evalAsync(...trees: unknown[]): Promise<void> {
+  try {
+    return evaluateNodesAsync(treeLeaves(trees).map((a) => a.node));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** Frees every array in a tree now. @example kn.dispose({ w, b }) */
+export function dispose(...trees: unknown[]): void {
+  for (const a of treeLeaves(trees)) a.dispose();
+}
+
+function finishScope(scope: Scope, result: unknown): void {
+  const keep = new Set<NDArray>(treeLeaves(result));
+  for (const a of scope.tracked) {
+    if (keep.has(a as NDArray)) {
+      scope.parent?.tracked.add(a);
+    } else {
+      a.dispose();
+    }
+  }
+  scope.tracked.clear();
+}
+
+/**
+ * Runs `fn` and frees every array created inside it that is not part of its result (which may
+ * be a tree, or a Promise of one for async functions).
+ * @example const y = kn.tidy(() => kn.exp(x).sum()); // the exp intermediate is freed
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError('[tidy] expected a function');
+  const scope = new Scope(scopeStorage.getStore());
+  let result: T;
+  try {
+    result = scopeStorage.run(scope, fn);
+  } catch (e) {
+    finishScope(scope, undefined);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (r) => {
+        finishScope(scope, r);
+        return r;
+      },
+      (e) => {
+        finishScope(scope, undefined);
+        throw e;
+      },
+    ) as T;
+  }
+  finishScope(scope, result);
+  return result;
+}
+
+/**
+ * Native memory statistics and limits. Byte counts include the allocator's size rounding.
+ * @example kn.memory.active(); kn.memory.setLimit(2 ** 30);
+ */
+export const memory = {
+  /** bytes held by live buffers */
+  active: (): number => native.memory().active,
+  /** highest `active` since start or the last resetPeak() */
+  peak: (): number => native.memory().peak,
+  resetPeak: (): void => native.resetPeak(),
+  /** bytes kept in the allocator's cache for reuse */
+  cache: (): number => native.memory().cache,
+  /** live buffer count (ids handed out and not yet freed) */
+  buffers: (): number => native.memory().buffers,
+  /** limit on active bytes (0 = none); an allocation crossing it throws a JS error */
+  setLimit: (bytes: number): void => native.setLimit(bytes),
+  getLimit: (): number => native.memory().limit,
+  /** limit on cached bytes (default: 4 GiB, or the memory limit when set) */
+  setCacheLimit: (bytes: number): void => native.setCacheLimit(bytes),
+  clearCache: (): void => native.clearCache(),
+};

@@ -1,0 +1,97 @@
+// Graph nodes and the buffers they own. A node is immutable once built; evaluation attaches a
+// buffer view and drops its inputs. Nodes and buffers are reference counted so memory is freed
+// deterministically (DESIGN.md §2, "Evaluation and memory").
+import { native } from '../backends/native.js';
+import type { DType } from './dtype.js';
+
+/** A native buffer id with a JS-side count of the views (node data) that hold it. */
+export class BufferRef {
+  refs = 0;
+  freed = false;
+  constructor(readonly id: number, readonly nbytes: number) {}
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (--this.refs === 0 && !this.freed) {
+      this.freed = true;
+      native.free(this.id);
+    }
+  }
+}
+
+/** Where an evaluated node's elements live: a buffer, an element offset and element strides. */
+export interface BufferView {
+  buf: BufferRef;
+  offset: number;
+  strides: number[];
+}
+
+/**
+ * A primitive is one kind of graph node. `view` (when present) expresses the output as a view of
+ * the input's buffer and may return null when it needs a copy; `lower` emits native kernels.
+ */
+export interface Primitive {
+  readonly name: string;
+  view?(node: Node, inputs: BufferView[]): BufferView | null;
+  lower?(node: Node, inputs: BufferView[], out: BufferView, emit: Emitter): void;
+  /** true when the kernel may write its output over a dead input of the same layout */
+  readonly inPlace?: boolean;
+}
+
+/** What a primitive's `lower` uses to add commands to the evaluation's command list. */
+export interface Emitter {
+  kernel(name: string, params: number[], operands: { view: BufferView; dtype: DType; shape: readonly number[] }[]): void;
+}
+
+let nextNodeId = 1;
+
+export class Node {
+  readonly id = nextNodeId++;
+  inputs: Node[];
+  data: BufferView | null = null;
+  /** error of a failed asynchronous evaluation; using the node rethrows it */
+  failure: Error | null = null;
+  /** holders: Array handles plus unevaluated nodes that use this one as an input */
+  refs = 0;
+  constructor(
+    readonly primitive: Primitive,
+    readonly params: Readonly<Record<string, unknown>>,
+    inputs: Node[],
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+  ) {
+    this.inputs = inputs;
+    for (const i of inputs) i.refs++;
+  }
+  get size(): number {
+    let s = 1;
+    for (const d of this.shape) s *= d;
+    return s;
+  }
+  /** Drops the graph behind an evaluated node. */
+  dropInputs(): void {
+    const inputs = this.inputs;
+    this.inputs = [];
+    for (const i of inputs) decRef(i);
+  }
+}
+
+/** Releases one holder of `node`; frees its buffer and its inputs when none is left. */
+export function decRef(node: Node): void {
+  const stack = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (--n.refs > 0) continue;
+    if (n.data) {
+      n.data.buf.release();
+      n.data = null;
+    }
+    for (const i of n.inputs) stack.push(i);
+    n.inputs = [];
+  }
+}
+
+/** A node whose data is already there (created from host data). */
+export const Constant: Primitive = { name: 'constant' };

@@ -1,0 +1,175 @@
+// The primitives of the graph: views (no kernel), and kernels the native backend runs.
+// Each declares how it lowers; shape/dtype inference happens in the op that builds the node.
+import { BinaryOps, ReduceOps, UnaryOps } from '../backends/native.js';
+import type { BufferView, Node, Primitive } from './node.js';
+import { contiguousStrides, isRowContiguous } from './shape.js';
+
+const io = (node: Node, ins: BufferView[], out: BufferView) => [
+  ...node.inputs.map((i, k) => ({ view: ins[k], dtype: i.dtype, shape: i.shape })),
+  { view: out, dtype: node.dtype, shape: node.shape },
+];
+
+// ---- views ----------------------------------------------------------------------------------
+
+/** Strides for viewing `shape` as `newShape` without copying, or null (numpy's no-copy rule). */
+export function reshapeStrides(shape: readonly number[], strides: readonly number[], newShape: readonly number[]): number[] | null {
+  const size = newShape.reduce((a, b) => a * b, 1);
+  if (size === 0) return contiguousStrides(newShape);
+  // drop size-1 dims of the source; they carry no layout information
+  const os: number[] = [], ot: number[] = [];
+  shape.forEach((d, i) => {
+    if (d !== 1) {
+      os.push(d);
+      ot.push(strides[i]);
+    }
+  });
+  const out = new Array<number>(newShape.length).fill(0);
+  let oi = 0, oj = 1, ni = 0, nj = 1;
+  while (ni < newShape.length && oi < os.length) {
+    let np = newShape[ni], op = os[oi];
+    while (np !== op) {
+      if (np < op) np *= newShape[nj++];
+      else op *= os[oj++];
+    }
+    for (let k = oi; k < oj - 1; k++) if (ot[k] !== ot[k + 1] * os[k + 1]) return null;
+    out[nj - 1] = ot[oj - 1];
+    for (let k = nj - 1; k > ni; k--) out[k - 1] = out[k] * newShape[k];
+    ni = nj++;
+    oi = oj++;
+  }
+  // trailing size-1 dims of the new shape
+  for (let k = ni; k < newShape.length; k++) out[k] = 1;
+  for (let k = 0; k < newShape.length; k++) if (newShape[k] === 1) out[k] = out[k] || 1;
+  return out;
+}
+
+export const Reshape: Primitive = {
+  name: 'reshape',
+  view(node, [x]) {
+    const st = reshapeStrides(node.inputs[0].shape, x.strides, node.shape);
+    return st ? { buf: x.buf, offset: x.offset, strides: st } : null;
+  },
+  lower(node, ins, out, emit) {
+    // not viewable: copy into a contiguous buffer of the new shape
+    const src = node.inputs[0];
+    emit.kernel('copy', [], [
+      { view: ins[0], dtype: src.dtype, shape: src.shape },
+      { view: { buf: out.buf, offset: out.offset, strides: contiguousStrides(src.shape) }, dtype: node.dtype, shape: src.shape },
+    ]);
+  },
+};
+
+export const Transpose: Primitive = {
+  name: 'transpose',
+  view(node, [x]) {
+    const perm = node.params.perm as number[];
+    return { buf: x.buf, offset: x.offset, strides: perm.map((p) => x.strides[p]) };
+  },
+};
+
+/** params: starts, steps (per axis, already normalised; shape holds the result sizes) */
+export const Slice: Primitive = {
+  name: 'slice',
+  view(node, [x]) {
+    const starts = node.params.starts as number[], steps = node.params.steps as number[];
+    let offset = x.offset;
+    const strides = x.strides.map((s, i) => {
+      if (node.shape[i] > 0) offset += starts[i] * s;
+      return s * steps[i];
+    });
+    return { buf: x.buf, offset, strides };
+  },
+};
+
+export const BroadcastTo: Primitive = {
+  name: 'broadcastTo',
+  view(node, [x]) {
+    const src = node.inputs[0].shape, nd = node.shape.length, lead = nd - src.length;
+    const strides = node.shape.map((d, i) => (i < lead || (src[i - lead] === 1 && d !== 1) ? 0 : x.strides[i - lead]));
+    return { buf: x.buf, offset: x.offset, strides };
+  },
+};
+
+/** params: strides, offset in elements relative to the input view (checked by the op) */
+export const AsStrided: Primitive = {
+  name: 'asStrided',
+  view(node, [x]) {
+    return { buf: x.buf, offset: x.offset + (node.params.offset as number), strides: (node.params.strides as number[]).slice() };
+  },
+};
+
+/** A row-major view of the input: free when it already is one, else a copy. */
+export const Contiguous: Primitive = {
+  name: 'contiguous',
+  view(node, [x]) {
+    const sh = node.inputs[0].shape;
+    return isRowContiguous(sh, x.strides) ? { buf: x.buf, offset: x.offset, strides: contiguousStrides(sh) } : null;
+  },
+  lower(node, ins, out, emit) {
+    emit.kernel('copy', [], io(node, ins, out));
+  },
+};
+
+// ---- kernels --------------------------------------------------------------------------------
+
+export const Full: Primitive = {
+  name: 'full',
+  lower(node, _ins, out, emit) {
+    emit.kernel('fill', [node.params.value as number], [{ view: out, dtype: node.dtype, shape: node.shape }]);
+  },
+};
+
+export const Arange: Primitive = {
+  name: 'arange',
+  lower(node, _ins, out, emit) {
+    emit.kernel('arange', [node.params.start as number, node.params.step as number], [{ view: out, dtype: node.dtype, shape: node.shape }]);
+  },
+};
+
+/** Copy with a dtype cast (astype) or into a fresh contiguous buffer (copy). */
+export const Copy: Primitive = {
+  name: 'copy',
+  inPlace: true,
+  lower(node, ins, out, emit) {
+    emit.kernel('copy', [], io(node, ins, out));
+  },
+};
+
+export const Unary: Primitive = {
+  name: 'unary',
+  inPlace: true,
+  lower(node, ins, out, emit) {
+    emit.kernel('unary', [UnaryOps[node.params.op as string]], io(node, ins, out));
+  },
+};
+
+export const Binary: Primitive = {
+  name: 'binary',
+  inPlace: true,
+  lower(node, ins, out, emit) {
+    emit.kernel('binary', [BinaryOps[node.params.op as string]], io(node, ins, out));
+  },
+};
+
+export const Where: Primitive = {
+  name: 'where',
+  inPlace: true,
+  lower(node, ins, out, emit) {
+    emit.kernel('where', [], io(node, ins, out));
+  },
+};
+
+/** params: op, r (the input's last r dims are reduced; the op puts them there) */
+export const Reduce: Primitive = {
+  name: 'reduce',
+  lower(node, ins, out, emit) {
+    emit.kernel('reduce', [ReduceOps[node.params.op as string], node.params.r as number], io(node, ins, out));
+  },
+};
+
+export const Matmul: Primitive = {
+  name: 'matmul',
+  lower(node, ins, out, emit) {
+    emit.kernel('matmul', [], io(node, ins, out));
+  },
+};

@@ -1,0 +1,139 @@
+// Turning JS values into arrays: nested lists, typed arrays, scalars.
+import { NDArray } from '../core/array.js';
+import { isDType, toDType, scalarDType, type DType } from '../core/dtype.js';
+import { encode, Float16Array, type Scalar } from '../core/host.js';
+import { native } from '../backends/native.js';
+import { BufferRef, Constant, Node } from '../core/node.js';
+import { contiguousStrides, sizeOf } from '../core/shape.js';
+import { itemsize } from '../core/dtype.js';
+import { Full } from '../core/primitives.js';
+import { isFloat16Array } from '@petamoriken/float16';
+
+export type ArrayInput = NDArray | Scalar | NestedInput | ArrayBufferView;
+export interface NestedInput extends ReadonlyArray<Scalar | NestedInput> {}
+export type DTypeArg = DType | { dtype?: DType } | undefined;
+
+export function dtypeArg(arg: unknown, op: string): DType | undefined {
+  if (arg === undefined || arg === null) return undefined;
+  if (typeof arg === 'string') return toDType(arg, op);
+  if (typeof arg === 'object' && 'dtype' in (arg as object)) {
+    const d = (arg as { dtype?: unknown }).dtype;
+    return d === undefined ? undefined : toDType(d, op);
+  }
+  throw new TypeError(`[${op}] expected a dtype string or { dtype }, got ${String(arg)}`);
+}
+
+function typedArrayDType(t: ArrayBufferView): DType | undefined {
+  if (isFloat16Array(t)) return 'float16';
+  if (t instanceof Float32Array) return 'float32';
+  if (t instanceof Float64Array) return 'float64';
+  if (t instanceof Int32Array) return 'int32';
+  if (t instanceof Int16Array) return 'int16';
+  if (t instanceof Int8Array) return 'int8';
+  if (t instanceof Uint8Array || t instanceof Uint8ClampedArray) return 'uint8';
+  if (t instanceof Uint16Array) return 'uint16';
+  if (t instanceof Uint32Array) return 'uint32';
+  if (t instanceof BigInt64Array) return 'int64';
+  if (t instanceof BigUint64Array) return 'uint64';
+  return undefined;
+}
+
+/** Shape and flat values of a nested JS list; throws on ragged or non-numeric input. */
+function flattenNested(data: unknown, op: string): { shape: number[]; flat: Scalar[] } {
+  const shape: number[] = [];
+  let probe: unknown = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  const flat: Scalar[] = [];
+  const walk = (x: unknown, d: number, path: string) => {
+    if (d === shape.length) {
+      if (Array.isArray(x)) throw new Error(`[${op}] ragged nested list: element ${path} is a list, expected a scalar`);
+      if (typeof x !== 'number' && typeof x !== 'boolean' && typeof x !== 'bigint')
+        throw new TypeError(`[${op}] element ${path || '(root)'} is ${x === null ? 'null' : typeof x}, expected a number, boolean or bigint`);
+      flat.push(x);
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[d])
+      throw new Error(`[${op}] ragged nested list: element ${path || '(root)'} has ${Array.isArray(x) ? `length ${x.length}` : 'a scalar'}, expected length ${shape[d]}`);
+    for (let i = 0; i < x.length; i++) walk(x[i], d + 1, `${path}[${i}]`);
+  };
+  walk(data, 0, '');
+  return { shape, flat };
+}
+
+function inferDType(flat: readonly Scalar[]): DType {
+  if (flat.length === 0) return 'float32';
+  let allBool = true, allInt = true, anyBig = false;
+  for (const v of flat) {
+    if (typeof v !== 'boolean') allBool = false;
+    if (typeof v === 'bigint') anyBig = true;
+    else if (typeof v === 'number' && !Number.isInteger(v)) allInt = false;
+  }
+  if (allBool) return 'bool';
+  if (anyBig && allInt) return 'int64';
+  return allInt ? 'int32' : 'float32';
+}
+
+/** An array that owns a fresh buffer holding `raw` (already encoded for `dtype`). */
+export function fromRaw(raw: ArrayBufferView, shape: number[], dtype: DType): NDArray {
+  const nbytes = sizeOf(shape) * itemsize(dtype);
+  const buf = new BufferRef(native.alloc(nbytes), nbytes).retain();
+  try {
+    native.write(buf.id, 0, raw);
+  } catch (e) {
+    buf.release();
+    throw e;
+  }
+  const node = new Node(Constant, {}, [], shape, dtype);
+  node.data = { buf, offset: 0, strides: contiguousStrides(shape) };
+  return new NDArray(node);
+}
+
+/** Builds an array from JS data (see `kn.array`). */
+export function arrayFrom(data: unknown, dtype: DType | undefined, op = 'array'): NDArray {
+  if (data instanceof NDArray) {
+    throw new TypeError(`[${op}] expected JS data; use kn.asarray or a.astype() for an existing array`);
+  }
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    const src = typedArrayDType(data);
+    if (!src) throw new TypeError(`[${op}] unsupported typed array ${data.constructor.name}`);
+    const dt = dtype ?? src;
+    const len = (data as unknown as { length: number }).length;
+    let raw: ArrayBufferView;
+    if (dt === src && src !== 'float16') raw = data;
+    else if (src === 'float16' && dt === 'float16') raw = new Uint16Array((data as unknown as Float16Array).buffer, data.byteOffset, len);
+    else raw = encode(Array.from(data as unknown as ArrayLike<Scalar>), dt, op);
+    return fromRaw(raw, [len], dt);
+  }
+  if (typeof data === 'number' || typeof data === 'boolean' || typeof data === 'bigint') {
+    const dt = dtype ?? scalarDType(data);
+    return fromRaw(encode([data], dt, op), [], dt);
+  }
+  if (!Array.isArray(data)) {
+    throw new TypeError(`[${op}] cannot build an array from ${data === null ? 'null' : typeof data}`);
+  }
+  const { shape, flat } = flattenNested(data, op);
+  if (shape.length > 32) throw new RangeError(`[${op}] at most 32 dimensions are supported`);
+  const dt = dtype ?? inferDType(flat);
+  return fromRaw(encode(flat, dt, op), shape, dt);
+}
+
+/** A lazily filled 0-d array (no host round trip), used for scalars in ops. */
+export function scalarArray(value: Scalar, dtype: DType): NDArray {
+  const v = typeof value === 'boolean' ? (value ? 1 : 0) : Number(value);
+  return new NDArray(new Node(Full, { value: v }, [], [], dtype));
+}
+
+/** Accepts an NDArray or JS data (for op arguments). */
+export function asArray(x: unknown, op: string, dtype?: DType): NDArray {
+  if (x instanceof NDArray) {
+    x.node; // throws if disposed
+    return x;
+  }
+  if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return scalarArray(x, dtype ?? scalarDType(x));
+  if (isDType(x)) throw new TypeError(`[${op}] expected an array, got the dtype name '${x}'`);
+  return arrayFrom(x, dtype, op);
+}

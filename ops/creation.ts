@@ -1,0 +1,101 @@
+// Array creation: array/asarray, zeros, ones, full, *Like, arange.
+import { NDArray } from '../core/array.js';
+import { scalarDType, type DType } from '../core/dtype.js';
+import type { Scalar } from '../core/host.js';
+import { Arange, Full } from '../core/primitives.js';
+import { checkShape } from '../core/shape.js';
+import { arrayFrom, asArray, dtypeArg, type DTypeArg } from './convert.js';
+import { astype } from './elementwise.js';
+import { make } from './make.js';
+import { broadcastTo } from './views.js';
+
+/**
+ * Creates an array from nested JS lists, a typed array, a number, a boolean or a bigint.
+ * Integers become int32, other numbers float32, booleans bool; typed arrays keep their type.
+ * @example kn.array([[1, 2], [3, 4]]) // array([[1, 2], [3, 4]])
+ * @example kn.array([1, 2], 'float16')
+ */
+export function array(data: unknown, dtype?: DTypeArg): NDArray {
+  return arrayFrom(data, dtypeArg(dtype, 'array'), 'array');
+}
+
+/**
+ * Like `array`, but returns an existing NDArray unchanged (or cast when a dtype is given).
+ * @example kn.asarray(a) === a // true
+ */
+export function asarray(data: unknown, dtype?: DTypeArg): NDArray {
+  const dt = dtypeArg(dtype, 'asarray');
+  if (data instanceof NDArray) return dt && dt !== data.dtype ? astype(data, dt) : data;
+  return arrayFrom(data, dt, 'asarray');
+}
+
+/**
+ * An array of `shape` filled with `value` (dtype inferred from the value unless given).
+ * @example kn.full([2, 2], 7) // array([[7, 7], [7, 7]])
+ */
+export function full(shape: number | readonly number[], value: Scalar | NDArray, dtype?: DTypeArg): NDArray {
+  const s = checkShape(shape, 'full');
+  const dt = dtypeArg(dtype, 'full');
+  if (value instanceof NDArray) {
+    // broadcast an array value, as MLX allows
+    return broadcastValue(value, s, dt);
+  }
+  if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint')
+    throw new TypeError(`[full] fill value must be a number, boolean or bigint, got ${typeof value}`);
+  const d = dt ?? scalarDType(value);
+  return make(Full, { value: typeof value === 'boolean' ? (value ? 1 : 0) : Number(value) }, [], s, d);
+}
+
+function broadcastValue(value: NDArray, shape: number[], dt: DType | undefined): NDArray {
+  return broadcastTo(dt && dt !== value.dtype ? astype(value, dt) : value, shape);
+}
+
+/** @example kn.zeros([2, 3]) */
+export function zeros(shape: number | readonly number[], dtype?: DTypeArg): NDArray {
+  return full(shape, 0, dtypeArg(dtype, 'zeros') ?? 'float32');
+}
+
+/** @example kn.ones([3], 'int32') */
+export function ones(shape: number | readonly number[], dtype?: DTypeArg): NDArray {
+  return full(shape, 1, dtypeArg(dtype, 'ones') ?? 'float32');
+}
+
+/** @example kn.zerosLike(a) */
+export function zerosLike(a: NDArray, dtype?: DTypeArg): NDArray {
+  const x = asArray(a, 'zerosLike');
+  return full(x.shape, 0, dtypeArg(dtype, 'zerosLike') ?? x.dtype);
+}
+
+/** @example kn.onesLike(a) */
+export function onesLike(a: NDArray, dtype?: DTypeArg): NDArray {
+  const x = asArray(a, 'onesLike');
+  return full(x.shape, 1, dtypeArg(dtype, 'onesLike') ?? x.dtype);
+}
+
+/** @example kn.fullLike(a, 3) */
+export function fullLike(a: NDArray, value: Scalar, dtype?: DTypeArg): NDArray {
+  const x = asArray(a, 'fullLike');
+  return full(x.shape, value, dtypeArg(dtype, 'fullLike') ?? x.dtype);
+}
+
+/**
+ * Evenly spaced values in [start, stop) like numpy: `arange(stop)`, `arange(start, stop)`,
+ * `arange(start, stop, step)`, with an optional dtype last (int32 when all arguments are
+ * integers, else float32).
+ * @example kn.arange(5) // array([0, 1, 2, 3, 4])
+ * @example kn.arange(0, 1, 0.25) // array([0., 0.25, 0.5, 0.75])
+ */
+export function arange(...args: (number | DTypeArg)[]): NDArray {
+  let dtype: DType | undefined;
+  const last = args[args.length - 1];
+  if (args.length && typeof last !== 'number') dtype = dtypeArg(args.pop(), 'arange');
+  const nums = args as number[];
+  if (nums.length < 1 || nums.length > 3 || nums.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
+    throw new TypeError(`[arange] expected (stop), (start, stop) or (start, stop, step) as finite numbers, got (${args.map(String).join(', ')})`);
+  const [start, stop, step] = nums.length === 1 ? [0, nums[0], 1] : nums.length === 2 ? [nums[0], nums[1], 1] : nums;
+  if (step === 0) throw new RangeError('[arange] step must not be zero');
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  if (n > Number.MAX_SAFE_INTEGER) throw new RangeError(`[arange] ${n} elements is too many`);
+  const dt = dtype ?? (nums.every(Number.isInteger) ? 'int32' : 'float32');
+  return make(Arange, { start, step }, [], [n], dt);
+}

@@ -1,0 +1,9 @@
+// Every user-facing op, as `kn.*`. Importing this module also installs the Array methods.
+import './methods.js';
+export * from './creation.js';
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './views.js';
+export { matmul } from './matmul.js';
+export type { Operand } from './elementwise.js';
+export type { DTypeArg } from './convert.js';
