@@ -2,7 +2,9 @@
 #include "../common/error.h"
 #include <cstdlib>
 #include <cstring>
+#if defined(__linux__)
 #include <sys/sysinfo.h>
+#endif
 
 namespace kiln {
 
@@ -72,6 +74,16 @@ void Allocator::materialize(Buffer& b) {
       fail("[memory] allocating ", b.nbytes, " bytes would exceed the memory limit of ", limit_,
            " bytes (", active_, " bytes active)");
     }
+    // Overcommit would let a huge request "succeed" and the process die later when touched.
+    static const int64_t ram = [] {
+#if defined(__linux__)
+      struct sysinfo si;
+      if (sysinfo(&si) == 0) return (int64_t)si.totalram * si.mem_unit;
+#endif
+      return (int64_t)1 << 40;
+    }();
+    if (cap > ram)
+      fail("[memory] allocating ", b.nbytes, " bytes exceeds this machine's memory (", ram, " bytes)");
     void* p = std::aligned_alloc(64, (size_t)cap);
     if (!p) {
       trim_cache_locked(0);
