@@ -97,14 +97,17 @@ export function arrayFrom(data: unknown, dtype: DType | undefined, op = 'array')
   if (data instanceof NDArray) {
     throw new TypeError(`[${op}] expected JS data; use kn.asarray or a.astype() for an existing array`);
   }
-  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
-    const src = typedArrayDType(data);
+  if (isFloat16Array(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView))) {
+    const src = typedArrayDType(data as ArrayBufferView);
     if (!src) throw new TypeError(`[${op}] unsupported typed array ${data.constructor.name}`);
     const dt = dtype ?? src;
     const len = (data as unknown as { length: number }).length;
     let raw: ArrayBufferView;
-    if (dt === src && src !== 'float16') raw = data;
-    else if (src === 'float16' && dt === 'float16') raw = new Uint16Array((data as unknown as Float16Array).buffer, data.byteOffset, len);
+    if (dt === src && src !== 'float16') raw = data as ArrayBufferView;
+    else if (src === 'float16' && dt === 'float16') {
+      const f = data as unknown as Float16Array;
+      raw = new Uint16Array(f.buffer, f.byteOffset, len);
+    }
     else raw = encode(Array.from(data as unknown as ArrayLike<Scalar>), dt, op);
     return fromRaw(raw, [len], dt);
   }

@@ -96,7 +96,8 @@ std::mutex pool_mu;
 
 Pool& get_pool() {
   std::lock_guard<std::mutex> g(pool_mu);
-  int want = requested > 0 ? requested : default_threads();
+  static const int fallback = default_threads();  // hardware_concurrency() is a syscall: once
+  int want = requested > 0 ? requested : fallback;
   if (!pool || pool->size() != want) {
     // Old pools are leaked deliberately: their threads may still be parked on them.
     pool = new Pool(want);
