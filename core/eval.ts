@@ -125,12 +125,12 @@ function lower(targets: Node[], order: Node[]): Lowered {
   return { commands: new Float64Array(cmds.words), created: [...created], results };
 }
 
+// After a failed run the in-list `free` commands may not have run: free every buffer this
+// evaluation created (native free of an already freed id is a no-op).
 function abandon(l: Lowered): void {
   for (const b of l.created) {
-    if (!b.freed) {
-      b.freed = true;
-      native.free(b.id);
-    }
+    b.freed = true;
+    native.free(b.id);
   }
 }
 
@@ -184,6 +184,7 @@ export function readNode(node: Node): ArrayBuffer {
   if (node.failure) throw node.failure;
   const v = node.data!;
   const n = sizeOf(node.shape), isz = itemsize(node.dtype);
+  if (n === 0) return new ArrayBuffer(0);
   if (isRowContiguous(node.shape, v.strides)) return native.read(v.buf.id, v.offset * isz, n * isz);
   const tmp = new BufferRef(native.alloc(n * isz), n * isz).retain();
   try {

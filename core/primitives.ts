@@ -75,7 +75,7 @@ export const Slice: Primitive = {
     let offset = x.offset;
     const strides = x.strides.map((s, i) => {
       if (node.shape[i] > 0) offset += starts[i] * s;
-      return s * steps[i];
+      return node.shape[i] > 1 ? s * steps[i] : 0; // a size-1 dim is never stepped over
     });
     return { buf: x.buf, offset, strides };
   },

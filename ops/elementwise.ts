@@ -152,8 +152,12 @@ export function round(a: Operand, decimals = 0): NDArray {
   if (decimals === 0) return unary('round', 'round', 'rounding', x);
   if (!isFloating(x.dtype)) {
     if (decimals > 0) return x;
+    // integer rounding to a power of ten, half to even, exactly (no float round trip)
     const f = 10 ** -decimals;
-    return multiply(floorDivide(add(x, Math.floor(f / 2)), f), f);
+    const q = floorDivide(x, f), r = subtract(x, multiply(q, f));
+    const half = f / 2; // f is a power of ten >= 10, so this is an integer
+    const up = logicalOr(greater(r, half), logicalAnd(equal(r, half), notEqual(remainder(q, 2), 0)));
+    return multiply(add(q, astype(up, x.dtype)), f);
   }
   const f = 10 ** decimals;
   return divide(unary('round', 'round', 'rounding', multiply(x, f)), f);

@@ -15,6 +15,7 @@ import { broadcastTo, reshape } from './views.js';
  */
 export function matmul(a: NDArray, b: NDArray): NDArray {
   let x = asArray(a, 'matmul'), y = asArray(b, 'matmul');
+  const shapeA = x.shape, shapeB = y.shape;
   if (x.ndim === 0 || y.ndim === 0)
     throw new Error(`[matmul] operands must have at least one dimension, got shapes ${fmtShape(x.node.shape)} and ${fmtShape(y.node.shape)}`);
   const dt = promoteTypes(x.dtype, y.dtype);
@@ -27,7 +28,7 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
   const xs = x.node.shape, ys = y.node.shape;
   const [m, k] = xs.slice(-2), [k2, n] = ys.slice(-2);
   if (k !== k2)
-    throw new Error(`[matmul] inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} (${k} vs ${k2})`);
+    throw new Error(`[matmul] inner dimensions differ: ${fmtShape(shapeA)} @ ${fmtShape(shapeB)} (${k} vs ${k2})`);
   const batch = broadcastShapes('matmul', xs.slice(0, -2), ys.slice(0, -2));
   x = broadcastTo(x, [...batch, m, k]);
   y = broadcastTo(y, [...batch, k, n]);

@@ -3,7 +3,7 @@
 import type { NDArray } from '../core/array.js';
 import { floatFor, isFloating, type DType } from '../core/dtype.js';
 import { Reduce } from '../core/primitives.js';
-import { fmtShape, normalizeAxes, normalizeAxis } from '../core/shape.js';
+import { fmtShape, fmtValue, normalizeAxes, normalizeAxis } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { astype, divide } from './elementwise.js';
 import { make } from './make.js';
@@ -18,7 +18,9 @@ type AxisArg = number | readonly number[] | null | undefined | ReduceOptions;
 function parseArgs(axisOrOpts: AxisArg, opts: ReduceOptions | undefined, op: string): ReduceOptions {
   if (axisOrOpts !== null && typeof axisOrOpts === 'object' && !Array.isArray(axisOrOpts)) {
     if (opts) throw new TypeError(`[${op}] pass either an axis and options, or one options object`);
-    return axisOrOpts as ReduceOptions;
+    const o = axisOrOpts as ReduceOptions;
+    if (o.keepdims !== undefined && typeof o.keepdims !== 'boolean') throw new TypeError(`[${op}] keepdims must be a boolean`);
+    return o;
   }
   const o = { ...(opts ?? {}), axis: axisOrOpts as number | readonly number[] | null | undefined };
   if (o.keepdims !== undefined && typeof o.keepdims !== 'boolean') throw new TypeError(`[${op}] keepdims must be a boolean`);
@@ -38,7 +40,7 @@ function reduce(op: string, name: string, a: NDArray, axes: number[], keepdims: 
   const kept = sh.map((_, i) => i).filter((i) => !axes.includes(i));
   const identityless = op === 'max' || op === 'min' || op === 'argmax' || op === 'argmin';
   const outShape = kept.map((i) => sh[i]);
-  if (identityless && axes.some((i) => sh[i] === 0) && outShape.every((d) => d > 0))
+  if (identityless && axes.some((i) => sh[i] === 0))
     throw new Error(`[${name}] cannot reduce an empty axis of an array of shape ${fmtShape(sh)}: the operation has no identity`);
   const moved = transpose(x, [...kept, ...axes]);
   const out = make(Reduce, { op, r: axes.length }, [moved], outShape, outDType);
@@ -97,6 +99,7 @@ function argReduce(op: 'argmax' | 'argmin') {
   return (a: NDArray, axis?: number | null | ArgReduceOptions & { axis?: number | null }, opts?: ArgReduceOptions): NDArray => {
     const x = asArray(a, op);
     let ax: number | null | undefined, keepdims = false;
+    if (Array.isArray(axis)) throw new TypeError(`[${op}] axis must be a single integer or null, got ${fmtValue(axis)}`);
     if (axis !== null && typeof axis === 'object') {
       ax = axis.axis;
       keepdims = axis.keepdims ?? false;
@@ -104,6 +107,7 @@ function argReduce(op: 'argmax' | 'argmin') {
       ax = axis;
       keepdims = opts?.keepdims ?? false;
     }
+    if (typeof keepdims !== 'boolean') throw new TypeError(`[${op}] keepdims must be a boolean`);
     if (ax === undefined || ax === null) {
       const flat = reduce(op, op, reshape(x, [x.size]), [0], false, 'int32');
       return keepdims ? reshape(flat, x.node.shape.map(() => 1)) : flat;

@@ -2,7 +2,7 @@
 // They share the input's buffer; reshape copies only when the layout makes a view impossible.
 import type { NDArray } from '../core/array.js';
 import { AsStrided, BroadcastTo, Contiguous, Reshape, Slice, Transpose } from '../core/primitives.js';
-import { broadcastShapes, checkShape, fmtShape, normalizeAxes, normalizeAxis, shapeEqual, sizeOf } from '../core/shape.js';
+import { broadcastShapes, checkShape, fmtShape, fmtValue, normalizeAxes, normalizeAxis, shapeEqual, sizeOf } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { make } from './make.js';
 
@@ -13,7 +13,7 @@ import { make } from './make.js';
 export function reshape(a: NDArray, shape: number | readonly number[]): NDArray {
   const x = asArray(a, 'reshape');
   const req = typeof shape === 'number' ? [shape] : shape;
-  if (!Array.isArray(req)) throw new TypeError(`[reshape] shape must be an array of integers, got ${String(shape)}`);
+  if (!Array.isArray(req)) throw new TypeError(`[reshape] shape must be an array of integers, got ${fmtValue(shape)}`);
   const unknown = req.filter((d) => d === -1).length;
   if (unknown > 1) throw new Error(`[reshape] can only specify one unknown dimension, got ${fmtShape(req)}`);
   for (const d of req)
@@ -49,7 +49,7 @@ export function transpose(a: NDArray, axes?: readonly number[]): NDArray {
   const x = asArray(a, 'transpose');
   const nd = x.ndim;
   let perm: number[];
-  if (axes === undefined) perm = Array.from({ length: nd }, (_, i) => nd - 1 - i);
+  if (axes === undefined || axes === null) perm = Array.from({ length: nd }, (_, i) => nd - 1 - i);
   else {
     if (!Array.isArray(axes) || axes.length !== nd)
       throw new Error(`[transpose] axes ${JSON.stringify(axes)} do not match an array of dimension ${nd}`);
@@ -103,6 +103,7 @@ export function broadcastArrays(...arrays: NDArray[]): NDArray[] {
 export function expandDims(a: NDArray, axis: number | readonly number[]): NDArray {
   const x = asArray(a, 'expandDims');
   const list = typeof axis === 'number' ? [axis] : axis;
+  if (!Array.isArray(list)) throw new TypeError(`[expandDims] axis must be an integer or an array of integers, got ${fmtValue(axis)}`);
   const nd = x.ndim + list.length;
   const ax = normalizeAxes(list, nd, 'expandDims');
   const out: number[] = [];
@@ -116,7 +117,7 @@ export function squeeze(a: NDArray, axis?: number | readonly number[]): NDArray 
   const x = asArray(a, 'squeeze');
   const sh = x.node.shape;
   let ax: number[];
-  if (axis === undefined) ax = sh.flatMap((d, i) => (d === 1 ? [i] : []));
+  if (axis === undefined || axis === null) ax = sh.flatMap((d, i) => (d === 1 ? [i] : []));
   else {
     ax = normalizeAxes(axis, x.ndim, 'squeeze');
     for (const i of ax)
@@ -134,9 +135,9 @@ export interface SliceSpec {
 /** numpy's slice index normalisation for one axis: returns [start, size, step]. */
 export function resolveSlice(s: SliceSpec, dim: number, op: string): [number, number, number] {
   const step = s.step ?? 1;
-  if (!Number.isInteger(step) || step === 0) throw new RangeError(`[${op}] slice step must be a non-zero integer, got ${step}`);
+  if (!Number.isInteger(step) || step === 0) throw new RangeError(`[${op}] slice step must be a non-zero integer, got ${fmtValue(step)}`);
   for (const v of [s.start, s.stop])
-    if (v !== undefined && v !== null && !Number.isInteger(v)) throw new TypeError(`[${op}] slice bounds must be integers, got ${v}`);
+    if (v !== undefined && v !== null && !Number.isInteger(v)) throw new TypeError(`[${op}] slice bounds must be integers, got ${fmtValue(v)}`);
   let start: number, stop: number;
   if (step > 0) {
     start = s.start == null ? 0 : s.start < 0 ? Math.max(0, s.start + dim) : Math.min(s.start, dim);
@@ -154,6 +155,13 @@ export function resolveSlice(s: SliceSpec, dim: number, op: string): [number, nu
  */
 export function slice(a: NDArray, specs: readonly SliceSpec[]): NDArray {
   const x = asArray(a, 'slice');
+  if (!Array.isArray(specs)) throw new TypeError(`[slice] expected an array of { start, stop, step } specs, got ${fmtValue(specs)}`);
+  const keys = new Set(['start', 'stop', 'step']);
+  specs.forEach((s, i) => {
+    if (s === undefined || s === null) return; // a full slice of that axis
+    if (typeof s !== 'object' || Array.isArray(s) || Object.keys(s).some((k) => !keys.has(k)))
+      throw new TypeError(`[slice] spec ${i} must be an object with start, stop and step, got ${fmtValue(s)}`);
+  });
   if (specs.length > x.ndim) throw new Error(`[slice] too many slices (${specs.length}) for array of dimension ${x.ndim}`);
   const sh = x.node.shape;
   const starts: number[] = [], steps: number[] = [], shape: number[] = [];

@@ -65,6 +65,16 @@ inline uint16_t float_to_half(float v) {
   return (uint16_t)(sign | r);
 }
 
+// double -> float rounded to odd: a second rounding to a narrower type (half, bfloat16) is then
+// exact-once, as if rounding the double directly.
+inline float double_to_float_odd(double v) {
+  float f = (float)v;
+  if (!(f == f) || std::isinf(f) || (double)f == v) return f;
+  if (std::fabs((double)f) > std::fabs(v)) f = std::nextafter(f, 0.0f);
+  uint32_t x; std::memcpy(&x, &f, 4); x |= 1; std::memcpy(&f, &x, 4);
+  return f;
+}
+
 inline float bf16_to_float(uint16_t b) {
   uint32_t f = (uint32_t)b << 16; float out; std::memcpy(&out, &f, 4); return out;
 }
@@ -89,9 +99,11 @@ template <> inline float to_compute<bf16_t>(bf16_t v) { return bf16_to_float(v.b
 // zero (numpy astype); NaN and out-of-range values give a fixed result instead of UB.
 template <typename T, typename S> inline T from_value(S v) {
   if constexpr (std::is_same_v<T, half_t>) {
-    return half_t{float_to_half((float)v)};
+    if constexpr (std::is_same_v<S, double>) return half_t{float_to_half(double_to_float_odd(v))};
+    else return half_t{float_to_half((float)v)};
   } else if constexpr (std::is_same_v<T, bf16_t>) {
-    return bf16_t{float_to_bf16((float)v)};
+    if constexpr (std::is_same_v<S, double>) return bf16_t{float_to_bf16(double_to_float_odd(v))};
+    else return bf16_t{float_to_bf16((float)v)};
   } else if constexpr (std::is_same_v<T, bool>) {
     return v != S(0);
   } else if constexpr (std::is_floating_point_v<S> && std::is_integral_v<T>) {

@@ -1,5 +1,6 @@
 // The Node-API surface of the CPU backend (DESIGN.md §3): buffers, run/runAsync, info, memory.
 #include <napi.h>
+#include <cstdlib>
 #include <cstring>
 #include "buffer.h"
 #include "command.h"
@@ -92,11 +93,13 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     if (!(off >= 0 && n >= 0 && off == (double)(int64_t)off && n == (double)(int64_t)n) ||
         (int64_t)off + (int64_t)n > b->nbytes)
       fail("[read] ", n, " bytes at offset ", off, " are outside buffer ", b->id, " of ", b->nbytes, " bytes");
-    auto ab = Napi::ArrayBuffer::New(info.Env(), (size_t)n);
     Sequencer::Turn turn;
     Allocator::get().materialize(*b);
-    if (n > 0) std::memcpy(ab.Data(), static_cast<char*>(b->data) + (int64_t)off, (size_t)n);
-    return ab;
+    // malloc + external ArrayBuffer: a failed V8 allocation would be fatal, a failed malloc throws
+    void* mem = std::malloc(n > 0 ? (size_t)n : 1);
+    if (!mem) fail("[read] out of memory copying ", n, " bytes to JavaScript");
+    if (n > 0) std::memcpy(mem, static_cast<char*>(b->data) + (int64_t)off, (size_t)n);
+    return Napi::ArrayBuffer::New(info.Env(), mem, (size_t)n, [](Napi::Env, void* p) { std::free(p); });
   });
 }
 

@@ -71,7 +71,10 @@ View read_operand(Reader& r) {
   v.offset = r.integer("offset", 0, kMaxInt);
   v.ndim = (int32_t)r.integer("ndim", 0, kMaxDims);
   for (int d = 0; d < v.ndim; d++) v.shape[d] = r.integer("shape entry", 0, kMaxInt);
-  for (int d = 0; d < v.ndim; d++) v.strides[d] = r.integer("stride", -kMaxInt, kMaxInt);
+  for (int d = 0; d < v.ndim; d++) {
+    v.strides[d] = r.integer("stride", -kMaxInt, kMaxInt);
+    if (v.shape[d] <= 1) v.strides[d] = 0;  // never stepped over: any value is harmless
+  }
   // size and the element range touched, with overflow checks
   int64_t size = 1, lo = v.offset, hi = v.offset;
   for (int d = 0; d < v.ndim; d++) {
@@ -109,6 +112,12 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
     if ((k.n_inputs >= 0 && nops != k.n_inputs + k.n_outputs) || c.n_inputs < 0 ||
         (k.n_inputs < 0 && c.n_inputs < 1))
       fail("[", k.name, "] expects ", k.n_inputs, " inputs and ", k.n_outputs, " outputs, got ", nops, " operands");
+    // An output written through a zero stride would write one element over and over: a hang
+    // for a hostile command, never something JS asks for.
+    for (size_t i = c.n_inputs; i < c.ops.size(); i++)
+      for (int d = 0; d < c.ops[i].ndim && c.ops[i].size > 0; d++)
+        if (c.ops[i].strides[d] == 0 && c.ops[i].shape[d] > 1)
+          fail("[", k.name, "] output ", c.ops[i].describe(), " has a zero stride");
     if (k.check) k.check(c);
     cmds.push_back(std::move(c));
   }

@@ -341,14 +341,14 @@ inline void binary_contig(const S* a, const S* b, SO* o, int64_t n) {
   // in-place (o == a or o == b) is fine: element i is read before it is written
   if constexpr (SA == 0) {
     auto x = E::load(a[0]);
-#pragma GCC ivdep
+    KILN_IVDEP
     for (int64_t i = 0; i < n; i++) o[i] = EO::store(Op::f(x, E::load(b[i])));
   } else if constexpr (SB == 0) {
     auto y = E::load(b[0]);
-#pragma GCC ivdep
+    KILN_IVDEP
     for (int64_t i = 0; i < n; i++) o[i] = EO::store(Op::f(E::load(a[i]), y));
   } else {
-#pragma GCC ivdep
+    KILN_IVDEP
     for (int64_t i = 0; i < n; i++) o[i] = EO::store(Op::f(E::load(a[i]), E::load(b[i])));
   }
 }
@@ -409,7 +409,7 @@ template <typename Op> void binary_op(const Command& c) {
 // where: only the element size matters, so x/y/out are moved as unsigned integers of that size.
 template <int SC, int SX, int SY, typename U>
 inline void where_contig(const uint8_t* c, const U* x, const U* y, U* o, int64_t n) {
-#pragma GCC ivdep
+  KILN_IVDEP
   for (int64_t i = 0; i < n; i++) {
     U m = (U)(U(0) - (U)(c[i * SC] != 0));  // all ones where cond is true
     o[i] = (U)((x[i * SX] & m) | (y[i * SY] & (U)~m));

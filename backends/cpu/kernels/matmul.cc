@@ -283,11 +283,11 @@ void gemm(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs,
               if (mr == MR && nr == NR) {
                 ukr(kc, ap, bp, c, ldc, acc);
               } else {
-                alignas(64) F t[MR * NR];
-                ukr(kc, ap, bp, t, NR, false);
+                alignas(64) F edge[MR * NR];  // partial tile: compute in full, store the valid part
+                ukr(kc, ap, bp, edge, NR, false);
                 for (int64_t i = 0; i < mr; i++)
                   for (int64_t j = 0; j < nr; j++)
-                    c[i * ldc + j] = (acc ? c[i * ldc + j] : F(0)) + t[i * NR + j];
+                    c[i * ldc + j] = (acc ? c[i * ldc + j] : F(0)) + edge[i * NR + j];
               }
             }
           }

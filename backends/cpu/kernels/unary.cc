@@ -98,10 +98,15 @@ KILN_AVX2 inline __m256 exp_ps(__m256 x) {
 }
 
 KILN_AVX2 inline __m256 log_ps(__m256 x) {
-  // subnormals: scale into the normal range first
-  __m256 tiny = _mm256_cmp_ps(x, v1(1.17549435e-38f), _CMP_LT_OQ);
-  __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, v1(8388608.0f)), tiny);
-  __m256 ebias = _mm256_blendv_ps(v1(0.0f), v1(23.0f), tiny);
+  // lanes that are not positive normal finite numbers take the fix-ups below (rare)
+  __m256 normal = _mm256_and_ps(_mm256_cmp_ps(x, v1(1.17549435e-38f), _CMP_GE_OQ), _mm256_cmp_ps(x, v1(INFINITY), _CMP_LT_OQ));
+  bool all_normal = _mm256_movemask_ps(normal) == 0xff;
+  __m256 xs = x, ebias = v1(0.0f);
+  if (!all_normal) {  // subnormals: scale into the normal range first
+    __m256 tiny = _mm256_cmp_ps(x, v1(1.17549435e-38f), _CMP_LT_OQ);
+    xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, v1(8388608.0f)), tiny);
+    ebias = _mm256_and_ps(tiny, v1(23.0f));
+  }
   __m256i bits = _mm256_castps_si256(xs);
   __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126)));
   e = _mm256_sub_ps(e, ebias);
@@ -125,35 +130,45 @@ KILN_AVX2 inline __m256 log_ps(__m256 x) {
   y = _mm256_fnmadd_ps(z, v1(0.5f), y);
   __m256 r = _mm256_add_ps(t, y);
   r = _mm256_fmadd_ps(e, v1(0.693359375f), r);
-  // special cases: x < 0 or NaN -> NaN, 0 -> -inf, inf -> inf
-  r = _mm256_blendv_ps(r, v1(-INFINITY), _mm256_cmp_ps(x, v1(0.0f), _CMP_EQ_OQ));
-  r = _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, v1(INFINITY), _CMP_EQ_OQ));
-  r = _mm256_blendv_ps(r, v1(NAN), _mm256_cmp_ps(x, v1(0.0f), _CMP_NGE_UQ));
+  if (!all_normal) {  // x < 0 or NaN -> NaN, 0 -> -inf, inf -> inf
+    r = _mm256_blendv_ps(r, v1(-INFINITY), _mm256_cmp_ps(x, v1(0.0f), _CMP_EQ_OQ));
+    r = _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, v1(INFINITY), _CMP_EQ_OQ));
+    r = _mm256_blendv_ps(r, v1(NAN), _mm256_cmp_ps(x, v1(0.0f), _CMP_NGE_UQ));
+  }
   return r;
 }
 
+// expm1(a) for a in [-40, 0] (NaN lanes give garbage: callers blend them): the exp_ps reduction,
+// then 2^n expm1(r) + (2^n - 1), which keeps full relative accuracy near 0.
+KILN_AVX2 inline __m256 expm1_nonpos_ps(__m256 a) {
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(a, v1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, v1(0.693359375f), a);
+  r = _mm256_fnmadd_ps(n, v1(-2.12194440e-4f), r);
+  __m256 p = v1(1.9875691500E-4f);
+  p = _mm256_fmadd_ps(p, r, v1(1.3981999507E-3f));
+  p = _mm256_fmadd_ps(p, r, v1(8.3334519073E-3f));
+  p = _mm256_fmadd_ps(p, r, v1(4.1665795894E-2f));
+  p = _mm256_fmadd_ps(p, r, v1(1.6666665459E-1f));
+  p = _mm256_fmadd_ps(p, r, v1(5.0000001201E-1f));
+  __m256 em1 = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+  __m256 s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  return _mm256_fmadd_ps(s, em1, _mm256_sub_ps(s, v1(1.0f)));
+}
+
+// tanh|x| = -t / (t + 2) with t = expm1(-2|x|): one branch-free formula, no overflow.
 KILN_AVX2 inline __m256 tanh_ps(__m256 x) {
-  __m256 z = abs_ps(x);
-  // |x| < 0.625: odd polynomial
-  __m256 z2 = _mm256_mul_ps(x, x);
-  __m256 p = v1(-5.70498872745E-3f);
-  p = _mm256_fmadd_ps(p, z2, v1(2.06390887954E-2f));
-  p = _mm256_fmadd_ps(p, z2, v1(-5.37397155531E-2f));
-  p = _mm256_fmadd_ps(p, z2, v1(1.33314422036E-1f));
-  p = _mm256_fmadd_ps(p, z2, v1(-3.33332819422E-1f));
-  __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z2), x, x);
-  // otherwise 1 - 2 / (exp(2|x|) + 1), with the sign of x
-  __m256 s = exp_ps(_mm256_add_ps(z, z));
-  __m256 big = _mm256_sub_ps(v1(1.0f), _mm256_div_ps(v1(2.0f), _mm256_add_ps(s, v1(1.0f))));
-  big = _mm256_or_ps(big, _mm256_and_ps(x, v1(-0.0f)));
-  return _mm256_blendv_ps(big, small, _mm256_cmp_ps(z, v1(0.625f), _CMP_LT_OQ));
+  __m256 a = _mm256_max_ps(_mm256_mul_ps(abs_ps(x), v1(-2.0f)), v1(-40.0f));
+  __m256 t = expm1_nonpos_ps(a);
+  __m256 r = _mm256_div_ps(_mm256_xor_ps(t, v1(-0.0f)), _mm256_add_ps(t, v1(2.0f)));
+  r = _mm256_or_ps(r, _mm256_and_ps(x, v1(-0.0f)));
+  return _mm256_blendv_ps(r, x, isnan_ps(x));
 }
 
 // 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: never overflows, keeps tiny results.
 KILN_AVX2 inline __m256 sigmoid_ps(__m256 x) {
   __m256 e = exp_ps(_mm256_sub_ps(v1(0.0f), abs_ps(x)));
-  __m256 r = _mm256_div_ps(v1(1.0f), _mm256_add_ps(v1(1.0f), e));
-  return _mm256_blendv_ps(_mm256_mul_ps(e, r), r, _mm256_cmp_ps(x, v1(0.0f), _CMP_GE_OQ));
+  __m256 num = _mm256_blendv_ps(e, v1(1.0f), _mm256_cmp_ps(x, v1(0.0f), _CMP_GE_OQ));
+  return _mm256_div_ps(num, _mm256_add_ps(v1(1.0f), e));
 }
 
 // erf: x P(x^2) below 1; 1 - exp(-x^2) Q(1/x) up to 3.92, where float erf reaches 1
@@ -381,6 +396,11 @@ template <class F> void with_unary_op(int op, F&& f) {
 #if KILN_SIMD
 template <typename T, typename Op> KILN_AVX2 void unary_vec_contig(const T* s, T* d, int64_t n) {
   int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {  // two independent vectors per step for more ILP
+    __m256 x0 = vload(s + i), x1 = vload(s + i + 8);
+    vstore(d + i, Op::v(x0));
+    vstore(d + i + 8, Op::v(x1));
+  }
   for (; i + 8 <= n; i += 8) vstore(d + i, Op::v(vload(s + i)));
   if (i < n) {  // tail through a zero-padded lane buffer
     T t[8] = {};
@@ -418,7 +438,7 @@ __attribute__((noinline)) void unary_row(const typename Elem<TI>::S* s, int64_t 
   if constexpr (Op::hot && !std::is_same_v<TI, half_t> && !std::is_same_v<TI, bf16_t>) {
     if (ss == 1 && ds == 1) {
       // in-place (d == s) is fine: element i is read before it is written
-#pragma GCC ivdep
+      KILN_IVDEP
       for (int64_t i = 0; i < n; i++) d[i] = EO::store(Op::f(EI::load(s[i])));
       return;
     }
