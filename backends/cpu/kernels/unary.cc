@@ -227,6 +227,8 @@ template <bool kCos> KILN_AVX2 inline __m256 sincos_ps(__m256 x) {
   __m256 use_cos = _mm256_castsi256_ps(_mm256_slli_epi32(q, 31));            // odd quadrant
   __m256 neg = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(q, 1), 31));  // quadrants 2, 3
   __m256 res = _mm256_xor_ps(_mm256_blendv_ps(s, c, use_cos), neg);
+  // sin x rounds to x below 2^-12; this also keeps sin(-0) = -0, which the reduction loses
+  if (!kCos) res = _mm256_blendv_ps(res, x, _mm256_cmp_ps(abs_ps(x), v1(2.44140625e-4f), _CMP_LT_OQ));
   __m256 far = _mm256_cmp_ps(abs_ps(x), v1(32768.0f), _CMP_NLE_UQ);
   if (_mm256_movemask_ps(far)) {
     alignas(32) float xs[8], rs[8];
