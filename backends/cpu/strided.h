@@ -1,7 +1,9 @@
 // Iteration over N same-shaped strided views: dimensions that are contiguous for every operand
 // are merged, and the innermost dimension becomes a tight loop with per-operand strides.
 #pragma once
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstdint>
 #include "command.h"
 #include "thread_pool.h"
@@ -26,6 +28,42 @@ struct Loop {
     }
   }
 };
+
+// Copies of same-shaped views (the output last) with their dims put in memory order, as numpy
+// iterates: dims where the output steps backwards are flipped, then dims are sorted by
+// decreasing |stride| of the output (ties by the inputs'), so make_loop can merge them and the
+// inner loop is the densest one. Elementwise results don't depend on the visiting order, and
+// views that alias exactly stay exactly aliased.
+template <int N> std::array<View, N> memory_order(const std::array<const View*, N>& in) {
+  std::array<View, N> v;
+  for (int k = 0; k < N; k++) v[k] = *in[k];
+  int nd = v[0].ndim;
+  for (int d = 0; d < nd; d++) {
+    if (v[N - 1].strides[d] >= 0 || v[0].shape[d] <= 1) continue;
+    for (int k = 0; k < N; k++) {
+      v[k].offset += (v[k].shape[d] - 1) * v[k].strides[d];
+      v[k].strides[d] = -v[k].strides[d];
+    }
+  }
+  int perm[kMaxDims];
+  for (int d = 0; d < nd; d++) perm[d] = d;
+  auto before = [&](int x, int y) {  // should dim x be outside dim y?
+    for (int k = N - 1; k >= 0; k--) {
+      int64_t sx = std::abs(v[k].strides[x]), sy = std::abs(v[k].strides[y]);
+      if (sx != sy) return sx > sy;
+    }
+    return false;
+  };
+  std::stable_sort(perm, perm + nd, before);
+  for (int k = 0; k < N; k++) {
+    View t = v[k];
+    for (int d = 0; d < nd; d++) {
+      v[k].shape[d] = t.shape[perm[d]];
+      v[k].strides[d] = t.strides[perm[d]];
+    }
+  }
+  return v;
+}
 
 // views must all have the shape of views[0].
 template <int N>

@@ -9,7 +9,8 @@ void check_copy(const Command& c) { expect_same_shape(c, c.in(0), c.out(), "inpu
 
 template <typename S, typename D>
 static void copy_typed(const Command& c) {
-  auto L = make_loop<2>({&c.in(0), &c.out()});
+  auto ord = memory_order<2>({&c.in(0), &c.out()});  // the densest dim innermost
+  auto L = make_loop<2>({&ord[0], &ord[1]});
   const S* src = reinterpret_cast<const S*>(c.in(0).buf->data);
   D* dst = reinterpret_cast<D*>(c.out().buf->data);
   for_each_row<2>(L, [&](const int64_t* off, int64_t n, const int64_t* st) {
