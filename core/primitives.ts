@@ -173,3 +173,33 @@ export const Matmul: Primitive = {
     emit.kernel('matmul', [], io(node, ins, out));
   },
 };
+
+/** params: axis, offsets (start of each input along axis). Copies every input into its slab. */
+export const Concatenate: Primitive = {
+  name: 'concatenate',
+  lower(node, ins, out, emit) {
+    const axis = node.params.axis as number, offsets = node.params.offsets as number[];
+    node.inputs.forEach((x, k) => {
+      if (x.size === 0) return;
+      emit.kernel('copy', [], [
+        { view: ins[k], dtype: x.dtype, shape: x.shape },
+        { view: { buf: out.buf, offset: out.offset + offsets[k] * out.strides[axis], strides: out.strides }, dtype: node.dtype, shape: x.shape },
+      ]);
+    });
+  },
+};
+
+/** params: before (per axis), value. Fills the output, then copies the input into its interior. */
+export const PadConstant: Primitive = {
+  name: 'padConstant',
+  lower(node, ins, out, emit) {
+    const before = node.params.before as number[], x = node.inputs[0];
+    emit.kernel('fill', [node.params.value as number], [{ view: out, dtype: node.dtype, shape: node.shape }]);
+    if (x.size === 0) return;
+    const offset = before.reduce((o, b, i) => o + b * out.strides[i], out.offset);
+    emit.kernel('copy', [], [
+      { view: ins[0], dtype: x.dtype, shape: x.shape },
+      { view: { buf: out.buf, offset, strides: out.strides }, dtype: node.dtype, shape: x.shape },
+    ]);
+  },
+};

@@ -4,6 +4,7 @@ export * from './creation.js';
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './views.js';
+export * from './shape.js';
 export { matmul } from './matmul.js';
 export type { Operand } from './elementwise.js';
 export type { DTypeArg } from './convert.js';
