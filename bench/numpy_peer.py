@@ -16,7 +16,11 @@ def cases():
     a = rng.random(n, dtype=np.float32); b = rng.random(n, dtype=np.float32)
     m = rng.random((4000, 2500), dtype=np.float32)
     h = a.astype(np.float16)
+    tiny = np.array([1, 2, 3, 4], dtype=np.float32)
+    def dispatch():
+        for _ in range(2000): tiny + 1
     out = {
+        'tiny add+eval (dispatch)': dispatch,
         'add f32 10M': lambda: a + b,
         'multiply-add f32 10M': lambda: a * b + a,
         'exp f32 10M': lambda: np.exp(a),
@@ -42,4 +46,5 @@ if __name__ == '__main__':
     for name, fn in cases().items():
         if names is None or name in names:
             res[name] = median_ms(fn, 5 if 'matmul f32 1024' in name or 'f64' in name else 9)
+            if 'dispatch' in name: res[name] /= 2000
     print(json.dumps(res))

@@ -25,7 +25,9 @@ const y = kn.arange(n).astype('float32').multiply(0.5 / n).add(0.25).eval();
 const m = kn.arange(4000 * 2500).astype('float32').multiply(1e-7).reshape(4000, 2500).eval();
 const h = x.astype('float16').eval();
 
+const tiny = kn.array([1, 2, 3, 4], 'float32').eval();
 const cases = {
+  'tiny add+eval (dispatch)': { f: () => tiny.add(1), bytes: 32 },
   'add f32 10M': { f: () => x.add(y), bytes: 12 * n },
   'multiply-add f32 10M': { f: () => x.multiply(y).add(x), bytes: 20 * n },
   'exp f32 10M': { f: () => kn.exp(x), bytes: 8 * n },
@@ -49,7 +51,13 @@ const p64 = mats[1024][0].astype('float64').eval(), q64 = mats[1024][1].astype('
 cases['matmul f64 1024'] = { f: () => kn.matmul(p64, q64), flops: 2 * 1024 ** 3 };
 
 const ours = {};
-for (const [name, c] of Object.entries(cases)) ours[name] = medianMs(run(c.f), name.includes('1024') ? 5 : 9);
+for (const [name, c] of Object.entries(cases)) {
+  if (name.includes('dispatch')) {
+    // per-op latency: time 2000 dispatches and report the mean
+    const f = run(c.f);
+    ours[name] = medianMs(() => { for (let i = 0; i < 2000; i++) f(); }, 5) / 2000;
+  } else ours[name] = medianMs(run(c.f), name.includes('1024') ? 5 : 9);
+}
 
 let peer = {};
 try {
@@ -69,7 +77,8 @@ console.log('case'.padEnd(28), 'kiln ms'.padStart(9), 'numpy ms'.padStart(9), 'r
 for (const [name, c] of Object.entries(cases)) {
   const k = ours[name], p = peer[name];
   const rate = c.flops ? `${(c.flops / k / 1e6).toFixed(1)} GFLOP/s` : `${(c.bytes / k / 1e6).toFixed(1)} GB/s`;
-  console.log(name.padEnd(28), k.toFixed(2).padStart(9), (p ? p.toFixed(2) : '-').padStart(9),
+  const fmt = (v) => (c.bytes === 32 ? (v * 1000).toFixed(2) + 'us' : v.toFixed(2));
+  console.log(name.padEnd(28), fmt(k).padStart(9), (p ? fmt(p) : '-').padStart(9),
     (p ? (k / p).toFixed(2) + 'x' : '-').padStart(7), ' ', rate);
 }
 console.log('ratio = kiln time / numpy time (lower is better)');
