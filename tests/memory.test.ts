@@ -184,3 +184,32 @@ describe('memory contract', () => {
     expect(() => kn.memory.setCacheLimit(Number.NaN)).toThrow(/setCacheLimit/);
   });
 });
+
+describe('FinalizationRegistry safety net', () => {
+  it('frees arrays that were dropped without dispose once GC runs and the event loop turns', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath, pathToFileURL } = await import('node:url');
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const tsx = pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href;
+    const index = pathToFileURL(`${root}index.ts`).href;
+    const script = `
+      const kn = await import(${JSON.stringify(index)});
+      const start = kn.memory.buffers();
+      for (let i = 0; i < 200; i++) kn.ones([1024]).add(i).eval(); // never disposed
+      const leaked = kn.memory.buffers() - start;
+      for (let i = 0; i < 10 && kn.memory.buffers() > start; i++) {
+        globalThis.gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      console.log(JSON.stringify({ leaked, after: kn.memory.buffers() - start }));`;
+    const res = spawnSync(process.execPath, ['--expose-gc', '--import', tsx, '--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(res.status, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+    expect(out.leaked).toBeGreaterThanOrEqual(200);
+    expect(out.after).toBe(0);
+  });
+});
