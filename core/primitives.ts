@@ -203,3 +203,20 @@ export const PadConstant: Primitive = {
     ]);
   },
 };
+
+/** Operands are 3-d views [A, N, B] / [A, M, B] arranged by the op (see kernels/index.cc). */
+export const Gather: Primitive = {
+  name: 'gather',
+  lower(node, ins, out, emit) {
+    emit.kernel('gather', [], io(node, ins, out));
+  },
+};
+
+/** params: mode (0 set, 1 add, 2 multiply, 3 maximum, 4 minimum, 5 subtract, 6 divide) */
+export const Scatter: Primitive = {
+  name: 'scatter',
+  inPlace: true,
+  lower(node, ins, out, emit) {
+    emit.kernel('scatter', [node.params.mode as number], io(node, ins, out));
+  },
+};

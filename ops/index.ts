@@ -5,6 +5,7 @@ export * from './elementwise.js';
 export * from './reduce.js';
 export * from './views.js';
 export * from './shape.js';
+export * from './indexing.js';
 export { matmul } from './matmul.js';
 export type { Operand } from './elementwise.js';
 export type { DTypeArg } from './convert.js';

@@ -5,6 +5,7 @@ import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import * as views from './views.js';
 import { matmul } from './matmul.js';
+import * as idx from './indexing.js';
 import type { Operand } from './elementwise.js';
 
 type Axes = number | readonly number[] | null | undefined | red.ReduceOptions;
@@ -48,6 +49,9 @@ declare module '../core/array.js' {
     leftShift(b: Operand): NDArray;
     rightShift(b: Operand): NDArray;
     matmul(b: NDArray): NDArray;
+    index(...items: idx.IndexItem[]): NDArray;
+    take(indices: NDArray | number | readonly number[], axis?: number): NDArray;
+    put_(items: idx.IndexItem | idx.IndexItem[], values: Operand): NDArray;
 
     negative(): NDArray;
     abs(): NDArray;
@@ -167,6 +171,15 @@ Object.assign(P, {
   },
   matmul(this: NDArray, b: NDArray) {
     return matmul(this, b);
+  },
+  index(this: NDArray, ...items: idx.IndexItem[]) {
+    return idx.index(this, ...items);
+  },
+  take(this: NDArray, indices: NDArray | number | readonly number[], axis?: number) {
+    return idx.take(this, indices, axis);
+  },
+  put_(this: NDArray, items: idx.IndexItem | idx.IndexItem[], values: Operand) {
+    return idx.put_(this, items, values);
   },
 });
 Object.defineProperty(NDArray.prototype, 'T', {

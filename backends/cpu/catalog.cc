@@ -15,6 +15,8 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"where", 3, 1, 0, 0, check_where, run_where},
       {"reduce", 1, 1, 2, 2, check_reduce, run_reduce},
       {"matmul", 2, 1, 0, 0, check_matmul, run_matmul},
+      {"gather", 2, 1, 0, 0, check_gather, run_gather},
+      {"scatter", 3, 1, 1, 1, check_scatter, run_scatter},
   };
   return cat;
 }

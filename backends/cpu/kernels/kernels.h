@@ -18,6 +18,10 @@ void check_where(const Command&);  void run_where(const Command&);
 // reduce.cc
 void check_reduce(const Command&); void run_reduce(const Command&);
 
+// index.cc: gather / scatter along one axis of 3-d views
+void check_gather(const Command&); void run_gather(const Command&);
+void check_scatter(const Command&); void run_scatter(const Command&);
+
 // matmul.cc
 void check_matmul(const Command&); void run_matmul(const Command&);
 
