@@ -6,6 +6,7 @@ export * from './reduce.js';
 export * from './views.js';
 export * from './shape.js';
 export * from './indexing.js';
+export * from './datadep.js';
 export { matmul } from './matmul.js';
 export type { Operand } from './elementwise.js';
 export type { DTypeArg } from './convert.js';

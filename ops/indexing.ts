@@ -6,6 +6,7 @@ import { isInteger, type DType } from '../core/dtype.js';
 import { Gather, Scatter } from '../core/primitives.js';
 import { broadcastShapes, fmtShape, fmtValue, normalizeAxis, sizeOf } from '../core/shape.js';
 import { arange } from './creation.js';
+import { booleanMask } from './datadep.js'; // call-time use only
 import { asArray } from './convert.js';
 import { add, astype, greaterEqual, less, logicalAnd, multiply, where, operandAs, type Operand } from './elementwise.js';
 import { make } from './make.js';
@@ -124,7 +125,7 @@ function parseSliceString(s: string): SliceSpec | '...' {
 
 /**
  * numpy indexing: integers, `kn.sliceOf(...)` or '1:-1:2' strings, `null` (newaxis), '...',
- * and integer arrays (advanced indexing: several arrays broadcast together; their result
+ * a boolean mask alone (a synchronisation point, see booleanMask), and integer arrays (advanced indexing: several arrays broadcast together; their result
  * dimensions go where the first one stood when they are adjacent, else first — numpy's rule).
  * Basic indices give views; integer arrays gather.
  * @example kn.arange(12).reshape(3, 4).index(1, '::2').tolist() // [4, 6]
@@ -132,6 +133,7 @@ function parseSliceString(s: string): SliceSpec | '...' {
  */
 export function index(a: NDArray, ...items: IndexItem[]): NDArray {
   const x = asArray(a, 'index');
+  if (items.length === 1 && items[0] instanceof NDArray && items[0].dtype === 'bool') return booleanMask(x, items[0]);
   // expand '...' and count the axes items consume
   const parsed = items.map((it) => (typeof it === 'string' ? parseSliceString(it) : it));
   const consumes = (it: unknown) => it !== null && it !== '...';
@@ -174,7 +176,7 @@ export function index(a: NDArray, ...items: IndexItem[]): NDArray {
       const i = it < 0 ? it + n : it;
       specs.push({ start: i, stop: i + 1 });
     } else if (it instanceof NDArray) {
-      if (it.dtype === 'bool') throw new TypeError('[index] boolean mask indexing is not supported yet; use kn.where');
+      if (it.dtype === 'bool') throw new TypeError('[index] a boolean mask must be the only index: a.index(mask)');
       if (!isInteger(it.dtype)) throw new TypeError(`[index] indices must be integers, got ${it.dtype}`);
       specs.push({});
       advanced.push(it);
