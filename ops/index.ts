@@ -8,5 +8,6 @@ export * from './shape.js';
 export * from './indexing.js';
 export * from './datadep.js';
 export { matmul } from './matmul.js';
+export * from './contract.js';
 export type { Operand } from './elementwise.js';
 export type { DTypeArg } from './convert.js';
