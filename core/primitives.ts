@@ -220,3 +220,31 @@ export const Scatter: Primitive = {
     emit.kernel('scatter', [node.params.mode as number], io(node, ins, out));
   },
 };
+
+/** Batched dense linear algebra on [batch, rows, cols] views; params.kernel names the kernel. */
+export const Linalg: Primitive = {
+  name: 'linalg',
+  lower(node, ins, out, emit) {
+    emit.kernel(node.params.kernel as string, (node.params.args as number[]) ?? [], io(node, ins, out));
+  },
+};
+
+/**
+ * Kernels with two outputs (qr, slogdet) write both into one packed buffer [batch, p + q]:
+ * params.parts lists each output's [rows, cols]; the op slices the parts back out as views.
+ */
+export const LinalgPacked: Primitive = {
+  name: 'linalgPacked',
+  lower(node, ins, out, emit) {
+    const parts = node.params.parts as [number, number][];
+    const width = node.shape[1];
+    let off = 0;
+    const outs = parts.map(([r, c]) => {
+      const v = { view: { buf: out.buf, offset: out.offset + off, strides: [width, c, 1] }, dtype: node.dtype, shape: [node.shape[0], r, c] };
+      off += r * c;
+      return v;
+    });
+    const inputs = node.inputs.map((i, k) => ({ view: ins[k], dtype: i.dtype, shape: i.shape }));
+    emit.kernel(node.params.kernel as string, [], [...inputs, ...outs]);
+  },
+};

@@ -9,6 +9,7 @@ export * from './indexing.js';
 export * from './datadep.js';
 export { matmul } from './matmul.js';
 export * from './contract.js';
+export * as linalg from './linalg.js';
 export { finfo, iinfo, canCast, issubdtype } from './dtype_info.js';
 export type { FInfo, IInfo, DTypeCategory } from './dtype_info.js';
 export type { Operand } from './elementwise.js';

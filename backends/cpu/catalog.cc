@@ -17,6 +17,13 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"matmul", 2, 1, 0, 0, check_matmul, run_matmul},
       {"gather", 2, 1, 0, 0, check_gather, run_gather},
       {"scatter", 3, 1, 1, 1, check_scatter, run_scatter},
+      {"cholesky", 1, 1, 1, 1, check_cholesky, run_cholesky},
+      {"inv", 1, 1, 0, 0, check_inv, run_inv},
+      {"solve", 2, 1, 0, 0, check_solve, run_solve},
+      {"solve_triangular", 2, 1, 2, 2, check_solve_triangular, run_solve_triangular},
+      {"qr", 1, 2, 0, 0, check_qr, run_qr},
+      {"det", 1, 1, 0, 0, check_det, run_det},
+      {"slogdet", 1, 2, 0, 0, check_slogdet, run_slogdet},
   };
   return cat;
 }

@@ -22,6 +22,15 @@ void check_reduce(const Command&); void run_reduce(const Command&);
 void check_gather(const Command&); void run_gather(const Command&);
 void check_scatter(const Command&); void run_scatter(const Command&);
 
+// linalg.cc: batched small dense matrices ([batch, rows, cols] views)
+void check_cholesky(const Command&); void run_cholesky(const Command&);
+void check_inv(const Command&); void run_inv(const Command&);
+void check_solve(const Command&); void run_solve(const Command&);
+void check_solve_triangular(const Command&); void run_solve_triangular(const Command&);
+void check_qr(const Command&); void run_qr(const Command&);
+void check_det(const Command&); void run_det(const Command&);
+void check_slogdet(const Command&); void run_slogdet(const Command&);
+
 // matmul.cc
 void check_matmul(const Command&); void run_matmul(const Command&);
 
