@@ -14,3 +14,8 @@ export { finfo, iinfo, canCast, issubdtype } from './dtype_info.js';
 export type { FInfo, IInfo, DTypeCategory } from './dtype_info.js';
 export type { Operand } from './elementwise.js';
 export type { DTypeArg } from './convert.js';
+export * from './creation_extra.js';
+export * from './elementwise_extra.js';
+export * from './reduce_extra.js';
+export * as random from './random.js';
+import './methods_extra.js';
