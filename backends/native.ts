@@ -32,6 +32,8 @@ export interface NativeBackend {
   write(id: number, byteOffset: number, data: ArrayBufferView): void;
   read(id: number, byteOffset: number, nbytes: number): ArrayBuffer;
   hostView(id: number): ArrayBuffer;
+  /** maps a file read-only (copy-on-write) into a new buffer: zero-copy weights */
+  mapFile(path: string): number;
   run(commands: Float64Array): void;
   runAsync(commands: Float64Array): Promise<void>;
   synchronize(): void;
@@ -62,3 +64,4 @@ export const K = nativeInfo.kernels;
 export const UnaryOps = nativeInfo.unaryOps;
 export const BinaryOps = nativeInfo.binaryOps;
 export const ReduceOps = nativeInfo.reduceOps;
+export const { sortOps: SortOps, scanOps: ScanOps } = nativeInfo as unknown as Record<'sortOps' | 'scanOps', Record<string, number>>;

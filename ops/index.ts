@@ -19,3 +19,4 @@ export * from './elementwise_extra.js';
 export * from './reduce_extra.js';
 export * as random from './random.js';
 import './methods_extra.js';
+export * from './io/index.js';

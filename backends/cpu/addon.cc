@@ -7,6 +7,13 @@
 #include "sequencer.h"
 #include "thread_pool.h"
 #include "kernels/ops.h"
+#if defined(__unix__) || defined(__APPLE__)
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 namespace kiln {
 namespace {
@@ -115,6 +122,52 @@ Napi::Value HostView(const Napi::CallbackInfo& info) {
   });
 }
 
+// Maps a file read-only into a buffer (zero-copy weights). MAP_PRIVATE + PROT_WRITE: a stray
+// kernel write is copy-on-write in memory and never reaches the file; NORESERVE keeps a big
+// writable private mapping from being refused by overcommit accounting.
+Napi::Value MapFile(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) fail("[mapFile] path must be a string");
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+#if defined(__unix__) || defined(__APPLE__)
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("[mapFile] cannot open ", path, ": ", std::strerror(errno));
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      fail("[mapFile] cannot stat ", path, ": ", std::strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      fail("[mapFile] ", path, " is not a regular file");
+    }
+    int64_t size = (int64_t)st.st_size;
+    if (size == 0) {
+      ::close(fd);
+      return Napi::Number::New(info.Env(), Allocator::get().create(0));
+    }
+    int flags = MAP_PRIVATE;
+#ifdef MAP_NORESERVE
+    flags |= MAP_NORESERVE;
+#endif
+    // no read-only fallback: a write into a PROT_READ mapping would crash instead of copying
+    void* p = ::mmap(nullptr, (size_t)size, PROT_READ | PROT_WRITE, flags, fd, 0);
+    int err = errno;
+    ::close(fd);
+    if (p == MAP_FAILED) fail("[mapFile] cannot map ", path, " (", size, " bytes): ", std::strerror(err));
+    try {
+      return Napi::Number::New(info.Env(), Allocator::get().adopt_mapping(p, size));
+    } catch (...) {
+      ::munmap(p, (size_t)size);
+      throw;
+    }
+#else
+    fail("[mapFile] memory-mapping files is not supported on this platform (", path, ")");
+#endif
+  });
+}
+
 std::vector<Command> parse_arg(const Napi::CallbackInfo& info, const char* fn) {
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
@@ -203,6 +256,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("unaryOps", name_table(env, {KILN_UNARY_OPS(KILN_NAME)}));
     o.Set("binaryOps", name_table(env, {KILN_BINARY_OPS(KILN_NAME)}));
     o.Set("reduceOps", name_table(env, {KILN_REDUCE_OPS(KILN_NAME)}));
+    o.Set("sortOps", name_table(env, {KILN_SORT_OPS(KILN_NAME)}));
+    o.Set("scanOps", name_table(env, {KILN_SCAN_OPS(KILN_NAME)}));
 #undef KILN_NAME
     o.Set("threads", Napi::Number::New(env, num_threads()));
     o.Set("maxDims", Napi::Number::New(env, kMaxDims));
@@ -272,6 +327,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("hostView", Napi::Function::New(env, HostView));
+  exports.Set("mapFile", Napi::Function::New(env, MapFile));
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("runAsync", Napi::Function::New(env, RunAsync));
   exports.Set("synchronize", Napi::Function::New(env, Synchronize));

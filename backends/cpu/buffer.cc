@@ -6,10 +6,16 @@
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
 #endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#endif
 
 namespace kiln {
 
 Buffer::~Buffer() {
+#if defined(__unix__) || defined(__APPLE__)
+  if (data && mapped) { munmap(data, (size_t)capacity); return; }
+#endif
   if (data) Allocator::get().give_back(data, capacity);
 }
 
@@ -36,6 +42,19 @@ uint32_t Allocator::create(int64_t nbytes) {
   if (next_id_ == 0) next_id_ = 1;
   b->id = id;
   b->nbytes = nbytes;
+  table_[id] = b;
+  return id;
+}
+
+uint32_t Allocator::adopt_mapping(void* data, int64_t nbytes) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto b = std::make_shared<Buffer>();
+  uint32_t id = next_id_++;
+  if (next_id_ == 0) next_id_ = 1;
+  b->id = id;
+  b->nbytes = b->capacity = nbytes;
+  b->data = data;
+  b->mapped = true;
   table_[id] = b;
   return id;
 }

@@ -14,6 +14,7 @@ struct Buffer {
   int64_t nbytes = 0;     // requested size
   int64_t capacity = 0;   // bucketed size actually held
   void* data = nullptr;   // null until materialized (first write or kernel output)
+  bool mapped = false;    // data is a private file mapping (mapFile): released with munmap
   ~Buffer();
 };
 using BufferPtr = std::shared_ptr<Buffer>;
@@ -25,6 +26,8 @@ class Allocator {
   static Allocator& get();
   // Creates a buffer record; memory comes later through materialize().
   uint32_t create(int64_t nbytes);
+  // Registers memory from mmap (capacity = nbytes); not counted as active, munmapped on release.
+  uint32_t adopt_mapping(void* data, int64_t nbytes);
   BufferPtr find(uint32_t id);           // null when unknown
   void release(uint32_t id);             // drop the JS reference; memory returns to cache when unused
   void materialize(Buffer& b);           // throws when the memory limit would be crossed
