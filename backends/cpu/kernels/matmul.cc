@@ -3,7 +3,12 @@
 // strides and dtype conversion; float16/bfloat16 are packed as float32 and rounded once on
 // store. Micro-kernels: AVX2/FMA 6x16 (float) and 6x8 (double), picked at run time, with
 // portable fallbacks. Integers use plain loops that wrap like numpy.
+#if defined(__x86_64__) || defined(__i386__)
+#define KILN_X86 1
 #include <immintrin.h>
+#else
+#define KILN_X86 0
+#endif
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -19,8 +24,12 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 bool has_avx2_fma() {
+#if KILN_X86
   static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return ok;
+#else
+  return false;
+#endif
 }
 
 // Grow-only 64-byte-aligned scratch memory, one per thread and role (kept between calls).
@@ -51,17 +60,25 @@ template <> struct Blocking<double> {
 // c[i*ldc + j] (+)= sum_k a[k*MR + i] * b[k*NR + j] for one full MR x NR tile.
 template <typename F> using Ukr = void (*)(int64_t kc, const F* a, const F* b, F* c, int64_t ldc, bool acc);
 
+// Portable kernel: 32-byte column chunks keep the accumulators in 12 128-bit registers.
 template <typename F, int MR, int NR>
 void ukr_generic(int64_t kc, const F* a, const F* b, F* c, int64_t ldc, bool acc) {
-  F t[MR][NR] = {};
-  for (int64_t k = 0; k < kc; k++, a += MR, b += NR)
-    for (int i = 0; i < MR; i++) {
-      const F ai = a[i];
-      for (int j = 0; j < NR; j++) t[i][j] += ai * b[j];
-    }
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++) c[i * ldc + j] = (acc ? c[i * ldc + j] : F(0)) + t[i][j];
+  constexpr int CW = (int)(32 / sizeof(F)) < NR ? (int)(32 / sizeof(F)) : NR;
+  for (int j0 = 0; j0 < NR; j0 += CW) {
+    F t[MR][CW] = {};
+    const F* ap = a;
+    const F* bp = b + j0;
+    for (int64_t k = 0; k < kc; k++, ap += MR, bp += NR)
+      for (int i = 0; i < MR; i++) {
+        const F ai = ap[i];
+        for (int j = 0; j < CW; j++) t[i][j] += ai * bp[j];
+      }
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < CW; j++) c[i * ldc + j0 + j] = (acc ? c[i * ldc + j0 + j] : F(0)) + t[i][j];
+  }
 }
+
+#if KILN_X86
 
 #define KILN_ROW(i)                                   \
   {                                                   \
@@ -133,10 +150,16 @@ __attribute__((target("avx2,fma"))) void ukr_f64_avx2(int64_t kc, const double* 
 }
 #undef KILN_ROW
 #undef KILN_STORE
+#endif  // KILN_X86
 
 template <typename F> Ukr<F> pick_ukr();
+#if KILN_X86
 template <> Ukr<float> pick_ukr<float>() { return has_avx2_fma() ? ukr_f32_avx2 : ukr_generic<float, 6, 16>; }
 template <> Ukr<double> pick_ukr<double>() { return has_avx2_fma() ? ukr_f64_avx2 : ukr_generic<double, 6, 8>; }
+#else
+template <> Ukr<float> pick_ukr<float>() { return ukr_generic<float, 6, 16>; }
+template <> Ukr<double> pick_ukr<double>() { return ukr_generic<double, 6, 8>; }
+#endif
 
 template <typename F, typename S> inline F cvt(S x) { return (F)to_compute(x); }
 
@@ -162,6 +185,7 @@ void pack_a(const S* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, F* out) 
   }
 }
 
+#if KILN_X86
 // One full 16-column panel of float B whose columns are contiguous (B^T views): 8x8 transposes.
 __attribute__((target("avx2,fma"))) void pack_b16_cols_avx2(const float* p, int64_t cs, int64_t kc, float* o) {
   int64_t k = 0;
@@ -192,6 +216,7 @@ __attribute__((target("avx2,fma"))) void pack_b16_cols_avx2(const float* p, int6
   for (; k < kc; k++)
     for (int j = 0; j < 16; j++) o[k * 16 + j] = p[k + j * cs];
 }
+#endif  // KILN_X86
 
 // Packs a kc x nc block of B (element (k, j) at b[k*rs + j*cs]) into NR-column panels.
 template <typename F, int NR, typename S>
@@ -204,12 +229,14 @@ void pack_b(const S* b, int64_t rs, int64_t cs, int64_t kc, int64_t j_begin, int
       for (int64_t k = 0; k < kc; k++)
         for (int j = 0; j < NR; j++) o[k * NR + j] = cvt<F>(p[k * rs + j]);
     } else if (nr == NR && rs == 1) {
+#if KILN_X86
       if constexpr (std::is_same_v<S, float> && std::is_same_v<F, float> && NR == 16) {
         if (has_avx2_fma()) {
           pack_b16_cols_avx2(p, cs, kc, o);
           continue;
         }
       }
+#endif
       for (int64_t k = 0; k < kc; k++)
         for (int j = 0; j < NR; j++) o[k * NR + j] = cvt<F>(p[k + j * cs]);
     } else {
@@ -301,6 +328,22 @@ void gemm(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs,
 
 // ---- matrix-vector products (M == 1 or N == 1) for float32: no packing, B read once.
 
+float dot_generic(const float* x, const float* y, int64_t n) {
+  float s[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) s[j] += x[i + j] * y[i + j];
+  for (int w = 8; w >= 1; w /= 2)
+    for (int j = 0; j < w; j++) s[j] += s[j + w];
+  for (; i < n; i++) s[0] += x[i] * y[i];
+  return s[0];
+}
+
+void axpy_generic(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+#if KILN_X86
 inline float hsum256(__m256 s) __attribute__((target("avx2,fma"), always_inline));
 inline float hsum256(__m256 s) {
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
@@ -351,17 +394,6 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* x, const float* 
   return r;
 }
 
-float dot_generic(const float* x, const float* y, int64_t n) {
-  float s[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; j++) s[j] += x[i + j] * y[i + j];
-  for (int w = 8; w >= 1; w /= 2)
-    for (int j = 0; j < w; j++) s[j] += s[j + w];
-  for (; i < n; i++) s[0] += x[i] * y[i];
-  return s[0];
-}
-
 // y[0:n] += sum_r a[r] * b[r*ld + 0:n] for r < 4: one pass over y for four rows of B.
 __attribute__((target("avx2,fma"))) void axpy4_avx2(const float* a, const float* b, int64_t ld, float* y, int64_t n) {
   const float *b0 = b, *b1 = b + ld, *b2 = b + 2 * ld, *b3 = b + 3 * ld;
@@ -385,9 +417,16 @@ __attribute__((target("avx2,fma"))) void axpy_avx2(float a, const float* x, floa
   for (; i < n; i++) y[i] += a * x[i];
 }
 
-void axpy_generic(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+#else  // never called (has_avx2_fma() is false); keeps gemv_f32 portable
+void dot4_avx2(const float* x, const float* b, int64_t ld, int64_t n, float* out) {
+  for (int c = 0; c < 4; c++) out[c] = dot_generic(x, b + c * ld, n);
 }
+float dot_avx2(const float* x, const float* y, int64_t n) { return dot_generic(x, y, n); }
+void axpy4_avx2(const float* a, const float* b, int64_t ld, float* y, int64_t n) {
+  for (int r = 0; r < 4; r++) axpy_generic(a[r], b + r * ld, y, n);
+}
+void axpy_avx2(float a, const float* x, float* y, int64_t n) { axpy_generic(a, x, y, n); }
+#endif  // KILN_X86
 
 // y[j] (stride ys) = sum_k x[k*xs] * B[k*brs + j*bcs], with brs == 1 or bcs == 1.
 void gemv_f32(int64_t K, int64_t N, const float* x, int64_t xs, const float* B, int64_t brs, int64_t bcs, float* y,

@@ -19,11 +19,16 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Contiguous inner loops get an AVX2 copy (the bodies are inlined into target functions).
 #define KILN_INLINE inline __attribute__((always_inline))
+#if defined(__x86_64__) || defined(__i386__)
 #define KILN_AVX2 __attribute__((target("avx2,fma")))
 const bool kHasAvx2 = [] {
   __builtin_cpu_init();  // may run before the CPU model constructor
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }();
+#else
+#define KILN_AVX2
+const bool kHasAvx2 = false;
+#endif
 
 const char* reduce_op_name(int op) {
 #define KILN_NAME(n) #n,
