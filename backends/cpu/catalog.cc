@@ -24,6 +24,9 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"qr", 1, 2, 0, 0, check_qr, run_qr},
       {"det", 1, 1, 0, 0, check_det, run_det},
       {"slogdet", 1, 2, 0, 0, check_slogdet, run_slogdet},
+      {"sort", 1, 1, 2, 2, check_sort, run_sort},
+      {"searchsorted", 2, 1, 1, 1, check_searchsorted, run_searchsorted},
+      {"scan", 1, 1, 3, 3, check_scan, run_scan},
   };
   return cat;
 }

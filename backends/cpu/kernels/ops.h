@@ -24,4 +24,12 @@ enum class BinaryOp { KILN_BINARY_OPS(KILN_ENUM_ENTRY) kCount };
 enum class ReduceOp { KILN_REDUCE_OPS(KILN_ENUM_ENTRY) kCount };
 #undef KILN_ENUM_ENTRY
 
+// sort.cc (params[0] of `sort`) and scan.cc (params[0] of `scan`); TypeScript reads sortOps/scanOps.
+#define KILN_SORT_OPS(X) X(sort) X(argsort) X(partition) X(argpartition) X(topk)
+#define KILN_SCAN_OPS(X) X(cumsum) X(cumprod) X(cummax) X(cummin) X(logcumsumexp)
+#define KILN_ENUM_ENTRY(n) n,
+enum class SortOp { KILN_SORT_OPS(KILN_ENUM_ENTRY) kCount };
+enum class ScanOp { KILN_SCAN_OPS(KILN_ENUM_ENTRY) kCount };
+#undef KILN_ENUM_ENTRY
+
 }  // namespace kiln
