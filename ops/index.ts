@@ -22,4 +22,5 @@ export * as random from './random.js';
 import './methods_extra.js';
 export * from './sort.js';
 export * from './scan.js';
+export * from './median.js';
 import './methods_sort.js';
