@@ -13,6 +13,7 @@ import {
   multiply, negative, rightShift, sign, subtract, abs, type Operand,
 } from './elementwise.js';
 import { argmax } from './reduce.js';
+import { argsort } from './sort.js';
 import { concatenate } from './shape.js';
 import { take } from './indexing.js';
 import { cholesky } from './linalg.js';
@@ -459,9 +460,8 @@ export function categorical(logits: NDArray, opts: CategoricalOptions = {}): NDA
 }
 
 /**
- * A random permutation of arange(n), or of `x` along `axis` (default 0). Orders by 64 random
- * bits per element; the sort runs on the host after evaluating the bits (a synchronisation
- * point) until kn.argsort exists.
+ * A random permutation of arange(n), or of `x` along `axis` (default 0): a stable argsort of
+ * 64 random bits per element, computed lazily like every other sampler.
  * @example kn.random.permutation(5, { key: kn.random.key(0) }).shape // [5]
  */
 export function permutation(x: number | NDArray, opts: KeyOption & { axis?: number } = {}): NDArray {
@@ -477,12 +477,10 @@ export function permutation(x: number | NDArray, opts: KeyOption & { axis?: numb
     n = a.shape[axis];
   }
   const k = resolveKey(opts.key, op);
+  // lazy: a stable argsort of 64 random bits per element (ties are then vanishingly rare)
   const raw = bitsFlat(k, 2 * n);
-  const w = raw.toTypedArray() as Uint32Array;
-  raw.dispose();
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((i, j) => w[i] - w[j] || w[n + i] - w[n + j] || i - j);
-  const perm = arrayFrom(Int32Array.from(order), 'int32', op);
+  const hi = astype(slice(raw, [{ stop: n }]), 'uint64'), lo = astype(slice(raw, [{ start: n }]), 'uint64');
+  const perm = astype(argsort(bitwiseOr(leftShift(hi, 32), lo)), 'int32');
   return typeof x === 'number' ? perm : take(x, perm, axis);
 }
 

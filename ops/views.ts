@@ -60,6 +60,11 @@ export function transpose(a: NDArray, axes?: readonly number[]): NDArray {
   return make(Transpose, { perm }, [x], shape, x.dtype);
 }
 
+/** numpy 2 / array-API name for transpose with explicit axes. @example kn.permuteDims(kn.ones([2, 3]), [1, 0]).shape // [3, 2] */
+export function permuteDims(a: NDArray, axes?: readonly number[]): NDArray {
+  return transpose(a, axes);
+}
+
 /** Swaps two axes. @example kn.ones([2, 3]).swapaxes(0, 1).shape // [3, 2] */
 export function swapaxes(a: NDArray, axis1: number, axis2: number): NDArray {
   const x = asArray(a, 'swapaxes');
@@ -150,10 +155,26 @@ export function resolveSlice(s: SliceSpec, dim: number, op: string): [number, nu
 }
 
 /**
- * Basic slicing with one spec per leading axis (numpy `a[start:stop:step, ...]`), as a view.
+ * Two uses, as in numpy/MLX code:
+ * - `kn.slice(start, stop?, step?)` makes a slice object for `a.index(...)` (numpy's `slice`);
+ * - `kn.slice(a, specs)` slices `a` with one spec per leading axis (numpy `a[1:8:2, ...]`),
+ *   as a view.
+ * @example kn.arange(10).index(kn.slice(1, 8, 2)).tolist() // [1, 3, 5, 7]
  * @example kn.arange(10).slice([{ start: 1, stop: 8, step: 2 }]) // array([1, 3, 5, 7])
  */
-export function slice(a: NDArray, specs: readonly SliceSpec[]): NDArray {
+export function slice(start: number | null | undefined, stop?: number | null, step?: number | null): SliceSpec;
+export function slice(a: NDArray, specs: readonly SliceSpec[]): NDArray;
+export function slice(a: NDArray | number | null | undefined, specs?: readonly SliceSpec[] | number | null, step?: number | null): NDArray | SliceSpec {
+  if ((a === null || a === undefined || typeof a === 'number') && !Array.isArray(specs)) {
+    if (specs !== undefined && specs !== null && typeof specs !== 'number')
+      throw new TypeError(`[slice] slice(start, stop, step) takes numbers or null, got ${fmtValue(specs)}`);
+    // one argument means stop, as in Python's slice(stop)
+    return specs === undefined && step === undefined ? { start: null, stop: a ?? null, step: null } : { start: a ?? null, stop: specs ?? null, step: step ?? null };
+  }
+  return sliceArray(a as NDArray, specs as readonly SliceSpec[]);
+}
+
+function sliceArray(a: NDArray, specs: readonly SliceSpec[]): NDArray {
   const x = asArray(a, 'slice');
   if (!Array.isArray(specs)) throw new TypeError(`[slice] expected an array of { start, stop, step } specs, got ${fmtValue(specs)}`);
   const keys = new Set(['start', 'stop', 'step']);

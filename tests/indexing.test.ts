@@ -74,3 +74,14 @@ describe('take, takeAlongAxis, putAlongAxis, at, sliceUpdate, put_', () => {
     expect(view.tolist()).toEqual([[0], [0], [0]]);
   });
 });
+
+describe('slice objects and aliases', () => {
+  it('kn.slice(start, stop, step) builds numpy slice objects for index()', () => {
+    const a = kn.arange(10);
+    expect(a.index(kn.slice(1, 8, 2)).tolist()).toEqual([1, 3, 5, 7]);
+    expect(a.index(kn.slice(3)).tolist()).toEqual([0, 1, 2]);
+    expect(a.index(kn.slice(null, null, -3)).tolist()).toEqual([9, 6, 3, 0]);
+    expect(a.index('1:-1:4').tolist()).toEqual([1, 5]);
+    expect(kn.permuteDims(kn.ones([2, 3]), [1, 0]).shape).toEqual([3, 2]);
+  });
+});

@@ -68,3 +68,22 @@ describe('kn.linalg matches numpy', () => {
     expect(kn.linalg.det(kn.array([[1, 2], [2, 4]])).item()).toBe(0);
   });
 });
+
+describe('linalg kernels on non-contiguous layouts', () => {
+  it('transposed, sliced and broadcast inputs give the same results as contiguous copies', () => {
+    const A = arr('A'); // [2, 4, 4]
+    const At = kn.swapaxes(A, 1, 2); // transposed view
+    const copy = (x: kn.NDArray) => kn.array(x.tolist() as number[][][], 'float64');
+    expect(kn.linalg.inv(At).tolist()).toEqual(kn.linalg.inv(copy(At)).tolist());
+    const sl = kn.flip(A, 0); // negative batch stride
+    expect(kn.linalg.det(sl).tolist()).toEqual(kn.linalg.det(copy(sl)).tolist());
+    // one right-hand side broadcast against a batch of matrices
+    const b = arr('Bv');
+    const x = kn.linalg.solve(A, b);
+    expect(x.shape).toEqual([2, 4]);
+    const back = kn.matmul(A, x.expandDims(-1)).squeeze(-1).tolist() as number[][];
+    back.forEach((row) => row.forEach((v, i) => expect(Math.abs(v - (f.Bv.values[i]))).toBeLessThan(1e-10)));
+    // a 0-batch of matrices is fine
+    expect(kn.linalg.inv(kn.zeros([0, 3, 3])).shape).toEqual([0, 3, 3]);
+  });
+});
