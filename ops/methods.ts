@@ -50,6 +50,8 @@ declare module '../core/array.js' {
     rightShift(b: Operand): NDArray;
     matmul(b: NDArray): NDArray;
     index(...items: idx.IndexItem[]): NDArray;
+    /** Iterates over the first axis (numpy/MLX): `const [a, b] = kn.random.split(key)`. */
+    [Symbol.iterator](): Iterator<NDArray>;
     take(indices: NDArray | number | readonly number[], axis?: number): NDArray;
     put_(items: idx.IndexItem | idx.IndexItem[], values: Operand): NDArray;
 
@@ -180,6 +182,13 @@ Object.assign(P, {
   },
   put_(this: NDArray, items: idx.IndexItem | idx.IndexItem[], values: Operand) {
     return idx.put_(this, items, values);
+  },
+});
+Object.defineProperty(NDArray.prototype, Symbol.iterator, {
+  value: function* (this: NDArray): Generator<NDArray> {
+    if (this.ndim === 0) throw new TypeError('[iter] iteration over a 0-d array');
+    const n = this.shape[0];
+    for (let i = 0; i < n; i++) yield idx.index(this, i);
   },
 });
 Object.defineProperty(NDArray.prototype, 'T', {

@@ -149,3 +149,14 @@ describe('errors name the op and the values', () => {
     }
   });
 });
+
+describe('iteration', () => {
+  it('iterates over the first axis like numpy and refuses 0-d arrays', () => {
+    const rows = [...kn.arange(6).reshape(3, 2)].map((r) => r.tolist());
+    expect(rows).toEqual([[0, 1], [2, 3], [4, 5]]);
+    const [a, b] = kn.random.split(kn.random.key(1));
+    expect(a.shape).toEqual([2]);
+    expect(b.dtype).toBe('uint32');
+    expect(() => [...kn.array(1)]).toThrow(/\[iter\] iteration over a 0-d array/);
+  });
+});
