@@ -67,7 +67,9 @@ function accumulate(op: 'cumsum' | 'cumprod') {
 /**
  * Cumulative sum along `axis` (the flattened array when omitted). Small integers accumulate in
  * int32/uint32 like kn.sum (bool, int8, int16 → int32; uint8, uint16 → uint32); integer
- * overflow wraps. Options: `reverse`, `inclusive` (default true; false starts from 0), `dtype`.
+ * overflow wraps. float16/bfloat16 carry the running value in float32 and round each output
+ * once (numpy rounds the float16 running value at every step). Options: `reverse`,
+ * `inclusive` (default true; false starts from 0), `dtype`.
  * @example kn.cumsum(kn.array([1, 2, 3])).tolist() // [1, 3, 6]
  * @example kn.cumsum(kn.array([[1, 2], [3, 4]]), 1, { reverse: true }).tolist() // [[3, 2], [7, 4]]
  * @example kn.cumsum(kn.array([1, 2, 3]), { inclusive: false }).tolist() // [0, 1, 3]

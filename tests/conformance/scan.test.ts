@@ -84,7 +84,8 @@ describe('scans: long rows (chunked two-pass path) and many rows', () => {
   const SHAPES: [string, number[], number][] = [
     ['[200000] (one row)', [200_000], 0],
     ['[3, 132000] axis 1', [3, 132_000], 1],
-    ['[2000, 60] axis 0', [2000, 60], 0],
+    ['[2000, 60] transposed, axis 0', [2000, 60], 0],
+    ['[1500, 300] axis 0 (columns)', [1500, 300], 0],
   ];
   const OPS: [ScanOp, DType, Domain][] = [
     ['cumsum', 'int32', { lo: 0, hi: 0, ilo: -9, ihi: 9, extremes: true, specialRate: 0.001 }],
@@ -102,7 +103,7 @@ describe('scans: long rows (chunked two-pass path) and many rows', () => {
     const dom = OPS[i][2];
     runCase(() => {
       const rng = mulberry32(seedOf('bigscan', op, d, name));
-      const layout = name.includes('axis 0') && shape.length === 2 ? transposed(shape) : contiguous(shape);
+      const layout = name.includes('transposed') ? transposed(shape) : contiguous(shape);
       const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, dom));
       kn.eval(x);
       for (const cfg of [DEFAULT, { reverse: true, inclusive: false }]) {

@@ -4,6 +4,7 @@
 // every op is associative, so only float rounding differs from one sequential pass.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <type_traits>
@@ -139,6 +140,64 @@ inline int64_t row_offset(const View& v, int64_t r) {
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Columns: when some other dim is denser in memory than the scanned one (a scan along a leading
+// axis), a tile of neighbouring rows advances together, so every step reads a contiguous run
+// instead of striding through memory once per row. Returns false when the layout doesn't call
+// for it.
+template <typename T, typename O, typename Op, bool kInclusive>
+bool scan_columns(const View& in, const View& out, const T* ib, O* ob, int64_t n, int64_t is, int64_t os, bool reverse) {
+  using A = typename Op::A;
+  const int nd = in.ndim;
+  int v = -1;
+  for (int d = 0; d + 1 < nd; d++)
+    if (in.shape[d] > 1 && (v < 0 || std::llabs(in.strides[d]) < std::llabs(in.strides[v]))) v = d;
+  if (v < 0 || n < 2 || std::llabs(in.strides[v]) >= std::llabs(is)) return false;
+  constexpr int64_t TW = 256;
+  const int64_t W = in.shape[v], sv = in.strides[v], so = out.strides[v];
+  const int64_t ntile = (W + TW - 1) / TW, groups = in.size / (n * W);
+  // the other leading dims, for the offset of each group
+  int od[kMaxDims], no = 0;
+  for (int d = 0; d + 1 < nd; d++)
+    if (d != v) od[no++] = d;
+  auto group_offsets = [&](int64_t g, int64_t& pi, int64_t& po) {
+    pi = in.offset;
+    po = out.offset;
+    for (int k = no - 1; k >= 0; k--) {
+      const int d = od[k];
+      int64_t i = g % in.shape[d];
+      g /= in.shape[d];
+      pi += i * in.strides[d];
+      po += i * out.strides[d];
+    }
+  };
+  parallel_for(groups * ntile, std::max<int64_t>(1, (1 << 15) / (n * TW)), [&](int64_t b, int64_t e) {
+    A acc[TW];
+    for (int64_t item = b; item < e; item++) {
+      int64_t pi, po;
+      group_offsets(item / ntile, pi, po);
+      const int64_t j0 = (item % ntile) * TW, w = std::min(TW, W - j0);
+      const T* p = ib + pi + j0 * sv;
+      O* q = ob + po + j0 * so;
+      if (reverse) { p -= (n - 1) * is; q -= (n - 1) * os; }
+      for (int64_t j = 0; j < w; j++) acc[j] = Op::init();
+      for (int64_t i = 0; i < n; i++, p += is, q += os) {
+        if (sv == 1 && so == 1) {
+          for (int64_t j = 0; j < w; j++) {
+            if constexpr (kInclusive) { Op::step(acc[j], Op::load(p[j])); q[j] = Op::store(acc[j]); }
+            else { q[j] = Op::store(acc[j]); Op::step(acc[j], Op::load(p[j])); }
+          }
+        } else {
+          for (int64_t j = 0; j < w; j++) {
+            if constexpr (kInclusive) { Op::step(acc[j], Op::load(p[j * sv])); q[j * so] = Op::store(acc[j]); }
+            else { q[j * so] = Op::store(acc[j]); Op::step(acc[j], Op::load(p[j * sv])); }
+          }
+        }
+      }
+    }
+  });
+  return true;
+}
+
 template <typename T, typename O, typename Op, bool kInclusive>
 void scan_typed(const View& in, const View& out, bool reverse) {
   using A = typename Op::A;
@@ -155,6 +214,7 @@ void scan_typed(const View& in, const View& out, bool reverse) {
     q = ob + row_offset(out, r);
     if (reverse) { p -= (n - 1) * is; q -= (n - 1) * os; }
   };
+  if (scan_columns<T, O, Op, kInclusive>(in, out, ib, ob, n, is, os, reverse)) return;
   const int nt = num_threads();
   const int64_t kChunk = 1 << 16;
   if (rows >= 2 * nt || n < 2 * kChunk || nt == 1) {

@@ -117,7 +117,7 @@ constexpr int64_t kSmallRow = 256;  // comparison sort below this
 
 // Puts the element of rank kth at a[kth], smaller-or-equal ones before it and greater-or-equal
 // ones after (nth_element's contract). Long ranges are first narrowed by radix digits, most
-// significant first: a histogram finds the digit of rank kth and one branch-free scatter through
+// significant first: a histogram finds the digit of rank kth and one scatter through
 // t moves the smaller / equal / greater digits apart; only the equal block is searched further.
 template <typename E, typename KeyFn, typename Less>
 void radix_select(E* a, E* t, int64_t n, int64_t kth, int nbytes, KeyFn key, Less less) {
@@ -144,17 +144,29 @@ void radix_select(E* a, E* t, int64_t n, int64_t kth, int nbytes, KeyFn key, Les
   std::nth_element(a + lo, a + kth, a + hi, less);
 }
 
-// Grow-only per-thread scratch (bytes, 64-byte aligned), reused across rows and commands.
-char* scratch(size_t bytes) {
-  struct Freer { void operator()(char* p) const { ::operator delete[](p, std::align_val_t(64)); } };
-  static thread_local std::unique_ptr<char, Freer> mem;
-  static thread_local size_t size = 0;
-  if (bytes > size) {
-    mem.reset(static_cast<char*>(::operator new[](bytes, std::align_val_t(64))));
-    size = bytes;
+// Scratch memory (64-byte aligned): up to 16 MiB comes from a grow-only per-thread block reused
+// across rows and commands; larger requests are allocated for the row and freed after it.
+struct Freer { void operator()(char* p) const { ::operator delete[](p, std::align_val_t(64)); } };
+using Block = std::unique_ptr<char, Freer>;
+inline Block new_block(size_t bytes) { return Block(static_cast<char*>(::operator new[](bytes, std::align_val_t(64)))); }
+struct Scratch {
+  Block own;
+  char* p;
+  explicit Scratch(size_t bytes) {
+    static thread_local Block mem;
+    static thread_local size_t size = 0;
+    if (bytes > (size_t(16) << 20)) {
+      own = new_block(bytes);
+      p = own.get();
+      return;
+    }
+    if (bytes > size) {
+      mem = new_block(bytes);
+      size = bytes;
+    }
+    p = mem.get();
   }
-  return mem.get();
-}
+};
 inline size_t align64(size_t b) { return (b + 63) & ~size_t(63); }
 
 // Element offset of row `r` (flat index over all dims but the last).
@@ -187,117 +199,94 @@ template <typename K> struct IdxKey<K, false> {
   static bool less(const E& a, const E& b) { return a.k < b.k || (a.k == b.k && a.i < b.i); }
 };
 
-// Long rows (sort, argsort): one MSD pass on the kMsdBits highest bits that differ anywhere in the row,
-// in P parallel chunks (per-chunk histograms keep it stable), then each bucket is LSD-sorted on
-// the bits below while it is cache-resident, buckets spread over the pool by element count. The
-// result is in t. key(e) gives the sort key; less (for small buckets) orders exactly as stably.
+// Long rows (sort, argsort) when there are fewer rows than threads: the same LSD radix sort with
+// every pass split over P chunks (per-chunk histograms and offsets keep it stable). Bytes that
+// are equal in every key are skipped without a histogram.
 constexpr int64_t kLongRow = 1 << 16;
-constexpr int kMsdBits = 11;  // 2048 buckets: few enough write streams for one scatter pass
 
-template <typename E, typename KeyFn, typename Less>
-E* msd_sort(E* a, E* t, int64_t n, int P, KeyFn key, Less less) {
+template <typename E, typename KeyFn>
+E* par_radix_sort(E* a, E* t, int64_t n, int nbytes, int P, KeyFn key) {
   auto cb = [&](int64_t c) { return n * c / P; };
   std::vector<uint64_t> diff(P, 0);
   const uint64_t k0 = key(a[0]);
   parallel_for(P, 1, [&](int64_t b, int64_t e) {
     for (int64_t c = b; c < e; c++) {
       uint64_t x = 0;
-      for (int64_t i = cb(c); i < cb(c + 1); i++) x |= key(a[i]) ^ k0;
+      for (int64_t i = cb(c), ie = cb(c + 1); i < ie; i++) x |= key(a[i]) ^ k0;
       diff[c] = x;
     }
   });
   uint64_t x = 0;
   for (uint64_t d : diff) x |= d;
-  if (x == 0) {  // all keys equal: already in (stable) order
-    std::memcpy(t, a, sizeof(E) * n);
-    return t;
-  }
-  const int hb = 63 - __builtin_clzll(x), lsb = std::max(0, hb + 1 - kMsdBits);
-  const int64_t B = int64_t(1) << (hb - lsb + 1);
-  const uint64_t mask = (uint64_t)B - 1;
-  std::unique_ptr<uint32_t[]> hist(new uint32_t[P * B]());
-  parallel_for(P, 1, [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; c++) {
-      uint32_t* h = hist.get() + c * B;
-      for (int64_t i = cb(c); i < cb(c + 1); i++) h[(key(a[i]) >> lsb) & mask]++;
-    }
-  });
-  std::unique_ptr<uint32_t[]> start(new uint32_t[B + 1]);
-  uint32_t off = 0;
-  for (int64_t b = 0; b < B; b++) {
-    start[b] = off;
-    for (int64_t c = 0; c < P; c++) {
-      uint32_t h = hist[c * B + b];
-      hist[c * B + b] = off;
-      off += h;
-    }
-  }
-  start[B] = off;
-  parallel_for(P, 1, [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; c++) {
-      uint32_t* h = hist.get() + c * B;
-      for (int64_t i = cb(c); i < cb(c + 1); i++) {
-        E v = a[i];
-        t[h[(key(v) >> lsb) & mask]++] = v;
+  std::vector<int64_t> h((size_t)P * 256);
+  E* src = a;
+  E* dst = t;
+  for (int d = 0; d < nbytes; d++) {
+    const int sh = 8 * d;
+    if (((x >> sh) & 255) == 0) continue;
+    parallel_for(P, 1, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; c++) {
+        int64_t* hc = h.data() + c * 256;
+        std::fill(hc, hc + 256, 0);
+        for (int64_t i = cb(c), ie = cb(c + 1); i < ie; i++) hc[(key(src[i]) >> sh) & 255]++;
       }
-    }
-  });
-  if (lsb == 0) return t;
-  // tasks: runs of buckets holding about n / (8 P) elements each
-  std::vector<int64_t> cuts{0};
-  const int64_t per = std::max<int64_t>(kSmallRow, n / (8 * P));
-  for (int64_t b = 1; b < B; b++)
-    if (start[b] - start[cuts.back()] >= (uint64_t)per) cuts.push_back(b);
-  cuts.push_back(B);
-  const int passes = (lsb + 7) / 8;
-  parallel_for((int64_t)cuts.size() - 1, 1, [&](int64_t tb, int64_t te) {
-    for (int64_t b = cuts[tb]; b < cuts[te]; b++) {
-      const int64_t s = start[b], len = (int64_t)start[b + 1] - s;
-      if (len < 2) continue;
-      if (len <= kSmallRow) {
-        std::sort(t + s, t + s + len, less);
-      } else {
-        E* r = radix_sort(t + s, a + s, len, passes, key);
-        if (r != t + s) std::memcpy(t + s, r, sizeof(E) * len);
+    });
+    int64_t off = 0;
+    for (int b = 0; b < 256; b++)
+      for (int c = 0; c < P; c++) {
+        int64_t v = h[c * 256 + b];
+        h[c * 256 + b] = off;
+        off += v;
       }
-    }
-  });
-  return t;
+    parallel_for(P, 1, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; c++) {
+        int64_t* hc = h.data() + c * 256;
+        for (int64_t i = cb(c), ie = cb(c + 1); i < ie; i++) {
+          E v = src[i];
+          dst[hc[(key(v) >> sh) & 255]++] = v;
+        }
+      }
+    });
+    std::swap(src, dst);
+  }
+  return src;
 }
 
 template <typename T> struct Row {
   using KT = Keys<T>;
   using K = typename KT::K;
 
-  // sort / argsort of a long row with P-way parallelism (P = 1 inside a row-parallel loop).
+  // sort / argsort of a long row with P-way parallelism.
   static void run_long(SortOp op, const T* src, int64_t is, int64_t n, void* dstv, int64_t os, int P) {
     auto cb = [&](int64_t c) { return n * c / P; };
     if (op == SortOp::argsort) {
       using I = IdxKey<K>;
       using E = typename I::E;
-      char* mem = scratch(2 * align64(sizeof(E) * n));
+      Scratch sc(2 * align64(sizeof(E) * n));
+      char* mem = sc.p;
       E* a = reinterpret_cast<E*>(mem);
       E* t = reinterpret_cast<E*>(mem + align64(sizeof(E) * n));
       parallel_for(P, 1, [&](int64_t b, int64_t e) {
-        for (int64_t i = cb(b); i < cb(e); i++) a[i] = I::make(KT::canon(src[i * is]), (uint32_t)i);
+        for (int64_t i = cb(b), ie = cb(e); i < ie; i++) a[i] = I::make(KT::canon(src[i * is]), (uint32_t)i);
       });
       E* r;
-      if constexpr (sizeof(K) <= 4) r = msd_sort(a, t, n, P, [](uint64_t e) { return e >> 32; }, I::less);
-      else r = msd_sort(a, t, n, P, [](const Pair64& e) { return e.k; }, I::less);
+      if constexpr (sizeof(K) <= 4) r = par_radix_sort(a, t, n, (int)sizeof(K), P, [](uint64_t e) { return e >> 32; });
+      else r = par_radix_sort(a, t, n, 8, P, [](const Pair64& e) { return e.k; });
       int32_t* dst = static_cast<int32_t*>(dstv);
       parallel_for(P, 1, [&](int64_t b, int64_t e) {
-        for (int64_t i = cb(b); i < cb(e); i++) dst[i * os] = (int32_t)I::index(r[i]);
+        for (int64_t i = cb(b), ie = cb(e); i < ie; i++) dst[i * os] = (int32_t)I::index(r[i]);
       });
       return;
     }
     // values: NaNs get the greatest key (no number has it) and keep their bits aside, in order
-    char* mem = scratch(2 * align64(sizeof(K) * n));
+    Scratch sc(2 * align64(sizeof(K) * n));
+    char* mem = sc.p;
     K* a = reinterpret_cast<K*>(mem);
     K* t = reinterpret_cast<K*>(mem + align64(sizeof(K) * n));
     std::vector<std::vector<T>> nans(P);
     parallel_for(P, 1, [&](int64_t b, int64_t e) {
       for (int64_t c = b; c < e; c++)
-        for (int64_t i = cb(c); i < cb(c + 1); i++) {
+        for (int64_t i = cb(c), ie = cb(c + 1); i < ie; i++) {
           T v = src[i * is];
           if (KT::nan(v)) {
             nans[c].push_back(v);
@@ -309,11 +298,11 @@ template <typename T> struct Row {
     });
     int64_t nn = 0;
     for (auto& v : nans) nn += (int64_t)v.size();
-    K* r = msd_sort(a, t, n, P, [](K e) { return (uint64_t)e; }, std::less<K>());
+    K* r = par_radix_sort(a, t, n, (int)sizeof(K), P, [](K e) { return (uint64_t)e; });
     T* dst = static_cast<T*>(dstv);
     const int64_t m = n - nn;
     parallel_for(P, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = cb(b); i < std::min(m, cb(e)); i++) dst[i * os] = KT::decode(r[i]);
+      for (int64_t i = cb(b), ie = std::min(m, cb(e)); i < ie; i++) dst[i * os] = KT::decode(r[i]);
     });
     int64_t j = m;
     for (auto& v : nans)
@@ -333,13 +322,13 @@ template <typename T> struct Row {
   }
 
   static void run(SortOp op, const T* src, int64_t is, int64_t n, void* dstv, int64_t os, int64_t k, int P) {
-    static const bool nomsd = getenv("KILN_SORT_NOMSD") != nullptr;  // TEMP
-    if (!nomsd && (op == SortOp::sort || op == SortOp::argsort) && n >= kLongRow && n < (int64_t(1) << 31))
+    if (P > 1 && (op == SortOp::sort || op == SortOp::argsort))
       return run_long(op, src, is, n, dstv, os, P);
     if (op == SortOp::argsort || op == SortOp::argpartition) {
       using I = IdxKey<K>;
       using E = typename I::E;
-      char* mem = scratch(2 * align64(sizeof(E) * n));
+      Scratch sc(2 * align64(sizeof(E) * n));
+      char* mem = sc.p;
       E* a = reinterpret_cast<E*>(mem);
       E* t = reinterpret_cast<E*>(mem + align64(sizeof(E) * n));
       for (int64_t i = 0; i < n; i++) a[i] = I::make(KT::canon(src[i * is]), (uint32_t)i);
@@ -360,7 +349,8 @@ template <typename T> struct Row {
       for (int64_t i = 0; i < n; i++) dst[i * os] = (int32_t)I::index(r[i]);
       return;
     }
-    char* mem = scratch(2 * align64(sizeof(K) * n) + align64(sizeof(T) * n));
+    Scratch sc(2 * align64(sizeof(K) * n) + align64(sizeof(T) * n));
+    char* mem = sc.p;
     K* keys = reinterpret_cast<K*>(mem);
     K* tmp = reinterpret_cast<K*>(mem + align64(sizeof(K) * n));
     T* nans = reinterpret_cast<T*>(mem + 2 * align64(sizeof(K) * n));
@@ -403,7 +393,7 @@ void sort_typed(const Command& c) {
   const T* base = reinterpret_cast<const T*>(in.buf->data);
   char* obase = static_cast<char*>(out.buf->data);
   const int nt = num_threads();
-  if (rows < nt && n >= kLongRow) {  // few long rows: each one uses the whole pool
+  if (rows < nt && n >= kLongRow && (op == SortOp::sort || op == SortOp::argsort)) {  // each uses the whole pool
     for (int64_t r = 0; r < rows; r++)
       Row<T>::run(op, base + row_offset(in, r), is, n, obase + row_offset(out, r) * osz, os, k, nt);
     return;
