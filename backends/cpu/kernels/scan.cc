@@ -9,6 +9,7 @@
 #include <memory>
 #include <type_traits>
 #include "kernels.h"
+#include "accumulate.h"
 #include "ops.h"
 #include "../thread_pool.h"
 
@@ -22,32 +23,7 @@ const char* scan_op_name(int op) {
   return (op >= 0 && op < (int)ScanOp::kCount) ? names[op] : "invalid";
 }
 
-template <typename V> inline bool is_nan(V v) {
-  if constexpr (std::is_floating_point_v<V>) return v != v;
-  else { (void)v; return false; }
-}
-
-// Integer sums and products accumulate in the unsigned type of the output's width (numpy's
-// wrap-around without UB); floats in float (16-bit floats too) or double.
-template <typename O, typename = void> struct Acc { using type = typename Compute<O>::type; };
-template <typename O>
-struct Acc<O, std::enable_if_t<std::is_integral_v<O> && !std::is_same_v<O, bool>>> {
-  using type = std::make_unsigned_t<O>;
-};
-
-template <typename U> inline U wrap_add(U a, U b) {
-  if constexpr (std::is_integral_v<U> && sizeof(U) < sizeof(unsigned)) return (U)((unsigned)a + (unsigned)b);
-  else return a + b;
-}
-template <typename U> inline U wrap_mul(U a, U b) {
-  if constexpr (std::is_integral_v<U> && sizeof(U) < sizeof(unsigned)) return (U)((unsigned)a * (unsigned)b);
-  else return a * b;
-}
-
-template <typename O, typename A> inline O store_as(A a) {
-  if constexpr (std::is_same_v<O, half_t> || std::is_same_v<O, bf16_t>) return from_value<O>(a);
-  else return (O)a;  // unsigned -> signed of the same width wraps (GCC/Clang define it)
-}
+template <typename O> using Acc = Wide<O>;  // accumulation type of output dtype O
 
 // Each op: A (accumulator), init() (identity), load(T) -> A, step(a, x) folds x (a value or a
 // partial result) into a, store(A) -> O.
