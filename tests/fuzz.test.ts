@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as kn from '../index.js';
+import { refBroadcast } from './helpers/broadcast_ref.js';
 
 type DType = kn.DType;
 
@@ -202,22 +203,7 @@ function withShape(src: Ref, shape: number[]): Ref {
   return { ...src, shape };
 }
 
-function refBroadcastShapes(shapes: number[][]): number[] | null {
-  const nd = Math.max(0, ...shapes.map((s) => s.length));
-  const out: number[] = [];
-  for (let i = 0; i < nd; i++) {
-    let d = 1;
-    for (const s of shapes) {
-      const j = s.length - nd + i;
-      const e = j < 0 ? 1 : s[j];
-      if (e === d || e === 1) continue;
-      if (d === 1) d = e;
-      else return null;
-    }
-    out.push(d);
-  }
-  return out;
-}
+const refBroadcastShapes = (shapes: number[][]): number[] | null => refBroadcast(...shapes);
 const broadcastRef = (a: Ref, shape: number[]): Ref =>
   gather(a, shape, (idx) => {
     const lead = shape.length - a.shape.length;

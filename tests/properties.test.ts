@@ -4,6 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import * as kn from '../index.js';
+import { refBroadcast } from './helpers/broadcast_ref.js';
 
 const SEED = 20240611;
 const RUNS = 500;
@@ -17,23 +18,6 @@ type Val = number | boolean;
 const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
-/** numpy's broadcasting rule; null when the shapes are incompatible. */
-function refBroadcast(...shapes: Shape[]): Shape | null {
-  const nd = Math.max(0, ...shapes.map((s) => s.length));
-  const out: Shape = [];
-  for (let i = 0; i < nd; i++) {
-    let d = 1;
-    for (const s of shapes) {
-      const j = s.length - nd + i;
-      const e = j < 0 ? 1 : s[j];
-      if (e === d || e === 1) continue;
-      if (d === 1) d = e;
-      else return null;
-    }
-    out.push(d);
-  }
-  return out;
-}
 
 function unravel(flat: number, shape: Shape): number[] {
   const idx = new Array<number>(shape.length);
