@@ -60,3 +60,8 @@ describe('kn.load', () => {
     expect(kn.memory.buffers()).toBe(before);
   });
 });
+
+it('the native addon provides mapFile (zero-copy loading is not silently skipped)', async () => {
+  const { native } = await import('../../backends/native.js');
+  expect(typeof native.mapFile).toBe('function');
+});
