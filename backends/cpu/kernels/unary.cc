@@ -75,10 +75,10 @@ KILN_AVX2 inline __m256 v1(float v) { return _mm256_set1_ps(v); }
 KILN_AVX2 inline __m256 isnan_ps(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
 KILN_AVX2 inline __m256 abs_ps(__m256 x) { return _mm256_andnot_ps(v1(-0.0f), x); }
 
-KILN_AVX2 inline __m256 exp_ps(__m256 x) {
-  __m256 xc = _mm256_max_ps(_mm256_min_ps(x, v1(89.0f)), v1(-104.0f));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, v1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, v1(0.693359375f), xc);
+// Shared by exp and expm1: x = n ln2 + r with |r| <= ln2/2; returns expm1(r), sets n.
+KILN_AVX2 inline __m256 expm1_reduced_ps(__m256 x, __m256* n_out) {
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, v1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, v1(0.693359375f), x);
   r = _mm256_fnmadd_ps(n, v1(-2.12194440e-4f), r);
   __m256 p = v1(1.9875691500E-4f);
   p = _mm256_fmadd_ps(p, r, v1(1.3981999507E-3f));
@@ -86,8 +86,14 @@ KILN_AVX2 inline __m256 exp_ps(__m256 x) {
   p = _mm256_fmadd_ps(p, r, v1(4.1665795894E-2f));
   p = _mm256_fmadd_ps(p, r, v1(1.6666665459E-1f));
   p = _mm256_fmadd_ps(p, r, v1(5.0000001201E-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
-  p = _mm256_add_ps(p, v1(1.0f));
+  *n_out = n;
+  return _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+}
+
+KILN_AVX2 inline __m256 exp_ps(__m256 x) {
+  __m256 xc = _mm256_max_ps(_mm256_min_ps(x, v1(89.0f)), v1(-104.0f));
+  __m256 n;
+  __m256 p = _mm256_add_ps(expm1_reduced_ps(xc, &n), v1(1.0f));
   // scale by 2^n in two steps so results in the subnormal range round once, and overflow gives inf
   __m256i ni = _mm256_cvtps_epi32(n);
   __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
@@ -141,16 +147,8 @@ KILN_AVX2 inline __m256 log_ps(__m256 x) {
 // expm1(a) for a in [-40, 0] (NaN lanes give garbage: callers blend them): the exp_ps reduction,
 // then 2^n expm1(r) + (2^n - 1), which keeps full relative accuracy near 0.
 KILN_AVX2 inline __m256 expm1_nonpos_ps(__m256 a) {
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(a, v1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, v1(0.693359375f), a);
-  r = _mm256_fnmadd_ps(n, v1(-2.12194440e-4f), r);
-  __m256 p = v1(1.9875691500E-4f);
-  p = _mm256_fmadd_ps(p, r, v1(1.3981999507E-3f));
-  p = _mm256_fmadd_ps(p, r, v1(8.3334519073E-3f));
-  p = _mm256_fmadd_ps(p, r, v1(4.1665795894E-2f));
-  p = _mm256_fmadd_ps(p, r, v1(1.6666665459E-1f));
-  p = _mm256_fmadd_ps(p, r, v1(5.0000001201E-1f));
-  __m256 em1 = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+  __m256 n;
+  __m256 em1 = expm1_reduced_ps(a, &n);
   __m256 s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
   return _mm256_fmadd_ps(s, em1, _mm256_sub_ps(s, v1(1.0f)));
 }
