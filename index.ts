@@ -11,3 +11,7 @@ export { setPrintOptions, getPrintOptions } from './core/format.js';
 export { Float16Array } from './core/host.js';
 export * from './ops/index.js';
 export { info, setNumThreads } from './ops/info.js';
+export * as tree from './core/tree.js';
+export * as nn from './nn/index.js';
+export * as optim from './nn/optim/index.js';
+export * as fast from './ops/fast/index.js';

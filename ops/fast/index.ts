@@ -1,0 +1,2 @@
+// filled in by issue 4 work in progress
+export {};
