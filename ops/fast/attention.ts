@@ -1,0 +1,106 @@
+// kn.fast.scaledDotProductAttention: softmax(q kᵀ * scale + mask) v with grouped-query heads,
+// the softmax in float32 (float64 for float64), as MLX's mx.fast.scaled_dot_product_attention.
+import type { NDArray } from '../../core/array.js';
+import { isBool, isFloating, type DType } from '../../core/dtype.js';
+import { broadcastShapes, fmtShape, fmtValue } from '../../core/shape.js';
+import { arange } from '../creation.js';
+import { finfo } from '../dtype_info.js';
+import { add, astype, lessEqual, multiply, where } from '../elementwise.js';
+import { matmul } from '../matmul.js';
+import { softmax } from '../reduce_extra.js';
+import { broadcastTo, expandDims, reshape, swapaxes } from '../views.js';
+import { arrayArg, asFloat, checkOptions, computeDType, finiteNumber, floatResult } from './common.js';
+
+export interface AttentionOptions {
+  /** multiplies q kᵀ (default 1 / sqrt(D)) */
+  scale?: number;
+  /**
+   * 'causal' (query i sees keys j <= i + S - L), or an array broadcastable to [B, Hq, L, S]:
+   * bool (true = attend) or floating (added to the scores)
+   */
+  mask?: 'causal' | NDArray | null;
+}
+
+export interface AttentionArgs {
+  q: NDArray;
+  k: NDArray;
+  v: NDArray;
+  scale: number;
+  /** null, 'causal', or the array mask broadcast to [B, Hq, L, S] */
+  mask: null | 'causal' | NDArray;
+  out: DType;
+}
+
+/**
+ * The composed form: reference for the kernel and what gradients differentiate. Masked-out
+ * scores become the lowest finite value (as MLX), so a query that sees no key averages v evenly.
+ */
+export function attentionComposed(a: AttentionArgs): NDArray {
+  const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape, Dv = a.v.shape[3];
+  const c = computeDType(a.out);
+  const rep = Hkv === 0 ? 1 : Hq / Hkv;
+  // q heads grouped under their kv head: [B, Hkv, rep, L, D] against [B, Hkv, 1, S, D]
+  const q = reshape(multiply(astype(a.q, c), a.scale), [B, Hkv, rep, L, D]);
+  const k = expandDims(astype(a.k, c), 2), v = expandDims(astype(a.v, c), 2);
+  let scores = matmul(q, swapaxes(k, -1, -2));
+  if (a.mask !== null) {
+    const lowest = finfo(c).min;
+    if (a.mask === 'causal') {
+      const keep = lessEqual(expandDims(arange(S), 0), expandDims(arange(L), 1).add(S - L));
+      scores = where(keep, scores, lowest);
+    } else {
+      const m = reshape(a.mask, [B, Hkv, rep, L, S]);
+      scores = isBool(m.dtype) ? where(m, scores, lowest) : add(scores, astype(m, c));
+    }
+  }
+  const out = matmul(softmax(scores, -1), v);
+  return astype(reshape(out, [B, Hq, L, Dv]), a.out);
+}
+
+/** Checks the arguments of scaledDotProductAttention. */
+export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown): AttentionArgs {
+  const op = 'scaledDotProductAttention';
+  let qa = arrayArg(q, op, 'q'), ka = arrayArg(k, op, 'k'), va = arrayArg(v, op, 'v');
+  const o = checkOptions(opts, op, ['scale', 'mask']);
+  for (const [x, name, dims] of [[qa, 'q', '[B, Hq, L, D]'], [ka, 'k', '[B, Hkv, S, D]'], [va, 'v', '[B, Hkv, S, Dv]']] as const)
+    if (x.ndim !== 4) throw new Error(`[${op}] ${name} must have 4 dimensions ${dims}, got shape ${fmtShape(x.shape)}`);
+  const [B, Hq, L, D] = qa.shape, [Bk, Hkv, S, Dk] = ka.shape, [Bv, Hv, Sv] = va.shape;
+  const shapes = `q ${fmtShape(qa.shape)}, k ${fmtShape(ka.shape)}, v ${fmtShape(va.shape)}`;
+  if (Bk !== B || Bv !== B) throw new Error(`[${op}] q, k and v must have the same batch size, got ${shapes}`);
+  if (Hv !== Hkv || Sv !== S) throw new Error(`[${op}] k and v must have the same heads and length, got ${shapes}`);
+  if (Dk !== D) throw new Error(`[${op}] q and k must have the same head dimension, got ${shapes}`);
+  if (Hkv === 0 ? Hq !== 0 : Hq % Hkv !== 0)
+    throw new Error(`[${op}] the query heads (${Hq}) must be a multiple of the key/value heads (${Hkv}), got ${shapes}`);
+  const out = floatResult([qa, ka, va]);
+  qa = asFloat(qa, out);
+  ka = asFloat(ka, out);
+  va = asFloat(va, out);
+  const scale = o.scale === undefined ? 1 / Math.sqrt(Math.max(D, 1)) : finiteNumber(o.scale, op, 'scale');
+  let mask: AttentionArgs['mask'] = null;
+  if (o.mask === 'causal') mask = 'causal';
+  else if (typeof o.mask === 'string') throw new Error(`[${op}] mask must be 'causal' or an array, got ${fmtValue(o.mask)}`);
+  else if (o.mask !== undefined && o.mask !== null) {
+    const m = arrayArg(o.mask, op, 'mask');
+    if (!isBool(m.dtype) && !isFloating(m.dtype))
+      throw new TypeError(`[${op}] mask must be bool (true = attend) or floating (added to the scores), got ${m.dtype}`);
+    const full = [B, Hq, L, S];
+    const b = broadcastShapes(op, m.shape, full);
+    if (b.length !== 4 || b.some((d, i) => d !== full[i]))
+      throw new Error(`[${op}] mask of shape ${fmtShape(m.shape)} does not broadcast to the scores' shape ${fmtShape(full)}`);
+    mask = broadcastTo(m, full);
+  }
+  return { q: qa, k: ka, v: va, scale, mask, out };
+}
+
+/**
+ * Attention `softmax(q kᵀ * scale + mask) v` for q [B, Hq, L, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv]
+ * with Hq a multiple of Hkv (query head h reads kv head floor(h / (Hq / Hkv))). The softmax runs in
+ * float32 (float64 for float64); the result [B, Hq, L, Dv] has the result dtype of q, k and v.
+ * Masked-out positions get the lowest finite score, so a fully masked query averages v evenly.
+ * @example
+ * const q = kn.random.normal([1, 8, 16, 64]), kv = kn.random.normal([1, 2, 16, 64]);
+ * const o = kn.fast.scaledDotProductAttention(q, kv, kv, { scale: 0.125, mask: 'causal' });
+ */
+export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions = {}): NDArray {
+  return attentionComposed(attentionArgs(q, k, v, opts));
+}
