@@ -1,6 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // examples/*.mjs import the package by name; under test that name means the TS sources
+    alias: [{ find: /^kiln$/, replacement: fileURLToPath(new URL('./index.ts', import.meta.url)) }],
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     // native addon + FinalizationRegistry: one process per file keeps memory tests honest
