@@ -5,6 +5,7 @@ import { native, K } from '../backends/native.js';
 import { DTYPE_CODE, itemsize, type DType } from './dtype.js';
 import { BufferRef, type BufferView, type Emitter, type Node } from './node.js';
 import { contiguousStrides, isRowContiguous, sizeOf } from './shape.js';
+import { tracing } from './trace_state.js';
 
 class CommandList implements Emitter {
   words: number[] = [];
@@ -44,6 +45,7 @@ function schedule(targets: Node[]): Node[] {
         }
       } else {
         stack.pop();
+        if (n.primitive.noEval) throw new Error(n.primitive.noEval);
         if (!n.primitive.view && !n.primitive.lower)
           throw new Error(`[eval] node ${n.primitive.name} has no data and cannot be computed (was it disposed?)`);
         order.push(n);
@@ -137,7 +139,7 @@ function abandon(l: Lowered): void {
 function commit(l: Lowered): void {
   for (const [node, v] of l.results) {
     node.data = v;
-    node.dropInputs();
+    if (!tracing()) node.dropInputs();
   }
 }
 

@@ -29,6 +29,13 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
   const [m, k] = xs.slice(-2), [k2, n] = ys.slice(-2);
   if (k !== k2)
     throw new Error(`[matmul] inner dimensions differ: ${fmtShape(shapeA)} @ ${fmtShape(shapeB)} (${k} vs ${k2})`);
+  if (ys.length === 2 && xs.length > 2) {
+    // [..., m, k] @ [k, n] is one 2-d product: no broadcast copy of the weight, and its
+    // gradient is one matmul instead of a batch of them summed
+    const lead = xs.slice(0, -2);
+    const out = make(Matmul, {}, [reshape(x, [-1, k]), y], [lead.reduce((p, d) => p * d, 1) * m, n], dt);
+    return reshape(out, [...lead, ...(xVec ? [] : [m]), ...(yVec ? [] : [n])]);
+  }
   const batch = broadcastShapes('matmul', xs.slice(0, -2), ys.slice(0, -2));
   x = broadcastTo(x, [...batch, m, k]);
   y = broadcastTo(y, [...batch, k, n]);
