@@ -1,2 +1,24 @@
-// filled in by issue 4 work in progress
-export {};
+// kn.nn: modules, layers, activations and initializers (DESIGN.md §4).
+export { Module } from './module.js';
+export type { ParamTree, Params, ModuleTree, FreezeOptions, LoadWeightsOptions } from './module.js';
+export * from './layers/activations.js';
+export type { GeluApprox } from './layers/activations.js';
+export { Identity, Linear, Bilinear } from './layers/linear.js';
+export type { LinearOptions } from './layers/linear.js';
+export { Embedding } from './layers/embedding.js';
+export { RMSNorm, LayerNorm, GroupNorm, InstanceNorm, BatchNorm } from './layers/normalization.js';
+export type { LayerNormOptions, GroupNormOptions, BatchNormOptions } from './layers/normalization.js';
+export { Dropout, Dropout2d, Dropout3d } from './layers/dropout.js';
+export type { DropoutOptions } from './layers/dropout.js';
+export { Sequential } from './layers/containers.js';
+export type { Layer } from './layers/containers.js';
+export { MultiHeadAttention } from './layers/attention.js';
+export type { MultiHeadAttentionOptions, AttentionMask } from './layers/attention.js';
+export { RoPE, SinusoidalPositionalEncoding } from './layers/positional.js';
+export type { RoPEOptions, SinusoidalOptions } from './layers/positional.js';
+export { Conv1d, Conv2d, Conv3d } from './layers/convolution.js';
+export type { ConvLayerOptions } from './layers/convolution.js';
+export { MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d } from './layers/pooling.js';
+export type { PoolOptions } from './layers/pooling.js';
+export type { InitKeyOptions } from './layers/common.js';
+export * as init from './init.js';
