@@ -158,7 +158,8 @@ KILN_AVX2 inline __m256 tanh_ps(__m256 x) {
   __m256 a = _mm256_max_ps(_mm256_mul_ps(abs_ps(x), v1(-2.0f)), v1(-40.0f));
   __m256 t = expm1_nonpos_ps(a);
   __m256 r = _mm256_div_ps(_mm256_xor_ps(t, v1(-0.0f)), _mm256_add_ps(t, v1(2.0f)));
-  r = _mm256_or_ps(r, _mm256_and_ps(x, v1(-0.0f)));
+  // -t/(t+2) is -0 at x = 0: take the magnitude, then x's sign (tanh(+0) = +0)
+  r = _mm256_or_ps(_mm256_andnot_ps(v1(-0.0f), r), _mm256_and_ps(x, v1(-0.0f)));
   return _mm256_blendv_ps(r, x, isnan_ps(x));
 }
 
