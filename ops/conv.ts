@@ -5,8 +5,8 @@ import type { NDArray } from '../core/array.js';
 import { fmtShape, fmtValue } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { matmul } from './matmul.js';
-import { concatenate, pad } from './shape.js';
-import { expandDims, reshape, slice, swapaxes, transpose, type SliceSpec } from './views.js';
+import { pad } from './shape.js';
+import { asStrided, reshape, swapaxes, transpose } from './views.js';
 import type { Scalar } from '../core/host.js';
 
 /** One integer, or one per spatial axis. */
@@ -43,9 +43,9 @@ export interface WindowSpec {
 }
 
 /**
- * Sliding windows of a channels-last array x [N, ...spatial, C] as [N, ...out, K, C] with
- * K = prod(kernel) (taps in row-major kernel order). One strided slice per tap, joined by one
- * concatenate: a copy of the windows, but every step is an ordinary differentiable primitive.
+ * Sliding windows of a channels-last array x [N, ...spatial, C] as [N, ...out, ...kernel, C]: one
+ * strided view (kn.asStrided) of the padded input, differentiable through asStrided's scatter-add
+ * rule. Consumers reshape it, which copies the windows once.
  */
 export function slidingWindows(x: NDArray, spec: WindowSpec, op: string): NDArray {
   const nd = spec.kernel.length;
@@ -62,20 +62,16 @@ export function slidingWindows(x: NDArray, spec: WindowSpec, op: string): NDArra
   const xp = spec.padding.some((p) => p > 0)
     ? pad(x, [[0, 0], ...spec.padding.map((p) => [p, p] as [number, number]), [0, 0]], { constantValue: spec.padValue ?? 0 })
     : x;
-  const taps: NDArray[] = [];
-  const offsets = new Array(nd).fill(0);
-  for (;;) {
-    const specs: SliceSpec[] = [{}];
-    for (let i = 0; i < nd; i++) {
-      const start = offsets[i] * spec.dilation[i];
-      specs.push({ start, stop: start + spec.stride[i] * (out[i] - 1) + 1, step: spec.stride[i] });
-    }
-    taps.push(expandDims(slice(xp, specs), 1 + nd));
-    let i = nd - 1;
-    while (i >= 0 && ++offsets[i] === spec.kernel[i]) offsets[i--] = 0;
-    if (i < 0) break;
-  }
-  return taps.length === 1 ? taps[0] : concatenate(taps, 1 + nd);
+  const [n, c] = [xp.shape[0], xp.shape[nd + 1]];
+  // row-major element strides of xp: [batch, ...spatial, channel]
+  const strides = new Array(nd + 2).fill(1);
+  for (let i = nd; i >= 0; i--) strides[i] = strides[i + 1] * xp.shape[i + 1];
+  const sp = strides.slice(1, 1 + nd);
+  return asStrided(
+    xp,
+    [n, ...out, ...spec.kernel, c],
+    [strides[0], ...sp.map((s, i) => s * spec.stride[i]), ...sp.map((s, i) => s * spec.dilation[i]), 1],
+  );
 }
 
 function convNd(input: NDArray, weight: NDArray, nd: number, opts: ConvOptions, op: string): NDArray {
@@ -99,7 +95,7 @@ function convNd(input: NDArray, weight: NDArray, nd: number, opts: ConvOptions, 
     padding: spatialArg(opts.padding, nd, 0, 'padding', op, 0),
     dilation: spatialArg(opts.dilation, nd, 1, 'dilation', op, 1),
   };
-  const win = slidingWindows(x, spec, op); // [N, ...out, K, Cin]
+  const win = slidingWindows(x, spec, op); // [N, ...out, ...kernel, Cin]
   const outShape = win.shape.slice(0, 1 + nd);
   const m = outShape.reduce((a, b) => a * b, 1);
   const k = kernel.reduce((a, b) => a * b, 1);

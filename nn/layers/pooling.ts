@@ -47,7 +47,8 @@ abstract class Pool extends Module {
       { kernel: this.kernelSize, stride: this.stride, padding: this.padding, dilation: new Array(this.nd).fill(1), padValue: this.kind === 'max' ? lowest(a.dtype) : 0 },
       op,
     );
-    return this.kind === 'max' ? max(win, this.nd + 1) : mean(win, this.nd + 1);
+    const axes = Array.from({ length: this.nd }, (_, i) => this.nd + 1 + i); // the kernel axes
+    return this.kind === 'max' ? max(win, axes) : mean(win, axes);
   }
 
   protected override describe(): string {
