@@ -32,6 +32,16 @@ function holdsState(v: unknown, seen = new Set<unknown>()): boolean {
   return (Array.isArray(v) ? v : Object.values(v)).some((e) => holdsState(e, seen));
 }
 
+/** Whether a value is or nests a module. */
+function hasModule(v: unknown): boolean {
+  return v instanceof Module || (isBranch(v) && (Array.isArray(v) ? v : Object.values(v)).some(hasModule));
+}
+
+/** Whether a value is or nests an array outside any module (a module's own parameters). */
+function hasOwnArrays(v: unknown): boolean {
+  return v instanceof NDArray || (isBranch(v) && (Array.isArray(v) ? v : Object.values(v)).some(hasOwnArrays));
+}
+
 function keyList(keys: string | readonly string[] | undefined, op: string): string[] | undefined {
   if (keys === undefined) return undefined;
   const list = typeof keys === 'string' ? [keys] : keys;
@@ -137,10 +147,12 @@ export class Module {
    */
   trainableParameters(): Params {
     return this.filterAndMap((m, k, v) => {
-      if (!holdsState(v)) return false;
       if (v instanceof Module) return true;
+      if (!holdsState(v)) return false;
       const top = k.split('.')[0];
-      return !m.#noGrad.has(top) && !m.stateKeys().includes(top);
+      if (!m.#noGrad.has(top) && !m.stateKeys().includes(top)) return true;
+      // a frozen field's own arrays are out, but submodules nested in it follow their own flags
+      return hasModule(v);
     }) as Params;
   }
 
@@ -157,8 +169,6 @@ export class Module {
    * @example Object.keys(new kn.nn.MultiHeadAttention(8, 2).children()) // ['queryProj', 'keyProj', ...]
    */
   children(): { [key: string]: ModuleTree } {
-    const hasModule = (v: unknown): boolean =>
-      v instanceof Module || (isBranch(v) && (Array.isArray(v) ? v : Object.values(v)).some(hasModule));
     return this.filterAndMap((_m, _k, v) => hasModule(v), undefined, (_m, _k, v) => v instanceof Module) as { [key: string]: ModuleTree };
   }
 
@@ -168,8 +178,6 @@ export class Module {
    */
   leafModules(): { [key: string]: ModuleTree } {
     const isLeaf = (v: unknown) => v instanceof Module && flatten(v.children()).length === 0;
-    const hasModule = (v: unknown): boolean =>
-      v instanceof Module || (isBranch(v) && (Array.isArray(v) ? v : Object.values(v)).some(hasModule));
     return this.filterAndMap((_m, _k, v) => hasModule(v), undefined, (_m, _k, v) => isLeaf(v)) as { [key: string]: ModuleTree };
   }
 
@@ -244,6 +252,8 @@ export class Module {
           continue;
         }
         const cur = (dst as Record<string, unknown>)[k];
+        // {} stands for "nothing here" (parameter-free modules, functions in a Sequential)
+        if (isBranch(nv) && !isBranch(cur) && !(cur instanceof Module) && flatten(nv).length === 0) continue;
         if (isTarget(cur)) {
           if (isValue(nv)) (dst as Record<string, unknown>)[k] = nv;
           else if (strict || nv instanceof NDArray || nv instanceof Module) fail(p, `expected ${what}, got ${nv instanceof Module ? 'a Module' : typeof nv}`);
@@ -273,13 +283,14 @@ export class Module {
 
   /**
    * Freezes parameters so `trainableParameters()` (and so `nn.valueAndGrad`) leaves them out.
-   * Keys name a module's own fields (`'bias'` freezes every bias when recursing), as in MLX.
+   * Keys name a module's own fields (`'bias'` freezes every bias when recursing), as in MLX; a
+   * frozen field freezes the arrays it holds, while modules nested in it keep their own flags.
    * @example model.freeze(); model.unfreeze({ keys: ['bias'] }) // train only the biases
    */
   freeze(opts: FreezeOptions = {}): this {
     const keys = keyList(opts.keys, 'freeze');
     this.#eachForFreeze(opts, (m) => {
-      const local = keys ?? m.#fields().filter(([, v]) => !(v instanceof Module)).map(([k]) => k);
+      const local = keys ?? m.#fields().filter(([, v]) => hasOwnArrays(v)).map(([k]) => k);
       if (opts.strict) m.#checkKeys(local, 'freeze');
       for (const k of local) m.#noGrad.add(k);
     });

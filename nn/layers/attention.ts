@@ -3,10 +3,10 @@
 import type { NDArray } from '../../core/array.js';
 import { toDType, type DType } from '../../core/dtype.js';
 import { fmtShape } from '../../core/shape.js';
-import { arange } from '../../ops/creation.js';
+import { arange, full } from '../../ops/creation.js';
 import { finfo } from '../../ops/dtype_info.js';
 import { asArray } from '../../ops/convert.js';
-import { astype, less, multiply } from '../../ops/elementwise.js';
+import { less, where } from '../../ops/elementwise.js';
 import { scaledDotProductAttention } from '../../ops/fast/index.js';
 import { expandDims, reshape, transpose } from '../../ops/views.js';
 import { Module } from '../module.js';
@@ -88,7 +88,7 @@ export class MultiHeadAttention extends Module {
     const dt = toDType(dtype, 'MultiHeadAttention.createAdditiveCausalMask');
     const idx = arange(n);
     const future = less(expandDims(idx, 1), expandDims(idx, 0));
-    return multiply(astype(future, dt), finfo(dt).min);
+    return where(future, full([], finfo(dt).min, dt), full([], 0, dt));
   }
 
   protected override describe(): string {
