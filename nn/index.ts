@@ -22,4 +22,5 @@ export { MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d } from './layers/pooling.js'
 export type { PoolOptions } from './layers/pooling.js';
 export type { InitKeyOptions } from './layers/common.js';
 export * as init from './init.js';
+export { valueAndGrad } from './value_and_grad.js';
 export * as losses from './losses.js';

@@ -9,6 +9,7 @@ import { layerNorm, rmsNorm } from '../../ops/fast/index.js';
 import { mean } from '../../ops/reduce.js';
 import { var as variance } from '../../ops/reduce_extra.js';
 import { reshape, transpose } from '../../ops/views.js';
+import { stopGradient } from '../../core/autograd.js';
 import { Module } from '../module.js';
 import { finite, positiveInt } from './common.js';
 
@@ -214,8 +215,8 @@ export class BatchNorm extends Module {
       v = variance(a, axes);
       if (this.training && this.runningMean && this.runningVar) {
         const m = this.momentum;
-        this.runningMean = add(multiply(this.runningMean, 1 - m), multiply(noGrad(mu), m));
-        this.runningVar = add(multiply(this.runningVar, 1 - m), multiply(noGrad(v), m));
+        this.runningMean = add(multiply(this.runningMean, 1 - m), multiply(stopGradient(mu), m));
+        this.runningVar = add(multiply(this.runningVar, 1 - m), multiply(stopGradient(v), m));
       }
     } else {
       mu = this.runningMean;
@@ -228,6 +229,3 @@ export class BatchNorm extends Module {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== undefined}, trackRunningStats=${this.runningMean !== undefined}`;
   }
 }
-
-/** The running statistics must not carry gradients back into the batch. */
-const noGrad = (a: NDArray): NDArray => a;
