@@ -27,6 +27,10 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"sort", 1, 1, 2, 2, check_sort, run_sort},
       {"searchsorted", 2, 1, 1, 1, check_searchsorted, run_searchsorted},
       {"scan", 1, 1, 3, 3, check_scan, run_scan},
+      {"rms_norm", -1, 1, 1, 1, check_rms_norm, run_rms_norm},
+      {"layer_norm", -1, 1, 3, 3, check_layer_norm, run_layer_norm},
+      {"rope", -1, 1, 6, 6, check_rope, run_rope},
+      {"attention", -1, 1, 2, 2, check_attention, run_attention},
   };
   return cat;
 }

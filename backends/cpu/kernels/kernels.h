@@ -41,4 +41,10 @@ void check_searchsorted(const Command&); void run_searchsorted(const Command&);
 // scan.cc: cumsum/cumprod/cummax/cummin/logcumsumexp along the last dim
 void check_scan(const Command&); void run_scan(const Command&);
 
+// norm.cc, rope.cc, attention.cc: the fused kernels behind kn.fast (operands in each file's header)
+void check_rms_norm(const Command&); void run_rms_norm(const Command&);
+void check_layer_norm(const Command&); void run_layer_norm(const Command&);
+void check_rope(const Command&); void run_rope(const Command&);
+void check_attention(const Command&); void run_attention(const Command&);
+
 }  // namespace kiln
