@@ -5,5 +5,10 @@ import { add, astype } from '../elementwise.js';
 import './elementwise.js';
 import './views.js';
 import './reduce.js';
+import './shape.js';
+import './gather_scatter.js';
+import './linalg.js';
+import './sort.js';
+import './scan.js';
 
 registerGradOps({ add, astype, zeros: (shape, dtype) => zeros(shape, dtype), ones: (shape, dtype) => ones(shape, dtype) });
