@@ -111,6 +111,7 @@ export class Module {
    * Walks the fields and maps the values that pass `filter` (a module with the field's name and
    * value), treating values for which `isLeaf` holds as leaves. Lists keep their length ({} where
    * an element is filtered out); plain objects and modules drop filtered keys.
+   * @example new kn.nn.Linear(2, 2).filterAndMap((_m, k) => k === 'bias', (b) => (b as kn.NDArray).shape) // { bias: [2] }
    */
   filterAndMap(filter: Filter, map: (v: unknown) => unknown = (v) => v, isLeaf: Filter = (_m, _k, v) => v instanceof NDArray): Record<string, unknown> {
     const unwrap = (owner: Module, key: string, value: unknown): unknown => {
@@ -204,7 +205,7 @@ export class Module {
 
   /**
    * Calls `fn(path, module)` on this module and every submodule (the order of `namedModules`).
-   * @example model.applyToModules((name, m) => console.log(name, m.constructor.name))
+   * @example new kn.nn.Sequential(new kn.nn.ReLU()).applyToModules((name, m) => console.log(name, m.constructor.name))
    */
   applyToModules(fn: (name: string, module: Module) => void): this {
     for (const [k, m] of this.namedModules()) fn(k, m);
@@ -215,7 +216,7 @@ export class Module {
    * Replaces parameters from a tree shaped like (part of) `parameters()`: plain objects, lists, or
    * objects keyed '0', '1', ... for lists (as `kn.tree.unflatten` makes). With `strict` (default)
    * every key must name an existing parameter and every leaf must be an array.
-   * @example lin.update({ bias: kn.zeros([3]) })
+   * @example new kn.nn.Linear(2, 3).update({ bias: kn.zeros([3]) })
    */
   update(params: Record<string, unknown>, opts: { strict?: boolean } = {}): this {
     this.#updateTree(params, opts.strict ?? true, 'update', (cur) => cur instanceof NDArray, (v) => v instanceof NDArray, 'an array');
@@ -225,7 +226,7 @@ export class Module {
   /**
    * Replaces submodules from a tree shaped like (part of) `children()` (e.g. to swap a Linear for
    * a LoRA layer).
-   * @example model.updateModules({ layers: { 0: new kn.nn.Linear(4, 4) } })
+   * @example new kn.nn.Sequential(new kn.nn.ReLU()).updateModules({ layers: { 0: new kn.nn.GELU() } })
    */
   updateModules(modules: Record<string, unknown>, opts: { strict?: boolean } = {}): this {
     this.#updateTree(modules, opts.strict ?? true, 'updateModules', (cur) => cur instanceof Module, (v) => v instanceof Module, 'a Module');
@@ -266,7 +267,7 @@ export class Module {
 
   /**
    * Maps every parameter that passes `filter` (default: all) and stores the results.
-   * @example model.apply((p) => p.astype('float16'))
+   * @example new kn.nn.Linear(2, 2).apply((p) => p.astype('float16'))
    */
   apply(fn: (p: NDArray) => NDArray, filter: Filter = (_m, _k, v) => holdsState(v)): this {
     return this.update(this.filterAndMap(filter, (v) => fn(v as NDArray)));
@@ -285,7 +286,7 @@ export class Module {
    * Freezes parameters so `trainableParameters()` (and so `nn.valueAndGrad`) leaves them out.
    * Keys name a module's own fields (`'bias'` freezes every bias when recursing), as in MLX; a
    * frozen field freezes the arrays it holds, while modules nested in it keep their own flags.
-   * @example model.freeze(); model.unfreeze({ keys: ['bias'] }) // train only the biases
+   * @example new kn.nn.Linear(2, 2).freeze().unfreeze({ keys: ['bias'] }) // train only the biases
    */
   freeze(opts: FreezeOptions = {}): this {
     const keys = keyList(opts.keys, 'freeze');
@@ -299,7 +300,7 @@ export class Module {
 
   /**
    * Undoes `freeze` for all parameters or the named ones.
-   * @example model.freeze().unfreeze({ keys: 'weight', recurse: true })
+   * @example new kn.nn.Linear(2, 2).freeze().unfreeze({ keys: 'weight' }).trainableParameters() // { weight }
    */
   unfreeze(opts: FreezeOptions = {}): this {
     const keys = keyList(opts.keys, 'unfreeze');
@@ -327,7 +328,7 @@ export class Module {
   /**
    * Sets training mode on this module and every submodule (Dropout and BatchNorm behave
    * differently in training).
-   * @example model.train(); model.eval();
+   * @example new kn.nn.Dropout().train(false).training // false
    */
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new TypeError(`[Module.train] mode must be a boolean, got ${typeof mode}`);
@@ -335,14 +336,14 @@ export class Module {
     return this;
   }
 
-  /** Evaluation mode: `train(false)`. @example model.eval().training // false */
+  /** Evaluation mode: `train(false)`. @example new kn.nn.Dropout().eval().training // false */
   eval(): this {
     return this.train(false);
   }
 
   /**
    * Saves every parameter under its dotted name to `.safetensors` (or `.npz`).
-   * @example model.saveWeights('/tmp/model.safetensors')
+   * @example new kn.nn.Linear(2, 2).saveWeights('/tmp/linear.safetensors')
    */
   saveWeights(path: string): void {
     if (typeof path !== 'string') throw new TypeError(`[Module.saveWeights] path must be a string, got ${typeof path}`);
@@ -356,8 +357,8 @@ export class Module {
    * Loads parameters from a `.safetensors` / `.npz` file (or a sharded `.safetensors.index.json`),
    * `[name, array]` pairs or a `{ name: array }` record. Names are dotted paths as in
    * `kn.tree.flatten(model.parameters())`. Loaded arrays keep their dtype (see `setDtype`).
-   * @example model.loadWeights('/tmp/model.safetensors')
-   * @example model.loadWeights([['weight', w]], { strict: false })
+   * @example new kn.nn.Linear(2, 2).loadWeights('/tmp/linear.safetensors')
+   * @example new kn.nn.Linear(2, 2).loadWeights([['bias', kn.zeros([2])]], { strict: false })
    */
   loadWeights(weights: string | Iterable<readonly [string, NDArray]> | Record<string, NDArray>, opts: LoadWeightsOptions = {}): this {
     const op = '[Module.loadWeights]';

@@ -33,7 +33,7 @@ export class Embedding extends Module {
   /**
    * x·weightᵀ: scores over the vocabulary for hidden states x [..., dims] (tied input/output
    * embeddings).
-   * @example emb.asLinear(kn.ones([2, 4])).shape // [2, 10]
+   * @example new kn.nn.Embedding(10, 4).asLinear(kn.ones([2, 4])).shape // [2, 10]
    */
   asLinear(x: NDArray): NDArray {
     const a = asArray(x, 'Embedding.asLinear');

@@ -9,7 +9,7 @@ import { reshape, swapaxes } from '../../ops/views.js';
 import { Module } from '../module.js';
 import { initKeys, positiveInt, type InitKeyOptions } from './common.js';
 
-/** Returns its input unchanged (a placeholder layer). @example new kn.nn.Identity().call(x) // x */
+/** Returns its input unchanged (a placeholder layer). @example new kn.nn.Identity().call(kn.ones([2])).shape // [2] */
 export class Identity extends Module {
   forward(x: NDArray): NDArray {
     return x;

@@ -123,7 +123,7 @@ describe('freeze and unfreeze', () => {
 
   it('trainableParameters keeps list positions of frozen modules', () => {
     const s = new nn.Sequential(new nn.Linear(2, 2), new nn.Linear(2, 2));
-    s.layers[0].freeze();
+    (s.layers[0] as kn.nn.Module).freeze();
     const t = s.trainableParameters();
     expect((t.layers as unknown[])[0]).toEqual({});
     expect(keys(t)).toEqual(['layers.1.weight', 'layers.1.bias']);
