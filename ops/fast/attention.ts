@@ -9,7 +9,9 @@ import { add, astype, lessEqual, multiply, where } from '../elementwise.js';
 import { matmul } from '../matmul.js';
 import { softmax } from '../reduce_extra.js';
 import { broadcastTo, expandDims, reshape, swapaxes } from '../views.js';
-import { arrayArg, asFloat, checkOptions, computeDType, finiteNumber, floatResult } from './common.js';
+import { defineRules } from '../../core/rules.js';
+import { make } from '../make.js';
+import { arrayArg, asFloat, checkOptions, computeDType, finiteNumber, floatResult, fusedPrimitive, hasKernel } from './common.js';
 
 export interface AttentionOptions {
   /** multiplies q kᵀ (default 1 / sqrt(D)) */
@@ -57,6 +59,23 @@ export function attentionComposed(a: AttentionArgs): NDArray {
   return astype(reshape(out, [B, Hq, L, Dv]), a.out);
 }
 
+const MASK_KIND = { none: 0, causal: 1, array: 2 } as const;
+
+/**
+ * params: scale, mask ('none' | 'causal' | 'array'); inputs q, k, v [, mask broadcast to
+ * [B, Hq, L, S]]. The `attention` kernel (backends/cpu/kernels/attention.cc).
+ */
+export const Attention = fusedPrimitive('scaledDotProductAttention', 'attention', (node) => [
+  node.params.scale as number, MASK_KIND[node.params.mask as keyof typeof MASK_KIND],
+]);
+defineRules(Attention, {
+  fallback: (node, [q, k, v, m]) => {
+    const kind = node.params.mask as keyof typeof MASK_KIND;
+    const mask = kind === 'array' ? m : kind === 'causal' ? 'causal' : null;
+    return attentionComposed({ q, k, v, scale: node.params.scale as number, mask, out: node.dtype });
+  },
+});
+
 /** Checks the arguments of scaledDotProductAttention. */
 export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown): AttentionArgs {
   const op = 'scaledDotProductAttention';
@@ -102,5 +121,10 @@ export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown)
  * const o = kn.fast.scaledDotProductAttention(q, kv, kv, { scale: 0.125, mask: 'causal' });
  */
 export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions = {}): NDArray {
-  return attentionComposed(attentionArgs(q, k, v, opts));
+  const a = attentionArgs(q, k, v, opts);
+  if (!hasKernel('attention')) return attentionComposed(a);
+  const [B, Hq, L] = a.q.shape, Dv = a.v.shape[3];
+  const kind = a.mask === null ? 'none' : a.mask === 'causal' ? 'causal' : 'array';
+  const inputs = a.mask !== null && a.mask !== 'causal' ? [a.q, a.k, a.v, a.mask] : [a.q, a.k, a.v];
+  return make(Attention, { scale: a.scale, mask: kind }, inputs, [B, Hq, L, Dv], a.out);
 }

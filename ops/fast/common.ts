@@ -1,5 +1,7 @@
 // Argument checks and dtype rules shared by the fast ops (rmsNorm, layerNorm, rope, attention).
+import { K } from '../../backends/native.js';
 import { NDArray } from '../../core/array.js';
+import type { Node, Primitive } from '../../core/node.js';
 import { floatFor, isFloating, resultType, type DType } from '../../core/dtype.js';
 import { fmtValue } from '../../core/shape.js';
 import { asArray } from '../convert.js';
@@ -50,4 +52,25 @@ export function checkOptions(opts: unknown, op: string, known: readonly string[]
   for (const k of Object.keys(opts))
     if (!known.includes(k)) throw new TypeError(`[${op}] unknown option '${k}'; expected one of ${known.join(', ')}`);
   return opts as Record<string, unknown>;
+}
+
+/** Whether the loaded native backend has `kernel` (an older build falls back to the composed form). */
+export function hasKernel(kernel: string): boolean {
+  return K[kernel] !== undefined;
+}
+
+/**
+ * A fused primitive lowered to one native kernel whose operands are the node's inputs in order,
+ * then its output; `params` gives the kernel's parameters from the node's.
+ */
+export function fusedPrimitive(name: string, kernel: string, params: (node: Node) => number[]): Primitive {
+  return {
+    name,
+    lower(node, ins, out, emit) {
+      emit.kernel(kernel, params(node), [
+        ...node.inputs.map((x, i) => ({ view: ins[i], dtype: x.dtype, shape: x.shape })),
+        { view: out, dtype: node.dtype, shape: node.shape },
+      ]);
+    },
+  };
 }

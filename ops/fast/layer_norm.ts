@@ -5,7 +5,9 @@ import type { DType } from '../../core/dtype.js';
 import { fmtShape } from '../../core/shape.js';
 import { add, astype, multiply, rsqrt, square, subtract } from '../elementwise.js';
 import { mean } from '../reduce.js';
-import { arrayArg, asFloat, computeDType, finiteNumber, floatResult, optionalArrayArg } from './common.js';
+import { defineRules } from '../../core/rules.js';
+import { make } from '../make.js';
+import { arrayArg, asFloat, computeDType, finiteNumber, floatResult, fusedPrimitive, hasKernel, optionalArrayArg } from './common.js';
 
 /**
  * The composed form: reference for the kernel and what gradients differentiate. The normalised
@@ -20,6 +22,21 @@ export function layerNormComposed(x: NDArray, weight: NDArray | null, bias: NDAr
   if (bias) y = add(y, astype(bias, out));
   return y;
 }
+
+/**
+ * params: eps, hasWeight, hasBias; inputs x [, weight] [, bias]. The `layer_norm` kernel
+ * (backends/cpu/kernels/norm.cc).
+ */
+export const LayerNorm = fusedPrimitive('layerNorm', 'layer_norm', (node) => [
+  node.params.eps as number, node.params.hasWeight ? 1 : 0, node.params.hasBias ? 1 : 0,
+]);
+defineRules(LayerNorm, {
+  fallback: (node, inputs) => {
+    const w = node.params.hasWeight ? inputs[1] : null;
+    const b = node.params.hasBias ? inputs[node.params.hasWeight ? 2 : 1] : null;
+    return layerNormComposed(inputs[0], w, b, node.params.eps as number, node.dtype);
+  },
+});
 
 export interface LayerNormArgs {
   x: NDArray;
@@ -56,5 +73,8 @@ export function layerNormArgs(x: unknown, weight: unknown, bias: unknown, eps: u
  */
 export function layerNorm(x: NDArray, weight: NDArray | null, bias: NDArray | null, eps: number): NDArray {
   const a = layerNormArgs(x, weight, bias, eps);
-  return layerNormComposed(a.x, a.weight, a.bias, a.eps, a.out);
+  if (!hasKernel('layer_norm')) return layerNormComposed(a.x, a.weight, a.bias, a.eps, a.out);
+  const inputs = [a.x, a.weight, a.bias].filter((v): v is NDArray => v !== null);
+  const params = { eps: a.eps, hasWeight: a.weight !== null, hasBias: a.bias !== null };
+  return make(LayerNorm, params, inputs, a.x.shape, a.out);
 }

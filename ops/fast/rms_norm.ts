@@ -5,7 +5,9 @@ import type { DType } from '../../core/dtype.js';
 import { fmtShape } from '../../core/shape.js';
 import { add, astype, multiply, rsqrt, square } from '../elementwise.js';
 import { mean } from '../reduce.js';
-import { arrayArg, asFloat, computeDType, finiteNumber, floatResult, optionalArrayArg } from './common.js';
+import { defineRules } from '../../core/rules.js';
+import { make } from '../make.js';
+import { arrayArg, asFloat, computeDType, finiteNumber, floatResult, fusedPrimitive, hasKernel, optionalArrayArg } from './common.js';
 
 /**
  * The composed form (ordinary ops): also the reference the kernel is tested against and what
@@ -18,6 +20,13 @@ export function rmsNormComposed(x: NDArray, weight: NDArray | null, eps: number,
   const y = astype(multiply(xc, r), out);
   return weight ? multiply(y, astype(weight, out)) : y;
 }
+
+/** params: eps, hasWeight; inputs x [, weight]. The `rms_norm` kernel (backends/cpu/kernels/norm.cc). */
+export const RmsNorm = fusedPrimitive('rmsNorm', 'rms_norm', (node) => [node.params.eps as number]);
+defineRules(RmsNorm, {
+  fallback: (node, inputs) =>
+    rmsNormComposed(inputs[0], node.params.hasWeight ? inputs[1] : null, node.params.eps as number, node.dtype),
+});
 
 export interface RmsNormArgs {
   x: NDArray;
@@ -52,5 +61,7 @@ export function rmsNormArgs(x: unknown, weight: unknown, eps: unknown): RmsNormA
  */
 export function rmsNorm(x: NDArray, weight: NDArray | null, eps: number): NDArray {
   const a = rmsNormArgs(x, weight, eps);
-  return rmsNormComposed(a.x, a.weight, a.eps, a.out);
+  if (!hasKernel('rms_norm')) return rmsNormComposed(a.x, a.weight, a.eps, a.out);
+  const inputs = a.weight ? [a.x, a.weight] : [a.x];
+  return make(RmsNorm, { eps: a.eps, hasWeight: a.weight !== null }, inputs, a.x.shape, a.out);
 }

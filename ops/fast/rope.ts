@@ -7,7 +7,9 @@ import { arange } from '../creation.js';
 import { add, astype, cos, exp, multiply, reciprocal, sin, subtract } from '../elementwise.js';
 import { concatenate, stack } from '../shape.js';
 import { expandDims, reshape, slice } from '../views.js';
-import { arrayArg, asFloat, checkOptions, computeDType, finiteNumber } from './common.js';
+import { defineRules } from '../../core/rules.js';
+import { make } from '../make.js';
+import { arrayArg, asFloat, checkOptions, computeDType, finiteNumber, fusedPrimitive, hasKernel } from './common.js';
 
 export interface RopeOptions {
   /** rotate interleaved pairs (x0, x1), (x2, x3) ... instead of the two halves (default false) */
@@ -68,6 +70,20 @@ export function ropeComposed(a: RopeArgs): NDArray {
   return a.dims < D ? concatenate([rotated, lastAxis(x, a.dims, D)], -1) : rotated;
 }
 
+type RopeParams = Omit<RopeArgs, 'x' | 'freqs'> & { hasFreqs: boolean };
+
+/** params: RopeParams; inputs x [, freqs]. The `rope` kernel (backends/cpu/kernels/rope.cc). */
+export const Rope = fusedPrimitive('rope', 'rope', (node) => {
+  const p = node.params as unknown as RopeParams;
+  return [p.dims, p.traditional ? 1 : 0, p.base, p.scale, p.offset, p.hasFreqs ? 1 : 0];
+});
+defineRules(Rope, {
+  fallback: (node, inputs) => {
+    const p = node.params as unknown as RopeParams;
+    return ropeComposed({ ...p, x: inputs[0], freqs: p.hasFreqs ? inputs[1] : null });
+  },
+});
+
 /** Checks rope's arguments and fills in the defaults. */
 export function ropeArgs(x: unknown, dims: unknown, opts: unknown): RopeArgs {
   const op = 'rope';
@@ -108,5 +124,9 @@ export function ropeArgs(x: unknown, dims: unknown, opts: unknown): RopeArgs {
  * const r = kn.fast.rope(q, 64, { base: 10000, offset: 5 }); // positions 5..20
  */
 export function rope(x: NDArray, dims: number, opts: RopeOptions = {}): NDArray {
-  return ropeComposed(ropeArgs(x, dims, opts));
+  const a = ropeArgs(x, dims, opts);
+  if (!hasKernel('rope')) return ropeComposed(a);
+  const { x: input, freqs, ...rest } = a;
+  const params: RopeParams = { ...rest, hasFreqs: freqs !== null };
+  return make(Rope, { ...params }, freqs ? [input, freqs] : [input], input.shape, input.dtype);
 }
