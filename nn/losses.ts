@@ -159,7 +159,7 @@ export interface AxisLossOptions {
 /**
  * Negative log likelihood: −inputs[target] along `axis`, where `inputs` are log probabilities
  * and `targets` class indices (the class axis left out).
- * @example kn.nn.losses.nllLoss(kn.logSoftmax(logits, -1), kn.array([0, 1]), { reduction: 'mean' })
+ * @example kn.nn.losses.nllLoss(kn.logSoftmax(kn.array([[2, 0, -1], [0, 1, 0]]), -1), kn.array([0, 1]), { reduction: 'mean' })
  */
 export function nllLoss(inputs: NDArray, targets: NDArray, options?: AxisLossOptions): NDArray {
   const op = 'nllLoss';
@@ -250,7 +250,7 @@ export function huberLoss(inputs: NDArray, targets: NDArray, options?: HuberOpti
 /**
  * Kullback-Leibler divergence KL(q‖p) = Σ eᵗ(t − x) along `axis`, where `inputs` x and `targets`
  * t are both log probabilities ('none' by default).
- * @example kn.nn.losses.klDivLoss(kn.logSoftmax(logits, -1), kn.logSoftmax(teacher, -1))
+ * @example kn.nn.losses.klDivLoss(kn.logSoftmax(kn.array([[1, 2, 3]]), -1), kn.logSoftmax(kn.array([[3, 2, 1]]), -1)) // [1.1504]
  */
 export function klDivLoss(inputs: NDArray, targets: NDArray, options?: AxisLossOptions): NDArray {
   const op = 'klDivLoss';
