@@ -8,6 +8,8 @@ import {
   add, subtract, multiply, divide, negative, square, exp, power, where, greater, less, log, cos, sin,
   cosh, sinh, sign, floorDivide, reciprocal, rsqrt, astype, logicalOr, isnan,
 } from '../elementwise.js';
+import { isInteger } from '../../core/dtype.js';
+import { zeros } from '../creation.js';
 import { make } from '../make.js';
 import { alignBatched, differentiable } from './util.js';
 
@@ -65,9 +67,15 @@ defineRules(Unary, {
   vmap: elementwiseVmap,
 });
 
-// A cast passes gradients between floating dtypes; integer values carry none.
+// A cast passes gradients between floating dtypes; integer values carry none. Integers cast on
+// (argsort(x).astype('float32')) still send a zero cotangent back, so that the op that made them
+// is asked and index ops (argsort, argmax, searchsorted) can say they are not differentiable.
 defineRules(Copy, {
-  vjp: (ctx, g) => [differentiable(ctx.inputs[0]) && differentiable(ctx.output) ? astype(g, ctx.inputs[0].dtype) : null],
+  vjp: (ctx, g, wrt) => {
+    const [x] = ctx.inputs;
+    if (differentiable(x)) return [differentiable(ctx.output) ? astype(g, x.dtype) : null];
+    return [wrt[0] && isInteger(x.dtype) && ctx.output.dtype !== 'bool' ? zeros(x.shape, x.dtype) : null];
+  },
   jvp: (ctx, [t]) => (t && differentiable(ctx.inputs[0]) && differentiable(ctx.output) ? astype(t, ctx.node.dtype) : null),
   vmap: elementwiseVmap,
 });

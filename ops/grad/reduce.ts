@@ -58,6 +58,12 @@ function reduceWeights(ctx: RuleContext): NDArray | 'ones' | null {
 
 defineRules(Reduce, {
   vjp: (ctx, g) => {
+    const op = ctx.node.params.op as string;
+    if (op === 'argmax' || op === 'argmin')
+      throw new Error(
+        `[grad] ${op} returns integer indices, which are not differentiable (piecewise constant in the input); ` +
+          'a gradient reached them because they were used as values: wrap them in kn.stopGradient to use them as constants',
+      );
     const w = reduceWeights(ctx);
     if (w === null) return [null];
     const gb = broadcastTo(expand(g, ctx.node), ctx.inputs[0].shape);

@@ -81,7 +81,8 @@ defineRules(Sort, {
 const lessNan = (a: NDArray, b: NDArray) => logicalOr(less(a, b), logicalAnd(isnan(b), logicalNot(isnan(a))));
 
 defineRules(SearchSorted, {
-  nondifferentiable: 'searchsorted returns integer insertion indices, which are piecewise constant in its inputs',
+  nondifferentiable:
+    'searchsorted returns integer insertion indices, which are piecewise constant in its inputs (wrap its result in kn.stopGradient to use it as a constant)',
   jvp: () => null,
   vmap: (node, [s, v], [sa, va]) => {
     if (sa === null) {
