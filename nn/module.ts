@@ -32,6 +32,16 @@ function holdsState(v: unknown, seen = new Set<unknown>()): boolean {
   return (Array.isArray(v) ? v : Object.values(v)).some((e) => holdsState(e, seen));
 }
 
+/** Modules and containers on the path of the current tree walk (a module holding its parent would loop). */
+const walking = new Set<unknown>();
+function enter(node: unknown, where: string): void {
+  if (walking.has(node)) {
+    walking.clear();
+    throw new Error(`[Module] the module tree has a cycle: '${where}' contains itself (keep back-references in '_' fields)`);
+  }
+  walking.add(node);
+}
+
 /** Whether a value is or nests a module. */
 function hasModule(v: unknown): boolean {
   return v instanceof Module || (isBranch(v) && (Array.isArray(v) ? v : Object.values(v)).some(hasModule));
@@ -117,21 +127,29 @@ export class Module {
     const unwrap = (owner: Module, key: string, value: unknown): unknown => {
       if (isLeaf(owner, key, value)) return map(value);
       if (value instanceof Module) return value.filterAndMap(filter, map, isLeaf);
-      if (Array.isArray(value))
-        return value.map((v, i) => {
-          const k = `${key}.${i}`;
-          return filter(owner, k, v) ? unwrap(owner, k, v) : {};
-        });
-      if (isPlainObject(value)) {
+      if (!isBranch(value)) return {};
+      enter(value, key);
+      try {
+        if (Array.isArray(value))
+          return value.map((v, i) => {
+            const k = `${key}.${i}`;
+            return filter(owner, k, v) ? unwrap(owner, k, v) : {};
+          });
         const out: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(value)) if (filter(owner, `${key}.${k}`, v)) out[k] = unwrap(owner, `${key}.${k}`, v);
         return out;
+      } finally {
+        walking.delete(value);
       }
-      return {};
     };
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of this.#fields()) if (filter(this, k, v)) out[k] = unwrap(this, k, v);
-    return out;
+    enter(this, this.constructor.name);
+    try {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of this.#fields()) if (filter(this, k, v)) out[k] = unwrap(this, k, v);
+      return out;
+    } finally {
+      walking.delete(this);
+    }
   }
 
   /**

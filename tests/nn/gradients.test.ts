@@ -2,6 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import * as kn from '../../index.js';
 import { checkModuleGrads, det } from '../helpers/module_grad.js';
+import { checkGrad } from '../helpers/grad_check.js';
 
 const nn = kn.nn;
 const f64 = <M extends kn.nn.Module>(m: M): M => m.setDtype('float64');
@@ -55,6 +56,12 @@ describe('layer gradients match central differences', () => {
     checkModuleGrads(f64(new nn.Conv1d(4, 2, 3, { stride: 2, padding: 1, groups: 2, key: kn.random.key(5) })).update({ bias: det([2], 21) }), [det([1, 6, 4], 22)]);
     checkModuleGrads(f64(new nn.Conv2d(2, 3, [2, 3], { padding: [1, 0], dilation: [1, 2], key: kn.random.key(6) })), [det([1, 4, 5, 2], 23)]);
     checkModuleGrads(f64(new nn.Conv2d(2, 2, 2, { stride: 2, groups: 2, bias: false, key: kn.random.key(7) })), [det([2, 4, 4, 2], 24)]);
+  });
+
+  it('kn.conv1d / conv2d / conv3d with respect to input and weight', () => {
+    const R1 = det([1, 7, 4], 40), R3 = det([1, 2, 2, 1, 2], 41);
+    checkGrad((x, w) => kn.multiply(kn.conv1d(x, w, { padding: 2, dilation: 2, groups: 2 }), R1), [det([1, 5, 4], 42), det([4, 2, 2], 43)]);
+    checkGrad((x, w) => kn.multiply(kn.conv3d(x, w, { stride: [2, 1, 1], padding: [1, 0, 0] }), R3), [det([1, 3, 3, 2, 2], 44), det([2, 2, 2, 2, 2], 45)]);
   });
 
   it('pooling', () => {

@@ -225,3 +225,23 @@ describe('train / eval and calling', () => {
     expect(s).toContain('(layers.1): ReLU()');
   });
 });
+
+describe('cycles', () => {
+  it('a module that holds its parent throws a clear error; a _field back-reference is fine', () => {
+    class Child extends nn.Module {
+      lin = new nn.Linear(2, 2);
+      parent?: kn.nn.Module;
+      _parent?: kn.nn.Module;
+    }
+    class Parent extends nn.Module {
+      child = new Child();
+    }
+    const p = new Parent();
+    p.child._parent = p;
+    expect(keys(p.parameters())).toEqual(['child.lin.weight', 'child.lin.bias']);
+    p.child.parent = p;
+    expect(() => p.parameters()).toThrow(/\[Module\] the module tree has a cycle/);
+    p.child.parent = undefined;
+    expect(keys(p.parameters())).toEqual(['child.lin.weight', 'child.lin.bias']); // no stale state after the error
+  });
+});
