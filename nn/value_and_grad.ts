@@ -7,6 +7,8 @@ import { Module, type Params } from './module.js';
  * `model.trainableParameters()` (frozen parameters get no gradient). During the call the model
  * holds traced copies of its parameters; afterwards it holds the originals again (state such as
  * BatchNorm's running statistics keeps its update). lossFn returns a scalar or `[loss, ...aux]`.
+ * As in MLX the model may also be passed as the first argument (`step(model, x, y)`): lossFn then
+ * gets it once, not twice.
  * @example
  * const model = new kn.nn.Linear(3, 1);
  * const lossFn = (m, x, y) => kn.nn.losses.mseLoss(m.call(x), y);
@@ -16,7 +18,7 @@ import { Module, type Params } from './module.js';
 export function valueAndGrad<M extends Module, A extends unknown[], R>(
   model: M,
   lossFn: (model: M, ...args: A) => R,
-): (...args: A) => [R, Params] {
+): (...args: A | [M, ...A]) => [R, Params] {
   if (!(model instanceof Module)) throw new TypeError('[nn.valueAndGrad] the first argument must be an nn.Module');
   if (typeof lossFn !== 'function') throw new TypeError('[nn.valueAndGrad] the second argument must be a loss function (model, ...args) => loss');
   const inner = (params: Params, ...args: A): R => {
@@ -24,7 +26,8 @@ export function valueAndGrad<M extends Module, A extends unknown[], R>(
     return lossFn(model, ...args);
   };
   const vg = transformValueAndGrad(inner);
-  return (...args: A) => {
+  return (...given: A | [M, ...A]) => {
+    const args = (given[0] === model ? given.slice(1) : given) as A;
     const saved = model.trainableParameters();
     try {
       const [value, grads] = vg(saved, ...args);

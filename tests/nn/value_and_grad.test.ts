@@ -88,6 +88,20 @@ describe('nn.valueAndGrad', () => {
     expect((model.layers[1] as kn.nn.BatchNorm).runningMean!.tolist()).not.toEqual(rm0);
   });
 
+  it('the model may be passed as the first argument too (MLX style)', () => {
+    const m = new MLP().setDtype('float64');
+    const x = det([4, 3], 7), y = det([4, 2], 8);
+    const step = nn.valueAndGrad(m, mse);
+    const [l1, g1] = step(x, y);
+    const [l2, g2] = step(m, x, y);
+    expect(l2.item()).toBe(l1.item());
+    const a = kn.tree.flatten<kn.NDArray>(g1), b = kn.tree.flatten<kn.NDArray>(g2);
+    a.forEach(([k, v], i) => {
+      expect(b[i][0]).toBe(k);
+      expect(b[i][1].tolist()).toEqual(v.tolist());
+    });
+  });
+
   it('argument errors', () => {
     expect(() => nn.valueAndGrad({} as kn.nn.Module, mse as never)).toThrow(/first argument must be an nn.Module/);
     expect(() => nn.valueAndGrad(new MLP(), 3 as never)).toThrow(/loss function/);
