@@ -2,7 +2,7 @@
 // the softmax in float32 (float64 for float64), as MLX's mx.fast.scaled_dot_product_attention.
 import type { NDArray } from '../../core/array.js';
 import { isBool, isFloating, type DType } from '../../core/dtype.js';
-import { broadcastShapes, fmtShape, fmtValue } from '../../core/shape.js';
+import { fmtShape, fmtValue } from '../../core/shape.js';
 import { arange } from '../creation.js';
 import { finfo } from '../dtype_info.js';
 import { add, astype, lessEqual, multiply, where } from '../elementwise.js';
@@ -103,8 +103,7 @@ export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown)
     if (!isBool(m.dtype) && !isFloating(m.dtype))
       throw new TypeError(`[${op}] mask must be bool (true = attend) or floating (added to the scores), got ${m.dtype}`);
     const full = [B, Hq, L, S];
-    const b = broadcastShapes(op, m.shape, full);
-    if (b.length !== 4 || b.some((d, i) => d !== full[i]))
+    if (m.ndim > 4 || m.shape.some((d, i) => d !== 1 && d !== full[4 - m.ndim + i]))
       throw new Error(`[${op}] mask of shape ${fmtShape(m.shape)} does not broadcast to the scores' shape ${fmtShape(full)}`);
     mask = broadcastTo(m, full);
   }
