@@ -3,6 +3,7 @@ import type { NDArray } from '../../core/array.js';
 import { fmtValue } from '../../core/shape.js';
 import { split } from '../../ops/random.js';
 import { unstack } from '../../ops/shape.js';
+import { scopeStorage } from '../../core/scope.js';
 
 /** A positive integer argument of a layer constructor. */
 export function positiveInt(v: unknown, op: string, what: string): number {
@@ -27,4 +28,14 @@ export function initKeys(key: NDArray | undefined, n: number): (NDArray | undefi
 export interface InitKeyOptions {
   /** random key for the initial parameters (reproducible models); default: global key sequence */
   key?: NDArray;
+}
+
+/**
+ * State a layer replaces during forward (BatchNorm's running statistics, Dropout's key) must
+ * outlive the kn.tidy around a training step: take it out of every enclosing tidy scope. The
+ * layer owns it from then on and disposes it when a later call replaces it.
+ */
+export function keepState(a: NDArray): NDArray {
+  for (let s = scopeStorage.getStore(); s; s = s.parent) s.tracked.delete(a);
+  return a;
 }

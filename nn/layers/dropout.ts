@@ -9,6 +9,7 @@ import { multiply, where } from '../../ops/elementwise.js';
 import { bernoulli, split } from '../../ops/random.js';
 import { unstack } from '../../ops/shape.js';
 import { Module } from '../module.js';
+import { keepState } from './common.js';
 
 export interface DropoutOptions {
   /** a key the module keeps and splits at every call (reproducible masks without passing keys) */
@@ -18,6 +19,8 @@ export interface DropoutOptions {
 abstract class DropoutBase extends Module {
   readonly p: number;
   #key: NDArray | undefined;
+  /** whether #key was split off here (the user's own key is never disposed) */
+  #ownsKey = false;
 
   constructor(p: number, opts: DropoutOptions, op: string) {
     super();
@@ -33,7 +36,9 @@ abstract class DropoutBase extends Module {
     if (callKey !== undefined) return callKey;
     if (this.#key === undefined) return undefined;
     const [next, sub] = unstack(split(this.#key, 2));
-    this.#key = next;
+    if (this.#ownsKey) this.#key.dispose();
+    this.#key = keepState(next);
+    this.#ownsKey = true;
     return sub;
   }
 

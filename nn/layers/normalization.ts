@@ -11,7 +11,7 @@ import { var as variance } from '../../ops/reduce_extra.js';
 import { reshape, transpose } from '../../ops/views.js';
 import { stopGradient } from '../../core/autograd.js';
 import { Module } from '../module.js';
-import { finite, positiveInt } from './common.js';
+import { finite, keepState, positiveInt } from './common.js';
 
 function channels(x: NDArray, dims: number, op: string, minNdim = 1): NDArray {
   const a = asArray(x, op);
@@ -176,7 +176,9 @@ export interface BatchNormOptions {
  * Batch normalisation of channels-last input [N, ..., numFeatures] (2 to 4 dimensions). In
  * training it normalises with the batch's mean and (biased) variance and updates `runningMean` /
  * `runningVar` (running = (1 − momentum)·running + momentum·batch); in eval mode it uses them.
- * The running statistics are saved with the weights but are never trainable.
+ * The running statistics are saved with the weights but are never trainable; they survive a
+ * kn.tidy around the training step, and like any lazy state should be evaluated each step
+ * (`kn.eval(model.parameters())`) so their graphs do not grow.
  * @example const bn = new kn.nn.BatchNorm(3); bn.call(kn.random.normal([8, 3])); bn.eval();
  */
 export class BatchNorm extends Module {
@@ -202,6 +204,12 @@ export class BatchNorm extends Module {
       this.runningVar = ones([numFeatures]);
     }
   }
+  /** Running statistics made by this layer (not ones a user loaded or passed to update). */
+  #owned = new WeakSet<NDArray>();
+  #own(a: NDArray): NDArray {
+    this.#owned.add(a);
+    return keepState(a);
+  }
   protected override stateKeys(): readonly string[] {
     return ['runningMean', 'runningVar'];
   }
@@ -215,8 +223,11 @@ export class BatchNorm extends Module {
       v = variance(a, axes);
       if (this.training && this.runningMean && this.runningVar) {
         const m = this.momentum;
-        this.runningMean = add(multiply(this.runningMean, 1 - m), multiply(stopGradient(mu), m));
-        this.runningVar = add(multiply(this.runningVar, 1 - m), multiply(stopGradient(v), m));
+        const [oldMean, oldVar] = [this.runningMean, this.runningVar];
+        this.runningMean = this.#own(add(multiply(oldMean, 1 - m), multiply(stopGradient(mu), m)));
+        this.runningVar = this.#own(add(multiply(oldVar, 1 - m), multiply(stopGradient(v), m)));
+        // statistics this layer made itself are freed once replaced (the new ones' graphs keep what they need)
+        for (const o of [oldMean, oldVar]) if (this.#owned.has(o)) o.dispose();
       }
     } else {
       mu = this.runningMean;

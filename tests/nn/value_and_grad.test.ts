@@ -102,6 +102,30 @@ describe('nn.valueAndGrad', () => {
     });
   });
 
+  it('layer state made during a step survives kn.tidy (BatchNorm statistics, Dropout key)', () => {
+    const model = new nn.Sequential(new nn.Linear(2, 4, { key: kn.random.key(5) }), new nn.BatchNorm(4), new nn.Dropout(0.5, { key: kn.random.key(6) }));
+    const loss = (m: typeof model, a: kn.NDArray) => kn.sum(kn.square(m.call(a)));
+    const step = nn.valueAndGrad(model, loss);
+    const x = det([6, 2], 9).astype('float32');
+    const active = kn.memory.active();
+    for (let i = 0; i < 20; i++) {
+      const old = model.trainableParameters();
+      const next = kn.tidy(() => {
+        const [, g] = step(x);
+        return kn.tree.map((p: kn.NDArray, d: kn.NDArray) => kn.subtract(p, kn.multiply(d, 0.01)), old, g);
+      });
+      model.update(next);
+      kn.eval(model.parameters());
+      if (i > 0) kn.dispose(old); // the first ones were made outside the loop
+    }
+    const bn = model.layers[1] as kn.nn.BatchNorm;
+    expect(bn.runningMean!.disposed).toBe(false);
+    expect(Number.isFinite(bn.runningVar!.sum().item() as number)).toBe(true);
+    expect(() => model.call(x)).not.toThrow(); // the Dropout key is alive
+    // replaced statistics and keys are freed: memory does not grow with the steps
+    expect(kn.memory.active() - active).toBeLessThan(4 * 1024);
+  });
+
   it('argument errors', () => {
     expect(() => nn.valueAndGrad({} as kn.nn.Module, mse as never)).toThrow(/first argument must be an nn.Module/);
     expect(() => nn.valueAndGrad(new MLP(), 3 as never)).toThrow(/loss function/);
