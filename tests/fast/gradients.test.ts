@@ -1,0 +1,65 @@
+// Gradients of the fast ops flow through their composed fallbacks (core/rules.ts); checked
+// against central finite differences in float64, and forward-mode (jvp) against reverse-mode.
+import { describe, expect, it } from 'vitest';
+import * as kn from '../../index.js';
+import { normals, rng, values } from './helpers.js';
+
+const f64 = (shape: number[], seed: number, shift = 0) =>
+  kn.array(normals(shape.reduce((a, b) => a * b, 1), rng(seed), 1, shift), 'float64').reshape(shape);
+
+/** d sum(f(args) * r) / d args[argnum], by central differences on every element. */
+function numericGrad(f: (...a: kn.NDArray[]) => kn.NDArray, args: kn.NDArray[], argnum: number, r: kn.NDArray, h = 1e-6): Float64Array {
+  const base = values(args[argnum]);
+  const shape = args[argnum].shape;
+  const out = new Float64Array(base.length);
+  const loss = (vals: Float64Array) => {
+    const a = args.slice();
+    a[argnum] = kn.array(vals, 'float64').reshape(shape);
+    return kn.sum(kn.multiply(f(...a), r)).item() as number;
+  };
+  for (let i = 0; i < base.length; i++) {
+    const p = base.slice(), m = base.slice();
+    p[i] += h;
+    m[i] -= h;
+    out[i] = (loss(p) - loss(m)) / (2 * h);
+  }
+  return out;
+}
+
+function checkGrads(f: (...a: kn.NDArray[]) => kn.NDArray, args: kn.NDArray[], argnums: number[]) {
+  const r = f64(f(...args).shape, 99);
+  const grads = kn.grad((...a: kn.NDArray[]) => kn.sum(kn.multiply(f(...a), r)), { argnums })(...args) as kn.NDArray[];
+  argnums.forEach((n, i) => {
+    const expected = numericGrad(f, args, n, r);
+    const got = values(grads[i]);
+    expect(got.length).toBe(expected.length);
+    for (let j = 0; j < got.length; j++) expect(Math.abs(got[j] - expected[j])).toBeLessThan(1e-6 * (1 + Math.abs(expected[j])));
+  });
+}
+
+describe('gradients of the fast ops (through the fallback)', () => {
+  it('rmsNorm: x and weight', () => {
+    checkGrads((x, w) => kn.fast.rmsNorm(x, w, 1e-5), [f64([3, 5], 1), f64([5], 2)], [0, 1]);
+  });
+  it('layerNorm: x, weight and bias', () => {
+    checkGrads((x, w, b) => kn.fast.layerNorm(x, w, b, 1e-5), [f64([3, 5], 3, 2), f64([5], 4), f64([5], 5)], [0, 1, 2]);
+    checkGrads((x) => kn.fast.layerNorm(x, null, null, 1e-5), [f64([2, 4], 6)], [0]);
+  });
+  it('rope: x (both layouts) and freqs', () => {
+    checkGrads((x) => kn.fast.rope(x, 4, { offset: 3 }), [f64([2, 3, 6], 7)], [0]);
+    checkGrads((x, fr) => kn.fast.rope(x, 4, { traditional: true, freqs: fr }), [f64([1, 3, 4], 8), f64([2], 9, 3)], [0, 1]);
+  });
+  it('attention: q, k, v and an additive mask, grouped heads, causal', () => {
+    const q = f64([1, 2, 3, 4], 10), k = f64([1, 1, 5, 4], 11), v = f64([1, 1, 5, 3], 12), m = f64([3, 5], 13);
+    checkGrads((a, b, c, d) => kn.fast.scaledDotProductAttention(a, b, c, { scale: 0.7, mask: d }), [q, k, v, m], [0, 1, 2, 3]);
+    checkGrads((a, b, c) => kn.fast.scaledDotProductAttention(a, b, c, { mask: 'causal' }), [q, k, v], [0, 1, 2]);
+  });
+  it('forward mode agrees with reverse mode', () => {
+    const x = f64([2, 6], 14), w = f64([6], 15), t = f64([2, 6], 16);
+    const [, [jv]] = kn.jvp((a: kn.NDArray) => kn.fast.rmsNorm(a, w, 1e-5), [x], [t]);
+    const r = f64([2, 6], 17);
+    const g = kn.grad((a: kn.NDArray) => kn.sum(kn.multiply(kn.fast.rmsNorm(a, w, 1e-5), r)))(x) as kn.NDArray;
+    // <J t, r> = <t, Jᵀ r>
+    expect(kn.sum(kn.multiply(jv, r)).item()).toBeCloseTo(kn.sum(kn.multiply(t, g)).item() as number, 10);
+  });
+});
