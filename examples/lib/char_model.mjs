@@ -164,7 +164,7 @@ export function trainCharTransformer({
     [optim.linearSchedule(0, learningRate, warmup), optim.cosineDecay(learningRate, Math.max(1, steps - warmup), learningRate * 0.1)],
     [warmup],
   );
-  const optimizer = new optim.AdamW({ learningRate: schedule, weightDecay });
+  const optimizer = new optim.AdamW(schedule, { weightDecay });
   const lossAndGrad = nn.valueAndGrad(model, languageModelLoss);
   const rng = makeRng(seed);
 

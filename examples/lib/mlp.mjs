@@ -75,7 +75,7 @@ export function trainMlpClassifier({
     [optim.linearSchedule(0, learningRate, Math.max(1, Math.round(steps * 0.05))), optim.cosineDecay(learningRate, steps)],
     [Math.max(1, Math.round(steps * 0.05))],
   );
-  const optimizer = new optim.AdamW({ learningRate: schedule, weightDecay });
+  const optimizer = new optim.AdamW(schedule, { weightDecay });
   const lossAndGrad = nn.valueAndGrad(model, classifierLoss);
 
   // epochs over a seeded shuffle of the training rows; the last partial batch of an epoch is dropped
