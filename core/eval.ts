@@ -82,7 +82,7 @@ function lower(targets: Node[], order: Node[]): Lowered {
 
   // Reuse a dead input's buffer for an elementwise output of the same byte layout.
   const donate = (n: Node, ins: BufferView[], nbytes: number): BufferView | null => {
-    for (let j = 0; j < n.inputs.length; j++) {
+    for (const j of n.primitive.inPlaceInputs ?? n.inputs.keys()) {
       const src = n.inputs[j], v = ins[j];
       if (isTarget.has(src) || !created.has(v.buf) || v.buf.refs !== 1 || v.offset !== 0) continue;
       if (v.buf.nbytes !== nbytes || itemsize(src.dtype) !== itemsize(n.dtype)) continue;

@@ -38,6 +38,8 @@ export interface Primitive {
   lower?(node: Node, inputs: BufferView[], out: BufferView, emit: Emitter): void;
   /** true when the kernel may write its output over a dead input of the same layout */
   readonly inPlace?: boolean;
+  /** the inputs whose buffer an in-place output may take (default: any input) */
+  readonly inPlaceInputs?: readonly number[];
   /** why nodes of this primitive can never be evaluated (placeholders of vmap and compile) */
   readonly noEval?: string;
 }

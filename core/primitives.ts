@@ -216,6 +216,8 @@ export const Gather: Primitive = {
 export const Scatter: Primitive = {
   name: 'scatter',
   inPlace: true,
+  // only the base: the kernel copies the base into the output before reading the updates
+  inPlaceInputs: [0],
   lower(node, ins, out, emit) {
     emit.kernel('scatter', [node.params.mode as number], io(node, ins, out));
   },

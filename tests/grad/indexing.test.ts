@@ -75,3 +75,9 @@ describe('scatter updates', () => {
     both((a, v) => kn.sliceUpdate(a, v, [2], [0]), [x, randomArray([1, 3], 9)]);
   });
 });
+
+test('a scatter never writes its output over its updates (only the base may be reused)', () => {
+  const base = kn.array([1, 2, 3, 4], 'float64');
+  const updates = kn.multiply(kn.array([10, 20, 30, 40], 'float64'), 2); // a fresh buffer of the output's size
+  expect(kn.at(base, kn.array([3, 2, 1, 0])).add(updates).tolist()).toEqual([81, 62, 43, 24]);
+});
