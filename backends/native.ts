@@ -36,6 +36,11 @@ export interface NativeBackend {
   mapFile(path: string): number;
   run(commands: Float64Array): void;
   runAsync(commands: Float64Array): Promise<void>;
+  /** registers a fused program (kn.compile); the `fused` kernel names it by handle */
+  compileProgram(program: Float64Array): number;
+  releaseProgram(handle: number): void;
+  /** allocates buffers at recorded positions of a stored command list, then runs it; returns their ids */
+  replay(commands: Float64Array, allocs: Float64Array): Float64Array;
   synchronize(): void;
   info(): NativeInfo;
   memory(): NativeMemory;

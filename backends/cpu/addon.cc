@@ -7,6 +7,7 @@
 #include "sequencer.h"
 #include "thread_pool.h"
 #include "kernels/ops.h"
+#include "kernels/fused.h"
 #if defined(__unix__) || defined(__APPLE__)
 #include <cerrno>
 #include <fcntl.h>
@@ -228,6 +229,37 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   });
 }
 
+// Fused programs and compiled replays (kn.compile): register a program, forget it, and run a
+// stored command list after allocating its new buffers (one crossing per compiled call).
+Napi::Value CompileProgram(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      fail("[compileProgram] program must be a Float64Array");
+    auto w = info[0].As<Napi::Float64Array>();
+    return Napi::Number::New(info.Env(), (double)fused_compile(w.Data(), w.ElementLength()));
+  });
+}
+Napi::Value ReleaseProgram(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    fused_release((int64_t)number_arg(info, 0, "releaseProgram", "handle"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Replay(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    for (size_t i = 0; i < 2; i++)
+      if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+        fail("[replay] commands and allocations must be Float64Arrays");
+    auto w = info[0].As<Napi::Float64Array>();
+    auto a = info[1].As<Napi::Float64Array>();
+    auto ids = replay_commands(w.Data(), w.ElementLength(), a.Data(), a.ElementLength());
+    report_memory(info.Env());
+    auto out = Napi::Float64Array::New(info.Env(), ids.size());
+    for (size_t i = 0; i < ids.size(); i++) out[i] = ids[i];
+    return out;
+  });
+}
+
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Sequencer::Turn turn;
@@ -331,6 +363,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("runAsync", Napi::Function::New(env, RunAsync));
   exports.Set("synchronize", Napi::Function::New(env, Synchronize));
+  exports.Set("compileProgram", Napi::Function::New(env, CompileProgram));
+  exports.Set("releaseProgram", Napi::Function::New(env, ReleaseProgram));
+  exports.Set("replay", Napi::Function::New(env, Replay));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("setLimit", Napi::Function::New(env, SetLimit));

@@ -1,5 +1,6 @@
 // The kernel catalog: ids are positions in this table; TypeScript reads them through info().
 #include "kernels/kernels.h"
+#include "kernels/fused.h"
 
 namespace kiln {
 
@@ -31,6 +32,7 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"layer_norm", -1, 1, 3, 3, check_layer_norm, run_layer_norm},
       {"rope", -1, 1, 6, 6, check_rope, run_rope},
       {"attention", -1, 1, 2, 2, check_attention, run_attention},
+      {"fused", -1, 0, 1, 1, check_fused, run_fused},
   };
   return cat;
 }
