@@ -6,7 +6,7 @@
 // the keys in blocks with an online softmax: running maximum m, running sum l and output
 // accumulator O are rescaled by exp(m_old - m_new) when the maximum grows, so nothing of size
 // L x S is ever stored. Compute is float (double for float64 output); K blocks are packed
-// transposed and both products run on a 4x16 AVX2/FMA micro-kernel (portable loops otherwise).
+// transposed and both products run on a 6x16 AVX2/FMA micro-kernel (portable loops otherwise).
 // Masked-out scores (causal, or false in a bool mask) become the lowest finite value, as in the
 // composed form, so a query that sees no key averages v evenly; an additive -inf everywhere
 // gives NaN there, also as the composed form.
@@ -22,7 +22,7 @@
 namespace kiln {
 namespace {
 
-constexpr int64_t kBq = 32;  // query rows per task
+constexpr int64_t kBq = 48;  // query rows per task (a multiple of the micro-kernel's 6 rows)
 constexpr int64_t kBk = 64;  // keys per block (a multiple of 16: the micro-kernel's width)
 
 inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
@@ -43,39 +43,53 @@ void gemm_generic(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, cons
 }
 
 #if KILN_FAST_X86
-template <int MR>
-KILN_FAST_AVX2 void ukr_4x16(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
-  __m256 c0[MR], c1[MR];
-  for (int i = 0; i < MR; i++) {
-    c0[i] = acc ? _mm256_loadu_ps(C + i * ldc) : _mm256_setzero_ps();
-    c1[i] = acc ? _mm256_loadu_ps(C + i * ldc + 8) : _mm256_setzero_ps();
+// C[MR x 16] (+)= A[MR x K] B[K x 16]: 2*MR accumulators held in named registers (an array of
+// __m256 gets spilled to the stack on every iteration by GCC).
+#define KILN_ROW(i)                                                                 \
+  if constexpr (MR > i) {                                                           \
+    const __m256 a = _mm256_broadcast_ss(A + i * lda + k);                          \
+    c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);                                      \
+    c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);                                      \
   }
+#define KILN_INIT(i)                                                                \
+  if constexpr (MR > i) {                                                           \
+    c##i##0 = acc ? _mm256_loadu_ps(C + i * ldc) : _mm256_setzero_ps();             \
+    c##i##1 = acc ? _mm256_loadu_ps(C + i * ldc + 8) : _mm256_setzero_ps();         \
+  }
+#define KILN_STORE(i)                                                               \
+  if constexpr (MR > i) {                                                           \
+    _mm256_storeu_ps(C + i * ldc, c##i##0);                                         \
+    _mm256_storeu_ps(C + i * ldc + 8, c##i##1);                                     \
+  }
+template <int MR>
+KILN_FAST_AVX2 void ukr_6x16(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+  __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+  KILN_INIT(0) KILN_INIT(1) KILN_INIT(2) KILN_INIT(3) KILN_INIT(4) KILN_INIT(5)
   for (int64_t k = 0; k < K; k++) {
     const __m256 b0 = _mm256_loadu_ps(B + k * ldb), b1 = _mm256_loadu_ps(B + k * ldb + 8);
-    for (int i = 0; i < MR; i++) {
-      const __m256 a = _mm256_broadcast_ss(A + i * lda + k);
-      c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
-      c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
-    }
+    KILN_ROW(0) KILN_ROW(1) KILN_ROW(2) KILN_ROW(3) KILN_ROW(4) KILN_ROW(5)
   }
-  for (int i = 0; i < MR; i++) {
-    _mm256_storeu_ps(C + i * ldc, c0[i]);
-    _mm256_storeu_ps(C + i * ldc + 8, c1[i]);
-  }
+  KILN_STORE(0) KILN_STORE(1) KILN_STORE(2) KILN_STORE(3) KILN_STORE(4) KILN_STORE(5)
 }
+#undef KILN_ROW
+#undef KILN_INIT
+#undef KILN_STORE
 
 void gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
-  for (int64_t i = 0; i < M; i += 4) {
-    const int64_t mr = std::min<int64_t>(4, M - i);
+  for (int64_t i = 0; i < M; i += 6) {
+    const int64_t mr = std::min<int64_t>(6, M - i);
     for (int64_t j = 0; j < N; j += 16) {
       const float* a = A + i * lda;
       const float* b = B + j;
       float* c = C + i * ldc + j;
       switch (mr) {
-        case 4: ukr_4x16<4>(K, a, lda, b, ldb, c, ldc, acc); break;
-        case 3: ukr_4x16<3>(K, a, lda, b, ldb, c, ldc, acc); break;
-        case 2: ukr_4x16<2>(K, a, lda, b, ldb, c, ldc, acc); break;
-        default: ukr_4x16<1>(K, a, lda, b, ldb, c, ldc, acc); break;
+        case 6: ukr_6x16<6>(K, a, lda, b, ldb, c, ldc, acc); break;
+        case 5: ukr_6x16<5>(K, a, lda, b, ldb, c, ldc, acc); break;
+        case 4: ukr_6x16<4>(K, a, lda, b, ldb, c, ldc, acc); break;
+        case 3: ukr_6x16<3>(K, a, lda, b, ldb, c, ldc, acc); break;
+        case 2: ukr_6x16<2>(K, a, lda, b, ldb, c, ldc, acc); break;
+        default: ukr_6x16<1>(K, a, lda, b, ldb, c, ldc, acc); break;
       }
     }
   }
@@ -137,21 +151,35 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
   }
   std::fill(O, O + nr * Dvp, F(0));
   std::fill(V, V + kBk * Dvp, F(0));  // the padding columns stay zero
+  // rows of F with unit stride are read in place (V also needs whole 16-wide column blocks)
+  constexpr int kF = std::is_same_v<F, float> ? kFloat32 : kFloat64;
+  const bool direct_k = k.dtype == kF && (k.strides[3] == 1 || D <= 1);
+  const bool direct_v = v.dtype == kF && (v.strides[3] == 1 || Dv <= 1) && Dv % 16 == 0;
   const int64_t kbase = k.offset + b * k.strides[0] + g * k.strides[1];
   const int64_t vbase = v.offset + b * v.strides[0] + g * v.strides[1];
   for (int64_t kb = 0; kb < kend; kb += kBk) {
     const int64_t nk = std::min(kBk, kend - kb);
     // K block transposed: Kt[d][j]; columns past nk are zero
     for (int64_t j = 0; j < nk; j++) {
-      fastk::load_row<F>(tmp, fastk::element_ptr(k, kbase + (kb + j) * k.strides[2]), k.dtype, k.strides[3], D);
-      for (int64_t d = 0; d < D; d++) Kt[d * kBk + j] = tmp[d];
+      const char* kp = fastk::element_ptr(k, kbase + (kb + j) * k.strides[2]);
+      const F* src = tmp;
+      if (direct_k) src = reinterpret_cast<const F*>(kp);
+      else fastk::load_row<F>(tmp, kp, k.dtype, k.strides[3], D);
+      for (int64_t d = 0; d < D; d++) Kt[d * kBk + j] = src[d];
     }
     if (nk < kBk)
       for (int64_t d = 0; d < D; d++) std::fill(Kt + d * kBk + nk, Kt + d * kBk + kBk, F(0));
     if (D > 0) gemm<F>(nr, kBk, D, Q, D, Kt, kBk, Sb, kBk, false);
     else std::fill(Sb, Sb + nr * kBk, F(0));
-    for (int64_t j = 0; j < nk; j++)
-      fastk::load_row<F>(V + j * Dvp, fastk::element_ptr(v, vbase + (kb + j) * v.strides[2]), v.dtype, v.strides[3], Dv);
+    const F* Vb = V;
+    int64_t ldv = Dvp;
+    if (direct_v) {
+      Vb = reinterpret_cast<const F*>(fastk::element_ptr(v, vbase + kb * v.strides[2]));
+      ldv = v.strides[2];
+    } else {
+      for (int64_t j = 0; j < nk; j++)
+        fastk::load_row<F>(V + j * Dvp, fastk::element_ptr(v, vbase + (kb + j) * v.strides[2]), v.dtype, v.strides[3], Dv);
+    }
     for (int64_t r = 0; r < nr; r++) {
       F* sr = Sb + r * kBk;
       if (a.mask_kind == 1) {
@@ -183,7 +211,7 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
         for (int64_t d = 0; d < Dvp; d++) orow[d] *= alpha;
       }
     }
-    gemm<F>(nr, Dvp, nk, Sb, kBk, V, Dvp, O, Dvp, true);
+    gemm<F>(nr, Dvp, nk, Sb, kBk, Vb, ldv, O, Dvp, true);
   }
   for (int64_t r = 0; r < nr; r++) {
     F* orow = O + r * Dvp;

@@ -71,6 +71,40 @@ KILN_FAST_AVX2 inline void load_bf16_avx2(float* dst, const uint16_t* p, int64_t
   }
   for (; i < n; i++) dst[i] = bf16_to_float(p[i]);
 }
+KILN_FAST_AVX2 inline void store_f16_avx2(uint16_t* p, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128((__m128i*)(p + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  for (; i < n; i++) p[i] = float_to_half(src[i]);
+}
+// float -> bfloat16 bits rounded to nearest even (NaN stays a quiet NaN), in 32-bit lanes
+KILN_FAST_AVX2 inline __m256i bf16_bits8(__m256 v) {
+  __m256i u = _mm256_castps_si256(v);
+  __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
+  __m256i nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+  return _mm256_blendv_epi8(r, nan, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+}
+KILN_FAST_AVX2 inline void store_bf16_avx2(uint16_t* p, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i b = bf16_bits8(_mm256_loadu_ps(src + i));
+    __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    _mm_storeu_si128((__m128i*)(p + i), packed);
+  }
+  for (; i < n; i++) p[i] = float_to_bf16(src[i]);
+}
+KILN_FAST_AVX2 inline void round_f16_avx2(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+  for (; i < n; i++) x[i] = half_to_float(float_to_half(x[i]));
+}
+KILN_FAST_AVX2 inline void round_bf16_avx2(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_castsi256_ps(_mm256_slli_epi32(bf16_bits8(_mm256_loadu_ps(x + i)), 16)));
+  for (; i < n; i++) x[i] = bf16_to_float(float_to_bf16(x[i]));
+}
 #endif
 
 // dst[i] = element i of a row of dtype dt starting at `base` (element pointer) with `stride`.
@@ -113,11 +147,19 @@ template <typename F> void load_row(F* dst, const void* base, int dt, int64_t st
 template <typename F> void store_row(void* base, int dt, int64_t stride, const F* src, int64_t n) {
   switch (dt) {
     case kFloat16: {
+#if KILN_FAST_X86
+      if constexpr (std::is_same_v<F, float>)
+        if (stride == 1 && has_avx2()) { store_f16_avx2(static_cast<uint16_t*>(base), src, n); return; }
+#endif
       half_t* p = static_cast<half_t*>(base);
       for (int64_t i = 0; i < n; i++) p[i * stride] = from_value<half_t>(src[i]);
       return;
     }
     case kBfloat16: {
+#if KILN_FAST_X86
+      if constexpr (std::is_same_v<F, float>)
+        if (stride == 1 && has_avx2()) { store_bf16_avx2(static_cast<uint16_t*>(base), src, n); return; }
+#endif
       bf16_t* p = static_cast<bf16_t*>(base);
       for (int64_t i = 0; i < n; i++) p[i * stride] = from_value<bf16_t>(src[i]);
       return;
@@ -145,6 +187,18 @@ template <typename F> inline F round_to(int dt, F v) {
     case kFloat32: return (F)(float)v;
     default: return v;
   }
+}
+
+// x[i] rounded to dtype dt in place (float16/bfloat16/float32; a no-op for wider types).
+template <typename F> inline void round_row(int dt, F* x, int64_t n) {
+  if (dt == kFloat64 || (dt == kFloat32 && std::is_same_v<F, float>)) return;
+#if KILN_FAST_X86
+  if constexpr (std::is_same_v<F, float>) {
+    if (dt == kFloat16 && has_avx2()) { round_f16_avx2(x, n); return; }
+    if (dt == kBfloat16 && has_avx2()) { round_bf16_avx2(x, n); return; }
+  }
+#endif
+  for (int64_t i = 0; i < n; i++) x[i] = round_to<F>(dt, x[i]);
 }
 
 inline char* element_ptr(const View& v, int64_t off) { return static_cast<char*>(v.buf->data) + off * dtype_size(v.dtype); }

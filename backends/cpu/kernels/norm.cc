@@ -74,10 +74,10 @@ template <typename F> void rms_norm_typed(const Command& c, bool has_weight) {
     F* row = s.get<F>(D);
     fastk::load_row<F>(row, fastk::element_ptr(x, xo), x.dtype, xs, D);
     const F r = F(1) / std::sqrt(fastk::sum_row<F>(row, D, true) / (F)D + eps);
+    for (int64_t i = 0; i < D; i++) row[i] *= r;
     if (w) {
-      for (int64_t i = 0; i < D; i++) row[i] = fastk::round_to<F>(od, row[i] * r) * w[i];
-    } else {
-      for (int64_t i = 0; i < D; i++) row[i] *= r;
+      fastk::round_row<F>(od, row, D);
+      for (int64_t i = 0; i < D; i++) row[i] *= w[i];
     }
     fastk::store_row<F>(fastk::element_ptr(out, oo), od, os, row, D);
   });
@@ -97,11 +97,14 @@ template <typename F> void layer_norm_typed(const Command& c, bool has_weight, b
     const F mean = fastk::sum_row<F>(row, D, false) / (F)D;
     for (int64_t i = 0; i < D; i++) row[i] -= mean;  // two passes: no cancellation in the variance
     const F r = F(1) / std::sqrt(fastk::sum_row<F>(row, D, true) / (F)D + eps);
-    for (int64_t i = 0; i < D; i++) {
-      F y = row[i] * r;
-      if (w) y = fastk::round_to<F>(od, y) * w[i];
-      if (b) y = fastk::round_to<F>(od, y) + b[i];
-      row[i] = y;
+    for (int64_t i = 0; i < D; i++) row[i] *= r;
+    if (w) {
+      fastk::round_row<F>(od, row, D);
+      for (int64_t i = 0; i < D; i++) row[i] *= w[i];
+    }
+    if (b) {
+      fastk::round_row<F>(od, row, D);
+      for (int64_t i = 0; i < D; i++) row[i] += b[i];
     }
     fastk::store_row<F>(fastk::element_ptr(out, oo), od, os, row, D);
   });
