@@ -1,3 +1,10 @@
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <algorithm>
 #include "command.h"
 #include <cmath>
 #include <sstream>
@@ -124,11 +131,63 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
   return cmds;
 }
 
+// KILN_DEBUG=2: time every kernel and print a table per kernel (and op code) when the process
+// exits — where the time of a training step or a decode loop goes.
+namespace {
+struct KernelStat {
+  double seconds = 0;
+  int64_t calls = 0, elements = 0;
+};
+struct Profile {
+  std::mutex mu;
+  std::map<std::string, KernelStat> stats;
+  ~Profile() {
+    if (stats.empty()) return;
+    std::vector<std::pair<std::string, KernelStat>> rows(stats.begin(), stats.end());
+    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.seconds > b.second.seconds; });
+    double total = 0;
+    for (auto& r : rows) total += r.second.seconds;
+    std::fprintf(stderr, "[kiln] kernel time (KILN_DEBUG=2), total %.3f s\n", total);
+    for (auto& [name, st] : rows)
+      std::fprintf(stderr, "  %-28s %9.3f ms %5.1f%% %8lld calls %12lld elements out\n", name.c_str(), st.seconds * 1e3,
+                   100 * st.seconds / (total > 0 ? total : 1), (long long)st.calls, (long long)st.elements);
+  }
+};
+bool profiling() {
+  static const bool on = [] {
+    const char* d = std::getenv("KILN_DEBUG");
+    return d && std::atoi(d) >= 2;
+  }();
+  return on;
+}
+Profile& profile() {
+  static Profile p;
+  return p;
+}
+}  // namespace
+
 void execute_commands(std::vector<Command>& cmds) {
   const auto& cat = kernel_catalog();
+  const bool prof = profiling();
   for (auto& c : cmds) {
     for (auto& v : c.ops) Allocator::get().materialize(*v.buf);
-    cat[c.kernel].run(c);
+    if (!prof) {
+      cat[c.kernel].run(c);
+    } else {
+      auto t0 = std::chrono::steady_clock::now();
+      cat[c.kernel].run(c);
+      double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::string key = cat[c.kernel].name;
+      // op-coded families: the first parameter is the op (codes in kn.info())
+      static const std::string coded[] = {"unary", "binary", "reduce", "sort", "scan"};
+      if (!c.params.empty() && std::find(std::begin(coded), std::end(coded), key) != std::end(coded))
+        key += "/" + std::to_string((long long)c.params[0]);
+      std::lock_guard<std::mutex> lock(profile().mu);
+      auto& st = profile().stats[key];
+      st.seconds += dt;
+      st.calls++;
+      if (c.ops.size() > (size_t)c.n_inputs) st.elements += c.out().size;
+    }
     c.ops.clear();  // drop buffer references now so freed intermediates return to the cache
   }
 }
