@@ -25,6 +25,9 @@ const CASES: Case[] = [
   { dims: { B: 1, Hq: 8, Hkv: 1, L: 1, S: 100, D: 32, Dv: 32 }, mask: null }, // decode, multi-query
   { dims: { B: 1, Hq: 2, Hkv: 1, L: 6, S: 3, D: 8, Dv: 8 }, mask: 'causal' }, // rows 0-2 see no key
   { dims: { B: 2, Hq: 3, Hkv: 3, L: 5, S: 9, D: 4, Dv: 4 }, mask: { bool: true, shape: [2, 3, 5, 9] } },
+  // at most 4 query rows per kv head take the dot-product path; Dv = 16 reads f32 v in place
+  { dims: { B: 2, Hq: 4, Hkv: 2, L: 2, S: 150, D: 24, Dv: 16 }, mask: 'causal' },
+  { dims: { B: 1, Hq: 4, Hkv: 4, L: 1, S: 100, D: 32, Dv: 32 }, mask: { bool: false, shape: [1, 4, 1, 100] } },
 ];
 
 function build(c: Case, dtype: kn.DType, layout: Layout, seed: number) {

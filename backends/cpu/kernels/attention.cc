@@ -24,6 +24,7 @@ namespace {
 
 constexpr int64_t kBq = 48;  // query rows per task (a multiple of the micro-kernel's 6 rows)
 constexpr int64_t kBk = 64;  // keys per block (a multiple of 16: the micro-kernel's width)
+constexpr int64_t kFewRows = 4;  // up to this many query rows, q kᵀ is dot products (no K packing)
 
 inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
@@ -159,18 +160,29 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
   const int64_t vbase = v.offset + b * v.strides[0] + g * v.strides[1];
   for (int64_t kb = 0; kb < kend; kb += kBk) {
     const int64_t nk = std::min(kBk, kend - kb);
-    // K block transposed: Kt[d][j]; columns past nk are zero
-    for (int64_t j = 0; j < nk; j++) {
-      const char* kp = fastk::element_ptr(k, kbase + (kb + j) * k.strides[2]);
-      const F* src = tmp;
-      if (direct_k) src = reinterpret_cast<const F*>(kp);
-      else fastk::load_row<F>(tmp, kp, k.dtype, k.strides[3], D);
-      for (int64_t d = 0; d < D; d++) Kt[d * kBk + j] = src[d];
+    if (nr <= kFewRows) {
+      // few query rows (decoding): dot products straight from the K rows, nothing to pack
+      for (int64_t j = 0; j < nk; j++) {
+        const char* kp = fastk::element_ptr(k, kbase + (kb + j) * k.strides[2]);
+        const F* src = tmp;
+        if (direct_k) src = reinterpret_cast<const F*>(kp);
+        else fastk::load_row<F>(tmp, kp, k.dtype, k.strides[3], D);
+        for (int64_t r = 0; r < nr; r++) Sb[r * kBk + j] = fastk::dot_row<F>(Q + r * D, src, D);
+      }
+    } else {
+      // K block transposed: Kt[d][j]; columns past nk are zero
+      for (int64_t j = 0; j < nk; j++) {
+        const char* kp = fastk::element_ptr(k, kbase + (kb + j) * k.strides[2]);
+        const F* src = tmp;
+        if (direct_k) src = reinterpret_cast<const F*>(kp);
+        else fastk::load_row<F>(tmp, kp, k.dtype, k.strides[3], D);
+        for (int64_t d = 0; d < D; d++) Kt[d * kBk + j] = src[d];
+      }
+      if (nk < kBk)
+        for (int64_t d = 0; d < D; d++) std::fill(Kt + d * kBk + nk, Kt + d * kBk + kBk, F(0));
+      if (D > 0) gemm<F>(nr, kBk, D, Q, D, Kt, kBk, Sb, kBk, false);
+      else std::fill(Sb, Sb + nr * kBk, F(0));
     }
-    if (nk < kBk)
-      for (int64_t d = 0; d < D; d++) std::fill(Kt + d * kBk + nk, Kt + d * kBk + kBk, F(0));
-    if (D > 0) gemm<F>(nr, kBk, D, Q, D, Kt, kBk, Sb, kBk, false);
-    else std::fill(Sb, Sb + nr * kBk, F(0));
     const F* Vb = V;
     int64_t ldv = Dvp;
     if (direct_v) {

@@ -287,6 +287,19 @@ KILN_FAST_AVX2 inline float exp_shift_sum_avx2(float* x, int64_t n, float m) {
   return r;
 }
 
+KILN_FAST_AVX2 inline float dot_avx2(const float* a, const float* b, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float r = hsum8(_mm256_add_ps(s0, s1));
+  for (; i < n; i++) r += a[i] * b[i];
+  return r;
+}
+
 KILN_FAST_AVX2 inline float max_avx2(const float* x, int64_t n, float init) {
   __m256 s = _mm256_set1_ps(init);
   int64_t i = 0;
@@ -315,6 +328,20 @@ template <typename F> inline F sum_row(const F* x, int64_t n, bool squares) {
     for (; i < n; i++) r += squares ? x[i] * x[i] : x[i];
     return r;
   }
+}
+
+template <typename F> inline F dot_row(const F* a, const F* b, int64_t n) {
+#if KILN_FAST_X86
+  if constexpr (std::is_same_v<F, float>)
+    if (has_avx2()) return dot_avx2(a, b, n);
+#endif
+  F s[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; j++) s[j] += a[i + j] * b[i + j];
+  F r = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; i < n; i++) r += a[i] * b[i];
+  return r;
 }
 
 // Maximum of x[0:n] and init (NaN elements are skipped here; the caller's sum then propagates them).
