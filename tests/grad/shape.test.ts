@@ -93,3 +93,22 @@ describe('shape ops', () => {
     both((p, q) => kn.kron(p, q), [randomArray([3], 11), b]);
   });
 });
+
+describe('more composites', () => {
+  test('broadcastArrays, meshgrid, full with an array value, atleast1d/2d', () => {
+    const a = randomArray([3, 1], 12), b = randomArray([4], 13);
+    both((p, q) => { const [u, v] = kn.broadcastArrays(p, q); return kn.multiply(u, kn.exp(v)); }, [a, b]);
+    both((p, q) => { const [u, v] = kn.meshgrid(p, q); return kn.add(u, kn.square(v)); }, [randomArray([3], 14), b]);
+    both((p, q) => { const [u, v] = kn.meshgrid(p, q, { indexing: 'ij' }); return kn.multiply(u, v); }, [randomArray([3], 15), b]);
+    both((p) => kn.full([2, 3, 4], p), [b]);
+    both((p) => kn.atleast1d(p), [randomArray([], 16)]);
+    both((p) => kn.atleast2d(p), [b]);
+  });
+  test('an in-place put_ inside a differentiated function', () => {
+    both((p, v) => {
+      const y = kn.multiply(p, 2);
+      kn.put_(y, [kn.array([0, 2])], v);
+      return y;
+    }, [randomArray([4], 17), randomArray([2], 18)]);
+  });
+});

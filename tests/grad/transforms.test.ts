@@ -147,3 +147,37 @@ describe('customFunction', () => {
     closeTo(values(t), values(kn.exp(a)));
   });
 });
+
+describe('float32 gradients stay float32', () => {
+  /** dtypes of every node in the (unevaluated) gradient graph */
+  const graphDtypes = (a: kn.NDArray) => {
+    const seen = new Set<unknown>(), dts = new Set<string>();
+    const stack = [a.node];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      dts.add(n.dtype);
+      stack.push(...n.inputs);
+    }
+    return dts;
+  };
+  const corpus: [string, Fn, number[]][] = [
+    ['scatter modes', (a) => kn.at(kn.at(kn.at(a, kn.array([0, 0])).multiply(kn.exp(a.index(':2'))), kn.array([1, 1])).set(a.index('2:4'))).maximum(a), [6]],
+    ['gather, concat, pad', (a) => kn.pad(kn.concatenate([kn.take(a, kn.array([1, 1, 0])), a]), 2), [6]],
+    ['scans', (a) => kn.add(kn.add(kn.cumprod(a, 0, { inclusive: false }), kn.cummax(a, 0, { reverse: true })), kn.logcumsumexp(a, 0)), [6]],
+    ['sort, topk, partition', (a) => kn.add(kn.sort(a), kn.sum(kn.add(kn.topk(a, 2), kn.partition(a, 1).index(':2')))), [6]],
+    ['linalg', (a) => {
+      const m = kn.add(kn.reshape(kn.concatenate([a, a.index(':3')]), [3, 3]), kn.multiply(kn.eye(3, 3, 0, 'float32'), 4));
+      const s = kn.add(kn.matmul(m, kn.transpose(m)), kn.eye(3, 3, 0, 'float32'));
+      return kn.add(kn.add(kn.sum(kn.linalg.inv(m)), kn.linalg.det(m)), kn.add(kn.sum(kn.linalg.cholesky(s)), kn.add(kn.sum(kn.linalg.qr(m)[1]), kn.linalg.slogdet(m)[1])));
+    }, [6]],
+  ];
+  test.each(corpus)('%s', (_, f, shape) => {
+    const x64 = randomArray(shape, 40, 0.5, 1.5), x32 = kn.array(Float32Array.from(values(x64)), 'float32').reshape(shape);
+    const g32 = kn.grad((a: kn.NDArray) => kn.sum(f(a)))(x32) as kn.NDArray;
+    expect([...graphDtypes(g32)].filter((d) => d === 'float64')).toEqual([]);
+    const g64 = kn.grad((a: kn.NDArray) => kn.sum(f(a)))(x64) as kn.NDArray;
+    closeTo(values(g32), values(g64), 1e-3);
+  });
+});
