@@ -1,5 +1,6 @@
 // Gradients of the fast ops flow through their composed fallbacks (core/rules.ts); checked
-// against central finite differences in float64, and forward-mode (jvp) against reverse-mode.
+// against central finite differences in float64, forward mode (jvp) against reverse mode, and
+// vmap (also through the fallback) against a loop.
 import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { normals, rng, values } from './helpers.js';
@@ -61,5 +62,21 @@ describe('gradients of the fast ops (through the fallback)', () => {
     const g = kn.grad((a: kn.NDArray) => kn.sum(kn.multiply(kn.fast.rmsNorm(a, w, 1e-5), r)))(x) as kn.NDArray;
     // <J t, r> = <t, Jᵀ r>
     expect(kn.sum(kn.multiply(jv, r)).item()).toBeCloseTo(kn.sum(kn.multiply(t, g)).item() as number, 10);
+  });
+  it('vmap over a leading axis equals a loop over it', () => {
+    const xs = f64([3, 2, 6], 18), w = f64([6], 19);
+    const q = f64([3, 1, 2, 4, 8], 20), k = f64([3, 1, 1, 5, 8], 21);
+    const cases: [string, (x: kn.NDArray) => kn.NDArray, kn.NDArray][] = [
+      ['rmsNorm', (x) => kn.fast.rmsNorm(x, w, 1e-5), xs],
+      ['layerNorm', (x) => kn.fast.layerNorm(x, w, null, 1e-5), xs],
+      ['rope', (x) => kn.fast.rope(x, 4, { offset: 2 }), xs],
+      ['attention', (x) => kn.fast.scaledDotProductAttention(x, kn.index(k, 0), kn.index(k, 0), { mask: 'causal' }), q],
+    ];
+    for (const [name, fn, input] of cases) {
+      const batched = values(kn.vmap(fn)(input) as kn.NDArray);
+      const looped = values(kn.stack(Array.from({ length: 3 }, (_, i) => fn(kn.index(input, i)))));
+      expect(batched.length, name).toBe(looped.length);
+      batched.forEach((b, i) => expect(Math.abs(b - looped[i]), name).toBeLessThan(1e-12));
+    }
   });
 });
