@@ -30,3 +30,4 @@ export { grad, valueAndGrad, vjp, jvp, checkpoint, customFunction } from './tran
 export type { GradOptions, CustomFunctionRules } from './transforms.js';
 export { stopGradient } from '../core/autograd.js';
 export { vmap } from './vmap.js';
+export { compile, disableCompile, enableCompile, isCompileEnabled, type Compiled, type CompileOptions, type CompiledInfo } from './compile.js';

@@ -1,0 +1,158 @@
+// kn.compile's machinery (DESIGN.md §2 "compile"): trace on a cache miss, simplify, fuse, lower to
+// a stored command list; on every call bind the inputs into that list and replay it in one native
+// crossing. State declared in `inputs`/`outputs` is read before the call and rebound after it.
+import { NDArray } from '../array.js';
+import { evaluateNodes } from '../eval.js';
+import { decRef, type Node } from '../node.js';
+import { tracing } from '../trace_state.js';
+import { arrayKey, fillResult, flattenArgs, layoutKey, stateArrays } from './args.js';
+import { LRU } from './cache.js';
+import type { IRGraph } from './ir.js';
+import { lowerPlan, type Plan } from './lower.js';
+import { runPlan, type OutputType } from './replay.js';
+import { simplify, type SimplifyStats } from './simplify.js';
+import { compileTracing, traceFunction } from './trace.js';
+import { schedule } from './fuse.js';
+import { releaseProgram } from './program.js';
+import { debugLevel, printPlan } from './debug.js';
+
+export interface CompileOptions {
+  /** reuse one trace when only the sizes of the inputs change (ranks and dtypes stay) */
+  shapeless?: boolean;
+  /** state the function reads besides its arguments (arrays, trees, modules, optimizers, or a function returning them) */
+  inputs?: unknown;
+  /** state the function replaces; its arrays are rebound to the new values after each call */
+  outputs?: unknown;
+}
+
+/** What the last call of a compiled function ran. */
+export interface CompiledInfo {
+  /** traces of this compiled function so far (cache misses) */
+  traces: number;
+  calls: number;
+  /** kernels in the replayed command list (fused kernels count once) */
+  kernels: number;
+  fused: number;
+  /** buffers the list allocates (outputs and intermediates) */
+  buffers: number;
+  schedule: string[];
+}
+
+interface PlanEntry {
+  plan: Plan;
+  outTypes: OutputType[];
+}
+
+interface Entry {
+  graph: IRGraph;
+  skeleton: unknown;
+  nReturned: number;
+  nStateOut: number;
+  consts: Node[];
+  plans: LRU<PlanEntry>;
+}
+
+export const PLANS_PER_TRACE = 8;
+let enabled = process.env.KILN_DISABLE_COMPILE !== '1';
+
+function releasePlan(p: PlanEntry): void {
+  for (const h of p.plan.programs) releaseProgram(h);
+}
+
+function releaseEntry(e: Entry): void {
+  e.plans.clear();
+  for (const c of e.consts) decRef(c);
+}
+
+export const traceCache = new LRU<Entry>(64, releaseEntry);
+
+export function setCompileEnabled(on: boolean): void {
+  enabled = on;
+}
+export function compileEnabled(): boolean {
+  return enabled;
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+const idOf = (o: unknown): number => {
+  if (o === undefined || o === null || (typeof o !== 'object' && typeof o !== 'function')) return 0;
+  let id = ids.get(o as object);
+  if (id === undefined) ids.set(o as object, (id = nextId++));
+  return id;
+};
+
+export type Compiled<F> = F & { readonly info: CompiledInfo };
+
+export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: CompileOptions = {}): Compiled<F> {
+  if (typeof fn !== 'function') throw new TypeError('[compile] expected a function');
+  if (opts === null || typeof opts !== 'object') throw new TypeError('[compile] options must be an object');
+  for (const k of Object.keys(opts))
+    if (!['shapeless', 'inputs', 'outputs'].includes(k)) throw new TypeError(`[compile] unknown option '${k}' (expected shapeless, inputs, outputs)`);
+  if (opts.shapeless !== undefined && typeof opts.shapeless !== 'boolean') throw new TypeError('[compile] shapeless must be a boolean');
+  const shapeless = opts.shapeless ?? false;
+  const prefix = `${idOf(fn)}|${shapeless ? 's' : ''}|${idOf(opts.inputs)}|${idOf(opts.outputs)}|cpu|`;
+  const info: CompiledInfo = { traces: 0, calls: 0, kernels: 0, fused: 0, buffers: 0, schedule: [] };
+
+  const compiled = (...args: unknown[]): unknown => {
+    if (!enabled || compileTracing() || tracing()) return fn(...args);
+    const flat = flattenArgs(args);
+    const stateIn = opts.inputs === undefined ? [] : stateArrays(opts.inputs);
+    const inputs = [...flat.arrays, ...stateIn];
+    const lazy = inputs.map((a) => a.node).filter((n) => !n.data);
+    if (lazy.length) evaluateNodes(lazy);
+    const key = prefix + flat.key + '|' + inputs.map((a) => arrayKey(a, shapeless)).join(';');
+
+    let entry = traceCache.get(key);
+    let stateOut: NDArray[];
+    if (!entry) {
+      const t = traceFunction(fn as (...a: unknown[]) => unknown, flat.rebuild, flat.arrays.length, inputs, opts.outputs);
+      info.traces++;
+      const stats: SimplifyStats = { noops: 0, merged: 0, constants: 0, dead: 0 };
+      const graph = simplify(t.graph, stats);
+      const consts = graph.nodes.filter((n) => n.kind === 'const').map((n) => n.source!);
+      for (const c of consts) c.refs++;
+      entry = { graph, skeleton: t.skeleton, nReturned: t.nReturned, nStateOut: t.stateOut.length, consts, plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan) };
+      traceCache.set(key, entry);
+      stateOut = t.stateOut;
+      if (debugLevel() >= 1) console.error(`[compile] traced ${fn.name || 'anonymous function'}: ${t.graph.nodes.length} nodes, simplified to ${graph.nodes.length} (${stats.noops} no-ops, ${stats.merged} merged, ${stats.constants} constants folded, ${stats.dead} dead)`);
+    } else {
+      stateOut = opts.outputs === undefined ? [] : stateArrays(opts.outputs);
+    }
+    if (stateOut.length !== entry.nStateOut)
+      throw new Error(`[compile] the outputs state holds ${stateOut.length} arrays, but the traced function produced ${entry.nStateOut}; its structure must not change between calls`);
+
+    const pkey = shapeless ? layoutKey(inputs) : '';
+    let pe = entry.plans.get(pkey);
+    if (!pe) {
+      pe = buildPlan(entry.graph, inputs);
+      entry.plans.set(pkey, pe);
+      if (debugLevel() >= 1) printPlan(fn.name || 'anonymous function', pe.plan, entry.graph);
+    }
+    const nodes = runPlan(pe.plan, inputs.map((a) => a.node.data!), pe.outTypes);
+    info.calls++;
+    info.kernels = pe.plan.kernels;
+    info.fused = pe.plan.fused;
+    info.buffers = pe.plan.allocBytes.length;
+    info.schedule = pe.plan.schedule;
+    stateOut.forEach((h, k) => h.rebind(nodes[entry!.nReturned + k]));
+    return fillResult(entry.skeleton, nodes.slice(0, entry.nReturned).map((n) => new NDArray(n)));
+  };
+  Object.defineProperty(compiled, 'info', { get: () => ({ ...info, schedule: info.schedule.slice() }) });
+  Object.defineProperty(compiled, 'name', { value: fn.name ? `compiled ${fn.name}` : 'compiled' });
+  return compiled as unknown as Compiled<F>;
+}
+
+function buildPlan(graph: IRGraph, inputs: readonly NDArray[]): PlanEntry {
+  const views = inputs.map((a) => ({ strides: a.node.data!.strides }));
+  const { steps, programs } = schedule(graph);
+  let plan: Plan;
+  try {
+    plan = lowerPlan(graph, steps, views);
+  } catch (e) {
+    for (const h of programs) releaseProgram(h);
+    throw e;
+  }
+  plan.programs = programs;
+  return { plan, outTypes: graph.outputs.map((id) => ({ shape: graph.nodes[id].shape, dtype: graph.nodes[id].dtype })) };
+}

@@ -1,0 +1,328 @@
+// A fused group as a typed SSA program for the native interpreter (backends/cpu/kernels/fused.h):
+// phases of block instructions over the group's iteration space, reductions into per-row
+// accumulators, row instructions on reduction results. Values are recomputed in every phase that
+// needs them (cheap next to a second pass over memory); block registers are reused after their
+// last use. Programs are registered once natively and shared by identical groups.
+import { BinaryOps, ReduceOps, UnaryOps, native } from '../../backends/native.js';
+import { DTYPE_CODE, type DType } from '../dtype.js';
+import { Binary, Copy, Reshape, Unary, Where } from '../primitives.js';
+import type { IRNode } from './ir.js';
+import { debugLevel } from './debug.js';
+
+export type EdgeKind = 'member' | 'const' | 'bcast' | 'read';
+export interface Edge {
+  kind: EdgeKind;
+  src: number;
+}
+
+/** A group as fuse.ts hands it over. */
+export interface GroupSpec {
+  id: number;
+  S: number[];
+  /** reduced axes (empty: elementwise) */
+  A: number[];
+  /** nodes read through their views, in operand order */
+  reads: number[];
+  /** members the kernel writes, in operand order (after the reads) */
+  outputs: number[];
+  members: number[];
+  roles: Map<number, 'E' | 'R' | 'RED'>;
+  edges: Map<number, Edge[]>;
+  nodes: IRNode[];
+}
+
+const C = {
+  load: 0, store: 1, const: 2, splat: 3, unary: 4, binary: 5, where: 6, cast: 7, reduce: 8, accget: 9,
+} as const;
+const CODE_NAMES = ['load', 'store', 'const', 'splat', 'unary', 'binary', 'where', 'cast', 'reduce', 'accget'];
+
+const computeType = (d: DType): number => (d === 'float16' || d === 'bfloat16' ? DTYPE_CODE.float32 : DTYPE_CODE[d]);
+const is16 = (d: DType) => d === 'float16' || d === 'bfloat16';
+
+interface Ins {
+  code: number;
+  op: number;
+  dst: number;
+  a: number;
+  b: number;
+  c: number;
+  imm: number;
+}
+
+const shared = new Map<string, { handle: number; refs: number }>();
+const byHandle = new Map<number, string>();
+
+/** Registers (or reuses) a program; the caller releases it with releaseProgram. */
+function register(words: number[]): number {
+  const key = words.join(',');
+  const hit = shared.get(key);
+  if (hit) {
+    hit.refs++;
+    return hit.handle;
+  }
+  const handle = native.compileProgram(new Float64Array(words));
+  shared.set(key, { handle, refs: 1 });
+  byHandle.set(handle, key);
+  return handle;
+}
+
+export function releaseProgram(handle: number): void {
+  const key = byHandle.get(handle);
+  if (key === undefined) return;
+  const e = shared.get(key)!;
+  if (--e.refs > 0) return;
+  shared.delete(key);
+  byHandle.delete(handle);
+  native.releaseProgram(handle);
+}
+
+/** Number of distinct native programs alive (for tests of the cache's release path). */
+export function liveProgramCount(): number {
+  return shared.size;
+}
+
+/**
+ * Phase of every member: for E nodes the first phase their value exists in, for reductions the
+ * phase they accumulate in; `avail` is the phase from which a row value exists.
+ */
+export function phasesOf(members: readonly number[], roles: ReadonlyMap<number, string>, edges: ReadonlyMap<number, Edge[]>): {
+  ph: Map<number, number>;
+  avail: Map<number, number>;
+  bound: number;
+} {
+  const ph = new Map<number, number>();
+  const avail = new Map<number, number>();
+  let bound = 1;
+  for (const m of members) {
+    const es = edges.get(m)!;
+    const role = roles.get(m)!;
+    if (role === 'E') {
+      let p = 0;
+      for (const e of es) {
+        if (e.kind === 'member') p = Math.max(p, ph.get(e.src)!);
+        else if (e.kind === 'bcast') p = Math.max(p, avail.get(e.src)!);
+      }
+      ph.set(m, p);
+    } else if (role === 'RED') {
+      const e = es[0];
+      const p = e.kind === 'member' ? ph.get(e.src)! : 0;
+      ph.set(m, p);
+      avail.set(m, p + 1);
+    } else {
+      let p = 0;
+      for (const e of es) if (e.kind === 'member') p = Math.max(p, avail.get(e.src)!);
+      avail.set(m, p);
+    }
+    if (ph.has(m)) bound = Math.max(bound, ph.get(m)! + 1);
+  }
+  return { ph, avail, bound };
+}
+
+export function buildProgram(spec: GroupSpec): { handle: number; label: string; words: number[] } {
+  const { nodes, roles, edges, members } = spec;
+  const A = spec.A;
+  const isRow = (m: number) => roles.get(m) !== 'E';
+  const readIndex = new Map(spec.reads.map((r, k) => [r, k] as const));
+  const { ph, avail } = phasesOf(members, roles, edges);
+  const reds = members.filter((m) => roles.get(m) === 'RED');
+  let nPhases = 1;
+  for (const m of reds) nPhases = Math.max(nPhases, ph.get(m)! + 1);
+  for (const m of spec.outputs) if (!isRow(m)) nPhases = Math.max(nPhases, ph.get(m)! + 1);
+
+  // ---- registers
+  const blockTypes: number[] = []; // physical block registers
+  const rowTypes: number[] = [];
+  const rowReg = new Map<number, number>(); // member -> row register
+  const rowConst = new Map<string, number>();
+  const newRow = (t: number) => rowTypes.push(t) - 1;
+  const accs: [number, number][] = [];
+  const accOf = new Map<number, number>();
+  for (const m of reds) {
+    const src = nodes[edges.get(m)![0].src];
+    accOf.set(m, accs.length);
+    accs.push([ReduceOps[nodes[m].params.op as string], computeType(src.dtype)]);
+  }
+  const outIndex = new Map(spec.outputs.map((o, k) => [o, k] as const));
+
+  const phases: { setup: Ins[]; body: Ins[]; finish: Ins[] }[] = [];
+  for (let p = 0; p < nPhases; p++) {
+    // virtual block registers of this phase: setup ones live throughout, body ones until last use
+    const vtype: number[] = [];
+    const setup: Ins[] = [], body: Ins[] = [], finish: Ins[] = [];
+    const memo = new Map<string, number>();
+    const vreg = (t: number) => vtype.push(t) - 1;
+    const ins = (list: Ins[], code: number, op: number, dst: number, a = -1, b = -1, c = -1, imm = 0) => {
+      list.push({ code, op, dst, a, b, c, imm });
+      return dst;
+    };
+    const constant = (id: number): number => {
+      const n = nodes[id];
+      const key = `c${id}`;
+      let r = memo.get(key);
+      if (r === undefined) {
+        const v = constValue(nodes, id);
+        r = ins(setup, C.const, DTYPE_CODE[n.dtype], vreg(computeType(n.dtype)), -1, -1, -1, v);
+        memo.set(key, r);
+      }
+      return r;
+    };
+    const edgeValue = (e: Edge): number => {
+      switch (e.kind) {
+        case 'const':
+          return constant(e.src);
+        case 'read': {
+          const key = `r${e.src}`;
+          let r = memo.get(key);
+          if (r === undefined) {
+            r = ins(body, C.load, 0, vreg(computeType(nodes[e.src].dtype)), readIndex.get(e.src)!);
+            memo.set(key, r);
+          }
+          return r;
+        }
+        case 'bcast': {
+          const key = `b${e.src}`;
+          let r = memo.get(key);
+          if (r === undefined) {
+            const rr = rowReg.get(e.src)!;
+            r = ins(setup, C.splat, 0, vreg(rowTypes[rr]), rr);
+            memo.set(key, r);
+          }
+          return r;
+        }
+        default:
+          return value(e.src);
+      }
+    };
+    const value = (m: number): number => {
+      const key = `m${m}`;
+      const hit = memo.get(key);
+      if (hit !== undefined) return hit;
+      const r = compute(m, edges.get(m)!.map(edgeValue), body, vreg);
+      memo.set(key, r);
+      return r;
+    };
+    // body: reductions of this phase, then the full outputs computed in it
+    for (const m of reds) if (ph.get(m) === p) ins(body, C.reduce, 0, accOf.get(m)!, edgeValue(edges.get(m)![0]));
+    for (const m of spec.outputs) if (!isRow(m) && ph.get(m) === p) ins(body, C.store, 0, -1, outIndex.get(m)!, value(m));
+    // finish: reduction results, then row values that become available
+    const rowValue = (e: Edge): number => {
+      if (e.kind === 'const') {
+        const key = `${e.src}`;
+        let r = rowConst.get(key);
+        if (r === undefined) {
+          const n = nodes[e.src];
+          r = ins(finish, C.const, DTYPE_CODE[n.dtype], newRow(computeType(n.dtype)), -1, -1, -1, constValue(nodes, e.src));
+          rowConst.set(key, r);
+        }
+        return r;
+      }
+      return rowReg.get(e.src)!;
+    };
+    for (const m of reds) {
+      if (ph.get(m) !== p) continue;
+      const n = nodes[m];
+      const logic = n.params.op === 'all' || n.params.op === 'any';
+      let r = ins(finish, C.accget, 0, newRow(logic ? DTYPE_CODE.bool : accs[accOf.get(m)!][1]), accOf.get(m)!);
+      if (is16(n.dtype)) r = ins(finish, C.cast, DTYPE_CODE[n.dtype], newRow(DTYPE_CODE.float32), r);
+      rowReg.set(m, r);
+    }
+    for (const m of members) {
+      if (roles.get(m) !== 'R' || avail.get(m) !== p + 1) continue;
+      if (nodes[m].prim === Reshape) {
+        rowReg.set(m, rowReg.get(edges.get(m)![0].src)!);
+        continue;
+      }
+      rowReg.set(m, compute(m, edges.get(m)!.map(rowValue), finish, newRow));
+    }
+    if (p === nPhases - 1) for (const m of spec.outputs) if (isRow(m)) ins(finish, C.store, 0, -1, outIndex.get(m)!, rowReg.get(m)!);
+    phases.push({ setup, body: allocate(setup, body, vtype, blockTypes), finish });
+  }
+
+  function compute(m: number, xs: number[], list: Ins[], reg: (t: number) => number): number {
+    const n = nodes[m];
+    const t = computeType(n.dtype);
+    const add = (code: number, op: number, dst: number, a = -1, b = -1, c = -1) => {
+      list.push({ code, op, dst, a, b, c, imm: 0 });
+      return dst;
+    };
+    let r: number;
+    if (n.prim === Unary) r = add(C.unary, UnaryOps[n.params.op as string], reg(t), xs[0]);
+    else if (n.prim === Binary) r = add(C.binary, BinaryOps[n.params.op as string], reg(t), xs[0], xs[1]);
+    else if (n.prim === Where) return add(C.where, 0, reg(t), xs[0], xs[1], xs[2]);
+    else if (n.prim === Copy) return add(C.cast, DTYPE_CODE[n.dtype], reg(t), xs[0]);
+    else throw new Error(`[compile] internal: ${n.prim.name} in a fused program`);
+    // a 16-bit float result is rounded as the eager kernel stores it
+    if (is16(n.dtype)) r = add(C.cast, DTYPE_CODE[n.dtype], reg(DTYPE_CODE.float32), r);
+    return r;
+  }
+
+  const words: number[] = [1, spec.reads.length, spec.outputs.length, spec.S.length, A.length, blockTypes.length, rowTypes.length, accs.length, nPhases];
+  for (const r of spec.reads) words.push(DTYPE_CODE[nodes[r].dtype]);
+  for (const o of spec.outputs) words.push(DTYPE_CODE[nodes[o].dtype]);
+  for (const o of spec.outputs) words.push(isRow(o) ? 1 : 0);
+  words.push(...blockTypes, ...rowTypes);
+  for (const [op, t] of accs) words.push(op, t);
+  for (const ph of phases) {
+    words.push(ph.setup.length, ph.body.length, ph.finish.length);
+    for (const list of [ph.setup, ph.body, ph.finish]) for (const i of list) words.push(i.code, i.op, i.dst, i.a, i.b, i.c, i.imm);
+  }
+  const nOps = members.filter((m) => nodes[m].prim !== Reshape).length;
+  const outDt = [...new Set(spec.outputs.map((o) => nodes[o].dtype))].join('/');
+  const label = A.length
+    ? `fused reduce [${spec.S.join(', ')}] over axes [${A.join(', ')}]: ${reds.length} reductions, ${nOps} ops, ${nPhases} phase${nPhases > 1 ? 's' : ''}, ${spec.reads.length} in, ${spec.outputs.length} out ${outDt}`
+    : `fused elementwise [${spec.S.join(', ')}]: ${nOps} ops, ${spec.reads.length} in, ${spec.outputs.length} out ${outDt}`;
+  if (debugLevel() >= 4) console.error(`${label}\n${programText(words, phases)}`);
+  return { handle: register(words), label, words };
+}
+
+/** Maps a phase's virtual block registers to physical ones (setup values live all phase). */
+function allocate(setup: Ins[], body: Ins[], vtype: number[], phys: number[]): Ins[] {
+  const map = new Array<number>(vtype.length).fill(-1);
+  const free = new Map<number, number[]>();
+  // every physical register is free at the start of a phase (earlier phases' values are dead)
+  for (let r = phys.length - 1; r >= 0; r--) (free.get(phys[r]) ?? free.set(phys[r], []).get(phys[r])!).push(r);
+  const take = (t: number): number => {
+    const list = free.get(t);
+    if (list && list.length) return list.pop()!;
+    return phys.push(t) - 1;
+  };
+  for (const i of setup) map[i.dst] = take(vtype[i.dst]);
+  const last = new Array<number>(vtype.length).fill(-1);
+  const reads = (i: Ins) => (i.code === C.load || i.code === C.const ? [] : i.code === C.store ? [i.b] : [i.a, i.b, i.c].filter((x) => x >= 0));
+  body.forEach((i, k) => {
+    for (const r of reads(i)) last[r] = k;
+  });
+  const pinned = new Set(setup.map((i) => i.dst));
+  const out: Ins[] = [];
+  body.forEach((i, k) => {
+    const rs = reads(i);
+    const mapped = { ...i };
+    if (i.code === C.store) mapped.b = map[i.b];
+    else if (i.code !== C.load && i.code !== C.const) {
+      if (i.a >= 0) mapped.a = map[i.a];
+      if (i.b >= 0) mapped.b = map[i.b];
+      if (i.c >= 0) mapped.c = map[i.c];
+    }
+    for (const r of new Set(rs)) if (last[r] === k && !pinned.has(r)) (free.get(vtype[r]) ?? free.set(vtype[r], []).get(vtype[r])!).push(map[r]);
+    if (i.code !== C.store && i.code !== C.reduce) mapped.dst = map[i.dst] = take(vtype[i.dst]);
+    out.push(mapped);
+  });
+  for (const i of setup) i.dst = map[i.dst];
+  return out;
+}
+
+/** The value a constant edge stands for (a Full reached through views). */
+function constValue(nodes: IRNode[], id: number): number {
+  let n = nodes[id];
+  while (n.prim.view && n.inputs.length === 1) n = nodes[n.inputs[0]];
+  return n.params.value as number;
+}
+
+function programText(words: number[], phases: { setup: Ins[]; body: Ins[]; finish: Ins[] }[]): string {
+  const lines = [`  header ${words.slice(0, 9).join(' ')}`];
+  phases.forEach((ph, p) => {
+    for (const [name, list] of [['setup', ph.setup], ['body', ph.body], ['finish', ph.finish]] as const)
+      for (const i of list) lines.push(`  phase ${p} ${name}: ${CODE_NAMES[i.code]} op=${i.op} dst=${i.dst} a=${i.a} b=${i.b} c=${i.c}${i.imm ? ` imm=${i.imm}` : ''}`);
+  });
+  return lines.join('\n');
+}
