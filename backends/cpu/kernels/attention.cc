@@ -11,6 +11,7 @@
 // composed form, so a query that sees no key averages v evenly; an additive -inf everywhere
 // gives NaN there, also as the composed form.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -241,11 +242,14 @@ template <typename F> void attention_typed(const Attn& a) {
   const int64_t rows = a.rep * a.L;  // query rows per kv head
   const int64_t nblocks = (rows + kBq - 1) / kBq, groups = a.B * a.Hkv;
   if (groups == 0 || nblocks == 0 || a.Dv == 0) return;
-  // Tasks ordered by row block, last first: under a causal mask later rows see more keys, so the
-  // heavy tasks start first and the pool's dynamic chunks even out the tail.
-  parallel_for(nblocks * groups, 1, [&](int64_t t0, int64_t t1) {
+  // Each worker claims tasks one at a time (cores shared with other work, and causal rows of
+  // unequal cost, both balance), ordered by row block, last first: under a causal mask later rows
+  // see more keys, so the heavy tasks go first.
+  const int64_t total = nblocks * groups;
+  std::atomic<int64_t> next{0};
+  parallel_for(std::min<int64_t>(total, num_threads()), 1, [&](int64_t, int64_t) {
     fastk::Scratch s[8];
-    for (int64_t t = t0; t < t1; t++) {
+    for (int64_t t; (t = next.fetch_add(1)) < total;) {
       const int64_t blk = nblocks - 1 - t / groups, bg = t % groups;
       const int64_t r0 = blk * kBq;
       attention_rows<F>(a, bg / a.Hkv, bg % a.Hkv, r0, std::min(kBq, rows - r0), s);
