@@ -148,12 +148,12 @@ export function sampleText(model, vocab, prompt, { length = 300, temperature = 0
  * speed and the trained model.
  * @param {{steps?: number, seed?: number, batchSize?: number, seqLen?: number, dims?: number, heads?: number,
  *          layers?: number, learningRate?: number, weightDecay?: number, evalBatches?: number,
- *          text?: string, silent?: boolean}} [options]
+ *          text?: string, silent?: boolean, onStep?: (step: number, loss: number) => void}} [options]
  * @example const r = trainCharTransformer({steps: 5, dims: 32, layers: 1, seqLen: 16, batchSize: 4, silent: true})
  */
 export function trainCharTransformer({
   steps = 400, seed = 0, batchSize = 32, seqLen = 128, dims = 128, heads = 4, layers = 4,
-  learningRate = 3e-3, weightDecay = 0.01, evalBatches = 8, text, silent = false,
+  learningRate = 3e-3, weightDecay = 0.01, evalBatches = 8, text, silent = false, onStep,
 } = {}) {
   kn.random.seed(seed);
   const data = prepareText(text === undefined ? {} : { text });
@@ -181,6 +181,7 @@ export function trainCharTransformer({
     });
     losses.push(loss);
     bar.update(step, { loss: loss.toFixed(4) });
+    onStep?.(step, loss);
   }
   const seconds = (performance.now() - started) / 1000;
   bar.stop();

@@ -61,11 +61,11 @@ export function digitsArrays({ seed = 0, testFraction = 0.2 } = {}) {
 /**
  * Trains an MLP on the digits and reports losses, accuracies and speed.
  * @param {{steps?: number, seed?: number, batchSize?: number, hidden?: number[], learningRate?: number,
- *          weightDecay?: number, silent?: boolean}} [options]
+ *          weightDecay?: number, silent?: boolean, onStep?: (step: number, loss: number) => void}} [options]
  * @example const r = trainMlpClassifier({steps: 20, silent: true}); r.losses.length // 20
  */
 export function trainMlpClassifier({
-  steps = 600, seed = 0, batchSize = 128, hidden = [128, 64], learningRate = 3e-3, weightDecay = 1e-4, silent = false,
+  steps = 600, seed = 0, batchSize = 128, hidden = [128, 64], learningRate = 3e-3, weightDecay = 1e-4, silent = false, onStep,
 } = {}) {
   kn.random.seed(seed);
   const { train, test } = digitsArrays({ seed });
@@ -99,6 +99,7 @@ export function trainMlpClassifier({
     });
     losses.push(loss);
     bar.update(step, { loss: loss.toFixed(4) });
+    onStep?.(step, loss);
   }
   const seconds = (performance.now() - started) / 1000;
   bar.stop();

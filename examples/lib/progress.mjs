@@ -2,6 +2,8 @@
 // not a terminal (CI logs, pipes), where it prints a plain line every few seconds instead.
 import cliProgress from 'cli-progress';
 
+const NOT_TTY_INTERVAL_MS = 5000;
+
 /**
  * Starts a progress bar over `total` steps. Call `update(step, {loss})` after each step and `stop()`
  * at the end. With `{silent: true}` nothing is printed (tests).
@@ -20,17 +22,25 @@ export function startProgress(total, { label = 'train', silent = false } = {}) {
       hideCursor: true,
       etaBuffer: 50,
       noTTYOutput: true,
-      notTTYSchedule: 5000,
+      notTTYSchedule: NOT_TTY_INTERVAL_MS,
       stream: process.stdout,
     },
     cliProgress.Presets.legacy,
   );
   const started = performance.now();
+  const pipe = !process.stdout.isTTY;
+  let lastLine = started;
   bar.start(total, 0, { loss: '-', rate: '-' });
   return {
     update(step, values = {}) {
-      const seconds = (performance.now() - started) / 1000;
-      bar.update(step, { ...values, rate: seconds > 0 ? (step / seconds).toFixed(2) : '-' });
+      const now = performance.now();
+      bar.update(step, { ...values, rate: now > started ? (step / ((now - started) / 1000)).toFixed(2) : '-' });
+      // cli-progress redraws a non-terminal stream only from a timer, which a synchronous training
+      // loop never lets run: print a line ourselves every few seconds instead
+      if (pipe && step < total && now - lastLine >= NOT_TTY_INTERVAL_MS) {
+        lastLine = now;
+        bar.render();
+      }
     },
     stop() {
       bar.stop();

@@ -16,7 +16,11 @@ describe('MLP digits classifier', () => {
   });
 
   it('a short run lowers the loss and beats chance on held-out digits', () => {
-    const r = trainMlpClassifier({ steps: 40, hidden: [32], batchSize: 64, learningRate: 1e-2, silent: true });
+    const active: number[] = [];
+    const r = trainMlpClassifier({
+      steps: 40, hidden: [32], batchSize: 64, learningRate: 1e-2, silent: true,
+      onStep: () => active.push(kn.memory.active()),
+    });
     expect(r.losses).toHaveLength(40);
     expect(r.losses.every(Number.isFinite)).toBe(true);
     // starts near ln(10) for untrained logits, must end clearly lower
@@ -24,6 +28,8 @@ describe('MLP digits classifier', () => {
     expect(mean(r.losses.slice(-5))).toBeLessThan(0.6 * mean(r.losses.slice(0, 3)));
     expect(r.trainCount + r.testCount).toBe(1797);
     expect(r.testAccuracy).toBeGreaterThan(0.5); // chance is 0.1
+    // each step's tidy frees its batch, graph and gradients; the optimizer frees replaced parameters
+    expect(active.at(-1)).toBe(active[4]);
   });
 });
 
@@ -46,9 +52,12 @@ describe('character transformer', () => {
   });
 
   it('a short run lowers the loss towards the unigram baseline and samples from the vocabulary', () => {
+    const active: number[] = [];
     const r = trainCharTransformer({
       steps: 30, batchSize: 8, seqLen: 32, learningRate: 1e-2, evalBatches: 1, silent: true, ...tiny,
+      onStep: () => active.push(kn.memory.active()),
     });
+    expect(active.at(-1)).toBe(active[4]);
     expect(r.losses).toHaveLength(30);
     expect(r.losses.every(Number.isFinite)).toBe(true);
     // untrained: about ln(62) = 4.13 nats; after 30 steps it must have dropped by a clear margin
