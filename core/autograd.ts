@@ -120,7 +120,7 @@ function noRule(p: Primitive, kind: string): Error {
 }
 
 /** Record shared by the outputs of one customFunction call. */
-interface CustomCall {
+export interface CustomCall {
   primals: NDArray[];
   outputs: NDArray[];
   vjp?: (primals: NDArray[], cotangents: NDArray[], outputs: NDArray[]) => (NDArray | null)[];

@@ -5,6 +5,9 @@
 import { NDArray } from '../core/array.js';
 import { Node, type Primitive } from '../core/node.js';
 import { rulesOf } from '../core/rules.js';
+import { CustomOutput, customCall, type CustomCall } from '../core/autograd.js';
+import { zerosLike } from './creation.js';
+import { sum } from './reduce.js';
 import { withTracing } from '../core/trace_state.js';
 import { isContainer, map } from '../core/tree.js';
 import { fmtShape, normalizeAxis } from '../core/shape.js';
@@ -72,6 +75,39 @@ function applyBatched(n: Node, ins: Batched[], B: number): Batched {
   return { value: stack(slices, 0), axis: 0 };
 }
 
+/**
+ * A customFunction call under vmap: one batched call whose rules are the user's rules mapped
+ * over the batch (a shared primal's cotangent is summed over it).
+ */
+function batchCustomCall(call: CustomCall, valueOf: (n: Node) => Batched, B: number): Batched[] {
+  const front = (b: Batched) => (b.axis === null ? b.value : b.axis === 0 ? b.value : moveaxis(b.value, b.axis, 0));
+  const ps = call.primals.map((p) => valueOf(p.node));
+  const pAxes = ps.map((b) => (b.axis === null ? null : 0));
+  const primals = ps.map(front);
+  const outputs = call.outputs.map((o) => {
+    const b = valueOf(o.node.inputs[0]);
+    return b.axis === null ? broadcastTo(expandDims(b.value, 0), [B, ...b.value.shape]) : front(b);
+  });
+  const np = primals.length, no = outputs.length;
+  const rules: Parameters<typeof customCall>[2] = {};
+  if (call.vjp) {
+    const userVjp = call.vjp;
+    rules.vjp = (p, cts, outs) => {
+      const per = vmap((...all: NDArray[]) => {
+        const pi = all.slice(0, np);
+        return userVjp(pi, all.slice(np, np + no), all.slice(np + no)).map((g, i) => g ?? zerosLike(pi[i]));
+      }, [...pAxes, ...cts.map(() => 0), ...outs.map(() => 0)])(...p, ...cts, ...outs) as NDArray[];
+      return per.map((g, i) => (pAxes[i] === null ? sum(g, 0) : g));
+    };
+  }
+  if (call.jvp) {
+    const userJvp = call.jvp;
+    rules.jvp = (p, ts) =>
+      vmap((...all: NDArray[]) => userJvp(all.slice(0, np), all.slice(np)), [...pAxes, ...pAxes])(...p, ...ts) as NDArray[];
+  }
+  return customCall(primals, outputs, rules).map((value) => ({ value, axis: 0 }));
+}
+
 /** fn applied to `inputs` batched along `axes` (null = shared); the result's batch axis is 0. */
 function vmapCore(fn: (...xs: NDArray[]) => NDArray, inputs: NDArray[], axes: (number | null)[], B: number): NDArray {
   return vmapTraced((...xs) => [fn(...xs)], inputs, axes, B)[0];
@@ -92,10 +128,17 @@ function vmapTraced(fn: (...xs: NDArray[]) => NDArray[], inputs: NDArray[], axes
     env.set(h.node, { value: inputs[i], axis: axes[i] });
   });
   const { order, active } = trace(outs.map((o) => o.node), stops);
+  const calls = new Map<CustomCall, Batched[]>();
   for (const n of order) {
     if (!active.has(n) || stops.has(n)) continue;
-    const ins = n.inputs.map((i) => env.get(i) ?? { value: new NDArray(i), axis: null });
-    env.set(n, applyBatched(n, ins, B));
+    const valueOf = (i: Node): Batched => env.get(i) ?? { value: new NDArray(i), axis: null };
+    if (n.primitive === CustomOutput) {
+      const call = n.params.call as CustomCall;
+      if (!calls.has(call)) calls.set(call, batchCustomCall(call, valueOf, B));
+      env.set(n, calls.get(call)![n.params.index as number]);
+      continue;
+    }
+    env.set(n, applyBatched(n, n.inputs.map(valueOf), B));
   }
   return outs.map((o) => {
     const b = env.get(o.node);

@@ -181,3 +181,32 @@ describe('float32 gradients stay float32', () => {
     closeTo(values(g32), values(g64), 1e-3);
   });
 });
+
+describe('customFunction under vmap', () => {
+  const f = kn.customFunction((x, w) => kn.multiply(kn.sin(x), w), {
+    vjp: ([, w], [g]) => [kn.multiply(g, kn.multiply(w, 2)), kn.multiply(g, 3)],
+    jvp: ([, w], [tx, tw]) => [kn.add(kn.multiply(tx, kn.multiply(w, 2)), kn.multiply(tw, 3))],
+  });
+  const x = kn.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], 'float64'), w = kn.array([1.5, -2], 'float64');
+
+  test('grad of vmap keeps the custom vjp; a shared input sums its cotangent over the batch', () => {
+    const [gx, gw] = kn.grad((x: kn.NDArray, w: kn.NDArray) => kn.sum(kn.vmap(f, [0, null])(x, w)), { argnums: [0, 1] })(x, w);
+    expect(gx.tolist()).toEqual([[3, -4], [3, -4], [3, -4]]);
+    expect(gw.tolist()).toEqual([9, 9]);
+  });
+
+  test('vmap of grad and jvp of vmap use the custom rules too', () => {
+    const per = kn.vmap(kn.grad((xi: kn.NDArray) => kn.sum(f(xi, w))))(x);
+    expect(per.tolist()).toEqual([[3, -4], [3, -4], [3, -4]]);
+    const [, [t]] = kn.jvp((x) => kn.vmap(f, [0, null])(x, w), [x], [kn.onesLike(x)]);
+    expect(t.tolist()).toEqual([[3, -4], [3, -4], [3, -4]]);
+  });
+
+  test('checkpoint inside vmap still recomputes and gives the plain gradients', () => {
+    const wm = kn.array([[0.5, -1], [2, 0.25]], 'float64');
+    const block = (h: kn.NDArray) => kn.tanh(kn.matmul(h, wm));
+    const loss = (b: (h: kn.NDArray) => kn.NDArray) => (x: kn.NDArray) => kn.sum(kn.vmap(b)(x));
+    const g1 = kn.grad(loss(block))(x), g2 = kn.grad(loss(kn.checkpoint(block)))(x);
+    expect(kn.allclose(g1, g2, { rtol: 1e-12, atol: 1e-14 }).item()).toBe(true);
+  });
+});
