@@ -17,7 +17,7 @@ namespace kiln {
 namespace fz {
 namespace {
 
-constexpr int64_t kB = 256;        // elements per block
+constexpr int64_t kB = 512;        // elements per block
 constexpr int64_t kRowBytes = 64;  // a row register is one vector wide (lane 0 holds the value)
 constexpr int kMaxRegs = 4096, kMaxInstrs = 1 << 16, kMaxPhases = 256, kMaxAccs = 1024;
 
@@ -71,7 +71,8 @@ struct Geom {
 
 struct Frame {
   const Geom* g = nullptr;
-  char* blk = nullptr;
+  char** bp = nullptr;    // where each block register's values are now (its scratch, or an input)
+  char** bfix = nullptr;  // each block register's scratch
   char* row = nullptr;
   uint64_t* acc = nullptr;
   int64_t f0 = 0;                // flat inner index of the block's first element
@@ -79,8 +80,29 @@ struct Frame {
   int64_t idx[kMaxDims] = {0};   // inner multi-index of f0 (when some operand is general)
 };
 
-template <class C> inline C* reg(Frame& F, const Ins& I, int64_t off) {
-  return reinterpret_cast<C*>((I.row ? F.row : F.blk) + off);
+// Operands are fetched before the destination: a destination may reuse an operand's register.
+template <class C> inline const C* rd(const Frame& F, const Ins& I, int32_t r, int64_t off) {
+  return reinterpret_cast<const C*>(I.row ? F.row + off : F.bp[r]);
+}
+template <class C> inline C* wr(Frame& F, const Ins& I, int32_t r, int64_t off) {
+  if (I.row) return reinterpret_cast<C*>(F.row + off);
+  return reinterpret_cast<C*>(F.bp[r] = F.bfix[r]);
+}
+
+// Contiguous copies of whole blocks (a library memcpy per block costs more than the copy).
+inline void copy_bytes(char* d, const char* s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t t[4];
+    std::memcpy(t, s + i, 32);
+    std::memcpy(d + i, t, 32);
+  }
+  for (; i + 8 <= n; i += 8) {
+    uint64_t t;
+    std::memcpy(&t, s + i, 8);
+    std::memcpy(d + i, &t, 8);
+  }
+  for (; i < n; i++) d[i] = s[i];
 }
 
 int compute_code(int dtype) { return dtype == kFloat16 || dtype == kBfloat16 ? (int)kFloat32 : dtype; }
@@ -127,7 +149,7 @@ template <class T> inline void load_run(const typename ew::Elem<T>::S* s, int64_
     for (int64_t i = 0; i < n; i++) d[i] = v;
   } else if (st == 1) {
     if constexpr (std::is_same_v<typename E::S, C>) {
-      std::memcpy(d, s, (size_t)n * sizeof(C));
+      copy_bytes(reinterpret_cast<char*>(d), reinterpret_cast<const char*>(s), n * (int64_t)sizeof(C));
     } else {
 #if KILN_SIMD
       if constexpr (std::is_same_v<T, half_t> || std::is_same_v<T, bf16_t>)
@@ -144,7 +166,7 @@ template <class T> inline void store_run(const typename ew::Elem<T>::C* s, typen
   using E = ew::Elem<T>;
   if (st == 1) {
     if constexpr (std::is_same_v<typename E::S, typename E::C>) {
-      std::memcpy(d, s, (size_t)n * sizeof(typename E::S));
+      copy_bytes(reinterpret_cast<char*>(d), reinterpret_cast<const char*>(s), n * (int64_t)sizeof(typename E::S));
       return;
     } else {
 #if KILN_SIMD
@@ -193,7 +215,15 @@ template <class T> void ins_load(const Ins& I, Frame& F, int64_t n) {
   using C = typename E::C;
   const OpGeom& o = F.g->op[I.a];
   const S* s = reinterpret_cast<const S*>(o.base) + F.rowoff[I.a];
-  C* d = reinterpret_cast<C*>(F.blk + I.od);
+  if constexpr (std::is_same_v<S, C>) {
+    // a contiguous run of the compute type is used where it lies (whole vectors only: vector
+    // ops may read up to the next multiple of 8)
+    if (o.kind == 0 && n % 8 == 0) {
+      F.bp[I.dst] = const_cast<char*>(reinterpret_cast<const char*>(s + F.f0));
+      return;
+    }
+  }
+  C* d = wr<C>(F, I, I.dst, 0);
   if (o.kind == 0) load_run<T>(s + F.f0, 1, d, n);
   else if (o.kind == 1) load_run<T>(s, 0, d, n);
   else for_runs(F, o.istr, n, [&](int64_t off, int64_t i, int64_t m, int64_t st) { load_run<T>(s + off, st, d + i, m); });
@@ -205,7 +235,7 @@ template <class T> void ins_store(const Ins& I, Frame& F, int64_t n) {
   using C = typename E::C;
   const OpGeom& o = F.g->op[I.a];
   S* d = reinterpret_cast<S*>(o.base) + F.rowoff[I.a];
-  const C* s = reinterpret_cast<const C*>(F.blk + I.ob);
+  const C* s = rd<C>(F, I, I.b, 0);
   if (o.kind == 0) store_run<T>(s, d + F.f0, 1, n);
   else for_runs(F, o.istr, n, [&](int64_t off, int64_t i, int64_t m, int64_t st) { store_run<T>(s + i, d + off, st, m); });
 }
@@ -221,13 +251,13 @@ template <class T> void ins_store_row(const Ins& I, Frame& F, int64_t) {
 template <class T> void ins_const(const Ins& I, Frame& F, int64_t n) {
   using C = typename ew::Elem<T>::C;
   C v = to_compute(from_value<T>(I.imm));
-  C* d = reg<C>(F, I, I.od);
+  C* d = wr<C>(F, I, I.dst, I.od);
   for (int64_t i = 0; i < n; i++) d[i] = v;
 }
 
 template <class C> void ins_splat(const Ins& I, Frame& F, int64_t n) {
   C v = *reinterpret_cast<const C*>(F.row + I.oa);
-  C* d = reinterpret_cast<C*>(F.blk + I.od);
+  C* d = wr<C>(F, I, I.dst, 0);
   for (int64_t i = 0; i < n; i++) d[i] = v;
 }
 
@@ -237,34 +267,34 @@ template <class C> void ins_splat(const Ins& I, Frame& F, int64_t n) {
 
 template <class Op, class C> KILN_FZ_INLINE void unary_body(const Ins& I, Frame& F, int64_t n) {
   using R = std::conditional_t<Op::pred, bool, C>;
-  const C* a = reg<C>(F, I, I.oa);
-  R* d = reg<R>(F, I, I.od);
+  const C* a = rd<C>(F, I, I.a, I.oa);
+  R* d = wr<R>(F, I, I.dst, I.od);
   for (int64_t i = 0; i < n; i++) d[i] = Op::f(a[i]);
 }
 template <class Op, class C> void ins_unary(const Ins& I, Frame& F, int64_t n) { unary_body<Op, C>(I, F, n); }
 
 template <class Op, class C> KILN_FZ_INLINE void binary_body(const Ins& I, Frame& F, int64_t n) {
   using R = std::conditional_t<Op::pred, bool, C>;
-  const C* a = reg<C>(F, I, I.oa);
-  const C* b = reg<C>(F, I, I.ob);
-  R* d = reg<R>(F, I, I.od);
+  const C* a = rd<C>(F, I, I.a, I.oa);
+  const C* b = rd<C>(F, I, I.b, I.ob);
+  R* d = wr<R>(F, I, I.dst, I.od);
   for (int64_t i = 0; i < n; i++) d[i] = Op::f(a[i], b[i]);
 }
 template <class Op, class C> void ins_binary(const Ins& I, Frame& F, int64_t n) { binary_body<Op, C>(I, F, n); }
 
 template <class C> KILN_FZ_INLINE void where_body(const Ins& I, Frame& F, int64_t n) {
-  const bool* c = reg<bool>(F, I, I.oa);
-  const C* x = reg<C>(F, I, I.ob);
-  const C* y = reg<C>(F, I, I.oc);
-  C* d = reg<C>(F, I, I.od);
+  const bool* c = rd<bool>(F, I, I.a, I.oa);
+  const C* x = rd<C>(F, I, I.b, I.ob);
+  const C* y = rd<C>(F, I, I.c, I.oc);
+  C* d = wr<C>(F, I, I.dst, I.od);
   for (int64_t i = 0; i < n; i++) d[i] = c[i] ? x[i] : y[i];
 }
 template <class C> void ins_where(const Ins& I, Frame& F, int64_t n) { where_body<C>(I, F, n); }
 
 template <class CF, class T> KILN_FZ_INLINE void cast_body(const Ins& I, Frame& F, int64_t n) {
   using CT = typename ew::Elem<T>::C;
-  const CF* a = reg<CF>(F, I, I.oa);
-  CT* d = reg<CT>(F, I, I.od);
+  const CF* a = rd<CF>(F, I, I.a, I.oa);
+  CT* d = wr<CT>(F, I, I.dst, I.od);
   for (int64_t i = 0; i < n; i++) d[i] = to_compute(from_value<T>(a[i]));
 }
 template <class CF, class T> void ins_cast(const Ins& I, Frame& F, int64_t n) { cast_body<CF, T>(I, F, n); }
@@ -279,20 +309,20 @@ template <class CF, class T> KILN_AVX2 void ins_cast_avx2(const Ins& I, Frame& F
 // float32 ops with explicit vector math, eight lanes at a time over whole vectors (registers
 // are padded to a vector, so a partial block computes a few unused lanes).
 template <class Op> KILN_AVX2 void ins_unary_vec(const Ins& I, Frame& F, int64_t n) {
-  const float* a = reg<float>(F, I, I.oa);
-  float* d = reg<float>(F, I, I.od);
+  const float* a = rd<float>(F, I, I.a, I.oa);
+  float* d = wr<float>(F, I, I.dst, I.od);
   for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(d + i, Op::v(_mm256_loadu_ps(a + i)));
 }
 template <class Op> KILN_AVX2 void ins_binary_vec(const Ins& I, Frame& F, int64_t n) {
-  const float* a = reg<float>(F, I, I.oa);
-  const float* b = reg<float>(F, I, I.ob);
-  float* d = reg<float>(F, I, I.od);
+  const float* a = rd<float>(F, I, I.a, I.oa);
+  const float* b = rd<float>(F, I, I.b, I.ob);
+  float* d = wr<float>(F, I, I.dst, I.od);
   for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(d + i, Op::v(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
 }
 // float32 -> float16/bfloat16 -> float32 (the rounding a 16-bit intermediate gets eagerly)
 template <class T> KILN_AVX2 void ins_round16_vec(const Ins& I, Frame& F, int64_t n) {
-  const float* a = reg<float>(F, I, I.oa);
-  float* d = reg<float>(F, I, I.od);
+  const float* a = rd<float>(F, I, I.a, I.oa);
+  float* d = wr<float>(F, I, I.dst, I.od);
   T t[8];
   for (int64_t i = 0; i < n; i += 8) {
     ew::vstore(t, _mm256_loadu_ps(a + i));
@@ -368,7 +398,7 @@ template <class C, ReduceOp OP> struct Acc {
 template <class C, ReduceOp OP> void ins_reduce(const Ins& I, Frame& F, int64_t n) {
   using K = Acc<C, OP>;
   typename K::A a = K::get_slot(F.acc + I.dst);
-  K::fold(a, reinterpret_cast<const C*>(F.blk + I.oa), n);
+  K::fold(a, rd<C>(F, I, I.a, 0), n);
   K::set_slot(F.acc + I.dst, a);
 }
 template <class C, ReduceOp OP> void ins_accget(const Ins& I, Frame& F, int64_t) {
@@ -832,6 +862,16 @@ Geom make_geom(const Command& c, const Program& P) {
   return g;
 }
 
+// Points a frame's block registers at this thread's scratch.
+void bind_block(Frame& F, const Program& P, std::vector<char*>& ptrs) {
+  char* blk = scratch(P.bbytes, 0);
+  const size_t nb = P.boff.size();
+  ptrs.assign(2 * nb + 1, nullptr);
+  for (size_t r = 0; r < nb; r++) ptrs[r] = ptrs[nb + r] = blk + P.boff[r];
+  F.bp = ptrs.data();
+  F.bfix = ptrs.data() + nb;
+}
+
 inline void seek_row(Frame& F, int64_t r) {
   const Geom& g = *F.g;
   const size_t nops = g.op.size();
@@ -877,7 +917,8 @@ void run_program(const Program& P, const Geom& g) {
     parallel_for(nblocks, std::max<int64_t>(1, (1 << 15) / kB), [&](int64_t b, int64_t e) {
       Frame F;
       F.g = &g;
-      F.blk = scratch(P.bbytes, 0);
+      std::vector<char*> ptrs;
+      bind_block(F, P, ptrs);
       F.row = scratch(P.rbytes, 1);
       run_list(P.phases[0].setup, F, kB);
       run_blocks(P.phases[0], F, b, e);
@@ -890,7 +931,8 @@ void run_program(const Program& P, const Geom& g) {
     parallel_for(rows, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
       Frame F;
       F.g = &g;
-      F.blk = scratch(P.bbytes, 0);
+      std::vector<char*> ptrs;
+      bind_block(F, P, ptrs);
       F.row = scratch(P.rbytes, 1);
       std::vector<uint64_t> acc(na + 1);
       F.acc = acc.data();
@@ -925,7 +967,8 @@ void run_program(const Program& P, const Geom& g) {
         for (size_t a = 0; a < na; a++) P.accs[a].init(part.data() + ch * (na + 1) + a);
       parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
         Frame T = F;
-        T.blk = scratch(P.bbytes, 0);
+        std::vector<char*> ptrs;
+        bind_block(T, P, ptrs);
         for (int64_t ch = cb; ch < ce; ch++) {
           T.acc = part.data() + ch * (na + 1);
           run_list(ph.setup, T, kB);
