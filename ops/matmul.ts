@@ -33,7 +33,8 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
     // [..., m, k] @ [k, n] is one 2-d product: no broadcast copy of the weight, and its
     // gradient is one matmul instead of a batch of them summed
     const lead = xs.slice(0, -2);
-    const out = make(Matmul, {}, [reshape(x, [-1, k]), y], [lead.reduce((p, d) => p * d, 1) * m, n], dt);
+    const rows = lead.reduce((p, d) => p * d, 1) * m;
+    const out = make(Matmul, {}, [reshape(x, [rows, k]), y], [rows, n], dt);
     return reshape(out, [...lead, ...(xVec ? [] : [m]), ...(yVec ? [] : [n])]);
   }
   const batch = broadcastShapes('matmul', xs.slice(0, -2), ys.slice(0, -2));
