@@ -15,6 +15,7 @@ import { compileTracing, traceFunction } from './trace.js';
 import { schedule } from './fuse.js';
 import { releaseProgram } from './program.js';
 import { debugLevel, printPlan } from './debug.js';
+import { checkShapeless, inferGraph, ShapelessError } from './shapeless.js';
 
 export interface CompileOptions {
   /** reuse one trace when only the sizes of the inputs change (ranks and dtypes stay) */
@@ -50,6 +51,10 @@ interface Entry {
   nStateOut: number;
   consts: Node[];
   plans: LRU<PlanEntry>;
+  /** shapeless: input shapes of the first trace, whether a second trace confirmed the rules */
+  traceShapes: number[][];
+  validated: boolean;
+  shapelessError: Error | null;
 }
 
 export const PLANS_PER_TRACE = 8;
@@ -103,40 +108,87 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
     if (lazy.length) evaluateNodes(lazy);
     const key = prefix + flat.key + '|' + inputs.map((a) => arrayKey(a, shapeless)).join(';');
 
-    let entry = traceCache.get(key);
-    let stateOut: NDArray[];
-    if (!entry) {
+    const name = fn.name || 'anonymous function';
+    const trace = () => {
       const t = traceFunction(fn as (...a: unknown[]) => unknown, flat.rebuild, flat.arrays.length, inputs, opts.outputs);
       info.traces++;
       const stats: SimplifyStats = { noops: 0, merged: 0, constants: 0, dead: 0 };
       const graph = simplify(t.graph, stats);
-      const consts = graph.nodes.filter((n) => n.kind === 'const').map((n) => n.source!);
-      for (const c of consts) c.refs++;
-      entry = { graph, skeleton: t.skeleton, nReturned: t.nReturned, nStateOut: t.stateOut.length, consts, plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan) };
+      if (debugLevel() >= 1)
+        console.error(`[compile] traced ${name}: ${t.graph.nodes.length} nodes, simplified to ${graph.nodes.length} (${stats.noops} no-ops, ${stats.merged} merged, ${stats.constants} constants folded, ${stats.dead} dead)`);
+      return { t, graph };
+    };
+    const holdConsts = (e: Entry, g: IRGraph) => {
+      for (const n of g.nodes)
+        if (n.kind === 'const') {
+          n.source!.refs++;
+          e.consts.push(n.source!);
+        }
+    };
+
+    let entry = traceCache.get(key);
+    let stateOut: NDArray[] | null = null;
+    let graph: IRGraph | null = null;
+    let pending: Error | null = null;
+    if (!entry) {
+      const { t, graph: g } = trace();
+      entry = {
+        graph: g, skeleton: t.skeleton, nReturned: t.nReturned, nStateOut: t.stateOut.length, consts: [],
+        plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan), traceShapes: inputs.map((a) => a.shape), validated: false, shapelessError: null,
+      };
+      holdConsts(entry, g);
       traceCache.set(key, entry);
       stateOut = t.stateOut;
-      if (debugLevel() >= 1) console.error(`[compile] traced ${fn.name || 'anonymous function'}: ${t.graph.nodes.length} nodes, simplified to ${graph.nodes.length} (${stats.noops} no-ops, ${stats.merged} merged, ${stats.constants} constants folded, ${stats.dead} dead)`);
-    } else {
-      stateOut = opts.outputs === undefined ? [] : stateArrays(opts.outputs);
+      graph = g;
     }
-    if (stateOut.length !== entry.nStateOut)
-      throw new Error(`[compile] the outputs state holds ${stateOut.length} arrays, but the traced function produced ${entry.nStateOut}; its structure must not change between calls`);
-
     const pkey = shapeless ? layoutKey(inputs) : '';
     let pe = entry.plans.get(pkey);
     if (!pe) {
-      pe = buildPlan(entry.graph, inputs);
-      entry.plans.set(pkey, pe);
-      if (debugLevel() >= 1) printPlan(fn.name || 'anonymous function', pe.plan, entry.graph);
+      if (!graph) {
+        const same = inputs.every((a, k) => a.shape.every((d, i) => d === entry!.traceShapes[k][i]));
+        if (same) graph = entry.graph;
+        else if (entry.shapelessError) throw entry.shapelessError;
+        else if (!entry.validated) {
+          // a second trace at these sizes confirms (or refutes) the shape rules
+          const { t, graph: g2 } = trace();
+          stateOut = t.stateOut;
+          graph = g2;
+          holdConsts(entry, g2);
+          try {
+            checkShapeless(entry.graph, g2);
+            entry.validated = true;
+          } catch (e) {
+            if (!(e instanceof ShapelessError)) throw e;
+            entry.shapelessError = pending = e;
+          }
+        } else graph = inferGraph(entry.graph, inputs.map((a) => a.shape));
+      }
+      pe = buildPlan(graph, inputs);
+      if (!pending) entry.plans.set(pkey, pe);
+      if (debugLevel() >= 1) printPlan(name, pe.plan, graph);
     }
-    const nodes = runPlan(pe.plan, inputs.map((a) => a.node.data!), pe.outTypes);
+    stateOut ??= opts.outputs === undefined ? [] : stateArrays(opts.outputs);
+    if (stateOut.length !== entry.nStateOut)
+      throw new Error(`[compile] the outputs state holds ${stateOut.length} arrays, but the traced function produced ${entry.nStateOut}; its structure must not change between calls`);
+    let nodes: Node[];
+    try {
+      nodes = runPlan(pe.plan, inputs.map((a) => a.node.data!), pe.outTypes);
+    } finally {
+      if (pending) releasePlan(pe);
+    }
     info.calls++;
     info.kernels = pe.plan.kernels;
     info.fused = pe.plan.fused;
     info.buffers = pe.plan.allocBytes.length;
     info.schedule = pe.plan.schedule;
     stateOut.forEach((h, k) => h.rebind(nodes[entry!.nReturned + k]));
-    return fillResult(entry.skeleton, nodes.slice(0, entry.nReturned).map((n) => new NDArray(n)));
+    const arrays = nodes.slice(0, entry.nReturned).map((n) => new NDArray(n));
+    if (pending) {
+      // the call ran (its state is updated), but later calls at new sizes would be wrong
+      for (const a of arrays) a.dispose();
+      throw pending;
+    }
+    return fillResult(entry.skeleton, arrays);
   };
   Object.defineProperty(compiled, 'info', { get: () => ({ ...info, schedule: info.schedule.slice() }) });
   Object.defineProperty(compiled, 'name', { value: fn.name ? `compiled ${fn.name}` : 'compiled' });
