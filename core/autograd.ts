@@ -9,6 +9,7 @@ import { defineRules, rulesOf, type RuleContext } from './rules.js';
 import { tidy } from './memory.js';
 import { fmtShape } from './shape.js';
 import { tracing, withTracing } from './trace_state.js';
+import { between } from './graph.js';
 
 export { tracing, withTracing };
 
@@ -75,33 +76,6 @@ export function depends(x: NDArray, deps: NDArray[]): NDArray {
 
 // ---- graph walks ---------------------------------------------------------------------------
 
-/** Nodes between `stops` (exclusive of what lies behind them) and `outputs`, inputs first. */
-function tape(outputs: Node[], stops: Set<Node>): { order: Node[]; active: Set<Node> } {
-  const order: Node[] = [];
-  const seen = new Set<Node>();
-  for (const t of outputs) {
-    if (seen.has(t)) continue;
-    seen.add(t);
-    const stack: [Node, number][] = [[t, 0]];
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const n = top[0];
-      if (!stops.has(n) && top[1] < n.inputs.length) {
-        const c = n.inputs[top[1]++];
-        if (!seen.has(c)) {
-          seen.add(c);
-          stack.push([c, 0]);
-        }
-      } else {
-        stack.pop();
-        order.push(n);
-      }
-    }
-  }
-  const active = new Set<Node>();
-  for (const n of order) if (stops.has(n) || n.inputs.some((i) => active.has(i))) active.add(n);
-  return { order, active };
-}
 
 function context(n: Node): RuleContext {
   return { node: n, inputs: n.inputs.map(wrap), output: wrap(n) };
@@ -133,7 +107,7 @@ export interface CustomCall {
  */
 function backward(outputs: Node[], cotangents: NDArray[], stops: Node[]): (NDArray | null)[] {
   const stopSet = new Set(stops);
-  const { order, active } = tape(outputs, stopSet);
+  const { order, active } = between(outputs, stopSet);
   const cot = new Map<Node, NDArray>();
   const accumulate = (n: Node, g: NDArray) => {
     const prev = cot.get(n);
@@ -197,7 +171,7 @@ function backward(outputs: Node[], cotangents: NDArray[], stops: Node[]): (NDArr
 /** Forward pass: tangents of `outputs` given tangents of `stops`. */
 function forward(outputs: Node[], stops: Node[], tangents: NDArray[]): (NDArray | null)[] {
   const stopSet = new Set(stops);
-  const { order, active } = tape(outputs, stopSet);
+  const { order, active } = between(outputs, stopSet);
   const tan = new Map<Node, NDArray | null>();
   stops.forEach((s, i) => tan.set(s, tangents[i]));
   const done = new Set<CustomCall>();

@@ -9,6 +9,7 @@ import { CustomOutput, customCall, type CustomCall } from '../core/autograd.js';
 import { zerosLike } from './creation.js';
 import { sum } from './reduce.js';
 import { withTracing } from '../core/trace_state.js';
+import { between } from '../core/graph.js';
 import { isContainer, map } from '../core/tree.js';
 import { fmtShape, normalizeAxis } from '../core/shape.js';
 import { make } from './make.js';
@@ -28,32 +29,6 @@ interface Batched {
   axis: number | null;
 }
 
-/** Topological order of the nodes between `stops` and `outputs`, and which of them depend on stops. */
-function trace(outputs: Node[], stops: Set<Node>): { order: Node[]; active: Set<Node> } {
-  const order: Node[] = [], seen = new Set<Node>();
-  for (const t of outputs) {
-    if (seen.has(t)) continue;
-    seen.add(t);
-    const stack: [Node, number][] = [[t, 0]];
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const n = top[0];
-      if (!stops.has(n) && top[1] < n.inputs.length) {
-        const c = n.inputs[top[1]++];
-        if (!seen.has(c)) {
-          seen.add(c);
-          stack.push([c, 0]);
-        }
-      } else {
-        stack.pop();
-        order.push(n);
-      }
-    }
-  }
-  const active = new Set<Node>();
-  for (const n of order) if (stops.has(n) || n.inputs.some((i) => active.has(i))) active.add(n);
-  return { order, active };
-}
 
 /** Applies one node to batched inputs: its rule, its composed form, or a loop over the batch. */
 function applyBatched(n: Node, ins: Batched[], B: number): Batched {
@@ -127,7 +102,7 @@ function vmapTraced(fn: (...xs: NDArray[]) => NDArray[], inputs: NDArray[], axes
     stops.add(h.node);
     env.set(h.node, { value: inputs[i], axis: axes[i] });
   });
-  const { order, active } = trace(outs.map((o) => o.node), stops);
+  const { order, active } = between(outs.map((o) => o.node), stops);
   const calls = new Map<CustomCall, Batched[]>();
   for (const n of order) {
     if (!active.has(n) || stops.has(n)) continue;
