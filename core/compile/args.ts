@@ -2,6 +2,7 @@
 // state arrays declared in `inputs`) and the key under which its trace is cached (structure of
 // the arguments, non-array leaves, dtypes, shapes or ranks, layouts).
 import { NDArray } from '../array.js';
+import type { Node } from '../node.js';
 import { flatten, isContainer, map } from '../tree.js';
 import { isRowContiguous } from '../shape.js';
 import { canon } from './simplify.js';
@@ -85,8 +86,8 @@ export function arrayKey(a: NDArray, shapeless: boolean): string {
 }
 
 /** Shapes and strides of the inputs (the part of a shapeless key that selects a plan). */
-export function layoutKey(arrays: readonly NDArray[]): string {
-  return arrays.map((a) => `${a.node.shape.join(',')}/${a.node.data!.strides.join(',')}`).join(';');
+export function layoutKey(nodes: readonly Node[]): string {
+  return nodes.map((n) => `${n.shape.join(',')}/${n.data!.strides.join(',')}`).join(';');
 }
 
 /** Marks where an array sat in a function's result (the result is rebuilt around new arrays). */

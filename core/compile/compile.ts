@@ -13,6 +13,7 @@ import { runPlan, type OutputType } from './replay.js';
 import { simplify, type SimplifyStats } from './simplify.js';
 import { compileTracing, traceFunction } from './trace.js';
 import { schedule } from './fuse.js';
+import { foldConstants } from './fold.js';
 import { releaseProgram } from './program.js';
 import { debugLevel, printPlan } from './debug.js';
 import { checkShapeless, inferGraph, ShapelessError } from './shapeless.js';
@@ -107,15 +108,28 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
     const lazy = inputs.map((a) => a.node).filter((n) => !n.data);
     if (lazy.length) evaluateNodes(lazy);
     const key = prefix + flat.key + '|' + inputs.map((a) => arrayKey(a, shapeless)).join(';');
+    // the input values stay alive through the call even if the function disposes their handles
+    // (an optimizer releases the state it replaces)
+    const ins = inputs.map((a) => a.node);
+    for (const n of ins) n.refs++;
+    try {
+      return call(key, flat, inputs, ins);
+    } finally {
+      for (const n of ins) decRef(n);
+    }
+  };
 
+  const call = (key: string, flat: ReturnType<typeof flattenArgs>, inputs: NDArray[], ins: Node[]): unknown => {
     const name = fn.name || 'anonymous function';
     const trace = () => {
       const t = traceFunction(fn as (...a: unknown[]) => unknown, flat.rebuild, flat.arrays.length, inputs, opts.outputs);
       info.traces++;
       const stats: SimplifyStats = { noops: 0, merged: 0, constants: 0, dead: 0 };
-      const graph = simplify(t.graph, stats);
+      let graph = simplify(t.graph, stats);
+      const { graph: folded, folded: nFolded } = foldConstants(graph);
+      if (nFolded) graph = simplify(folded, stats);
       if (debugLevel() >= 1)
-        console.error(`[compile] traced ${name}: ${t.graph.nodes.length} nodes, simplified to ${graph.nodes.length} (${stats.noops} no-ops, ${stats.merged} merged, ${stats.constants} constants folded, ${stats.dead} dead)`);
+        console.error(`[compile] traced ${name}: ${t.graph.nodes.length} nodes, simplified to ${graph.nodes.length} (${stats.noops} no-ops, ${stats.merged} merged, ${nFolded} subgraphs and ${stats.constants} scalars folded, ${stats.dead} dead)`);
       return { t, graph };
     };
     const holdConsts = (e: Entry, g: IRGraph) => {
@@ -134,18 +148,18 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
       const { t, graph: g } = trace();
       entry = {
         graph: g, skeleton: t.skeleton, nReturned: t.nReturned, nStateOut: t.stateOut.length, consts: [],
-        plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan), traceShapes: inputs.map((a) => a.shape), validated: false, shapelessError: null,
+        plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan), traceShapes: ins.map((n) => n.shape.slice()), validated: false, shapelessError: null,
       };
       holdConsts(entry, g);
       traceCache.set(key, entry);
       stateOut = t.stateOut;
       graph = g;
     }
-    const pkey = shapeless ? layoutKey(inputs) : '';
+    const pkey = shapeless ? layoutKey(ins) : '';
     let pe = entry.plans.get(pkey);
     if (!pe) {
       if (!graph) {
-        const same = inputs.every((a, k) => a.shape.every((d, i) => d === entry!.traceShapes[k][i]));
+        const same = ins.every((n, k) => n.shape.every((d, i) => d === entry!.traceShapes[k][i]));
         if (same) graph = entry.graph;
         else if (entry.shapelessError) throw entry.shapelessError;
         else if (!entry.validated) {
@@ -161,9 +175,9 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
             if (!(e instanceof ShapelessError)) throw e;
             entry.shapelessError = pending = e;
           }
-        } else graph = inferGraph(entry.graph, inputs.map((a) => a.shape));
+        } else graph = inferGraph(entry.graph, ins.map((n) => n.shape));
       }
-      pe = buildPlan(graph, inputs);
+      pe = buildPlan(graph, ins);
       if (!pending) entry.plans.set(pkey, pe);
       if (debugLevel() >= 1) printPlan(name, pe.plan, graph);
     }
@@ -172,7 +186,7 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
       throw new Error(`[compile] the outputs state holds ${stateOut.length} arrays, but the traced function produced ${entry.nStateOut}; its structure must not change between calls`);
     let nodes: Node[];
     try {
-      nodes = runPlan(pe.plan, inputs.map((a) => a.node.data!), pe.outTypes);
+      nodes = runPlan(pe.plan, ins.map((n) => n.data!), pe.outTypes);
     } finally {
       if (pending) releasePlan(pe);
     }
@@ -195,8 +209,8 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
   return compiled as unknown as Compiled<F>;
 }
 
-function buildPlan(graph: IRGraph, inputs: readonly NDArray[]): PlanEntry {
-  const views = inputs.map((a) => ({ strides: a.node.data!.strides }));
+function buildPlan(graph: IRGraph, inputs: readonly Node[]): PlanEntry {
+  const views = inputs.map((n) => ({ strides: n.data!.strides }));
   const { steps, programs } = schedule(graph);
   let plan: Plan;
   try {
