@@ -31,6 +31,17 @@ export function dispose(...trees: unknown[]): void {
   for (const a of treeLeaves(trees)) a.dispose();
 }
 
+/**
+ * Takes arrays out of every enclosing kn.tidy scope, so the end of those scopes does not free
+ * them; the caller owns them from then on (state a layer or optimizer replaces each step).
+ * @example kn.tidy(() => { state = kn.keep(kn.add(state, 1)); });
+ */
+export function keep<T>(tree: T): T {
+  const leaves = treeLeaves(tree);
+  for (let s = scopeStorage.getStore(); s; s = s.parent) for (const a of leaves) s.tracked.delete(a);
+  return tree;
+}
+
 function finishScope(scope: Scope, result: unknown): void {
   const keep = new Set<NDArray>(treeLeaves(result));
   for (const a of scope.tracked) {

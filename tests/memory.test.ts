@@ -52,6 +52,21 @@ describe('memory contract', () => {
     expect(kn.memory.buffers()).toBe(buffers);
   });
 
+  it('kn.keep takes arrays out of enclosing tidy scopes', () => {
+    let kept: kn.NDArray | null = null;
+    let dropped: kn.NDArray | null = null;
+    kn.tidy(() => {
+      kn.tidy(() => {
+        kept = kn.keep({ a: kn.arange(3) }).a;
+        dropped = kn.arange(3);
+      });
+    });
+    expect(kept!.disposed).toBe(false);
+    expect(dropped!.disposed).toBe(true);
+    expect(kept!.tolist()).toEqual([0, 1, 2]);
+    kept!.dispose();
+  });
+
   it('tidy keeps returned trees and frees the rest', () => {
     const buffers = kn.memory.buffers();
     const out = kn.tidy(() => {

@@ -3,7 +3,7 @@ import type { NDArray } from '../../core/array.js';
 import { fmtValue } from '../../core/shape.js';
 import { split } from '../../ops/random.js';
 import { unstack } from '../../ops/shape.js';
-import { scopeStorage } from '../../core/scope.js';
+import { keep } from '../../core/memory.js';
 
 /** A positive integer argument of a layer constructor. */
 export function positiveInt(v: unknown, op: string, what: string): number {
@@ -36,6 +36,5 @@ export interface InitKeyOptions {
  * layer owns it from then on and disposes it when a later call replaces it.
  */
 export function keepState(a: NDArray): NDArray {
-  for (let s = scopeStorage.getStore(); s; s = s.parent) s.tracked.delete(a);
-  return a;
+  return keep(a);
 }

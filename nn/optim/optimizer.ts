@@ -8,7 +8,7 @@ import { tidy } from '../../core/memory.js';
 import { flatten, isContainer, mapWithPath, treeLeaves, unflatten } from '../../core/tree.js';
 import { array, astype } from '../../ops/index.js';
 import { loadSafetensors, saveSafetensors } from '../../ops/io/index.js';
-import { keep } from './keep.js';
+import { keep } from '../../core/memory.js';
 import { checkLearningRate } from './validate.js';
 
 /** A function of the step count (0 for the first update) giving a value such as the learning rate. */
