@@ -125,9 +125,17 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
       const t = traceFunction(fn as (...a: unknown[]) => unknown, flat.rebuild, flat.arrays.length, inputs, opts.outputs);
       info.traces++;
       const stats: SimplifyStats = { noops: 0, merged: 0, constants: 0, dead: 0 };
-      let graph = simplify(t.graph, stats);
-      const { graph: folded, folded: nFolded } = foldConstants(graph);
-      if (nFolded) graph = simplify(folded, stats);
+      let graph: IRGraph;
+      let nFolded = 0;
+      try {
+        graph = simplify(t.graph, stats);
+        const f = foldConstants(graph);
+        nFolded = f.folded;
+        if (nFolded) graph = simplify(f.graph, stats);
+      } catch (e) {
+        for (const c of t.consts) decRef(c);
+        throw e;
+      }
       if (debugLevel() >= 1)
         console.error(`[compile] traced ${name}: ${t.graph.nodes.length} nodes, simplified to ${graph.nodes.length} (${stats.noops} no-ops, ${stats.merged} merged, ${nFolded} subgraphs and ${stats.constants} scalars folded, ${stats.dead} dead)`);
       return { t, graph };
@@ -151,6 +159,7 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
         plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan), traceShapes: ins.map((n) => n.shape.slice()), validated: false, shapelessError: null,
       };
       holdConsts(entry, g);
+      for (const c of t.consts) decRef(c);
       traceCache.set(key, entry);
       stateOut = t.stateOut;
       graph = g;
@@ -168,6 +177,7 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
           stateOut = t.stateOut;
           graph = g2;
           holdConsts(entry, g2);
+          for (const c of t.consts) decRef(c);
           try {
             checkShapeless(entry.graph, g2);
             entry.validated = true;

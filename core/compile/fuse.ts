@@ -20,6 +20,8 @@ import { buildProgram, phasesOf, releaseProgram, type Edge, type GroupSpec } fro
 
 /** Limits on fused kernels: parameters, not constants spread through the code. */
 export const fusionLimits = {
+  /** false: every node is its own kernel, as in an eager evaluation (for comparisons) */
+  enabled: true,
   /** inputs read by one kernel (the native side allows 64 operands with the outputs) */
   maxInputs: 32,
   /** members of one kernel */
@@ -56,6 +58,7 @@ export interface Schedule {
 
 /** The schedule of `g`: steps in topological order, and the native programs they use. */
 export function schedule(g: IRGraph): Schedule {
+  if (!fusionLimits.enabled) return { steps: g.nodes.filter((n) => n.kind === 'op').map((n) => ({ kind: 'node', id: n.id })), programs: [] };
   return new Fuser(g).run();
 }
 

@@ -15,6 +15,8 @@ export interface Traced {
   nReturned: number;
   /** state output handles the trace left in the containers (to be bound to real values) */
   stateOut: NDArray[];
+  /** the graph's constants, each held once for the caller (release with decRef) */
+  consts: Node[];
 }
 
 let depth = 0;
@@ -63,7 +65,10 @@ export function traceFunction(
     for (const h of stateOut) if (h.disposed) throw new Error('[compile] a state output array was disposed by the function');
     const outputs = [...arrays.map((a) => a.node), ...stateOut.map((h) => h.node)];
     const graph = buildIR(outputs, inputs.length, firstId, evaluateNodes);
-    return { graph, skeleton, nReturned: arrays.length, stateOut };
+    // constants made inside the function outlive the arrays that held them (disposed below)
+    const consts = graph.nodes.filter((n) => n.kind === 'const').map((n) => n.source!);
+    for (const c of consts) c.refs++;
+    return { graph, skeleton, nReturned: arrays.length, stateOut, consts };
   } finally {
     for (let k = 0; k < rebound; k++) {
       if (!stateIn[k].disposed) stateIn[k].rebind(originals[k]);
