@@ -16,7 +16,7 @@ import { schedule } from './fuse.js';
 import { foldConstants } from './fold.js';
 import { releaseProgram } from './program.js';
 import { debugLevel, printPlan } from './debug.js';
-import { checkShapeless, inferGraph, ShapelessError } from './shapeless.js';
+import { checkShapeless, inferGraph, ShapelessError, type ShapeHints } from './shapeless.js';
 
 export interface CompileOptions {
   /** reuse one trace when only the sizes of the inputs change (ranks and dtypes stay) */
@@ -55,6 +55,7 @@ interface Entry {
   /** shapeless: input shapes of the first trace, whether a second trace confirmed the rules */
   traceShapes: number[][];
   validated: boolean;
+  hints: ShapeHints;
   shapelessError: Error | null;
 }
 
@@ -156,7 +157,7 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
       const { t, graph: g } = trace();
       entry = {
         graph: g, skeleton: t.skeleton, nReturned: t.nReturned, nStateOut: t.stateOut.length, consts: [],
-        plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan), traceShapes: ins.map((n) => n.shape.slice()), validated: false, shapelessError: null,
+        plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan), traceShapes: ins.map((n) => n.shape.slice()), validated: false, hints: new Map(), shapelessError: null,
       };
       holdConsts(entry, g);
       for (const c of t.consts) decRef(c);
@@ -179,13 +180,13 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
           holdConsts(entry, g2);
           for (const c of t.consts) decRef(c);
           try {
-            checkShapeless(entry.graph, g2);
+            entry.hints = checkShapeless(entry.graph, g2);
             entry.validated = true;
           } catch (e) {
             if (!(e instanceof ShapelessError)) throw e;
             entry.shapelessError = pending = e;
           }
-        } else graph = inferGraph(entry.graph, ins.map((n) => n.shape));
+        } else graph = inferGraph(entry.graph, ins.map((n) => n.shape), entry.hints);
       }
       pe = buildPlan(graph, ins);
       if (!pending) entry.plans.set(pkey, pe);

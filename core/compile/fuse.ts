@@ -294,8 +294,10 @@ class Fuser {
       const roles = new Map(gr.members.map((m) => [m, this.role[m]!] as const));
       const ops = gr.members.filter((m) => this.nodes[m].prim !== Reshape).length;
       const reds = gr.members.some((m) => this.role[m] === 'RED');
+      // a lone op is worth a fused kernel when it absorbs a constant (no fill kernel then)
+      const absorbsConstant = [...edges.values()].some((es) => es.some((e) => e.kind === 'const'));
       const keep =
-        (reds ? ops >= 2 : ops >= fusionLimits.minOps) &&
+        (reds ? ops >= 2 : ops >= fusionLimits.minOps || absorbsConstant) &&
         reads.length <= fusionLimits.maxInputs &&
         phasesOf([...members].sort((a, b) => a - b), roles, edges).bound <= fusionLimits.maxPhases;
       if (keep) live.push({ gr, members, edges, reads });

@@ -22,7 +22,7 @@ const isEw = (n: IRNode) => n.prim === Unary || n.prim === Binary || n.prim === 
  * The graph at other input sizes: every node's shape and size-dependent parameters inferred
  * from `inputShapes` (one per input slot). Nodes without a rule keep their traced shape.
  */
-export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])[]): IRGraph {
+export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])[], hints: ShapeHints = new Map()): IRGraph {
   const shapes = new Array<number[] | null>(g.nodes.length).fill(null);
   const params = g.nodes.map((n) => n.params);
   const users = g.nodes.map(() => [] as number[]);
@@ -61,7 +61,7 @@ export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])
     if (n.prim === Reduce) return ins()[0].slice(0, ins()[0].length - (n.params.r as number));
     if (n.prim === Transpose) return (n.params.perm as number[]).map((p) => ins()[0][p]);
     if (n.prim === Contiguous || sameAsInput.has(n.prim.name)) return ins()[0].slice();
-    if (n.prim === Reshape) return reshapeRule(n, g.nodes[n.inputs[0]].shape, ins()[0]);
+    if (n.prim === Reshape) return reshapeRule(n, g.nodes[n.inputs[0]].shape, ins()[0], hints.get(n.id));
     if (n.prim === Slice) return sliceRule(n, g.nodes[n.inputs[0]].shape, ins()[0]);
     if (n.prim === Matmul) {
       const [a, b] = ins();
@@ -95,11 +95,14 @@ export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])
 
 const sameAsInput = new Set(['identity', 'stopGradient', 'depends', 'customOutput']);
 
+/** Per reshape node, the output dims that changed between the two traces (which dim of a split varies). */
+export type ShapeHints = Map<number, Set<number>>;
+
 /**
  * Reshapes that regroup dims: input and output split into runs with equal products; a run with
  * one output dim takes the run's product, a run with several keeps all but one of them fixed.
  */
-function reshapeRule(n: IRNode, tracedIn: readonly number[], inS: readonly number[]): number[] {
+function reshapeRule(n: IRNode, tracedIn: readonly number[], inS: readonly number[], vary?: Set<number>): number[] {
   const tracedOut = n.shape;
   const groups: [number[], number[]][] = [];
   let i = 0, o = 0;
@@ -136,10 +139,13 @@ function reshapeRule(n: IRNode, tracedIn: readonly number[], inS: readonly numbe
     }
     const tracedP = gi.reduce((t, k) => t * tracedIn[k], 1);
     if (p === tracedP) continue; // unchanged run
-    // all but the first output dim of the run stay fixed
-    const rest = go.slice(1).reduce((t, k) => t * tracedOut[k], 1);
+    // one output dim of the run follows the size (the one the second trace saw change), the others stay
+    const moving = go.filter((k) => vary?.has(k));
+    if (moving.length > 1) fail(n, `more than one of the dims ${fmtShape(go.map((k) => tracedOut[k]))} split from one input dim changes size`);
+    const m = moving[0] ?? go[0];
+    const rest = go.filter((k) => k !== m).reduce((t, k) => t * tracedOut[k], 1);
     if (p % rest !== 0) fail(n, `${p} elements do not split into ${fmtShape(go.map((k) => tracedOut[k]))}`);
-    out[go[0]] = p / rest;
+    out[m] = p / rest;
   }
   if (sizeOf(out) !== sizeOf(inS)) fail(n, `cannot infer the output shape for input ${fmtShape(inS)} (traced ${fmtShape(tracedIn)} -> ${fmtShape(tracedOut)})`);
   return out;
@@ -160,7 +166,7 @@ function sliceRule(n: IRNode, tracedIn: readonly number[], inS: readonly number[
  * Checks that inferring `g1` at the sizes of `g2`'s inputs gives `g2` (the second trace). Throws
  * naming the first node whose shape or parameters the rules do not reproduce.
  */
-export function checkShapeless(g1: IRGraph, g2: IRGraph): void {
+export function checkShapeless(g1: IRGraph, g2: IRGraph): ShapeHints {
   const where = (n: IRNode) => `${n.prim.name}${n.params.op ? `(${n.params.op})` : ''}`;
   if (g1.nodes.length !== g2.nodes.length || g1.outputs.length !== g2.outputs.length || g1.outputs.some((o, k) => o !== g2.outputs[k]))
     throw new ShapelessError(`[compile] shapeless: the function builds a different graph at other input sizes (${g1.nodes.length} vs ${g2.nodes.length} nodes), so it cannot be shapeless`);
@@ -171,7 +177,10 @@ export function checkShapeless(g1: IRGraph, g2: IRGraph): void {
     if (a.prim !== b.prim || a.kind !== b.kind || a.dtype !== b.dtype || a.inputs.length !== b.inputs.length || a.inputs.some((x, i) => x !== b.inputs[i]))
       throw new ShapelessError(`[compile] shapeless: the function builds a different graph at other input sizes (${where(a)} vs ${where(b)}), so it cannot be shapeless`);
   }
-  const inferred = inferGraph(g1, inputShapes);
+  const hints: ShapeHints = new Map();
+  for (const n of g1.nodes)
+    if (n.prim === Reshape) hints.set(n.id, new Set(n.shape.map((d, i) => (d !== g2.nodes[n.id].shape[i] ? i : -1)).filter((i) => i >= 0)));
+  const inferred = inferGraph(g1, inputShapes, hints);
   for (let k = 0; k < g1.nodes.length; k++) {
     const a = inferred.nodes[k], b = g2.nodes[k];
     if (canon(a.params) !== canon(b.params)) {
@@ -181,4 +190,5 @@ export function checkShapeless(g1: IRGraph, g2: IRGraph): void {
     if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
       fail(b, `its shape ${fmtShape(b.shape)} at input sizes ${inputShapes.map(fmtShape).join(', ')} does not follow from its inputs (inferred ${fmtShape(a.shape)})`);
   }
+  return hints;
 }

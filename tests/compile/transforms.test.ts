@@ -1,0 +1,60 @@
+// Transforms compose with compile: compiled gradients, compiled functions inside grad/vmap and
+// inside other compiled functions.
+import { describe, expect, it } from 'vitest';
+import * as kn from '../../index.js';
+import { expectSame, normal } from './helpers.js';
+
+const T = { rtol: 1e-5, atol: 1e-6 };
+const loss = (w: kn.NDArray, x: kn.NDArray) => kn.mean(kn.square(kn.subtract(kn.tanh(kn.matmul(x, w)), 0.5)));
+
+describe('compile and transforms', () => {
+  it('kn.compile(kn.grad(f)) equals kn.grad(f)', () => {
+    const w = normal([5, 3], 1), x = normal([8, 5], 2);
+    const g = kn.grad(loss);
+    const cg = kn.compile(g);
+    expectSame(cg(w, x), g(w, x), T);
+    expectSame(cg(w, x), g(w, x), T);
+    expect(cg.info.traces).toBe(1);
+    expect(cg.info.fused).toBeGreaterThan(0);
+  });
+
+  it('kn.compile(kn.valueAndGrad(f)) with a tree argument and argnums', () => {
+    const f = (p: { w: kn.NDArray; b: kn.NDArray }, x: kn.NDArray) => kn.sum(kn.nn.gelu(kn.add(kn.matmul(x, p.w), p.b)));
+    const p = { w: normal([4, 2], 3), b: normal([2], 4) }, x = normal([6, 4], 5);
+    const vg = kn.valueAndGrad(f, { argnums: [0, 1] });
+    const cvg = kn.compile(vg);
+    for (let i = 0; i < 2; i++) expectSame(cvg(p, x), vg(p, x), T);
+  });
+
+  it('a compiled function inside grad runs uncompiled, so gradients flow through it', () => {
+    const inner = kn.compile((x: kn.NDArray) => kn.sin(kn.multiply(x, x)));
+    const x = normal([5], 6);
+    const g = kn.grad((v: kn.NDArray) => kn.sum(inner(v)))(x);
+    expectSame(g, kn.multiply(kn.cos(kn.multiply(x, x)), kn.multiply(x, 2)), T);
+    expect(inner.info.traces).toBe(0);
+  });
+
+  it('compiled functions called while tracing another inline into its trace', () => {
+    const inner = kn.compile((x: kn.NDArray) => kn.exp(kn.negative(x)));
+    const outer = kn.compile((x: kn.NDArray) => kn.add(inner(x), 1));
+    const x = normal([7], 7);
+    expectSame(outer(x), kn.add(kn.exp(kn.negative(x)), 1));
+    expect(outer.info.kernels).toBe(1);
+    expect(inner.info.traces).toBe(0);
+    expectSame(inner(x), kn.exp(kn.negative(x))); // on its own it compiles
+    expect(inner.info.traces).toBe(1);
+  });
+
+  it('vmap of a function inside compile', () => {
+    const f = kn.compile((xs: kn.NDArray) => kn.vmap((r: kn.NDArray) => kn.softmax(kn.multiply(r, 3), -1))(xs));
+    const xs = normal([4, 10], 8);
+    expectSame(f(xs), kn.softmax(kn.multiply(xs, 3), -1), T);
+  });
+
+  it('stopGradient and identity views vanish from the compiled graph', () => {
+    const f = kn.compile((x: kn.NDArray) => kn.multiply(kn.stopGradient(kn.exp(x)), kn.stopGradient(x)));
+    const x = normal([6], 9);
+    expectSame(f(x), kn.multiply(kn.exp(x), x));
+    expect(f.info.kernels).toBe(1);
+  });
+});
