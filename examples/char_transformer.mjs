@@ -1,17 +1,17 @@
 // Trains a small decoder-only transformer (RMSNorm, RoPE, causal attention, SwiGLU, tied head) on
 // the characters of the King James Bible, Genesis to Deuteronomy (examples/data/kjv_pentateuch.txt.gz),
 // then samples from it. Run after `npm install` (which builds dist/):
-//   node examples/char_transformer.mjs [--steps 400] [--seed 0] [--batch-size 32] [--seq-len 128]
+//   node examples/char_transformer.mjs [--steps 800] [--seed 0] [--batch-size 64] [--seq-len 64]
 //        [--dims 128] [--layers 4] [--heads 4] [--lr 0.003] [--temperature 0.8] [--sample-length 300]
 import { parseArgs } from 'node:util';
 import { prepareText, sampleText, trainCharTransformer } from './lib/char_model.mjs';
 
 const { values } = parseArgs({
   options: {
-    steps: { type: 'string', default: '400' },
+    steps: { type: 'string', default: '800' },
     seed: { type: 'string', default: '0' },
-    'batch-size': { type: 'string', default: '32' },
-    'seq-len': { type: 'string', default: '128' },
+    'batch-size': { type: 'string', default: '64' },
+    'seq-len': { type: 'string', default: '64' },
     dims: { type: 'string', default: '128' },
     layers: { type: 'string', default: '4' },
     heads: { type: 'string', default: '4' },

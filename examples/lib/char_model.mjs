@@ -109,7 +109,7 @@ function batchArrays(ids, batchSize, seqLen, rng) {
  * Mean loss over `batches` random validation windows (fixed seed, so runs compare).
  * @example evaluateLoss(model, data.validation, {batches: 4}) // e.g. 1.62
  */
-export function evaluateLoss(model, ids, { batches = 8, batchSize = 32, seqLen = 128, seed = 1234 } = {}) {
+export function evaluateLoss(model, ids, { batches = 8, batchSize = 64, seqLen = 64, seed = 1234 } = {}) {
   const rng = makeRng(seed);
   let total = 0;
   for (let i = 0; i < batches; i++) {
@@ -123,7 +123,7 @@ export function evaluateLoss(model, ids, { batches = 8, batchSize = 32, seqLen =
  * the context is cut to the last `contextLength` characters.
  * @example sampleText(model, vocab, 'And God said', {length: 200, temperature: 0.8})
  */
-export function sampleText(model, vocab, prompt, { length = 300, temperature = 0.8, contextLength = 128, seed = 0 } = {}) {
+export function sampleText(model, vocab, prompt, { length = 300, temperature = 0.8, contextLength = 64, seed = 0 } = {}) {
   if (!(temperature > 0)) throw new Error(`[sampleText] temperature must be > 0, got ${temperature}`);
   const ids = Array.from(encode(vocab, prompt));
   let key = kn.random.key(seed);
@@ -152,7 +152,7 @@ export function sampleText(model, vocab, prompt, { length = 300, temperature = 0
  * @example const r = trainCharTransformer({steps: 5, dims: 32, layers: 1, seqLen: 16, batchSize: 4, silent: true})
  */
 export function trainCharTransformer({
-  steps = 400, seed = 0, batchSize = 32, seqLen = 128, dims = 128, heads = 4, layers = 4,
+  steps = 800, seed = 0, batchSize = 64, seqLen = 64, dims = 128, heads = 4, layers = 4,
   learningRate = 3e-3, weightDecay = 0.01, evalBatches = 8, text, silent = false, onStep,
 } = {}) {
   kn.random.seed(seed);
