@@ -4,7 +4,7 @@
 // themselves are written with ordinary ops in ops/grad/, so the gradient graph is differentiable
 // again (grad of grad) and batchable (vmap of grad).
 import { NDArray } from './array.js';
-import { Node, type Primitive } from './node.js';
+import { Node, type BufferView, type Primitive } from './node.js';
 import { defineRules, rulesOf, type RuleContext } from './rules.js';
 import { tidy } from './memory.js';
 import { fmtShape } from './shape.js';
@@ -31,7 +31,7 @@ function ops(): GradOps {
 
 // ---- primitives owned by the transforms ----------------------------------------------------
 
-const passThrough = (_: Node, [x]: { buf: any; offset: number; strides: number[] }[]) => ({ buf: x.buf, offset: x.offset, strides: x.strides.slice() });
+const passThrough = (_: Node, [x]: BufferView[]): BufferView => ({ buf: x.buf, offset: x.offset, strides: x.strides.slice() });
 
 /** The fresh node a transform substitutes for each of its inputs. */
 export const Identity: Primitive = { name: 'identity', view: passThrough };
