@@ -182,13 +182,13 @@ describe('fused reductions with elementwise producers on every dtype', () => {
 /** A valid program: out = in0 + 1 over one float32 dim. */
 function program(over: Partial<Record<'nIn' | 'nOut' | 'ndim' | 'nred' | 'regType', number>> = {}, body?: number[][]): number[] {
   const b = body ?? [[0, 0, 0, 0, 0, 0, 0], [5, 0, 0, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0, 0]];
-  return [1, over.nIn ?? 1, over.nOut ?? 1, over.ndim ?? 1, over.nred ?? 0, 2, 0, 0, 1, 11, 11, 0, over.regType ?? 11, 11, 1, b.length, 0, 2, 11, 1, 0, 0, 0, 1, ...b.flat()];
+  return [2, over.nIn ?? 1, over.nOut ?? 1, over.ndim ?? 1, over.nred ?? 0, 2, 0, 0, 1, 0, 0, 11, 11, 0, over.regType ?? 11, 11, 1, b.length, 0, 2, 11, 1, 0, 0, 0, 1, ...b.flat()];
 }
 
 describe('malformed fused programs and launches are errors, never crashes', () => {
   it('rejects bad programs with a message naming the problem', () => {
     const bad: [number[], RegExp][] = [
-      [[2, ...program().slice(1)], /version/],
+      [[3, ...program().slice(1)], /version/],
       [program({ regType: 9 }), /not a compute type/],
       [program({}, [[0, 0, 5, 0, 0, 0, 0], [1, 0, 0, 0, 5, 0, 0]]), /out of range/],
       [program({}, [[0, 0, 0, 0, 0, 0, 0]]), /never written/],

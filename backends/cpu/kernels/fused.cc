@@ -31,6 +31,8 @@ struct Ins {
   double imm = 0;
   bool row = false;                        // runs on the row register file
   int64_t od = 0, oa = 0, ob = 0, oc = 0;  // byte offsets of dst, a, b, c in their files
+  int32_t bind = -1;                       // operand whose memory this (last) writer of a stored value may write
+  int32_t bind_size = 0;                   // element size of that output
 };
 
 struct AccDef {
@@ -45,7 +47,8 @@ struct Phase {
 
 struct Program {
   int n_in = 0, n_out = 0, ndim = 0, nred = 0;
-  std::vector<int> in_dtype, out_dtype, out_kind, breg, rreg;
+  std::vector<int> in_dtype, out_dtype, out_kind, breg, rreg, spill;
+  std::vector<Ins> init;  // once per task: constants
   std::vector<int64_t> boff;
   int64_t bbytes = 0, rbytes = 0;
   std::vector<AccDef> accs;
@@ -72,9 +75,12 @@ struct Geom {
 struct Frame {
   const Geom* g = nullptr;
   char** bp = nullptr;    // where each block register's values are now (its scratch, or an input)
-  char** bfix = nullptr;  // each block register's scratch
+  char** bfix = nullptr;  // where each block register's next values go (its scratch, or an output)
+  char** bscr = nullptr;  // each block register's scratch
   char* row = nullptr;
   uint64_t* acc = nullptr;
+  char* spill = nullptr;         // spill slots of the current row
+  int64_t spill_stride = 0;      // bytes per slot
   int64_t f0 = 0;                // flat inner index of the block's first element
   int64_t rowoff[64] = {0};      // element offset of the current row, per operand
   int64_t idx[kMaxDims] = {0};   // inner multi-index of f0 (when some operand is general)
@@ -236,8 +242,12 @@ template <class T> void ins_store(const Ins& I, Frame& F, int64_t n) {
   const OpGeom& o = F.g->op[I.a];
   S* d = reinterpret_cast<S*>(o.base) + F.rowoff[I.a];
   const C* s = rd<C>(F, I, I.b, 0);
-  if (o.kind == 0) store_run<T>(s, d + F.f0, 1, n);
-  else for_runs(F, o.istr, n, [&](int64_t off, int64_t i, int64_t m, int64_t st) { store_run<T>(s + i, d + off, st, m); });
+  F.bfix[I.b] = F.bscr[I.b];  // (a bound register writes its scratch again)
+  if (o.kind == 0) {
+    if (reinterpret_cast<const void*>(s) != reinterpret_cast<const void*>(d + F.f0)) store_run<T>(s, d + F.f0, 1, n);
+  } else {
+    for_runs(F, o.istr, n, [&](int64_t off, int64_t i, int64_t m, int64_t st) { store_run<T>(s + i, d + off, st, m); });
+  }
 }
 
 template <class T> void ins_store_row(const Ins& I, Frame& F, int64_t) {
@@ -259,6 +269,16 @@ template <class C> void ins_splat(const Ins& I, Frame& F, int64_t n) {
   C v = *reinterpret_cast<const C*>(F.row + I.oa);
   C* d = wr<C>(F, I, I.dst, 0);
   for (int64_t i = 0; i < n; i++) d[i] = v;
+}
+
+// A row's values of an intermediate, kept in a spill slot for later phases (cheaper than
+// recomputing an exp); a fill reads them where they lie.
+template <class C> void ins_spill(const Ins& I, Frame& F, int64_t n) {
+  const C* a = rd<C>(F, I, I.a, 0);
+  copy_bytes(F.spill + I.dst * F.spill_stride + F.f0 * (int64_t)sizeof(C), reinterpret_cast<const char*>(a), n * (int64_t)sizeof(C));
+}
+template <class C> void ins_fill(const Ins& I, Frame& F, int64_t) {
+  F.bp[I.dst] = F.spill + I.a * F.spill_stride + F.f0 * (int64_t)sizeof(C);
 }
 
 // ---- arithmetic ------------------------------------------------------------------------------
@@ -311,13 +331,26 @@ template <class CF, class T> KILN_AVX2 void ins_cast_avx2(const Ins& I, Frame& F
 template <class Op> KILN_AVX2 void ins_unary_vec(const Ins& I, Frame& F, int64_t n) {
   const float* a = rd<float>(F, I, I.a, I.oa);
   float* d = wr<float>(F, I, I.dst, I.od);
-  for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(d + i, Op::v(_mm256_loadu_ps(a + i)));
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {  // two independent vectors per step for more ILP
+    __m256 x0 = _mm256_loadu_ps(a + i), x1 = _mm256_loadu_ps(a + i + 8);
+    _mm256_storeu_ps(d + i, Op::v(x0));
+    _mm256_storeu_ps(d + i + 8, Op::v(x1));
+  }
+  for (; i < n; i += 8) _mm256_storeu_ps(d + i, Op::v(_mm256_loadu_ps(a + i)));
 }
 template <class Op> KILN_AVX2 void ins_binary_vec(const Ins& I, Frame& F, int64_t n) {
   const float* a = rd<float>(F, I, I.a, I.oa);
   const float* b = rd<float>(F, I, I.b, I.ob);
   float* d = wr<float>(F, I, I.dst, I.od);
-  for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(d + i, Op::v(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 x0 = _mm256_loadu_ps(a + i), x1 = _mm256_loadu_ps(a + i + 8);
+    __m256 y0 = _mm256_loadu_ps(b + i), y1 = _mm256_loadu_ps(b + i + 8);
+    _mm256_storeu_ps(d + i, Op::v(x0, y0));
+    _mm256_storeu_ps(d + i + 8, Op::v(x1, y1));
+  }
+  for (; i < n; i += 8) _mm256_storeu_ps(d + i, Op::v(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
 }
 // float32 -> float16/bfloat16 -> float32 (the rounding a 16-bit intermediate gets eagerly)
 template <class T> KILN_AVX2 void ins_round16_vec(const Ins& I, Frame& F, int64_t n) {
@@ -332,6 +365,47 @@ template <class T> KILN_AVX2 void ins_round16_vec(const Ins& I, Frame& F, int64_
 #endif
 
 // ---- reductions ------------------------------------------------------------------------------
+
+#if KILN_SIMD
+// float32 folds eight lanes at a time: sums with two vector accumulators (then in double), max/min
+// with the scalar rule per lane (x > a ? x : a) and a mask that keeps a NaN.
+KILN_AVX2 inline double sum_f32_avx2(const float* x, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+    s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+  alignas(32) float t[8];
+  _mm256_store_ps(t, _mm256_add_ps(s0, s1));
+  double r = 0;
+  for (int j = 0; j < 8; j++) r += (double)t[j];
+  for (; i < n; i++) r += (double)x[i];
+  return r;
+}
+template <bool kMax> KILN_AVX2 inline float extreme_f32_avx2(float a, const float* x, int64_t n) {
+  if (a != a) return a;
+  __m256 m = _mm256_set1_ps(a), nan = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    m = kMax ? _mm256_max_ps(v, m) : _mm256_min_ps(v, m);
+  }
+  alignas(32) float t[8];
+  _mm256_store_ps(t, m);
+  float r = a;
+  for (int j = 0; j < 8; j++) r = (kMax ? t[j] > r : t[j] < r) ? t[j] : r;
+  if (_mm256_movemask_ps(nan)) return std::numeric_limits<float>::quiet_NaN();
+  for (; i < n; i++) {
+    float v = x[i];
+    if (v != v) return v;
+    r = (kMax ? v > r : v < r) ? v : r;
+  }
+  return r;
+}
+#endif
 
 template <class C, ReduceOp OP> struct Acc {
   static constexpr bool kSumProd = OP == ReduceOp::sum || OP == ReduceOp::prod;
@@ -369,6 +443,15 @@ template <class C, ReduceOp OP> struct Acc {
     else return (A)x;
   }
   static void fold(A& a, const C* x, int64_t n) {
+#if KILN_SIMD
+    if constexpr (std::is_same_v<C, float> && (OP == ReduceOp::sum || OP == ReduceOp::max || OP == ReduceOp::min)) {
+      if (ew::has_avx2()) {
+        if constexpr (OP == ReduceOp::sum) a += sum_f32_avx2(x, n);
+        else a = extreme_f32_avx2<OP == ReduceOp::max>(a, x, n);
+        return;
+      }
+    }
+#endif
     if constexpr (OP == ReduceOp::sum && std::is_floating_point_v<C>) {
       // eight partial sums in the register type, added to the double accumulator per block
       C p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -547,6 +630,21 @@ InsFn splat_fn(int t) {
   return fn;
 }
 
+InsFn spill_fn(int t) {
+  InsFn fn = nullptr;
+#define KILN_FZ_SP(C) fn = &ins_spill<C>;
+  KILN_FZ_COMPUTE(t, KILN_FZ_SP)
+#undef KILN_FZ_SP
+  return fn;
+}
+InsFn fill_fn(int t) {
+  InsFn fn = nullptr;
+#define KILN_FZ_FI(C) fn = &ins_fill<C>;
+  KILN_FZ_COMPUTE(t, KILN_FZ_FI)
+#undef KILN_FZ_FI
+  return fn;
+}
+
 void acc_fns(AccDef& a, InsFn* reduce, InsFn* get) {
   *reduce = *get = nullptr;
   with_reduce(a.op, [&](auto opc) {
@@ -582,16 +680,16 @@ struct Reader {
 };
 
 const char* code_name(int c) {
-  static const char* names[] = {"load", "store", "const", "splat", "unary", "binary", "where", "cast", "reduce", "accget"};
+  static const char* names[] = {"load", "store", "const", "splat", "unary", "binary", "where", "cast", "reduce", "accget", "spill", "fill"};
   return c >= 0 && c < kFzCodes ? names[c] : "invalid";
 }
 
-enum Section { kSetup, kBody, kFinish };
+enum Section { kSetup, kBody, kFinish, kInit };
 
 std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   Reader r{words, n};
   auto P = std::make_shared<Program>();
-  if (r.integer("version", 1, 1) != 1) fail("[compileProgram] unsupported program version");
+  if (r.integer("version", 2, 2) != 2) fail("[compileProgram] unsupported program version");
   P->n_in = (int)r.integer("input count", 0, 63);
   P->n_out = (int)r.integer("output count", 1, 64 - P->n_in);
   P->ndim = (int)r.integer("ndim", 0, kMaxDims);
@@ -600,7 +698,10 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   int nr = (int)r.integer("row register count", 0, kMaxRegs);
   int na = (int)r.integer("accumulator count", 0, kMaxAccs);
   int np = (int)r.integer("phase count", 1, kMaxPhases);
-  if (P->nred == 0 && (np != 1 || na != 0)) fail("[compileProgram] an elementwise program (no reduced dims) has one phase and no accumulators");
+  int ns = (int)r.integer("spill slot count", 0, kMaxRegs);
+  int ni = (int)r.integer("init instruction count", 0, kMaxInstrs);
+  if (P->nred == 0 && (np != 1 || na != 0 || ns != 0))
+    fail("[compileProgram] an elementwise program (no reduced dims) has one phase, no accumulators and no spill slots");
   for (int i = 0; i < P->n_in; i++) P->in_dtype.push_back((int)r.integer("input dtype", 0, kNumDtypes - 1));
   for (int i = 0; i < P->n_out; i++) P->out_dtype.push_back((int)r.integer("output dtype", 0, kNumDtypes - 1));
   for (int i = 0; i < P->n_out; i++) {
@@ -630,18 +731,11 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
     if (!acc_reduce[i]) fail("[compileProgram] accumulator ", i, ": reduce op ", a.op, " does not support ", dtype_name(a.type));
     P->accs.push_back(a);
   }
+  for (int i = 0; i < ns; i++) P->spill.push_back(reg_type("spill slot type"));
   std::vector<int> stored(P->n_out, 0);
-  int total = 0;
-  for (int p = 0; p < np; p++) {
-    Phase ph;
-    int64_t counts[3];
-    for (int s = 0; s < 3; s++) counts[s] = r.integer("instruction count", 0, kMaxInstrs);
-    total += (int)(counts[0] + counts[1] + counts[2]);
-    if (total > kMaxInstrs) fail("[compileProgram] too many instructions (", total, ")");
-    if (P->nred == 0 && counts[2] != 0) fail("[compileProgram] an elementwise program has no finish instructions");
-    for (int s = 0; s < 3; s++) {
-      std::vector<Ins>& list = s == kSetup ? ph.setup : s == kBody ? ph.body : ph.finish;
-      for (int64_t k = 0; k < counts[s]; k++) {
+  int total = ni;
+  // one instruction of section s (phase p), validated against the registers it names
+  auto read_ins = [&](int s, int p) -> Ins {
         Ins I;
         I.code = (int)r.integer("instruction code", 0, kFzCodes - 1);
         double opd = r.number("instruction op"), dd = r.number("dst"), ad = r.number("a"), bd = r.number("b"), cd = r.number("c");
@@ -656,6 +750,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
         I.b = as_int(bd, "b");
         I.c = as_int(cd, "c");
         const bool row = s == kFinish;
+        if (s == kInit && I.code != kFzConst) fail("[compileProgram] init instructions are constants, got ", code_name(I.code));
         I.row = row;
         const char* cn = code_name(I.code);
         // register index checks; returns the register's type
@@ -695,7 +790,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
             break;
           }
           case kFzConst: {
-            need(s != kBody, "belongs in a setup or finish");
+            need(s != kBody, "belongs in an init, setup or finish");
             need(I.op >= 0 && I.op < kNumDtypes, "has an invalid dtype");
             need(any_reg(I.dst, "dst") == compute_code(I.op), "register type does not match its dtype");
             I.fn = const_fn(I.op);
@@ -773,9 +868,52 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
             I.od = off_of(I.dst);
             break;
           }
+          case kFzSpill: {
+            need(s == kBody, "is only allowed in a body");
+            need(I.dst >= 0 && I.dst < ns, "names a spill slot out of range");
+            need(breg(I.a, "source") == P->spill[I.dst], "register type differs from the slot's");
+            I.fn = spill_fn(P->spill[I.dst]);
+            break;
+          }
+          case kFzFill: {
+            need(s == kBody, "is only allowed in a body");
+            need(I.a >= 0 && I.a < ns, "names a spill slot out of range");
+            need(breg(I.dst, "dst") == P->spill[I.a], "register type differs from the slot's");
+            I.fn = fill_fn(P->spill[I.a]);
+            break;
+          }
           default: break;
         }
-        list.push_back(I);
+        return I;
+  };
+  for (int k = 0; k < ni; k++) P->init.push_back(read_ins(kInit, -1));
+  for (int p = 0; p < np; p++) {
+    Phase ph;
+    int64_t counts[3];
+    for (int s = 0; s < 3; s++) counts[s] = r.integer("instruction count", 0, kMaxInstrs);
+    total += (int)(counts[0] + counts[1] + counts[2]);
+    if (total > kMaxInstrs) fail("[compileProgram] too many instructions (", total, ")");
+    if (P->nred == 0 && counts[2] != 0) fail("[compileProgram] an elementwise program has no finish instructions");
+    for (int s = 0; s < 3; s++) {
+      std::vector<Ins>& list = s == kSetup ? ph.setup : s == kBody ? ph.body : ph.finish;
+      for (int64_t k = 0; k < counts[s]; k++) list.push_back(read_ins(s, p));
+    }
+    // bind each full store's value to its output (see run_body): the last writer of the stored
+    // register, when it is an arithmetic instruction and the output's storage is the compute type
+    for (size_t k = 0; k < ph.body.size(); k++) {
+      const Ins& st = ph.body[k];
+      if (st.code != kFzStore) continue;
+      int dt = P->out_dtype[st.a - P->n_in];
+      if (dt == kFloat16 || dt == kBfloat16 || dt == kBool) continue;
+      for (size_t j = k; j-- > 0;) {
+        Ins& w = ph.body[j];
+        bool writes = w.code != kFzStore && w.code != kFzReduce && w.code != kFzSpill && w.dst == st.b;
+        if (!writes) continue;
+        if (w.code == kFzUnary || w.code == kFzBinary || w.code == kFzWhere || w.code == kFzCast) {
+          w.bind = st.a;
+          w.bind_size = (int32_t)dtype_size(dt);
+        }
+        break;
       }
     }
     P->phases.push_back(std::move(ph));
@@ -807,8 +945,8 @@ std::shared_ptr<const Program> find_program(const Command& c) {
 
 // Per-thread register files (grow-only, zeroed when grown so unused lanes hold finite values).
 char* scratch(int64_t bytes, int which) {
-  static thread_local std::unique_ptr<char[]> mem[2];
-  static thread_local int64_t size[2] = {0, 0};
+  static thread_local std::unique_ptr<char[]> mem[3];
+  static thread_local int64_t size[3] = {0, 0, 0};
   if (bytes + 64 > size[which]) {
     size[which] = bytes + 64;
     mem[which].reset(new char[size[which]]());
@@ -866,10 +1004,23 @@ Geom make_geom(const Command& c, const Program& P) {
 void bind_block(Frame& F, const Program& P, std::vector<char*>& ptrs) {
   char* blk = scratch(P.bbytes, 0);
   const size_t nb = P.boff.size();
-  ptrs.assign(2 * nb + 1, nullptr);
-  for (size_t r = 0; r < nb; r++) ptrs[r] = ptrs[nb + r] = blk + P.boff[r];
+  ptrs.assign(3 * nb + 1, nullptr);
+  for (size_t r = 0; r < nb; r++) ptrs[r] = ptrs[nb + r] = ptrs[2 * nb + r] = blk + P.boff[r];
   F.bp = ptrs.data();
   F.bfix = ptrs.data() + nb;
+  F.bscr = ptrs.data() + 2 * nb;
+}
+
+// The last instruction that computes a stored value writes straight into a contiguous output of
+// the same element type (whole vectors only), and the store then has nothing to copy.
+inline void run_body(const std::vector<Ins>& list, Frame& F, int64_t n) {
+  for (const Ins& I : list) {
+    if (I.bind >= 0 && (n & 7) == 0) {
+      const OpGeom& o = F.g->op[I.bind];
+      if (o.kind == 0) F.bfix[I.dst] = o.base + (F.rowoff[I.bind] + F.f0) * I.bind_size;
+    }
+    I.fn(I, F, n);
+  }
 }
 
 inline void seek_row(Frame& F, int64_t r) {
@@ -903,7 +1054,7 @@ inline void run_blocks(const Phase& ph, Frame& F, int64_t b0, int64_t b1) {
     F.f0 = b * kB;
     const int64_t n = std::min(kB, inner - F.f0);
     if (F.g->need_idx) seek_inner(F, F.f0);
-    run_list(ph.body, F, n);
+    run_body(ph.body, F, n);
   }
 }
 
@@ -920,11 +1071,16 @@ void run_program(const Program& P, const Geom& g) {
       std::vector<char*> ptrs;
       bind_block(F, P, ptrs);
       F.row = scratch(P.rbytes, 1);
+      run_list(P.init, F, kB);
       run_list(P.phases[0].setup, F, kB);
       run_blocks(P.phases[0], F, b, e);
     });
     return;
   }
+  // setups fill only as many lanes as a row's blocks use
+  const int64_t sn = std::max<int64_t>(8, std::min<int64_t>(kB, (inner + 7) & ~int64_t(7)));
+  const int64_t stride = ((inner + kB) * 8 + 63) / 64 * 64;
+  const int64_t spill_bytes = (int64_t)P.spill.size() * stride;
   const int nt = num_threads();
   if (rows >= 2 * nt || inner < (1 << 15) || nt == 1) {
     // whole rows per task: every phase of a row runs on one thread while the row is in cache
@@ -934,13 +1090,16 @@ void run_program(const Program& P, const Geom& g) {
       std::vector<char*> ptrs;
       bind_block(F, P, ptrs);
       F.row = scratch(P.rbytes, 1);
+      F.spill = scratch(spill_bytes, 2);
+      F.spill_stride = stride;
       std::vector<uint64_t> acc(na + 1);
       F.acc = acc.data();
+      run_list(P.init, F, kB);
       for (int64_t r = b; r < e; r++) {
         seek_row(F, r);
         for (size_t a = 0; a < na; a++) P.accs[a].init(F.acc + a);
         for (const Phase& ph : P.phases) {
-          run_list(ph.setup, F, kB);
+          run_list(ph.setup, F, sn);
           run_blocks(ph, F, 0, nblocks);
           run_list(ph.finish, F, 1);
         }
@@ -954,6 +1113,9 @@ void run_program(const Program& P, const Geom& g) {
   F.g = &g;
   std::unique_ptr<char[]> rowfile(new char[P.rbytes + 64]());
   F.row = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(rowfile.get()) + 63) & ~uintptr_t(63));
+  std::unique_ptr<char[]> spills(new char[spill_bytes + 64]());
+  F.spill = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(spills.get()) + 63) & ~uintptr_t(63));
+  F.spill_stride = stride;
   std::vector<uint64_t> acc(na + 1);
   F.acc = acc.data();
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(4 * nt, nblocks / 16));
@@ -969,9 +1131,10 @@ void run_program(const Program& P, const Geom& g) {
         Frame T = F;
         std::vector<char*> ptrs;
         bind_block(T, P, ptrs);
+        run_list(P.init, T, kB);
         for (int64_t ch = cb; ch < ce; ch++) {
           T.acc = part.data() + ch * (na + 1);
-          run_list(ph.setup, T, kB);
+          run_list(ph.setup, T, sn);
           run_blocks(ph, T, ch * per, std::min(nblocks, (ch + 1) * per));
         }
       });

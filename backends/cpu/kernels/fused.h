@@ -4,18 +4,21 @@
 // index map (strides, zero strides for broadcasting).
 //
 // Program encoding (a Float64Array; every field an integer):
-//   header   : version (1), n_inputs, n_outputs, ndim, nred, n_block_regs, n_row_regs, n_accs, n_phases
+//   header   : version (2), n_inputs, n_outputs, ndim, nred, n_block_regs, n_row_regs, n_accs, n_phases,
+//              n_spill_slots, n_init
 //   inputs   : dtype per input
 //   outputs  : dtype per output, then kind per output (0 = full: one element per iteration point,
 //              1 = row: one element per row, its view has zero strides on the reduced dims)
 //   registers: compute type per block register, then per row register (bool, the integer types,
 //              float32 (also for float16/bfloat16 data) or float64)
 //   accs     : (reduce op, compute type) per accumulator (sum, prod, max, min, all, any)
+//   spills   : compute type per spill slot (a row's worth of an intermediate kept for later phases)
+//   init     : n_init constant instructions (7 words each, see below) run once per task
 //   phases   : per phase n_setup, n_body, n_finish, then those instructions, 7 words each:
 //              code, op, dst, a, b, c, imm
 // Every operand has the iteration shape (ndim dims); the last nred dims are reduced. A program
 // with nred = 0 is elementwise and has one phase. For each row (a point of the kept dims) the
-// phases run in order: `setup` fills block registers (constants, row values), `body` runs over
+// phases run in order: `setup` fills block registers (row values), `body` runs over
 // blocks of the row's reduced elements, `finish` runs once per row on row registers (reduction
 // results, row outputs). Later phases see the row values earlier phases produced.
 #pragma once
@@ -36,6 +39,8 @@ enum FusedCode : int32_t {
   kFzCast = 7,    // dst <- a cast to storage dtype op (dst has that dtype's compute type)
   kFzReduce = 8,  // body: accumulator dst folds block a
   kFzAccGet = 9,  // finish: row dst <- accumulator a
+  kFzSpill = 10,  // body: spill slot dst <- block a (the row's values, for later phases)
+  kFzFill = 11,   // body: block dst <- spill slot a
   kFzCodes
 };
 
