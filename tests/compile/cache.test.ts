@@ -217,4 +217,47 @@ describe('state declared with inputs and outputs', () => {
     const f = kn.compile((x: kn.NDArray) => kn.multiply(x, x.sum().item() as number));
     expect(() => f(kn.ones([3]))).toThrow(/\[compile\].*reads a value/);
   });
+
+  it('a function that throws while tracing leaves its state untouched and caches nothing', () => {
+    const s = { w: kn.array([1, 2, 3], 'float32') };
+    let fail = true;
+    const f = kn.compile(() => {
+      s.w = kn.multiply(s.w, 2);
+      if (fail) throw new Error('boom');
+      return kn.sum(s.w);
+    }, { inputs: s, outputs: s });
+    const before = s.w;
+    expect(() => f()).toThrow('boom');
+    s.w = before; // the function replaced the entry before throwing
+    expect(s.w.tolist()).toEqual([1, 2, 3]);
+    fail = false;
+    expect((f() as kn.NDArray).item()).toBe(12);
+    expect(s.w.tolist()).toEqual([2, 4, 6]);
+  });
+});
+
+describe('edge cases', () => {
+  it('functions without array arguments, results that are not arrays, inputs returned as is', () => {
+    const c = kn.compile(() => kn.add(kn.arange(4), 1));
+    expectSame(c(), kn.add(kn.arange(4), 1));
+    expectSame(c(), kn.add(kn.arange(4), 1));
+    const n = kn.compile((x: kn.NDArray) => x.ndim * 10);
+    expect(n(kn.ones([2, 2]))).toBe(20);
+    const id = kn.compile((x: kn.NDArray, y: kn.NDArray) => [x, kn.add(y, 0), x.T]);
+    const x = normal([2, 3], 20), y = normal([2, 3], 21);
+    const [a, b, t] = id(x, y) as kn.NDArray[];
+    expectSame(a, x);
+    expectSame(b, y);
+    expectSame(t, x.T);
+  });
+
+  it('empty and zero-dimensional arrays', () => {
+    const g = (x: kn.NDArray) => ({ e: kn.exp(kn.multiply(x, 2)), s: kn.sum(kn.abs(x)), m: kn.max(kn.negative(x), x.ndim ? -1 : null) });
+    const f = kn.compile(g);
+    for (const shape of [[3, 0], [0, 4], []]) {
+      const x = kn.ones(shape);
+      if (shape[1] === 0) expect(() => f(x)).toThrow(/\[max\] cannot reduce an empty axis/); // the op's own error, from the trace
+      else expectSame(f(x), g(x));
+    }
+  });
 });
