@@ -49,6 +49,8 @@ interface Group {
   members: number[];
   /** groups (raw ids) that the members' outside inputs depend on */
   ext: Set<number>;
+  /** nodes the members read from outside (bounded by fusionLimits.maxInputs) */
+  srcs: Set<number>;
 }
 
 export interface Schedule {
@@ -96,12 +98,13 @@ class Fuser {
     return s;
   }
   newGroup(S: readonly number[], A: number[] | null): Group {
-    const gr: Group = { id: this.groups.length, S: S.slice(), A, members: [], ext: new Set() };
+    const gr: Group = { id: this.groups.length, S: S.slice(), A, members: [], ext: new Set(), srcs: new Set() };
     this.groups.push(gr);
     this.parent.push(gr.id);
     return gr;
   }
-  add(gr: Group, n: number, role: Role, extDeps: Iterable<number>): void {
+  add(gr: Group, n: number, role: Role, extDeps: Iterable<number>, srcs: Iterable<number> = []): void {
+    for (const x of srcs) gr.srcs.add(x);
     gr.members.push(n);
     this.grp[n] = gr.id;
     this.role[n] = role;
@@ -117,11 +120,13 @@ class Fuser {
     if (this.find(a.id) === this.find(b.id)) return a;
     if (!eqShape(a.S, b.S) || (a.A && b.A && !eqShape(a.A, b.A))) return null;
     if (a.members.length + b.members.length > fusionLimits.maxOps) return null;
+    if (new Set([...a.srcs, ...b.srcs]).size > fusionLimits.maxInputs) return null;
     if (this.dependsOn(b.ext, a) || this.dependsOn(a.ext, b)) return null;
     this.parent[this.find(b.id)] = this.find(a.id);
     a.members.push(...b.members);
     for (const d of b.ext) a.ext.add(d);
     a.A = a.A ?? b.A;
+    for (const x of b.srcs) a.srcs.add(x);
     b.members = [];
     return a;
   }
@@ -178,7 +183,7 @@ class Fuser {
       this.add(gx, n.id, 'RED', []);
       return;
     }
-    this.add(this.newGroup(S, A), n.id, 'RED', this.isConstant(x) ? [] : this.readDeps(src));
+    this.add(this.newGroup(S, A), n.id, 'RED', this.isConstant(x) ? [] : this.readDeps(src), this.isConstant(x) ? [] : [src]);
   }
 
   visitReshape(n: IRNode): void {
@@ -242,8 +247,10 @@ class Fuser {
     }
     const reads = edges.filter((e) => e.kind === 'ext' || e.kind === 'R' || !gr || this.find(e.gr!.id) !== this.find(gr.id));
     const extDeps = depsOf(reads);
-    if (gr && !this.dependsOn(extDeps, gr) && gr.members.length < fusionLimits.maxOps) this.add(gr, n.id, 'E', extDeps);
-    else this.add(this.newGroup(n.shape, null), n.id, 'E', depsOf(edges));
+    const srcs = reads.map((e) => e.j);
+    const fits = (g: Group) => g.members.length < fusionLimits.maxOps && new Set([...g.srcs, ...srcs]).size <= fusionLimits.maxInputs;
+    if (gr && !this.dependsOn(extDeps, gr) && fits(gr)) this.add(gr, n.id, 'E', extDeps, srcs);
+    else this.add(this.newGroup(n.shape, null), n.id, 'E', depsOf(edges), edges.map((e) => e.j));
   }
 
   // ---- schedule ------------------------------------------------------------------------------
@@ -296,9 +303,12 @@ class Fuser {
       const reds = gr.members.some((m) => this.role[m] === 'RED');
       // a lone op is worth a fused kernel when it absorbs a constant (no fill kernel then)
       const absorbsConstant = [...edges.values()].some((es) => es.some((e) => e.kind === 'const'));
+      // members that may have to be written (read outside the group): the native side takes 64 operands
+      const writable = gr.members.filter((m) => this.g.outputs.includes(m) || this.users[m].some((u) => !members.has(u))).length;
       const keep =
         (reds ? ops >= 2 : ops >= fusionLimits.minOps || absorbsConstant) &&
         reads.length <= fusionLimits.maxInputs &&
+        reads.length + writable <= 64 &&
         phasesOf([...members].sort((a, b) => a - b), roles, edges).bound <= fusionLimits.maxPhases;
       if (keep) live.push({ gr, members, edges, reads });
       else for (const m of gr.members) this.grp[m] = -1;
