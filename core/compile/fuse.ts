@@ -72,6 +72,10 @@ class Fuser {
   readonly parent: number[] = [];
   readonly groups: Group[] = [];
   readonly deps: Set<number>[] = [];
+  /** E: the phase its value exists from; reduction: the phase it accumulates in */
+  readonly phase: Int32Array;
+  /** row values (R, reductions): the phase from which they exist */
+  readonly avail: Int32Array;
 
   constructor(readonly g: IRGraph) {
     this.nodes = g.nodes;
@@ -79,6 +83,8 @@ class Fuser {
     for (const n of g.nodes) for (const i of n.inputs) this.users[i].push(n.id);
     this.grp = new Int32Array(g.nodes.length).fill(-1);
     this.role = g.nodes.map(() => null);
+    this.phase = new Int32Array(g.nodes.length);
+    this.avail = new Int32Array(g.nodes.length);
   }
 
   // ---- groups --------------------------------------------------------------------------------
@@ -178,11 +184,14 @@ class Fuser {
     if (A.length === 0 || A.every((a) => S[a] === 1)) return;
     const src = this.skipIdentity(x);
     const gx = this.groupOf(src);
-    if (gx && this.role[src] === 'E' && eqShape(gx.S, S) && (!gx.A || eqShape(gx.A, A)) && gx.members.length < fusionLimits.maxOps) {
+    if (gx && this.role[src] === 'E' && eqShape(gx.S, S) && (!gx.A || eqShape(gx.A, A)) && gx.members.length < fusionLimits.maxOps && this.phase[src] < fusionLimits.maxPhases) {
       gx.A = A;
+      this.phase[n.id] = this.phase[src];
+      this.avail[n.id] = this.phase[src] + 1;
       this.add(gx, n.id, 'RED', []);
       return;
     }
+    this.avail[n.id] = 1;
     this.add(this.newGroup(S, A), n.id, 'RED', this.isConstant(x) ? [] : this.readDeps(src), this.isConstant(x) ? [] : [src]);
   }
 
@@ -190,8 +199,10 @@ class Fuser {
     const p = this.skipIdentity(n.inputs[0]);
     const gp = this.groupOf(p);
     if (!gp || !gp.A || !this.isRowValue(p, gp)) return;
-    if ((eqShape(n.shape, kShape(gp.S, gp.A)) || eqShape(n.shape, kKeep(gp.S, gp.A))) && !eqShape(n.shape, gp.S))
+    if ((eqShape(n.shape, kShape(gp.S, gp.A)) || eqShape(n.shape, kKeep(gp.S, gp.A))) && !eqShape(n.shape, gp.S)) {
+      this.avail[n.id] = this.avail[p];
       this.add(gp, n.id, 'R', []);
+    }
   }
 
   visitElementwise(n: IRNode): void {
@@ -231,6 +242,7 @@ class Fuser {
       let gr: Group | null = rows[0].gr;
       for (const e of rows.slice(1)) gr = gr && this.merge(gr, e.gr!);
       if (gr && gr.members.length < fusionLimits.maxOps) {
+        this.avail[n.id] = Math.max(...rows.map((e) => this.avail[e.j]));
         this.add(gr, n.id, 'R', []);
         return;
       }
@@ -248,9 +260,17 @@ class Fuser {
     const reads = edges.filter((e) => e.kind === 'ext' || e.kind === 'R' || !gr || this.find(e.gr!.id) !== this.find(gr.id));
     const extDeps = depsOf(reads);
     const srcs = reads.map((e) => e.j);
-    const fits = (g: Group) => g.members.length < fusionLimits.maxOps && new Set([...g.srcs, ...srcs]).size <= fusionLimits.maxInputs;
-    if (gr && !this.dependsOn(extDeps, gr) && fits(gr)) this.add(gr, n.id, 'E', extDeps, srcs);
-    else this.add(this.newGroup(n.shape, null), n.id, 'E', depsOf(edges), edges.map((e) => e.j));
+    // the first phase this op's value exists in (a row value used here exists after its reduction)
+    let ph = 0;
+    if (gr)
+      for (const e of edges)
+        if ((e.kind === 'E' || e.kind === 'B') && this.find(e.gr!.id) === this.find(gr.id)) ph = Math.max(ph, e.kind === 'E' ? this.phase[e.j] : this.avail[e.j]);
+    const fits = (g: Group) =>
+      g.members.length < fusionLimits.maxOps && new Set([...g.srcs, ...srcs]).size <= fusionLimits.maxInputs && ph < fusionLimits.maxPhases;
+    if (gr && !this.dependsOn(extDeps, gr) && fits(gr)) {
+      this.phase[n.id] = ph;
+      this.add(gr, n.id, 'E', extDeps, srcs);
+    } else this.add(this.newGroup(n.shape, null), n.id, 'E', depsOf(edges), edges.map((e) => e.j));
   }
 
   // ---- schedule ------------------------------------------------------------------------------

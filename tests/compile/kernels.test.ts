@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { liveProgramCount } from '../../core/compile/program.js';
+import { fusionLimits } from '../../core/compile/fuse.js';
 import { expectSame, normal } from './helpers.js';
 
 describe('kernel counts', () => {
@@ -63,6 +64,40 @@ describe('kernel counts', () => {
     f(normal([8, 16], 12), normal([16, 4], 13), normal([4], 14));
     expect(f.info.schedule.filter((s) => s.startsWith('matmul'))).toHaveLength(1);
     expect(f.info.kernels).toBe(3); // scale, matmul, bias + silu
+  });
+});
+
+describe('fusion limits are parameters', () => {
+  it('a sum of 80 inputs splits into kernels of at most maxInputs inputs', () => {
+    const xs = Array.from({ length: 80 }, (_, i) => kn.full([5], i + 1));
+    const f = (...a: kn.NDArray[]) => a.reduce((s, x) => kn.add(s, kn.multiply(x, 2)));
+    const c = kn.compile(f);
+    expectSame(c(...xs), f(...xs));
+    expect(c.info.fused).toBeGreaterThanOrEqual(Math.ceil(80 / fusionLimits.maxInputs));
+    for (const s of c.info.schedule) expect(Number(/(\d+) in/.exec(s)![1])).toBeLessThanOrEqual(fusionLimits.maxInputs);
+  });
+
+  it('maxPhases bounds how many passes a reduction kernel makes over a row', () => {
+    const f = (x: kn.NDArray) => {
+      let y = x;
+      for (let i = 0; i < 5; i++) y = kn.subtract(y, kn.mean(y, -1, { keepdims: true })); // each mean needs the previous
+      return y;
+    };
+    const x = normal([4, 16], 20);
+    const saved = fusionLimits.maxPhases;
+    try {
+      kn.compile.clearCache();
+      fusionLimits.maxPhases = 3;
+      const c = kn.compile(f);
+      expectSame(c(x), f(x), { rtol: 1e-4, atol: 1e-6 });
+      // five chained means need six phases: split into kernels of at most three
+      expect(c.info.fused).toBe(2);
+      expect(c.info.kernels).toBe(2);
+      for (const s of c.info.schedule) expect(Number(/(\d+) phases?/.exec(s)![1])).toBeLessThanOrEqual(3);
+    } finally {
+      fusionLimits.maxPhases = saved;
+      kn.compile.clearCache();
+    }
   });
 });
 
