@@ -1,30 +1,51 @@
 // kn.compile: trace, simplify, fuse and replay whole functions (DESIGN.md §2 "compile").
-import { compileEnabled, compileFunction, setCompileEnabled, traceCache, type Compiled, type CompileOptions, type CompiledInfo } from '../core/compile/compile.js';
+import { compileEnabled, compileFunction, setCompileEnabled, traceCache, type Compiled, type CompiledInfo, type CompileOptions } from '../core/compile/compile.js';
 
 export type { Compiled, CompileOptions, CompiledInfo };
 
 /**
- * Compiles `fn`: the first call with a given signature (argument structure, non-array arguments,
- * dtypes and shapes — only ranks with `shapeless`) traces it on placeholder arrays; the graph is
- * simplified and fused into few kernels, and every later call replays the stored kernels in one
- * native call. Results are evaluated arrays. State the function reads or replaces besides its
- * arguments (model parameters, optimizer state, a random key) is declared with `inputs` and
- * `outputs` (arrays, trees, modules, optimizers, or functions returning them); the arrays found in
- * `outputs` are rebound to their new values after each call. Inside kn.grad/vmap or another
- * compiled function, and when compile is disabled, `fn` runs as is.
+ * Compiles `fn`. The first call with a given signature (argument structure, non-array arguments,
+ * dtypes, shapes and layouts; only ranks with `shapeless`) traces `fn` on placeholder arrays; the
+ * graph is simplified and fused into few kernels, and every later call binds the new inputs into
+ * the stored kernels and runs them in one native call, without calling `fn`. Results are
+ * evaluated arrays, equal to `fn`'s (within float tolerance where a fused reduction sums in
+ * another order).
+ *
+ * What `fn` reads besides its arguments is fixed at trace time: captured arrays are constants,
+ * and JS values (counters, a schedule's learning rate, draws from the global random key) are
+ * those of the trace. State that changes between calls is declared: `inputs` (read each call)
+ * and `outputs` (the arrays found there after the call are rebound in place to the new values,
+ * so the old ones are freed at once) take arrays, trees of arrays, modules (their parameters),
+ * optimizers (their state), or functions returning those — as `mx.compile(step, inputs=state,
+ * outputs=state)`. Use explicit random keys and keep them in the state.
+ *
+ * `shapeless: true` reuses the trace for inputs of other sizes: the shapes of every node follow
+ * from its inputs, once a second trace at the second sizes has confirmed the rules; a function
+ * whose graph depends on sizes in other ways (a count in kn.mean over a changing axis, a full of a
+ * computed shape) gets an error naming the primitive.
+ *
+ * Inside kn.grad / kn.vmap, inside another compiled function being traced, and while compile is
+ * disabled, `fn` simply runs. `compiled.info` tells how many traces, kernels and buffers there
+ * were (KILN_DEBUG=1 prints each new schedule, KILN_DEBUG=4 each fused program).
  * @example
- * const gelu = kn.compile((x) => x.multiply(0.5).multiply(kn.erf(x.multiply(Math.SQRT1_2)).add(1)));
- * const y = gelu(kn.random.normal([1024]));
+ * const gelu = kn.compile((x) => kn.divide(kn.multiply(x, kn.add(kn.erf(kn.divide(x, Math.SQRT2)), 1)), 2));
+ * const y = gelu(kn.random.normal([1024])); // one fused kernel
  * @example
- * const step = kn.compile((x, y) => { ... return loss; }, { inputs: [model, opt], outputs: [model, opt] });
+ * const model = new kn.nn.Linear(4, 2), opt = new kn.optim.SGD(0.1);
+ * const lossAndGrad = kn.nn.valueAndGrad(model, (m, x, y) => kn.nn.losses.mseLoss(m.forward(x), y));
+ * const step = kn.compile((x, y) => {
+ *   const [loss, grads] = lossAndGrad(x, y);
+ *   opt.update(model, grads);
+ *   return loss;
+ * }, { inputs: [model, opt], outputs: [model, opt] });
  */
 export function compile<F extends (...args: any[]) => any>(fn: F, opts: CompileOptions = {}): Compiled<F> {
   return compileFunction(fn, opts);
 }
 
 /**
- * Bounds the number of cached traces (all compiled functions together; least recently used go
- * first). Default 64.
+ * Bounds the number of cached traces of all compiled functions together (least recently used go
+ * first, with their native programs and captured constants). Default 64.
  * @example kn.compile.setCacheLimit(16)
  */
 compile.setCacheLimit = (n: number): void => {
@@ -32,7 +53,7 @@ compile.setCacheLimit = (n: number): void => {
   traceCache.setLimit(n);
 };
 
-/** Drops every cached trace and its native programs. @example kn.compile.clearCache() */
+/** Drops every cached trace, its native programs and captured constants. @example kn.compile.clearCache() */
 compile.clearCache = (): void => traceCache.clear();
 
 /** Number of cached traces. @example kn.compile.cacheSize() // 0 */
