@@ -350,11 +350,20 @@ export function buildProgram(spec: GroupSpec): { handle: number; label: string; 
     words.push(ph.setup.length, ph.body.length, ph.finish.length);
     for (const list of [ph.setup, ph.body, ph.finish]) for (const i of list) words.push(i.code, i.op, i.dst, i.a, i.b, i.c, i.imm);
   }
-  const nOps = members.filter((m) => nodes[m].prim !== Reshape).length;
+  const ops = members.filter((m) => nodes[m].prim !== Reshape);
+  const nOps = ops.length;
   const outDt = [...new Set(spec.outputs.map((o) => nodes[o].dtype))].join('/');
+  // the region's ops in order, for KILN_DEBUG (reductions marked with Σ)
+  const opNames = ops.map((m) => {
+    const n = nodes[m];
+    const name = n.prim === Copy ? `astype(${n.dtype})` : String(n.params.op ?? n.prim.name);
+    return roles.get(m) === 'RED' ? `Σ${name}` : name;
+  });
+  const listed = opNames.length > 14 ? [...opNames.slice(0, 14), '…'] : opNames;
+  const spills = spillTypes.length ? `, ${spillTypes.length} kept per row` : '';
   const label = A.length
-    ? `fused reduce [${spec.S.join(', ')}] over axes [${A.join(', ')}]: ${reds.length} reductions, ${nOps} ops, ${nPhases} phase${nPhases > 1 ? 's' : ''}, ${spec.reads.length} in, ${spec.outputs.length} out ${outDt}`
-    : `fused elementwise [${spec.S.join(', ')}]: ${nOps} ops, ${spec.reads.length} in, ${spec.outputs.length} out ${outDt}`;
+    ? `fused reduce [${spec.S.join(', ')}] over axes [${A.join(', ')}]: ${reds.length} reductions, ${nOps} ops, ${nPhases} phase${nPhases > 1 ? 's' : ''}${spills}, ${spec.reads.length} in, ${spec.outputs.length} out ${outDt} {${listed.join(' ')}}`
+    : `fused elementwise [${spec.S.join(', ')}]: ${nOps} ops, ${spec.reads.length} in, ${spec.outputs.length} out ${outDt} {${listed.join(' ')}}`;
   if (debugLevel() >= 4) console.error(`${label}\n${programText(words, init, phases)}`);
   return { handle: register(words), label, words };
 }
