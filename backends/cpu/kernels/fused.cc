@@ -1,4 +1,4 @@
-// The fused-program interpreter (program format in fused.h). A program runs over blocks of kB
+// The fused-program interpreter (program format in fused.h). A program runs over blocks of
 // elements that stay in L1: each instruction is one tight loop over a block of registers (AVX2
 // for float32 where the eager kernels have it, chosen at run time; portable loops otherwise),
 // blocks are spread over the thread pool, and inputs are read through per-operand index maps
@@ -17,7 +17,9 @@ namespace kiln {
 namespace fz {
 namespace {
 
-constexpr int64_t kB = 512;        // elements per block
+// Elements per block: small programs take long blocks (less overhead per block, their few
+// registers still fit L1 and L2), larger ones 512 so their registers stay close.
+inline int64_t block_for(int n_block_regs) { return n_block_regs <= 4 ? 2048 : n_block_regs <= 8 ? 1024 : 512; }
 constexpr int64_t kRowBytes = 64;  // a row register is one vector wide (lane 0 holds the value)
 constexpr int kMaxRegs = 4096, kMaxInstrs = 1 << 16, kMaxPhases = 256, kMaxAccs = 1024;
 
@@ -49,6 +51,7 @@ struct Program {
   int n_in = 0, n_out = 0, ndim = 0, nred = 0;
   std::vector<int> in_dtype, out_dtype, out_kind, breg, rreg, spill;
   std::vector<Ins> init;  // once per task: constants
+  int64_t block = 512;    // elements per block
   std::vector<int64_t> boff;
   int64_t bbytes = 0, rbytes = 0;
   std::vector<AccDef> accs;
@@ -715,10 +718,11 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   };
   for (int i = 0; i < nb; i++) P->breg.push_back(reg_type("block register type"));
   for (int i = 0; i < nr; i++) P->rreg.push_back(reg_type("row register type"));
+  P->block = block_for(nb);
   int64_t off = 0;
   for (int t : P->breg) {
     P->boff.push_back(off);
-    off += (kB * dtype_size(t) + 63) / 64 * 64;
+    off += (P->block * dtype_size(t) + 63) / 64 * 64;
   }
   P->bbytes = off;
   P->rbytes = (int64_t)nr * kRowBytes;
@@ -1048,11 +1052,11 @@ inline void run_list(const std::vector<Ins>& list, Frame& F, int64_t n) {
 }
 
 // Runs the body over inner blocks [b0, b1) of the current row.
-inline void run_blocks(const Phase& ph, Frame& F, int64_t b0, int64_t b1) {
+inline void run_blocks(const Phase& ph, Frame& F, int64_t b0, int64_t b1, int64_t B) {
   const int64_t inner = F.g->inner;
   for (int64_t b = b0; b < b1; b++) {
-    F.f0 = b * kB;
-    const int64_t n = std::min(kB, inner - F.f0);
+    F.f0 = b * B;
+    const int64_t n = std::min(B, inner - F.f0);
     if (F.g->need_idx) seek_inner(F, F.f0);
     run_body(ph.body, F, n);
   }
@@ -1061,25 +1065,26 @@ inline void run_blocks(const Phase& ph, Frame& F, int64_t b0, int64_t b1) {
 void run_program(const Program& P, const Geom& g) {
   const int64_t inner = g.inner, rows = g.rows;
   if (rows == 0) return;
-  const int64_t nblocks = (inner + kB - 1) / kB;
+  const int64_t B = P.block;
+  const int64_t nblocks = (inner + B - 1) / B;
   const size_t na = P.accs.size();
   if (P.nred == 0) {
     if (inner == 0) return;
-    parallel_for(nblocks, std::max<int64_t>(1, (1 << 15) / kB), [&](int64_t b, int64_t e) {
+    parallel_for(nblocks, std::max<int64_t>(1, (1 << 15) / B), [&](int64_t b, int64_t e) {
       Frame F;
       F.g = &g;
       std::vector<char*> ptrs;
       bind_block(F, P, ptrs);
       F.row = scratch(P.rbytes, 1);
-      run_list(P.init, F, kB);
-      run_list(P.phases[0].setup, F, kB);
-      run_blocks(P.phases[0], F, b, e);
+      run_list(P.init, F, B);
+      run_list(P.phases[0].setup, F, B);
+      run_blocks(P.phases[0], F, b, e, B);
     });
     return;
   }
   // setups fill only as many lanes as a row's blocks use
-  const int64_t sn = std::max<int64_t>(8, std::min<int64_t>(kB, (inner + 7) & ~int64_t(7)));
-  const int64_t stride = ((inner + kB) * 8 + 63) / 64 * 64;
+  const int64_t sn = std::max<int64_t>(8, std::min<int64_t>(B, (inner + 7) & ~int64_t(7)));
+  const int64_t stride = ((inner + B) * 8 + 63) / 64 * 64;
   const int64_t spill_bytes = (int64_t)P.spill.size() * stride;
   const int nt = num_threads();
   if (rows >= 2 * nt || inner < (1 << 15) || nt == 1) {
@@ -1094,13 +1099,13 @@ void run_program(const Program& P, const Geom& g) {
       F.spill_stride = stride;
       std::vector<uint64_t> acc(na + 1);
       F.acc = acc.data();
-      run_list(P.init, F, kB);
+      run_list(P.init, F, B);
       for (int64_t r = b; r < e; r++) {
         seek_row(F, r);
         for (size_t a = 0; a < na; a++) P.accs[a].init(F.acc + a);
         for (const Phase& ph : P.phases) {
           run_list(ph.setup, F, sn);
-          run_blocks(ph, F, 0, nblocks);
+          run_blocks(ph, F, 0, nblocks, B);
           run_list(ph.finish, F, 1);
         }
       }
@@ -1131,11 +1136,11 @@ void run_program(const Program& P, const Geom& g) {
         Frame T = F;
         std::vector<char*> ptrs;
         bind_block(T, P, ptrs);
-        run_list(P.init, T, kB);
+        run_list(P.init, T, B);
         for (int64_t ch = cb; ch < ce; ch++) {
           T.acc = part.data() + ch * (na + 1);
           run_list(ph.setup, T, sn);
-          run_blocks(ph, T, ch * per, std::min(nblocks, (ch + 1) * per));
+          run_blocks(ph, T, ch * per, std::min(nblocks, (ch + 1) * per), B);
         }
       });
       for (int64_t ch = 0; ch < chunks; ch++)
