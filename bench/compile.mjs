@@ -64,6 +64,11 @@ cases[`8-op chain f32 ${S.chain >> 20}M`] = () => {
   const x = normal([S.chain], 2);
   return { f: chain8, args: [x], bytes: 8 * S.chain, reps: 9 };
 };
+// memory-bound: four cheap ops on two inputs (the interpreter's overhead against bandwidth)
+cases[`4-op affine f32 ${S.chain >> 20}M`] = () => {
+  const x = normal([S.chain], 4), y = normal([S.chain], 5);
+  return { f: (a, b) => kn.add(kn.multiply(kn.add(kn.multiply(a, 1.5), b), 0.5), 0.25), args: [x, y], bytes: 12 * S.chain, reps: 9 };
+};
 cases[`softmax f32 [${S.sm}, ${S.sm}]`] = () => {
   const x = normal([S.sm, S.sm], 3);
   return { f: softmax, args: [x], bytes: 8 * S.sm * S.sm, reps: 9 };

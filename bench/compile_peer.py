@@ -75,6 +75,11 @@ def main():
         return lambda: chain8(x)
     run(f"8-op chain f32 {S['chain'] >> 20}M", chain_case, 9)
 
+    def affine_case():
+        x = rng.standard_normal(S['chain'], dtype=f32); y = rng.standard_normal(S['chain'], dtype=f32)
+        return lambda: (x * f32(1.5) + y) * f32(0.5) + f32(0.25)
+    run(f"4-op affine f32 {S['chain'] >> 20}M", affine_case, 9)
+
     def softmax_case():
         x = rng.standard_normal((S['sm'], S['sm']), dtype=f32)
         return lambda: softmax(x)
