@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { liveProgramCount } from '../../core/compile/program.js';
 import { fusionLimits } from '../../core/compile/fuse.js';
+import { native } from '../../backends/native.js';
 import { expectSame, normal } from './helpers.js';
 
 describe('kernel counts', () => {
@@ -119,6 +120,30 @@ describe('tracing and the cache', () => {
     expect(traces).toBe(2);
     f(normal([10], 18, 'float64')); // new dtype: a trace
     expect(traces).toBe(3);
+  });
+
+  it('a cache hit is one native call: no trace, no graph, no other crossing', () => {
+    const f = kn.compile((x: kn.NDArray, w: kn.NDArray) => kn.softmax(kn.matmul(x, w), -1));
+    const x = normal([4, 8], 21), w = normal([8, 5], 22);
+    f(x, w);
+    const calls: string[] = [];
+    const n = native as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const saved = new Map<string, (...a: unknown[]) => unknown>();
+    for (const k of ['run', 'runAsync', 'replay', 'alloc', 'free', 'write', 'read', 'compileProgram']) {
+      saved.set(k, n[k]);
+      n[k] = (...a: unknown[]) => {
+        calls.push(k);
+        return saved.get(k)!(...a);
+      };
+    }
+    let out: kn.NDArray;
+    try {
+      out = f(x, w) as kn.NDArray;
+    } finally {
+      for (const [k, v] of saved) n[k] = v;
+    }
+    expect(calls).toEqual(['replay']);
+    expectSame(out, kn.softmax(kn.matmul(x, w), -1), { rtol: 1e-6, atol: 1e-7 });
   });
 
   it('released traces release their native programs', () => {
