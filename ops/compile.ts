@@ -12,8 +12,10 @@ export type { Compiled, CompileOptions, CompiledInfo };
  * another order).
  *
  * What `fn` reads besides its arguments is fixed at trace time: captured arrays are constants,
- * and JS values (counters, a schedule's learning rate, draws from the global random key) are
- * those of the trace. State that changes between calls is declared: `inputs` (read each call)
+ * and JS values (counters, draws from the global random key, a hand-written schedule of JS
+ * numbers) are those of the trace. Optimizers keep their step count, bias corrections and the
+ * built-in schedules in the graph, so a compiled step follows them; call `opt.init(params)`
+ * before the first call so the state's structure does not change after it (one trace). State that changes between calls is declared: `inputs` (read each call)
  * and `outputs` (the arrays found there after the call are rebound in place to the new values,
  * so the old ones are freed at once) take arrays, trees of arrays, modules (their parameters),
  * optimizers (their state), or functions returning those — as `mx.compile(step, inputs=state,

@@ -2,7 +2,7 @@
 // averages for parameters of two or more dimensions, relative step sizes, update clipping.
 import type { NDArray } from '../../core/array.js';
 import {
-  add, divide, expandDims, full, maximum, mean, multiply, rsqrt, sqrt, square, subtract, zeros, zerosLike,
+  add, astype, divide, expandDims, maximum, mean, minimum, multiply, power, rsqrt, sqrt, square, subtract, zeros, zerosLike,
 } from '../../ops/index.js';
 import { Optimizer, type LearningRate, type SlotState } from './optimizer.js';
 import { checkBoolean, checkLearningRate, checkNumber, checkOptions } from './validate.js';
@@ -82,22 +82,24 @@ export class Adafactor extends Optimizer {
 
   /** The step size: relative (from the step count) or the learning rate, times the parameter scale. */
   #stepSize(parameterRms: NDArray): NDArray {
-    const t = this.step;
+    // the relative step follows the step-count array in float64, like JS numbers would
+    const t = this.stepAs('float64');
     const size = this.relativeStep
-      ? Math.min(this.warmupInit ? 1e-6 * t : 1e-2, 1 / Math.sqrt(t))
+      ? astype(minimum(this.warmupInit ? multiply(t, 1e-6) : 1e-2, rsqrt(t)), parameterRms.dtype)
       : this.lrAs(parameterRms.dtype);
-    if (!this.scaleParameter) return typeof size === 'number' ? full([], size, parameterRms.dtype) : size;
+    if (!this.scaleParameter) return size;
     return multiply(maximum(parameterRms, this.eps[1]), size);
   }
 
   protected applySingle(gradient: NDArray, parameter: NDArray, state: SlotState): NDArray {
-    const t = this.step;
     const stepSize = this.#stepSize(rms(parameter));
-    const beta2 = 1 - t ** this.decayRate;
+    // β2 = 1 − t^c and 1 − β2 in float64 from the step-count array, then in the gradient's dtype
+    const beta2f64 = subtract(1, power(this.stepAs('float64'), this.decayRate));
+    const beta2 = astype(beta2f64, gradient.dtype), rest = astype(subtract(1, beta2f64), gradient.dtype);
     let update = add(square(gradient), this.eps[0]);
     if (gradient.ndim >= 2) {
-      const row = add(multiply(this.slot(state, 'exp_avg_sq_row'), beta2), multiply(mean(update, -1), 1 - beta2));
-      const col = add(multiply(this.slot(state, 'exp_avg_sq_col'), beta2), multiply(mean(update, -2), 1 - beta2));
+      const row = add(multiply(this.slot(state, 'exp_avg_sq_row'), beta2), multiply(mean(update, -1), rest));
+      const col = add(multiply(this.slot(state, 'exp_avg_sq_col'), beta2), multiply(mean(update, -2), rest));
       state.exp_avg_sq_row = row;
       state.exp_avg_sq_col = col;
       // V ≈ row ⊗ col / mean(row): the outer product of the two factors' inverse square roots
@@ -105,7 +107,7 @@ export class Adafactor extends Optimizer {
       const colFactor = rsqrt(col);
       update = multiply(multiply(expandDims(rowFactor, -1), expandDims(colFactor, -2)), gradient);
     } else {
-      const v = add(multiply(this.slot(state, 'exp_avg_sq'), beta2), multiply(update, 1 - beta2));
+      const v = add(multiply(this.slot(state, 'exp_avg_sq'), beta2), multiply(update, rest));
       state.exp_avg_sq = v;
       update = multiply(rsqrt(v), gradient);
     }

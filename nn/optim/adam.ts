@@ -1,6 +1,6 @@
 // Adam (Kingma & Ba 2015) as MLX has it: no bias correction unless asked for.
 import type { NDArray } from '../../core/array.js';
-import { add, divide, multiply, sqrt, square, subtract, zerosLike } from '../../ops/index.js';
+import { add, astype, divide, multiply, power, sqrt, square, subtract, zerosLike } from '../../ops/index.js';
 import { Optimizer, type LearningRate, type SlotState } from './optimizer.js';
 import { checkBetas, checkBoolean, checkLearningRate, checkNumber, checkOptions } from './validate.js';
 
@@ -45,9 +45,12 @@ export class Adam extends Optimizer {
     state.m = m;
     state.v = v;
     if (this.biasCorrection) {
-      const t = this.step;
-      const numerator = multiply(divide(lr, 1 - b1 ** t), m);
-      const denominator = add(divide(sqrt(v), Math.sqrt(1 - b2 ** t)), this.eps);
+      // 1 - β^t in float64 from the step count array (stays in the graph under kn.compile)
+      const t = this.stepAs('float64');
+      const c1 = astype(subtract(1, power(b1, t)), gradient.dtype);
+      const c2 = astype(sqrt(subtract(1, power(b2, t))), gradient.dtype);
+      const numerator = multiply(divide(lr, c1), m);
+      const denominator = add(divide(sqrt(v), c2), this.eps);
       return subtract(parameter, divide(numerator, denominator));
     }
     return subtract(parameter, divide(multiply(lr, m), add(sqrt(v), this.eps)));

@@ -6,12 +6,18 @@ import { NDArray } from '../../core/array.js';
 import { isFloating, type DType } from '../../core/dtype.js';
 import { tidy } from '../../core/memory.js';
 import { flatten, isContainer, mapWithPath, treeLeaves, unflatten } from '../../core/tree.js';
-import { array, astype } from '../../ops/index.js';
+import { add, array, astype } from '../../ops/index.js';
 import { loadSafetensors, saveSafetensors } from '../../ops/io/index.js';
 import { keep } from '../../core/memory.js';
 import { checkLearningRate } from './validate.js';
+import { isArraySchedule } from './schedules.js';
 
-/** A function of the step count (0 for the first update) giving a value such as the learning rate. */
+/**
+ * A function of the step count (0 for the first update) giving a value such as the learning rate.
+ * The built-in schedules also take the count as an array, so the optimizer computes them inside
+ * the graph (a compiled training step then follows the schedule); a schedule of your own gets a
+ * JS number, read from the state when the step runs.
+ */
 export type Schedule = (step: number) => number | NDArray;
 /** A learning rate: a number, a size-1 array, or a schedule. */
 export type LearningRate = number | NDArray | Schedule;
@@ -54,8 +60,9 @@ const LEARNING_RATE = 'learning_rate';
  * ```
  */
 export abstract class Optimizer {
-  #step = 0;
   #stepArray: NDArray;
+  /** during an update: the step count after it, as a lazy uint64 array */
+  #nextStep: NDArray | null = null;
   #hyper = new Map<string, NDArray>();
   #schedules = new Map<string, Schedule>();
   #slots = new Map<string, SlotState>();
@@ -90,9 +97,26 @@ export abstract class Optimizer {
     return a;
   }
 
-  /** Number of updates applied so far (MLX keeps it as `state.step`, a uint64 array). */
+  /**
+   * Number of updates applied so far (MLX keeps it as `state.step`, a uint64 array; reading this
+   * evaluates it). During an update: the count including it.
+   */
   get step(): number {
-    return this.#step;
+    return Number((this.#nextStep ?? this.#stepArray).item());
+  }
+
+  /**
+   * The step count including the update in progress, as a 0-d array of `dtype`: bias corrections
+   * and step-dependent rates use it so they stay in the graph (and follow a compiled step).
+   */
+  protected stepAs(dtype: DType): NDArray {
+    return astype(this.#nextStep ?? this.#stepArray, dtype);
+  }
+
+  /** A schedule's value at the step count in `step` (a uint64 0-d array). */
+  #scheduleAt(schedule: Schedule, step: NDArray): number | NDArray {
+    if (isArraySchedule(schedule)) return astype(schedule(step), 'float32');
+    return schedule(Number(step.item()));
   }
 
   /**
@@ -114,7 +138,7 @@ export abstract class Optimizer {
   protected setSchedulable(name: string, value: LearningRate): void {
     if (typeof value === 'function') {
       this.#schedules.set(name, value);
-      this.#setHyper(name, value(this.#step));
+      this.#setHyper(name, this.#scheduleAt(value, this.#stepArray));
     } else {
       this.#setHyper(name, value);
     }
@@ -208,9 +232,9 @@ export abstract class Optimizer {
     for (const [path, , p] of work) this.#initSlot(op, path, p);
 
     // Scheduled values use the step count before this update (MLX), then the count advances.
-    for (const [name, schedule] of this.#schedules) this.#setHyper(name, schedule(this.#step));
-    const previousStep = this.#step;
-    this.#step++;
+    for (const [name, schedule] of this.#schedules) this.#setHyper(name, this.#scheduleAt(schedule, this.#stepArray));
+    const nextStep = add(this.#stepArray, 1);
+    this.#nextStep = nextStep;
     const newSlots = new Map<string, SlotState>();
     const newParams = new Map<string, NDArray>();
     try {
@@ -228,7 +252,8 @@ export abstract class Optimizer {
         return [[...newParams.values()], [...newSlots.values()]];
       });
     } catch (e) {
-      this.#step = previousStep;
+      this.#nextStep = null;
+      nextStep.dispose();
       for (const a of newParams.values()) a.dispose();
       for (const s of newSlots.values()) for (const a of Object.values(s)) if (!this.#owned.has(a)) a.dispose();
       throw e;
@@ -236,7 +261,8 @@ export abstract class Optimizer {
 
     const before = this.#stateArrays();
     const oldStep = this.#stepArray;
-    this.#stepArray = this.#own(array(this.#step, 'uint64'));
+    this.#nextStep = null;
+    this.#stepArray = this.#own(nextStep);
     this.#release(oldStep);
     for (const [path, s] of newSlots) {
       for (const a of Object.values(s)) this.#own(a);
@@ -320,7 +346,6 @@ export abstract class Optimizer {
     if (this.#hyper.has(LEARNING_RATE) && !hyper.has(LEARNING_RATE)) throw new Error(`[${op}] the state has no 'learning_rate' entry`);
 
     const before = this.#stateArrays();
-    this.#step = n;
     this.#stepArray = step;
     this.#hyper = hyper;
     this.#slots = slots;
@@ -338,7 +363,7 @@ export abstract class Optimizer {
   saveState(path: string): void {
     const tensors: Record<string, NDArray> = Object.create(null);
     for (const [k, v] of flatten<NDArray>(this.state)) tensors[k] = v;
-    saveSafetensors(path, tensors, { format: 'kiln.optim', optimizer: this.opName, step: String(this.#step) });
+    saveSafetensors(path, tensors, { format: 'kiln.optim', optimizer: this.opName, step: String(this.step) });
   }
 
   /**

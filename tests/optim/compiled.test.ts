@@ -1,0 +1,54 @@
+// A compiled training step follows the optimizer's step count, bias corrections and learning-rate
+// schedules: they are computed from the state's step array inside the graph, not from JS numbers
+// frozen at trace time.
+import { describe, expect, test } from 'vitest';
+import * as kn from '../../index.js';
+
+const { nn, optim } = kn;
+
+type MakeOpt = () => kn.optim.Optimizer;
+const cases: [string, MakeOpt][] = [
+  ['Adam, bias correction, cosine decay', () => new optim.Adam(optim.cosineDecay(0.1, 4), { biasCorrection: true })],
+  ['AdamW, warm-up joined to cosine', () => new optim.AdamW(optim.joinSchedules([optim.linearSchedule(0.01, 0.1, 2), optim.cosineDecay(0.1, 10)], [2]))],
+  ['SGD, step decay, momentum', () => new optim.SGD(optim.stepDecay(0.1, 0.5, 2), { momentum: 0.9 })],
+  ['Adafactor, relative steps', () => new optim.Adafactor()],
+  ['Adafactor, warm-up init', () => new optim.Adafactor({ warmupInit: true })],
+];
+
+function train(makeOpt: MakeOpt, compiled: boolean, steps: number) {
+  const model = new nn.Linear(4, 3, { key: kn.random.key(0) });
+  const opt = makeOpt();
+  opt.init(model.trainableParameters()); // the state's structure is complete before tracing: one trace
+  const lossAndGrad = nn.valueAndGrad(model, (m: kn.nn.Linear, x: kn.NDArray, y: kn.NDArray) => nn.losses.mseLoss(m.call(x), y));
+  const plain = (x: kn.NDArray, y: kn.NDArray) => {
+    const [loss, g] = lossAndGrad(x, y);
+    opt.update(model, g);
+    return loss;
+  };
+  const step = compiled ? kn.compile(plain, { inputs: [model, opt], outputs: [model, opt] }) : plain;
+  const x = kn.random.normal([8, 4], { key: kn.random.key(1) }), y = kn.random.normal([8, 3], { key: kn.random.key(2) });
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const l = kn.tidy(() => {
+      const l = step(x, y);
+      kn.eval(l, model.parameters(), opt.state);
+      return l;
+    });
+    losses.push(l.item() as number);
+    l.dispose();
+  }
+  return { losses, weight: model.weight.toTypedArray() as Float32Array, lr: opt instanceof optim.Adafactor ? 0 : (opt.learningRate.item() as number), step: opt.step, traces: compiled ? (step as { info: { traces: number } }).info.traces : 0 };
+}
+
+describe('compiled optimizer steps', () => {
+  for (const [name, make] of cases)
+    test(name, () => {
+      const eager = train(make, false, 6), comp = train(make, true, 6);
+      expect(comp.traces).toBe(1);
+      expect(comp.step).toBe(6);
+      expect(eager.step).toBe(6);
+      expect(comp.lr).toBeCloseTo(eager.lr, 7);
+      comp.losses.forEach((l, i) => expect(l).toBeCloseTo(eager.losses[i], 5));
+      comp.weight.forEach((w, i) => expect(w).toBeCloseTo(eager.weight[i], 5));
+    });
+});
