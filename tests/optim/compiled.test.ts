@@ -52,3 +52,26 @@ describe('compiled optimizer steps', () => {
       comp.weight.forEach((w, i) => expect(w).toBeCloseTo(eager.weight[i], 5));
     });
 });
+
+describe('schedules on array step counts', () => {
+  const schedules: [string, kn.optim.Schedule][] = [
+    ['linear', optim.linearSchedule(0, 1e-3, 10)],
+    ['cosine', optim.cosineDecay(1e-2, 7, 1e-4)],
+    ['exponential', optim.exponentialDecay(0.1, 0.9)],
+    ['step', optim.stepDecay(0.1, 0.5, 3)],
+    ['joined', optim.joinSchedules([optim.linearSchedule(0, 0.1, 3), optim.cosineDecay(0.1, 5), optim.exponentialDecay(0.01, 0.5)], [3, 8])],
+  ];
+  for (const [name, s] of schedules)
+    test(`${name}: the array form equals the number form at every step`, () => {
+      for (let t = 0; t < 14; t++) {
+        const viaArray = (s as unknown as (x: kn.NDArray) => kn.NDArray)(kn.array(t, 'uint64'));
+        expect(viaArray.dtype).toBe('float64');
+        expect(viaArray.item()).toBeCloseTo(s(t) as number, 14);
+      }
+    });
+  test('a join with a hand-written piece falls back to numbers', () => {
+    const j = optim.joinSchedules([(t: number) => t / 10, optim.cosineDecay(0.1, 5)], [3]);
+    expect(j(2)).toBeCloseTo(0.2, 15);
+    expect(() => (j as unknown as (x: kn.NDArray) => unknown)(kn.array(1, 'uint64'))).toThrow(/\[joinSchedules\] the step must be a non-negative integer/);
+  });
+});
