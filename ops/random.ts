@@ -2,6 +2,7 @@
 // from uint32 array ops, so sampling is lazy, runs in native kernels and gives the same bits for a
 // key on any thread count or backend. Keys and splitting follow JAX/MLX: a key is a uint32 [2]
 // array; `bits(key, n)` hashes the counters 0..n-1 as JAX's threefry_random_bits does.
+import { compileTracing } from '../core/compile/trace.js';
 import { NDArray } from '../core/array.js';
 import { isFloating, isInteger, type DType } from '../core/dtype.js';
 import { Float16Array, floatToBfloat16Bits, bfloat16BitsToFloat } from '../core/host.js';
@@ -170,7 +171,13 @@ function nextKey(): NDArray {
 }
 
 function resolveKey(k: unknown, op: string): NDArray {
-  return k === undefined || k === null ? nextKey() : checkKey(k, op);
+  if (k !== undefined && k !== null) return checkKey(k, op);
+  // the global sequence lives in JS: a compiled replay would repeat the trace's draws
+  if (compileTracing())
+    throw new Error(
+      `[${op}] inside kn.compile the global key would be fixed at trace time (every call would draw the same numbers): pass { key } and carry the key in the compiled function's inputs/outputs`,
+    );
+  return nextKey();
 }
 
 // ---- argument helpers -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { bernoulli, split } from '../../ops/random.js';
 import { unstack } from '../../ops/shape.js';
 import { Module } from '../module.js';
 import { keepState } from './common.js';
+import { compileTracing } from '../../core/compile/trace.js';
 
 export interface DropoutOptions {
   /** a key the module keeps and splits at every call (reproducible masks without passing keys) */
@@ -35,6 +36,9 @@ abstract class DropoutBase extends Module {
   #nextKey(callKey: NDArray | undefined): NDArray | undefined {
     if (callKey !== undefined) return callKey;
     if (this.#key === undefined) return undefined;
+    // the module's key is private state a compiled replay would not advance
+    if (compileTracing())
+      throw new Error(`[${this.constructor.name}] inside kn.compile pass the mask key to each call (layer.call(x, { key })) and carry it in the compiled function's inputs/outputs: the layer's own key would repeat the trace's mask`);
     const [next, sub] = unstack(split(this.#key, 2));
     if (this.#ownsKey) this.#key.dispose();
     this.#key = keepState(next);

@@ -58,3 +58,35 @@ describe('compile and transforms', () => {
     expect(f.info.kernels).toBe(1);
   });
 });
+
+describe('random numbers inside compiled functions', () => {
+  it('the global key is refused (its draws would repeat); an explicit key in the state works', () => {
+    const bad = kn.compile((x: kn.NDArray) => kn.add(x, kn.random.normal([2])));
+    expect(() => bad(kn.zeros([2]))).toThrow(/\[random.normal\] inside kn.compile the global key would be fixed at trace time/);
+    const state = { key: kn.random.key(3) };
+    const noisy = kn.compile(
+      (x: kn.NDArray) => {
+        const [k, sub] = kn.random.split(state.key);
+        state.key = k;
+        return kn.add(x, kn.random.normal([2], { key: sub }));
+      },
+      { inputs: state, outputs: state },
+    );
+    const a = noisy(kn.zeros([2])).tolist(), b = noisy(kn.zeros([2])).tolist();
+    expect(a).not.toEqual(b);
+    // the same draws as the uncompiled sequence
+    let k = kn.random.key(3);
+    const expected = [0, 1].map(() => {
+      const [next, sub] = kn.random.split(k);
+      k = next;
+      return kn.random.normal([2], { key: sub }).tolist();
+    });
+    expect([a, b]).toEqual(expected);
+  });
+
+  it('Dropout asks for a per-call key inside kn.compile', () => {
+    const d = new kn.nn.Dropout(0.5, { key: kn.random.key(0) });
+    const f = kn.compile((x: kn.NDArray) => d.call(x));
+    expect(() => f(kn.ones([4]))).toThrow(/\[Dropout\] inside kn.compile pass the mask key to each call/);
+  });
+});
