@@ -12,8 +12,9 @@ export type { Compiled, CompileOptions, CompiledInfo };
  * another order).
  *
  * What `fn` reads besides its arguments is fixed at trace time: captured arrays are constants,
- * and JS values (counters, draws from the global random key, a hand-written schedule of JS
- * numbers) are those of the trace. Optimizers keep their step count, bias corrections and the
+ * and JS values (counters, a hand-written schedule of JS numbers) are those of the trace. Random
+ * draws need an explicit key carried in the state (the global key sequence and Dropout's own key
+ * raise an error under compile rather than repeat the trace's numbers). Optimizers keep their step count, bias corrections and the
  * built-in schedules in the graph, so a compiled step follows them; call `opt.init(params)`
  * before the first call so the state's structure does not change after it (one trace). State that changes between calls is declared: `inputs` (read each call)
  * and `outputs` (the arrays found there after the call are rebound in place to the new values,
