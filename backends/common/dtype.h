@@ -121,9 +121,13 @@ template <typename T, typename S> inline T from_value(S v) {
   }
 }
 
-// Call f.template operator()<T>() with T the storage type of dtype d.
-#define KILN_DISPATCH_ALL(d, F)                    \
-  switch (d) {                                     \
+// The compute dtype of a dtype: the 16-bit floats compute in float32, the others in themselves.
+inline int compute_dtype(int d) { return d == kFloat16 || d == kBfloat16 ? (int)kFloat32 : d; }
+inline bool is_compute_dtype(int d) { return d >= 0 && d < kNumDtypes && d != kFloat16 && d != kBfloat16; }
+
+// F(T) for T the C++ type of dtype d: KILN_DISPATCH_ALL over every storage type,
+// KILN_DISPATCH_COMPUTE over the compute types (every dtype but float16 and bfloat16).
+#define KILN_DISPATCH_COMPUTE_CASES(F)             \
     case kBool: F(bool); break;                    \
     case kUint8: F(uint8_t); break;                \
     case kUint16: F(uint16_t); break;              \
@@ -133,10 +137,18 @@ template <typename T, typename S> inline T from_value(S v) {
     case kInt16: F(int16_t); break;                \
     case kInt32: F(int32_t); break;                \
     case kInt64: F(int64_t); break;                \
+    case kFloat32: F(float); break;                \
+    case kFloat64: F(double); break;
+#define KILN_DISPATCH_COMPUTE(d, F)                \
+  switch (d) {                                     \
+    KILN_DISPATCH_COMPUTE_CASES(F)                 \
+    default: break;                                \
+  }
+#define KILN_DISPATCH_ALL(d, F)                    \
+  switch (d) {                                     \
+    KILN_DISPATCH_COMPUTE_CASES(F)                 \
     case kFloat16: F(half_t); break;               \
     case kBfloat16: F(bf16_t); break;              \
-    case kFloat32: F(float); break;                \
-    case kFloat64: F(double); break;               \
     default: break;                                \
   }
 

@@ -29,6 +29,17 @@ struct Loop {
   }
 };
 
+// Element offset of row `r` of a view (a flat index over all dims but the last, row-major).
+inline int64_t row_offset(const View& v, int64_t r) {
+  int64_t off = v.offset;
+  for (int d = v.ndim - 2; d >= 0; d--) {
+    int64_t i = r % v.shape[d];
+    r /= v.shape[d];
+    off += i * v.strides[d];
+  }
+  return off;
+}
+
 // Copies of same-shaped views (the output last) with their dims put in memory order, as numpy
 // iterates: dims where the output steps backwards are flipped, then dims are sorted by
 // decreasing |stride| of the output (ties by the inputs'), so make_loop can merge them and the

@@ -15,6 +15,8 @@
 #include <limits>
 #include <memory>
 #include "../command.h"
+#include "../scratch.h"
+#include "../strided.h"
 
 namespace kiln {
 namespace fastk {
@@ -30,32 +32,11 @@ inline bool has_avx2() {
 #endif
 }
 
-// Element offset of row r of a view whose last dim is the row (leading dims row-major).
-inline int64_t row_offset(const View& v, int64_t r) {
-  int64_t off = v.offset;
-  for (int d = v.ndim - 2; d >= 0; d--) {
-    int64_t i = r % v.shape[d];
-    r /= v.shape[d];
-    off += i * v.strides[d];
-  }
-  return off;
-}
+using ::kiln::row_offset;  // strided.h
 
 inline bool is_float_dtype(int d) { return d == kFloat16 || d == kBfloat16 || d == kFloat32 || d == kFloat64; }
 
-// Grow-only 64-byte-aligned scratch memory owned by one task.
-struct Scratch {
-  std::unique_ptr<char[]> mem;
-  size_t size = 0;
-  template <typename F> F* get(int64_t n) {
-    size_t need = (size_t)n * sizeof(F) + 64;
-    if (need > size) {
-      mem.reset(new char[need]);
-      size = need;
-    }
-    return reinterpret_cast<F*>(((uintptr_t)mem.get() + 63) & ~(uintptr_t)63);
-  }
-};
+using ::kiln::Scratch;  // scratch.h
 
 #if KILN_FAST_X86
 KILN_FAST_AVX2 inline void load_f16_avx2(float* dst, const uint16_t* p, int64_t n) {

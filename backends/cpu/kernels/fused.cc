@@ -9,7 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 #include "accumulate.h"
-#include "fused_ops.h"
+#include "elementwise_ops.h"
 #include "../sequencer.h"
 #include "../thread_pool.h"
 
@@ -114,25 +114,6 @@ inline void copy_bytes(char* d, const char* s, int64_t n) {
   for (; i < n; i++) d[i] = s[i];
 }
 
-int compute_code(int dtype) { return dtype == kFloat16 || dtype == kBfloat16 ? (int)kFloat32 : dtype; }
-bool is_compute_code(int t) { return t >= 0 && t < kNumDtypes && t != kFloat16 && t != kBfloat16; }
-
-// compute type of a register code
-#define KILN_FZ_COMPUTE(t, F)        \
-  switch (t) {                       \
-    case kBool: F(bool); break;      \
-    case kUint8: F(uint8_t); break;  \
-    case kUint16: F(uint16_t); break; \
-    case kUint32: F(uint32_t); break; \
-    case kUint64: F(uint64_t); break; \
-    case kInt8: F(int8_t); break;    \
-    case kInt16: F(int16_t); break;  \
-    case kInt32: F(int32_t); break;  \
-    case kInt64: F(int64_t); break;  \
-    case kFloat32: F(float); break;  \
-    case kFloat64: F(double); break; \
-    default: break;                  \
-  }
 
 // ---- loads and stores ------------------------------------------------------------------------
 
@@ -516,7 +497,7 @@ bool avx2() {
 
 InsFn unary_fn(int op, int t, bool* pred) {
   InsFn fn = nullptr;
-  with_unary(op, [&](auto tag) {
+  ew::with_unary_op(op, [&](auto tag) {
     using Op = decltype(tag);
     *pred = Op::pred;
 #define KILN_FZ_U(C)                                                                        \
@@ -533,7 +514,7 @@ InsFn unary_fn(int op, int t, bool* pred) {
 #else
 #define KILN_FZ_U_AVX(C)
 #endif
-    KILN_FZ_COMPUTE(t, KILN_FZ_U)
+    KILN_DISPATCH_COMPUTE(t, KILN_FZ_U)
 #undef KILN_FZ_U
 #undef KILN_FZ_U_AVX
   });
@@ -542,7 +523,7 @@ InsFn unary_fn(int op, int t, bool* pred) {
 
 InsFn binary_fn(int op, int t, bool* pred) {
   InsFn fn = nullptr;
-  with_binary(op, [&](auto tag) {
+  ew::with_binary_op(op, [&](auto tag) {
     using Op = decltype(tag);
     *pred = Op::pred;
 #define KILN_FZ_B(C)                                                                        \
@@ -559,7 +540,7 @@ InsFn binary_fn(int op, int t, bool* pred) {
 #else
 #define KILN_FZ_B_AVX(C)
 #endif
-    KILN_FZ_COMPUTE(t, KILN_FZ_B)
+    KILN_DISPATCH_COMPUTE(t, KILN_FZ_B)
 #undef KILN_FZ_B
 #undef KILN_FZ_B_AVX
   });
@@ -573,7 +554,7 @@ InsFn where_fn(int t) {
 #else
 #define KILN_FZ_W(C) fn = &ins_where<C>;
 #endif
-  KILN_FZ_COMPUTE(t, KILN_FZ_W)
+  KILN_DISPATCH_COMPUTE(t, KILN_FZ_W)
 #undef KILN_FZ_W
   return fn;
 }
@@ -599,7 +580,7 @@ template <class CF> InsFn cast_from(int to) {
 InsFn cast_fn(int from, int to) {
   InsFn fn = nullptr;
 #define KILN_FZ_CF(C) fn = cast_from<C>(to);
-  KILN_FZ_COMPUTE(from, KILN_FZ_CF)
+  KILN_DISPATCH_COMPUTE(from, KILN_FZ_CF)
 #undef KILN_FZ_CF
   return fn;
 }
@@ -628,7 +609,7 @@ InsFn const_fn(int dtype) {
 InsFn splat_fn(int t) {
   InsFn fn = nullptr;
 #define KILN_FZ_P(C) fn = &ins_splat<C>;
-  KILN_FZ_COMPUTE(t, KILN_FZ_P)
+  KILN_DISPATCH_COMPUTE(t, KILN_FZ_P)
 #undef KILN_FZ_P
   return fn;
 }
@@ -636,14 +617,14 @@ InsFn splat_fn(int t) {
 InsFn spill_fn(int t) {
   InsFn fn = nullptr;
 #define KILN_FZ_SP(C) fn = &ins_spill<C>;
-  KILN_FZ_COMPUTE(t, KILN_FZ_SP)
+  KILN_DISPATCH_COMPUTE(t, KILN_FZ_SP)
 #undef KILN_FZ_SP
   return fn;
 }
 InsFn fill_fn(int t) {
   InsFn fn = nullptr;
 #define KILN_FZ_FI(C) fn = &ins_fill<C>;
-  KILN_FZ_COMPUTE(t, KILN_FZ_FI)
+  KILN_DISPATCH_COMPUTE(t, KILN_FZ_FI)
 #undef KILN_FZ_FI
   return fn;
 }
@@ -659,7 +640,7 @@ void acc_fns(AccDef& a, InsFn* reduce, InsFn* get) {
     a.init = &Acc<C, OP>::init;                                                              \
     a.merge = &Acc<C, OP>::merge;                                                            \
   }
-    KILN_FZ_COMPUTE(a.type, KILN_FZ_A)
+    KILN_DISPATCH_COMPUTE(a.type, KILN_FZ_A)
 #undef KILN_FZ_A
   });
 }
@@ -713,7 +694,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   }
   auto reg_type = [&](const char* what) {
     int t = (int)r.integer(what, 0, kNumDtypes - 1);
-    if (!is_compute_code(t)) fail("[compileProgram] ", what, " ", dtype_name(t), " is not a compute type (16-bit floats compute in float32)");
+    if (!is_compute_dtype(t)) fail("[compileProgram] ", what, " ", dtype_name(t), " is not a compute type (16-bit floats compute in float32)");
     return t;
   };
   for (int i = 0; i < nb; i++) P->breg.push_back(reg_type("block register type"));
@@ -776,7 +757,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
             need(s == kBody, "is only allowed in a body");
             need(I.a >= 0 && I.a < P->n_in, "reads an input out of range");
             int dt = P->in_dtype[I.a];
-            need(breg(I.dst, "dst") == compute_code(dt), "register type does not match the input dtype");
+            need(breg(I.dst, "dst") == compute_dtype(dt), "register type does not match the input dtype");
             I.fn = load_fn(dt);
             I.od = off_of(I.dst);
             break;
@@ -786,7 +767,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
             need(I.a >= 0 && I.a < P->n_out, "writes an output out of range");
             int dt = P->out_dtype[I.a];
             need(P->out_kind[I.a] == (row ? 1 : 0), row ? "in a finish must write a row output" : "in a body must write a full output");
-            need(any_reg(I.b, "source") == compute_code(dt), "register type does not match the output dtype");
+            need(any_reg(I.b, "source") == compute_dtype(dt), "register type does not match the output dtype");
             need(++stored[I.a] == 1, "writes an output a second time");
             I.fn = store_fn(dt, row);
             I.ob = off_of(I.b);
@@ -796,7 +777,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
           case kFzConst: {
             need(s != kBody, "belongs in an init, setup or finish");
             need(I.op >= 0 && I.op < kNumDtypes, "has an invalid dtype");
-            need(any_reg(I.dst, "dst") == compute_code(I.op), "register type does not match its dtype");
+            need(any_reg(I.dst, "dst") == compute_dtype(I.op), "register type does not match its dtype");
             I.fn = const_fn(I.op);
             I.od = off_of(I.dst);
             break;
@@ -848,7 +829,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
           case kFzCast: {
             need(I.op >= 0 && I.op < kNumDtypes, "has an invalid dtype");
             int t = any_reg(I.a, "source");
-            need(any_reg(I.dst, "dst") == compute_code(I.op), "has a dst register that does not match its dtype");
+            need(any_reg(I.dst, "dst") == compute_dtype(I.op), "has a dst register that does not match its dtype");
             I.fn = cast_fn(t, I.op);
             I.od = off_of(I.dst);
             I.oa = off_of(I.a);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <sstream>
 #include "kernels.h"
+#include "../scratch.h"
 #include "../thread_pool.h"
 
 namespace kiln {
@@ -31,21 +32,6 @@ bool has_avx2_fma() {
   return false;
 #endif
 }
-
-// Grow-only 64-byte-aligned scratch memory, one per thread and role (kept between calls).
-struct Scratch {
-  std::unique_ptr<char[]> mem;
-  size_t size = 0;
-  template <typename F> F* get(int64_t n) {
-    size_t need = (size_t)n * sizeof(F) + 64;
-    if (need > size) {
-      mem.reset(new char[need]);
-      size = need;
-    }
-    uintptr_t p = ((uintptr_t)mem.get() + 63) & ~(uintptr_t)63;
-    return reinterpret_cast<F*>(p);
-  }
-};
 
 template <typename F> struct Blocking;
 template <> struct Blocking<float> {

@@ -11,6 +11,7 @@
 #include "kernels.h"
 #include "accumulate.h"
 #include "ops.h"
+#include "../strided.h"
 #include "../thread_pool.h"
 
 namespace kiln {
@@ -102,16 +103,6 @@ typename Op::A fold_run(const T* p, int64_t is, int64_t n) {
   for (int j = 0; j < W; j++) Op::step(a, part[j]);
   for (; i < n; i++) Op::step(a, Op::load(p[i * is]));
   return a;
-}
-
-inline int64_t row_offset(const View& v, int64_t r) {
-  int64_t off = v.offset;
-  for (int d = v.ndim - 2; d >= 0; d--) {
-    int64_t i = r % v.shape[d];
-    r /= v.shape[d];
-    off += i * v.strides[d];
-  }
-  return off;
 }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

@@ -169,17 +169,6 @@ struct Scratch {
 };
 inline size_t align64(size_t b) { return (b + 63) & ~size_t(63); }
 
-// Element offset of row `r` (flat index over all dims but the last).
-inline int64_t row_offset(const View& v, int64_t r) {
-  int64_t off = v.offset;
-  for (int d = v.ndim - 2; d >= 0; d--) {
-    int64_t i = r % v.shape[d];
-    r /= v.shape[d];
-    off += i * v.strides[d];
-  }
-  return off;
-}
-
 // Index keys: the canonical key with the element's index, ordered by (key, index) so std::sort
 // and nth_element are stable and deterministic. Keys up to 32 bits pack into one uint64.
 template <typename K, bool kPacked = (sizeof(K) <= 4)> struct IdxKey;

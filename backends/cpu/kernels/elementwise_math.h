@@ -1,13 +1,11 @@
-// Scalar helpers and 8-wide AVX2 float32 math for the fused-program interpreter (fused.cc).
-// The same formulas as the unary kernel family (unary.cc), so a fused exp/tanh/erf/... gives the
-// same bits as the eager kernel on the same CPU path. unary.cc could include this header instead
-// of its private copy.
+// Elementwise math shared by the eager kernels (unary.cc) and the fused-program interpreter
+// (fused.cc): scalar helpers and 8-wide AVX2 float32 polynomials. One definition serves both, so
+// a fused exp/tanh/erf/... gives the same bits as the eager kernel on the same CPU path.
 #pragma once
 #include "elementwise.h"
 
 namespace kiln {
-namespace fz {
-
+namespace ew {
 
 // Round half to even without depending on the FP environment: adding 2^23 (2^52) to a value below
 // it leaves no fraction bits, so the hardware's round-to-nearest-even does the work.
@@ -243,5 +241,5 @@ template <bool kCos> KILN_AVX2 inline __m256 sincos_ps(__m256 x) {
 
 #endif  // KILN_SIMD
 
-}  // namespace fz
+}  // namespace ew
 }  // namespace kiln
