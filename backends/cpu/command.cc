@@ -178,8 +178,8 @@ void execute_commands(std::vector<Command>& cmds) {
       cat[c.kernel].run(c);
       double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::string key = cat[c.kernel].name;
-      // op-coded families: the first parameter is the op (codes in kn.info())
-      static const std::string coded[] = {"unary", "binary", "reduce", "sort", "scan"};
+      // op-coded families: the first parameter is the op (codes in kn.info()) or the fused program
+      static const std::string coded[] = {"unary", "binary", "reduce", "sort", "scan", "fused"};
       if (!c.params.empty() && std::find(std::begin(coded), std::end(coded), key) != std::end(coded))
         key += "/" + std::to_string((long long)c.params[0]);
       std::lock_guard<std::mutex> lock(profile().mu);

@@ -59,7 +59,8 @@ const byHandle = new Map<number, string>();
 
 /** Registers (or reuses) a program; the caller releases it with releaseProgram. */
 function register(words: number[]): number {
-  const key = words.join(',');
+  // String(-0) is '0': a constant -0 must not share the program of a constant 0
+  const key = words.map((w) => (Object.is(w, -0) ? '-0' : String(w))).join(',');
   const hit = shared.get(key);
   if (hit) {
     hit.refs++;
@@ -364,8 +365,11 @@ export function buildProgram(spec: GroupSpec): { handle: number; label: string; 
   const label = A.length
     ? `fused reduce [${spec.S.join(', ')}] over axes [${A.join(', ')}]: ${reds.length} reductions, ${nOps} ops, ${nPhases} phase${nPhases > 1 ? 's' : ''}${spills}, ${spec.reads.length} in, ${spec.outputs.length} out ${outDt} {${listed.join(' ')}}`
     : `fused elementwise [${spec.S.join(', ')}]: ${nOps} ops, ${spec.reads.length} in, ${spec.outputs.length} out ${outDt} {${listed.join(' ')}}`;
-  if (debugLevel() >= 4) console.error(`${label}\n${programText(words, init, phases)}`);
-  return { handle: register(words), label, words };
+  const handle = register(words);
+  // the handle matches the `fused/<handle>` rows of the KILN_DEBUG=2 kernel-time table
+  const tagged = `${label} #${handle}`;
+  if (debugLevel() >= 4) console.error(`${tagged}\n${programText(words, init, phases)}`);
+  return { handle, label: tagged, words };
 }
 
 /**
