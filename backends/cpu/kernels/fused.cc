@@ -17,9 +17,13 @@ namespace kiln {
 namespace fz {
 namespace {
 
-// Elements per block: small programs take long blocks (less overhead per block, their few
-// registers still fit L1 and L2), larger ones 512 so their registers stay close.
-inline int64_t block_for(int n_block_regs) { return n_block_regs <= 4 ? 2048 : n_block_regs <= 8 ? 1024 : 512; }
+// Elements per block: 512 keeps a few registers and the input lines of a block in L1 (measured:
+// 1024 and 2048 run memory-bound programs 25-40% slower on a 32 KiB L1).
+inline int64_t block_for(int n_block_regs) { return n_block_regs <= 16 ? 512 : 256; }
+// Launches whose outputs are at least this large write them with non-temporal stores: the
+// outputs cannot stay in cache for the next kernel anyway, and streaming skips reading each line
+// before writing it (a third of the memory traffic of a copy).
+constexpr int64_t kStreamBytes = (int64_t)16 << 20;
 constexpr int64_t kRowBytes = 64;  // a row register is one vector wide (lane 0 holds the value)
 constexpr int kMaxRegs = 4096, kMaxInstrs = 1 << 16, kMaxPhases = 256, kMaxAccs = 1024;
 
@@ -35,6 +39,9 @@ struct Ins {
   int64_t od = 0, oa = 0, ob = 0, oc = 0;  // byte offsets of dst, a, b, c in their files
   int32_t bind = -1;                       // operand whose memory this (last) writer of a stored value may write
   int32_t bind_size = 0;                   // element size of that output
+  bool streams = false;                    // fn can write its block with non-temporal stores
+  bool stream_ok = false;                  // ... and no later instruction reads that block back
+  float scalar = 0;                        // the constant operand of a float32 binary op (see with_scalar)
 };
 
 struct AccDef {
@@ -72,6 +79,7 @@ struct Geom {
   int64_t oshape[kMaxDims] = {0}, ishape[kMaxDims] = {0};
   int64_t rows = 1, inner = 1;
   bool need_idx = false;
+  bool stream = false;  // full outputs are written with non-temporal stores (see kStreamBytes)
   std::vector<OpGeom> op;
 };
 
@@ -87,6 +95,7 @@ struct Frame {
   int64_t f0 = 0;                // flat inner index of the block's first element
   int64_t rowoff[64] = {0};      // element offset of the current row, per operand
   int64_t idx[kMaxDims] = {0};   // inner multi-index of f0 (when some operand is general)
+  const char* stream_to = nullptr;  // the output block the running instruction may stream into
 };
 
 // Operands are fetched before the destination: a destination may reuse an operand's register.
@@ -113,6 +122,16 @@ inline void copy_bytes(char* d, const char* s, int64_t n) {
   }
   for (; i < n; i++) d[i] = s[i];
 }
+
+#if KILN_SIMD
+// Non-temporal copy into a 32-byte aligned destination (the tail, if any, goes through the cache).
+KILN_AVX2 inline void copy_bytes_stream(char* d, const char* s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
+  copy_bytes(d + i, s + i, n - i);
+}
+#endif
 
 
 // ---- loads and stores ------------------------------------------------------------------------
@@ -152,10 +171,15 @@ template <class T> inline void load_run(const typename ew::Elem<T>::S* s, int64_
   }
 }
 
-template <class T> inline void store_run(const typename ew::Elem<T>::C* s, typename ew::Elem<T>::S* d, int64_t st, int64_t n) {
+template <class T> inline void store_run(const typename ew::Elem<T>::C* s, typename ew::Elem<T>::S* d, int64_t st, int64_t n,
+                                        bool stream = false) {
   using E = ew::Elem<T>;
   if (st == 1) {
     if constexpr (std::is_same_v<typename E::S, typename E::C>) {
+#if KILN_SIMD
+      if (stream && (reinterpret_cast<uintptr_t>(d) & 31) == 0 && ew::has_avx2())
+        return copy_bytes_stream(reinterpret_cast<char*>(d), reinterpret_cast<const char*>(s), n * (int64_t)sizeof(typename E::S));
+#endif
       copy_bytes(reinterpret_cast<char*>(d), reinterpret_cast<const char*>(s), n * (int64_t)sizeof(typename E::S));
       return;
     } else {
@@ -228,7 +252,7 @@ template <class T> void ins_store(const Ins& I, Frame& F, int64_t n) {
   const C* s = rd<C>(F, I, I.b, 0);
   F.bfix[I.b] = F.bscr[I.b];  // (a bound register writes its scratch again)
   if (o.kind == 0) {
-    if (reinterpret_cast<const void*>(s) != reinterpret_cast<const void*>(d + F.f0)) store_run<T>(s, d + F.f0, 1, n);
+    if (reinterpret_cast<const void*>(s) != reinterpret_cast<const void*>(d + F.f0)) store_run<T>(s, d + F.f0, 1, n, F.g->stream);
   } else {
     for_runs(F, o.istr, n, [&](int64_t off, int64_t i, int64_t m, int64_t st) { store_run<T>(s + i, d + off, st, m); });
   }
@@ -312,29 +336,60 @@ template <class CF, class T> KILN_AVX2 void ins_cast_avx2(const Ins& I, Frame& F
 
 // float32 ops with explicit vector math, eight lanes at a time over whole vectors (registers
 // are padded to a vector, so a partial block computes a few unused lanes).
-template <class Op> KILN_AVX2 void ins_unary_vec(const Ins& I, Frame& F, int64_t n) {
-  const float* a = rd<float>(F, I, I.a, I.oa);
-  float* d = wr<float>(F, I, I.dst, I.od);
+// Stores of a vector op: non-temporal into a large output (32-byte aligned, see run_body).
+template <bool kStream> KILN_AVX2 inline void put(float* d, __m256 v) {
+  if (kStream) _mm256_stream_ps(d, v);
+  else _mm256_storeu_ps(d, v);
+}
+template <class Op, bool kStream> KILN_AVX2 inline void unary_vec_loop(const float* a, float* d, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {  // two independent vectors per step for more ILP
     __m256 x0 = _mm256_loadu_ps(a + i), x1 = _mm256_loadu_ps(a + i + 8);
-    _mm256_storeu_ps(d + i, Op::v(x0));
-    _mm256_storeu_ps(d + i + 8, Op::v(x1));
+    put<kStream>(d + i, Op::v(x0));
+    put<kStream>(d + i + 8, Op::v(x1));
   }
-  for (; i < n; i += 8) _mm256_storeu_ps(d + i, Op::v(_mm256_loadu_ps(a + i)));
+  for (; i < n; i += 8) put<kStream>(d + i, Op::v(_mm256_loadu_ps(a + i)));
+}
+template <class Op> KILN_AVX2 void ins_unary_vec(const Ins& I, Frame& F, int64_t n) {
+  const float* a = rd<float>(F, I, I.a, I.oa);
+  float* d = wr<float>(F, I, I.dst, I.od);
+  if (F.stream_to == reinterpret_cast<const char*>(d)) unary_vec_loop<Op, true>(a, d, n);
+  else unary_vec_loop<Op, false>(a, d, n);
+}
+template <class Op, bool kStream> KILN_AVX2 inline void binary_vec_loop(const float* a, const float* b, float* d, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 x0 = _mm256_loadu_ps(a + i), x1 = _mm256_loadu_ps(a + i + 8);
+    __m256 y0 = _mm256_loadu_ps(b + i), y1 = _mm256_loadu_ps(b + i + 8);
+    put<kStream>(d + i, Op::v(x0, y0));
+    put<kStream>(d + i + 8, Op::v(x1, y1));
+  }
+  for (; i < n; i += 8) put<kStream>(d + i, Op::v(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
 }
 template <class Op> KILN_AVX2 void ins_binary_vec(const Ins& I, Frame& F, int64_t n) {
   const float* a = rd<float>(F, I, I.a, I.oa);
   const float* b = rd<float>(F, I, I.b, I.ob);
   float* d = wr<float>(F, I, I.dst, I.od);
+  if (F.stream_to == reinterpret_cast<const char*>(d)) binary_vec_loop<Op, true>(a, b, d, n);
+  else binary_vec_loop<Op, false>(a, b, d, n);
+}
+// One operand a constant (kConstA: the first), broadcast from I.scalar instead of loaded.
+template <class Op, bool kConstA> KILN_AVX2 inline __m256 with_const(__m256 v, __m256 c) { return kConstA ? Op::v(c, v) : Op::v(v, c); }
+template <class Op, bool kConstA, bool kStream> KILN_AVX2 inline void scalar_vec_loop(const float* x, __m256 c, float* d, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m256 x0 = _mm256_loadu_ps(a + i), x1 = _mm256_loadu_ps(a + i + 8);
-    __m256 y0 = _mm256_loadu_ps(b + i), y1 = _mm256_loadu_ps(b + i + 8);
-    _mm256_storeu_ps(d + i, Op::v(x0, y0));
-    _mm256_storeu_ps(d + i + 8, Op::v(x1, y1));
+    __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+    put<kStream>(d + i, with_const<Op, kConstA>(x0, c));
+    put<kStream>(d + i + 8, with_const<Op, kConstA>(x1, c));
   }
-  for (; i < n; i += 8) _mm256_storeu_ps(d + i, Op::v(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  for (; i < n; i += 8) put<kStream>(d + i, with_const<Op, kConstA>(_mm256_loadu_ps(x + i), c));
+}
+template <class Op, bool kConstA> KILN_AVX2 void ins_scalar_vec(const Ins& I, Frame& F, int64_t n) {
+  const float* x = kConstA ? rd<float>(F, I, I.b, I.ob) : rd<float>(F, I, I.a, I.oa);
+  float* d = wr<float>(F, I, I.dst, I.od);
+  const __m256 c = _mm256_set1_ps(I.scalar);
+  if (F.stream_to == reinterpret_cast<const char*>(d)) scalar_vec_loop<Op, kConstA, true>(x, c, d, n);
+  else scalar_vec_loop<Op, kConstA, false>(x, c, d, n);
 }
 // float32 -> float16/bfloat16 -> float32 (the rounding a 16-bit intermediate gets eagerly)
 template <class T> KILN_AVX2 void ins_round16_vec(const Ins& I, Frame& F, int64_t n) {
@@ -495,7 +550,7 @@ bool avx2() {
 #endif
 }
 
-InsFn unary_fn(int op, int t, bool* pred) {
+InsFn unary_fn(int op, int t, bool* pred, bool* streams) {
   InsFn fn = nullptr;
   ew::with_unary_op(op, [&](auto tag) {
     using Op = decltype(tag);
@@ -509,7 +564,7 @@ InsFn unary_fn(int op, int t, bool* pred) {
 #define KILN_FZ_U_AVX(C)                                                                    \
     if (avx2()) {                                                                           \
       fn = &ins_unary_avx2<Op, C>;                                                          \
-      if constexpr (Op::vec && std::is_same_v<C, float>) fn = &ins_unary_vec<Op>;           \
+      if constexpr (Op::vec && std::is_same_v<C, float>) fn = &ins_unary_vec<Op>, *streams = true; \
     }
 #else
 #define KILN_FZ_U_AVX(C)
@@ -521,7 +576,7 @@ InsFn unary_fn(int op, int t, bool* pred) {
   return fn;
 }
 
-InsFn binary_fn(int op, int t, bool* pred) {
+InsFn binary_fn(int op, int t, bool* pred, bool* streams) {
   InsFn fn = nullptr;
   ew::with_binary_op(op, [&](auto tag) {
     using Op = decltype(tag);
@@ -535,7 +590,7 @@ InsFn binary_fn(int op, int t, bool* pred) {
 #define KILN_FZ_B_AVX(C)                                                                    \
     if (avx2()) {                                                                           \
       fn = &ins_binary_avx2<Op, C>;                                                         \
-      if constexpr (Op::vec && std::is_same_v<C, float>) fn = &ins_binary_vec<Op>;          \
+      if constexpr (Op::vec && std::is_same_v<C, float>) fn = &ins_binary_vec<Op>, *streams = true; \
     }
 #else
 #define KILN_FZ_B_AVX(C)
@@ -544,6 +599,22 @@ InsFn binary_fn(int op, int t, bool* pred) {
 #undef KILN_FZ_B
 #undef KILN_FZ_B_AVX
   });
+  return fn;
+}
+
+// The float32 vector kernel of binary op `op` with a constant first (const_a) or second operand;
+// null where the op has no vector form.
+InsFn scalar_fn(int op, bool const_a) {
+  InsFn fn = nullptr;
+#if KILN_SIMD
+  ew::with_binary_op(op, [&](auto tag) {
+    using Op = decltype(tag);
+    if constexpr (Op::vec) fn = const_a ? &ins_scalar_vec<Op, true> : &ins_scalar_vec<Op, false>;
+  });
+#else
+  (void)op;
+  (void)const_a;
+#endif
   return fn;
 }
 
@@ -670,6 +741,74 @@ const char* code_name(int c) {
 
 enum Section { kSetup, kBody, kFinish, kInit };
 
+// Whether a body instruction reads block register r.
+bool reads_reg(const Ins& I, int32_t r) {
+  switch (I.code) {
+    case kFzStore: return I.b == r;
+    case kFzUnary: case kFzCast: case kFzReduce: case kFzSpill: return I.a == r;
+    case kFzBinary: return I.a == r || I.b == r;
+    case kFzWhere: return I.a == r || I.b == r || I.c == r;
+    default: return false;
+  }
+}
+
+// The value an init constant instruction puts in its register's lanes.
+double const_value(const Ins& I) {
+  double v = 0;
+#define KILN_FZ_CV(T) v = (double)to_compute(from_value<T>(I.imm));
+  KILN_DISPATCH_ALL(I.op, KILN_FZ_CV)
+#undef KILN_FZ_CV
+  return v;
+}
+
+// Whether an instruction of a setup or body writes block register dst.
+bool writes_block(const Ins& I) {
+  switch (I.code) {
+    case kFzLoad: case kFzConst: case kFzSplat: case kFzUnary: case kFzBinary: case kFzWhere: case kFzCast: case kFzFill:
+      return !I.row;
+    default: return false;
+  }
+}
+
+// Float32 binary ops of a body with one operand an init constant (a block register nothing else
+// writes) broadcast it instead of loading a block of it, and a division by a power of two becomes
+// the multiplication by its reciprocal (exact: the same bits).
+void use_scalars(Program& P) {
+  if (!avx2()) return;
+  const size_t nb = P.breg.size();
+  std::vector<int> writers(nb, 0);
+  std::vector<double> value(nb, 0);
+  std::vector<char> from_init(nb, 0);
+  for (const Ins& I : P.init) {
+    from_init[I.dst] = 1;
+    value[I.dst] = const_value(I);
+    writers[I.dst]++;
+  }
+  for (const Phase& ph : P.phases)
+    for (const std::vector<Ins>* list : {&ph.setup, &ph.body})
+      for (const Ins& I : *list)
+        if (writes_block(I)) writers[I.dst]++;
+  auto is_const = [&](int32_t r) { return from_init[r] && writers[r] == 1 && P.breg[r] == kFloat32; };
+  for (Phase& ph : P.phases) {
+    for (Ins& I : ph.body) {
+      if (I.code != kFzBinary || P.breg[I.a] != kFloat32) continue;
+      const bool ca = is_const(I.a), cb = is_const(I.b);
+      if (ca == cb) continue;
+      int op = I.op;
+      float c = (float)value[ca ? I.a : I.b];
+      int e = 0;
+      if (op == (int)BinaryOp::divide && cb && std::isfinite(c) && std::fabs(std::frexp(c, &e)) == 0.5f && e >= -125) {
+        op = (int)BinaryOp::multiply;  // c = ±2^(e-1), so 1/c is exact
+        c = 1.0f / c;
+      }
+      if (InsFn fn = scalar_fn(op, ca)) {
+        I.fn = fn;
+        I.scalar = c;
+      }
+    }
+  }
+}
+
 std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   Reader r{words, n};
   auto P = std::make_shared<Program>();
@@ -795,7 +934,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
             need(I.op >= 0 && I.op < (int)UnaryOp::kCount, "has an invalid op code");
             int t = any_reg(I.a, "source");
             bool pred = false;
-            I.fn = unary_fn(I.op, t, &pred);
+            I.fn = unary_fn(I.op, t, &pred, &I.streams);
             if (!I.fn) fail("[compileProgram] unary op ", I.op, " does not support ", dtype_name(t));
             need(any_reg(I.dst, "dst") == (pred ? (int)kBool : t), "has a dst register of the wrong type");
             I.od = off_of(I.dst);
@@ -807,7 +946,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
             int t = any_reg(I.a, "first operand");
             need(any_reg(I.b, "second operand") == t, "operands differ in type");
             bool pred = false;
-            I.fn = binary_fn(I.op, t, &pred);
+            I.fn = binary_fn(I.op, t, &pred, &I.streams);
             if (!I.fn) fail("[compileProgram] binary op ", I.op, " does not support ", dtype_name(t));
             need(any_reg(I.dst, "dst") == (pred ? (int)kBool : t), "has a dst register of the wrong type");
             I.od = off_of(I.dst);
@@ -897,6 +1036,8 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
         if (w.code == kFzUnary || w.code == kFzBinary || w.code == kFzWhere || w.code == kFzCast) {
           w.bind = st.a;
           w.bind_size = (int32_t)dtype_size(dt);
+          w.stream_ok = w.streams;
+          for (size_t q = j + 1; q < ph.body.size() && w.stream_ok; q++) w.stream_ok = q == k || !reads_reg(ph.body[q], st.b);
         }
         break;
       }
@@ -906,6 +1047,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   if (r.pos != n) fail("[compileProgram] ", n - r.pos, " words after the end of the program");
   for (int i = 0; i < P->n_out; i++)
     if (stored[i] != 1) fail("[compileProgram] output ", i, " is never written");
+  use_scalars(*P);
   return P;
 }
 
@@ -997,15 +1139,35 @@ void bind_block(Frame& F, const Program& P, std::vector<char*>& ptrs) {
 }
 
 // The last instruction that computes a stored value writes straight into a contiguous output of
-// the same element type (whole vectors only), and the store then has nothing to copy.
+// the same element type (whole vectors only), and the store then has nothing to copy. Into large
+// outputs (Geom::stream) that write is non-temporal where the instruction can do it; otherwise it
+// writes its scratch and the store streams the copy.
 inline void run_body(const std::vector<Ins>& list, Frame& F, int64_t n) {
   for (const Ins& I : list) {
-    if (I.bind >= 0 && (n & 7) == 0) {
+    if (I.bind >= 0 && (n & 7) == 0 && (!F.g->stream || I.stream_ok)) {
       const OpGeom& o = F.g->op[I.bind];
-      if (o.kind == 0) F.bfix[I.dst] = o.base + (F.rowoff[I.bind] + F.f0) * I.bind_size;
+      if (o.kind == 0) {
+        char* d = o.base + (F.rowoff[I.bind] + F.f0) * I.bind_size;
+        F.bfix[I.dst] = d;
+        if (F.g->stream && (reinterpret_cast<uintptr_t>(d) & 31) == 0) {
+          F.stream_to = d;
+          I.fn(I, F, n);
+          F.stream_to = nullptr;
+          continue;
+        }
+      }
     }
     I.fn(I, F, n);
   }
+}
+
+// Non-temporal stores are weakly ordered: each task fences its own before it reports done.
+inline void stream_fence(const Geom& g) {
+#if KILN_SIMD
+  if (g.stream) _mm_sfence();
+#else
+  (void)g;
+#endif
 }
 
 inline void seek_row(Frame& F, int64_t r) {
@@ -1060,6 +1222,7 @@ void run_program(const Program& P, const Geom& g) {
       run_list(P.init, F, B);
       run_list(P.phases[0].setup, F, B);
       run_blocks(P.phases[0], F, b, e, B);
+      stream_fence(g);
     });
     return;
   }
@@ -1090,6 +1253,7 @@ void run_program(const Program& P, const Geom& g) {
           run_list(ph.finish, F, 1);
         }
       }
+      stream_fence(g);
     });
     return;
   }
@@ -1123,6 +1287,7 @@ void run_program(const Program& P, const Geom& g) {
           run_list(ph.setup, T, sn);
           run_blocks(ph, T, ch * per, std::min(nblocks, (ch + 1) * per), B);
         }
+        stream_fence(g);
       });
       for (int64_t ch = 0; ch < chunks; ch++)
         for (size_t a = 0; a < na; a++) P.accs[a].merge(F.acc + a, part.data() + ch * (na + 1) + a);
@@ -1179,6 +1344,9 @@ void check_fused(const Command& c) {
 void run_fused(const Command& c) {
   auto P = fz::find_program(c);
   fz::Geom g = fz::make_geom(c, *P);
+  int64_t out_bytes = 0;
+  for (size_t k = P->n_in; k < c.ops.size(); k++) out_bytes += c.ops[k].size * dtype_size(c.ops[k].dtype);
+  g.stream = out_bytes >= fz::kStreamBytes && fz::avx2();
   fz::run_program(*P, g);
 }
 
