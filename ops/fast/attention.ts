@@ -1,11 +1,13 @@
 // kn.fast.scaledDotProductAttention: softmax(q kᵀ * scale + mask) v with grouped-query heads,
 // the softmax in float32 (float64 for float64), as MLX's mx.fast.scaled_dot_product_attention.
 import type { NDArray } from '../../core/array.js';
+import type { Node } from '../../core/node.js';
 import { isBool, isFloating, type DType } from '../../core/dtype.js';
 import { fmtShape, fmtValue } from '../../core/shape.js';
 import { arange } from '../creation.js';
 import { finfo } from '../dtype_info.js';
-import { add, astype, lessEqual, multiply, where } from '../elementwise.js';
+import { add, astype, lessEqual, multiply, subtract, where } from '../elementwise.js';
+import { sum } from '../reduce.js';
 import { matmul } from '../matmul.js';
 import { softmax } from '../reduce_extra.js';
 import { broadcastTo, expandDims, reshape, swapaxes } from '../views.js';
@@ -33,30 +35,71 @@ export interface AttentionArgs {
   out: DType;
 }
 
-/**
- * The composed form: reference for the kernel and what gradients differentiate. Masked-out
- * scores become the lowest finite value (as MLX), so a query that sees no key averages v evenly.
- */
-export function attentionComposed(a: AttentionArgs): NDArray {
-  const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape, Dv = a.v.shape[3];
+interface Probabilities {
+  /** softmax(q kᵀ * scale + mask) in the compute dtype, [B, Hkv, rep, L, S] */
+  p: NDArray;
+  /** scale * q grouped under its kv head [B, Hkv, rep, L, D], k and v as [B, Hkv, 1, S, D] */
+  q: NDArray;
+  k: NDArray;
+  v: NDArray;
+  /** positions that may attend (bool and causal masks), or null */
+  keep: NDArray | null;
+}
+
+/** The attention weights and the grouped operands they came from. */
+function probabilities(a: AttentionArgs): Probabilities {
+  const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape;
   const c = computeDType(a.out);
   const rep = Hkv === 0 ? 1 : Hq / Hkv;
   // q heads grouped under their kv head: [B, Hkv, rep, L, D] against [B, Hkv, 1, S, D]
   const q = reshape(multiply(astype(a.q, c), a.scale), [B, Hkv, rep, L, D]);
   const k = expandDims(astype(a.k, c), 2), v = expandDims(astype(a.v, c), 2);
   let scores = matmul(q, swapaxes(k, -1, -2));
+  let keep: NDArray | null = null;
   if (a.mask !== null) {
     const lowest = finfo(c).min;
     if (a.mask === 'causal') {
-      const keep = lessEqual(expandDims(arange(S), 0), expandDims(arange(L), 1).add(S - L));
+      keep = lessEqual(expandDims(arange(S), 0), expandDims(arange(L), 1).add(S - L));
       scores = where(keep, scores, lowest);
     } else {
       const m = reshape(a.mask, [B, Hkv, rep, L, S]);
-      scores = isBool(m.dtype) ? where(m, scores, lowest) : add(scores, astype(m, c));
+      if (isBool(m.dtype)) {
+        keep = m;
+        scores = where(m, scores, lowest);
+      } else scores = add(scores, astype(m, c));
     }
   }
-  const out = matmul(softmax(scores, -1), v);
-  return astype(reshape(out, [B, Hq, L, Dv]), a.out);
+  return { p: softmax(scores, -1), q, k, v, keep };
+}
+
+/**
+ * The composed form: reference for the kernel and what vmap and jvp go through. Masked-out
+ * scores become the lowest finite value (as MLX), so a query that sees no key averages v evenly.
+ */
+export function attentionComposed(a: AttentionArgs): NDArray {
+  const [B, Hq, L] = a.q.shape, Dv = a.v.shape[3];
+  const { p, v } = probabilities(a);
+  return astype(reshape(matmul(p, v), [B, Hq, L, Dv]), a.out);
+}
+
+/**
+ * Gradients in closed form (recomputing the weights P): dV = Pᵀ dO, dS = P ⊙ (dO Vᵀ − rowsum(dO Vᵀ ⊙ P)),
+ * dQ = dS K · scale, dK = dSᵀ (scale · Q) — a few passes over the scores instead of the
+ * composed softmax's many; grouped heads sum their share into the shared k and v.
+ */
+function attentionVjp(a: AttentionArgs, g: NDArray, wrt: readonly boolean[]): (NDArray | null)[] {
+  const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape, Dv = a.v.shape[3];
+  const rep = Hkv === 0 ? 1 : Hq / Hkv;
+  const { p, q, k, v, keep } = probabilities(a);
+  const dO = reshape(astype(g, p.dtype), [B, Hkv, rep, L, Dv]);
+  const dV = wrt[2] ? sum(matmul(swapaxes(p, -1, -2), dO), 2) : null;
+  const dP = matmul(dO, swapaxes(v, -1, -2));
+  let dS = multiply(p, subtract(dP, sum(multiply(dP, p), -1, { keepdims: true })));
+  if (keep) dS = where(keep, dS, 0); // masked scores are constants
+  const dQ = wrt[0] ? reshape(multiply(matmul(dS, k), a.scale), [B, Hq, L, D]) : null;
+  const dK = wrt[1] ? sum(matmul(swapaxes(dS, -1, -2), q), 2) : null;
+  const dMask = wrt[3] && a.mask !== null && a.mask !== 'causal' && !isBool(a.mask.dtype) ? reshape(dS, [B, Hq, L, S]) : null;
+  return [dQ, dK, dV, dMask];
 }
 
 const MASK_KIND = { none: 0, causal: 1, array: 2 } as const;
@@ -68,12 +111,14 @@ const MASK_KIND = { none: 0, causal: 1, array: 2 } as const;
 export const Attention = fusedPrimitive('scaledDotProductAttention', 'attention', (node) => [
   node.params.scale as number, MASK_KIND[node.params.mask as keyof typeof MASK_KIND],
 ]);
+const argsOf = (node: Node, [q, k, v, m]: NDArray[]): AttentionArgs => {
+  const kind = node.params.mask as keyof typeof MASK_KIND;
+  const mask = kind === 'array' ? m : kind === 'causal' ? 'causal' : null;
+  return { q, k, v, scale: node.params.scale as number, mask, out: node.dtype };
+};
 defineRules(Attention, {
-  fallback: (node, [q, k, v, m]) => {
-    const kind = node.params.mask as keyof typeof MASK_KIND;
-    const mask = kind === 'array' ? m : kind === 'causal' ? 'causal' : null;
-    return attentionComposed({ q, k, v, scale: node.params.scale as number, mask, out: node.dtype });
-  },
+  fallback: (node, inputs) => attentionComposed(argsOf(node, inputs)),
+  vjp: (ctx, g, wrt) => attentionVjp(argsOf(ctx.node, ctx.inputs), g, wrt),
 });
 
 /** Checks the arguments of scaledDotProductAttention. */

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { normals, rng, values } from './helpers.js';
+import { attentionArgs, attentionComposed, type AttentionOptions } from '../../ops/fast/attention.js';
 
 const f64 = (shape: number[], seed: number, shift = 0) =>
   kn.array(normals(shape.reduce((a, b) => a * b, 1), rng(seed), 1, shift), 'float64').reshape(shape);
@@ -54,6 +55,24 @@ describe('gradients of the fast ops (through the fallback)', () => {
     const q = f64([1, 2, 3, 4], 10), k = f64([1, 1, 5, 4], 11), v = f64([1, 1, 5, 3], 12), m = f64([3, 5], 13);
     checkGrads((a, b, c, d) => kn.fast.scaledDotProductAttention(a, b, c, { scale: 0.7, mask: d }), [q, k, v, m], [0, 1, 2, 3]);
     checkGrads((a, b, c) => kn.fast.scaledDotProductAttention(a, b, c, { mask: 'causal' }), [q, k, v], [0, 1, 2]);
+  });
+  it('attention: the closed-form vjp equals differentiating the composed form (bool masks with empty rows, GQA, S > L, f32)', () => {
+    const cases: [number[], number[], AttentionOptions | ((m: kn.NDArray) => AttentionOptions), number[] | null, kn.DType][] = [
+      [[2, 4, 3, 8], [2, 2, 5, 8], { mask: 'causal' }, null, 'float64'],
+      [[1, 3, 4, 4], [1, 1, 4, 4], (m) => ({ mask: m, scale: 0.3 }), [1, 1, 4, 4], 'float64'],
+      [[2, 2, 6, 16], [2, 1, 6, 16], { mask: 'causal' }, null, 'float32'],
+    ];
+    cases.forEach(([qs, ks, opts, maskShape, dt], n) => {
+      const q = f64(qs, 20 + n).astype(dt), k = f64(ks, 30 + n).astype(dt), v = f64(ks, 40 + n).astype(dt);
+      // a bool mask whose first query row sees no key at all
+      const mask = maskShape ? kn.greater(f64(maskShape, 50 + n), -0.3).put_([0, 0, 0], false) : null;
+      const o = typeof opts === 'function' ? opts(mask!) : opts;
+      const w = f64([...qs.slice(0, 3), ks[3]], 60 + n).astype(dt);
+      const viaKernel = kn.grad((a: kn.NDArray, b: kn.NDArray, c: kn.NDArray) => kn.sum(kn.multiply(kn.fast.scaledDotProductAttention(a, b, c, o), w)), { argnums: [0, 1, 2] })(q, k, v);
+      const viaComposed = kn.grad((a: kn.NDArray, b: kn.NDArray, c: kn.NDArray) => kn.sum(kn.multiply(attentionComposed(attentionArgs(a, b, c, o)), w)), { argnums: [0, 1, 2] })(q, k, v);
+      const tol = dt === 'float64' ? 1e-12 : 2e-5;
+      viaKernel.forEach((g: kn.NDArray, i: number) => expect(kn.allclose(g, viaComposed[i], { rtol: tol, atol: tol }).item()).toBe(true));
+    });
   });
   it('forward mode agrees with reverse mode', () => {
     const x = f64([2, 6], 14), w = f64([6], 15), t = f64([2, 6], 16);
