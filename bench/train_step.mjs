@@ -75,7 +75,7 @@ function measure(compiled) {
 const tokens = B * T, dense = L * (4 * D * D + 3 * 4 * D * D) + V * D;
 const flops = 6 * dense * tokens + 3 * L * 2 * 2 * B * T * T * D;
 console.log(`transformer training step: ${L} blocks, d=${D}, ${H} heads, batch ${B} x seq ${T}, AdamW (median of ${STEPS})`);
-for (const compiled of [false, true]) {
+for (const compiled of (process.env.ONLY ? [process.env.ONLY === "compiled"] : [false, true])) {
   const r = measure(compiled);
   console.log(`${compiled ? 'compiled' : 'eager   '} ${r.ms.toFixed(1).padStart(7)} ms/step  ${(tokens / r.ms * 1e3).toFixed(0).padStart(6)} tokens/s  ${(flops / r.ms / 1e6).toFixed(1)} GFLOP/s${r.kernels ? `  ${r.kernels} kernels` : ''}`);
 }
