@@ -89,6 +89,15 @@ KILN_AVX2 inline __m256 expm1_reduced_ps(__m256 x, __m256* n_out) {
 }
 
 KILN_AVX2 inline __m256 exp_ps(__m256 x) {
+  // Every lane in [-87, 88] (the usual case): 2^n is a normal float, so one scaling rounds once
+  // as the two steps below do (the same bits), and there is nothing to clamp and no NaN.
+  __m256 in_range = _mm256_and_ps(_mm256_cmp_ps(x, v1(-87.0f), _CMP_GE_OQ), _mm256_cmp_ps(x, v1(88.0f), _CMP_LE_OQ));
+  if (_mm256_movemask_ps(in_range) == 0xff) {
+    __m256 n;
+    __m256 p = _mm256_add_ps(expm1_reduced_ps(x, &n), v1(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  }
   __m256 xc = _mm256_max_ps(_mm256_min_ps(x, v1(89.0f)), v1(-104.0f));
   __m256 n;
   __m256 p = _mm256_add_ps(expm1_reduced_ps(xc, &n), v1(1.0f));

@@ -24,6 +24,7 @@ inline int64_t block_for(int n_block_regs) { return n_block_regs <= 16 ? 512 : 2
 // outputs cannot stay in cache for the next kernel anyway, and streaming skips reading each line
 // before writing it (a third of the memory traffic of a copy).
 constexpr int64_t kStreamBytes = (int64_t)16 << 20;
+constexpr int64_t kPrefetchRowBytes = 4096;  // rows at least this long fetch the next row ahead
 constexpr int64_t kRowBytes = 64;  // a row register is one vector wide (lane 0 holds the value)
 constexpr int kMaxRegs = 4096, kMaxInstrs = 1 << 16, kMaxPhases = 256, kMaxAccs = 1024;
 
@@ -41,7 +42,9 @@ struct Ins {
   int32_t bind_size = 0;                   // element size of that output
   bool streams = false;                    // fn can write its block with non-temporal stores
   bool stream_ok = false;                  // ... and no later instruction reads that block back
-  float scalar = 0;                        // the constant operand of a float32 binary op (see with_scalar)
+  float scalar = 0;                        // the constant operand of a float32 binary op (see use_scalars)
+  int32_t spill_bind = -1;                 // spill slot this (last) writer of a spilled value writes directly
+  int32_t spill_size = 0;                  // element size of that slot
 };
 
 struct AccDef {
@@ -80,6 +83,7 @@ struct Geom {
   int64_t rows = 1, inner = 1;
   bool need_idx = false;
   bool stream = false;  // full outputs are written with non-temporal stores (see kStreamBytes)
+  std::vector<std::pair<int, int>> prefetch;  // (operand, element size): contiguous inputs of rows fetched ahead
   std::vector<OpGeom> op;
 };
 
@@ -94,6 +98,7 @@ struct Frame {
   int64_t spill_stride = 0;      // bytes per slot
   int64_t f0 = 0;                // flat inner index of the block's first element
   int64_t rowoff[64] = {0};      // element offset of the current row, per operand
+  const int64_t* next_row = nullptr;  // element offsets of the next row, whose inputs the blocks prefetch
   int64_t idx[kMaxDims] = {0};   // inner multi-index of f0 (when some operand is general)
   const char* stream_to = nullptr;  // the output block the running instruction may stream into
 };
@@ -283,7 +288,9 @@ template <class C> void ins_splat(const Ins& I, Frame& F, int64_t n) {
 // recomputing an exp); a fill reads them where they lie.
 template <class C> void ins_spill(const Ins& I, Frame& F, int64_t n) {
   const C* a = rd<C>(F, I, I.a, 0);
-  copy_bytes(F.spill + I.dst * F.spill_stride + F.f0 * (int64_t)sizeof(C), reinterpret_cast<const char*>(a), n * (int64_t)sizeof(C));
+  char* d = F.spill + I.dst * F.spill_stride + F.f0 * (int64_t)sizeof(C);
+  F.bfix[I.a] = F.bscr[I.a];  // (a register bound to the slot writes its scratch again)
+  if (reinterpret_cast<const char*>(a) != d) copy_bytes(d, reinterpret_cast<const char*>(a), n * (int64_t)sizeof(C));
 }
 template <class C> void ins_fill(const Ins& I, Frame& F, int64_t) {
   F.bp[I.dst] = F.spill + I.a * F.spill_stride + F.f0 * (int64_t)sizeof(C);
@@ -1042,6 +1049,21 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
         break;
       }
     }
+    // likewise each spilled value goes straight into its slot (slots are padded past the row's
+    // end, so whole vectors fit), unless its writer already writes an output
+    for (size_t k = 0; k < ph.body.size(); k++) {
+      const Ins& sp = ph.body[k];
+      if (sp.code != kFzSpill) continue;
+      for (size_t j = k; j-- > 0;) {
+        Ins& w = ph.body[j];
+        if (!writes_block(w) || w.dst != sp.a) continue;
+        if ((w.code == kFzUnary || w.code == kFzBinary || w.code == kFzWhere || w.code == kFzCast) && w.bind < 0) {
+          w.spill_bind = sp.dst;
+          w.spill_size = (int32_t)dtype_size(P->spill[sp.dst]);
+        }
+        break;
+      }
+    }
     P->phases.push_back(std::move(ph));
   }
   if (r.pos != n) fail("[compileProgram] ", n - r.pos, " words after the end of the program");
@@ -1144,6 +1166,7 @@ void bind_block(Frame& F, const Program& P, std::vector<char*>& ptrs) {
 // writes its scratch and the store streams the copy.
 inline void run_body(const std::vector<Ins>& list, Frame& F, int64_t n) {
   for (const Ins& I : list) {
+    if (I.spill_bind >= 0) F.bfix[I.dst] = F.spill + I.spill_bind * F.spill_stride + F.f0 * I.spill_size;
     if (I.bind >= 0 && (n & 7) == 0 && (!F.g->stream || I.stream_ok)) {
       const OpGeom& o = F.g->op[I.bind];
       if (o.kind == 0) {
@@ -1170,16 +1193,32 @@ inline void stream_fence(const Geom& g) {
 #endif
 }
 
-inline void seek_row(Frame& F, int64_t r) {
-  const Geom& g = *F.g;
+// Element offsets of row r, per operand.
+inline void row_offsets(const Geom& g, int64_t r, int64_t* off) {
   const size_t nops = g.op.size();
-  for (size_t k = 0; k < nops; k++) F.rowoff[k] = 0;
+  for (size_t k = 0; k < nops; k++) off[k] = 0;
   for (int d = g.no - 1; d >= 0; d--) {
     int64_t i = r % g.oshape[d];
     r /= g.oshape[d];
     if (i)
-      for (size_t k = 0; k < nops; k++) F.rowoff[k] += i * g.op[k].ostr[d];
+      for (size_t k = 0; k < nops; k++) off[k] += i * g.op[k].ostr[d];
   }
+}
+inline void seek_row(Frame& F, int64_t r) { row_offsets(*F.g, r, F.rowoff); }
+
+// While a block of this row's last phase runs, the same block of the next row's contiguous
+// inputs is fetched: rows of multi-phase programs are read in bursts the hardware prefetcher
+// does not anticipate, so the first phase of each row would otherwise wait on memory.
+inline void prefetch_next(const Frame& F, int64_t n) {
+#if KILN_SIMD
+  for (const auto& [k, size] : F.g->prefetch) {
+    const char* p = F.g->op[k].base + (F.next_row[k] + F.f0) * size;
+    for (int64_t off = 0; off < n * size; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+  }
+#else
+  (void)F;
+  (void)n;
+#endif
 }
 
 inline void seek_inner(Frame& F, int64_t f) {
@@ -1202,6 +1241,7 @@ inline void run_blocks(const Phase& ph, Frame& F, int64_t b0, int64_t b1, int64_
     const int64_t n = std::min(B, inner - F.f0);
     if (F.g->need_idx) seek_inner(F, F.f0);
     run_body(ph.body, F, n);
+    if (F.next_row) prefetch_next(F, n);
   }
 }
 
@@ -1244,12 +1284,17 @@ void run_program(const Program& P, const Geom& g) {
       std::vector<uint64_t> acc(na + 1);
       F.acc = acc.data();
       run_list(P.init, F, B);
+      int64_t next[64];
       for (int64_t r = b; r < e; r++) {
         seek_row(F, r);
+        const bool ahead = !g.prefetch.empty() && r + 1 < e;
+        if (ahead) row_offsets(g, r + 1, next);
         for (size_t a = 0; a < na; a++) P.accs[a].init(F.acc + a);
         for (const Phase& ph : P.phases) {
           run_list(ph.setup, F, sn);
+          F.next_row = ahead && &ph == &P.phases.back() ? next : nullptr;
           run_blocks(ph, F, 0, nblocks, B);
+          F.next_row = nullptr;
           run_list(ph.finish, F, 1);
         }
       }
@@ -1347,6 +1392,10 @@ void run_fused(const Command& c) {
   int64_t out_bytes = 0;
   for (size_t k = P->n_in; k < c.ops.size(); k++) out_bytes += c.ops[k].size * dtype_size(c.ops[k].dtype);
   g.stream = out_bytes >= fz::kStreamBytes && fz::avx2();
+  // rows of multi-phase programs (long enough to be worth it) fetch the next row's inputs ahead
+  if (P->phases.size() >= 2 && g.inner * 4 >= fz::kPrefetchRowBytes)
+    for (int k = 0; k < P->n_in; k++)
+      if (g.op[k].kind == 0) g.prefetch.emplace_back(k, (int)dtype_size(P->in_dtype[k]));
   fz::run_program(*P, g);
 }
 
