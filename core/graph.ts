@@ -17,6 +17,7 @@ export function postOrder(roots: readonly Node[], stop: (n: Node) => boolean = (
       const n = top[0];
       if (!stop(n) && top[1] < n.inputs.length) {
         const c = n.inputs[top[1]++];
+        if (c.failure) throw c.failure; // a failed asynchronous evaluation: using it rethrows
         if (!seen.has(c)) {
           seen.add(c);
           stack.push([c, 0]);

@@ -1,6 +1,7 @@
 // The graph a compiled function works on: a copy of the traced nodes in topological order, cut at
 // the function's inputs (placeholders) and at constants (nodes that already hold data). Building
 // our own copy leaves the user's graph untouched and lets simplify/fuse rewrite freely.
+import { postOrder } from '../graph.js';
 import type { DType } from '../dtype.js';
 import { Constant, Node, type Primitive } from '../node.js';
 
@@ -51,7 +52,7 @@ export function irNode(
  */
 export function buildIR(outputs: Node[], nInputs: number, firstTracedId: number, evaluate: (nodes: Node[]) => void): IRGraph {
   const stale = new Set<Node>();
-  walk(outputs, (n) => {
+  postOrder(outputs, (n) => {
     if (!n.data && n.primitive !== Placeholder && n.id < firstTracedId) {
       stale.add(n);
       return true;
@@ -63,7 +64,7 @@ export function buildIR(outputs: Node[], nInputs: number, firstTracedId: number,
   const ids = new Map<Node, number>();
   const nodes: IRNode[] = [];
   const slots = new Map<number, number>();
-  walk(outputs, (n) => n.data !== null || n.primitive === Placeholder, (n) => {
+  for (const n of postOrder(outputs, (n) => n.data !== null || n.primitive === Placeholder)) {
     const id = nodes.length;
     if (n.primitive === Placeholder) {
       const slot = n.params.slot as number;
@@ -75,33 +76,8 @@ export function buildIR(outputs: Node[], nInputs: number, firstTracedId: number,
       nodes.push(irNode(id, 'op', n.primitive, n.params, n.inputs.map((i) => ids.get(i)!), n.shape, n.dtype));
     }
     ids.set(n, id);
-  });
-  return { nodes, nInputs, outputs: outputs.map((o) => ids.get(o)!) };
-}
-
-/** Post-order walk (inputs before users); `stop(n)` true means n's inputs are not visited. */
-function walk(roots: Node[], stop: (n: Node) => boolean, visit?: (n: Node) => void): void {
-  const seen = new Set<Node>();
-  for (const r of roots) {
-    if (seen.has(r)) continue;
-    seen.add(r);
-    const stack: [Node, number][] = [[r, 0]];
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const n = top[0];
-      if (!stop(n) && top[1] < n.inputs.length) {
-        const c = n.inputs[top[1]++];
-        if (c.failure) throw c.failure;
-        if (!seen.has(c)) {
-          seen.add(c);
-          stack.push([c, 0]);
-        }
-      } else {
-        stack.pop();
-        visit?.(n);
-      }
-    }
   }
+  return { nodes, nInputs, outputs: outputs.map((o) => ids.get(o)!) };
 }
 
 /** Number of users of every node (outputs count as users). */
