@@ -3,6 +3,7 @@
 // - float32 binary ops with a constant operand on either side (broadcast instead of loaded), and
 //   division by a power of two (run as the multiplication by its exact reciprocal), on specials,
 //   subnormals and huge values, with constants that are and are not powers of two;
+// - binary ops with a row value (a reduction's result) on either side, read from the row register;
 // - outputs of 16 MiB or more, written with non-temporal stores: elementwise programs, a stored
 //   value that later instructions read again, and row reductions whose rows are not 32-byte aligned.
 import { describe, expect, it } from 'vitest';
@@ -53,6 +54,32 @@ describe('fused binary ops with a constant operand', () => {
         });
       }
     }
+  });
+});
+
+describe('fused binary ops with a row value operand', () => {
+  it.each(['float32', 'float16', 'bfloat16'] as const)('%s, row value on either side', (dtype) => {
+    runCase(() => {
+      // moderate values (so the row value matters), specials and extremes in the first rows only
+      const v = values(13 * 301, 9), rng = mulberry32(10);
+      for (let i = 301; i < v.length; i++) v[i] = (rng() - 0.5) * 2 ** (i % 9);
+      v[700] = 1e-40;
+      v[1000] = -0;
+      const x = kn.array(v, 'float32').reshape([13, 301]).astype(dtype).eval();
+      const m = (a: kn.NDArray) => kn.max(kn.abs(a), -1, { keepdims: true }); // exact: any order gives the same bits
+      for (const op of ['add', 'subtract', 'multiply', 'divide', 'maximum', 'minimum']) {
+        for (const [side, f] of [
+          ['right', (a: kn.NDArray) => fn(op)(a, m(a))],
+          ['left', (a: kn.NDArray) => fn(op)(m(a), a)],
+        ] as const) {
+          const want = f(x).eval();
+          const compiled = kn.compile(f);
+          const got = compiled(x) as kn.NDArray;
+          expect(compiled.info.fused, `${op} ${side}`).toBe(1);
+          expectBitwise(got, want, `${dtype} ${op} with the row max on the ${side}`);
+        }
+      }
+    });
   });
 });
 

@@ -43,6 +43,8 @@ struct Ins {
   bool streams = false;                    // fn can write its block with non-temporal stores
   bool stream_ok = false;                  // ... and no later instruction reads that block back
   float scalar = 0;                        // the constant operand of a float32 binary op (see use_scalars)
+  int32_t scalar_row = -1;                 // ... or the row register (byte offset) holding it this row
+  int8_t row_operand = -1;                 // which operand that is (0: a, 1: b): its block register is not read
   int32_t spill_bind = -1;                 // spill slot this (last) writer of a spilled value writes directly
   int32_t spill_size = 0;                  // element size of that slot
 };
@@ -394,7 +396,7 @@ template <class Op, bool kConstA, bool kStream> KILN_AVX2 inline void scalar_vec
 template <class Op, bool kConstA> KILN_AVX2 void ins_scalar_vec(const Ins& I, Frame& F, int64_t n) {
   const float* x = kConstA ? rd<float>(F, I, I.b, I.ob) : rd<float>(F, I, I.a, I.oa);
   float* d = wr<float>(F, I, I.dst, I.od);
-  const __m256 c = _mm256_set1_ps(I.scalar);
+  const __m256 c = _mm256_set1_ps(I.scalar_row >= 0 ? *reinterpret_cast<const float*>(F.row + I.scalar_row) : I.scalar);
   if (F.stream_to == reinterpret_cast<const char*>(d)) scalar_vec_loop<Op, kConstA, true>(x, c, d, n);
   else scalar_vec_loop<Op, kConstA, false>(x, c, d, n);
 }
@@ -416,15 +418,18 @@ template <class T> KILN_AVX2 void ins_round16_vec(const Ins& I, Frame& F, int64_
 // float32 folds eight lanes at a time: sums with two vector accumulators (then in double), max/min
 // with the scalar rule per lane (x > a ? x : a) and a mask that keeps a NaN.
 KILN_AVX2 inline double sum_f32_avx2(const float* x, int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  // four accumulators: one add per vector without waiting on the previous one's latency
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
+  for (; i + 32 <= n; i += 32) {
     s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
     s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
+    s2 = _mm256_add_ps(s2, _mm256_loadu_ps(x + i + 16));
+    s3 = _mm256_add_ps(s3, _mm256_loadu_ps(x + i + 24));
   }
   for (; i + 8 <= n; i += 8) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
   alignas(32) float t[8];
-  _mm256_store_ps(t, _mm256_add_ps(s0, s1));
+  _mm256_store_ps(t, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
   double r = 0;
   for (int j = 0; j < 8; j++) r += (double)t[j];
   for (; i < n; i++) r += (double)x[i];
@@ -753,7 +758,7 @@ bool reads_reg(const Ins& I, int32_t r) {
   switch (I.code) {
     case kFzStore: return I.b == r;
     case kFzUnary: case kFzCast: case kFzReduce: case kFzSpill: return I.a == r;
-    case kFzBinary: return I.a == r || I.b == r;
+    case kFzBinary: return (I.a == r && I.row_operand != 0) || (I.b == r && I.row_operand != 1);
     case kFzWhere: return I.a == r || I.b == r || I.c == r;
     default: return false;
   }
@@ -779,7 +784,9 @@ bool writes_block(const Ins& I) {
 
 // Float32 binary ops of a body with one operand an init constant (a block register nothing else
 // writes) broadcast it instead of loading a block of it, and a division by a power of two becomes
-// the multiplication by its reciprocal (exact: the same bits).
+// the multiplication by its reciprocal (exact: the same bits). Likewise an operand splatted from a
+// row value in the phase's setup is read from the row register (which the body does not change),
+// and a splat nothing reads any more is dropped.
 void use_scalars(Program& P) {
   if (!avx2()) return;
   const size_t nb = P.breg.size();
@@ -813,6 +820,37 @@ void use_scalars(Program& P) {
         I.scalar = c;
       }
     }
+  }
+  for (Phase& ph : P.phases) {
+    // block register -> row register it is splatted from, where the splat is its phase's only writer
+    std::vector<int> phase_writers(nb, 0);
+    for (const std::vector<Ins>* list : {&ph.setup, &ph.body})
+      for (const Ins& I : *list)
+        if (writes_block(I)) phase_writers[I.dst]++;
+    std::vector<int32_t> row_of(nb, -1);
+    for (const Ins& I : ph.setup)
+      if (I.code == kFzSplat && phase_writers[I.dst] == 1 && P.breg[I.dst] == kFloat32) row_of[I.dst] = I.a;
+    for (Ins& I : ph.body) {
+      if (I.code != kFzBinary || P.breg[I.a] != kFloat32 || I.fn == nullptr) continue;
+      const bool ra = row_of[I.a] >= 0, rb = row_of[I.b] >= 0;
+      if (ra == rb || is_const(I.a) || is_const(I.b)) continue;
+      if (InsFn fn = scalar_fn(I.op, ra)) {
+        I.fn = fn;
+        I.scalar_row = (int32_t)((int64_t)row_of[ra ? I.a : I.b] * kRowBytes);
+        I.row_operand = ra ? 0 : 1;
+      }
+    }
+  }
+  // a splat is dropped when neither its phase nor a later one reads its register
+  std::vector<int> readers(nb, 0);
+  for (size_t p = P.phases.size(); p-- > 0;) {
+    Phase& ph = P.phases[p];
+    for (const std::vector<Ins>* list : {&ph.setup, &ph.body})
+      for (const Ins& I : *list)
+        for (int32_t r : {I.a, I.b, I.c})
+          if (r >= 0 && r < (int32_t)nb && reads_reg(I, r)) readers[r]++;
+    ph.setup.erase(std::remove_if(ph.setup.begin(), ph.setup.end(), [&](const Ins& I) { return I.code == kFzSplat && readers[I.dst] == 0; }),
+                   ph.setup.end());
   }
 }
 

@@ -7,7 +7,8 @@ mpmath at 40 digits and rounded to float32. Prints the C++ table: row j = coeffi
 column k = piece.
 
 Run: python3 backends/cpu/tools/fit_erf.py   (needs numpy and mpmath)
-Checked exhaustively over all float32 inputs against double erf: at most 1.09 ulp.
+Checked exhaustively over all float32 inputs against double erf (backends/cpu/tools/check_erf.cc):
+at most 1.09 ulp.
 """
 import mpmath
 import numpy as np
