@@ -17,9 +17,13 @@ namespace kiln {
 namespace fz {
 namespace {
 
-// Elements per block: 512 keeps a few registers and the input lines of a block in L1 (measured:
-// 1024 and 2048 run memory-bound programs 25-40% slower on a 32 KiB L1).
-inline int64_t block_for(int n_block_regs) { return n_block_regs <= 16 ? 512 : 256; }
+// Elements per block: 512 keeps a few registers and the lines a block reads and writes in L1
+// (measured: 1024 and 2048 run memory-bound elementwise programs 25-40% slower on a 32 KiB L1);
+// programs that write no full output (reductions alone) take longer blocks, fewer folds.
+inline int64_t block_for(int n_block_regs, bool full_outputs) {
+  if (!full_outputs) return n_block_regs <= 4 ? 2048 : 1024;
+  return n_block_regs <= 16 ? 512 : 256;
+}
 // Launches whose outputs are at least this large write them with non-temporal stores: the
 // outputs cannot stay in cache for the next kernel anyway, and streaming skips reading each line
 // before writing it (a third of the memory traffic of a copy).
@@ -883,7 +887,7 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   };
   for (int i = 0; i < nb; i++) P->breg.push_back(reg_type("block register type"));
   for (int i = 0; i < nr; i++) P->rreg.push_back(reg_type("row register type"));
-  P->block = block_for(nb);
+  P->block = block_for(nb, std::count(P->out_kind.begin(), P->out_kind.end(), 0) > 0);
   int64_t off = 0;
   for (int t : P->breg) {
     P->boff.push_back(off);
