@@ -5,7 +5,7 @@ import type { NDArray } from '../core/array.js';
 import { toDType, type DType } from '../core/dtype.js';
 import { fmtShape, fmtValue } from '../core/shape.js';
 import { full } from '../ops/creation.js';
-import { eye } from '../ops/creation_extra.js';
+import { eye } from '../ops/grids_diagonals.js';
 import { asArray } from '../ops/convert.js';
 import * as random from '../ops/random.js';
 

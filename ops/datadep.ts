@@ -1,12 +1,12 @@
 // Ops whose output shape depends on the data (beyond MLX, like numpy): nonzero, argwhere,
-// flatnonzero, unique, boolean-mask selection. Each one EVALUATES its input first: it is a
+// flatnonzero, unique, boolean-mask selection, one-argument where. Each one EVALUATES its input first: it is a
 // synchronisation point, so keep it out of hot loops.
 import type { NDArray } from '../core/array.js';
 import { fmtShape } from '../core/shape.js';
 import type { Scalar } from '../core/host.js';
 import { arrayFrom, asArray } from './convert.js';
-import { astype } from './elementwise.js';
-import { take } from './indexing.js';
+import { astype, where as select, type Operand } from './elementwise.js';
+import { take } from './take_scatter.js';
 import { reshape } from './views.js';
 
 function truthy(a: NDArray): Uint8Array {
@@ -83,6 +83,22 @@ export function booleanMask(a: NDArray, mask: NDArray): NDArray {
   const rows = reshape(x, [lead, ...xs.slice(ms.length)]);
   const idx = flatnonzero(m);
   return take(rows, idx, 0);
+}
+
+/**
+ * `kn.where`: three arguments pick from `x` where `cond` is true and from `y` elsewhere
+ * (elementwise, lazy); one argument is numpy's `where(cond)` = `nonzero(cond)`, a
+ * synchronisation point. Kept here, not in elementwise.ts, so that elementwise ops never import
+ * the data-dependent ones.
+ * @example kn.where(kn.array([true, false]), 1, 2) // array([1, 2])
+ * @example kn.where(kn.array([0, 2, 3])).map((i) => i.tolist()) // [[1, 2]]
+ */
+export function where(cond: Operand, x: Operand, y: Operand): NDArray;
+export function where(cond: NDArray): NDArray[];
+export function where(cond: Operand, x?: Operand, y?: Operand): NDArray | NDArray[] {
+  if (x === undefined && y === undefined) return nonzero(asArray(cond, 'where'));
+  if (x === undefined || y === undefined) throw new TypeError('[where] expected one argument (cond) or three (cond, x, y)');
+  return select(cond, x, y);
 }
 
 export interface UniqueOptions {

@@ -10,7 +10,6 @@ import { broadcastShapes } from '../core/shape.js';
 import { asArray, scalarArray } from './convert.js';
 import { make } from './make.js';
 import { broadcastTo } from './views.js';
-import { nonzero } from './datadep.js'; // used at call time only, so the import cycle is harmless
 
 export type Operand = NDArray | Scalar;
 
@@ -258,13 +257,10 @@ export const rightShift = (a: Operand, b: Operand): NDArray => binary('right_shi
 
 /**
  * Picks from `x` where `cond` is true and from `y` elsewhere, broadcasting all three.
+ * (`kn.where(cond)` with one argument is numpy's nonzero: see ops/datadep.ts.)
  * @example kn.where(kn.array([true, false]), 1, 2) // array([1, 2])
  */
-export function where(cond: Operand, x: Operand, y: Operand): NDArray;
-/** One argument: numpy's `where(cond)` = `nonzero(cond)` (a synchronisation point). */
-export function where(cond: NDArray): NDArray[];
-export function where(cond: Operand, x?: Operand, y?: Operand): NDArray | NDArray[] {
-  if (x === undefined && y === undefined) return nonzero(asArray(cond, 'where'));
+export function where(cond: Operand, x: Operand, y: Operand): NDArray {
   if (x === undefined || y === undefined) throw new TypeError('[where] expected one argument (cond) or three (cond, x, y)');
   const c = astype(isScalar(cond) ? scalarArray(cond, 'bool') : asArray(cond, 'where'), 'bool');
   const dt = operandsDType(x, y, 'where');

@@ -12,7 +12,7 @@ import { make } from './make.js';
 import { max, min, sum } from './reduce.js';
 import { broadcastTo, reshape, slice, moveaxis } from './views.js';
 import { stack } from './shape.js';
-import { take } from './indexing.js';
+import { take } from './take_scatter.js';
 
 function floatMatrix(a: NDArray, op: string, square = true): NDArray {
   const x = asArray(a, op);

@@ -4,7 +4,7 @@ import { floatFor } from '../core/dtype.js';
 import { fmtShape, normalizeAxes, sizeOf } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { add, astype, divide, isnan, where } from './elementwise.js';
-import { take } from './indexing.js';
+import { take } from './take_scatter.js';
 import { sort } from './sort.js';
 import { reshape, transpose } from './views.js';
 

@@ -5,7 +5,8 @@ import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import * as views from './views.js';
 import { matmul } from './matmul.js';
-import * as idx from './indexing.js';
+import * as idx from './index_expr.js';
+import { take } from './take_scatter.js';
 import type { Operand } from './elementwise.js';
 
 type Axes = number | readonly number[] | null | undefined | red.ReduceOptions;
@@ -178,7 +179,7 @@ Object.assign(P, {
     return idx.index(this, ...items);
   },
   take(this: NDArray, indices: NDArray | number | readonly number[], axis?: number) {
-    return idx.take(this, indices, axis);
+    return take(this, indices, axis);
   },
   put_(this: NDArray, items: idx.IndexItem | idx.IndexItem[], values: Operand) {
     return idx.put_(this, items, values);

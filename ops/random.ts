@@ -16,7 +16,7 @@ import {
 import { argmax } from './reduce.js';
 import { argsort } from './sort.js';
 import { concatenate } from './shape.js';
-import { take } from './indexing.js';
+import { take } from './take_scatter.js';
 import { cholesky } from './linalg.js';
 import { matmul } from './matmul.js';
 import { broadcastTo, expandDims, reshape, slice, swapaxes, type SliceSpec } from './views.js';

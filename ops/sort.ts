@@ -7,7 +7,7 @@ import { SearchSorted, Sort } from '../core/primitives_sort.js';
 import { fmtShape, fmtValue, normalizeAxis } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { astype } from './elementwise.js';
-import { take } from './indexing.js';
+import { take } from './take_scatter.js';
 import { make } from './make.js';
 import { moveaxis, reshape } from './views.js';
 

@@ -14,7 +14,7 @@ import { isContainer, map } from '../core/tree.js';
 import { fmtShape, normalizeAxis } from '../core/shape.js';
 import { make } from './make.js';
 import { stack } from './shape.js';
-import { take } from './indexing.js';
+import { take } from './take_scatter.js';
 import { broadcastTo, expandDims, moveaxis } from './views.js';
 
 const Placeholder: Primitive = {

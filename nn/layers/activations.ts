@@ -7,7 +7,7 @@ import {
   abs, add, divide, erf, expm1, logaddexp, maximum, minimum, multiply, negative, sigmoid as sigmoidOp, tanh as tanhOp, where,
   greater,
 } from '../../ops/elementwise.js';
-import { softmax as softmaxOp, logSoftmax as logSoftmaxOp } from '../../ops/reduce_extra.js';
+import { softmax as softmaxOp, logSoftmax as logSoftmaxOp } from '../../ops/stats_softmax.js';
 import { split } from '../../ops/shape.js';
 import { full } from '../../ops/creation.js';
 import { Module } from '../module.js';

@@ -3,7 +3,7 @@ import type { NDArray } from '../../core/array.js';
 import { fmtShape } from '../../core/shape.js';
 import { isFloating, isInteger } from '../../core/dtype.js';
 import { asArray } from '../../ops/convert.js';
-import { take } from '../../ops/indexing.js';
+import { take } from '../../ops/take_scatter.js';
 import { matmul } from '../../ops/matmul.js';
 import { normal } from '../../ops/random.js';
 import { swapaxes } from '../../ops/views.js';

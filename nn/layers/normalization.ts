@@ -7,7 +7,7 @@ import { ones, zeros } from '../../ops/creation.js';
 import { add, multiply, rsqrt, subtract } from '../../ops/elementwise.js';
 import { layerNorm, rmsNorm } from '../../ops/fast/index.js';
 import { mean } from '../../ops/reduce.js';
-import { var as variance } from '../../ops/reduce_extra.js';
+import { var as variance } from '../../ops/stats_softmax.js';
 import { reshape, transpose } from '../../ops/views.js';
 import { stopGradient } from '../../core/autograd.js';
 import { Module } from '../module.js';

@@ -11,16 +11,9 @@ import { loadSafetensors, saveSafetensors } from '../../ops/io/index.js';
 import { keep } from '../../core/memory.js';
 import { checkLearningRate } from './validate.js';
 import { isArraySchedule } from './schedules.js';
+import type { LearningRate, Schedule } from './types.js';
+export type { LearningRate, Schedule } from './types.js';
 
-/**
- * A function of the step count (0 for the first update) giving a value such as the learning rate.
- * The built-in schedules also take the count as an array, so the optimizer computes them inside
- * the graph (a compiled training step then follows the schedule); a schedule of your own gets a
- * JS number, read from the state when the step runs.
- */
-export type Schedule = (step: number) => number | NDArray;
-/** A learning rate: a number, a size-1 array, or a schedule. */
-export type LearningRate = number | NDArray | Schedule;
 /** One parameter's optimizer state, e.g. `{ m, v }` for Adam. */
 export type SlotState = Record<string, NDArray>;
 

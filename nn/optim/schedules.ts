@@ -4,7 +4,7 @@
 // training step follows the schedule. The optimizer stores the value as float32.
 import { NDArray } from '../../core/array.js';
 import { add, astype, cos, floor, minimum, multiply, power, subtract, where, greaterEqual, divide } from '../../ops/elementwise.js';
-import type { Schedule } from './optimizer.js';
+import type { Schedule } from './types.js';
 import { checkNumber } from './validate.js';
 
 /** A schedule that also takes the step count as an array. */

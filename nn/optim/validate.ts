@@ -1,6 +1,6 @@
 // Checks shared by the optimizers' constructors: hyperparameters are finite numbers in range.
 import { NDArray } from '../../core/array.js';
-import type { LearningRate } from './optimizer.js';
+import type { LearningRate } from './types.js';
 
 /** A finite number, optionally bounded; TypeError for non-numbers. */
 export function checkNumber(op: string, name: string, v: unknown, range: { min?: number; max?: number; maxExclusive?: boolean } = {}): number {

@@ -9,7 +9,7 @@ import { finfo } from '../dtype_info.js';
 import { add, astype, lessEqual, multiply, subtract, where } from '../elementwise.js';
 import { sum } from '../reduce.js';
 import { matmul } from '../matmul.js';
-import { softmax } from '../reduce_extra.js';
+import { softmax } from '../stats_softmax.js';
 import { broadcastTo, expandDims, reshape, swapaxes } from '../views.js';
 import { defineRules } from '../../core/rules.js';
 import { make } from '../make.js';

@@ -6,7 +6,7 @@ import type { Node } from '../../core/node.js';
 import { Linalg, LinalgPacked } from '../../core/primitives.js';
 import { defineRules, type RuleContext } from '../../core/rules.js';
 import { full, zeros } from '../creation.js';
-import { eye, tril, triu } from '../creation_extra.js';
+import { eye, tril, triu } from '../grids_diagonals.js';
 import { add, multiply, negative, subtract } from '../elementwise.js';
 import { inv, solve, solveTriangular } from '../linalg.js';
 import { make } from '../make.js';

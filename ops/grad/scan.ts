@@ -9,7 +9,7 @@ import { arange, zerosLike } from '../creation.js';
 import {
   add, astype, divide, equal, exp, greater, isnan, log, logicalAnd, logicalNot, logicalOr, multiply, negative, subtract, where,
 } from '../elementwise.js';
-import { takeAlongAxis } from '../indexing.js';
+import { takeAlongAxis } from '../take_scatter.js';
 import { make } from '../make.js';
 import { sum } from '../reduce.js';
 import { pad } from '../shape.js';

@@ -9,7 +9,7 @@ import { SearchSorted, Sort } from '../../core/primitives_sort.js';
 import { defineRules, type RuleContext } from '../../core/rules.js';
 import { zeros } from '../creation.js';
 import { astype, isnan, less, logicalAnd, logicalNot, logicalOr } from '../elementwise.js';
-import { putAlongAxis, takeAlongAxis } from '../indexing.js';
+import { putAlongAxis, takeAlongAxis } from '../take_scatter.js';
 import { make } from '../make.js';
 import { sum } from '../reduce.js';
 import { argsort } from '../sort.js';

@@ -5,7 +5,7 @@ import type { Node } from '../../core/node.js';
 import { AsStrided, BroadcastTo, Contiguous, Reshape, Slice, Transpose } from '../../core/primitives.js';
 import { defineRules, type JvpRule } from '../../core/rules.js';
 import { arange, zeros } from '../creation.js';
-import { at } from '../indexing.js';
+import { at } from '../index_expr.js';
 import { make } from '../make.js';
 import { sum } from '../reduce.js';
 import { pad } from '../shape.js';

@@ -5,7 +5,7 @@ import { floatFor, type DType } from '../core/dtype.js';
 import { fmtValue, normalizeAxes } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { full } from './creation.js';
-import { diagonal } from './creation_extra.js';
+import { diagonal } from './grids_diagonals.js';
 import { add, astype, divide, exp, isfinite, log, multiply, sqrt, subtract, where } from './elementwise.js';
 import { max, mean, sum, type ReduceOptions } from './reduce.js';
 import { reshape } from './views.js';

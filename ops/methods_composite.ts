@@ -1,12 +1,12 @@
-// Array methods for the composite ops that numpy or MLX offer as methods: clip, diagonal, diag,
-// trace, var, std, logsumexp. Installed by importing this module (ops/index.ts does).
+// Array methods for the composite ops (clip_compare, grids_diagonals, stats_softmax) that numpy
+// or MLX offer as methods: clip, diagonal, diag, trace, var, std, logsumexp. Installed by importing this module (ops/index.ts does).
 import { NDArray } from '../core/array.js';
 import type { DType } from '../core/dtype.js';
 import type { ReduceOptions } from './reduce.js';
 import type { Operand } from './elementwise.js';
-import { clip } from './elementwise_extra.js';
-import { diag, diagonal } from './creation_extra.js';
-import * as rx from './reduce_extra.js';
+import { clip } from './clip_compare.js';
+import { diag, diagonal } from './grids_diagonals.js';
+import * as rx from './stats_softmax.js';
 
 type Axes = number | readonly number[] | null | undefined;
 

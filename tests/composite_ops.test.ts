@@ -1,5 +1,5 @@
-// Composite ops (creation_extra, elementwise_extra, reduce_extra) against numpy
-// (fixtures/ops_extra_cases.json from fixtures/make_ops_extra_fixtures.py), plus edge cases,
+// Composite ops (grids_diagonals, clip_compare, stats_softmax) against numpy
+// (fixtures/composite_ops_cases.json from fixtures/make_composite_ops_fixtures.py), plus edge cases,
 // methods and error messages checked here directly.
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ interface Arr { dtype: kn.DType; shape: number[]; values: Enc[] }
 interface Res extends Arr { tol: number }
 interface Case { name: string; op: string; args: unknown[]; expected: Res | Res[] }
 
-const cases = JSON.parse(readFileSync(new URL('./fixtures/ops_extra_cases.json', import.meta.url), 'utf8')) as Case[];
+const cases = JSON.parse(readFileSync(new URL('./fixtures/composite_ops_cases.json', import.meta.url), 'utf8')) as Case[];
 
 const num = (v: Enc): number | boolean => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number | boolean));
 const isArr = (x: unknown): x is Arr =>
@@ -66,7 +66,7 @@ describe('composite ops match numpy', () => {
 
 const f32 = (x: unknown) => kn.array(x as number[], 'float32');
 
-describe('creation_extra', () => {
+describe('grids_diagonals', () => {
   it('diagonal is a strided view and works on transposed and sliced inputs', () => {
     const a = kn.arange(12).reshape([3, 4]);
     expect(kn.diagonal(a.T).tolist()).toEqual([0, 5, 10]);
@@ -101,7 +101,7 @@ describe('creation_extra', () => {
   });
 });
 
-describe('elementwise_extra', () => {
+describe('clip_compare', () => {
   it('keeps dtypes under weak scalars and handles 0-d and empty inputs', () => {
     expect(kn.clip(kn.array([1, 5], 'int8'), 0, 3).dtype).toBe('int8');
     expect(kn.clip(kn.array([1, 5], 'float16'), 0.5, 3).dtype).toBe('float16');
@@ -132,7 +132,7 @@ describe('elementwise_extra', () => {
   });
 });
 
-describe('reduce_extra', () => {
+describe('stats_softmax', () => {
   it('methods: var, std, logsumexp, trace', () => {
     const a = f32([[1, 2], [3, 5]]);
     expect(a.var().item()).toBeCloseTo(2.1875, 6);
