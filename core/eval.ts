@@ -1,25 +1,27 @@
 // Evaluation: schedule the unevaluated part of the graph, lower it into one command list and run
 // it in one native call. Intermediate buffers are freed right after their last use (a `free`
-// command inside the list) or donated to a same-sized elementwise output (DESIGN.md §2).
-import { native, K } from '../backends/native.js';
-import { DTYPE_CODE, itemsize, type DType } from './dtype.js';
-import { BufferRef, type BufferView, type Emitter, type Node } from './node.js';
+// command inside the list) or donated to a same-layout elementwise output: core/lowering.ts.
+import { native } from '../backends/native.js';
+import { itemsize } from './dtype.js';
+import { debugLevel, nodeLabel, printEagerSchedule } from './debug.js';
+import { CommandEncoder, lowerSteps, type BufferSpace } from './lowering.js';
+import { BufferRef, type BufferView, type Node } from './node.js';
 import { contiguousStrides, isRowContiguous, sizeOf } from './shape.js';
 import { tracing } from './trace_state.js';
 
-class CommandList implements Emitter {
-  words: number[] = [];
-  kernel(name: string, params: number[], operands: { view: BufferView; dtype: DType; shape: readonly number[] }[]): void {
-    const id = K[name];
-    if (id === undefined) throw new Error(`[eval] the native backend has no kernel named ${name}`);
-    const w = this.words;
-    w.push(id, params.length, ...params, operands.length);
-    for (const { view, dtype, shape } of operands) {
-      w.push(view.buf.id, DTYPE_CODE[dtype], view.offset, shape.length, ...shape, ...view.strides);
-    }
+/** Real native buffers: allocated now, ids written straight into the command words. */
+class NativeSpace implements BufferSpace {
+  readonly created = new Set<BufferRef>();
+  allocate(nbytes: number): BufferRef {
+    const b = new BufferRef(native.alloc(nbytes), nbytes);
+    this.created.add(b);
+    return b;
   }
-  free(buf: BufferRef): void {
-    this.words.push(K.free, 1, buf.id, 0);
+  owns(b: BufferRef): boolean {
+    return this.created.has(b);
+  }
+  bufferWord(words: number[], b: BufferRef, idPos: number): void {
+    words[idPos] = b.id;
   }
 }
 
@@ -63,68 +65,20 @@ interface Lowered {
 
 function lower(targets: Node[], order: Node[]): Lowered {
   const isTarget = new Set(targets);
-  const uses = new Map<Node, number>();
-  for (const n of order) uses.set(n, 0);
-  for (const n of order) for (const i of n.inputs) if (uses.has(i)) uses.set(i, uses.get(i)! + 1);
-
-  const values = new Map<Node, BufferView>();
-  const created = new Set<BufferRef>();
-  const cmds = new CommandList();
-  const valueOf = (n: Node): BufferView => n.data ?? values.get(n)!;
-
-  const releaseValue = (v: BufferView) => {
-    v.buf.refs--;
-    if (v.buf.refs === 0 && created.has(v.buf)) {
-      v.buf.freed = true;
-      cmds.free(v.buf);
-    }
-  };
-
-  // Reuse a dead input's buffer for an elementwise output of the same byte layout.
-  const donate = (n: Node, ins: BufferView[], nbytes: number): BufferView | null => {
-    for (const j of n.primitive.inPlaceInputs ?? n.inputs.keys()) {
-      const src = n.inputs[j], v = ins[j];
-      if (isTarget.has(src) || !created.has(v.buf) || v.buf.refs !== 1 || v.offset !== 0) continue;
-      if (v.buf.nbytes !== nbytes || itemsize(src.dtype) !== itemsize(n.dtype)) continue;
-      if (sizeOf(src.shape) !== sizeOf(n.shape) || src.shape.length !== n.shape.length) continue;
-      if (!src.shape.every((d, k) => d === n.shape[k]) || !isRowContiguous(src.shape, v.strides)) continue;
-      const occurrences = n.inputs.filter((x) => x === src).length;
-      if (uses.get(src) !== occurrences) continue;
-      return { buf: v.buf.retain(), offset: 0, strides: contiguousStrides(n.shape) };
-    }
-    return null;
-  };
-
-  for (const n of order) {
-    const ins = n.inputs.map(valueOf);
-    let v = n.primitive.view ? n.primitive.view(n, ins) : null;
-    if (v) {
-      v.buf.retain();
-    } else {
-      if (!n.primitive.lower) throw new Error(`[eval] ${n.primitive.name} cannot be computed`);
-      const nbytes = sizeOf(n.shape) * itemsize(n.dtype);
-      v = n.primitive.inPlace ? donate(n, ins, nbytes) : null;
-      if (!v) {
-        const buf = new BufferRef(native.alloc(nbytes), nbytes).retain();
-        created.add(buf);
-        v = { buf, offset: 0, strides: contiguousStrides(n.shape) };
-      }
-      n.primitive.lower(n, ins, v, cmds);
-    }
-    values.set(n, v);
-    for (const i of n.inputs) {
-      const left = uses.get(i);
-      if (left === undefined) continue;
-      uses.set(i, left - 1);
-      if (left - 1 === 0 && !isTarget.has(i)) releaseValue(values.get(i)!);
-    }
-  }
+  const space = new NativeSpace();
+  const encoder = new CommandEncoder(space);
+  const labels: string[] | null = debugLevel() >= 1 ? [] : null;
+  const values = lowerSteps(
+    order.map((node) => ({ kind: 'node', node })),
+    { space, encoder, preset: (n) => n.data ?? undefined, isOutput: (n) => isTarget.has(n), onKernel: labels ? (n) => labels.push(nodeLabel(n)) : undefined },
+  );
   const results = new Map<Node, BufferView>();
   for (const t of isTarget) {
     const v = values.get(t);
     if (v) results.set(t, v);
   }
-  return { commands: new Float64Array(cmds.words), created: [...created], results };
+  if (labels) printEagerSchedule(labels, encoder.kernels, space.created.size);
+  return { commands: new Float64Array(encoder.words), created: [...space.created], results };
 }
 
 // After a failed run the in-list `free` commands may not have run: free every buffer this
@@ -190,7 +144,7 @@ export function readNode(node: Node): ArrayBuffer {
   if (isRowContiguous(node.shape, v.strides)) return native.read(v.buf.id, v.offset * isz, n * isz);
   const tmp = new BufferRef(native.alloc(n * isz), n * isz).retain();
   try {
-    const cmds = new CommandList();
+    const cmds = new CommandEncoder(new NativeSpace());
     cmds.kernel('copy', [], [
       { view: v, dtype: node.dtype, shape: node.shape },
       { view: { buf: tmp, offset: 0, strides: contiguousStrides(node.shape) }, dtype: node.dtype, shape: node.shape },

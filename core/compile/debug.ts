@@ -3,10 +3,7 @@
 import type { IRGraph } from './ir.js';
 import type { Plan } from './lower.js';
 
-export function debugLevel(): number {
-  const v = Number(process.env.KILN_DEBUG ?? 0);
-  return Number.isFinite(v) ? v : 0;
-}
+export { debugLevel } from '../debug.js';
 
 export function printPlan(name: string, plan: Plan, g: IRGraph): void {
   const lines = [

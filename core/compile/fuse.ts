@@ -116,9 +116,21 @@ class Fuser {
     this.role[n] = role;
     for (const d of extDeps) gr.ext.add(d);
   }
+  /**
+   * Whether reading values with these group dependencies needs `gr` first. Transitive through the
+   * groups' outside inputs: a group may have merged with one that reads `gr` after `deps` was taken.
+   */
   dependsOn(deps: Iterable<number>, gr: Group): boolean {
     const r = this.find(gr.id);
-    for (const d of deps) if (this.find(d) === r) return true;
+    const seen = new Set<number>();
+    const stack = [...deps];
+    while (stack.length) {
+      const d = this.find(stack.pop()!);
+      if (d === r) return true;
+      if (seen.has(d)) continue;
+      seen.add(d);
+      for (const e of this.groups[d].ext) stack.push(e);
+    }
     return false;
   }
   /** Merges b into a when neither depends on the other through outside nodes. */
