@@ -168,6 +168,7 @@ export function trainCharTransformer({
   const lossAndGrad = nn.valueAndGrad(model, languageModelLoss);
   const rng = makeRng(seed);
 
+  /** @type {number[]} */
   const losses = [];
   const bar = startProgress(steps, { label: 'char-transformer', silent });
   const started = performance.now();

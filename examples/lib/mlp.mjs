@@ -86,6 +86,7 @@ export function trainMlpClassifier({
     return kn.array(Int32Array.from(order.splice(0, batchSize)));
   };
 
+  /** @type {number[]} */
   const losses = [];
   const bar = startProgress(steps, { label: 'mlp', silent });
   const started = performance.now();

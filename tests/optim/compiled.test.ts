@@ -25,7 +25,8 @@ function train(makeOpt: MakeOpt, compiled: boolean, steps: number) {
     opt.update(model, g);
     return loss;
   };
-  const step = compiled ? kn.compile(plain, { inputs: [model, opt], outputs: [model, opt] }) : plain;
+  const compiledStep = compiled ? kn.compile(plain, { inputs: [model, opt], outputs: [model, opt] }) : undefined;
+  const step = compiledStep ?? plain;
   const x = kn.random.normal([8, 4], { key: kn.random.key(1) }), y = kn.random.normal([8, 3], { key: kn.random.key(2) });
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -37,7 +38,7 @@ function train(makeOpt: MakeOpt, compiled: boolean, steps: number) {
     losses.push(l.item() as number);
     l.dispose();
   }
-  return { losses, weight: model.weight.toTypedArray() as Float32Array, lr: opt instanceof optim.Adafactor ? 0 : (opt.learningRate.item() as number), step: opt.step, traces: compiled ? (step as { info: { traces: number } }).info.traces : 0 };
+  return { losses, weight: model.weight.toTypedArray() as Float32Array, lr: opt instanceof optim.Adafactor ? 0 : (opt.learningRate.item() as number), step: opt.step, traces: compiledStep?.info.traces ?? 0 };
 }
 
 describe('compiled optimizer steps', () => {

@@ -16,7 +16,7 @@ describe('schedules', () => {
     const exp = O.exponentialDecay(0.5, 0.9);
     for (const t of [0, 1, 2, 10, 100]) expect(exp(t)).toBeCloseTo(0.5 * 0.9 ** t, 15);
     const stp = O.stepDecay(0.3, 0.5, 4);
-    expect([0, 3, 4, 7, 8, 13].map(stp)).toEqual([0.3, 0.3, 0.15, 0.15, 0.075, 0.0375]);
+    expect([0, 3, 4, 7, 8, 13].map((t) => stp(t))).toEqual([0.3, 0.3, 0.15, 0.15, 0.075, 0.0375]);
   });
 
   test('joinSchedules: warm-up then decay, later schedules see the steps since their boundary', () => {
@@ -75,13 +75,13 @@ describe('schedules', () => {
 describe('clipGradNorm', () => {
   const f64 = (v: number[]) => kn.array(v, 'float64');
   test('scales every leaf by maxNorm / (norm + 1e-6) when the global norm reaches maxNorm', () => {
-    const grads = { a: f64([3, 0]), b: [f64([0, 4]), new Map([['c', f64([12])]])] };
+    const grads = { a: f64([3, 0]), b: [f64([0, 4]), new Map([['c', f64([12])]])] as const };
     const [clipped, norm] = O.clipGradNorm(grads, 6.5);
     expect(norm.item()).toBe(13);
     const s = 6.5 / (13 + 1e-6);
     expect(clipped.a.tolist()).toEqual([3 * s, 0]);
     expect(clipped.b[0].tolist()).toEqual([0, 4 * s]);
-    expect((clipped.b[1] as Map<string, kn.NDArray>).get('c')!.tolist()).toEqual([12 * s]);
+    expect(clipped.b[1].get('c')!.tolist()).toEqual([12 * s]);
     const flatNorm = Math.hypot(...kn.tree.flatten<kn.NDArray>(clipped).flatMap(([, a]) => a.tolist() as number[]));
     expect(flatNorm).toBeCloseTo(6.5, 6);
   });

@@ -18,7 +18,7 @@ function regressionData(): [kn.NDArray, kn.NDArray] {
 const mlp = (seed: number) =>
   new nn.Sequential(new nn.Linear(4, 32, { key: kn.random.key(seed) }), nn.tanh, new nn.Linear(32, 2, { key: kn.random.key(seed + 1) }));
 
-const mse = (m: kn.nn.Module, x: kn.NDArray, y: kn.NDArray) => nn.losses.mseLoss(m.call(x), y);
+const mse = (m: kn.nn.Sequential, x: kn.NDArray, y: kn.NDArray) => nn.losses.mseLoss(m.call(x), y);
 
 function train(opt: kn.optim.Optimizer, steps: number): number[] {
   const [x, y] = regressionData();
@@ -65,7 +65,7 @@ test('classification with cross entropy and gradient clipping', () => {
   const x = kn.array(values(96 * 4, 21), 'float32').reshape([96, 4]);
   const labels = kn.argmax(kn.matmul(x, kn.array([[1, -1, 0], [0.5, 1, -1], [-1, 0.2, 1], [0.3, 0.3, 0.3]], 'float32')), -1).astype('int32');
   const model = new nn.Sequential(new nn.Linear(4, 32, { key: kn.random.key(5) }), nn.relu, new nn.Linear(32, 3, { key: kn.random.key(6) }));
-  const step = nn.valueAndGrad(model, (m: kn.nn.Module, a: kn.NDArray, t: kn.NDArray) => nn.losses.crossEntropy(m.call(a), t, { reduction: 'mean', labelSmoothing: 0.05 }));
+  const step = nn.valueAndGrad(model, (m: kn.nn.Sequential, a: kn.NDArray, t: kn.NDArray) => nn.losses.crossEntropy(m.call(a), t, { reduction: 'mean', labelSmoothing: 0.05 }));
   const opt = new O.AdamW(2e-2);
   const losses: number[] = [];
   for (let t = 0; t < 150; t++) {
