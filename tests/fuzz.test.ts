@@ -1,7 +1,7 @@
 // Fuzz tests (DESIGN.md §5): "random op sequences never crash: they give the reference answer or
 // throw a clear Error". fast-check builds programs of 1..8 steps over a pool of arrays, with random
-// and often invalid arguments; a small numpy-semantics reference written here says what each step
-// must give. Every step must either match the reference (values for every dtype, with tolerances
+// and often invalid arguments; the call-level numpy model of tests/conformance/reference_calls.ts
+// (built on the conformance suite's reference) says what each step must give. Every step must either match the reference (values for every dtype, with tolerances
 // per dtype; elements the reference cannot pin down are skipped) or throw an Error whose message
 // starts with "[op]". Every program runs inside kn.tidy and must leave no buffer behind.
 // A second test feeds malformed command lists and buffer calls straight to the native addon in a
@@ -12,713 +12,25 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as kn from '../index.js';
-import { refBroadcast } from './helpers/broadcast_ref.js';
+import { mulberry32 } from './helpers/rng.js';
+import { DTYPES, isFloat, isUnsigned, sizeOf } from './conformance/reference.js';
+import {
+  Invalid, MAXN, argmaxCall, astypeCall, big, binaryCall, broadcastRef, broadcastToCall, cast, close, expandDimsCall, matmulCall,
+  permuteRef, reduceCall, refAsArray, reshapeCall, sliceCall, squeezeCall, tol, transposeCall, unaryCall, whereCall,
+  type Operand as ModelOperand, type Outcome, type Ref,
+} from './conformance/reference_calls.js';
 
 type DType = kn.DType;
 
 const SEED = 7_2024;
 const NUM_RUNS = 300;
-/** results bigger than this are checked for shape and dtype only (and never evaluated) */
-const MAXN = 4096;
 /** arrays the fuzz creates from data stay this small */
 const MAX_INPUT = 256;
 
-// ================================================================================================
-// Reference: dtypes, promotion and casts (numpy/MLX rules as DESIGN.md §2 states them)
-// ================================================================================================
-
-const DTYPES: DType[] = [
-  'bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64',
-  'float16', 'bfloat16', 'float32', 'float64',
-];
-const BYTES: Record<DType, number> = {
-  bool: 1, uint8: 1, uint16: 2, uint32: 4, uint64: 8, int8: 1, int16: 2, int32: 4, int64: 8,
-  float16: 2, bfloat16: 2, float32: 4, float64: 8,
-};
-const isF = (d: DType): boolean => d === 'float16' || d === 'bfloat16' || d === 'float32' || d === 'float64';
-const isU = (d: DType): boolean => d === 'uint8' || d === 'uint16' || d === 'uint32' || d === 'uint64';
-const isS = (d: DType): boolean => d === 'int8' || d === 'int16' || d === 'int32' || d === 'int64';
-const isInt = (d: DType): boolean => isU(d) || isS(d);
-const SIGNED_BY_BYTES: Record<number, DType> = { 1: 'int8', 2: 'int16', 4: 'int32', 8: 'int64' };
-
-/** MLX's promotion table. */
-function promote(a: DType, b: DType): DType {
-  if (a === b) return a;
-  if (a === 'bool') return b;
-  if (b === 'bool') return a;
-  if (isF(a) && isF(b)) return a === 'float64' || b === 'float64' ? 'float64' : 'float32';
-  if (isF(a)) return a;
-  if (isF(b)) return b;
-  if (isU(a) === isU(b)) return BYTES[a] >= BYTES[b] ? a : b;
-  const [u, s] = isU(a) ? [a, b] : [b, a];
-  if (BYTES[s] > BYTES[u]) return s;
-  return BYTES[u] === 8 ? 'float32' : SIGNED_BY_BYTES[BYTES[u] * 2];
-}
-const floatFor = (d: DType): DType => (isF(d) ? d : 'float32');
-type Scalar = number | boolean | bigint;
-const isScalar = (v: unknown): v is Scalar => typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint';
-function scalarDType(v: Scalar): DType {
-  if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'bigint') return 'int64';
-  return Number.isInteger(v) ? 'int32' : 'float32';
-}
-/** A JS scalar meeting an array of dtype d is weakly typed (NEP 50 / MLX). */
-function weak(d: DType, v: Scalar): DType {
-  if (typeof v === 'boolean') return d;
-  if (typeof v === 'bigint') return d === 'bool' ? 'int64' : d;
-  if (Number.isInteger(v) || !Number.isFinite(v)) {
-    if (!Number.isFinite(v) && !isF(d)) return 'float32';
-    return d === 'bool' ? 'int32' : d;
-  }
-  return isF(d) ? d : 'float32';
-}
-const sumDType = (d: DType): DType =>
-  d === 'bool' || d === 'int8' || d === 'int16' ? 'int32' : d === 'uint8' || d === 'uint16' ? 'uint32' : d;
-
-// Rounding into the float dtypes goes through float32 first, as a C cast from double does.
-const F16 = new kn.Float16Array(1);
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-function toF16(x: number): number {
-  F16[0] = Math.fround(x);
-  return F16[0];
-}
-function toBF16(x: number): number {
-  F32[0] = x;
-  const b = U32[0];
-  if ((b & 0x7fffffff) > 0x7f800000) return NaN;
-  const hi = Math.floor((b + 0x7fff + ((b >>> 16) & 1)) / 65536) & 0xffff;
-  U32[0] = (hi << 16) >>> 0;
-  return F32[0];
-}
-function wrapBig(b: bigint, to: DType): number | null {
-  const bits = BYTES[to] * 8;
-  const n = Number(isU(to) ? BigInt.asUintN(bits, b) : BigInt.asIntN(bits, b));
-  return Number.isSafeInteger(n) ? n : null;
-}
-/** The value `v` stored as dtype `to`; null where numpy leaves it undefined (or JS can't hold it). */
-function cast(v: number, to: DType): number | null {
-  switch (to) {
-    case 'bool': return v !== 0 ? 1 : 0;
-    case 'float64': return v;
-    case 'float32': return Math.fround(v);
-    case 'float16': return toF16(v);
-    case 'bfloat16': return toBF16(v);
-  }
-  if (!Number.isFinite(v)) return null;
-  const t = Math.trunc(v);
-  if (Math.abs(t) >= 2 ** 63) return null;
-  return wrapBig(BigInt(t), to);
-}
-
-// Tolerances: `err` is a per-element bound on how far an implementation may legitimately be from
-// the reference (0 when IEEE rounding pins the result down); Infinity marks an element the
-// reference cannot predict (it is skipped, and so is everything computed from it).
-const EPS: Record<DType, number> = {
-  bool: 0, uint8: 0, uint16: 0, uint32: 0, uint64: 0, int8: 0, int16: 0, int32: 0, int64: 0,
-  float16: 2 ** -10, bfloat16: 2 ** -7, float32: 2 ** -23, float64: 2 ** -52,
-};
-const ATOL: Record<DType, number> = { ...EPS, float16: 2 ** -23, bfloat16: 1e-38, float32: 1e-44, float64: 1e-320 };
-const MAXF: Record<DType, number> = { ...EPS, float16: 65504, bfloat16: 3.3895e38, float32: 3.4028234e38, float64: Number.MAX_VALUE };
-const tol = (v: number, err: number, d: DType): number => 4 * err + 2 * EPS[d] * Math.abs(v) + ATOL[d];
-
-function close(a: number, e: number, err: number, d: DType): boolean {
-  if (!isF(d)) return a === e;
-  if (Number.isNaN(e)) return Number.isNaN(a);
-  if (a === e) return true;
-  if (Number.isNaN(a)) return false;
-  // rounding near the top of the range may overflow in one implementation and not the other
-  if (!Number.isFinite(a) || !Number.isFinite(e)) {
-    const fin = Number.isFinite(a) ? a : e, inf = Number.isFinite(a) ? e : a;
-    return Number.isFinite(fin) && Math.sign(fin) === Math.sign(inf) && Math.abs(fin) + tol(fin, err, d) >= MAXF[d] * (1 - 4 * EPS[d]);
-  }
-  return Math.abs(a - e) <= tol(e, err, d);
-}
-
-// ================================================================================================
-// Reference arrays and ops
-// ================================================================================================
-
-interface Ref {
-  shape: number[];
-  dtype: DType;
-  /** row-major values (bool as 0/1); null when too big to compute */
-  data: number[] | null;
-  err: number[] | null;
-}
-
-/** The reference says the call is invalid: the library must throw `[op] ...`. */
-class Invalid {
-  constructor(readonly why: string) {}
-}
-const invalid = (why: string): never => {
-  throw new Invalid(why);
-};
-/** A call numpy rejects but the library may reasonably accept (then the ref value must hold). */
-interface Outcome {
-  ref: Ref;
-  lenient?: string;
-}
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const fmt = (s: readonly unknown[]): string => `[${s.join(', ')}]`;
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
-function unravel(flat: number, shape: readonly number[]): number[] {
-  const idx = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = flat % shape[d];
-    flat = Math.floor(flat / shape[d]);
-  }
-  return idx;
-}
-function ravel(idx: readonly number[], shape: readonly number[]): number {
-  let f = 0;
-  for (let d = 0; d < shape.length; d++) f = f * shape[d] + idx[d];
-  return f;
-}
-/** Too big to compute here, or to read back: tolist() of [2**31, 0] is 2**31 empty lists. */
-function big(shape: readonly number[]): boolean {
-  let lists = 0, prefix = 1;
-  for (const d of shape) {
-    prefix *= d;
-    lists += prefix;
-  }
-  return sizeOf(shape) > MAXN || lists > 4 * MAXN;
-}
-const unknownRef = (shape: number[], dtype: DType): Ref => ({ shape, dtype, data: null, err: null });
-
-/** out[i] = src[map(index of i)], carrying the errors along. */
-function gather(src: Ref, shape: number[], map: (idx: number[]) => number[]): Ref {
-  if (big(shape) || !src.data) return unknownRef(shape, src.dtype);
-  const n = sizeOf(shape), data = new Array<number>(n), err = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const j = ravel(map(unravel(i, shape)), src.shape);
-    data[i] = src.data[j];
-    err[i] = src.err![j];
-  }
-  return { shape, dtype: src.dtype, data, err };
-}
-function withShape(src: Ref, shape: number[]): Ref {
-  return { ...src, shape };
-}
-
-const refBroadcastShapes = (shapes: number[][]): number[] | null => refBroadcast(...shapes);
-const broadcastRef = (a: Ref, shape: number[]): Ref =>
-  gather(a, shape, (idx) => {
-    const lead = shape.length - a.shape.length;
-    return a.shape.map((d, i) => (d === 1 ? 0 : idx[i + lead]));
-  });
-const permuteRef = (a: Ref, perm: number[]): Ref =>
-  gather(a, perm.map((p) => a.shape[p]), (idx) => {
-    const src = new Array<number>(perm.length);
-    perm.forEach((p, i) => (src[p] = idx[i]));
-    return src;
-  });
-
-/** Elementwise cast, marking values numpy leaves undefined (and uncertain inputs near a jump). */
-function castRef(a: Ref, to: DType): Ref {
-  if (a.dtype === to || !a.data) return { ...a, dtype: to, data: a.dtype === to ? a.data : null, err: a.dtype === to ? a.err : null };
-  const data: number[] = [], err: number[] = [];
-  a.data.forEach((v, i) => {
-    const e = a.err![i];
-    const c = cast(v, to);
-    data.push(c ?? 0);
-    if (c === null || !Number.isFinite(e)) err.push(Infinity);
-    else if (e === 0) err.push(0);
-    else if (isF(to)) err.push(e + EPS[to] * Math.abs(c));
-    else {
-      // an uncertain float lands on a definite integer/bool only away from the jumps
-      const t = tol(v, e, a.dtype);
-      const lo = cast(v - t, to), hi = cast(v + t, to);
-      const safe = to === 'bool' ? Math.abs(v) > t : lo !== null && hi !== null && Math.trunc(v - t) === Math.trunc(v + t);
-      err.push(safe ? 0 : Infinity);
-    }
-  });
-  return { shape: a.shape, dtype: to, data, err };
-}
-
-/** Float results: an uncertain value that is non-finite or near overflow is unpredictable. */
-function settle(r: Ref): Ref {
-  if (!r.data || !isF(r.dtype)) return r;
-  r.data.forEach((v, i) => {
-    const e = r.err![i];
-    if (e > 0 && (!Number.isFinite(v) || !Number.isFinite(e) || Math.abs(v) + tol(v, e, r.dtype) >= MAXF[r.dtype])) r.err![i] = Infinity;
-  });
-  return r;
-}
-
-// ---- operands ----------------------------------------------------------------------------------
-
-type Operand = { kind: 'arr'; arr: kn.Array; ref: Ref } | { kind: 'js'; v: unknown };
-
-function scalarRef(v: Scalar, dt: DType): Ref {
-  const n = typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
-  const c = cast(n, dt);
-  return { shape: [], dtype: dt, data: [c ?? 0], err: [c === null ? Infinity : 0] };
-}
-
-function typedDType(v: ArrayBufferView): DType | undefined {
-  if (v instanceof kn.Float16Array) return 'float16';
-  const table: [new (...a: never[]) => unknown, DType][] = [
-    [Float32Array, 'float32'], [Float64Array, 'float64'], [Int32Array, 'int32'], [Int16Array, 'int16'],
-    [Int8Array, 'int8'], [Uint8Array, 'uint8'], [Uint8ClampedArray, 'uint8'], [Uint16Array, 'uint16'],
-    [Uint32Array, 'uint32'], [BigInt64Array, 'int64'], [BigUint64Array, 'uint64'],
-  ];
-  return table.find(([C]) => v instanceof C)?.[1];
-}
-
-/** What `asArray(v)` gives (kn.array's inference for JS data), or Invalid. */
-function refAsArray(x: Operand): Ref {
-  if (x.kind === 'arr') return x.ref;
-  const v = x.v;
-  if (isScalar(v)) return scalarRef(v, scalarDType(v));
-  // @petamoriken's Float16Array is a class of its own, not an ArrayBuffer view
-  if ((ArrayBuffer.isView(v) && !(v instanceof DataView)) || v instanceof kn.Float16Array) {
-    const dt = typedDType(v as ArrayBufferView) ?? invalid('unsupported typed array');
-    const vals = Array.from(v as unknown as ArrayLike<number | bigint>, Number);
-    return { shape: [vals.length], dtype: dt, data: vals.map((n) => cast(n, dt) ?? 0), err: vals.map((n) => (cast(n, dt) === null ? Infinity : 0)) };
-  }
-  if (!Array.isArray(v)) return invalid(`cannot build an array from ${typeof v}`);
-  const shape: number[] = [];
-  let probe: unknown = v;
-  while (Array.isArray(probe)) {
-    shape.push(probe.length);
-    if (probe.length === 0) break;
-    probe = probe[0];
-  }
-  const flat: Scalar[] = [];
-  const walk = (y: unknown, d: number): void => {
-    if (d === shape.length) {
-      if (!isScalar(y)) invalid('element is not a scalar');
-      flat.push(y as Scalar);
-      return;
-    }
-    if (!Array.isArray(y) || y.length !== shape[d]) invalid('ragged nested list');
-    for (const z of y as unknown[]) walk(z, d + 1);
-  };
-  walk(v, 0);
-  if (shape.length > 32) invalid('too many dimensions');
-  let dt: DType = 'float32';
-  if (flat.length) {
-    const allBool = flat.every((s) => typeof s === 'boolean');
-    const allInt = flat.every((s) => typeof s !== 'number' || Number.isInteger(s));
-    const anyBig = flat.some((s) => typeof s === 'bigint');
-    dt = allBool ? 'bool' : anyBig && allInt ? 'int64' : allInt ? 'int32' : 'float32';
-  }
-  const vals = flat.map((s) => (typeof s === 'boolean' ? (s ? 1 : 0) : Number(s)));
-  return { shape, dtype: dt, data: vals.map((n) => cast(n, dt) ?? 0), err: vals.map((n) => (cast(n, dt) === null ? Infinity : 0)) };
-}
-
-/** The dtype two operands of a binary op meet at (weak scalars). */
-function meetDType(a: Operand, b: Operand): DType {
-  const sa = a.kind === 'js' && isScalar(a.v), sb = b.kind === 'js' && isScalar(b.v);
-  if (sa && sb) return promote(scalarDType((a as { v: Scalar }).v), scalarDType((b as { v: Scalar }).v));
-  if (sa) return weak(refAsArray(b).dtype, (a as { v: Scalar }).v);
-  if (sb) return weak(refAsArray(a).dtype, (b as { v: Scalar }).v);
-  return promote(refAsArray(a).dtype, refAsArray(b).dtype);
-}
-const operandAs = (x: Operand, dt: DType): Ref =>
-  x.kind === 'js' && isScalar(x.v) ? scalarRef(x.v, dt) : castRef(refAsArray(x), dt);
-
-// ---- elementwise --------------------------------------------------------------------------------
-
-/** Broadcasts `ins` to one shape and maps f over the elements; f returns [value, err]. */
-function elementwise(op: string, ins: Ref[], outDType: DType, f: (v: number[], e: number[]) => [number, number]): Ref {
-  const shape = refBroadcastShapes(ins.map((r) => r.shape)) ?? invalid(`${op}: shapes do not broadcast`);
-  if (big(shape) || ins.some((r) => !r.data)) return unknownRef(shape, outDType);
-  const bs = ins.map((r) => broadcastRef(r, shape));
-  const n = sizeOf(shape), data: number[] = [], err: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const ev = bs.map((b) => b.err![i]);
-    if (ev.some((e) => !Number.isFinite(e))) {
-      data.push(0);
-      err.push(Infinity);
-      continue;
-    }
-    const [v, e] = f(bs.map((b) => b.data![i]), ev);
-    data.push(v);
-    err.push(e);
-  }
-  return settle({ shape, dtype: outDType, data, err });
-}
-
-const intArith = (op: string, x: number, y: number, dt: DType): number | null => {
-  const a = BigInt(x), b = BigInt(y);
-  const r = op === 'add' ? a + b : op === 'subtract' ? a - b : a * b;
-  return wrapBig(r, dt);
-};
-
-function binaryRef(op: string, a: Operand, b: Operand): Ref {
-  let dt = meetDType(a, b);
-  let out = dt;
-  if (op === 'subtract' && dt === 'bool') invalid('boolean subtract');
-  if (op === 'divide') out = dt = floatFor(dt);
-  if (op === 'less') out = 'bool';
-  const x = operandAs(a, dt), y = operandAs(b, dt);
-  return elementwise(op, [x, y], out, ([p, q], [ep, eq]) => {
-    if (op === 'less') {
-      if ((ep > 0 || eq > 0) && Math.abs(p - q) <= tol(p, ep, dt) + tol(q, eq, dt)) return [0, Infinity];
-      return [p < q ? 1 : 0, 0];
-    }
-    if (dt === 'bool') {
-      const r = op === 'multiply' ? p && q : p || q;
-      return [r ? 1 : 0, 0];
-    }
-    if (isInt(dt)) {
-      if (op === 'maximum') return [Math.max(p, q), 0];
-      const r = intArith(op, p, q, dt);
-      return r === null ? [0, Infinity] : [r, 0];
-    }
-    let r: number;
-    switch (op) {
-      case 'add': r = p + q; break;
-      case 'subtract': r = p - q; break;
-      case 'multiply': r = p * q; break;
-      case 'divide': r = p / q; break;
-      default: r = Number.isNaN(p) || Number.isNaN(q) ? NaN : Math.max(p, q);
-    }
-    const v = cast(r, dt)!;
-    if (ep === 0 && eq === 0) return [v, 0];
-    let e: number;
-    switch (op) {
-      case 'add':
-      case 'subtract': e = ep + eq; break;
-      case 'multiply': e = Math.abs(p) * eq + Math.abs(q) * ep + ep * eq; break;
-      case 'divide': e = Math.abs(q) > 4 * eq ? (ep + Math.abs(r) * eq) / (Math.abs(q) - eq) : Infinity; break;
-      default: e = Math.max(ep, eq);
-    }
-    return [v, e + EPS[dt] * Math.abs(v)];
-  });
-}
-
-function whereRef(c: Operand, a: Operand, b: Operand): Ref {
-  const cond = castRef(c.kind === 'js' && isScalar(c.v) ? scalarRef(c.v, 'bool') : refAsArray(c), 'bool');
-  const dt = meetDType(a, b);
-  const x = operandAs(a, dt), y = operandAs(b, dt);
-  return elementwise('where', [cond, x, y], dt, ([k, p, q], [, ep, eq]) => (k ? [p, ep] : [q, eq]));
-}
-
-function unaryRef(op: string, a: Operand): Ref {
-  const x = refAsArray(a);
-  const d = x.dtype;
-  if (op === 'exp' || op === 'log' || op === 'sqrt') {
-    const dt = floatFor(d);
-    return elementwise(op, [castRef(x, dt)], dt, ([p], [ep]) => {
-      const r = op === 'exp' ? Math.exp(p) : op === 'log' ? Math.log(p) : Math.sqrt(p);
-      const v = cast(r, dt)!;
-      const ulp = EPS[dt] * Math.abs(v);
-      if (op === 'sqrt') return [v, ep === 0 ? 0 : ep / (2 * Math.sqrt(p)) + ulp];
-      if (op === 'exp') return [v, Math.abs(v) * ep + 2 * ulp];
-      return [v, (ep === 0 ? 0 : ep / Math.abs(p)) + 2 * ulp];
-    });
-  }
-  if (d === 'bool') {
-    if (op === 'negative') invalid('negative of bool');
-    return x; // abs of bool is the identity
-  }
-  return elementwise(op, [x], d, ([p], [ep]) => {
-    if (isF(d)) return [op === 'negative' ? -p : Math.abs(p), ep];
-    const r = wrapBig(BigInt(op === 'negative' ? -p : Math.abs(p)), d);
-    return r === null ? [0, Infinity] : [r, 0];
-  });
-}
-
-// ---- reductions ---------------------------------------------------------------------------------
-
-function normAxis(a: unknown, nd: number): number {
-  if (typeof a !== 'number' || !Number.isInteger(a)) invalid('axis must be an integer');
-  const n = a as number;
-  if (n < -nd || n >= nd) invalid('axis out of bounds');
-  return n < 0 ? n + nd : n;
-}
-function normAxes(axes: unknown, nd: number): number[] {
-  if (axes === undefined || axes === null) return range(nd);
-  const list = typeof axes === 'number' ? [axes] : axes;
-  if (!Array.isArray(list)) return invalid('axis must be an integer or a list');
-  const out = list.map((a) => normAxis(a, nd));
-  if (new Set(out).size !== out.length) invalid('repeated axis');
-  return out;
-}
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-/** keepdims: a boolean; other values are read for their truth (numpy's argmax does) or rejected. */
-function keepdimsOf(v: unknown): { keepdims: boolean; lenient?: string } {
-  if (v === undefined) return { keepdims: false };
-  if (typeof v !== 'boolean') return { keepdims: Boolean(v), lenient: 'non-boolean keepdims' };
-  return { keepdims: v };
-}
-/** sum/max/mean arguments: (axis?, {keepdims}?) or one ({axis, keepdims}) object. */
-function reduceArgs(axisArg: unknown, opts: unknown, nd: number): { axes: number[]; keepdims: boolean; lenient?: string } {
-  if (isPlainObject(axisArg)) {
-    if (opts !== undefined) invalid('axis object and options together');
-    return { axes: normAxes(axisArg.axis, nd), ...keepdimsOf(axisArg.keepdims) };
-  }
-  const kd = keepdimsOf(isPlainObject(opts) ? opts.keepdims : undefined);
-  return { axes: normAxes(axisArg, nd), ...kd };
-}
-
-/** Groups the input's flat indices by output element (kept dims in order). */
-function groups(shape: number[], axes: number[]): { outShape: number[]; members: number[][] } {
-  const kept = range(shape.length).filter((i) => !axes.includes(i));
-  const outShape = kept.map((i) => shape[i]);
-  const members: number[][] = Array.from({ length: sizeOf(outShape) }, () => []);
-  const n = sizeOf(shape);
-  for (let i = 0; i < n; i++) {
-    const idx = unravel(i, shape);
-    members[ravel(kept.map((k) => idx[k]), outShape)].push(i);
-  }
-  return { outShape, members };
-}
-const keepShape = (shape: number[], axes: number[], keepdims: boolean, outShape: number[]) =>
-  keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : outShape;
-
-function reduceRef(op: 'sum' | 'max' | 'mean', a: Operand, axisArg: unknown, opts: unknown): Outcome {
-  const x0 = refAsArray(a);
-  const { axes, keepdims, lenient: kdLenient } = reduceArgs(axisArg, opts, x0.shape.length);
-  const kept = range(x0.shape.length).filter((i) => !axes.includes(i));
-  const outShape0 = kept.map((i) => x0.shape[i]);
-  const emptyAxis = axes.some((i) => x0.shape[i] === 0);
-  let lenient = kdLenient;
-  if (op === 'max' && emptyAxis) {
-    if (sizeOf(outShape0) > 0) invalid('max of an empty axis');
-    lenient = 'numpy rejects max over an empty axis even when the result is empty';
-  }
-  const outDType = op === 'sum' ? sumDType(x0.dtype) : op === 'max' ? x0.dtype : floatFor(x0.dtype);
-  const acc: DType = op === 'sum' ? outDType : op === 'max' ? x0.dtype : outDType === 'float64' ? 'float64' : 'float32';
-  const x = castRef(x0, acc);
-  const finalShape = keepShape(x0.shape, axes, keepdims, outShape0);
-  if (!x.data || big(x0.shape) || big(finalShape)) return { ref: unknownRef(finalShape, outDType), lenient };
-  const { members } = groups(x0.shape, axes);
-  const data: number[] = [], err: number[] = [];
-  for (const m of members) {
-    const vs = m.map((i) => x.data![i]), es = m.map((i) => x.err![i]);
-    if (es.some((e) => !Number.isFinite(e))) {
-      data.push(0);
-      err.push(Infinity);
-      continue;
-    }
-    const sumAbs = vs.reduce((s, v) => s + Math.abs(v), 0), sumErr = es.reduce((s, e) => s + e, 0);
-    if (op === 'max') {
-      if (acc === 'bool') data.push(vs.some((v) => v) ? 1 : 0);
-      else data.push(vs.some(Number.isNaN) ? NaN : Math.max(...vs));
-      err.push(Math.max(0, ...es));
-    } else if (op === 'sum' && !isF(acc)) {
-      const r = wrapBig(vs.reduce((s, v) => s + BigInt(v), 0n), acc);
-      data.push(r ?? 0);
-      err.push(r === null ? Infinity : 0);
-    } else {
-      const n = vs.length;
-      const s = vs.reduce((p, q) => p + q, 0);
-      const r = op === 'mean' ? (n === 0 ? NaN : s / n) : s;
-      const v = cast(r, outDType)!;
-      const scale = op === 'mean' ? Math.max(n, 1) : 1;
-      const e = n === 0 ? 0 : ((n + 2) * EPS[acc] * sumAbs + sumErr) / scale + EPS[outDType] * Math.abs(v);
-      data.push(v);
-      err.push(e);
-    }
-  }
-  return { ref: settle({ shape: finalShape, dtype: outDType, data, err }), lenient };
-}
-
-function argmaxRef(a: Operand, axisArg: unknown, opts: unknown): Outcome {
-  const x = refAsArray(a);
-  let ax: unknown, kd: unknown;
-  if (axisArg !== null && typeof axisArg === 'object') {
-    if (Array.isArray(axisArg)) invalid('argmax takes one integer axis');
-    ax = (axisArg as { axis?: unknown }).axis;
-    kd = (axisArg as { keepdims?: unknown }).keepdims;
-  } else {
-    ax = axisArg;
-    kd = isPlainObject(opts) ? opts.keepdims : undefined;
-  }
-  const { keepdims, lenient: kdLenient } = keepdimsOf(kd);
-  const nd = x.shape.length;
-  let shape: number[], axes: number[], finalShape: number[];
-  let lenient = kdLenient;
-  if (ax === undefined || ax === null) {
-    if (sizeOf(x.shape) === 0) invalid('argmax of an empty array');
-    shape = [sizeOf(x.shape)];
-    axes = [0];
-    finalShape = keepdims ? x.shape.map(() => 1) : [];
-  } else {
-    const i = normAxis(ax, nd);
-    shape = x.shape;
-    axes = [i];
-    const outShape = x.shape.filter((_, k) => k !== i);
-    if (x.shape[i] === 0) {
-      if (sizeOf(outShape) > 0) invalid('argmax of an empty axis');
-      lenient = 'numpy rejects argmax over an empty axis even when the result is empty';
-    }
-    finalShape = keepShape(x.shape, axes, keepdims, outShape);
-  }
-  if (!x.data || big(shape)) return { ref: unknownRef(finalShape, 'int32'), lenient };
-  const { members } = groups(shape, axes);
-  const data: number[] = [], err: number[] = [];
-  for (const m of members) {
-    const vs = m.map((i) => x.data![i]), es = m.map((i) => x.err![i]);
-    let best = 0;
-    for (let k = 1; k < vs.length; k++) {
-      if (Number.isNaN(vs[best])) break;
-      if (Number.isNaN(vs[k]) || vs[k] > vs[best]) best = k;
-    }
-    const uncertain = es.some((e) => !Number.isFinite(e)) ||
-      (es.some((e) => e > 0) && vs.some((v, k) => k !== best && (Number.isNaN(v) || Math.abs(v - vs[best]) <= tol(v, es[k], x.dtype) + tol(vs[best], es[best], x.dtype))));
-    data.push(best);
-    err.push(uncertain ? Infinity : 0);
-  }
-  return { ref: { shape: finalShape, dtype: 'int32', data, err }, lenient };
-}
-
-// ---- views and the rest -------------------------------------------------------------------------
-
-function reshapeRef(a: Operand, arg: unknown, method: boolean): Ref {
-  const x = refAsArray(a);
-  const req = typeof arg === 'number' || (method && !Array.isArray(arg)) ? [arg] : arg;
-  if (!Array.isArray(req)) invalid('shape must be a list');
-  const list = req as unknown[];
-  if (list.filter((d) => d === -1).length > 1) invalid('two unknown dims');
-  for (const d of list) if (typeof d !== 'number' || !Number.isInteger(d) || d < -1) invalid('bad dim');
-  const dims = list as number[];
-  const size = sizeOf(x.shape);
-  let out = dims;
-  if (dims.includes(-1)) {
-    const known = sizeOf(dims.filter((d) => d !== -1));
-    if (known === 0 || size % known !== 0) invalid('cannot infer -1');
-    out = dims.map((d) => (d === -1 ? size / known : d));
-  }
-  if (out.length > 32) invalid('too many dims');
-  if (sizeOf(out) !== size) invalid('size mismatch');
-  return withShape(x, out);
-}
-
-function transposeOpRef(a: Operand, arg: unknown, method: boolean): Outcome {
-  const x = refAsArray(a);
-  const nd = x.shape.length;
-  if (arg === undefined) return { ref: permuteRef(x, range(nd).reverse()) };
-  if (method && !Array.isArray(arg)) arg = [arg];
-  if (arg === null) return { ref: permuteRef(x, range(nd).reverse()), lenient: 'numpy reads axes=None as reversed' };
-  if (!Array.isArray(arg) || arg.length !== nd) invalid('axes do not match the dimensions');
-  return { ref: permuteRef(x, normAxes(arg, nd)) };
-}
-
-/** Python's slice.indices(len) (CPython's PySlice_AdjustIndices) as the list of indices taken. */
-function pySliceIndices(len: number, start: number | null, stop: number | null, step: number): number[] {
-  const lower = step < 0 ? -1 : 0, upper = step < 0 ? len - 1 : len;
-  const adjust = (v: number | null, dflt: number): number => (v === null ? dflt : v < 0 ? Math.max(v + len, lower) : Math.min(v, upper));
-  const b = adjust(start, step < 0 ? upper : lower), e = adjust(stop, step < 0 ? lower : upper);
-  const out: number[] = [];
-  if (step > 0) for (let i = b; i < e; i += step) out.push(i);
-  else for (let i = b; i > e; i += step) out.push(i);
-  return out;
-}
-
-function sliceRef(a: Operand, specs: unknown): Ref {
-  const x = refAsArray(a);
-  if (!Array.isArray(specs)) invalid('specs must be a list');
-  const list = specs as unknown[];
-  if (list.length > x.shape.length) invalid('too many slices');
-  const picks = x.shape.map((dim, i) => {
-    const s = list[i];
-    if (s === undefined || s === null) return range(dim);
-    if (!isPlainObject(s)) return invalid('a slice spec must be an object {start, stop, step}');
-    const bound = (v: unknown): number | null => {
-      if (v === undefined || v === null) return null;
-      if (typeof v !== 'number' || !Number.isInteger(v)) invalid('slice bounds must be integers');
-      return v as number;
-    };
-    const step = s.step === undefined || s.step === null ? 1 : s.step;
-    if (typeof step !== 'number' || !Number.isInteger(step) || step === 0) invalid('bad step');
-    return pySliceIndices(dim, bound(s.start), bound(s.stop), step as number);
-  });
-  return gather(x, picks.map((p) => p.length), (idx) => idx.map((j, d) => picks[d][j]));
-}
-
-function broadcastToRef(a: Operand, arg: unknown): Ref {
-  const x = refAsArray(a);
-  const s = typeof arg === 'number' ? [arg] : arg;
-  if (!Array.isArray(s)) invalid('shape must be a list');
-  for (const d of s as unknown[]) if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) invalid('bad dim');
-  const shape = s as number[];
-  if (shape.length > 32 || sizeOf(shape) > Number.MAX_SAFE_INTEGER) invalid('shape too large');
-  const b = refBroadcastShapes([x.shape, shape]);
-  if (!b || fmt(b) !== fmt(shape)) invalid('cannot broadcast');
-  return broadcastRef(x, shape);
-}
-
-function expandDimsRef(a: Operand, arg: unknown): Ref {
-  const x = refAsArray(a);
-  const list = typeof arg === 'number' ? [arg] : arg;
-  if (!Array.isArray(list)) invalid('axis must be an integer or a list');
-  const nd = x.shape.length + (list as unknown[]).length;
-  const axes = normAxes(list, nd);
-  const out: number[] = [];
-  let k = 0;
-  for (let i = 0; i < nd; i++) out.push(axes.includes(i) ? 1 : x.shape[k++]);
-  return withShape(x, out);
-}
-
-function squeezeRef(a: Operand, arg: unknown): Ref {
-  const x = refAsArray(a);
-  let axes: number[];
-  if (arg === undefined || arg === null) axes = range(x.shape.length).filter((i) => x.shape[i] === 1);
-  else {
-    axes = normAxes(arg, x.shape.length);
-    if (axes.some((i) => x.shape[i] !== 1)) invalid('squeezed axis is not of size 1');
-  }
-  return withShape(x, x.shape.filter((_, i) => !axes.includes(i)));
-}
-
-function astypeRef(a: Operand, dt: unknown): Ref {
-  const x = refAsArray(a);
-  if (typeof dt !== 'string' || !(DTYPES as string[]).includes(dt)) invalid('unknown dtype');
-  return castRef(x, dt as DType);
-}
-
-function matmulRef(a: Operand, b: Operand): Ref {
-  const x0 = refAsArray(a), y0 = refAsArray(b);
-  if (x0.shape.length === 0 || y0.shape.length === 0) invalid('0-d operand');
-  const dt = promote(x0.dtype, y0.dtype);
-  if (dt === 'bool') invalid('bool matmul');
-  const xVec = x0.shape.length === 1, yVec = y0.shape.length === 1;
-  const xs = xVec ? [1, x0.shape[0]] : x0.shape, ys = yVec ? [y0.shape[0], 1] : y0.shape;
-  const [m, k] = xs.slice(-2), [k2, n] = ys.slice(-2);
-  if (k !== k2) invalid('inner dimensions differ');
-  const batch = refBroadcastShapes([xs.slice(0, -2), ys.slice(0, -2)]) ?? invalid('batch dims do not broadcast');
-  const full = [...batch, m, n];
-  const final = [...batch, ...(xVec ? [] : [m]), ...(yVec ? [] : [n])];
-  const x = castRef(x0, dt), y = castRef(y0, dt);
-  if (big(full) || big([...batch, m, k]) || big([...batch, k, n]) || !x.data || !y.data) return unknownRef(final, dt);
-  const X = broadcastRef(withShape(x, xs), [...batch, m, k]), Y = broadcastRef(withShape(y, ys), [...batch, k, n]);
-  const data: number[] = [], err: number[] = [];
-  const nb = sizeOf(batch);
-  for (let bi = 0; bi < nb; bi++) {
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0, sAbs = 0, sErr = 0, sBig = 0n, unknown = false;
-        for (let kk = 0; kk < k; kk++) {
-          const ia = (bi * m + i) * k + kk, ib = (bi * k + kk) * n + j;
-          const p = X.data![ia], q = Y.data![ib], ep = X.err![ia], eq = Y.err![ib];
-          if (!Number.isFinite(ep) || !Number.isFinite(eq)) unknown = true;
-          if (isF(dt)) {
-            s += p * q;
-            sAbs += Math.abs(p * q);
-            sErr += Math.abs(p) * eq + ep * Math.abs(q) + ep * eq;
-          } else sBig += BigInt(p) * BigInt(q);
-        }
-        if (isF(dt)) {
-          const v = cast(s, dt)!;
-          data.push(v);
-          err.push(unknown ? Infinity : (k + 2) * EPS[dt] * sAbs + sErr + EPS[dt] * Math.abs(v));
-        } else {
-          const r = wrapBig(sBig, dt);
-          data.push(r ?? 0);
-          err.push(unknown || r === null ? Infinity : 0);
-        }
-      }
-    }
-  }
-  return settle({ shape: final, dtype: dt, data, err });
-}
+/** A model operand that also holds the library's array. */
+type Operand = ModelOperand & ({ kind: 'arr'; arr: kn.Array } | { kind: 'js' });
 
 // ================================================================================================
 // Programs: generators, interpretation against the pool, checks
@@ -761,16 +73,6 @@ interface Program {
 
 // ---- data ---------------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SPECIAL_F = [NaN, Infinity, -Infinity, -0, 0.5, 1e-3, 300, 1e5, 2.5, -2.5, 65504, 1e-8];
 const EXTREMES: Record<string, number[]> = {
   uint8: [0, 255, 254], uint16: [0, 65535], uint32: [0, 4294967295], uint64: [0, 2 ** 53 - 1, 2 ** 40],
@@ -779,13 +81,13 @@ const EXTREMES: Record<string, number[]> = {
 function genValue(r: () => number, dt: DType): number {
   const u = r();
   if (dt === 'bool') return u < 0.5 ? 0 : 1;
-  if (isF(dt)) {
+  if (isFloat(dt)) {
     if (u < 0.4) return Math.floor(r() * 11) - 5;
     if (u < 0.85) return Math.fround(r() * 20 - 10);
     return SPECIAL_F[Math.floor(r() * SPECIAL_F.length)];
   }
-  if (u < 0.7) return isU(dt) ? Math.floor(r() * 11) : Math.floor(r() * 11) - 5;
-  if (u < 0.9) return cast(isU(dt) ? Math.floor(r() * 201) : Math.floor(r() * 201) - 100, dt)!;
+  if (u < 0.7) return isUnsigned(dt) ? Math.floor(r() * 11) : Math.floor(r() * 11) - 5;
+  if (u < 0.9) return cast(isUnsigned(dt) ? Math.floor(r() * 201) : Math.floor(r() * 201) - 100, dt)!;
   const ex = EXTREMES[dt];
   return ex[Math.floor(r() * ex.length)];
 }
@@ -809,7 +111,7 @@ interface Entry {
 /** An array with the given logical values in one of several memory layouts. */
 function makeArray(spec: ArraySpec): Entry {
   const { shape, dtype, layout } = spec;
-  const r = rng(spec.seed);
+  const r = mulberry32(spec.seed);
   const nd = shape.length;
   const base = layout === 'b' ? shape.map((d, i) => ((spec.ones >> i) & 1 ? 1 : d)) : shape;
   const vals = range(sizeOf(base)).map(() => cast(genValue(r, dtype), dtype)!);
@@ -1125,19 +427,19 @@ function reference(step: Step, X: Operand, Y: Operand, Z: Operand, arg: unknown)
   const method = step.method && X.kind === 'arr';
   switch (op) {
     case 'add': case 'subtract': case 'multiply': case 'divide': case 'maximum': case 'less':
-      return { ref: binaryRef(op, X, Y) };
-    case 'where': return { ref: whereRef(X, Y, Z) };
-    case 'exp': case 'log': case 'negative': case 'abs': case 'sqrt': return { ref: unaryRef(op, X) };
-    case 'sum': case 'max': case 'mean': return reduceRef(op, X, arg, step.arg2);
-    case 'argmax': return argmaxRef(X, arg, step.arg2);
-    case 'reshape': return { ref: reshapeRef(X, arg, method) };
-    case 'transpose': return transposeOpRef(X, arg, method);
-    case 'slice': return { ref: sliceRef(X, arg) };
-    case 'broadcastTo': return { ref: broadcastToRef(X, arg) };
-    case 'expandDims': return { ref: expandDimsRef(X, arg) };
-    case 'squeeze': return { ref: squeezeRef(X, arg) };
-    case 'astype': return { ref: astypeRef(X, arg) };
-    case 'matmul': return { ref: matmulRef(X, Y) };
+      return { ref: binaryCall(op, X, Y) };
+    case 'where': return { ref: whereCall(X, Y, Z) };
+    case 'exp': case 'log': case 'negative': case 'abs': case 'sqrt': return { ref: unaryCall(op, X) };
+    case 'sum': case 'max': case 'mean': return reduceCall(op, X, arg, step.arg2);
+    case 'argmax': return argmaxCall(X, arg, step.arg2);
+    case 'reshape': return { ref: reshapeCall(X, arg, method) };
+    case 'transpose': return transposeCall(X, arg, method);
+    case 'slice': return { ref: sliceCall(X, arg) };
+    case 'broadcastTo': return { ref: broadcastToCall(X, arg) };
+    case 'expandDims': return { ref: expandDimsCall(X, arg) };
+    case 'squeeze': return { ref: squeezeCall(X, arg) };
+    case 'astype': return { ref: astypeCall(X, arg) };
+    case 'matmul': return { ref: matmulCall(X, Y) };
   }
 }
 

@@ -1,10 +1,12 @@
 // Property tests (DESIGN.md §5) for the shape algebra: numpy broadcasting and the view ops
-// (reshape, transpose, slice, broadcastTo, expandDims, squeeze), each against a small reference
-// written here from numpy's and Python's rules, plus the "views never copy" memory contract.
+// (reshape, transpose, slice, broadcastTo, expandDims, squeeze), each against the conformance
+// suite's reference (numpy's and Python's rules, tests/conformance/reference.ts), plus the "views never copy" memory contract.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import * as kn from '../index.js';
-import { refBroadcast } from './helpers/broadcast_ref.js';
+import {
+  broadcastShapes as refBroadcast, broadcastToRef, sliceRef, transposeRef, type RArray,
+} from './conformance/reference.js';
 
 const SEED = 20240611;
 const RUNS = 500;
@@ -19,70 +21,24 @@ const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 
-function unravel(flat: number, shape: Shape): number[] {
-  const idx = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = flat % shape[d];
-    flat = Math.floor(flat / shape[d]);
-  }
-  return idx;
-}
-function ravel(idx: number[], shape: Shape): number {
-  let f = 0;
-  for (let d = 0; d < shape.length; d++) f = f * shape[d] + idx[d];
-  return f;
-}
-
 /** A row-major reference array. */
 interface Ref {
   shape: Shape;
   data: Val[];
-}
-/** Builds out[i] = src[map(index i of outShape)]. */
-function gather(src: Ref, outShape: Shape, map: (idx: number[]) => number[]): Ref {
-  const n = sizeOf(outShape);
-  const data: Val[] = new Array(n);
-  for (let i = 0; i < n; i++) data[i] = src.data[ravel(map(unravel(i, outShape)), src.shape)];
-  return { shape: outShape, data };
-}
-const refTranspose = (a: Ref, perm: number[]): Ref =>
-  gather(a, perm.map((p) => a.shape[p]), (idx) => {
-    const src = new Array<number>(perm.length);
-    perm.forEach((p, i) => (src[p] = idx[i]));
-    return src;
-  });
-const refBroadcastTo = (a: Ref, shape: Shape): Ref =>
-  gather(a, shape, (idx) => {
-    const lead = shape.length - a.shape.length;
-    return a.shape.map((d, i) => (d === 1 ? 0 : idx[i + lead]));
-  });
-
-/** Python's slice.indices(len) (CPython's PySlice_AdjustIndices) as the list of indices taken. */
-function pySliceIndices(len: number, start: number | null, stop: number | null, step: number | null): number[] {
-  const st = step ?? 1;
-  const lower = st < 0 ? -1 : 0;
-  const upper = st < 0 ? len - 1 : len;
-  const adjust = (v: number | null, dflt: number): number => {
-    if (v === null) return dflt;
-    if (v < 0) return Math.max(v + len, lower);
-    return Math.min(v, upper);
-  };
-  const b = adjust(start, st < 0 ? upper : lower);
-  const e = adjust(stop, st < 0 ? lower : upper);
-  const out: number[] = [];
-  if (st > 0) for (let i = b; i < e; i += st) out.push(i);
-  else for (let i = b; i > e; i += st) out.push(i);
-  return out;
 }
 interface Spec {
   start: number | null;
   stop: number | null;
   step: number | null;
 }
-function refSlice(a: Ref, specs: Spec[]): Ref {
-  const picks = a.shape.map((d, i) => (i < specs.length ? pySliceIndices(d, specs[i].start, specs[i].stop, specs[i].step) : [...Array(d).keys()]));
-  return gather(a, picks.map((p) => p.length), (idx) => idx.map((j, d) => picks[d][j]));
-}
+// reference.ts's index maps move the values as they are (bools included)
+const viaReference = (a: Ref, f: (r: RArray) => RArray): Ref => {
+  const r = f({ dtype: 'float64', shape: a.shape, data: a.data as number[] });
+  return { shape: r.shape, data: r.data as Val[] };
+};
+const refTranspose = (a: Ref, perm: number[]): Ref => viaReference(a, (r) => transposeRef(r, perm));
+const refBroadcastTo = (a: Ref, shape: Shape): Ref => viaReference(a, (r) => broadcastToRef(r, shape));
+const refSlice = (a: Ref, specs: Spec[]): Ref => viaReference(a, (r) => sliceRef(r, specs));
 
 function nest(r: Ref): unknown {
   if (r.shape.length === 0) return r.data[0];

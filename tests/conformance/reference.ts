@@ -161,9 +161,10 @@ export function promote(a: DType, b: DType): DType {
   return wider[bits(u)] ?? 'float32';
 }
 
-/** Weak JS scalar meeting an array of dtype `d` (MLX / NEP 50). */
-export function weakPromote(d: DType, x: number | boolean): DType {
+/** Weak JS scalar meeting an array of dtype `d` (MLX / NEP 50); a bigint is a weak int64. */
+export function weakPromote(d: DType, x: number | boolean | bigint): DType {
   if (typeof x === 'boolean') return d;
+  if (typeof x === 'bigint') return d === 'bool' ? 'int64' : d;
   if (Number.isInteger(x)) return d === 'bool' ? 'int32' : d;
   if (!Number.isFinite(x)) return isFloat(d) ? d : 'float32';
   return isFloat(d) ? d : 'float32';
@@ -500,7 +501,8 @@ export function unaryDType(op: string, d: DType): DType {
   }
 }
 
-function unaryVal(op: string, v: Val, d: DType, out: DType): Val {
+/** One element of a unary op: `v` of dtype `d` to the output dtype `out` (unaryDType). */
+export function unaryVal(op: string, v: Val, d: DType, out: DType): Val {
   const def = UNARY[op];
   if (def.kind === 'float') {
     const x = toNum(castVal(v, d, out));
@@ -710,7 +712,9 @@ export function binaryVal(op: string, cd: DType, x: Val, y: Val): Val {
 export type Operand = RArray | number | boolean;
 const isScalar = (x: Operand): x is number | boolean => typeof x === 'number' || typeof x === 'boolean';
 
-export function scalarDType(x: number | boolean): DType {
+/** The dtype kiln gives a JS scalar on its own (kn.array(x)). */
+export function scalarDType(x: number | boolean | bigint): DType {
+  if (typeof x === 'bigint') return 'int64';
   return typeof x === 'boolean' ? 'bool' : Number.isInteger(x) ? 'int32' : 'float32';
 }
 

@@ -1,26 +1,8 @@
-// Deterministic inputs for the conformance suite: a seeded PRNG and per-dtype value generators.
+// Deterministic inputs for the conformance suite: per-dtype value generators over the shared
+// seeded PRNG (tests/helpers/rng.ts).
 // (No vitest import here, so scripts can reuse it.)
 import { intMax, intMin, isInt, isSigned, is64, roundTo, type DType, type Val } from './reference.js';
-
-// ---- PRNG -----------------------------------------------------------------------------------
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A stable seed from a test's name, so each case has its own deterministic data. */
-export function seedOf(...parts: (string | number)[]): number {
-  let h = 2166136261;
-  for (const c of parts.join('|')) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
-  return h >>> 0;
-}
+export { mulberry32, seedOf } from '../helpers/rng.js';
 
 // ---- values ---------------------------------------------------------------------------------
 
