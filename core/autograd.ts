@@ -5,7 +5,7 @@
 // again (grad of grad) and batchable (vmap of grad).
 import { NDArray } from './array.js';
 import { Node, type BufferView, type Primitive } from './node.js';
-import { defineRules, rulesOf, type RuleContext } from './rules.js';
+import { defineRules, rulesOf, type MultiRuleContext, type RuleContext } from './rules.js';
 import { tidy } from './memory.js';
 import { fmtShape } from './shape.js';
 import { tracing, withTracing } from './trace_state.js';
@@ -81,6 +81,10 @@ function context(n: Node): RuleContext {
   return { node: n, inputs: n.inputs.map(wrap), output: wrap(n) };
 }
 
+function multiContext(n: Node): MultiRuleContext {
+  return { node: n, inputs: n.inputs.map(wrap), outputs: n.siblings!.map(wrap) };
+}
+
 function checkShape(g: NDArray, like: Node, what: string): NDArray {
   const s = g.node.shape;
   if (s.length !== like.shape.length || s.some((d, i) => d !== like.shape[i]))
@@ -126,11 +130,33 @@ function backward(outputs: Node[], cotangents: NDArray[], stops: Node[]): (NDArr
       pending.set(call, p);
     }
 
+  // a multi-output node's rule runs once, when every sibling on the tape has its cotangent
+  const sibs = new Map<readonly Node[], { left: number; cts: (NDArray | null)[] }>();
+  for (const n of order)
+    if (n.siblings && active.has(n) && !stopSet.has(n)) {
+      const p = sibs.get(n.siblings) ?? { left: 0, cts: n.siblings.map(() => null) };
+      p.left++;
+      sibs.set(n.siblings, p);
+    }
+
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k];
     if (stopSet.has(n) || !active.has(n)) continue;
     const g = cot.get(n);
     const rules = rulesOf(n.primitive);
+    if (n.siblings) {
+      const p = sibs.get(n.siblings)!;
+      p.cts[n.siblings.indexOf(n)] = g ?? null;
+      if (--p.left > 0 || p.cts.every((c) => c === null)) continue;
+      if (!rules.vjpOutputs) throw noRule(n.primitive, 'vjp');
+      const wrt = n.inputs.map((i) => active.has(i));
+      const grads = rules.vjpOutputs(multiContext(n), p.cts, wrt);
+      n.inputs.forEach((inp, i) => {
+        const gi = grads[i];
+        if (gi && wrt[i]) accumulate(inp, checkShape(gi, inp, n.primitive.name + ' vjp'));
+      });
+      continue;
+    }
     if (n.primitive === CustomOutput) {
       const call = n.params.call as CustomCall;
       if (!call.vjp) {
@@ -174,7 +200,7 @@ function forward(outputs: Node[], stops: Node[], tangents: NDArray[]): (NDArray 
   const { order, active } = between(outputs, stopSet);
   const tan = new Map<Node, NDArray | null>();
   stops.forEach((s, i) => tan.set(s, tangents[i]));
-  const done = new Set<CustomCall>();
+  const done = new Set<CustomCall | readonly Node[]>();
   for (const n of order) {
     if (stopSet.has(n) || !active.has(n)) continue;
     const ts = n.inputs.map((i) => tan.get(i) ?? null);
@@ -195,6 +221,14 @@ function forward(outputs: Node[], stops: Node[], tangents: NDArray[]): (NDArray 
     }
     if (ts.every((t) => t === null)) continue;
     const rules = rulesOf(n.primitive);
+    if (n.siblings) {
+      if (done.has(n.siblings)) continue;
+      done.add(n.siblings);
+      if (!rules.jvpOutputs) throw noRule(n.primitive, 'jvp');
+      const outs = rules.jvpOutputs(multiContext(n), ts);
+      n.siblings.forEach((o, i) => tan.set(o, outs[i] ? checkShape(outs[i]!, o, n.primitive.name + ' jvp') : null));
+      continue;
+    }
     let t: NDArray | null;
     if (rules.jvp) t = rules.jvp(context(n), ts);
     else if (rules.fallback) {

@@ -48,7 +48,9 @@ function schedule(targets: Node[]): Node[] {
       } else {
         stack.pop();
         if (n.primitive.noEval) throw new Error(n.primitive.noEval);
-        if (!n.primitive.view && !n.primitive.lower)
+        // one step computes every sibling of a multi-output node
+        if (n.siblings) for (const x of n.siblings) seen.add(x);
+        if (!n.primitive.view && !n.primitive.lower && !n.siblings)
           throw new Error(`[eval] node ${n.primitive.name} has no data and cannot be computed (was it disposed?)`);
         order.push(n);
       }
@@ -65,6 +67,8 @@ interface Lowered {
 
 function lower(targets: Node[], order: Node[]): Lowered {
   const isTarget = new Set(targets);
+  // siblings somebody still holds keep their value (computed anyway) instead of a later recompute
+  for (const n of order) if (n.siblings) for (const x of n.siblings) if (x.refs > 0 && !x.data) isTarget.add(x);
   const space = new NativeSpace();
   const encoder = new CommandEncoder(space);
   const labels: string[] | null = debugLevel() >= 1 ? [] : null;

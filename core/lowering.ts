@@ -144,6 +144,23 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
       continue;
     }
     const n = s.node, p = n.primitive;
+    if (n.siblings) {
+      // one launch writes every sibling; a sibling's own step (compile keeps one per output) only reads
+      if (!values.has(n)) {
+        const ins = n.inputs.map(valueOf);
+        const outs = n.siblings.map((x) => {
+          const v = fresh(x.shape, x.dtype);
+          values.set(x, v);
+          return v;
+        });
+        const before = encoder.kernels;
+        p.lowerOutputs!(n.siblings, ins, outs, encoder);
+        if (encoder.kernels > before) opts.onKernel?.(n);
+        for (const x of n.siblings) if (!uses.get(x) && !opts.isOutput(x)) release(x);
+      }
+      consume(n.inputs);
+      continue;
+    }
     const ins = n.inputs.map(valueOf);
     let v = p.view ? p.view(n, ins) : null;
     if (v) v.buf.refs++;

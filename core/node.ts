@@ -36,6 +36,8 @@ export interface Primitive {
   readonly name: string;
   view?(node: Node, inputs: BufferView[]): BufferView | null;
   lower?(node: Node, inputs: BufferView[], out: BufferView, emit: Emitter): void;
+  /** multi-output primitives: one kernel launch writing every sibling's buffer (core/siblings.ts) */
+  lowerOutputs?(nodes: readonly Node[], inputs: BufferView[], outs: BufferView[], emit: Emitter): void;
   /** true when the kernel may write its output over a dead input of the same layout */
   readonly inPlace?: boolean;
   /** the inputs whose buffer an in-place output may take (default: any input) */
@@ -59,6 +61,8 @@ export class Node {
   failure: Error | null = null;
   /** holders: Array handles plus unevaluated nodes that use this one as an input */
   refs = 0;
+  /** every output of a multi-output primitive, this node included, in output order (else null) */
+  siblings: readonly Node[] | null = null;
   constructor(
     readonly primitive: Primitive,
     readonly params: Readonly<Record<string, unknown>>,

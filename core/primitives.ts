@@ -232,21 +232,14 @@ export const Linalg: Primitive = {
 };
 
 /**
- * Kernels with two outputs (qr, slogdet) write both into one packed buffer [batch, p + q]:
- * params.parts lists each output's [rows, cols]; the op slices the parts back out as views.
+ * Linear algebra kernels with several outputs (qr: Q and R; slogdet: sign and log|det|), each a
+ * [batch, rows, cols] sibling node written by one launch (core/siblings.ts).
  */
-export const LinalgPacked: Primitive = {
-  name: 'linalgPacked',
-  lower(node, ins, out, emit) {
-    const parts = node.params.parts as [number, number][];
-    const width = node.shape[1];
-    let off = 0;
-    const outs = parts.map(([r, c]) => {
-      const v = { view: { buf: out.buf, offset: out.offset + off, strides: [width, c, 1] }, dtype: node.dtype, shape: [node.shape[0], r, c] };
-      off += r * c;
-      return v;
-    });
-    const inputs = node.inputs.map((i, k) => ({ view: ins[k], dtype: i.dtype, shape: i.shape }));
-    emit.kernel(node.params.kernel as string, [], [...inputs, ...outs]);
+export const LinalgMulti: Primitive = {
+  name: 'linalgMulti',
+  lowerOutputs(nodes, ins, outs, emit) {
+    const n = nodes[0];
+    const inputs = n.inputs.map((i, k) => ({ view: ins[k], dtype: i.dtype, shape: i.shape }));
+    emit.kernel(n.params.kernel as string, [], [...inputs, ...outs.map((view, k) => ({ view, dtype: nodes[k].dtype, shape: nodes[k].shape }))]);
   },
 };

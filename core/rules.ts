@@ -29,7 +29,25 @@ export type VmapRule = (node: Node, inputs: NDArray[], axes: readonly (number | 
 /** The same computation written with ordinary ops (fast primitives differentiate through it). */
 export type Fallback = (node: Node, inputs: NDArray[]) => NDArray;
 
+/** A multi-output primitive's rule context: handles on its inputs and on every sibling output. */
+export interface MultiRuleContext {
+  readonly node: Node;
+  readonly inputs: NDArray[];
+  readonly outputs: NDArray[];
+}
+
+/** Input cotangents from the cotangents of every output (null = that output has none). */
+export type VjpOutputsRule = (ctx: MultiRuleContext, cotangents: readonly (NDArray | null)[], wrt: readonly boolean[]) => (NDArray | null)[];
+/** Every output's tangent (null = zero) from the inputs' tangents. */
+export type JvpOutputsRule = (ctx: MultiRuleContext, tangents: readonly (NDArray | null)[]) => (NDArray | null)[];
+/** The application on batched inputs: every output and its batch axis. */
+export type VmapOutputsRule = (node: Node, inputs: NDArray[], axes: readonly (number | null)[]) => [NDArray[], (number | null)[]];
+
 export interface Rules {
+  /** multi-output primitives (core/siblings.ts) carry these instead of vjp/jvp/vmap */
+  vjpOutputs?: VjpOutputsRule;
+  jvpOutputs?: JvpOutputsRule;
+  vmapOutputs?: VmapOutputsRule;
   vjp?: VjpRule;
   jvp?: JvpRule;
   vmap?: VmapRule;

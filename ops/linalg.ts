@@ -4,11 +4,11 @@
 // when the result is evaluated.
 import type { NDArray } from '../core/array.js';
 import { floatFor, type DType } from '../core/dtype.js';
-import { Linalg, LinalgPacked } from '../core/primitives.js';
+import { Linalg, LinalgMulti } from '../core/primitives.js';
 import { broadcastShapes, fmtShape, fmtValue, normalizeAxes, normalizeAxis, sizeOf } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { abs, astype, multiply, notEqual, power, sqrt, subtract } from './elementwise.js';
-import { make } from './make.js';
+import { make, multi } from './make.js';
 import { max, min, sum } from './reduce.js';
 import { broadcastTo, reshape, slice, moveaxis } from './views.js';
 import { stack } from './shape.js';
@@ -85,10 +85,8 @@ export function qr(a: NDArray): [NDArray, NDArray] {
   const x = floatMatrix(a, 'qr', false);
   const [m, n] = x.shape.slice(-2), k = Math.min(m, n), batch = x.shape.slice(0, -2);
   const x3 = as3(x), B = x3.shape[0];
-  const packed = make(LinalgPacked, { kernel: 'qr', parts: [[m, k], [k, n]] }, [x3], [B, m * k + k * n], x.dtype);
-  const q = reshape(slice(packed, [{}, { stop: m * k }]), [...batch, m, k]);
-  const r = reshape(slice(packed, [{}, { start: m * k }]), [...batch, k, n]);
-  return [q, r];
+  const [q, r] = multi(LinalgMulti, { kernel: 'qr' }, [x3], [[B, m, k], [B, k, n]], x.dtype);
+  return [reshape(q, [...batch, m, k]), reshape(r, [...batch, k, n])];
 }
 
 /** Determinant. @example kn.linalg.det(kn.array([[1, 2], [3, 4]])).item() // -2 (up to rounding) */
@@ -104,9 +102,9 @@ export function det(a: NDArray): NDArray {
  */
 export function slogdet(a: NDArray): [NDArray, NDArray] {
   const x = floatMatrix(a, 'slogdet');
-  const x3 = as3(x), batch = x.shape.slice(0, -2);
-  const packed = make(LinalgPacked, { kernel: 'slogdet', parts: [[1, 1], [1, 1]] }, [x3], [x3.shape[0], 2], x.dtype);
-  return [reshape(slice(packed, [{}, { stop: 1 }]), batch), reshape(slice(packed, [{}, { start: 1 }]), batch)];
+  const x3 = as3(x), batch = x.shape.slice(0, -2), B = x3.shape[0];
+  const [sign, logabs] = multi(LinalgMulti, { kernel: 'slogdet' }, [x3], [[B, 1, 1], [B, 1, 1]], x.dtype);
+  return [reshape(sign, batch), reshape(logabs, batch)];
 }
 
 /**

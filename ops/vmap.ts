@@ -5,6 +5,7 @@
 import { NDArray } from '../core/array.js';
 import { Node, type Primitive } from '../core/node.js';
 import { rulesOf } from '../core/rules.js';
+import { makeSiblings } from '../core/siblings.js';
 import { CustomOutput, customCall, type CustomCall } from '../core/autograd.js';
 import { zerosLike } from './creation.js';
 import { sum } from './reduce.js';
@@ -48,6 +49,26 @@ function applyBatched(n: Node, ins: Batched[], B: number): Batched {
     slices.push(make(n.primitive, n.params as Record<string, unknown>, xs, n.shape, n.dtype));
   }
   return { value: stack(slices, 0), axis: 0 };
+}
+
+/** A multi-output node on batched inputs: its rule, or a loop over the batch stacked back together. */
+function batchSiblings(n: Node, ins: Batched[], B: number): Batched[] {
+  const rules = rulesOf(n.primitive);
+  const values = ins.map((b) => b.value), axes = ins.map((b) => b.axis);
+  if (rules.vmapOutputs) {
+    const [outs, outAxes] = rules.vmapOutputs(n, values, axes);
+    return outs.map((value, i) => ({ value, axis: outAxes[i] }));
+  }
+  const per: NDArray[][] = n.siblings!.map(() => []);
+  for (let b = 0; b < B; b++) {
+    const xs = values.map((v, i) => (axes[i] === null ? v : take(v, b, axes[i]!)));
+    const base = { ...n.params } as Record<string, unknown>;
+    delete base.group;
+    delete base.output;
+    const types = n.siblings!.map((s) => ({ shape: s.shape, dtype: s.dtype }));
+    makeSiblings(n.primitive, base, xs.map((x) => x.node), types).forEach((o, i) => per[i].push(new NDArray(o)));
+  }
+  return per.map((slices) => ({ value: stack(slices, 0), axis: 0 }));
 }
 
 /**
@@ -111,6 +132,10 @@ function vmapTraced(fn: (...xs: NDArray[]) => NDArray[], inputs: NDArray[], axes
       const call = n.params.call as CustomCall;
       if (!calls.has(call)) calls.set(call, batchCustomCall(call, valueOf, B));
       env.set(n, calls.get(call)![n.params.index as number]);
+      continue;
+    }
+    if (n.siblings) {
+      if (!env.has(n)) batchSiblings(n, n.inputs.map(valueOf), B).forEach((b, i) => env.set(n.siblings![i], b));
       continue;
     }
     env.set(n, applyBatched(n, n.inputs.map(valueOf), B));

@@ -5,6 +5,7 @@
 import { evaluateNodes } from '../eval.js';
 import { Constant, Node } from '../node.js';
 import { Full } from '../primitives.js';
+import { regroupSiblings } from '../siblings.js';
 import { irNode, type IRGraph } from './ir.js';
 
 export const FOLD_MAX_ELEMENTS = 256;
@@ -38,6 +39,7 @@ export function foldConstants(g: IRGraph, maxElements = FOLD_MAX_ELEMENTS): { gr
     return node;
   };
   const targets = fold.map(build);
+  regroupSiblings(real.values());
   for (const t of targets) t.refs++; // held like captured constants until the graph is replaced
   try {
     evaluateNodes(targets);

@@ -5,6 +5,7 @@
 import { nodeLabel } from '../debug.js';
 import { CommandEncoder, lowerSteps, type BufferSpace, type LowerStep, type Operand } from '../lowering.js';
 import { Node, type BufferRef, type BufferView } from '../node.js';
+import { regroupSiblings } from '../siblings.js';
 import type { IRGraph } from './ir.js';
 
 export type { Operand };
@@ -92,6 +93,7 @@ export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: numb
   // shadow Nodes let primitives' view/lower functions and the shared lowering run on IR nodes
   const shadows: Node[] = [];
   for (const n of g.nodes) shadows.push(new Node(n.prim, n.params, n.inputs.map((i) => shadows[i]), n.shape, n.dtype));
+  regroupSiblings(shadows);
   const preset = new Map<Node, BufferView>();
   for (const n of g.nodes) {
     if (n.kind === 'input') preset.set(shadows[n.id], { buf: symbolic('input', n.slot, 0), offset: 0, strides: inputViews[n.slot].strides.slice() });

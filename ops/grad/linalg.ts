@@ -1,15 +1,15 @@
-// Gradient and batching rules of the dense linear algebra kernels (Linalg, LinalgPacked). Every
+// Gradient and batching rules of the dense linear algebra kernels (Linalg, LinalgMulti). Every
 // operand is a batch of matrices [b, rows, cols]; the rules are the standard matrix-calculus
 // results, written with the same kernels (solve, triangular solve, inv) so they differentiate again.
 import type { NDArray } from '../../core/array.js';
 import type { Node } from '../../core/node.js';
-import { Linalg, LinalgPacked } from '../../core/primitives.js';
-import { defineRules, type RuleContext } from '../../core/rules.js';
+import { Linalg, LinalgMulti } from '../../core/primitives.js';
+import { defineRules, type MultiRuleContext, type RuleContext } from '../../core/rules.js';
 import { full, zeros } from '../creation.js';
 import { eye, tril, triu } from '../grids_diagonals.js';
 import { add, multiply, negative, subtract } from '../elementwise.js';
 import { inv, solve, solveTriangular } from '../linalg.js';
-import { make } from '../make.js';
+import { make, multi } from '../make.js';
 import { matmul } from '../matmul.js';
 import { sum } from '../reduce.js';
 import { concatenate } from '../shape.js';
@@ -131,19 +131,7 @@ const linalgVmap = (node: Node, inputs: NDArray[], axes: readonly (number | null
 
 defineRules(Linalg, { vjp: linalgVjp, jvp: linalgJvp, vmap: linalgVmap });
 
-// ---- LinalgPacked: qr and slogdet write [b, p + q] -------------------------------------------
-
-/** the packed parts of a [b, width] array as [b, rows, cols] matrices */
-function unpack(packed: NDArray, parts: [number, number][]): NDArray[] {
-  const b = packed.shape[0];
-  let off = 0;
-  return parts.map(([r, c]) => {
-    const part = reshape(slice(packed, [{}, { start: off, stop: off + r * c }]), [b, r, c]);
-    off += r * c;
-    return part;
-  });
-}
-const pack = (mats: NDArray[]) => concatenate(mats.map((m) => reshape(m, [m.shape[0], -1])), 1);
+// ---- LinalgMulti: qr (Q, R) and slogdet (sign, log|det|) ----------------------------------
 
 /** cotangent of A = QR (square or tall: R is k×k with k = n) from those of Q and R */
 function qrTallVjp(q: NDArray, r: NDArray, gq: NDArray, gr: NDArray): NDArray {
@@ -164,16 +152,14 @@ function qrTallJvp(q: NDArray, r: NDArray, da: NDArray): [NDArray, NDArray] {
   return [subtract(daRi, matmul(q, u)), matmul(u, r)];
 }
 
-function packedVjp(ctx: RuleContext, g: NDArray): (NDArray | null)[] {
-  const n = ctx.node, parts = n.params.parts as [number, number][];
+function multiVjp(ctx: MultiRuleContext, cts: readonly (NDArray | null)[]): (NDArray | null)[] {
+  const n = ctx.node;
   const [a] = ctx.inputs;
-  if (n.params.kernel === 'slogdet') {
-    const [, gl] = unpack(g, parts);
-    return [multiply(gl, mT(inv(a)))];
-  }
+  const ct = (i: number) => cts[i] ?? zeros(ctx.outputs[i].shape, ctx.outputs[i].dtype);
+  if (n.params.kernel === 'slogdet') return [cts[1] ? multiply(cts[1], mT(inv(a))) : null];
   if (n.params.kernel !== 'qr') throw new Error(`[grad] no vjp for the linalg kernel '${n.params.kernel}'`);
-  const [q, r] = unpack(ctx.output, parts);
-  const [gq, gr] = unpack(g, parts);
+  const [q, r] = ctx.outputs;
+  const gq = ct(0), gr = ct(1);
   const [rows, cols] = a.shape.slice(1);
   if (rows >= cols) return [qrTallVjp(q, r, gq, gr)];
   // wide: A = [X | Y], R = [U | V] with X = QU square and Y = QV
@@ -183,22 +169,26 @@ function packedVjp(ctx: RuleContext, g: NDArray): (NDArray | null)[] {
   return [concatenate([gx, matmul(q, gv)], 2)];
 }
 
-function packedJvp(ctx: RuleContext, [t]: readonly (NDArray | null)[]): NDArray | null {
-  const n = ctx.node, parts = n.params.parts as [number, number][];
+function multiJvp(ctx: MultiRuleContext, [t]: readonly (NDArray | null)[]): (NDArray | null)[] {
+  const n = ctx.node;
   const [a] = ctx.inputs;
-  if (n.params.kernel === 'slogdet') {
-    const tr = sum(multiply(mT(inv(a)), t!), [-2, -1], { keepdims: true });
-    return pack([zeros(tr.shape, tr.dtype), tr]);
-  }
+  if (n.params.kernel === 'slogdet') return [null, sum(multiply(mT(inv(a)), t!), [-2, -1], { keepdims: true })];
   if (n.params.kernel !== 'qr') throw new Error(`[grad] no jvp for the linalg kernel '${n.params.kernel}'`);
-  const [q, r] = unpack(ctx.output, parts);
+  const [q, r] = ctx.outputs;
   const [rows, cols] = a.shape.slice(1);
-  if (rows >= cols) return pack(qrTallJvp(q, r, t!));
+  if (rows >= cols) return qrTallJvp(q, r, t!);
   const sl = (x: NDArray, start: number, stop: number) => slice(x, [{}, {}, { start, stop }]);
   const u = sl(r, 0, rows), v = sl(r, rows, cols);
   const [dq, du] = qrTallJvp(q, u, sl(t!, 0, rows));
   const dv = matmul(mT(q), subtract(sl(t!, rows, cols), matmul(dq, v)));
-  return pack([dq, concatenate([du, dv], 2)]);
+  return [dq, concatenate([du, dv], 2)];
 }
 
-defineRules(LinalgPacked, { vjp: packedVjp, jvp: packedJvp, vmap: linalgVmap });
+function multiVmap(node: Node, inputs: NDArray[], axes: readonly (number | null)[]): [NDArray[], number[]] {
+  const { ins, Bt } = foldBatch(node, inputs, axes);
+  const sibs = node.siblings!;
+  const outs = multi(node.primitive, { kernel: node.params.kernel }, ins, sibs.map((s) => [Bt * s.shape[0], ...s.shape.slice(1)]), sibs.map((s) => s.dtype));
+  return [outs.map((o, i) => reshape(o, [Bt, ...sibs[i].shape])), sibs.map(() => 0)];
+}
+
+defineRules(LinalgMulti, { vjpOutputs: multiVjp, jvpOutputs: multiJvp, vmapOutputs: multiVmap });

@@ -20,6 +20,13 @@ describe('every primitive declares its rules', () => {
   const noInputs = new Set(['Full', 'Arange']);
   test.each(primitives.filter(([n]) => !noInputs.has(n)))('%s', (_, p) => {
     const r = rulesOf(p);
+    if (p.lowerOutputs) {
+      // multi-output primitives (core/siblings.ts) carry rules over all their outputs
+      expect(typeof r.vmapOutputs).toBe('function');
+      expect(typeof r.vjpOutputs === 'function' || typeof r.nondifferentiable === 'string').toBe(true);
+      expect(typeof r.jvpOutputs === 'function' || typeof r.nondifferentiable === 'string').toBe(true);
+      return;
+    }
     expect(typeof r.vmap).toBe('function');
     expect(typeof r.vjp === 'function' || typeof r.nondifferentiable === 'string').toBe(true);
     expect(typeof r.jvp === 'function' || typeof r.vjp === 'function').toBe(true);
