@@ -8,6 +8,7 @@ import { Node, type BufferView, type Primitive } from './node.js';
 import { defineRules, rulesOf, type MultiRuleContext, type RuleContext } from './rules.js';
 import { tidy } from './memory.js';
 import { fmtShape } from './shape.js';
+import { sameAsInput } from './shape_rules.js';
 import { tracing, withTracing } from './trace_state.js';
 import { between } from './graph.js';
 
@@ -34,13 +35,13 @@ function ops(): GradOps {
 const passThrough = (_: Node, [x]: BufferView[]): BufferView => ({ buf: x.buf, offset: x.offset, strides: x.strides.slice() });
 
 /** The fresh node a transform substitutes for each of its inputs. */
-export const Identity: Primitive = { name: 'identity', view: passThrough };
+export const Identity: Primitive = { name: 'identity', view: passThrough, kind: 'view', shapeRule: sameAsInput };
 /** Blocks gradients; a free view outside transforms. */
-export const StopGradient: Primitive = { name: 'stopGradient', view: passThrough };
+export const StopGradient: Primitive = { name: 'stopGradient', view: passThrough, kind: 'view', shapeRule: sameAsInput };
 /** inputs [x, ...deps]: x's value, scheduled after deps (checkpoint recomputation waits for its cotangent). */
-export const Depends: Primitive = { name: 'depends', view: passThrough };
+export const Depends: Primitive = { name: 'depends', view: passThrough, kind: 'view', shapeRule: sameAsInput };
 /** inputs [fnOutput, ...primals]: one output of a customFunction call; params.call holds the record. */
-export const CustomOutput: Primitive = { name: 'customOutput', view: passThrough };
+export const CustomOutput: Primitive = { name: 'customOutput', view: passThrough, kind: 'view', shapeRule: sameAsInput };
 
 defineRules(Identity, {
   vjp: (_, ct) => [ct],

@@ -44,7 +44,30 @@ export interface Primitive {
   readonly inPlaceInputs?: readonly number[];
   /** why nodes of this primitive can never be evaluated (placeholders of vmap and compile) */
   readonly noEval?: string;
+  /** what fusion and shape inference may assume: one output element per input element, etc. */
+  readonly kind?: PrimitiveKind;
+  /** the output shape at new input sizes (shapeless compile): core/shape_rules.ts */
+  readonly shapeRule?: ShapeRule;
+  /** when two nodes with the same inputs compute the same value (CSE); default: equal params */
+  isEquivalent?(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean;
 }
+
+export type PrimitiveKind = 'elementwise' | 'reduce' | 'view' | 'other';
+
+/** What a shape rule sees: the node as traced, its inputs' shapes now and when traced. */
+export interface ShapeContext {
+  readonly params: Readonly<Record<string, unknown>>;
+  /** the node's traced output shape */
+  readonly traced: readonly number[];
+  readonly inputs: readonly (readonly number[])[];
+  readonly tracedInputs: readonly (readonly number[])[];
+  /** output dims a second trace saw change (reshape splits), when known */
+  readonly vary?: ReadonlySet<number>;
+  /** replaces size-dependent parameters (concatenate's offsets) */
+  setParams(p: Record<string, unknown>): void;
+  fail(why: string): never;
+}
+export type ShapeRule = (ctx: ShapeContext) => number[];
 
 /** What a primitive's `lower` uses to add commands to the evaluation's command list. */
 export interface Emitter {

@@ -1,8 +1,9 @@
 // The primitives of the graph: views (no kernel), and kernels the native backend runs.
-// Each declares how it lowers; shape/dtype inference happens in the op that builds the node.
+// Each declares its kind, its shape rule (core/shape_rules.ts) and how it lowers.
 import { BinaryOps, ReduceOps, UnaryOps } from '../backends/native.js';
 import type { BufferView, Node, Primitive } from './node.js';
 import { contiguousStrides, isRowContiguous } from './shape.js';
+import { concatenateRule, elementwiseRule, matmulRule, reduceRule, reshapeRule, sameAsInput, sliceRule, transposeRule } from './shape_rules.js';
 
 const io = (node: Node, ins: BufferView[], out: BufferView) => [
   ...node.inputs.map((i, k) => ({ view: ins[k], dtype: i.dtype, shape: i.shape })),
@@ -45,6 +46,8 @@ export function reshapeStrides(shape: readonly number[], strides: readonly numbe
 
 export const Reshape: Primitive = {
   name: 'reshape',
+  kind: 'view',
+  shapeRule: reshapeRule,
   view(node, [x]) {
     const st = reshapeStrides(node.inputs[0].shape, x.strides, node.shape);
     return st ? { buf: x.buf, offset: x.offset, strides: st } : null;
@@ -61,6 +64,8 @@ export const Reshape: Primitive = {
 
 export const Transpose: Primitive = {
   name: 'transpose',
+  kind: 'view',
+  shapeRule: transposeRule,
   view(node, [x]) {
     const perm = node.params.perm as number[];
     return { buf: x.buf, offset: x.offset, strides: perm.map((p) => x.strides[p]) };
@@ -70,6 +75,8 @@ export const Transpose: Primitive = {
 /** params: starts, steps (per axis, already normalised; shape holds the result sizes) */
 export const Slice: Primitive = {
   name: 'slice',
+  kind: 'view',
+  shapeRule: sliceRule,
   view(node, [x]) {
     const starts = node.params.starts as number[], steps = node.params.steps as number[];
     let offset = x.offset;
@@ -83,6 +90,7 @@ export const Slice: Primitive = {
 
 export const BroadcastTo: Primitive = {
   name: 'broadcastTo',
+  kind: 'view',
   view(node, [x]) {
     const src = node.inputs[0].shape, nd = node.shape.length, lead = nd - src.length;
     const strides = node.shape.map((d, i) => (i < lead || (src[i - lead] === 1 && d !== 1) ? 0 : x.strides[i - lead]));
@@ -93,6 +101,7 @@ export const BroadcastTo: Primitive = {
 /** params: strides, offset in elements relative to the input view (checked by the op) */
 export const AsStrided: Primitive = {
   name: 'asStrided',
+  kind: 'view',
   view(node, [x]) {
     return { buf: x.buf, offset: x.offset + (node.params.offset as number), strides: (node.params.strides as number[]).slice() };
   },
@@ -101,6 +110,8 @@ export const AsStrided: Primitive = {
 /** A row-major view of the input: free when it already is one, else a copy. */
 export const Contiguous: Primitive = {
   name: 'contiguous',
+  kind: 'view',
+  shapeRule: sameAsInput,
   view(node, [x]) {
     const sh = node.inputs[0].shape;
     return isRowContiguous(sh, x.strides) ? { buf: x.buf, offset: x.offset, strides: contiguousStrides(sh) } : null;
@@ -114,6 +125,7 @@ export const Contiguous: Primitive = {
 
 export const Full: Primitive = {
   name: 'full',
+  kind: 'other',
   lower(node, _ins, out, emit) {
     emit.kernel('fill', [node.params.value as number], [{ view: out, dtype: node.dtype, shape: node.shape }]);
   },
@@ -121,6 +133,7 @@ export const Full: Primitive = {
 
 export const Arange: Primitive = {
   name: 'arange',
+  kind: 'other',
   lower(node, _ins, out, emit) {
     emit.kernel('arange', [node.params.start as number, node.params.step as number], [{ view: out, dtype: node.dtype, shape: node.shape }]);
   },
@@ -129,6 +142,8 @@ export const Arange: Primitive = {
 /** Copy with a dtype cast (astype) or into a fresh contiguous buffer (copy). */
 export const Copy: Primitive = {
   name: 'copy',
+  kind: 'elementwise',
+  shapeRule: elementwiseRule,
   inPlace: true,
   lower(node, ins, out, emit) {
     emit.kernel('copy', [], io(node, ins, out));
@@ -137,6 +152,8 @@ export const Copy: Primitive = {
 
 export const Unary: Primitive = {
   name: 'unary',
+  kind: 'elementwise',
+  shapeRule: elementwiseRule,
   inPlace: true,
   lower(node, ins, out, emit) {
     emit.kernel('unary', [UnaryOps[node.params.op as string]], io(node, ins, out));
@@ -145,6 +162,8 @@ export const Unary: Primitive = {
 
 export const Binary: Primitive = {
   name: 'binary',
+  kind: 'elementwise',
+  shapeRule: elementwiseRule,
   inPlace: true,
   lower(node, ins, out, emit) {
     emit.kernel('binary', [BinaryOps[node.params.op as string]], io(node, ins, out));
@@ -153,6 +172,8 @@ export const Binary: Primitive = {
 
 export const Where: Primitive = {
   name: 'where',
+  kind: 'elementwise',
+  shapeRule: elementwiseRule,
   inPlace: true,
   lower(node, ins, out, emit) {
     emit.kernel('where', [], io(node, ins, out));
@@ -162,6 +183,8 @@ export const Where: Primitive = {
 /** params: op, r (the input's last r dims are reduced; the op puts them there) */
 export const Reduce: Primitive = {
   name: 'reduce',
+  kind: 'reduce',
+  shapeRule: reduceRule,
   lower(node, ins, out, emit) {
     emit.kernel('reduce', [ReduceOps[node.params.op as string], node.params.r as number], io(node, ins, out));
   },
@@ -169,6 +192,8 @@ export const Reduce: Primitive = {
 
 export const Matmul: Primitive = {
   name: 'matmul',
+  kind: 'other',
+  shapeRule: matmulRule,
   lower(node, ins, out, emit) {
     emit.kernel('matmul', [], io(node, ins, out));
   },
@@ -177,6 +202,8 @@ export const Matmul: Primitive = {
 /** params: axis, offsets (start of each input along axis). Copies every input into its slab. */
 export const Concatenate: Primitive = {
   name: 'concatenate',
+  kind: 'other',
+  shapeRule: concatenateRule,
   lower(node, ins, out, emit) {
     const axis = node.params.axis as number, offsets = node.params.offsets as number[];
     node.inputs.forEach((x, k) => {

@@ -12,7 +12,7 @@
 // Nodes are visited in topological order and join (or merge) their inputs' groups unless that
 // would create a cycle through a node outside the group.
 import type { BufferView } from '../node.js';
-import { Binary, BroadcastTo, Contiguous, Copy, Full, Reduce, Reshape, Transpose, Unary, Where } from '../primitives.js';
+import { BroadcastTo, Contiguous, Full, Reduce, Reshape, Transpose } from '../primitives.js';
 import { contiguousStrides } from '../shape.js';
 import type { IRGraph, IRNode } from './ir.js';
 import type { FusedStep, Operand, Step } from './lower.js';
@@ -33,7 +33,7 @@ export const fusionLimits = {
 };
 
 const FUSABLE_REDUCE = new Set(['sum', 'prod', 'max', 'min', 'all', 'any']);
-const isEw = (n: IRNode) => n.kind === 'op' && (n.prim === Unary || n.prim === Binary || n.prim === Where || n.prim === Copy);
+const isEw = (n: IRNode) => n.kind === 'op' && n.prim.kind === 'elementwise';
 const isView = (n: IRNode) => n.kind === 'op' && !!n.prim.view;
 const eqShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const kShape = (S: readonly number[], A: readonly number[]) => S.filter((_, i) => !A.includes(i));

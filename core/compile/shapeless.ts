@@ -3,10 +3,10 @@
 // rule of its primitive. A rule is trusted only after a second trace at other sizes agrees with
 // it node for node, so a value that silently depends on sizes (kn.mean's element count, a full
 // of a computed shape) is reported with the primitive that cannot be shapeless.
-import { broadcastShapes, fmtShape, sizeOf } from '../shape.js';
-import {
-  Binary, BroadcastTo, Concatenate, Contiguous, Copy, Full, Matmul, Reduce, Reshape, Slice, Transpose, Unary, Where,
-} from '../primitives.js';
+import { fmtShape } from '../shape.js';
+import type { ShapeContext } from '../node.js';
+import { BroadcastTo, Full, Reshape } from '../primitives.js';
+import { elementwiseRule } from '../shape_rules.js';
 import { irNode, type IRGraph, type IRNode } from './ir.js';
 import { canon } from './simplify.js';
 
@@ -16,11 +16,12 @@ const fail = (n: IRNode, why: string): never => {
   throw new ShapelessError(`[compile] shapeless: ${n.prim.name} cannot be shapeless: ${why}`);
 };
 
-const isEw = (n: IRNode) => n.prim === Unary || n.prim === Binary || n.prim === Where || n.prim === Copy;
+const isEw = (n: IRNode) => n.prim.kind === 'elementwise';
 
 /**
  * The graph at other input sizes: every node's shape and size-dependent parameters inferred
- * from `inputShapes` (one per input slot). Nodes without a rule keep their traced shape.
+ * from `inputShapes` (one per input slot) by its primitive's shape rule. Nodes without a rule
+ * keep their traced shape (an error if their inputs change size).
  */
 export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])[], hints: ShapeHints = new Map()): IRGraph {
   const shapes = new Array<number[] | null>(g.nodes.length).fill(null);
@@ -39,44 +40,30 @@ export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])
     shapes[id] = s;
     return s;
   };
-  // the shape an elementwise node takes: its inputs broadcast (seen before their broadcasts)
-  const ewShape = (c: IRNode): number[] => {
-    const srcs = c.inputs.map((i) => (g.nodes[i].prim === BroadcastTo ? shape(g.nodes[i].inputs[0]) : shape(i)));
-    try {
-      return broadcastShapes(c.prim.name, ...srcs);
-    } catch {
-      return fail(c, `its inputs ${srcs.map(fmtShape).join(', ')} do not broadcast`);
-    }
-  };
+  const context = (n: IRNode, inputs: number[][]): ShapeContext => ({
+    params: n.params,
+    traced: n.shape,
+    inputs,
+    tracedInputs: n.inputs.map((i) => g.nodes[i].shape),
+    vary: hints.get(n.id),
+    setParams: (p) => {
+      params[n.id] = p;
+    },
+    fail: (why) => fail(n, why),
+  });
+  // an elementwise node sees its broadcast inputs before their broadcasts
+  const ewShape = (c: IRNode): number[] =>
+    elementwiseRule(context(c, c.inputs.map((i) => (g.nodes[i].prim === BroadcastTo ? shape(g.nodes[i].inputs[0]) : shape(i)))));
   const infer = (n: IRNode): number[] => {
-    const ins = () => n.inputs.map(shape);
     if (n.kind === 'input') return inputShapes[n.slot].slice();
     if (n.kind === 'const') return n.shape.slice();
     if (isEw(n)) return ewShape(n);
     if (n.prim === BroadcastTo) {
+      // a broadcast takes the shape of the elementwise op it feeds (or stays an explicit fixed shape)
       const c = users[n.id].map((u) => g.nodes[u]).find(isEw);
-      if (!c) return n.shape.slice(); // an explicit broadcast to a fixed shape
-      return ewShape(c);
+      return c ? ewShape(c) : n.shape.slice();
     }
-    if (n.prim === Reduce) return ins()[0].slice(0, ins()[0].length - (n.params.r as number));
-    if (n.prim === Transpose) return (n.params.perm as number[]).map((p) => ins()[0][p]);
-    if (n.prim === Contiguous || sameAsInput.has(n.prim.name)) return ins()[0].slice();
-    if (n.prim === Reshape) return reshapeRule(n, g.nodes[n.inputs[0]].shape, ins()[0], hints.get(n.id));
-    if (n.prim === Slice) return sliceRule(n, g.nodes[n.inputs[0]].shape, ins()[0]);
-    if (n.prim === Matmul) {
-      const [a, b] = ins();
-      if (a.length < 2 || b.length < 2) return fail(n, 'needs matrices');
-      return [...broadcastShapes('matmul', a.slice(0, -2), b.slice(0, -2)), a[a.length - 2], b[b.length - 1]];
-    }
-    if (n.prim === Concatenate) {
-      const ax = n.params.axis as number;
-      const s = ins();
-      const out = s[0].slice();
-      out[ax] = s.reduce((t, x) => t + x[ax], 0);
-      let off = 0;
-      params[n.id] = { ...n.params, offsets: s.map((x) => ((off += x[ax]), off - x[ax])) };
-      return out;
-    }
+    if (n.prim.shapeRule) return n.prim.shapeRule(context(n, n.inputs.map(shape)));
     // no rule: the traced shape, valid only while the inputs keep their traced shapes
     const same = n.inputs.every((i) => {
       const a = shape(i), b = g.nodes[i].shape;
@@ -93,74 +80,8 @@ export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])
   return { nodes, nInputs: g.nInputs, outputs: g.outputs };
 }
 
-const sameAsInput = new Set(['identity', 'stopGradient', 'depends', 'customOutput']);
-
 /** Per reshape node, the output dims that changed between the two traces (which dim of a split varies). */
 export type ShapeHints = Map<number, Set<number>>;
-
-/**
- * Reshapes that regroup dims: input and output split into runs with equal products; a run with
- * one output dim takes the run's product, a run with several keeps all but one of them fixed.
- */
-function reshapeRule(n: IRNode, tracedIn: readonly number[], inS: readonly number[], vary?: Set<number>): number[] {
-  const tracedOut = n.shape;
-  const groups: [number[], number[]][] = [];
-  let i = 0, o = 0;
-  while (i < tracedIn.length || o < tracedOut.length) {
-    const gi: number[] = [], go: number[] = [];
-    let pi = 1, po = 1;
-    // size-1 dims on either side form their own runs
-    if (o < tracedOut.length && tracedOut[o] === 1 && (i >= tracedIn.length || tracedIn[i] !== 1)) {
-      groups.push([[], [o++]]);
-      continue;
-    }
-    if (i < tracedIn.length && tracedIn[i] === 1 && (o >= tracedOut.length || tracedOut[o] !== 1)) {
-      groups.push([[i++], []]);
-      continue;
-    }
-    do {
-      if (pi <= po && i < tracedIn.length) pi *= tracedIn[(gi.push(i), i++)];
-      else if (o < tracedOut.length) po *= tracedOut[(go.push(o), o++)];
-      else break;
-    } while (pi !== po || gi.length === 0 || go.length === 0);
-    if (pi !== po) fail(n, `cannot split ${fmtShape(tracedIn)} into ${fmtShape(tracedOut)}`);
-    groups.push([gi, go]);
-  }
-  const out = tracedOut.slice();
-  for (const [gi, go] of groups) {
-    if (go.length === 0) {
-      if (gi.some((k) => inS[k] !== 1)) fail(n, `a dropped size-1 dim now has size ${gi.map((k) => inS[k]).join('x')}`);
-      continue;
-    }
-    const p = gi.reduce((t, k) => t * inS[k], 1);
-    if (go.length === 1) {
-      out[go[0]] = gi.length ? p : 1;
-      continue;
-    }
-    const tracedP = gi.reduce((t, k) => t * tracedIn[k], 1);
-    if (p === tracedP) continue; // unchanged run
-    // one output dim of the run follows the size (the one the second trace saw change), the others stay
-    const moving = go.filter((k) => vary?.has(k));
-    if (moving.length > 1) fail(n, `more than one of the dims ${fmtShape(go.map((k) => tracedOut[k]))} split from one input dim changes size`);
-    const m = moving[0] ?? go[0];
-    const rest = go.filter((k) => k !== m).reduce((t, k) => t * tracedOut[k], 1);
-    if (p % rest !== 0) fail(n, `${p} elements do not split into ${fmtShape(go.map((k) => tracedOut[k]))}`);
-    out[m] = p / rest;
-  }
-  if (sizeOf(out) !== sizeOf(inS)) fail(n, `cannot infer the output shape for input ${fmtShape(inS)} (traced ${fmtShape(tracedIn)} -> ${fmtShape(tracedOut)})`);
-  return out;
-}
-
-/** Slices that keep a whole axis, a fixed count, or all but a fixed count (x[1:], x[:-1]). */
-function sliceRule(n: IRNode, tracedIn: readonly number[], inS: readonly number[]): number[] {
-  const steps = n.params.steps as number[];
-  return n.shape.map((d, k) => {
-    if (inS[k] === tracedIn[k]) return d;
-    if (d === tracedIn[k] && steps[k] === 1) return inS[k];
-    if (steps[k] === 1 && tracedIn[k] - d > 0) return Math.max(0, inS[k] - (tracedIn[k] - d));
-    return d;
-  });
-}
 
 /**
  * Checks that inferring `g1` at the sizes of `g2`'s inputs gives `g2` (the second trace). Throws

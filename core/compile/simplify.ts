@@ -5,14 +5,8 @@
 import { decode } from '../host.js';
 import { readNode } from '../eval.js';
 import { itemsize, type DType } from '../dtype.js';
-import type { Primitive } from '../node.js';
 import { BroadcastTo, Copy, Full, Reshape, Slice, Transpose } from '../primitives.js';
 import { irNode, type IRGraph, type IRNode } from './ir.js';
-
-/** A primitive may say when two of its nodes (same inputs) compute the same thing. */
-export interface Equivalence {
-  isEquivalent?(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean;
-}
 
 // Primitives of the transforms that are the identity on values (core/autograd.ts); by name, so
 // compile does not depend on autograd's module.
@@ -46,7 +40,7 @@ export function simplify(g: IRGraph, stats: SimplifyStats = { noops: 0, merged: 
       }
     }
     if (node.kind === 'op') {
-      const eq = (node.prim as Primitive & Equivalence).isEquivalent;
+      const eq = node.prim.isEquivalent?.bind(node.prim);
       const key = `${node.prim.name}|${node.dtype}|${node.shape.join(',')}|${ins.join(',')}${eq ? '' : `|${canon(node.params)}`}`;
       const bucket = table.get(key);
       const hit = bucket?.find((c) => !eq || eq(out[c].params, node.params));
