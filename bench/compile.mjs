@@ -6,21 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as kn from 'kiln';
+import { hasFlag, listArg, medianMs } from './lib/timing.mjs';
 
-const quick = process.argv.includes('--quick');
-const only = (process.argv.find((a) => a.startsWith('--cases=')) ?? '').slice(8).split(',').filter(Boolean);
-
-function medianMs(fn, reps) {
-  fn();
-  const t = [];
-  for (let i = 0; i < reps; i++) {
-    const s = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - s) / 1e6);
-  }
-  t.sort((a, b) => a - b);
-  return t[t.length >> 1];
-}
+const quick = hasFlag('quick');
+const only = listArg('cases');
 
 // ---- the cases (numpy_peer: bench/compile_peer.py builds the same ones) ----------------------
 

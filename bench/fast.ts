@@ -8,18 +8,8 @@ import { rmsNormArgs, rmsNormComposed } from '../ops/fast/rms_norm.js';
 import { layerNormArgs, layerNormComposed } from '../ops/fast/layer_norm.js';
 import { ropeArgs, ropeComposed } from '../ops/fast/rope.js';
 import { attentionArgs, attentionComposed } from '../ops/fast/attention.js';
+import { bestMs } from './lib/timing.mjs'; // best of `reps`: these often share a small machine with other work
 
-// Best of `reps`: this often shares a small machine with other work.
-function bestMs(fn: () => void, reps: number): number {
-  fn();
-  const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const s = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - s) / 1e6);
-  }
-  return Math.min(...t);
-}
 const timed = (f: () => kn.NDArray, reps: number) => bestMs(() => kn.tidy(() => void kn.eval(f())), reps);
 const randn = (shape: number[], dtype: kn.DType = 'float32') => kn.random.normal(shape, { key: kn.random.key(shape.length + shape[0]) }).astype(dtype).eval();
 

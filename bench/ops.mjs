@@ -3,18 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as kn from 'kiln';
-
-function medianMs(fn, reps) {
-  fn();
-  const t = [];
-  for (let i = 0; i < reps; i++) {
-    const s = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - s) / 1e6);
-  }
-  t.sort((a, b) => a - b);
-  return t[t.length >> 1];
-}
+import { medianMs } from './lib/timing.mjs';
 
 // Each case builds a graph, evaluates it and frees the result: the same work numpy does.
 const run = (f) => () => kn.tidy(() => { kn.eval(f()); });

@@ -5,18 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as kn from '../index.js';
+import { bestMs } from './lib/timing.mjs'; // best of `reps`: these often share a small machine with other work
 
-// Best of `reps` (both sides): this benchmark often shares a small machine with other work.
-function bestMs(fn: () => void, reps: number): number {
-  fn();
-  const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const s = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - s) / 1e6);
-  }
-  return Math.min(...t);
-}
 
 function normal(n: number, seed: number): Float32Array {
   let s = seed >>> 0;

@@ -4,13 +4,10 @@
 // KILN_DEBUG=2 adds the per-kernel time table at exit (fused programs as fused/<handle>, whose
 // ops KILN_DEBUG=1 lists in the schedule).
 import * as kn from '../dist/index.js';
+import { medianMs, numberArg } from './lib/timing.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const V = 62, D = 128, H = 4, L = 4;
-const B = arg('batch', 64), T = arg('seq', 64), STEPS = arg('steps', 5);
+const B = numberArg('batch', 64), T = numberArg('seq', 64), STEPS = numberArg('steps', 5);
 const { nn, optim } = kn;
 
 class Block extends nn.Module {
@@ -58,16 +55,7 @@ function measure(compiled) {
   const step = compiled ? kn.compile(plain, { inputs: [model, opt], outputs: [model, opt] }) : plain;
   const x = kn.random.randint(0, V, [B, T], { key: kn.random.key(1) }), y = kn.random.randint(0, V, [B, T], { key: kn.random.key(2) });
   const run = () => kn.tidy(() => kn.eval(step(x, y), model.parameters(), opt.state));
-  run();
-  run();
-  const times = [];
-  for (let i = 0; i < STEPS; i++) {
-    const t0 = performance.now();
-    run();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return { ms: times[times.length >> 1], kernels: compiled ? step.info.kernels : null };
+  return { ms: medianMs(run, STEPS, 2), kernels: compiled ? step.info.kernels : null };
 }
 
 // matmul FLOPs of one step: forward 2·params·tokens for the dense layers, backward twice that,

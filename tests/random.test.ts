@@ -3,6 +3,7 @@
 // and distribution tests on 1e5 samples with fixed keys (bounds at ~5 standard errors).
 import { describe, it, expect } from 'vitest';
 import * as kn from '../index.js';
+import { mulberry32 } from './helpers/rng.js';
 
 // ---- an independent reference: threefry2x32-20 in BigInt, straight from the Random123 spec ----
 const M32 = 0xffffffffn;
@@ -37,14 +38,11 @@ function bitsRef(key: [bigint, bigint], n: number): number[] {
   return [...a, ...b].slice(0, n);
 }
 
-// small deterministic generator for test inputs (not under test)
-function lcg(seed: number) {
-  let s = BigInt(seed);
-  return () => {
-    s = (s * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
-    return Number(s >> 32n);
-  };
-}
+// uint32 test inputs from the suites' shared PRNG (not under test)
+const uint32s = (seed: number): (() => number) => {
+  const r = mulberry32(seed);
+  return () => Math.floor(r() * 2 ** 32);
+};
 
 const u32 = (xs: number[]) => kn.array(Uint32Array.from(xs));
 const K = (s: number) => kn.random.key(s);
@@ -103,7 +101,7 @@ describe('threefry2x32-20', () => {
   });
 
   it('matches the reference on 2000 random keys and counters', () => {
-    const r = lcg(11);
+    const r = uint32s(11);
     const n = 2000;
     const k = Array.from({ length: 2 * n }, r), c0 = Array.from({ length: n }, r), c1 = Array.from({ length: n }, r);
     const [y0, y1] = kn.random.threefry2x32(u32(k).reshape([n, 2]), u32(c0), u32(c1));

@@ -4,35 +4,17 @@
 import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { normals, rng, values } from './helpers.js';
+import { numericGrad } from '../helpers/grad_check.js';
 import { attentionArgs, attentionComposed, type AttentionOptions } from '../../ops/fast/attention.js';
 
 const f64 = (shape: number[], seed: number, shift = 0) =>
   kn.array(normals(shape.reduce((a, b) => a * b, 1), rng(seed), 1, shift), 'float64').reshape(shape);
 
-/** d sum(f(args) * r) / d args[argnum], by central differences on every element. */
-function numericGrad(f: (...a: kn.NDArray[]) => kn.NDArray, args: kn.NDArray[], argnum: number, r: kn.NDArray, h = 1e-6): Float64Array {
-  const base = values(args[argnum]);
-  const shape = args[argnum].shape;
-  const out = new Float64Array(base.length);
-  const loss = (vals: Float64Array) => {
-    const a = args.slice();
-    a[argnum] = kn.array(vals, 'float64').reshape(shape);
-    return kn.sum(kn.multiply(f(...a), r)).item() as number;
-  };
-  for (let i = 0; i < base.length; i++) {
-    const p = base.slice(), m = base.slice();
-    p[i] += h;
-    m[i] -= h;
-    out[i] = (loss(p) - loss(m)) / (2 * h);
-  }
-  return out;
-}
-
 function checkGrads(f: (...a: kn.NDArray[]) => kn.NDArray, args: kn.NDArray[], argnums: number[]) {
   const r = f64(f(...args).shape, 99);
   const grads = kn.grad((...a: kn.NDArray[]) => kn.sum(kn.multiply(f(...a), r)), { argnums })(...args) as kn.NDArray[];
   argnums.forEach((n, i) => {
-    const expected = numericGrad(f, args, n, r);
+    const expected = numericGrad(f, args, n, 1e-6, r);
     const got = values(grads[i]);
     expect(got.length).toBe(expected.length);
     for (let j = 0; j < got.length; j++) expect(Math.abs(got[j] - expected[j])).toBeLessThan(1e-6 * (1 + Math.abs(expected[j])));

@@ -6,17 +6,8 @@ import * as kn from '../../index.js';
 export const FLOATS = ['float32', 'float16', 'bfloat16', 'float64'] as const;
 export type FloatDType = (typeof FLOATS)[number];
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1): the suites' shared PRNG. */
+export { mulberry32 as rng } from '../helpers/rng.js';
 
 /** Roughly normal values (sum of uniforms) scaled by `scale`. */
 export function normals(n: number, rand: () => number, scale = 1, shift = 0): Float64Array {

@@ -2,26 +2,38 @@
 // array arguments, compared with kn.grad; and jvp against the same differences.
 import { expect } from 'vitest';
 import * as kn from '../../index.js';
+import { mulberry32 } from './rng.js';
 
 type Fn = (...xs: kn.NDArray[]) => kn.NDArray;
 
-/** Central-difference gradient of sum(fn(...args)) with respect to argument `i` (float64 args). */
-export function numericGrad(fn: Fn, args: kn.NDArray[], i: number, eps = 1e-6): Float64Array {
-  const base = Float64Array.from(args[i].toTypedArray() as Float64Array);
-  const shape = args[i].shape;
-  const out = new Float64Array(base.length);
-  const at = (vals: Float64Array) => {
-    const xs = args.slice();
-    xs[i] = kn.array(vals, 'float64').reshape(shape);
-    return Number(kn.sum(fn(...xs)).item());
-  };
-  for (let k = 0; k < base.length; k++) {
-    const p = Float64Array.from(base), m = Float64Array.from(base);
+/**
+ * Central differences of a scalar function of one float64 array, at every element of `base`:
+ * the one finite-difference rule behind every gradient check (ops, fast ops, modules).
+ */
+export function centralDiff(base: kn.NDArray, f: (x: kn.NDArray) => number, eps = 1e-6): Float64Array {
+  const v = Float64Array.from(base.astype('float64').toTypedArray() as Float64Array);
+  const shape = base.shape;
+  const out = new Float64Array(v.length);
+  for (let k = 0; k < v.length; k++) {
+    const p = Float64Array.from(v), m = Float64Array.from(v);
     p[k] += eps;
     m[k] -= eps;
-    out[k] = (at(p) - at(m)) / (2 * eps);
+    out[k] = (f(kn.array(p, 'float64').reshape(shape)) - f(kn.array(m, 'float64').reshape(shape))) / (2 * eps);
   }
   return out;
+}
+
+/**
+ * Central-difference gradient of sum(fn(...args)) — or of sum(fn(...args) · cotangent) — with
+ * respect to argument `i` (float64 args).
+ */
+export function numericGrad(fn: Fn, args: kn.NDArray[], i: number, eps = 1e-6, cotangent?: kn.NDArray): Float64Array {
+  return centralDiff(args[i], (x) => {
+    const xs = args.slice();
+    xs[i] = x;
+    const y = fn(...xs);
+    return Number(kn.sum(cotangent ? kn.multiply(y, cotangent) : y).item());
+  }, eps);
 }
 
 /**
@@ -45,9 +57,8 @@ export function checkGrad(fn: Fn, args: kn.NDArray[], opts: { wrt?: number[]; to
 
 /** Asserts kn.jvp along a random direction matches the central difference along it. */
 export function checkJvp(fn: Fn, args: kn.NDArray[], seed = 0, tol = 1e-6, eps = 1e-6): void {
-  let s = seed + 1;
-  const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
-  const dirs = args.map((a) => kn.array(Float64Array.from({ length: a.size }, rnd), 'float64').reshape(a.shape));
+  const r = mulberry32(seed + 1);
+  const dirs = args.map((a) => kn.array(Float64Array.from({ length: a.size }, () => r() * 2 - 1), 'float64').reshape(a.shape));
   const [, [t]] = kn.jvp((...xs) => fn(...xs), args, dirs);
   const shift = (h: number) => fn(...args.map((a, i) => kn.add(a, kn.multiply(dirs[i], h))));
   const numeric = kn.divide(kn.subtract(shift(eps), shift(-eps)), 2 * eps);
@@ -57,10 +68,9 @@ export function checkJvp(fn: Fn, args: kn.NDArray[], seed = 0, tol = 1e-6, eps =
   if (!(worst <= tol * scale)) expect(a).toEqual(n);
 }
 
-/** A float64 array of the shape with values from a fixed pseudo-random sequence in [lo, hi). */
+/** A float64 array of the shape with seeded uniform values in [lo, hi) (tests/helpers/rng.ts). */
 export function randomArray(shape: number[], seed = 0, lo = -1, hi = 1): kn.NDArray {
-  let s = seed * 7919 + 17;
+  const r = mulberry32(seed * 7919 + 17);
   const n = shape.reduce((a, b) => a * b, 1);
-  const v = Float64Array.from({ length: n }, () => lo + ((s = (s * 48271) % 2147483647) / 2147483647) * (hi - lo));
-  return kn.array(v, 'float64').reshape(shape);
+  return kn.array(Float64Array.from({ length: n }, () => lo + r() * (hi - lo)), 'float64').reshape(shape);
 }

@@ -3,16 +3,12 @@
 // cotangent R (a plain sum would hide errors: the sum of a normalised output is constant).
 import { expect } from 'vitest';
 import * as kn from '../../index.js';
+import { centralDiff, randomArray } from './grad_check.js';
 
 type Call = (m: kn.nn.Module, ...xs: kn.NDArray[]) => kn.NDArray;
 
 /** Fixed pseudo-random float64 values in [-1, 1) (no dependence on kn.random). */
-export function det(shape: number[], seed: number): kn.NDArray {
-  let s = (seed * 2654435761) % 2147483647 || 1;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = Float64Array.from({ length: n }, () => ((s = (s * 48271) % 2147483647) / 2147483647) * 2 - 1);
-  return kn.array(v, 'float64').reshape(shape);
-}
+export const det = (shape: number[], seed: number): kn.NDArray => randomArray(shape, seed);
 
 const flat = (a: kn.NDArray) => Array.from(kn.astype(a, 'float64').toTypedArray() as Float64Array);
 
@@ -26,16 +22,7 @@ function compare(what: string, analytic: number[], numeric: number[], tol: numbe
   if (!(worst <= tol * scale)) expect.fail(`${what}[${at}]: analytic ${analytic[at]}, numeric ${numeric[at]} (error ${worst} > ${tol}·${scale})`);
 }
 
-/** Central differences of f at every element of a float64 array value `base`. */
-function numeric(base: kn.NDArray, f: (x: kn.NDArray) => number, eps: number): number[] {
-  const v = flat(base), shape = base.shape;
-  return v.map((_, k) => {
-    const p = Float64Array.from(v), m = Float64Array.from(v);
-    p[k] += eps;
-    m[k] -= eps;
-    return (f(kn.array(p, 'float64').reshape(shape)) - f(kn.array(m, 'float64').reshape(shape))) / (2 * eps);
-  });
-}
+const numeric = (base: kn.NDArray, f: (x: kn.NDArray) => number, eps: number): number[] => Array.from(centralDiff(base, f, eps));
 
 /**
  * Checks d loss / d parameter for every trainable parameter and d loss / d input for the inputs

@@ -10,6 +10,7 @@ import { native } from '../../backends/native.js';
 import { ggufTensorLayout } from '../../ops/io/gguf.js';
 import { quantize, dequantize, f16ToF32, f32ToF16 } from '../../ops/io/ggml_quants.js';
 import { FIXTURES, SEED, arrayOfBytes, bytesOf, randomArray, tempDir, throwsError } from './util.js';
+import { mulberry32 } from '../helpers/rng.js';
 
 const tmp = tempDir('gguf');
 const GGML_FILE = FIXTURES + 'ggml_written.gguf';
@@ -210,11 +211,8 @@ describe('writing', () => {
         (type, lead, blocks, scale, seed) => {
           const shape = [...lead, blocks * 32];
           const n = shape.reduce((a, b) => a * b, 1);
-          let s = seed >>> 0;
-          const x = Float32Array.from({ length: n }, () => {
-            s = (s * 1664525 + 1013904223) >>> 0;
-            return ((s / 2 ** 32) * 2 - 1) * scale;
-          });
+          const r = mulberry32(seed);
+          const x = Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
           const p = tmp(`q${i++}.gguf`);
           kn.saveGguf(p, { tensors: { w: kn.array(x).reshape(shape) } }, { types: { w: type } });
           const h = kn.loadGguf(p);

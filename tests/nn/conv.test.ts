@@ -2,17 +2,12 @@
 import { describe, it, expect } from 'vitest';
 import * as kn from '../../index.js';
 import { close, values } from './util.js';
+import { uniformValues } from '../helpers/rng.js';
 
 /** Deterministic pseudo-random float64 data (no dependence on kn.random). */
 function data(shape: number[], seed: number): kn.NDArray {
   const n = shape.reduce((a, b) => a * b, 1);
-  const v = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 2 ** 31 - 1;
-  }
-  return kn.reshape(kn.array(v), shape);
+  return kn.reshape(kn.array(Float64Array.from(uniformValues(n, seed))), shape);
 }
 
 interface Spec {

@@ -3,12 +3,10 @@
 import { expect } from 'vitest';
 import * as kn from '../../index.js';
 import type { RefOptimizer, Shape, Vec } from './reference.js';
+import { uniformValues } from '../helpers/rng.js';
 
-/** Deterministic values in [lo, hi) (Park-Miller), independent of kiln's random module. */
-export function values(n: number, seed: number, lo = -1, hi = 1): Vec {
-  let s = (seed * 7919 + 13) % 2147483647;
-  return Array.from({ length: n }, () => lo + ((s = (s * 48271) % 2147483647) / 2147483647) * (hi - lo));
-}
+/** Deterministic values in [lo, hi) from the suites' shared PRNG, independent of kiln's random module. */
+export const values = (n: number, seed: number, lo = -1, hi = 1): Vec => uniformValues(n, seed * 7919 + 13, lo, hi);
 
 /** Parameter layout: a nested tree with a 2-d, a 1-d and a 3-d parameter. */
 export const LAYOUT: [string, Shape][] = [
