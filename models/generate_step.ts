@@ -1,0 +1,145 @@
+// The token loop under streamGenerate: chunked prefill, then a pipelined decode where step n+1's
+// graph is built and queued with evalAsync before step n's token is read, so JS graph building
+// and the consumer's work overlap the native run. Every step runs inside kn.tidy and evaluates
+// its token, log-probabilities, the cache state and the token history together, so nothing
+// outside the cache grows with the number of tokens.
+import type { NDArray } from '../core/array.js';
+import { evalAsync, evaluate, keep, tidy, dispose } from '../core/memory.js';
+import * as ops from '../ops/index.js';
+import type { KVCacheLike, LanguageModel } from './types.js';
+import type { LogitsProcessor, Sampler } from './sample.js';
+import { readTokens } from './read_token.js';
+import { cacheState } from './cache.js';
+
+export interface StepOptions {
+  cache: KVCacheLike[];
+  sampler: Sampler;
+  logitsProcessors?: LogitsProcessor[];
+  /** prompt tokens per forward during prefill (default 2048) */
+  prefillStepSize?: number;
+  /** stop after this many tokens (default Infinity: the caller stops) */
+  maxTokens?: number;
+}
+
+/** One decoded token: its id and the log-probabilities [V] it was drawn from (valid until the next token). */
+export interface StepResult {
+  token: number;
+  logprobs: NDArray;
+  /** speculative decoding: the draft model proposed this token and the target accepted it */
+  fromDraft?: boolean;
+}
+
+/** Logits of the last position, [B, V]. */
+export function lastLogits(logits: NDArray): NDArray {
+  const [b, l, v] = logits.shape;
+  return ops.reshape(ops.slice(logits, [{}, { start: l - 1, stop: l }, {}]), [b, v]);
+}
+
+/**
+ * Runs prompt rows [B][T] through the model in chunks of `stepSize` tokens, leaving the last chunk
+ * (at most stepSize tokens, at least 1) for the caller's first sampling step.
+ */
+export function prefill(model: LanguageModel, rows: readonly (readonly number[])[], cache: KVCacheLike[], stepSize: number): number[][] {
+  let rest = rows.map((r) => r.slice());
+  while (rest[0].length > stepSize) {
+    const chunk = rest.map((r) => r.slice(0, stepSize));
+    // the logits stay lazy and are never computed: only the cache is evaluated
+    tidy(() => {
+      model.forward(ops.array(chunk, 'int32'), { cache });
+      evaluate(cacheState(cache));
+    });
+    rest = rest.map((r) => r.slice(stepSize));
+  }
+  return rest;
+}
+
+/** One decode step of B rows: the sampled tokens and the log-probabilities [B, V] they came from. */
+export interface BatchStepResult {
+  tokens: number[];
+  logprobs: NDArray;
+}
+
+/**
+ * The pipelined token loop over B prompt rows of equal length (left-padded by the caller, with a
+ * cache that masks the padding): yields B tokens per step.
+ */
+export async function* batchSteps(model: LanguageModel, rows: readonly (readonly number[])[], opts: StepOptions): AsyncGenerator<BatchStepResult, void, undefined> {
+  const { cache, sampler } = opts;
+  const processors = opts.logitsProcessors ?? [];
+  const maxTokens = opts.maxTokens ?? Infinity;
+  if (maxTokens <= 0) return;
+  const B = rows.length;
+  const tail = prefill(model, rows, cache, opts.prefillStepSize ?? 2048);
+
+  let history: NDArray | null = processors.length ? keep(ops.array(rows.map((r) => r.slice()), 'int32')) : null;
+  interface Pending {
+    y: NDArray;
+    logprobs: NDArray;
+    done: Promise<void>;
+  }
+  // input: int32 [B, L]; a decode step also appends its input tokens to the history
+  const step = (input: () => NDArray, append: boolean): Pending => {
+    const [y, logprobs, hist] = tidy(() => {
+      const x = input();
+      let logits = lastLogits(model.forward(x, { cache }));
+      let h = history;
+      if (h && append) h = ops.concatenate([h, x], 1);
+      if (h) for (const p of processors) logits = p(h, logits);
+      logits = ops.astype(logits, 'float32');
+      const lp = ops.subtract(logits, ops.logsumexp(logits, -1, { keepdims: true }));
+      return [ops.astype(sampler(lp), 'int32'), lp, h] as const;
+    });
+    const targets: NDArray[] = [y, logprobs, ...cacheState(cache)];
+    if (hist && hist !== history) {
+      targets.push(hist);
+      history?.dispose();
+      history = hist;
+    }
+    const done = evalAsync(targets);
+    done.catch(() => {}); // awaited below; never an unhandled rejection when the loop stops early
+    return { y, logprobs, done };
+  };
+
+  let cur: Pending | null = step(() => ops.array(tail, 'int32'), false);
+  let next: Pending | null = null;
+  try {
+    for (let n = 1; cur; n++) {
+      const c: Pending = cur;
+      next = n < maxTokens ? step(() => ops.reshape(c.y, [B, 1]), true) : null;
+      await c.done;
+      const tokens = readTokens(c.y);
+      yield { tokens, logprobs: c.logprobs };
+      dispose(c.y, c.logprobs);
+      cur = next;
+      next = null;
+    }
+  } finally {
+    // stopped early: let queued work finish before freeing what it writes
+    for (const p of [cur, next]) {
+      if (!p) continue;
+      await p.done.catch(() => {});
+      dispose(p.y, p.logprobs);
+    }
+    history?.dispose();
+  }
+}
+
+/**
+ * Generates token ids after `prompt` (mlx-lm's generate_step): an async iterator of
+ * `{ token, logprobs }`. Stop it with `break` (or `maxTokens`); the cache then holds the prompt,
+ * the yielded tokens and possibly one more token queued ahead.
+ * @example
+ * const cache = kn.models.makeCache(model);
+ * for await (const { token } of kn.models.generateStep(model, [1, 2, 3], { cache, sampler: kn.models.makeSampler(), maxTokens: 4 }))
+ *   console.log(token);
+ */
+export async function* generateStep(model: LanguageModel, prompt: readonly number[], opts: StepOptions): AsyncGenerator<StepResult, void, undefined> {
+  for await (const { tokens, logprobs } of batchSteps(model, [prompt], opts)) {
+    const row = ops.reshape(logprobs, [logprobs.shape[1]]);
+    try {
+      yield { token: tokens[0], logprobs: row };
+    } finally {
+      row.dispose();
+    }
+  }
+}
