@@ -15,3 +15,4 @@ export * as tree from './core/tree.js';
 export * as nn from './nn/index.js';
 export * as optim from './nn/optim/index.js';
 export * as fast from './ops/fast/index.js';
+export * as models from './models/index.js';

@@ -1,6 +1,6 @@
 // The token loop under streamGenerate: chunked prefill, then a pipelined decode where step n+1's
-// graph is built and queued with evalAsync before step n's token is read, so JS graph building
-// and the consumer's work overlap the native run. Every step runs inside kn.tidy and evaluates
+// graph is built while step n runs and queued with evalAsync as soon as step n's token is read,
+// so JS graph building and the consumer's work overlap the native runs. Every step runs inside kn.tidy and evaluates
 // its token, log-probabilities, the cache state and the token history together, so nothing
 // outside the cache grows with the number of tokens.
 import type { NDArray } from '../core/array.js';
@@ -75,10 +75,12 @@ export async function* batchSteps(model: LanguageModel, rows: readonly (readonly
   interface Pending {
     y: NDArray;
     logprobs: NDArray;
-    done: Promise<void>;
+    targets: NDArray[];
+    done: Promise<void> | null;
   }
-  // input: int32 [B, L]; a decode step also appends its input tokens to the history
-  const step = (input: () => NDArray, append: boolean): Pending => {
+  // builds the graph of one step (lazy); input: int32 [B, L]; a decode step also appends its
+  // input tokens to the history
+  const build = (input: () => NDArray, append: boolean): Pending => {
     const [y, logprobs, hist] = tidy(() => {
       const x = input();
       let logits = lastLogits(model.forward(x, { cache }));
@@ -95,19 +97,27 @@ export async function* batchSteps(model: LanguageModel, rows: readonly (readonly
       history?.dispose();
       history = hist;
     }
-    const done = evalAsync(targets);
-    done.catch(() => {}); // awaited below; never an unhandled rejection when the loop stops early
-    return { y, logprobs, done };
+    return { y, logprobs, targets, done: null };
+  };
+  const launch = (p: Pending): void => {
+    p.done = evalAsync(p.targets);
+    p.done.catch(() => {}); // awaited below; never an unhandled rejection when the loop stops early
+    p.targets = [];
   };
 
-  let cur: Pending | null = step(() => ops.array(tail, 'int32'), false);
+  // Pipelining: step n+1's graph is built while step n runs natively. It is queued right after
+  // step n's tokens are read (a native read waits for every run queued before it, so queueing
+  // first would make the read wait for step n+1 too); the consumer's work then overlaps step n+1.
+  let cur: Pending | null = build(() => ops.array(tail, 'int32'), false);
+  launch(cur);
   let next: Pending | null = null;
   try {
     for (let n = 1; cur; n++) {
       const c: Pending = cur;
-      next = n < maxTokens ? step(() => ops.reshape(c.y, [B, 1]), true) : null;
+      next = n < maxTokens ? build(() => ops.reshape(c.y, [B, 1]), true) : null;
       await c.done;
       const tokens = readTokens(c.y);
+      if (next) launch(next);
       yield { tokens, logprobs: c.logprobs };
       dispose(c.y, c.logprobs);
       cur = next;
@@ -117,7 +127,8 @@ export async function* batchSteps(model: LanguageModel, rows: readonly (readonly
     // stopped early: let queued work finish before freeing what it writes
     for (const p of [cur, next]) {
       if (!p) continue;
-      await p.done.catch(() => {});
+      if (!p.done) launch(p); // built but not queued: its cache writes are already in the cache's arrays
+      await p.done!.catch(() => {});
       dispose(p.y, p.logprobs);
     }
     history?.dispose();
