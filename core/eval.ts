@@ -74,7 +74,12 @@ function lower(targets: Node[], order: Node[]): Lowered {
   const labels: string[] | null = debugLevel() >= 1 ? [] : null;
   const values = lowerSteps(
     order.map((node) => ({ kind: 'node', node })),
-    { space, encoder, preset: (n) => n.data ?? undefined, isOutput: (n) => isTarget.has(n), onKernel: labels ? (n) => labels.push(nodeLabel(n)) : undefined },
+    {
+      space, encoder, preset: (n) => n.data ?? undefined, isOutput: (n) => isTarget.has(n),
+      onKernel: labels ? (n) => labels.push(nodeLabel(n)) : undefined,
+      // a trace keeps inputs reachable after evaluation, so their buffers must survive it
+      adoptDead: !tracing(),
+    },
   );
   const results = new Map<Node, BufferView>();
   for (const t of isTarget) {

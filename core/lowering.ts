@@ -68,6 +68,11 @@ export interface LowerOptions {
   isOutput(n: Node): boolean;
   /** called after a node step emitted at least one kernel (schedule printouts) */
   onKernel?(n: Node): void;
+  /**
+   * Let an in-place kernel take over the buffer of an evaluated input nobody can read again
+   * (eager evaluation outside transform traces: in-place cache and put_ updates).
+   */
+  adoptDead?: boolean;
 }
 
 /** Whether the kernel of `n` may write its output into input `j`'s buffer, given that buffer's view. */
@@ -115,14 +120,58 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
     buf.refs++;
     return { buf, offset: 0, strides: contiguousStrides(shape) };
   };
+  // Whether n's value can never be computed again after this lowering: n is an output (it keeps
+  // its value), or only nodes of this lowering hold it and each of them is covered in turn.
+  let users: Map<Node, (Node | null)[]> | null = null;
+  const coveredMemo = new Map<Node, boolean>();
+  const covered = (n: Node): boolean => {
+    if (opts.isOutput(n)) return true;
+    const known = coveredMemo.get(n);
+    if (known !== undefined) return known;
+    if (!users) {
+      users = new Map();
+      for (const s of steps)
+        for (const i of readsOf(s)) {
+          // a fused group reads for several writes: count it as a holder that is never covered
+          const u = s.kind === 'node' ? s.node : null;
+          const list = users.get(i);
+          if (list) list.push(u);
+          else users.set(i, [u]);
+        }
+    }
+    coveredMemo.set(n, false);
+    const us = users.get(n) ?? [];
+    const ok = n.refs === us.length && !n.siblings && us.every((u) => u !== null && covered(u));
+    coveredMemo.set(n, ok);
+    return ok;
+  };
+  // An evaluated buffer is dead when its node is held only by a chain of single-input views that
+  // ends at this reader (no array handle, no other user), no other node shares the buffer, and
+  // the reader's value is never recomputed later (which would read the buffer again): nothing can
+  // read it after this kernel, so the kernel may write over it.
+  const deadEvaluated = (n: Node, src: Node, v: BufferView, reads: number): boolean => {
+    if (!covered(n)) return false;
+    let m = src, holders = reads, views = 0;
+    while (values.has(m)) {
+      if (m.refs !== holders || opts.isOutput(m) || m.siblings || !m.primitive.view || m.inputs.length !== 1) return false;
+      views++;
+      holders = 1;
+      m = m.inputs[0];
+    }
+    if (m.refs !== holders || opts.isOutput(m) || m.siblings) return false;
+    const d = opts.preset(m);
+    return d !== undefined && d.buf === v.buf && !space.owns(v.buf) && v.buf.refs === 1 + views;
+  };
   const donate = (n: Node, ins: BufferView[]): BufferView | null => {
     const nbytes = sizeOf(n.shape) * itemsize(n.dtype);
     for (const j of n.primitive.inPlaceInputs ?? n.inputs.keys()) {
       const src = n.inputs[j], v = ins[j];
-      if (!values.has(src) || opts.isOutput(src) || !space.owns(v.buf) || v.buf.refs !== 1) continue;
       if (!canDonate(n, j, v, nbytes)) continue;
-      // this node must be the last reader of src (it may read it several times)
-      if (uses.get(src) !== n.inputs.filter((x) => x === src).length) continue;
+      const reads = n.inputs.filter((x) => x === src).length;
+      if (values.has(src) && !opts.isOutput(src) && space.owns(v.buf) && v.buf.refs === 1) {
+        // this node must be the last reader of src (it may read it several times)
+        if (uses.get(src) !== reads) continue;
+      } else if (!(opts.adoptDead && deadEvaluated(n, src, v, reads))) continue;
       v.buf.refs++;
       return { buf: v.buf, offset: 0, strides: contiguousStrides(n.shape) };
     }

@@ -118,7 +118,7 @@ export class KVCache implements MaskingCache {
         const dtype = buf?.dtype ?? x.dtype;
         const parts = [buf && prev > 0 ? firstRows(buf, prev) : null, astype(x, dtype), zeros([x.shape[0], x.shape[1], cap - prev - L, x.shape[3]], dtype)];
         const out = keepArray(concatenate(parts.filter((p): p is NDArray => p !== null), 2));
-        for (const p of parts) p?.dispose();
+        for (const p of parts) if (p !== x) p?.dispose();
         buf?.dispose();
         return out;
       };
@@ -261,7 +261,7 @@ export class RotatingKVCache implements MaskingCache {
           const dtype = buf?.dtype ?? x.dtype;
           const parts = [buf && filled > 0 ? firstRows(buf, filled) : null, astype(x, dtype), cap > filled + L ? zeros([x.shape[0], x.shape[1], cap - filled - L, x.shape[3]], dtype) : null];
           const res = keepArray(concatenate(parts.filter((p): p is NDArray => p !== null), 2));
-          for (const p of parts) p?.dispose();
+          for (const p of parts) if (p !== x) p?.dispose();
           buf?.dispose();
           return res;
         };
@@ -282,9 +282,10 @@ export class RotatingKVCache implements MaskingCache {
       const idx = oldSlots.length ? array(Int32Array.from(oldSlots)) : null;
       const gather = (buf: NDArray | null, x: NDArray) => {
         if (!buf || !idx) return buf && buf.dtype !== x.dtype ? astype(x, buf.dtype) : reshape(x, x.shape);
-        const g = take(buf, idx, 2);
-        const res = concatenate([g, astype(x, buf.dtype)], 2);
+        const g = take(buf, idx, 2), xc = astype(x, buf.dtype);
+        const res = concatenate([g, xc], 2);
         g.dispose();
+        if (xc !== x) xc.dispose();
         return res;
       };
       const k = gather(this.keys, keys), v = gather(this.values, values);
