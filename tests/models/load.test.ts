@@ -11,6 +11,7 @@ import { readConfig } from '../../models/config.js';
 import { hfCacheDirs, isModelId, resolveHfModel } from '../../models/hf_cache.js';
 import { ggufConfig, ggufDefaultDtype, ggufToHfName, hfToGgufName, permuteQK } from '../../models/gguf_load.js';
 import { exportGguf } from '../../models/gguf_export.js';
+import { ggufToTokenizerFiles } from '../../models/gguf_tokenizer.js';
 import type { LanguageModel } from '../../models/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kiln-load-'));
@@ -361,5 +362,47 @@ describe('GGUF', () => {
     await rejects(loadModel(f3), f3, 'blk.0.mystery.weight');
     const f4 = bad('notok.gguf', {});
     await rejects(load(f4), f4, 'has no tokenizer');
+  });
+
+  it('load() of a GGUF file builds the tokenizer and chat template from its metadata', async () => {
+    const { model: m, config } = await loadModel(baseDir);
+    const letters = (a: string, n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(a.charCodeAt(0) + i));
+    const tokens = ['<unk>', '<s>', '</s>', ...letters('a', 26), ...letters('A', 26), ...letters('0', 9)];
+    const file = join(root, 'with-tokenizer.gguf');
+    exportGguf(file, config, new Map(params(m)), {
+      type: 'F32',
+      metadata: {
+        'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.pre': 'default', 'tokenizer.ggml.tokens': tokens,
+        'tokenizer.ggml.token_type': tokens.map((_, i) => (i < 3 ? 3 : 1)), 'tokenizer.ggml.merges': [],
+        'tokenizer.ggml.bos_token_id': 1, 'tokenizer.ggml.eos_token_id': 2,
+        'tokenizer.chat_template': '{% for m in messages %}{{ m.content }}{% endfor %}',
+      },
+      metadataTypes: { 'tokenizer.ggml.merges': 'array<string>', 'tokenizer.ggml.token_type': 'array<int32>', 'tokenizer.ggml.bos_token_id': 'uint32', 'tokenizer.ggml.eos_token_id': 'uint32' },
+    });
+    const { model, tokenizer, config: c } = await load(file);
+    expect([c.bos_token_id, c.eos_token_id]).toEqual([1, 2]);
+    expect(tokenizer.vocabSize).toBe(64);
+    expect(tokenizer.eosTokenIds).toContain(2);
+    expect(tokenizer.hasChatTemplate).toBe(true);
+    const ids = tokenizer.encode('abcXYZ', { addSpecialTokens: false });
+    expect(ids).toEqual([3, 4, 5, 52, 53, 54]);
+    expect(tokenizer.decode(ids)).toBe('abcXYZ');
+    expect(logits(model)).toEqual(baseLogits);
+  });
+
+  it('load() of a folder reads tokenizer.json, tokenizer_config.json and generation_config.json', async () => {
+    const g = kn.loadGguf(join(root, 'with-tokenizer.gguf'));
+    const files = ggufToTokenizerFiles(g.metadata);
+    const dir = join(root, 'with-tokenizer');
+    mkdirSync(dir);
+    copyFileSync(join(baseDir, 'config.json'), join(dir, 'config.json'));
+    copyFileSync(join(baseDir, 'model.safetensors'), join(dir, 'model.safetensors'));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizerJson));
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfig));
+    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [2, 0] }));
+    const { model, tokenizer } = await load(dir, { dtype: 'bfloat16' });
+    expect(tokenizer.encode('abc', { addSpecialTokens: false })).toEqual([3, 4, 5]);
+    expect([...tokenizer.eosTokenIds].sort()).toEqual([0, 2]);
+    expect(params(model).every(([, p]) => p.dtype === 'bfloat16')).toBe(true);
   });
 });
