@@ -43,9 +43,10 @@ function writeRows(buf: NDArray, upd: NDArray, start: number): NDArray {
   return res;
 }
 
-/** Rows 0..n-1 of axis 2 (a view). */
+/** Rows 0..n-1 of axis 2: a view, always a handle of its own (disposing it never frees the cache). */
 function firstRows(x: NDArray, n: number): NDArray {
-  return slice(x, [{}, {}, { start: 0, stop: n }, {}]);
+  const v = slice(x, [{}, {}, { start: 0, stop: n }, {}]);
+  return v === x ? new NDArray(x.node) : v;
 }
 
 function checkKV(keys: NDArray, values: NDArray, op: string, leftPadding: readonly number[] | null): void {
@@ -281,7 +282,7 @@ export class RotatingKVCache implements MaskingCache {
       const oldSlots = this.#oldSlots(plan.keyPos.length - L);
       const idx = oldSlots.length ? array(Int32Array.from(oldSlots)) : null;
       const gather = (buf: NDArray | null, x: NDArray) => {
-        if (!buf || !idx) return buf && buf.dtype !== x.dtype ? astype(x, buf.dtype) : reshape(x, x.shape);
+        if (!buf || !idx) return buf && buf.dtype !== x.dtype ? astype(x, buf.dtype) : x;
         const g = take(buf, idx, 2), xc = astype(x, buf.dtype);
         const res = concatenate([g, xc], 2);
         g.dispose();
