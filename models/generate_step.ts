@@ -71,7 +71,10 @@ export async function* batchSteps(model: LanguageModel, rows: readonly (readonly
   const B = rows.length;
   const tail = prefill(model, rows, cache, opts.prefillStepSize ?? 2048);
 
-  let history: NDArray | null = processors.length ? keep(ops.array(rows.map((r) => r.slice()), 'int32')) : null;
+  // the token history the processors see, cut to the most any of them looks at
+  const span = Math.max(0, ...processors.map((p) => p.contextSize ?? Infinity));
+  const recent = (r: readonly number[]) => (span === Infinity ? r.slice() : r.slice(Math.max(0, r.length - span)));
+  let history: NDArray | null = processors.length ? keep(ops.array(rows.map(recent), 'int32')) : null;
   interface Pending {
     y: NDArray;
     logprobs: NDArray;
@@ -85,7 +88,11 @@ export async function* batchSteps(model: LanguageModel, rows: readonly (readonly
       const x = input();
       let logits = lastLogits(model.forward(x, { cache }));
       let h = history;
-      if (h && append) h = ops.concatenate([h, x], 1);
+      if (h && append && span > 0) {
+        h = ops.concatenate([h, x], 1);
+        const t = h.shape[1];
+        if (t > span) h = ops.slice(h, [{}, { start: t - span }]);
+      }
       if (h) for (const p of processors) logits = p(h, logits);
       logits = ops.astype(logits, 'float32');
       const lp = ops.subtract(logits, ops.logsumexp(logits, -1, { keepdims: true }));

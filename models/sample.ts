@@ -8,8 +8,14 @@ import * as ops from '../ops/index.js';
 
 /** Maps log-probabilities [B, V] to sampled token ids, int32 [B]. */
 export type Sampler = (logprobs: NDArray) => NDArray;
-/** Maps (tokens so far int32 [B, n], logits [B, V]) to adjusted logits [B, V]. */
-export type LogitsProcessor = (tokens: NDArray, logits: NDArray) => NDArray;
+/**
+ * Maps (tokens so far int32 [B, n], logits [B, V]) to adjusted logits [B, V]. An optional
+ * `contextSize` says how many recent tokens it looks at (generation then keeps only those).
+ */
+export type LogitsProcessor = ((tokens: NDArray, logits: NDArray) => NDArray) & { contextSize?: number };
+
+const withContext = (f: (tokens: NDArray, logits: NDArray) => NDArray, contextSize: number): LogitsProcessor =>
+  Object.assign(f, { contextSize });
 
 export interface SamplerOptions {
   /** temperature; 0 (default) takes the argmax */
@@ -206,13 +212,13 @@ const as2d = (tokens: NDArray): NDArray => (tokens.ndim === 1 ? ops.expandDims(t
  * the last `contextSize` tokens (CTRL / mlx-lm / transformers' repetition penalty).
  */
 export function repetitionPenalty(penalty: number, contextSize = 20): LogitsProcessor {
-  return (tokens, logits) => {
+  return withContext((tokens, logits) => {
     const w = window(as2d(tokens), contextSize);
     if (w.shape[w.ndim - 1] === 0) return logits;
     const seen = ops.takeAlongAxis(logits, w, -1);
     const adjusted = ops.where(ops.less(seen, 0), ops.multiply(seen, penalty), ops.divide(seen, penalty));
     return ops.putAlongAxis(logits, w, adjusted, -1); // repeated ids write the same value
-  };
+  }, contextSize);
 }
 
 /**
@@ -220,7 +226,7 @@ export function repetitionPenalty(penalty: number, contextSize = 20): LogitsProc
  * logit -= frequency * count + presence * (count > 0).
  */
 export function presenceFrequencyPenalty(presence: number, frequency: number, contextSize = 20): LogitsProcessor {
-  return (tokens, logits) => {
+  return withContext((tokens, logits) => {
     const w = window(as2d(tokens), contextSize);
     const [b, n] = w.shape;
     if (n === 0) return logits;
@@ -229,7 +235,7 @@ export function presenceFrequencyPenalty(presence: number, frequency: number, co
     let pen = ops.multiply(counts, frequency);
     if (presence !== 0) pen = ops.add(pen, ops.multiply(ops.greater(counts, 0), presence));
     return ops.subtract(logits, ops.astype(pen, logits.dtype));
-  };
+  }, contextSize);
 }
 
 /** Adds `bias[i]` to the logit of token `ids[i]` (ids distinct, checked against the vocabulary). */
@@ -237,7 +243,7 @@ export function logitBias(ids: readonly number[], bias: readonly number[]): Logi
   // kept: a processor made inside kn.tidy outlives that scope
   const idArr = keep(ops.array(Int32Array.from(ids), 'int32'));
   const biasArr = keep(ops.array(Float32Array.from(bias), 'float32'));
-  return (_tokens, logits) => {
+  return withContext((_tokens, logits) => {
     const v = logits.shape[logits.ndim - 1];
     const bad = ids.find((i) => i >= v);
     if (bad !== undefined) throw new RangeError(`[generate] logitBias token id ${bad} is outside the vocabulary of ${v} tokens`);
@@ -245,7 +251,7 @@ export function logitBias(ids: readonly number[], bias: readonly number[]): Logi
     const idx = ops.broadcastTo(ops.reshape(idArr, [1, ids.length]), [b, ids.length]);
     const cur = ops.takeAlongAxis(logits, idx, -1);
     return ops.putAlongAxis(logits, idx, ops.add(cur, ops.astype(biasArr, logits.dtype)), -1);
-  };
+  }, 0);
 }
 
 /**
