@@ -11,6 +11,7 @@
 // an input, a broadcast array, another kernel's output) is read through its strided view.
 // Nodes are visited in topological order and join (or merge) their inputs' groups unless that
 // would create a cycle through a node outside the group.
+import { ReduceOps } from '../../backends/native.js';
 import type { BufferView } from '../node.js';
 import { BroadcastTo, Contiguous, Full, Reduce, Reshape, Transpose } from '../primitives.js';
 import { contiguousStrides } from '../shape.js';
@@ -32,7 +33,12 @@ export const fusionLimits = {
   minOps: 2,
 };
 
-const FUSABLE_REDUCE = new Set(['sum', 'prod', 'max', 'min', 'all', 'any']);
+/**
+ * The native catalog's reductions that fused programs compute: all but the index ones
+ * (argmax/argmin give positions, not values). Derived, so a new reduction is fused (and tested
+ * fused by tests/conformance/fused.test.ts) as soon as the catalog has it.
+ */
+export const FUSABLE_REDUCE: ReadonlySet<string> = new Set(Object.keys(ReduceOps).filter((op) => !op.startsWith('arg')));
 const isEw = (n: IRNode) => n.kind === 'op' && n.prim.kind === 'elementwise';
 const isView = (n: IRNode) => n.kind === 'op' && !!n.prim.view;
 const eqShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);

@@ -36,8 +36,11 @@ const C = {
 } as const;
 const CODE_NAMES = ['load', 'store', 'const', 'splat', 'unary', 'binary', 'where', 'cast', 'reduce', 'accget', 'spill', 'fill'];
 
-/** Unary ops cheaper to recompute in a later phase than to keep (a few cycles per vector). */
-const CHEAP_UNARY = new Set(['neg', 'abs', 'square', 'floor', 'ceil', 'round', 'trunc', 'sign', 'logical_not', 'bitwise_invert']);
+/**
+ * Unary ops (native catalog codes) cheaper to recompute in a later phase than to keep (a few
+ * cycles per vector). A cost fact, not a catalog list: tests/catalog.test.ts checks the names exist.
+ */
+export const CHEAP_UNARY: ReadonlySet<string> = new Set(['neg', 'abs', 'square', 'floor', 'ceil', 'round', 'trunc', 'sign', 'logical_not', 'bitwise_invert']);
 /** Spill slots per row stay within this many bytes (so the kept values stay in cache). */
 export const SPILL_BUDGET_BYTES = 512 * 1024;
 

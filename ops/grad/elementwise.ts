@@ -14,7 +14,7 @@ import { make } from '../make.js';
 import { alignBatched, differentiable } from './util.js';
 
 // d(output)/d(input) of each unary op, from the input x and output y; null = zero almost everywhere.
-const unaryDerivative: Record<string, (x: NDArray, y: NDArray) => NDArray | number | null> = {
+export const unaryDerivative: Record<string, (x: NDArray, y: NDArray) => NDArray | number | null> = {
   neg: () => -1,
   abs: (x) => sign(x),
   exp: (_, y) => y,
@@ -42,7 +42,20 @@ const unaryDerivative: Record<string, (x: NDArray, y: NDArray) => NDArray | numb
   sigmoid: (_, y) => multiply(y, subtract(1, y)),
   erf: (x) => multiply(exp(negative(square(x))), 2 / Math.sqrt(Math.PI)),
   erfinv: (_, y) => multiply(exp(square(y)), Math.sqrt(Math.PI) / 2),
-  // sign floor ceil round trunc: zero almost everywhere; predicates and bitwise ops: not real-valued
+};
+
+/** Why the other unary ops of the native catalog have no derivative table entry (their gradient is zero). */
+export const unaryNoDerivative: Record<string, string> = {
+  sign: 'piecewise constant: zero almost everywhere',
+  floor: 'piecewise constant: zero almost everywhere',
+  ceil: 'piecewise constant: zero almost everywhere',
+  round: 'piecewise constant: zero almost everywhere',
+  trunc: 'piecewise constant: zero almost everywhere',
+  isnan: 'a predicate: bool output',
+  isinf: 'a predicate: bool output',
+  isfinite: 'a predicate: bool output',
+  logical_not: 'logical: bool output',
+  bitwise_invert: 'integers only',
 };
 
 const scale = (v: NDArray, d: NDArray | number | null): NDArray | null => (d === null ? null : d === 1 ? v : multiply(v, d));
@@ -82,7 +95,7 @@ defineRules(Copy, {
 
 // Partial derivatives of each binary op with respect to a and b (null = zero).
 type Partials = (a: NDArray, b: NDArray, y: NDArray) => [NDArray | number | null, NDArray | number | null];
-const binaryPartials: Record<string, Partials> = {
+export const binaryPartials: Record<string, Partials> = {
   add: () => [1, 1],
   subtract: () => [1, -1],
   multiply: (a, b) => [b, a],
@@ -100,7 +113,14 @@ const binaryPartials: Record<string, Partials> = {
     const r = add(square(a), square(b));
     return [divide(b, r), negative(divide(a, r))];
   },
-  // floor_divide: zero almost everywhere; comparisons, logic, bitwise and shifts: not real-valued
+};
+
+/** Why the other binary ops of the native catalog have no partials (their gradient is zero). */
+export const binaryNoDerivative: Record<string, string> = {
+  floor_divide: 'piecewise constant: zero almost everywhere',
+  ...Object.fromEntries(['equal', 'not_equal', 'less', 'less_equal', 'greater', 'greater_equal'].map((op) => [op, 'a comparison: bool output'])),
+  ...Object.fromEntries(['logical_and', 'logical_or', 'logical_xor'].map((op) => [op, 'logical: bool output'])),
+  ...Object.fromEntries(['bitwise_and', 'bitwise_or', 'bitwise_xor', 'left_shift', 'right_shift'].map((op) => [op, 'integers only'])),
 };
 
 function extremePartials(aWins: NDArray, bWins: NDArray, a: NDArray, b: NDArray): [NDArray, NDArray] {

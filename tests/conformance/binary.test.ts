@@ -7,31 +7,8 @@ import {
   DTYPES, LAYOUTS, contiguous, expectMatches, fromVals, genValues, mulberry32, nbytesOf, negstep, poison, runCase, seedOf,
   showInputs, sliced, transposed, zeroD, type DType, type Domain, type Layout,
 } from './util.js';
+import { domainsOf } from './domains.js';
 
-const S = [NaN, Infinity, -Infinity, -0, 0];
-const GENERAL: Domain = { lo: -8, hi: 8, specials: S, extremes: true };
-
-/** [domain of a, domain of b] per op; b also copies a's value in a quarter of the slots. */
-const DOMAINS: Record<string, [Domain, Domain]> = {
-  divide: [GENERAL, { lo: -8, hi: 8, specials: [...S, 1, -1], extremes: true }],
-  power: [
-    { lo: 0.05, hi: 4, specials: [...S, 1, -1, -2, -8, 0.5], ilo: -6, ihi: 6, intSpecials: [0, 1, -1, 2, 3, 7] },
-    { lo: -3, hi: 3, specials: [...S, 1 / 3, 2, 0.5, -1, 3], ilo: 0, ihi: 8, intSpecials: [0, 1, 31, 40, 63, 64] },
-  ],
-  remainder: [
-    { lo: -20, hi: 20, specials: [...S, 7, -7], extremes: true },
-    { lo: -5, hi: 5, specials: [...S, 2, -2, 0.1], extremes: true, ilo: -6, ihi: 6, intSpecials: [0, -1, 1] },
-  ],
-  floorDivide: [
-    { lo: -20, hi: 20, specials: [...S, 7, -7, 1], extremes: true },
-    { lo: -5, hi: 5, specials: [...S, 2, -2, 0.1], extremes: true, ilo: -6, ihi: 6, intSpecials: [0, -1, 1] },
-  ],
-  logaddexp: [{ lo: -20, hi: 20, specials: S }, { lo: -20, hi: 20, specials: [...S, 800] }],
-  arctan2: [{ lo: -5, hi: 5, specials: S }, { lo: -5, hi: 5, specials: S }],
-  leftShift: [{ lo: 0, hi: 0, extremes: true }, { lo: 0, hi: 0, ilo: 0, ihi: 12, intSpecials: [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] }],
-  rightShift: [{ lo: 0, hi: 0, extremes: true }, { lo: 0, hi: 0, ilo: 0, ihi: 12, intSpecials: [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] }],
-};
-const domainsOf = (op: string): [Domain, Domain] => DOMAINS[op] ?? [GENERAL, GENERAL];
 
 /** A JS scalar operand suitable for op on dtype d (and the side it goes on). */
 function scalarFor(op: string, d: DType, side: 'left' | 'right', float: boolean): number | boolean {

@@ -7,18 +7,8 @@ import {
   DTYPES, LAYOUTS, contiguous, expectMatches, fromVals, genValues, mulberry32, nbytesOf, poison, runCase, seedOf, transposed,
   type DType, type Domain,
 } from './util.js';
+import { REDUCE_DOMAINS } from './domains.js';
 
-const DOMAINS: Record<R.ReduceOp, Domain> = {
-  sum: { lo: -4, hi: 4, specials: [NaN, Infinity, -Infinity, -0], specialRate: 0.04, extremes: true },
-  mean: { lo: -4, hi: 4, specials: [NaN, Infinity, -0], specialRate: 0.04, extremes: true },
-  prod: { lo: 0.6, hi: 1.6, specials: [-1, -0.5, 0, -0, NaN, Infinity], specialRate: 0.06, ilo: -3, ihi: 3, extremes: true },
-  max: { lo: -8, hi: 8, specials: [NaN, Infinity, -Infinity, -0, 0], specialRate: 0.06, extremes: true },
-  min: { lo: -8, hi: 8, specials: [NaN, Infinity, -Infinity, -0, 0], specialRate: 0.06, extremes: true },
-  argmax: { lo: -8, hi: 8, specials: [NaN, Infinity, -Infinity, 0], specialRate: 0.06, extremes: true, ilo: -3, ihi: 3 },
-  argmin: { lo: -8, hi: 8, specials: [NaN, Infinity, -Infinity, 0], specialRate: 0.06, extremes: true, ilo: -3, ihi: 3 },
-  all: { lo: -1, hi: 1, specials: [0, -0, NaN], specialRate: 0.12, ilo: 1, ihi: 3, intSpecials: [0, -1] },
-  any: { lo: -1, hi: 1, specials: [0, -0, 0, -0, NaN], specialRate: 0.8, ilo: 0, ihi: 0, intSpecials: [0, 0, 0, 5, -1], extremes: false },
-};
 
 interface AxisCfg {
   name: string;
@@ -49,7 +39,7 @@ describe('reductions on every dtype, layout and axis configuration', () => {
     const cfg = axisConfigs(op, layout.shape.length).find((a) => a.name === axisName)!;
     runCase(() => {
       const rng = mulberry32(seedOf('reduce', op, d, layoutName, axisName));
-      const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, DOMAINS[op]));
+      const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, REDUCE_DOMAINS[op]));
       let exp: R.RArray;
       try {
         exp = R.reduceRef(op, ref, cfg.axis, cfg.keepdims ?? false);
@@ -145,7 +135,7 @@ describe('reductions: large inputs (multi-threaded paths)', () => {
       // small integers keep float sums exact, so any lost or doubled block shows up
       const dom: Domain = op === 'sum' || op === 'mean'
         ? { lo: -3, hi: 3, quantum: 1, specials: [], ilo: -3, ihi: 3, extremes: d === 'int32' || d === 'uint8', specialRate: 0.01 }
-        : op === 'prod' ? { lo: 0, hi: 0, ilo: 1, ihi: 1, intSpecials: [-1, 3, 2], specialRate: 0.002 } : { ...DOMAINS[op], specialRate: op === 'all' || op === 'any' ? 0.00005 : 0.0001 };
+        : op === 'prod' ? { lo: 0, hi: 0, ilo: 1, ihi: 1, intSpecials: [-1, 3, 2], specialRate: 0.002 } : { ...REDUCE_DOMAINS[op], specialRate: op === 'all' || op === 'any' ? 0.00005 : 0.0001 };
       for (const layout of [contiguous(shape), ...(shape.length === 2 ? [transposed(shape)] : [])]) {
         const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, dom));
         kn.eval(x);

@@ -9,14 +9,8 @@ import {
   DTYPES, LAYOUTS, contiguous, expectMatches, genValues, mulberry32, nbytesOf, poison, readVals, runCase, seedOf, transposed, sliced,
   type DType, type Domain, type Layout,
 } from './util.js';
+import { SCAN_DOMAINS } from './domains.js';
 
-const DOMAINS: Record<ScanOp, Domain> = {
-  cumsum: { lo: -4, hi: 4, specials: [NaN, Infinity, -Infinity, -0], specialRate: 0.04, extremes: true },
-  cumprod: { lo: 0.6, hi: 1.6, specials: [-1, -0.5, 0, -0, NaN, Infinity], specialRate: 0.06, ilo: -3, ihi: 3, extremes: true },
-  cummax: { lo: -8, hi: 8, specials: [NaN, Infinity, -Infinity, -0, 0], specialRate: 0.06, extremes: true },
-  cummin: { lo: -8, hi: 8, specials: [NaN, Infinity, -Infinity, -0, 0], specialRate: 0.06, extremes: true },
-  logcumsumexp: { lo: -6, hi: 6, specials: [-Infinity, Infinity, NaN], specialRate: 0.04, ilo: -4, ihi: 4 },
-};
 
 type ScanFn = (a: kn.NDArray, axis?: number | null, opts?: { reverse?: boolean; inclusive?: boolean }) => kn.NDArray;
 const fn = (op: ScanOp) => (kn as unknown as Record<string, ScanFn>)[op];
@@ -38,7 +32,7 @@ function expected(op: ScanOp, ref: R.RArray, axis: number | undefined, cfg: Cfg)
 function check(op: ScanOp, d: DType, layout: Layout, axis: number | undefined, cfg: Cfg, seed: string): void {
   runCase(() => {
     const rng = mulberry32(seedOf('scan', op, d, layout.name, String(axis), seed));
-    const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, DOMAINS[op]));
+    const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, SCAN_DOMAINS[op]));
     kn.eval(x);
     if (axis !== undefined && (axis >= layout.shape.length || axis < -layout.shape.length)) {
       expect(() => fn(op)(x, axis, cfg)).toThrow(new RegExp(`\\[${op}\\] axis ${axis} is out of bounds for array of dimension ${layout.shape.length}`));

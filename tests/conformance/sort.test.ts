@@ -4,19 +4,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as kn from '../../index.js';
-import { native, K } from '../../backends/native.js';
+import { native, K, SortOps } from '../../backends/native.js';
 import * as R from './reference.js';
 import { alongAxis, argsortRow, cmp, flat, searchRow, sortRow } from './sort_scan_ref.js';
 import {
   DTYPES, LAYOUTS, contiguous, expectMatches, fromVals, genValues, mulberry32, nbytesOf, poison, readVals, refOf,
   runCase, seedOf, transposed, type DType, type Domain, type Layout,
 } from './util.js';
+import { SORT_DOMAIN } from './domains.js';
 
-// few distinct values: many ties, so stability and NaN/-0 placement are exercised
-const DOM: Domain = { lo: -3, hi: 3, quantum: 0.5, specials: [NaN, Infinity, -Infinity, -0, 0], specialRate: 0.15, ilo: -3, ihi: 3, extremes: true };
-
-const OPS = ['sort', 'argsort', 'partition', 'argpartition', 'topk'] as const;
-type Op = (typeof OPS)[number];
+type Op = 'sort' | 'argsort' | 'partition' | 'argpartition' | 'topk';
+/** Every sort op of the native catalog (tests/catalog.test.ts checks this file knows them). */
+const OPS = Object.keys(SortOps) as Op[];
 
 function axesFor(nd: number): (number | null)[] {
   if (nd === 0) return [null, -1];
@@ -108,7 +107,7 @@ describe('sort ops on every dtype, layout and axis', () => {
     const layout = LAYOUTS.find((l) => l.name === layoutName)!;
     runCase(() => {
       const rng = mulberry32(seedOf('sort', op, d, layoutName, String(axis)));
-      const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, DOM));
+      const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, SORT_DOMAIN));
       kn.eval(x);
       if (layout.shape.length === 0 && axis !== null) {
         expect(() => runOp(op, x, axis, 0)).toThrow(new RegExp(`\\[${op}\\] axis -1 is out of bounds for array of dimension 0`));
@@ -228,7 +227,7 @@ describe('sort: large inputs (radix and multi-threaded paths)', () => {
 describe('searchsorted', () => {
   /** 1-d sorted layouts: contiguous, sliced with a step and offset, reversed view, empty */
   function sortedLayouts(d: DType, rng: () => number): { name: string; a: kn.NDArray; ref: R.Val[] }[] {
-    const base = sortRow(genValues(d, 25, rng, DOM));
+    const base = sortRow(genValues(d, 25, rng, SORT_DOMAIN));
     const out = [{ name: 'contiguous', a: fromVals(d, [25], base), ref: base }];
     out.push({ name: 'sliced', a: fromVals(d, [25], base).slice([{ start: 1, step: 3 }]), ref: base.filter((_, i) => i >= 1 && (i - 1) % 3 === 0) });
     const rev = base.slice().reverse();
@@ -242,7 +241,7 @@ describe('searchsorted', () => {
       const rng = mulberry32(seedOf('searchsorted', d, side));
       for (const s of sortedLayouts(d, rng)) {
         for (const l of LAYOUTS) {
-          const { x, ref } = l.build(d, (n) => genValues(d, n, rng, DOM));
+          const { x, ref } = l.build(d, (n) => genValues(d, n, rng, SORT_DOMAIN));
           const exp = refOf('int32', ref.shape, ref.data.map((v) => searchRow(s.ref, v, side)));
           expectMatches(kn.searchsorted(s.a, x, { side }), exp);
         }

@@ -7,50 +7,8 @@ import {
   DTYPES, LAYOUTS, expectMatches, fromVals, genValues, mulberry32, nbytesOf, poison, runCase, seedOf, showInputs, transposed,
   type DType, type Domain,
 } from './util.js';
+import { UNARY_DOMAINS } from './domains.js';
 
-const S = [NaN, Infinity, -Infinity, -0, 0];
-const EXT = { extremes: true };
-
-/** Input domain of each op: float range + edge/special values, integer range. */
-export const UNARY_DOMAINS: Record<string, Domain> = {
-  negative: { lo: -8, hi: 8, specials: S, ...EXT },
-  abs: { lo: -8, hi: 8, specials: S, ...EXT },
-  sign: { lo: -8, hi: 8, specials: S, ...EXT },
-  square: { lo: -8, hi: 8, specials: [...S, 300, -1e-3], ...EXT },
-  exp: { lo: -10, hi: 10, specials: [...S, 12, -20, 100, -1e-7, 89], ilo: -10, ihi: 10 },
-  expm1: { lo: -5, hi: 5, specials: [...S, 1e-6, -3e-5, 20, 1e-10], ilo: -10, ihi: 10 },
-  log: { lo: 1e-3, hi: 1e3, log: true, specials: [...S, -1, 1, 0.5, 2, 1.0009765625], ilo: -3, ihi: 40 },
-  log1p: { lo: -0.99, hi: 20, specials: [...S, -1, -2, 1e-6, -1e-5, 1e-10], ilo: -3, ihi: 40 },
-  log2: { lo: 1e-3, hi: 1e3, log: true, specials: [...S, -1, 1, 2, 1024, 0.125], ilo: -3, ihi: 40 },
-  log10: { lo: 1e-3, hi: 1e3, log: true, specials: [...S, -1, 1, 10, 1000, 0.01], ilo: -3, ihi: 40 },
-  sqrt: { lo: 0, hi: 100, specials: [...S, -1, 1, 4, 2], ilo: -3, ihi: 40 },
-  rsqrt: { lo: 1e-2, hi: 100, log: true, specials: [NaN, Infinity, 0, -1, 1, 4, 0.25], ilo: -3, ihi: 40 },
-  reciprocal: { lo: 0.05, hi: 20, log: true, specials: [...S, -3, -0.5, 1, 8], ilo: -20, ihi: 20 },
-  sin: { lo: -6.3, hi: 6.3, specials: [...S, 1e-6, Math.PI], ilo: -20, ihi: 20 },
-  cos: { lo: -6.3, hi: 6.3, specials: [...S, Math.PI / 2], ilo: -20, ihi: 20 },
-  tan: { lo: -1.5, hi: 1.5, specials: [...S, 1e-6, 1], ilo: -5, ihi: 5 },
-  arcsin: { lo: -1, hi: 1, specials: [...S, 1, -1, 1.5, -2, 1e-6], ilo: -2, ihi: 2 },
-  arccos: { lo: -1, hi: 1, specials: [...S, 1, -1, 1.5, -2], ilo: -2, ihi: 2 },
-  arctan: { lo: -20, hi: 20, specials: [...S, 1e-6, 1e6], ilo: -20, ihi: 20 },
-  sinh: { lo: -5, hi: 5, specials: [...S, 1e-6, 100], ilo: -5, ihi: 5 },
-  cosh: { lo: -5, hi: 5, specials: [...S, 100], ilo: -5, ihi: 5 },
-  tanh: { lo: -10, hi: 10, specials: [...S, 1e-6, 30, -30], ilo: -10, ihi: 10 },
-  arcsinh: { lo: -50, hi: 50, specials: [...S, 1e-6, 1e10], ilo: -20, ihi: 20 },
-  arccosh: { lo: 1, hi: 50, specials: [NaN, Infinity, -Infinity, 0, 1, 0.5, 1e10], ilo: 0, ihi: 40 },
-  arctanh: { lo: -0.99, hi: 0.99, specials: [...S, 1, -1, 2, 1e-6], ilo: -2, ihi: 2 },
-  sigmoid: { lo: -20, hi: 20, specials: [...S, 100, -100, -1000], ilo: -20, ihi: 20 },
-  erf: { lo: -4, hi: 4, specials: [...S, 1e-6, 10, -10], ilo: -5, ihi: 5 },
-  erfinv: { lo: -0.99, hi: 0.99, specials: [...S, 1, -1, 1.5, -2, 1e-6], ilo: -2, ihi: 2 },
-  floor: { lo: -8, hi: 8, quantum: 0.25, specials: [...S, -0.25, 0.5, -0.5, 2.5, 1e10 + 0.5], ...EXT },
-  ceil: { lo: -8, hi: 8, quantum: 0.25, specials: [...S, -0.25, 0.5, -0.5, 2.5], ...EXT },
-  trunc: { lo: -8, hi: 8, quantum: 0.25, specials: [...S, -0.25, 0.5, -0.5, 2.5], ...EXT },
-  round: { lo: -8, hi: 8, quantum: 0.25, specials: [...S, -0.25, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999997], ...EXT },
-  isnan: { lo: -8, hi: 8, specials: S, ...EXT },
-  isinf: { lo: -8, hi: 8, specials: S, ...EXT },
-  isfinite: { lo: -8, hi: 8, specials: S, ...EXT },
-  logicalNot: { lo: -2, hi: 2, specials: S, specialRate: 0.4, ...EXT, ilo: -2, ihi: 2 },
-  bitwiseInvert: { lo: -8, hi: 8, specials: S, ...EXT },
-};
 
 const OPS = Object.keys(R.UNARY);
 const fn = (op: string) => (kn as unknown as Record<string, (a: kn.NDArray) => kn.NDArray>)[op];
