@@ -129,7 +129,8 @@ export class Rope {
         if (!ok(short) || !ok(long)) throw new Error(`[models] rope_scaling longrope: short_factor and long_factor must be lists of ${dims / 2} numbers`);
         const maxPos = c.maxPositionEmbeddings ?? 4096;
         const orig = c.originalMaxPositionEmbeddings ?? (s!.original_max_position_embeddings as number | undefined) ?? maxPos;
-        const factor = typeof s!.factor === 'number' ? s!.factor : maxPos / orig;
+        // as HF: a config-level original_max_position_embeddings (Phi-3) sets the factor as a ratio
+        const factor = c.originalMaxPositionEmbeddings !== undefined || typeof s!.factor !== 'number' ? maxPos / orig : s!.factor;
         this.#mscale = typeof s!.attention_factor === 'number' ? s!.attention_factor
           : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(orig));
         const shortInv = inv.map((f, i) => f / short[i]), longInv = inv.map((f, i) => f / long[i]);

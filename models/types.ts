@@ -14,6 +14,11 @@ export interface KVCacheLike {
   /** Arrays to eval / save. */
   state: Array[];
   isTrimmable(): boolean;
+  /**
+   * Optional: the attention mask of the next update of L tokens (rotating and left-padded caches
+   * implement it; models/attention.ts falls back to 'causal' / none / a window mask).
+   */
+  makeMask?(L: number, opts?: { window?: number | null }): Array | 'causal' | null;
 }
 
 /** Options of `LanguageModel.forward`. */
@@ -33,6 +38,8 @@ export interface LanguageModel {
   forward(tokens: Array, opts?: ForwardOptions): Array;
   /** Drop rotary inv_freq, tie embeddings, etc. */
   sanitize(weights: Map<string, Array>): Map<string, Array>;
+  /** Optional: the model's own per-layer caches (sliding-window families); see models/cache.ts makeCache. */
+  makeCache?(opts: { maxKvSize?: number | null; keep?: number; leftPadding?: readonly number[] | null }): KVCacheLike[];
 }
 
 /** What a family registers: how to build a model from a parsed config.json. */
