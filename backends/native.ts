@@ -14,7 +14,29 @@ export interface NativeInfo {
   reduceOps: Record<string, number>;
   threads: number;
   maxDims: number;
-  isa: Record<string, boolean>;
+  isa: NativeIsa;
+}
+
+/** A vector instruction set level of the CPU kernels (backends/cpu/simd.h). */
+export type IsaLevel = 'portable' | 'avx2' | 'avx512';
+
+/**
+ * The level the kernels use (`level`), the best this build has on this CPU (`best`), the switch
+ * that lowered it (`forced`: `KILN_ISA=...` or `KILN_NO_SIMD=1`, else null) and the CPU's features.
+ */
+export interface NativeIsa {
+  level: IsaLevel;
+  best: IsaLevel;
+  forced: string | null;
+  avx2: boolean;
+  fma: boolean;
+  f16c: boolean;
+  avx512f: boolean;
+  avx512bw: boolean;
+  avx512vl: boolean;
+  avx512dq: boolean;
+  avx512vnni: boolean;
+  avx512bf16: boolean;
 }
 
 export interface NativeMemory {

@@ -2,9 +2,11 @@
 #include <napi.h>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include "buffer.h"
 #include "command.h"
 #include "sequencer.h"
+#include "simd.h"
 #include "thread_pool.h"
 #include "kernels/ops.h"
 #include "kernels/fused.h"
@@ -293,12 +295,19 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #undef KILN_NAME
     o.Set("threads", Napi::Number::New(env, num_threads()));
     o.Set("maxDims", Napi::Number::New(env, kMaxDims));
+    // the level the kernels use, the best one this build has on this CPU, the switch that
+    // lowered it (or null), and the CPU's features (simd.h)
+    const IsaState& st = isa_state();
     auto isa = Napi::Object::New(env);
-    __builtin_cpu_init();
-    isa.Set("avx2", Napi::Boolean::New(env, __builtin_cpu_supports("avx2")));
-    isa.Set("fma", Napi::Boolean::New(env, __builtin_cpu_supports("fma")));
-    isa.Set("f16c", Napi::Boolean::New(env, __builtin_cpu_supports("f16c")));
-    isa.Set("avx512f", Napi::Boolean::New(env, __builtin_cpu_supports("avx512f")));
+    isa.Set("level", isa_name(st.level));
+    isa.Set("best", isa_name(st.best));
+    isa.Set("forced", st.forced[0] ? Napi::Value(Napi::String::New(env, st.forced)) : env.Null());
+    const CpuFeatures& f = st.cpu;
+    const std::pair<const char*, bool> feats[] = {
+        {"avx2", f.avx2},         {"fma", f.fma},           {"f16c", f.f16c},
+        {"avx512f", f.avx512f},   {"avx512bw", f.avx512bw}, {"avx512vl", f.avx512vl},
+        {"avx512dq", f.avx512dq}, {"avx512vnni", f.avx512vnni}, {"avx512bf16", f.avx512bf16}};
+    for (auto& kv : feats) isa.Set(kv.first, Napi::Boolean::New(env, kv.second));
     o.Set("isa", isa);
     return o;
   });
@@ -354,6 +363,8 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // An unknown KILN_ISA fails the load with its message: a typo must not silently test another level.
+  if (isa_state().error[0]) throw Napi::Error::New(env, isa_state().error);
   exports.Set("alloc", Napi::Function::New(env, Alloc));
   exports.Set("free", Napi::Function::New(env, Free));
   exports.Set("write", Napi::Function::New(env, Write));

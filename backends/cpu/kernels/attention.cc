@@ -44,7 +44,7 @@ void gemm_generic(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, cons
   }
 }
 
-#if KILN_FAST_X86
+#if KILN_SIMD
 // C[MR x 16] (+)= A[MR x K] B[K x 16]: 2*MR accumulators held in named registers (an array of
 // __m256 gets spilled to the stack on every iteration by GCC).
 #define KILN_ROW(i)                                                                 \
@@ -64,7 +64,7 @@ void gemm_generic(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, cons
     _mm256_storeu_ps(C + i * ldc + 8, c##i##1);                                     \
   }
 template <int MR>
-KILN_FAST_AVX2 void ukr_6x16(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+KILN_AVX2 void ukr_6x16(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
   __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
   c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
   KILN_INIT(0) KILN_INIT(1) KILN_INIT(2) KILN_INIT(3) KILN_INIT(4) KILN_INIT(5)
@@ -100,7 +100,7 @@ void gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
 
 template <typename F>
 void gemm(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, const F* B, int64_t ldb, F* C, int64_t ldc, bool acc) {
-#if KILN_FAST_X86
+#if KILN_SIMD
   if constexpr (std::is_same_v<F, float>)
     if (fastk::has_avx2()) return gemm_avx2(M, N, K, A, lda, B, ldb, C, ldc, acc);
 #endif

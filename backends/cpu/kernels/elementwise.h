@@ -10,15 +10,8 @@
 #include <type_traits>
 #include "kernels.h"
 #include "ops.h"
+#include "../simd.h"  // KILN_SIMD, KILN_AVX2, use_avx2()
 #include "../strided.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(KILN_PORTABLE)
-#define KILN_SIMD 1  // KILN_PORTABLE (compile flag) leaves the SIMD paths out
-#include <immintrin.h>
-#define KILN_AVX2 __attribute__((target("avx2,fma,f16c")))
-#else
-#define KILN_SIMD 0
-#endif
 
 // Asserts that a loop has no loop-carried memory dependences, so it vectorizes without runtime
 // alias checks. True for our elementwise loops even in place (exact aliasing: element i is read
@@ -104,12 +97,8 @@ using ::kiln::memory_order;  // lives in strided.h, shared with copy
 constexpr int64_t kBlock = 256;
 
 #if KILN_SIMD
-// Every AVX2 CPU also has F16C. KILN_NO_SIMD=1 forces the portable loops (to test them).
-inline bool has_avx2() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                         !(std::getenv("KILN_NO_SIMD") && std::getenv("KILN_NO_SIMD")[0] == '1');
-  return ok;
-}
+// The avx2 level (simd.h) or above; KILN_NO_SIMD=1 / KILN_ISA=portable force the portable loops.
+inline bool has_avx2() { return use_avx2(); }
 
 KILN_AVX2 inline __m256 vload(const float* p) { return _mm256_loadu_ps(p); }
 KILN_AVX2 inline __m256 vload(const half_t* p) {

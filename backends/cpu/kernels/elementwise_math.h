@@ -75,15 +75,15 @@ KILN_AVX2 inline __m256 abs_ps(__m256 x) { return _mm256_andnot_ps(v1(-0.0f), x)
 
 // Shared by exp and expm1: x = n ln2 + r with |r| <= ln2/2; returns expm1(r), sets n.
 KILN_AVX2 inline __m256 expm1_reduced_ps(__m256 x, __m256* n_out) {
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, v1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, v1(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, v1(-2.12194440e-4f), r);
-  __m256 p = v1(1.9875691500E-4f);
-  p = _mm256_fmadd_ps(p, r, v1(1.3981999507E-3f));
-  p = _mm256_fmadd_ps(p, r, v1(8.3334519073E-3f));
-  p = _mm256_fmadd_ps(p, r, v1(4.1665795894E-2f));
-  p = _mm256_fmadd_ps(p, r, v1(1.6666665459E-1f));
-  p = _mm256_fmadd_ps(p, r, v1(5.0000001201E-1f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, v1(expc::kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, v1(expc::kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, v1(expc::kLn2Lo), r);
+  __m256 p = v1(expc::c0);
+  p = _mm256_fmadd_ps(p, r, v1(expc::c1));
+  p = _mm256_fmadd_ps(p, r, v1(expc::c2));
+  p = _mm256_fmadd_ps(p, r, v1(expc::c3));
+  p = _mm256_fmadd_ps(p, r, v1(expc::c4));
+  p = _mm256_fmadd_ps(p, r, v1(expc::c5));
   *n_out = n;
   return _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
 }

@@ -3,12 +3,7 @@
 // that emulate an intermediate of a narrower dtype, row offsets of strided views, and float32
 // vector helpers (sums, maxima, exp) with AVX2/FMA/F16C paths chosen at run time.
 #pragma once
-#if defined(__x86_64__) || defined(__i386__)
-#define KILN_FAST_X86 1
-#include <immintrin.h>
-#else
-#define KILN_FAST_X86 0
-#endif
+#include "../simd.h"  // KILN_SIMD, KILN_AVX2, use_avx2(), expc
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -21,16 +16,7 @@
 namespace kiln {
 namespace fastk {
 
-#define KILN_FAST_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-inline bool has_avx2() {
-#if KILN_FAST_X86
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  return ok;
-#else
-  return false;
-#endif
-}
+inline bool has_avx2() { return use_avx2(); }
 
 using ::kiln::row_offset;  // strided.h
 
@@ -38,13 +24,13 @@ inline bool is_float_dtype(int d) { return d == kFloat16 || d == kBfloat16 || d 
 
 using ::kiln::Scratch;  // scratch.h
 
-#if KILN_FAST_X86
-KILN_FAST_AVX2 inline void load_f16_avx2(float* dst, const uint16_t* p, int64_t n) {
+#if KILN_SIMD
+KILN_AVX2 inline void load_f16_avx2(float* dst, const uint16_t* p, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(p + i))));
   for (; i < n; i++) dst[i] = half_to_float(p[i]);
 }
-KILN_FAST_AVX2 inline void load_bf16_avx2(float* dst, const uint16_t* p, int64_t n) {
+KILN_AVX2 inline void load_bf16_avx2(float* dst, const uint16_t* p, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(p + i)));
@@ -52,21 +38,21 @@ KILN_FAST_AVX2 inline void load_bf16_avx2(float* dst, const uint16_t* p, int64_t
   }
   for (; i < n; i++) dst[i] = bf16_to_float(p[i]);
 }
-KILN_FAST_AVX2 inline void store_f16_avx2(uint16_t* p, const float* src, int64_t n) {
+KILN_AVX2 inline void store_f16_avx2(uint16_t* p, const float* src, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     _mm_storeu_si128((__m128i*)(p + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   for (; i < n; i++) p[i] = float_to_half(src[i]);
 }
 // float -> bfloat16 bits rounded to nearest even (NaN stays a quiet NaN), in 32-bit lanes
-KILN_FAST_AVX2 inline __m256i bf16_bits8(__m256 v) {
+KILN_AVX2 inline __m256i bf16_bits8(__m256 v) {
   __m256i u = _mm256_castps_si256(v);
   __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
   __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
   __m256i nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
   return _mm256_blendv_epi8(r, nan, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
 }
-KILN_FAST_AVX2 inline void store_bf16_avx2(uint16_t* p, const float* src, int64_t n) {
+KILN_AVX2 inline void store_bf16_avx2(uint16_t* p, const float* src, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256i b = bf16_bits8(_mm256_loadu_ps(src + i));
@@ -75,13 +61,13 @@ KILN_FAST_AVX2 inline void store_bf16_avx2(uint16_t* p, const float* src, int64_
   }
   for (; i < n; i++) p[i] = float_to_bf16(src[i]);
 }
-KILN_FAST_AVX2 inline void round_f16_avx2(float* x, int64_t n) {
+KILN_AVX2 inline void round_f16_avx2(float* x, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
   for (; i < n; i++) x[i] = half_to_float(float_to_half(x[i]));
 }
-KILN_FAST_AVX2 inline void round_bf16_avx2(float* x, int64_t n) {
+KILN_AVX2 inline void round_bf16_avx2(float* x, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_castsi256_ps(_mm256_slli_epi32(bf16_bits8(_mm256_loadu_ps(x + i)), 16)));
   for (; i < n; i++) x[i] = bf16_to_float(float_to_bf16(x[i]));
@@ -93,7 +79,7 @@ template <typename F> void load_row(F* dst, const void* base, int dt, int64_t st
   switch (dt) {
     case kFloat16: {
       const uint16_t* p = static_cast<const uint16_t*>(base);
-#if KILN_FAST_X86
+#if KILN_SIMD
       if constexpr (std::is_same_v<F, float>)
         if (stride == 1 && has_avx2()) { load_f16_avx2(dst, p, n); return; }
 #endif
@@ -102,7 +88,7 @@ template <typename F> void load_row(F* dst, const void* base, int dt, int64_t st
     }
     case kBfloat16: {
       const uint16_t* p = static_cast<const uint16_t*>(base);
-#if KILN_FAST_X86
+#if KILN_SIMD
       if constexpr (std::is_same_v<F, float>)
         if (stride == 1 && has_avx2()) { load_bf16_avx2(dst, p, n); return; }
 #endif
@@ -128,7 +114,7 @@ template <typename F> void load_row(F* dst, const void* base, int dt, int64_t st
 template <typename F> void store_row(void* base, int dt, int64_t stride, const F* src, int64_t n) {
   switch (dt) {
     case kFloat16: {
-#if KILN_FAST_X86
+#if KILN_SIMD
       if constexpr (std::is_same_v<F, float>)
         if (stride == 1 && has_avx2()) { store_f16_avx2(static_cast<uint16_t*>(base), src, n); return; }
 #endif
@@ -137,7 +123,7 @@ template <typename F> void store_row(void* base, int dt, int64_t stride, const F
       return;
     }
     case kBfloat16: {
-#if KILN_FAST_X86
+#if KILN_SIMD
       if constexpr (std::is_same_v<F, float>)
         if (stride == 1 && has_avx2()) { store_bf16_avx2(static_cast<uint16_t*>(base), src, n); return; }
 #endif
@@ -173,7 +159,7 @@ template <typename F> inline F round_to(int dt, F v) {
 // x[i] rounded to dtype dt in place (float16/bfloat16/float32; a no-op for wider types).
 template <typename F> inline void round_row(int dt, F* x, int64_t n) {
   if (dt == kFloat64 || (dt == kFloat32 && std::is_same_v<F, float>)) return;
-#if KILN_FAST_X86
+#if KILN_SIMD
   if constexpr (std::is_same_v<F, float>) {
     if (dt == kFloat16 && has_avx2()) { round_f16_avx2(x, n); return; }
     if (dt == kBfloat16 && has_avx2()) { round_bf16_avx2(x, n); return; }
@@ -196,20 +182,20 @@ inline float sum_generic(const float* x, int64_t n, bool squares) {
   return r;
 }
 
-#if KILN_FAST_X86
-KILN_FAST_AVX2 inline float hsum8(__m256 s) {
+#if KILN_SIMD
+KILN_AVX2 inline float hsum8(__m256 s) {
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
   h = _mm_add_ps(h, _mm_movehl_ps(h, h));
   h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
   return _mm_cvtss_f32(h);
 }
-KILN_FAST_AVX2 inline float hmax8(__m256 s) {
+KILN_AVX2 inline float hmax8(__m256 s) {
   __m128 h = _mm_max_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
   h = _mm_max_ps(h, _mm_movehl_ps(h, h));
   h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
   return _mm_cvtss_f32(h);
 }
-KILN_FAST_AVX2 inline float sum_avx2(const float* x, int64_t n, bool squares) {
+KILN_AVX2 inline float sum_avx2(const float* x, int64_t n, bool squares) {
   __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   int64_t i = 0;
   if (squares) {
@@ -234,19 +220,21 @@ KILN_FAST_AVX2 inline float sum_avx2(const float* x, int64_t n, bool squares) {
 
 // exp(x) for 8 floats: 2^n * p(r) with r = x - n ln2 and a degree-6 polynomial (about 1 ulp);
 // below -87.3 (e^x under FLT_MIN) the result is 0, NaN stays NaN. Arguments here are <= 0.
-KILN_FAST_AVX2 inline __m256 exp8(__m256 x) {
+KILN_AVX2 inline __m256 exp8(__m256 x) {
   const __m256 lo = _mm256_set1_ps(-87.33654f), hi = _mm256_set1_ps(88.37626f);
   __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
   x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));  // NaN passes through (second operand)
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(expc::kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(expc::kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(expc::kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(expc::c0);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(expc::c1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(expc::c2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(expc::c3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(expc::c4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(expc::c5));
+  // e^r = (1 + r) + r^2 p here; exp_ps forms r + r^2 p first (expm1 shares it) and adds 1 last,
+  // so the two can differ in the last bit: kept apart on purpose (fused softmax bits stay put)
   p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
@@ -254,7 +242,7 @@ KILN_FAST_AVX2 inline __m256 exp8(__m256 x) {
 }
 
 // x[i] = exp(x[i] - m); returns the sum.
-KILN_FAST_AVX2 inline float exp_shift_sum_avx2(float* x, int64_t n, float m) {
+KILN_AVX2 inline float exp_shift_sum_avx2(float* x, int64_t n, float m) {
   const __m256 vm = _mm256_set1_ps(m);
   __m256 s = _mm256_setzero_ps();
   int64_t i = 0;
@@ -268,7 +256,7 @@ KILN_FAST_AVX2 inline float exp_shift_sum_avx2(float* x, int64_t n, float m) {
   return r;
 }
 
-KILN_FAST_AVX2 inline float dot_avx2(const float* a, const float* b, int64_t n) {
+KILN_AVX2 inline float dot_avx2(const float* a, const float* b, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = s0;
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -281,7 +269,7 @@ KILN_FAST_AVX2 inline float dot_avx2(const float* a, const float* b, int64_t n) 
   return r;
 }
 
-KILN_FAST_AVX2 inline float max_avx2(const float* x, int64_t n, float init) {
+KILN_AVX2 inline float max_avx2(const float* x, int64_t n, float init) {
   __m256 s = _mm256_set1_ps(init);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) s = _mm256_max_ps(_mm256_loadu_ps(x + i), s);
@@ -292,7 +280,7 @@ KILN_FAST_AVX2 inline float max_avx2(const float* x, int64_t n, float init) {
 #endif
 
 inline float sum_f32(const float* x, int64_t n, bool squares) {
-#if KILN_FAST_X86
+#if KILN_SIMD
   if (has_avx2()) return sum_avx2(x, n, squares);
 #endif
   return sum_generic(x, n, squares);
@@ -312,7 +300,7 @@ template <typename F> inline F sum_row(const F* x, int64_t n, bool squares) {
 }
 
 template <typename F> inline F dot_row(const F* a, const F* b, int64_t n) {
-#if KILN_FAST_X86
+#if KILN_SIMD
   if constexpr (std::is_same_v<F, float>)
     if (has_avx2()) return dot_avx2(a, b, n);
 #endif
@@ -327,7 +315,7 @@ template <typename F> inline F dot_row(const F* a, const F* b, int64_t n) {
 
 // Maximum of x[0:n] and init (NaN elements are skipped here; the caller's sum then propagates them).
 template <typename F> inline F max_row(const F* x, int64_t n, F init) {
-#if KILN_FAST_X86
+#if KILN_SIMD
   if constexpr (std::is_same_v<F, float>)
     if (has_avx2()) return max_avx2(x, n, init);
 #endif
@@ -338,7 +326,7 @@ template <typename F> inline F max_row(const F* x, int64_t n, F init) {
 
 // x[i] = exp(x[i] - m), returns the sum of the new values.
 template <typename F> inline F exp_shift_sum(F* x, int64_t n, F m) {
-#if KILN_FAST_X86
+#if KILN_SIMD
   if constexpr (std::is_same_v<F, float>)
     if (has_avx2()) return exp_shift_sum_avx2(x, n, m);
 #endif
