@@ -1,14 +1,9 @@
 // matmul: batched out[..., M, N] = A[..., M, K] @ B[..., K, N] on any strided views.
 // Floats run a packed, cache-blocked GEMM (BLIS-style loops) whose packing absorbs any input
 // strides and dtype conversion; float16/bfloat16 are packed as float32 and rounded once on
-// store. Micro-kernels: AVX2/FMA 6x16 (float) and 6x8 (double), picked at run time, with
-// portable fallbacks. Integers use plain loops that wrap like numpy.
-#if defined(__x86_64__) || defined(__i386__)
-#define KILN_X86 1
-#include <immintrin.h>
-#else
-#define KILN_X86 0
-#endif
+// store. Micro-kernels: AVX-512 14x32 (float) and 14x16 (double), AVX2/FMA 6x16 and 6x8, picked
+// at run time by the ISA level (simd.h), with portable fallbacks. Integers use plain loops that wrap like numpy.
+#include "../simd.h"  // KILN_SIMD, KILN_AVX2, KILN_AVX512, isa_level()
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -24,27 +19,31 @@ namespace {
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-bool has_avx2_fma() {
-#if KILN_X86
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok;
-#else
-  return false;
-#endif
-}
-
-template <typename F> struct Blocking;
-template <> struct Blocking<float> {
-  static constexpr int MR = 6, NR = 16;
-  static constexpr int64_t MC = 144, KC = 256, NC = 3072;
-};
-template <> struct Blocking<double> {
-  static constexpr int MR = 6, NR = 8;
-  static constexpr int64_t MC = 96, KC = 256, NC = 2048;
-};
+inline bool has_avx2_fma() { return use_avx2(); }
 
 // c[i*ldc + j] (+)= sum_k a[k*MR + i] * b[k*NR + j] for one full MR x NR tile.
 template <typename F> using Ukr = void (*)(int64_t kc, const F* a, const F* b, F* c, int64_t ldc, bool acc);
+
+// Tile and cache blocking per ISA level: 6x16 (float) / 6x8 (double) for AVX2's 16 registers
+// (also the portable kernel's shape), 14x32 / 14x16 for AVX-512's 32: 28 accumulators, two B
+// vectors and a broadcast. MC is a multiple of MR; a KC x NR panel of B stays in L1.
+template <typename F, Isa L> struct Blocking;
+template <> struct Blocking<float, Isa::kAvx2> {
+  static constexpr int MR = 6, NR = 16;
+  static constexpr int64_t MC = 144, KC = 256, NC = 3072;
+};
+template <> struct Blocking<double, Isa::kAvx2> {
+  static constexpr int MR = 6, NR = 8;
+  static constexpr int64_t MC = 96, KC = 256, NC = 2048;
+};
+template <> struct Blocking<float, Isa::kAvx512> {
+  static constexpr int MR = 14, NR = 32;
+  static constexpr int64_t MC = 168, KC = 256, NC = 3072;
+};
+template <> struct Blocking<double, Isa::kAvx512> {
+  static constexpr int MR = 14, NR = 16;
+  static constexpr int64_t MC = 112, KC = 256, NC = 2048;
+};
 
 // Portable kernel: 32-byte column chunks keep the accumulators in 12 128-bit registers.
 template <typename F, int MR, int NR>
@@ -64,7 +63,7 @@ void ukr_generic(int64_t kc, const F* a, const F* b, F* c, int64_t ldc, bool acc
   }
 }
 
-#if KILN_X86
+#if KILN_SIMD
 
 #define KILN_ROW(i)                                   \
   {                                                   \
@@ -83,7 +82,7 @@ void ukr_generic(int64_t kc, const F* a, const F* b, F* c, int64_t ldc, bool acc
     _mm256_storeu_ps(ci + 8, c##i##1);                                         \
   }
 
-__attribute__((target("avx2,fma"))) void ukr_f32_avx2(int64_t kc, const float* a, const float* b, float* c,
+KILN_AVX2 void ukr_f32_avx2(int64_t kc, const float* a, const float* b, float* c,
                                                       int64_t ldc, bool acc) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -120,7 +119,7 @@ __attribute__((target("avx2,fma"))) void ukr_f32_avx2(int64_t kc, const float* a
     _mm256_storeu_pd(ci + 4, c##i##1);                                         \
   }
 
-__attribute__((target("avx2,fma"))) void ukr_f64_avx2(int64_t kc, const double* a, const double* b, double* c,
+KILN_AVX2 void ukr_f64_avx2(int64_t kc, const double* a, const double* b, double* c,
                                                       int64_t ldc, bool acc) {
   __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -136,16 +135,94 @@ __attribute__((target("avx2,fma"))) void ukr_f64_avx2(int64_t kc, const double* 
 }
 #undef KILN_ROW
 #undef KILN_STORE
-#endif  // KILN_X86
+#endif  // KILN_SIMD
 
-template <typename F> Ukr<F> pick_ukr();
-#if KILN_X86
-template <> Ukr<float> pick_ukr<float>() { return has_avx2_fma() ? ukr_f32_avx2 : ukr_generic<float, 6, 16>; }
-template <> Ukr<double> pick_ukr<double>() { return has_avx2_fma() ? ukr_f64_avx2 : ukr_generic<double, 6, 8>; }
-#else
-template <> Ukr<float> pick_ukr<float>() { return ukr_generic<float, 6, 16>; }
-template <> Ukr<double> pick_ukr<double>() { return ukr_generic<double, 6, 8>; }
+#if KILN_SIMD
+// AVX-512: MR rows x two 16-float (8-double) vectors. The accumulator arrays are indexed by
+// constants only (fully unrolled), so they live in zmm registers.
+template <int MR>
+KILN_AVX512 void ukr_f32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    _mm_prefetch((const char*)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char*)(c + i * ldc + 31), _MM_HINT_T0);
+  }
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+    }
+    a += MR;
+    b += 32;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    if (acc) {
+      c0[i] = _mm512_add_ps(c0[i], _mm512_loadu_ps(ci));
+      c1[i] = _mm512_add_ps(c1[i], _mm512_loadu_ps(ci + 16));
+    }
+    _mm512_storeu_ps(ci, c0[i]);
+    _mm512_storeu_ps(ci + 16, c1[i]);
+  }
+}
+
+template <int MR>
+KILN_AVX512 void ukr_f64_avx512(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, bool acc) {
+  __m512d c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_pd();
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    _mm_prefetch((const char*)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char*)(c + i * ldc + 15), _MM_HINT_T0);
+  }
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; k++) {
+    const __m512d b0 = _mm512_load_pd(b), b1 = _mm512_load_pd(b + 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const __m512d ai = _mm512_set1_pd(a[i]);
+      c0[i] = _mm512_fmadd_pd(ai, b0, c0[i]);
+      c1[i] = _mm512_fmadd_pd(ai, b1, c1[i]);
+    }
+    a += MR;
+    b += 16;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    double* ci = c + i * ldc;
+    if (acc) {
+      c0[i] = _mm512_add_pd(c0[i], _mm512_loadu_pd(ci));
+      c1[i] = _mm512_add_pd(c1[i], _mm512_loadu_pd(ci + 8));
+    }
+    _mm512_storeu_pd(ci, c0[i]);
+    _mm512_storeu_pd(ci + 8, c1[i]);
+  }
+}
+#endif  // KILN_SIMD
+
+// The micro-kernel of a blocking: the level's vector kernel, or the portable one of that shape.
+template <typename F, Isa L> Ukr<F> pick_ukr() {
+  using Bk = Blocking<F, L>;
+#if KILN_SIMD
+  if constexpr (L == Isa::kAvx512) {
+    if constexpr (std::is_same_v<F, float>) return ukr_f32_avx512<Bk::MR>;
+    else return ukr_f64_avx512<Bk::MR>;
+  } else if (has_avx2_fma()) {
+    if constexpr (std::is_same_v<F, float>) return ukr_f32_avx2;
+    else return ukr_f64_avx2;
+  }
 #endif
+  return ukr_generic<F, Bk::MR, Bk::NR>;
+}
 
 template <typename F, typename S> inline F cvt(S x) { return (F)to_compute(x); }
 
@@ -171,9 +248,10 @@ void pack_a(const S* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, F* out) 
   }
 }
 
-#if KILN_X86
+#if KILN_SIMD
 // One full 16-column panel of float B whose columns are contiguous (B^T views): 8x8 transposes.
-__attribute__((target("avx2,fma"))) void pack_b16_cols_avx2(const float* p, int64_t cs, int64_t kc, float* o) {
+// Output rows are ldo floats apart (the panel width NR: 16, or 32 packed as two halves).
+KILN_AVX2 void pack_b16_cols_avx2(const float* p, int64_t cs, int64_t kc, float* o, int64_t ldo) {
   int64_t k = 0;
   for (; k + 8 <= kc; k += 8)
     for (int jb = 0; jb < 16; jb += 8) {
@@ -189,20 +267,20 @@ __attribute__((target("avx2,fma"))) void pack_b16_cols_avx2(const float* p, int6
       __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
       __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
       __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-      float* d = o + k * 16 + jb;
-      _mm256_storeu_ps(d + 0 * 16, _mm256_permute2f128_ps(u0, u4, 0x20));
-      _mm256_storeu_ps(d + 1 * 16, _mm256_permute2f128_ps(u1, u5, 0x20));
-      _mm256_storeu_ps(d + 2 * 16, _mm256_permute2f128_ps(u2, u6, 0x20));
-      _mm256_storeu_ps(d + 3 * 16, _mm256_permute2f128_ps(u3, u7, 0x20));
-      _mm256_storeu_ps(d + 4 * 16, _mm256_permute2f128_ps(u0, u4, 0x31));
-      _mm256_storeu_ps(d + 5 * 16, _mm256_permute2f128_ps(u1, u5, 0x31));
-      _mm256_storeu_ps(d + 6 * 16, _mm256_permute2f128_ps(u2, u6, 0x31));
-      _mm256_storeu_ps(d + 7 * 16, _mm256_permute2f128_ps(u3, u7, 0x31));
+      float* d = o + k * ldo + jb;
+      _mm256_storeu_ps(d + 0 * ldo, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(d + 1 * ldo, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(d + 2 * ldo, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(d + 3 * ldo, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(d + 4 * ldo, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(d + 5 * ldo, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(d + 6 * ldo, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(d + 7 * ldo, _mm256_permute2f128_ps(u3, u7, 0x31));
     }
   for (; k < kc; k++)
-    for (int j = 0; j < 16; j++) o[k * 16 + j] = p[k + j * cs];
+    for (int j = 0; j < 16; j++) o[k * ldo + j] = p[k + j * cs];
 }
-#endif  // KILN_X86
+#endif  // KILN_SIMD
 
 // Packs a kc x nc block of B (element (k, j) at b[k*rs + j*cs]) into NR-column panels.
 template <typename F, int NR, typename S>
@@ -215,10 +293,10 @@ void pack_b(const S* b, int64_t rs, int64_t cs, int64_t kc, int64_t j_begin, int
       for (int64_t k = 0; k < kc; k++)
         for (int j = 0; j < NR; j++) o[k * NR + j] = cvt<F>(p[k * rs + j]);
     } else if (nr == NR && rs == 1) {
-#if KILN_X86
-      if constexpr (std::is_same_v<S, float> && std::is_same_v<F, float> && NR == 16) {
+#if KILN_SIMD
+      if constexpr (std::is_same_v<S, float> && std::is_same_v<F, float> && NR % 16 == 0) {
         if (has_avx2_fma()) {
-          pack_b16_cols_avx2(p, cs, kc, o);
+          for (int jb = 0; jb < NR; jb += 16) pack_b16_cols_avx2(p + jb * cs, cs, kc, o + jb, NR);
           continue;
         }
       }
@@ -234,18 +312,14 @@ void pack_b(const S* b, int64_t rs, int64_t cs, int64_t kc, int64_t j_begin, int
   }
 }
 
-// C (row stride ldc, unit column stride) = A @ B. `par` allows splitting over the pool.
-template <typename F, typename S>
-void gemm(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs, const S* B, int64_t brs,
-          int64_t bcs, F* C, int64_t ldc, bool par) {
-  using Bk = Blocking<F>;
+// C (row stride ldc, unit column stride) = A @ B with level L's blocking. `par` allows
+// splitting over the pool.
+template <typename F, typename S, Isa L>
+void gemm_level(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs, const S* B, int64_t brs,
+                int64_t bcs, F* C, int64_t ldc, bool par) {
+  using Bk = Blocking<F, L>;
   constexpr int MR = Bk::MR, NR = Bk::NR;
-  if (M == 0 || N == 0) return;
-  if (K == 0) {
-    for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, F(0));
-    return;
-  }
-  const Ukr<F> ukr = pick_ukr<F>();
+  const Ukr<F> ukr = pick_ukr<F, L>();
   const int nt = par ? num_threads() : 1;
   const int64_t kb = ceil_div(K, Bk::KC), kc_max = ceil_div(K, kb);
   // M blocks: a multiple of the thread count when M is large enough, so threads share evenly.
@@ -312,6 +386,18 @@ void gemm(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs,
   }
 }
 
+template <typename F, typename S>
+void gemm(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs, const S* B, int64_t brs,
+          int64_t bcs, F* C, int64_t ldc, bool par) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, F(0));
+    return;
+  }
+  if (use_avx512()) gemm_level<F, S, Isa::kAvx512>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
+  else gemm_level<F, S, Isa::kAvx2>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
+}
+
 // ---- matrix-vector products (M == 1 or N == 1) for float32: no packing, B read once.
 
 float dot_generic(const float* x, const float* y, int64_t n) {
@@ -329,8 +415,8 @@ void axpy_generic(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-#if KILN_X86
-inline float hsum256(__m256 s) __attribute__((target("avx2,fma"), always_inline));
+#if KILN_SIMD
+KILN_AVX2 inline float hsum256(__m256 s) __attribute__((always_inline));
 inline float hsum256(__m256 s) {
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
   h = _mm_add_ps(h, _mm_movehl_ps(h, h));
@@ -339,7 +425,7 @@ inline float hsum256(__m256 s) {
 }
 
 // out[c] = dot(x, b + c*ld) for c < 4: x is loaded once for four columns of B.
-__attribute__((target("avx2,fma"))) void dot4_avx2(const float* x, const float* b, int64_t ld, int64_t n, float* out) {
+KILN_AVX2 void dot4_avx2(const float* x, const float* b, int64_t ld, int64_t n, float* out) {
   const float *b0 = b, *b1 = b + ld, *b2 = b + 2 * ld, *b3 = b + 3 * ld;
   __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
   int64_t i = 0;
@@ -365,7 +451,7 @@ __attribute__((target("avx2,fma"))) void dot4_avx2(const float* x, const float* 
   out[0] = r0, out[1] = r1, out[2] = r2, out[3] = r3;
 }
 
-__attribute__((target("avx2,fma"))) float dot_avx2(const float* x, const float* y, int64_t n) {
+KILN_AVX2 float dot_avx2(const float* x, const float* y, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -381,7 +467,7 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* x, const float* 
 }
 
 // y[0:n] += sum_r a[r] * b[r*ld + 0:n] for r < 4: one pass over y for four rows of B.
-__attribute__((target("avx2,fma"))) void axpy4_avx2(const float* a, const float* b, int64_t ld, float* y, int64_t n) {
+KILN_AVX2 void axpy4_avx2(const float* a, const float* b, int64_t ld, float* y, int64_t n) {
   const float *b0 = b, *b1 = b + ld, *b2 = b + 2 * ld, *b3 = b + 3 * ld;
   const __m256 a0 = _mm256_set1_ps(a[0]), a1 = _mm256_set1_ps(a[1]), a2 = _mm256_set1_ps(a[2]), a3 = _mm256_set1_ps(a[3]);
   int64_t i = 0;
@@ -396,7 +482,7 @@ __attribute__((target("avx2,fma"))) void axpy4_avx2(const float* a, const float*
   for (; i < n; i++) y[i] += a[0] * b0[i] + a[1] * b1[i] + a[2] * b2[i] + a[3] * b3[i];
 }
 
-__attribute__((target("avx2,fma"))) void axpy_avx2(float a, const float* x, float* y, int64_t n) {
+KILN_AVX2 void axpy_avx2(float a, const float* x, float* y, int64_t n) {
   const __m256 va = _mm256_set1_ps(a);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
@@ -412,7 +498,7 @@ void axpy4_avx2(const float* a, const float* b, int64_t ld, float* y, int64_t n)
   for (int r = 0; r < 4; r++) axpy_generic(a[r], b + r * ld, y, n);
 }
 void axpy_avx2(float a, const float* x, float* y, int64_t n) { axpy_generic(a, x, y, n); }
-#endif  // KILN_X86
+#endif  // KILN_SIMD
 
 // y[j] (stride ys) = sum_k x[k*xs] * B[k*brs + j*bcs], with brs == 1 or bcs == 1.
 void gemv_f32(int64_t K, int64_t N, const float* x, int64_t xs, const float* B, int64_t brs, int64_t bcs, float* y,
