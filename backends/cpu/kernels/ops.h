@@ -4,6 +4,8 @@
 
 namespace kiln {
 
+// X-macro lists: clang-format would re-wrap them differently on every pass
+// clang-format off
 #define KILN_UNARY_OPS(X)                                                                      \
   X(neg) X(abs) X(sign) X(exp) X(log) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) X(sigmoid) X(erf) \
   X(floor) X(ceil) X(round) X(square) X(reciprocal) X(logical_not) X(expm1) X(log1p) X(log2)   \
@@ -17,6 +19,8 @@ namespace kiln {
   X(bitwise_or) X(bitwise_xor) X(left_shift) X(right_shift)
 
 #define KILN_REDUCE_OPS(X) X(sum) X(prod) X(max) X(min) X(all) X(any) X(argmax) X(argmin)
+
+// clang-format on
 
 #define KILN_ENUM_ENTRY(n) n,
 enum class UnaryOp { KILN_UNARY_OPS(KILN_ENUM_ENTRY) kCount };
