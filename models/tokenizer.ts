@@ -307,11 +307,12 @@ export class Tokenizer {
   applyChatTemplate(messages: ChatMessage[], opts: ChatTemplateOptions & { tokenize?: boolean } = {}): number[] | string {
     if (this.chatTemplate === null)
       throw new Error('[models] applyChatTemplate: this tokenizer has no chat template (no chat_template.jinja and no chat_template in tokenizer_config.json)');
-    const text = renderChatTemplate(this.chatTemplate, messages, { ...opts, specialTokens: this.specialTokenStrings() });
+    const text = renderChatTemplate(this.chatTemplate, messages, { ...opts, specialTokens: this.specialTokens });
     return opts.tokenize === false ? text : this.encode(text, { addSpecialTokens: false });
   }
 
-  private specialTokenStrings(): Record<string, string> {
+  /** the special-token strings a chat template sees (bos_token, eos_token, unk_token, pad_token...) */
+  get specialTokens(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const k of ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token']) {
       const s = tokenString(this.config[k]);
