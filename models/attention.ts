@@ -24,8 +24,7 @@ export interface MaskOptions {
 /**
  * The bool mask [L, S] (or [B, 1, L, S] with left padding) for L queries at positions
  * offset..offset+L-1 over S keys (positions 0..S-1 unless `keyPositions` says otherwise).
- * @example
- * causalMask(2, 1).tolist() // [[true, true, false], [true, true, true]]
+ * For L = 2 at offset 1: [[true, true, false], [true, true, true]].
  */
 export function causalMask(L: number, offset: number, opts: MaskOptions = {}): NDArray {
   const kp = opts.keyPositions ? expandDims(array(Int32Array.from(opts.keyPositions)), 0) : expandDims(arange(offset + L), 0);
@@ -54,9 +53,8 @@ function masking(c: KVCacheLike | undefined): c is MaskingCache {
 
 /**
  * The mask a forward of L new tokens needs, given the first layer's cache before its update.
- * @example
- * createAttentionMask(5, undefined) // 'causal'
- * createAttentionMask(1, cache)     // null (one query sees every cached key)
+ * Without a cache, 5 tokens get 'causal'; one decode step over a plain cache gets null (a single
+ * query sees every cached key).
  */
 export function createAttentionMask(L: number, cache?: KVCacheLike, opts: { window?: number | null } = {}): MaskSpec {
   if (masking(cache)) return cache.makeMask(L, opts);

@@ -86,9 +86,11 @@ export interface CacheOptions {
  * The standard cache: keys/values [B, nKvHeads, capacity, headDim] grown in steps of 256 positions,
  * new rows written in place.
  * @example
- * const c = new KVCache();
+ * const c = new kn.models.KVCache();
  * const [k, v] = c.updateAndFetch(kn.ones([1, 2, 3, 8]), kn.ones([1, 2, 3, 8]));
- * k.shape // [1, 2, 3, 8]; c.offset // 3
+ * k.shape // [1, 2, 3, 8]
+ * c.offset // 3
+ * c.capacity // 256
  */
 export class KVCache implements MaskingCache {
   keys: NDArray | null = null;
@@ -191,9 +193,10 @@ interface RotatingPlan {
  * maxSize). Decode steps write one ring slot in place; a multi-token update that evicts reorders
  * the buffer once.
  * @example
- * const c = new RotatingKVCache(8, 0);
+ * const c = new kn.models.RotatingKVCache(8, 0);
  * for (let i = 0; i < 10; i++) c.updateAndFetch(kn.ones([1, 1, 1, 4]), kn.ones([1, 1, 1, 4]));
- * c.offset // 10 (8 of them held)
+ * c.offset // 10
+ * c.filled // 8
  */
 export class RotatingKVCache implements MaskingCache {
   keys: NDArray | null = null;
@@ -393,8 +396,9 @@ interface CacheMaker {
  * One cache per layer: the model's own `makeCache` when it has one (sliding-window families),
  * else a KVCache, or a RotatingKVCache(maxKvSize, keep = 4) when maxKvSize is given.
  * @example
- * const cache = makeCache(model);                     // KVCache per layer
- * const bounded = makeCache(model, { maxKvSize: 512 }); // RotatingKVCache(512, 4) per layer
+ * const model = kn.models.createModel({ model_type: 'llama', hidden_size: 16, num_hidden_layers: 2, intermediate_size: 32, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 50 });
+ * kn.models.makeCache(model).length // 2
+ * kn.models.makeCache(model, { maxKvSize: 512 })[0].maxSize // 512
  */
 export function makeCache(model: LanguageModel, opts: MakeCacheOptions = {}): KVCacheLike[] {
   const m = opts.maxKvSize;
@@ -421,7 +425,11 @@ export function canTrimCache(cache: readonly KVCacheLike[]): boolean {
 /**
  * Drops the last n tokens of every layer cache (speculative decoding, prompt-cache reuse);
  * returns how many were dropped (0 when a layer cannot trim).
- * @example trimCache(cache, 2) // 2
+ * @example
+ * const cache = [new kn.models.KVCache()];
+ * cache[0].updateAndFetch(kn.ones([1, 1, 5, 4]), kn.ones([1, 1, 5, 4]));
+ * kn.models.trimCache(cache, 2) // 2
+ * cache[0].offset // 3
  */
 export function trimCache(cache: readonly KVCacheLike[], n: number): number {
   if (!canTrimCache(cache) || cache.length === 0) return 0;
@@ -449,7 +457,11 @@ interface SavedLayer {
 /**
  * Saves a prompt cache (one entry per layer) as safetensors: tensors `<layer>.keys` /
  * `<layer>.values` (the filled positions only) and the cache layout plus your `metadata` strings.
- * @example savePromptCache('/tmp/prompt.safetensors', cache, { model: 'tiny' })
+ * @example
+ * const cache = [new kn.models.KVCache()];
+ * cache[0].updateAndFetch(kn.ones([1, 1, 5, 4]), kn.ones([1, 1, 5, 4]));
+ * kn.models.savePromptCache('/tmp/kiln-prompt-example.safetensors', cache, { model: 'tiny' });
+ * kn.models.loadPromptCache('/tmp/kiln-prompt-example.safetensors').cache[0].offset // 5
  */
 export function savePromptCache(path: string, cache: readonly KVCacheLike[], metadata: Record<string, string> = {}): void {
   const tensors: Record<string, NDArray> = {};
@@ -481,7 +493,9 @@ export function savePromptCache(path: string, cache: readonly KVCacheLike[], met
 
 /**
  * Loads a prompt cache saved by savePromptCache: the layer caches and the metadata strings.
- * @example const { cache, metadata } = loadPromptCache('/tmp/prompt.safetensors');
+ * @example
+ * kn.models.savePromptCache('/tmp/kiln-prompt-example2.safetensors', [new kn.models.KVCache()], { model: 'tiny' });
+ * kn.models.loadPromptCache('/tmp/kiln-prompt-example2.safetensors').metadata // { model: 'tiny' }
  */
 export function loadPromptCache(path: string): { cache: KVCacheLike[]; metadata: Record<string, string> } {
   const f = loadSafetensors(path);

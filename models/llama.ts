@@ -32,7 +32,7 @@ export interface LlamaArgs {
 /**
  * Parses a Llama config.json (HF defaults for absent fields).
  * @example
- * llamaArgs({ hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, vocab_size: 100 }).head_dim // 16
+ * kn.models.createModel({ model_type: 'llama', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, vocab_size: 100 }).args.head_dim // 16
  */
 export function llamaArgs(c: Config): LlamaArgs {
   const f = 'llama';
@@ -162,8 +162,7 @@ export class LlamaModel extends Module {
 /**
  * A Llama causal LM: `forward(tokens [B, L], { cache, mask })` -> logits [B, L, vocab].
  * @example
- * const m = new Model({ model_type: 'llama', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128,
- *   num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100 });
+ * const m = kn.models.createModel({ model_type: 'llama', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100 });
  * m.forward(kn.array([[1, 2, 3]], 'int32')).shape // [1, 3, 100]
  */
 export class Model extends Module implements LanguageModel {

@@ -31,7 +31,8 @@ export interface MistralArgs {
 
 /**
  * Parses a Mistral config.json.
- * @example mistralArgs({ hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, vocab_size: 100, sliding_window: 16 }).sliding_window // 16
+ * @example
+ * kn.models.createModel({ model_type: 'mistral', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, vocab_size: 100, sliding_window: 16 }).args.sliding_window // 16
  */
 export function mistralArgs(c: Config): MistralArgs {
   const f = 'mistral';
@@ -153,8 +154,7 @@ export class MistralModel extends Module {
 /**
  * A Mistral causal LM: `forward(tokens [B, L], { cache, mask })` -> logits [B, L, vocab].
  * @example
- * const m = new Model({ model_type: 'mistral', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128,
- *   num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100, sliding_window: 8 });
+ * const m = kn.models.createModel({ model_type: 'mistral', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100, sliding_window: 8 });
  * m.forward(kn.array([[1, 2, 3]], 'int32')).shape // [1, 3, 100]
  */
 export class Model extends Module implements LanguageModel {

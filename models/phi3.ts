@@ -34,7 +34,8 @@ export interface Phi3Args {
 
 /**
  * Parses a Phi-3 config.json.
- * @example phi3Args({ hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, vocab_size: 100 }).num_key_value_heads // 4
+ * @example
+ * kn.models.createModel({ model_type: 'phi3', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, vocab_size: 100 }).args.num_key_value_heads // 4
  */
 export function phi3Args(c: Config): Phi3Args {
   const f = 'phi3';
@@ -165,8 +166,7 @@ export class Phi3Model extends Module {
 /**
  * A Phi-3 causal LM: `forward(tokens [B, L], { cache, mask })` -> logits [B, L, vocab].
  * @example
- * const m = new Model({ model_type: 'phi3', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128,
- *   num_attention_heads: 4, vocab_size: 100 });
+ * const m = kn.models.createModel({ model_type: 'phi3', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, vocab_size: 100 });
  * m.forward(kn.array([[1, 2, 3]], 'int32')).shape // [1, 3, 100]
  */
 export class Model extends Module implements LanguageModel {

@@ -31,7 +31,8 @@ export interface Qwen2Args {
 
 /**
  * Parses a Qwen2 config.json.
- * @example qwen2Args({ hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100 }).head_dim // 16
+ * @example
+ * kn.models.createModel({ model_type: 'qwen2', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100 }).args.head_dim // 16
  */
 export function qwen2Args(c: Config): Qwen2Args {
   const f = 'qwen2';
@@ -153,8 +154,7 @@ export class Qwen2Model extends Module {
 /**
  * A Qwen2 causal LM: `forward(tokens [B, L], { cache, mask })` -> logits [B, L, vocab].
  * @example
- * const m = new Model({ model_type: 'qwen2', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128,
- *   num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100, tie_word_embeddings: true });
+ * const m = kn.models.createModel({ model_type: 'qwen2', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100, tie_word_embeddings: true });
  * m.forward(kn.array([[1, 2, 3]], 'int32')).shape // [1, 3, 100]
  */
 export class Model extends Module implements LanguageModel {

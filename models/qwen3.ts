@@ -32,7 +32,8 @@ export interface Qwen3Args {
 
 /**
  * Parses a Qwen3 config.json.
- * @example qwen3Args({ hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100 }).head_dim // 128
+ * @example
+ * kn.models.createModel({ model_type: 'qwen3', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100 }).args.head_dim // 128
  */
 export function qwen3Args(c: Config): Qwen3Args {
   const f = 'qwen3';
@@ -161,8 +162,7 @@ export class Qwen3Model extends Module {
 /**
  * A Qwen3 causal LM: `forward(tokens [B, L], { cache, mask })` -> logits [B, L, vocab].
  * @example
- * const m = new Model({ model_type: 'qwen3', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128,
- *   num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, vocab_size: 100, tie_word_embeddings: true });
+ * const m = kn.models.createModel({ model_type: 'qwen3', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, vocab_size: 100, tie_word_embeddings: true });
  * m.forward(kn.array([[1, 2, 3]], 'int32')).shape // [1, 3, 100]
  */
 export class Model extends Module implements LanguageModel {

@@ -18,8 +18,8 @@ const families = new Map<string, ModelFamily>([
 /**
  * Register a family under a `model_type` (a later registration replaces the earlier one).
  * @example
- * registerFamily('tiny', { create: (c) => new TinyModel(c) });
- * supportedModelTypes().includes('tiny') // true
+ * kn.models.registerFamily('tiny_llama', { create: (c) => kn.models.createModel({ ...c, model_type: 'llama' }) });
+ * kn.models.supportedModelTypes().includes('tiny_llama') // true
  */
 export function registerFamily(modelType: string, family: ModelFamily): void {
   if (typeof modelType !== 'string' || modelType.length === 0) {
@@ -32,7 +32,7 @@ export function registerFamily(modelType: string, family: ModelFamily): void {
 /**
  * The registered model types, sorted.
  * @example
- * supportedModelTypes() // ['llama', 'mistral', 'phi3', 'qwen2', 'qwen3']
+ * kn.models.supportedModelTypes().slice(0, 5) // ['llama', 'mistral', 'phi3', 'qwen2', 'qwen3']
  */
 export function supportedModelTypes(): string[] {
   return [...families.keys()].sort();
@@ -46,9 +46,9 @@ export function getFamily(modelType: string): ModelFamily | undefined {
 /**
  * Build the model a config.json describes (weights freshly initialized; load them with loadWeights).
  * @example
- * const model = createModel({ model_type: 'llama', hidden_size: 64, num_hidden_layers: 2,
- *   intermediate_size: 128, num_attention_heads: 4, vocab_size: 100 });
+ * const model = kn.models.createModel({ model_type: 'llama', hidden_size: 16, num_hidden_layers: 2, intermediate_size: 32, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 50 });
  * model.numLayers // 2
+ * model.forward(kn.array([[1, 2, 3]], 'int32')).shape // [1, 3, 50]
  */
 export function createModel(config: Record<string, unknown>): LanguageModel {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`[models] createModel: config must be an object (parsed config.json)`);

@@ -71,9 +71,7 @@ export function ropeType(scaling: Record<string, unknown> | null | undefined): s
 /**
  * Rotary embedding of one model (all its layers share it). `apply(x, offset)` rotates x
  * [B, heads, L, headDim] for positions offset..offset+L-1.
- * @example
- * const r = new Rope({ dims: 64, base: 500000, scaling: { rope_type: 'llama3', factor: 32 } });
- * r.apply(kn.random.normal([1, 8, 4, 64]), 10).shape // [1, 8, 4, 64]
+ * Built by each family from its config (rope_theta, rope_scaling, partial_rotary_factor).
  */
 export class Rope {
   readonly type: string;
