@@ -183,9 +183,10 @@ export function applyWeights(
       let v = a;
       if (opts.dtype && isFloating(a.dtype) && a.dtype !== opts.dtype) {
         v = astype(a, opts.dtype);
-        evaluate(v); // convert now, so the mapped source pages are read once and can be dropped
         made.push(v);
       }
+      // convert (or un-permute) now, once: mapped views are already evaluated and stay zero-copy
+      evaluate(v);
       entries.push([k, v]);
       done += a.nbytes;
       bar.update(Math.ceil(done / MB));
