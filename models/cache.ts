@@ -417,6 +417,19 @@ export function defaultCache(numLayers: number, opts: MakeCacheOptions = {}): KV
   );
 }
 
+/**
+ * Caches for per-layer sliding windows: a layer with window w gets RotatingKVCache(w, 0) (exactly
+ * the window), a full-attention layer the default; a maxKvSize below a layer's window bounds that
+ * layer instead (RotatingKVCache(maxKvSize, keep)).
+ */
+export function slidingCaches(windows: readonly (number | null)[], opts: MakeCacheOptions = {}): KVCacheLike[] {
+  const m = opts.maxKvSize;
+  return windows.map((w) => {
+    if (w === null || (m && m < w)) return defaultCache(1, opts)[0];
+    return new RotatingKVCache(w, 0, { leftPadding: opts.leftPadding });
+  });
+}
+
 /** Whether every layer cache can be trimmed. */
 export function canTrimCache(cache: readonly KVCacheLike[]): boolean {
   return cache.every((c) => c.isTrimmable());

@@ -7,7 +7,7 @@ import { reshape, transpose } from '../ops/views.js';
 import { Embedding, Linear, Module, RMSNorm, silu } from '../nn/index.js';
 import { boolField, checkCache, checkHeads, checkTokens, numField, optPosInt, posInt, ropeScaling, sanitizeCommon, type Config } from './args.js';
 import { attend, layerMasks, type MaskSpec } from './attention.js';
-import { defaultCache, RotatingKVCache, type MakeCacheOptions } from './cache.js';
+import { slidingCaches, type MakeCacheOptions } from './cache.js';
 import { Rope } from './rope.js';
 import type { ForwardOptions, KVCacheLike, LanguageModel } from './types.js';
 
@@ -188,9 +188,7 @@ export class Model extends Module implements LanguageModel {
   }
   /** A sliding-window model gets RotatingKVCache(window, 0) per layer (maxKvSize below the window: keep 4). */
   makeCache(opts: MakeCacheOptions = {}): KVCacheLike[] {
-    const w = this._args.sliding_window;
-    if (w === null || (opts.maxKvSize && opts.maxKvSize < w)) return defaultCache(this.numLayers, opts);
-    return Array.from({ length: this.numLayers }, () => new RotatingKVCache(w, 0, { leftPadding: opts.leftPadding }));
+    return slidingCaches(this.model.layers.map(() => this._args.sliding_window), opts);
   }
 }
 

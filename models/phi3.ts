@@ -9,6 +9,7 @@ import { reshape, transpose } from '../ops/views.js';
 import { Embedding, Linear, Module, RMSNorm, silu } from '../nn/index.js';
 import { boolField, checkCache, checkHeads, checkTokens, numField, optPosInt, posInt, ropeScaling, sanitizeCommon, type Config } from './args.js';
 import { attend, layerMasks, type MaskSpec } from './attention.js';
+import { slidingCaches, type MakeCacheOptions } from './cache.js';
 import { Rope } from './rope.js';
 import type { ForwardOptions, KVCacheLike, LanguageModel } from './types.js';
 
@@ -197,6 +198,10 @@ export class Model extends Module implements LanguageModel {
   }
   sanitize(weights: Map<string, NDArray>): Map<string, NDArray> {
     return sanitizeCommon(weights, this._args.tie_word_embeddings);
+  }
+  /** With a sliding window, RotatingKVCache(window, 0) per layer (an exact window, bounded memory). */
+  makeCache(opts: MakeCacheOptions = {}): KVCacheLike[] {
+    return slidingCaches(this.model.layers.map(() => this._args.sliding_window), opts);
   }
 }
 

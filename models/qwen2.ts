@@ -7,6 +7,7 @@ import { reshape, transpose } from '../ops/views.js';
 import { Embedding, Linear, Module, RMSNorm, silu } from '../nn/index.js';
 import { boolField, checkCache, checkHeads, checkTokens, numField, posInt, qwenLayerWindows, ropeScaling, sanitizeCommon, type Config } from './args.js';
 import { attend, layerMasks, type MaskSpec } from './attention.js';
+import { slidingCaches, type MakeCacheOptions } from './cache.js';
 import { Rope } from './rope.js';
 import type { ForwardOptions, KVCacheLike, LanguageModel } from './types.js';
 
@@ -185,6 +186,10 @@ export class Model extends Module implements LanguageModel {
   }
   sanitize(weights: Map<string, NDArray>): Map<string, NDArray> {
     return sanitizeCommon(weights, this._args.tie_word_embeddings);
+  }
+  /** Sliding layers get RotatingKVCache(window, 0), full-attention layers a KVCache. */
+  makeCache(opts: MakeCacheOptions = {}): KVCacheLike[] {
+    return slidingCaches(this._args.layer_windows, opts);
   }
 }
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { createModel, registerFamily, supportedModelTypes } from '../../models/registry.js';
-import { KVCache, makeCache } from '../../models/cache.js';
+import { KVCache, RotatingKVCache, makeCache } from '../../models/cache.js';
 import type { LanguageModel } from '../../models/types.js';
 import { CONFIGS, randomize, randomTokens, referenceForward, relErr, tok, type Config } from './tiny.js';
 import { seedOf } from '../helpers/rng.js';
@@ -218,5 +218,28 @@ describe('registry and errors', () => {
     expect(() => m.forward(kn.array([[1, 2]], 'float32'))).toThrow(/tokens must be integers \(int32\), got float32/);
     expect(() => m.forward(tok([[1]]), { cache: [new KVCache()] })).toThrow(/cache must be a list of 2 layer caches/);
     expect(() => m.forward(kn.array([[70]], 'int32')).eval()).toThrow();
+  });
+});
+
+describe('sliding-window layers', () => {
+  it('qwen3 with use_sliding_window: full layer 0, sliding layer 1; makeCache matches per layer', () => {
+    const m = build('qwen3_sliding');
+    expect(m.args.layer_windows).toEqual([null, 5]);
+    const cache = makeCache(m);
+    expect(cache.map((c) => c.constructor.name)).toEqual(['KVCache', 'RotatingKVCache']);
+    const t = randomTokens(1, 12, 61, 41);
+    const full = m.forward(tok(t));
+    expect(relErr(chunked(m, t, [4, 1, 1, 1, 1, 1, 1, 1, 1], cache), full)).toBeLessThan(1e-4);
+    expect(relErr(chunked(m, t, [7, 5]), full)).toBeLessThan(1e-4);
+    // without the window on layer 1 the logits differ
+    const noWindow = referenceForward(m, { ...CONFIGS.qwen3_sliding, use_sliding_window: false }, t);
+    expect(relErr(full, noWindow)).toBeGreaterThan(1e-3);
+  });
+
+  it('phi3 with sliding_window gets rotating caches of the window', () => {
+    const m = build('phi3_sliding');
+    const cache = makeCache(m);
+    expect(cache.every((c) => c instanceof RotatingKVCache && c.maxSize === 7 && c.keep === 0)).toBe(true);
+    expect(makeCache(m, { maxKvSize: 4 }).every((c) => c instanceof RotatingKVCache && c.maxSize === 4)).toBe(true);
   });
 });

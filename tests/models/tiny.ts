@@ -25,6 +25,8 @@ export const CONFIGS: Record<string, Config> = {
   mistral: { ...base, model_type: 'mistral', head_dim: 12, sliding_window: 6 },
   qwen2: { ...base, model_type: 'qwen2', tie_word_embeddings: true },
   qwen3: { ...base, model_type: 'qwen3', head_dim: 16, tie_word_embeddings: true },
+  qwen3_sliding: { ...base, model_type: 'qwen3', head_dim: 8, use_sliding_window: true, sliding_window: 5, max_window_layers: 1 },
+  phi3_sliding: { ...base, model_type: 'phi3', sliding_window: 7 },
   phi3: { ...base, model_type: 'phi3', partial_rotary_factor: 0.5 },
   phi3_longrope: {
     ...base, model_type: 'phi3', max_position_embeddings: 64, original_max_position_embeddings: 8,
@@ -109,7 +111,8 @@ export interface RefSpec {
   /** positions multiply (linear scaling) and the cos/sin factor (longrope) */
   posScale: number;
   mscale: number;
-  window: number | null;
+  /** per layer: the sliding window or null */
+  windows: (number | null)[];
 }
 
 export function refSpec(c: Config): RefSpec {
@@ -132,7 +135,11 @@ export function refSpec(c: Config): RefSpec {
     tied: (c.tie_word_embeddings as boolean) ?? false,
     posScale: type === 'linear' ? 1 / (s!.factor as number) : 1,
     mscale,
-    window: (c.sliding_window as number | undefined) ?? null,
+    windows: Array.from({ length: c.num_hidden_layers as number }, (_, l) => {
+      const w = (c.sliding_window as number | undefined) ?? null;
+      if (c.model_type === 'qwen2' || c.model_type === 'qwen3') return c.use_sliding_window && l >= ((c.max_window_layers as number) ?? 0) ? w : null;
+      return w;
+    }),
   };
 }
 
@@ -181,10 +188,12 @@ export function referenceForward(model: kn.nn.Module, c: Config, tokens: number[
   const B = tokens.length, L = tokens[0].length;
   const pos = Array.from({ length: L }, (_, i) => i);
   const inv = refInvFreq(c, s.rotDims, L);
-  const vis: Visible = visible ?? ((_b, i, j) => j <= i && (s.window === null || j > i - s.window));
-  const maskData = new Float64Array(B * L * L);
-  for (let b = 0; b < B; b++) for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) maskData[(b * L + i) * L + j] = vis(b, i, j) ? 0 : -Infinity;
-  const mask = kn.array(maskData).reshape([B, 1, L, L]);
+  const maskOf = (window: number | null) => {
+    const vis: Visible = visible ?? ((_b, i, j) => j <= i && (window === null || j > i - window));
+    const maskData = new Float64Array(B * L * L);
+    for (let b = 0; b < B; b++) for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) maskData[(b * L + i) * L + j] = vis(b, i, j) ? 0 : -Infinity;
+    return kn.array(maskData).reshape([B, 1, L, L]);
+  };
   const rep = s.heads / s.kvHeads;
   const kvIndex = kn.array(Array.from({ length: s.heads }, (_, h) => Math.floor(h / rep)), 'int32');
   let h = kn.take(W('model.embed_tokens.weight'), kn.array(tokens, 'int32'), 0);
@@ -217,7 +226,7 @@ export function referenceForward(model: kn.nn.Module, c: Config, tokens: number[
     // explicit repeat of the kv heads (the model never does this)
     k = kn.take(k, kvIndex, 1);
     v = kn.take(v, kvIndex, 1);
-    const scores = kn.add(kn.multiply(kn.matmul(q, kn.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(s.headDim)), mask);
+    const scores = kn.add(kn.multiply(kn.matmul(q, kn.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(s.headDim)), maskOf(s.windows[l]));
     const e = kn.exp(kn.subtract(scores, kn.max(scores, -1, { keepdims: true })));
     const probs = kn.divide(e, kn.sum(e, -1, { keepdims: true }));
     const o = kn.transpose(kn.matmul(probs, v), [0, 2, 1, 3]).reshape([B, L, qs]);
