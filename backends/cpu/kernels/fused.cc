@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include "accumulate.h"
 #include "elementwise_ops.h"
+#include "reduce_ops.h"
 #include "../sequencer.h"
 #include "../thread_pool.h"
 
@@ -418,50 +419,9 @@ template <class T> KILN_AVX2 void ins_round16_vec(const Ins& I, Frame& F, int64_
 
 // ---- reductions ------------------------------------------------------------------------------
 
-#if KILN_SIMD
-// float32 folds eight lanes at a time: sums with two vector accumulators (then in double), max/min
-// with the scalar rule per lane (x > a ? x : a) and a mask that keeps a NaN.
-KILN_AVX2 inline double sum_f32_avx2(const float* x, int64_t n) {
-  // four accumulators: one add per vector without waiting on the previous one's latency
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
-    s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
-    s2 = _mm256_add_ps(s2, _mm256_loadu_ps(x + i + 16));
-    s3 = _mm256_add_ps(s3, _mm256_loadu_ps(x + i + 24));
-  }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
-  alignas(32) float t[8];
-  _mm256_store_ps(t, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-  double r = 0;
-  for (int j = 0; j < 8; j++) r += (double)t[j];
-  for (; i < n; i++) r += (double)x[i];
-  return r;
-}
-template <bool kMax> KILN_AVX2 inline float extreme_f32_avx2(float a, const float* x, int64_t n) {
-  if (a != a) return a;
-  __m256 m = _mm256_set1_ps(a), nan = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(x + i);
-    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-    m = kMax ? _mm256_max_ps(v, m) : _mm256_min_ps(v, m);
-  }
-  alignas(32) float t[8];
-  _mm256_store_ps(t, m);
-  float r = a;
-  for (int j = 0; j < 8; j++) r = (kMax ? t[j] > r : t[j] < r) ? t[j] : r;
-  if (_mm256_movemask_ps(nan)) return std::numeric_limits<float>::quiet_NaN();
-  for (; i < n; i++) {
-    float v = x[i];
-    if (v != v) return v;
-    r = (kMax ? v > r : v < r) ? v : r;
-  }
-  return r;
-}
-#endif
-
+// Identities, combining rules, the vector fold, the float sum and product are reduce_ops.h's,
+// shared with the eager reduce kernel. Sums add a block's float leaf sum into a double; integer
+// sums and products accumulate in uint64 (wrapping to the narrow type as the eager kernel's do).
 template <class C, ReduceOp OP> struct Acc {
   static constexpr bool kSumProd = OP == ReduceOp::sum || OP == ReduceOp::prod;
   static constexpr bool kLogic = OP == ReduceOp::all || OP == ReduceOp::any;
@@ -472,51 +432,21 @@ template <class C, ReduceOp OP> struct Acc {
   static A get_slot(const uint64_t* s) { A a; std::memcpy(&a, s, sizeof(A)); return a; }
   static void set_slot(uint64_t* s, A a) { std::memcpy(s, &a, sizeof(A)); }
 
-  static A init_value() {
-    if constexpr (OP == ReduceOp::sum) return A(0);
-    else if constexpr (OP == ReduceOp::prod) return A(1);
-    else if constexpr (OP == ReduceOp::max) {
-      if constexpr (std::is_floating_point_v<C>) return -std::numeric_limits<C>::infinity();
-      else return std::numeric_limits<C>::lowest();
-    } else if constexpr (OP == ReduceOp::min) {
-      if constexpr (std::is_floating_point_v<C>) return std::numeric_limits<C>::infinity();
-      else return std::numeric_limits<C>::max();
-    } else return OP == ReduceOp::all;
-  }
-  static void step(A& a, A x) {
-    if constexpr (OP == ReduceOp::sum) a = wrap_add(a, x);
-    else if constexpr (OP == ReduceOp::prod) a = wrap_mul(a, x);
-    else if constexpr (OP == ReduceOp::max || OP == ReduceOp::min) {
-      A m = (OP == ReduceOp::max ? x > a : x < a) ? x : a;
-      a = is_nan(x) ? x : m;  // NaN propagates
-    } else if constexpr (OP == ReduceOp::all) a = a && x;
-    else a = a || x;
-  }
+  using R = red::Rule<OP, A>;
+  static A init_value() { return R::identity(); }
+  static void step(A& a, A x) { R::step(a, x); }
   static A widen(C x) {
     if constexpr (kLogic) return x != C(0);
     else if constexpr (kSumProd && !std::is_floating_point_v<C>) return (uint64_t)x;  // wraps like the narrow type
     else return (A)x;
   }
   static void fold(A& a, const C* x, int64_t n) {
-#if KILN_SIMD
-    if constexpr (std::is_same_v<C, float> && (OP == ReduceOp::sum || OP == ReduceOp::max || OP == ReduceOp::min)) {
-      if (ew::has_avx2()) {
-        if constexpr (OP == ReduceOp::sum) a += sum_f32_avx2(x, n);
-        else a = extreme_f32_avx2<OP == ReduceOp::max>(a, x, n);
-        return;
-      }
-    }
-#endif
     if constexpr (OP == ReduceOp::sum && std::is_floating_point_v<C>) {
-      // eight partial sums in the register type, added to the double accumulator per block
-      C p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int64_t i = 0;
-      for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) p[j] += x[i + j];
-      double t = 0;
-      for (; i < n; i++) t += (double)x[i];
-      for (int j = 0; j < 8; j++) t += (double)p[j];
-      a += t;
+      a += red::sum_leaf<red::LoadSame>(x, n, 1);  // the eager kernel's leaf sum, added in double
+    } else if constexpr (OP == ReduceOp::prod && std::is_floating_point_v<C>) {
+      red::prod_run<red::LoadSame>(x, n, 1, a);  // the eager kernel's product, in double
+    } else if constexpr ((OP == ReduceOp::max || OP == ReduceOp::min) && red::kVecOp<OP, C>) {
+      red::fold_run_vec<OP>(x, n, a);  // the eager kernel's vector fold
     } else {
       for (int64_t i = 0; i < n; i++) step(a, widen(x[i]));
     }

@@ -11,6 +11,8 @@
 #include "kernels.h"
 #include "accumulate.h"
 #include "ops.h"
+#include "reduce_ops.h"
+#include "../simd.h"
 #include "../thread_pool.h"
 
 namespace kiln {
@@ -20,16 +22,8 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Contiguous inner loops get an AVX2 copy (the bodies are inlined into target functions).
 #define KILN_INLINE inline __attribute__((always_inline))
-#if defined(__x86_64__) || defined(__i386__)
-#define KILN_AVX2 __attribute__((target("avx2,fma")))
-const bool kHasAvx2 = [] {
-  __builtin_cpu_init();  // may run before the CPU model constructor
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}();
-#else
-#define KILN_AVX2
-const bool kHasAvx2 = false;
-#endif
+// KILN_AVX2 and the level in use come from simd.h (empty / false without SIMD).
+inline bool has_avx2() { return use_avx2(); }
 
 const char* reduce_op_name(int op) {
 #define KILN_NAME(n) #n,
@@ -38,20 +32,9 @@ const char* reduce_op_name(int op) {
   return (op >= 0 && op < (int)ReduceOp::kCount) ? names[op] : "invalid";
 }
 
-
-template <typename V> constexpr V lowest_of() {
-  if constexpr (std::is_floating_point_v<V>) return -std::numeric_limits<V>::infinity();
-  else return std::numeric_limits<V>::lowest();
-}
-template <typename V> constexpr V highest_of() {
-  if constexpr (std::is_floating_point_v<V>) return std::numeric_limits<V>::infinity();
-  else return std::numeric_limits<V>::max();
-}
-
-enum class Kind { kSum, kProd, kMax, kMin, kOther };
-
 // ---- operations: load (storage -> value), init, step (fold one value at flat index i),
-// merge (fold a later partial result), finish (accumulator -> output element).
+// merge (fold a later partial result), finish (accumulator -> output element). Identities and
+// combining rules are red::Rule (reduce_ops.h), shared with fused programs.
 
 template <typename T> struct SumOp {
   using V = typename Wide<T>::type;
@@ -59,25 +42,28 @@ template <typename T> struct SumOp {
   using Out = T;
   static constexpr bool kPairwise = std::is_floating_point_v<A>;
   static constexpr bool kArg = false;
-  static constexpr Kind kKind = Kind::kSum;
+  static constexpr ReduceOp kOp = ReduceOp::sum;
+  using R = red::Rule<kOp, A>;
   static V load(T x) { return (V)to_compute(x); }
-  static A init() { return A(0); }
-  static void step(A& a, V x, int64_t) { a = wrap_add(a, x); }
-  static void merge(A& a, const A& b) { a = wrap_add(a, b); }
+  static A init() { return R::identity(); }
+  static void step(A& a, V x, int64_t) { R::step(a, x); }
+  static void merge(A& a, const A& b) { R::step(a, b); }
   static Out finish(const A& a) { return store_as<T>(a); }
 };
 
+// Float products accumulate in double (red::prod_run, as fused programs do).
 template <typename T> struct ProdOp {
   using V = typename Wide<T>::type;
-  using A = V;
+  using A = std::conditional_t<std::is_floating_point_v<V>, double, V>;
   using Out = T;
   static constexpr bool kPairwise = false;
   static constexpr bool kArg = false;
-  static constexpr Kind kKind = Kind::kProd;
+  static constexpr ReduceOp kOp = ReduceOp::prod;
+  using R = red::Rule<kOp, A>;
   static V load(T x) { return (V)to_compute(x); }
-  static A init() { return A(1); }
-  static void step(A& a, V x, int64_t) { a = wrap_mul(a, x); }
-  static void merge(A& a, const A& b) { a = wrap_mul(a, b); }
+  static A init() { return R::identity(); }
+  static void step(A& a, V x, int64_t) { R::step(a, (A)x); }
+  static void merge(A& a, const A& b) { R::step(a, b); }
   static Out finish(const A& a) { return store_as<T>(a); }
 };
 
@@ -88,14 +74,12 @@ template <typename T, bool kMax> struct ExtremeOp {
   using Out = T;
   static constexpr bool kPairwise = false;
   static constexpr bool kArg = false;
-  static constexpr Kind kKind = kMax ? Kind::kMax : Kind::kMin;
+  static constexpr ReduceOp kOp = kMax ? ReduceOp::max : ReduceOp::min;
+  using R = red::Rule<kOp, A>;
   static V load(T x) { return to_compute(x); }
-  static A init() { return kMax ? lowest_of<V>() : highest_of<V>(); }
-  static void step(A& a, V x, int64_t) {  // two selects: a single || or | becomes branches
-    V m = (kMax ? x > a : x < a) ? x : a;
-    a = is_nan(x) ? x : m;
-  }
-  static void merge(A& a, const A& b) { step(a, b, 0); }
+  static A init() { return R::identity(); }
+  static void step(A& a, V x, int64_t) { R::step(a, x); }
+  static void merge(A& a, const A& b) { R::step(a, b); }
   static Out finish(const A& a) { return store_as<T>(a); }
 };
 
@@ -105,11 +89,12 @@ template <typename T, bool kAll> struct LogicOp {
   using Out = bool;
   static constexpr bool kPairwise = false;
   static constexpr bool kArg = false;
-  static constexpr Kind kKind = Kind::kOther;
+  static constexpr ReduceOp kOp = kAll ? ReduceOp::all : ReduceOp::any;
+  using R = red::Rule<kOp, A>;
   static V load(T x) { return to_compute(x) != 0; }  // NaN != 0: true
-  static A init() { return kAll; }
-  static void step(A& a, V x, int64_t) { a = kAll ? (a && x) : (a || x); }
-  static void merge(A& a, const A& b) { step(a, b, 0); }
+  static A init() { return R::identity(); }
+  static void step(A& a, V x, int64_t) { R::step(a, x); }
+  static void merge(A& a, const A& b) { R::step(a, b); }
   static Out finish(const A& a) { return a; }
 };
 
@@ -123,7 +108,7 @@ template <typename T, bool kMax> struct ArgOp {
   static constexpr bool kPairwise = false;
   static constexpr bool kArg = true;
   static constexpr bool kIsMax = kMax;
-  static constexpr Kind kKind = Kind::kOther;
+  static constexpr ReduceOp kOp = kMax ? ReduceOp::argmax : ReduceOp::argmin;
   static V load(T x) { return to_compute(x); }
   static bool better(V x, V best) {
     if (is_nan(best)) return false;
@@ -232,81 +217,12 @@ Plan make_plan(const View& in, const View& out, int r, bool keep_order) {
 
 // ---- rows: one output at a time
 
-// Explicit 32-byte vectors (GCC vector extensions) for sum/prod/max/min of plain arithmetic
-// types: the auto-vectoriser gives up on NaN-propagating max. Split in two halves without AVX.
-template <typename A> struct VecOf { typedef A type __attribute__((vector_size(32))); };
-
+// Contiguous runs of sum/prod/max/min over plain arithmetic types fold with red::fold_vec
+// (reduce_ops.h: explicit vectors, the auto-vectoriser gives up on NaN-propagating max).
 template <typename T, typename Op>
-constexpr bool kVectorisable = Op::kKind != Kind::kOther && std::is_same_v<typename Op::V, typename Op::A> &&
-                               std::is_arithmetic_v<typename Op::A> && !std::is_same_v<typename Op::A, bool> &&
+constexpr bool kVectorisable = red::kVecOp<Op::kOp, typename Op::A> && std::is_same_v<typename Op::V, typename Op::A> &&
                                sizeof(T) == sizeof(typename Op::A) && std::is_arithmetic_v<T>;
-
-// a = a (op) x; by reference: 32-byte vectors by value would change the ABI without AVX
-template <typename Op, typename VT> KILN_INLINE void vstep(VT& a, const VT& x) {
-  if constexpr (Op::kKind == Kind::kSum) a = a + x;
-  else if constexpr (Op::kKind == Kind::kProd) a = a * x;
-  else {
-    VT m = Op::kKind == Kind::kMax ? (x > a ? x : a) : (x < a ? x : a);
-    if constexpr (std::is_floating_point_v<typename Op::A>) a = x != x ? x : m;
-    else a = m;
-  }
-}
-
-// Folds a contiguous run into acc (vectorisable ops only).
-template <typename T, typename Op>
-KILN_INLINE void fold_vec(const T* q, int64_t n, typename Op::A& acc) {
-  using A = typename Op::A;
-  using VT = typename VecOf<A>::type;
-  constexpr int L = 32 / sizeof(A);
-  VT v[4];
-  for (int u = 0; u < 4; u++)
-    for (int l = 0; l < L; l++) v[u][l] = Op::init();
-  int64_t i = 0;
-  for (; i + 4 * L <= n; i += 4 * L)
-    for (int u = 0; u < 4; u++) {
-      VT x;
-      std::memcpy(&x, q + i + u * L, sizeof(VT));
-      vstep<Op>(v[u], x);
-    }
-  for (; i + L <= n; i += L) {
-    VT x;
-    std::memcpy(&x, q + i, sizeof(VT));
-    vstep<Op>(v[0], x);
-  }
-  for (int u = 1; u < 4; u++) vstep<Op>(v[0], v[u]);
-  for (int l = 0; l < L; l++) Op::merge(acc, (A)v[0][l]);
-  for (; i < n; i++) Op::step(acc, Op::load(q[i]), 0);
-}
-template <typename T, typename Op>
-KILN_AVX2 void fold_vec_avx2(const T* q, int64_t n, typename Op::A& acc) { fold_vec<T, Op>(q, n, acc); }
-
-// Sum of <= 1024 elements with 32 interleaved accumulators (the pairwise leaf).
-template <typename T, typename Op>
-KILN_INLINE typename Op::A leaf_sum(const T* q, int64_t n, int64_t s) {
-  using A = typename Op::A;
-  if (n < 64) {
-    A t = 0;
-    for (int64_t i = 0; i < n; i++) t += Op::load(q[i * s]);
-    return t;
-  }
-  constexpr int W = 32;
-  A part[W] = {};
-  int64_t i = 0;
-  if (s == 1) {
-    for (; i + W <= n; i += W)
-      for (int j = 0; j < W; j++) part[j] += Op::load(q[i + j]);
-  } else {
-    for (; i + W <= n; i += W)
-      for (int j = 0; j < W; j++) part[j] += Op::load(q[(i + j) * s]);
-  }
-  A tail = 0;
-  for (; i < n; i++) tail += Op::load(q[i * s]);
-  for (int w = W / 2; w >= 1; w /= 2)
-    for (int j = 0; j < w; j++) part[j] += part[j + w];
-  return part[0] + tail;
-}
-template <typename T, typename Op>
-KILN_AVX2 typename Op::A leaf_sum_avx2(const T* q, int64_t n) { return leaf_sum<T, Op>(q, n, 1); }
+using red::VecOf;
 
 // Pairwise sum of a run: error grows like log(n), as numpy's.
 template <typename T, typename Op>
@@ -315,8 +231,7 @@ typename Op::A pairwise(const T* q, int64_t n, int64_t s) {
     int64_t h = (n / 2) & ~int64_t(31);
     return pairwise<T, Op>(q, h, s) + pairwise<T, Op>(q + h * s, n - h, s);
   }
-  if (s == 1 && kHasAvx2) return leaf_sum_avx2<T, Op>(q, n);
-  return leaf_sum<T, Op>(q, n, s);
+  return (typename Op::A)red::sum_leaf<Op, T>(q, n, s);  // shared with fused programs
 }
 
 // Folds a run into acc with interleaved accumulators (order-insensitive ops only).
@@ -377,15 +292,14 @@ void fold_run(const T* q, int64_t n, int64_t s, int64_t idx0, typename Op::A& ac
       return;
     }
   } else {
+    if constexpr (Op::kOp == ReduceOp::prod && std::is_same_v<typename Op::A, double>) {
+      return red::prod_run<Op>(q, n, s, acc);  // shared with fused programs
+    }
     if constexpr (kVectorisable<T, Op>) {
-      if (s == 1 && n >= 16) {
-        if (kHasAvx2) fold_vec_avx2<T, Op>(q, n, acc);
-        else fold_vec<T, Op>(q, n, acc);
-        return;
-      }
+      if (s == 1 && n >= 16) return red::fold_run_vec<Op::kOp>(q, n, acc);
     }
     if (n >= 64) {
-      if (s == 1 && kHasAvx2) fold_multi_avx2<T, Op>(q, n, acc);
+      if (s == 1 && has_avx2()) fold_multi_avx2<T, Op>(q, n, acc);
       else fold_multi<T, Op>(q, n, s, acc);
       return;
     }
@@ -507,7 +421,7 @@ KILN_INLINE void fold_row_body(const T* q, int64_t w, int64_t sv, int64_t r, typ
         VT a, x;
         std::memcpy(&a, acc + j, sizeof(VT));
         std::memcpy(&x, q + j, sizeof(VT));
-        vstep<Op>(a, x);
+        red::vstep<Op::kOp>(a, x);
         std::memcpy(acc + j, &a, sizeof(VT));
       }
       for (; j < w; j++) Op::step(acc[j], Op::load(q[j]), r);
@@ -526,7 +440,7 @@ KILN_AVX2 void fold_row_avx2(const T* q, int64_t w, int64_t r, typename Op::A* a
 }
 template <typename T, typename Op>
 inline void fold_row(const T* q, int64_t w, int64_t sv, int64_t r, typename Op::A* acc) {
-  if (sv == 1 && kHasAvx2 && w >= 16) fold_row_avx2<T, Op>(q, w, r, acc);
+  if (sv == 1 && has_avx2() && w >= 16) fold_row_avx2<T, Op>(q, w, r, acc);
   else fold_row_body<T, Op>(q, w, sv, r, acc);
 }
 
@@ -545,7 +459,7 @@ KILN_INLINE void fold_rows4_body(const T* q0, const T* q1, const T* q2, const T*
     std::memcpy(&a, acc + j, sizeof(VT));
     for (int u = 0; u < 4; u++) {
       std::memcpy(&x, q[u] + j, sizeof(VT));
-      vstep<Op>(a, x);
+      red::vstep<Op::kOp>(a, x);
     }
     std::memcpy(acc + j, &a, sizeof(VT));
   }
@@ -567,7 +481,7 @@ inline void fold_rows(const T* base, int64_t w, int64_t sv, int64_t r, int64_t e
       const T* q[4];
       for (; r + 4 <= end; r += 4) {
         for (int u = 0; u < 4; u++, wr.next()) q[u] = base + wr.off0;
-        if (kHasAvx2) fold_rows4_avx2<T, Op>(q[0], q[1], q[2], q[3], w, acc);
+        if (has_avx2()) fold_rows4_avx2<T, Op>(q[0], q[1], q[2], q[3], w, acc);
         else fold_rows4_body<T, Op>(q[0], q[1], q[2], q[3], w, acc);
       }
     }
