@@ -5,6 +5,7 @@
 // rule itself checked against central differences in float64. A new native op fails here until
 // all of them exist (as tests/grad/transforms.test.ts does for the primitives of core/); the
 // pinned counts make adding one a visit to this file, as ggml pins its op count.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as kn from '../index.js';
 import { BinaryOps, K, ReduceOps, ScanOps, SortOps, UnaryOps } from '../backends/native.js';
@@ -77,6 +78,27 @@ describe('the native catalog has a reference, a domain and a gradient rule (or a
     expect(Object.keys(ReduceOps).length, 'reduce ops').toBe(8);
     expect(Object.keys(SortOps).length, 'sort ops').toBe(5);
     expect(Object.keys(ScanOps).length, 'scan ops').toBe(5);
+  });
+
+  // the test file that checks each kernel against a reference, and a word it uses for the kernel
+  const KERNEL_TESTS: Record<string, [file: string, word: string]> = {
+    free: ['memory.test.ts', 'dispose'], copy: ['conformance/copy_cast.test.ts', 'astype'],
+    fill: ['conformance/copy_cast.test.ts', 'full'], arange: ['conformance/copy_cast.test.ts', 'arange'],
+    unary: ['conformance/unary.test.ts', 'unary'], binary: ['conformance/binary.test.ts', 'binary'],
+    where: ['conformance/where.test.ts', 'where'], reduce: ['conformance/reduce.test.ts', 'reduce'],
+    matmul: ['conformance/matmul.test.ts', 'matmul'], gather: ['conformance/index.test.ts', 'take'],
+    scatter: ['conformance/index.test.ts', 'scatter'], cholesky: ['linalg.test.ts', 'cholesky'], inv: ['linalg.test.ts', 'inv'],
+    solve: ['linalg.test.ts', 'solve'], solve_triangular: ['linalg.test.ts', 'solveTriangular'], qr: ['linalg.test.ts', 'qr'],
+    det: ['linalg.test.ts', 'det'], slogdet: ['linalg.test.ts', 'slogdet'], sort: ['conformance/sort.test.ts', 'argsort'],
+    searchsorted: ['conformance/sort.test.ts', 'searchsorted'], scan: ['conformance/scan.test.ts', 'cumsum'],
+    rms_norm: ['conformance/fast.test.ts', 'rmsNorm'], layer_norm: ['conformance/fast.test.ts', 'layerNorm'],
+    rope: ['conformance/fast.test.ts', 'rope'], attention: ['conformance/fast.test.ts', 'scaledDotProductAttention'],
+    fused: ['conformance/fused.test.ts', 'compile'],
+  };
+  it.each(Object.keys(K))('kernel %s has a reference test', (kernel) => {
+    const t = KERNEL_TESTS[kernel];
+    expect(t, `no reference test named for kernel '${kernel}' (KERNEL_TESTS here; a new kernel family starts in tests/conformance)`).toBeDefined();
+    expect(readFileSync(new URL(`./${t[0]}`, import.meta.url), 'utf8')).toContain(t[1]);
   });
 
   it.each(Object.keys(UnaryOps))('unary %s', (code) => {

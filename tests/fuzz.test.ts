@@ -662,6 +662,7 @@ describe('random op sequences never crash', () => {
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const NATIVE = pathToFileURL(join(ROOT, 'backends', 'native.ts')).href;
+const RNG = pathToFileURL(join(ROOT, 'tests', 'helpers', 'rng.ts')).href;
 
 /** The child: random calls into the addon; every call must return or throw an Error. */
 function childScript(kind: string, seed: number, iterations: number): string {
@@ -669,12 +670,17 @@ function childScript(kind: string, seed: number, iterations: number): string {
 import { writeSync } from 'node:fs';
 const { native } = await import(${JSON.stringify(NATIVE)});
 const KIND = ${JSON.stringify(kind)}, N = ${iterations};
-let s = ${seed} >>> 0;
-const r = () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+const { mulberry32 } = await import(${JSON.stringify(RNG)});
+const r = mulberry32(${seed});
 const ri = (n) => Math.floor(r() * n);
 const pick = (a) => a[ri(a.length)];
-const say = (m) => writeSync(1, m.length > 600 ? m.slice(0, 600) + '…\\n' : m + '\\n');
+// stdout is a non-blocking pipe that the parent drains slowly on a busy machine: retry EAGAIN, finish partial writes
+const say = (m) => {
+  const b = Buffer.from(m.length > 600 ? m.slice(0, 600) + '…\\n' : m + '\\n');
+  for (let off = 0; off < b.length; ) {
+    try { off += writeSync(1, b, off); } catch (e) { if (e.code !== 'EAGAIN') throw e; }
+  }
+};
 const show = (v) => typeof v === 'bigint' ? v + 'n' : ArrayBuffer.isView(v) ? v.constructor.name + '(' + v.length + ')[' + Array.from(v).slice(0, 80).join(',') + ']' : typeof v === 'string' ? JSON.stringify(v) : String(v);
 const LIMIT = 256 * 2 ** 20;
 native.setLimit(LIMIT);
