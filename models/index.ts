@@ -4,9 +4,14 @@ export { load, loadModel, modelFromConfig, resolveModelPath } from './load.js';
 export type { LoadOptions, LoadDtype, Loaded, LoadedModel } from './load.js';
 export { readConfig } from './config.js';
 export type { ModelConfig } from './config.js';
-export { Tokenizer } from './tokenizer.js';
+export { Tokenizer, cleanUpTokenization } from './tokenizer.js';
+export type { TokenizerFromJSONOptions, EncodeOptions, DecodeOptions } from './tokenizer.js';
 export { StreamingDetokenizer } from './detokenizer.js';
+export type { DetokenizerOptions } from './detokenizer.js';
+export { applyChatTemplate, pickChatTemplate } from './chat_template.js';
 export type { ChatMessage, ChatTemplateOptions } from './chat_template.js';
+export { ggufToTokenizerFiles } from './gguf_tokenizer.js';
+export type { GgufTokenizerFiles } from './gguf_tokenizer.js';
 export {
   KVCache, RotatingKVCache, makeCache, trimCache, canTrimCache, cacheState, savePromptCache, loadPromptCache,
 } from './cache.js';

