@@ -91,10 +91,12 @@ function withSpecialTokenFlags(tj: Json, cfg: Json): Json {
   const useBos = addBos === true && bos !== null && tokId(bos) !== undefined;
   const useEos = addEos === true && eos !== null && tokId(eos) !== undefined;
   // an explicit false only removes what the flag governs: keep the other side as tokenizer.json has it
+  // Llama-3.1-style files wrap the template in a Sequence after a ByteLevel step
   const pp = tj.post_processor;
+  const tp = isObj(pp) && pp.type === 'Sequence' && Array.isArray(pp.processors) ? (pp.processors as unknown[]).find((x) => isObj(x) && x.type === 'TemplateProcessing') : pp;
   const had = (tok: string | null, where: 'first' | 'last') => {
-    if (!tok || !isObj(pp) || pp.type !== 'TemplateProcessing' || !Array.isArray(pp.single)) return false;
-    const items = pp.single as Json[];
+    if (!tok || !isObj(tp) || tp.type !== 'TemplateProcessing' || !Array.isArray(tp.single)) return false;
+    const items = tp.single as Json[];
     const it = where === 'first' ? items[0] : items[items.length - 1];
     return isObj(it) && isObj(it.SpecialToken) && it.SpecialToken.id === tok;
   };

@@ -88,6 +88,27 @@ describe('transformers-level rules', () => {
     expect(Tokenizer.fromJSON(l3, { ...l3cfg, add_bos_token: true }).encode('Hello world')).toEqual([128000, 9906, 1917]);
   });
 
+  it('a Llama-3.1-style post-processor (Sequence of ByteLevel and a BOS template) adds BOS; flags keep it or drop it', () => {
+    const l3 = readJson(join(folderOf('llama3'), 'tokenizer.json'));
+    const cfg = readJson(join(folderOf('llama3'), 'tokenizer_config.json'));
+    const bos = { SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } };
+    l3.post_processor = {
+      type: 'Sequence',
+      processors: [
+        { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+        {
+          type: 'TemplateProcessing',
+          single: [bos, { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [bos, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|begin_of_text|>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+          special_tokens: { '<|begin_of_text|>': { id: '<|begin_of_text|>', ids: [128000], tokens: ['<|begin_of_text|>'] } },
+        },
+      ],
+    };
+    expect(Tokenizer.fromJSON(l3, cfg).encode('Hello world')).toEqual([128000, 9906, 1917]);
+    expect(Tokenizer.fromJSON(l3, { ...cfg, add_eos_token: true }).encode('Hello world')).toEqual([128000, 9906, 1917, 128001]);
+    expect(Tokenizer.fromJSON(l3, { ...cfg, add_bos_token: false }).encode('Hello world')).toEqual([9906, 1917]);
+  });
+
   it('clean_up_tokenization_spaces drops the space before punctuation and contractions (transformers rule)', async () => {
     expect(cleanUpTokenization("Hello . World ? yes ! no , it ' s x n't y 'm z 's w 've v 're")).toBe("Hello. World? yes! no, it's xn't y'm z's w've v're");
     const l3 = await tokenizer('llama3');
