@@ -61,6 +61,20 @@ function preTokenizerFor(pre: string): PreTokenizerSpec {
     case 'qwen3':
     case 'deepseek-r1-qwen':
       return { preTokenizer: splitThenBytes(QWEN2_SPLIT), normalizer: { type: 'NFC' }, ignoreMerges: false, addBos: false };
+    case 'smollm':
+      // SmolLM's tokenizer.json: every digit alone, then GPT-2's regex inside ByteLevel
+      return {
+        preTokenizer: {
+          type: 'Sequence',
+          pretokenizers: [
+            { type: 'Digits', individual_digits: true },
+            { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+          ],
+        },
+        normalizer: null,
+        ignoreMerges: false,
+        addBos: false,
+      };
     case 'default':
     case 'gpt2':
     case 'gpt-2':
@@ -71,7 +85,7 @@ function preTokenizerFor(pre: string): PreTokenizerSpec {
         addBos: false,
       };
     default:
-      throw new Error(`[models] GGUF tokenizer.ggml.pre "${pre}" is not supported; supported: llama-bpe, qwen2, default, gpt2`);
+      throw new Error(`[models] GGUF tokenizer.ggml.pre "${pre}" is not supported; supported: llama-bpe, qwen2, smollm, default, gpt2`);
   }
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGguf, saveGguf, type GgufValue } from '../../ops/io/gguf.js';
+import { BYTE_TO_CHAR } from '../../models/decode.js';
 import { ggufToTokenizerFiles } from '../../models/gguf_tokenizer.js';
 import { Tokenizer } from '../../models/tokenizer.js';
 import { fixture, folderOf, readJson, type Name } from './tokenizer_fixtures.js';
@@ -171,6 +172,21 @@ describe('GGUF details', () => {
     const noPrefix = Tokenizer.fromGGUF(mi);
     expect(noPrefix.encode('Hello world', { addSpecialTokens: false })[0]).toBe(noPrefix.tokenToId('Hello'));
     expect(noPrefix.decode(noPrefix.encode(' Hello world', { addSpecialTokens: false }))).toBe(' Hello world');
+  });
+
+  it('pre-tokenizer types: default keeps digit runs whole, smollm splits every digit, qwen2 normalizes to NFC', () => {
+    // byte-level strings: U+0301 is CC 81, é is C3 A9; the merges join each pair of bytes
+    const bytes = (t: string) => [...new TextEncoder().encode(t)].map((b) => BYTE_TO_CHAR[b]);
+    const bl = (t: string) => bytes(t).join('');
+    const tokens = [bl('1'), bl('2'), bl('12'), bl('e'), bl('\u0301'), bl('\u00e9'), ...bytes('\u0301'), ...bytes('\u00e9')];
+    const merges = ['1 2', bytes('\u0301').join(' '), bytes('\u00e9').join(' ')];
+    const meta = (pre: string) => ({ 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.pre': pre, 'tokenizer.ggml.tokens': tokens, 'tokenizer.ggml.merges': merges });
+    expect(Tokenizer.fromGGUF(meta('default')).encode('12')).toEqual([2]);
+    expect(Tokenizer.fromGGUF(meta('smollm')).encode('12')).toEqual([0, 1]);
+    expect(Tokenizer.fromGGUF(meta('qwen2')).encode('12')).toEqual([0, 1]);
+    // e + combining acute becomes é (C3 A9) under NFC
+    expect(Tokenizer.fromGGUF(meta('qwen2')).encode('e\u0301')).toEqual([5]);
+    expect(Tokenizer.fromGGUF(meta('default')).encode('e\u0301')).toEqual([3, 4]);
   });
 
   it('errors name the key and the problem', () => {
