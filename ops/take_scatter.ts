@@ -1,7 +1,7 @@
 // Gathers and scatters along an axis: take, takeAlongAxis, putAlongAxis, and the flat scatter
 // behind `kn.at(...)`. One Gather or Scatter kernel each; the `a.index(...)` front end
 // (ops/index_expr.ts) builds on these.
-import type { NDArray } from '../core/array.js';
+import { NDArray } from '../core/array.js';
 import { isInteger, type DType } from '../core/dtype.js';
 import { Gather, Scatter } from '../core/primitives.js';
 import { broadcastShapes, fmtShape, normalizeAxis, sizeOf } from '../core/shape.js';
@@ -100,7 +100,13 @@ export function putAlongAxis(a: NDArray, indices: NDArray, values: Operand, axis
 export function scatterFlat(op: string, x: NDArray, positions: NDArray, values: Operand, mode: ScatterMode): NDArray {
   const m = positions.size;
   const v = broadcastTo(operandAs(values, x.dtype, op), positions.shape);
-  const base = reshape(x, [1, x.size, 1]);
-  const out = make(Scatter, { mode: MODES[mode] }, [base, reshape(positions, [1, m, 1]), reshape(v, [1, m, 1])], [1, x.size, 1], x.dtype);
-  return reshape(out, x.shape);
+  const base = reshape(x, [1, x.size, 1]), pos = reshape(positions, [1, m, 1]), upd = reshape(v, [1, m, 1]);
+  const out = make(Scatter, { mode: MODES[mode] }, [base, pos, upd], [1, x.size, 1], x.dtype);
+  const res = reshape(out, x.shape);
+  // drop the intermediate handles now (the graph keeps their nodes): a live handle on the base
+  // would stop the evaluator from writing over a dead x in place (put_, sliceUpdate)
+  const mine = new Set<NDArray>([x, positions, v, res]);
+  if (values instanceof NDArray) mine.add(values);
+  for (const t of [base, pos, upd, out]) if (!mine.has(t)) t.dispose();
+  return res;
 }

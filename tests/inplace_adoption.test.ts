@@ -28,6 +28,22 @@ describe('in-place adoption of dead evaluated buffers', () => {
     expect(x.index(7).item()).toBe(20);
   });
 
+  it('put_ writes in place when nothing else holds the array', () => {
+    const x = kn.zeros([N]);
+    kn.put_(x, [kn.sliceOf(0, 1)], 0);
+    x.eval();
+    const start = kn.memory.active();
+    kn.memory.resetPeak();
+    for (let i = 0; i < 10; i++)
+      kn.tidy(() => {
+        kn.put_(x, [kn.sliceOf(i, i + 1)], i + 1);
+        x.eval();
+      });
+    // the int32 positions put_ builds take N * 4 bytes; a copy of x would take another N * 4
+    expect(kn.memory.peak() - start).toBeLessThan(1.5 * N * 4);
+    expect(x.index(kn.sliceOf(0, 11)).tolist()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0]);
+  });
+
   it('a live view of the old buffer keeps its values (copy on write)', () => {
     const x = kn.arange(8, 'float32').eval();
     const view = x.index(kn.sliceOf(0, 4));
