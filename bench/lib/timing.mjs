@@ -21,7 +21,7 @@ export function samplesMs(fn, reps, warmup = 1) {
 
 /**
  * Median of `reps` timed calls (one warm-up call first).
- * @example medianMs(() => kn.eval(kn.exp(x)), 9) // 3.2
+ * @example medianMs(() => kn.eval(kn.exp(x)), 9) // milliseconds, e.g. 3.2
  * @param {() => unknown} fn
  * @param {number} reps
  * @param {number} [warmup]
@@ -33,7 +33,7 @@ export function medianMs(fn, reps, warmup = 1) {
 
 /**
  * Best of `reps` timed calls: for benchmarks that often share a small machine with other work.
- * @example bestMs(() => kn.eval(kn.sort(x)), 5) // 12.7
+ * @example bestMs(() => kn.eval(kn.sort(x)), 5) // milliseconds, e.g. 12.7
  * @param {() => unknown} fn
  * @param {number} reps
  * @param {number} [warmup]
