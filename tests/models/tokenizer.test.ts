@@ -59,6 +59,16 @@ describe.each(NAMES)('%s against Hugging Face tokenizers', (name) => {
     }
   });
 
+  it('200 random texts (whitespace runs, contractions, digits, specials, emoji, many scripts) give the same ids and decode back', async () => {
+    const tok = await tokenizer(name);
+    expect(fx.random_text.length).toBe(200);
+    for (const r of fx.random_text) {
+      expect(tok.encode(r.text), JSON.stringify(r.text)).toEqual(r.ids);
+      // byte-level and byte-fallback tokenizers lose nothing: decoding without the BOS gives the text back
+      if (name !== 'mistral') expect(tok.decodeRaw(r.ids), JSON.stringify(r.text)).toBe(name === 'qwen3' ? r.text.normalize('NFC') : r.text);
+    }
+  });
+
   it('vocabSize counts the added tokens', async () => {
     expect((await tokenizer(name)).vocabSize).toBe(fx.vocab_size_with_added);
   });

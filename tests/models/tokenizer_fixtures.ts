@@ -36,6 +36,8 @@ export interface Fixture {
   vocab_size_with_added: number;
   corpus: CorpusEntry[];
   random_decode: RandomDecode[];
+  /** random texts (stress pieces and code points of many scripts) with their ids */
+  random_text: { text: string; ids: number[] }[];
 }
 export interface ChatItem {
   template: string;
