@@ -34,10 +34,35 @@ export function optPosInt(c: Config, key: string, family: string): number | null
   return posInt(c, key, family);
 }
 
-/** rope_scaling: null or an object. */
-export function ropeScaling(c: Config, family: string): Record<string, unknown> | null {
-  const v = c.rope_scaling;
+/**
+ * transformers 5 writes `rope_parameters` ({ rope_type, rope_theta, factor, ... }, or one such
+ * object per layer type) instead of rope_theta + rope_scaling; null when the config has none.
+ */
+export function ropeParameters(c: Config, family: string): Record<string, unknown> | null {
+  let v = c.rope_parameters;
   if (v === undefined || v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`[models] ${family} config: rope_parameters must be an object, got ${fmtValue(v)}`);
+  const o = v as Record<string, unknown>;
+  // per layer type: the full-attention layers' settings
+  if (!('rope_type' in o) && !('rope_theta' in o) && o.full_attention && typeof o.full_attention === 'object') v = o.full_attention;
+  return v as Record<string, unknown>;
+}
+
+/** rope_theta, from the config or its rope_parameters. */
+export function ropeTheta(c: Config, family: string, fallback = 10000): number {
+  const p = ropeParameters(c, family);
+  return numField(c, 'rope_theta', family, typeof p?.rope_theta === 'number' ? p.rope_theta : fallback);
+}
+
+/** rope_scaling: null or an object (from rope_parameters when the config uses that form). */
+export function ropeScaling(c: Config, family: string): Record<string, unknown> | null {
+  let v = c.rope_scaling;
+  if (v === undefined || v === null) {
+    const p = ropeParameters(c, family);
+    const type = p?.rope_type ?? p?.type;
+    if (!p || type === undefined || type === 'default') return null;
+    v = p;
+  }
   if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`[models] ${family} config: rope_scaling must be an object or null, got ${fmtValue(v)}`);
   return v as Record<string, unknown>;
 }

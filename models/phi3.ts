@@ -7,7 +7,7 @@ import { add, multiply } from '../ops/elementwise.js';
 import { split } from '../ops/shape.js';
 import { reshape, transpose } from '../ops/views.js';
 import { Embedding, Linear, Module, RMSNorm, silu } from '../nn/index.js';
-import { boolField, checkCache, checkHeads, checkTokens, numField, optPosInt, posInt, ropeScaling, sanitizeCommon, type Config } from './args.js';
+import { boolField, checkCache, checkHeads, checkTokens, numField, optPosInt, posInt, ropeParameters, ropeScaling, ropeTheta, sanitizeCommon, type Config } from './args.js';
 import { attend, layerMasks, type MaskSpec } from './attention.js';
 import { slidingCaches, type MakeCacheOptions } from './cache.js';
 import { Rope } from './rope.js';
@@ -45,7 +45,8 @@ export function phi3Args(c: Config): Phi3Args {
   checkHeads(heads, kvHeads, f);
   const headDim = optPosInt(c, 'head_dim', f) ?? hidden / heads;
   if (!Number.isInteger(headDim)) throw new Error(`[models] phi3 config: hidden_size (${hidden}) must be a multiple of num_attention_heads (${heads})`);
-  const partial = numField(c, 'partial_rotary_factor', f, 1);
+  const rp = ropeParameters(c, f);
+  const partial = numField(c, 'partial_rotary_factor', f, typeof rp?.partial_rotary_factor === 'number' ? rp.partial_rotary_factor : 1);
   if (!(partial > 0 && partial <= 1)) throw new Error(`[models] phi3 config: partial_rotary_factor must be in (0, 1], got ${partial}`);
   const maxPos = posInt(c, 'max_position_embeddings', f, 4096);
   return {
@@ -58,7 +59,7 @@ export function phi3Args(c: Config): Phi3Args {
     head_dim: headDim,
     rms_norm_eps: numField(c, 'rms_norm_eps', f, 1e-5),
     vocab_size: posInt(c, 'vocab_size', f),
-    rope_theta: numField(c, 'rope_theta', f, 10000),
+    rope_theta: ropeTheta(c, f),
     rope_scaling: ropeScaling(c, f),
     partial_rotary_factor: partial,
     tie_word_embeddings: boolField(c, 'tie_word_embeddings', f, false),

@@ -5,7 +5,7 @@ import type { NDArray } from '../core/array.js';
 import { add, multiply } from '../ops/elementwise.js';
 import { reshape, transpose } from '../ops/views.js';
 import { Embedding, Linear, Module, RMSNorm, silu } from '../nn/index.js';
-import { boolField, checkCache, checkHeads, checkTokens, numField, posInt, qwenLayerWindows, ropeScaling, sanitizeCommon, type Config } from './args.js';
+import { boolField, checkCache, checkHeads, checkTokens, numField, posInt, qwenLayerWindows, ropeScaling, ropeTheta, sanitizeCommon, type Config } from './args.js';
 import { attend, layerMasks, type MaskSpec } from './attention.js';
 import { slidingCaches, type MakeCacheOptions } from './cache.js';
 import { Rope } from './rope.js';
@@ -53,7 +53,7 @@ export function qwen3Args(c: Config): Qwen3Args {
     attention_bias: boolField(c, 'attention_bias', f, false),
     rms_norm_eps: numField(c, 'rms_norm_eps', f, 1e-6),
     vocab_size: posInt(c, 'vocab_size', f),
-    rope_theta: numField(c, 'rope_theta', f, 10000),
+    rope_theta: ropeTheta(c, f),
     rope_scaling: ropeScaling(c, f),
     tie_word_embeddings: boolField(c, 'tie_word_embeddings', f, false),
     max_position_embeddings: posInt(c, 'max_position_embeddings', f, 32768),

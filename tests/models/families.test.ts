@@ -51,6 +51,19 @@ describe('families against the float64 reference', () => {
     expect(relErr(out.index(kn.sliceOf(), kn.sliceOf(0, 6)), full.index(kn.sliceOf(), kn.sliceOf(0, 6)))).toBeLessThan(1e-4);
   });
 
+  it("transformers 5's rope_parameters form means the same as rope_theta + rope_scaling", () => {
+    const { rope_theta: theta, rope_scaling: scaling, ...rest } = CONFIGS.llama3;
+    const hub = build('llama3');
+    const v5 = createModel({ ...rest, rope_parameters: { rope_theta: theta, ...(scaling as object) } }) as LanguageModel & kn.nn.Module;
+    v5.loadWeights(kn.tree.flatten<kn.NDArray>(hub.parameters()));
+    const t = tok(randomTokens(1, 9, 61, 5));
+    expect(v5.args.rope_theta).toBe(500000);
+    expect(relErr(v5.forward(t), hub.forward(t))).toBe(0);
+    const plain = createModel({ ...rest, rope_parameters: { rope_type: 'default', rope_theta: 500000 } });
+    expect(plain.args.rope_scaling).toBe(null);
+    expect(plain.args.rope_theta).toBe(500000);
+  });
+
   it('bfloat16 and float16 weights stay close to float32', () => {
     for (const dtype of ['bfloat16', 'float16'] as const) {
       const m = build('llama');
