@@ -36,19 +36,20 @@ export function lastLogits(logits: NDArray): NDArray {
 }
 
 /**
- * Runs prompt rows [B][T] through the model in chunks of `stepSize` tokens, leaving the last chunk
- * (at most stepSize tokens, at least 1) for the caller's first sampling step.
+ * Runs prompt rows [B][T] through the model in chunks of `stepSize` tokens, all but the last
+ * token, which is left for the caller's first sampling step (as mlx-lm does): the logits of the
+ * prompt positions are never computed, only the cache.
  */
 export function prefill(model: LanguageModel, rows: readonly (readonly number[])[], cache: KVCacheLike[], stepSize: number): number[][] {
   let rest = rows.map((r) => r.slice());
-  while (rest[0].length > stepSize) {
-    const chunk = rest.map((r) => r.slice(0, stepSize));
-    // the logits stay lazy and are never computed: only the cache is evaluated
+  while (rest[0].length > 1) {
+    const n = Math.min(stepSize, rest[0].length - 1);
+    const chunk = rest.map((r) => r.slice(0, n));
     tidy(() => {
       model.forward(ops.array(chunk, 'int32'), { cache });
       evaluate(cacheState(cache));
     });
-    rest = rest.map((r) => r.slice(stepSize));
+    rest = rest.map((r) => r.slice(n));
   }
   return rest;
 }

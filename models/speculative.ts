@@ -51,17 +51,8 @@ export async function* speculativeStep(
   if (maxTokens <= 0) return;
   const step = opts.prefillStepSize ?? 2048;
   // both caches get the prompt except its last token, which starts the first round
-  const head = prompt.slice(0, -1);
+  for (const [m, c] of [[model, cache], [draft, draftCache]] as const) prefill(m, [prompt], c, step);
   let y = prompt[prompt.length - 1];
-  if (head.length) {
-    for (const [m, c] of [[model, cache], [draft, draftCache]] as const) {
-      const [rest] = prefill(m, [head], c, step);
-      tidy(() => {
-        m.forward(ops.array([rest], 'int32'), { cache: c });
-        evaluate(cacheState(c));
-      });
-    }
-  }
   let draftPending: number[] = [y]; // accepted tokens the draft cache has not seen yet
   let emitted = 0;
   while (emitted < maxTokens) {

@@ -137,7 +137,7 @@ describe('speculative decoding', () => {
     const t = counting(target);
     const rs = await collect(PROMPT, { maxTokens: 24, draftModel: draft, numDraftTokens: 3 }, target);
     expect(rs.map((r) => r.token)).toEqual(ref);
-    expect(plainCalls).toBe(24);
+    expect(plainCalls).toBe(25); // prefill (all but the last prompt token) + 24 steps
     // prefill + 24 tokens in rounds of 4 (3 accepted + 1)
     expect(t.calls).toBe(1 + 6);
     expect(rs.filter((r) => r.fromDraft).length).toBe(18);
