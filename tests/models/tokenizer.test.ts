@@ -145,12 +145,13 @@ describe('special tokens', () => {
 
 describe('fromFolder', () => {
   it('eosTokenIds merges tokenizer_config eos_token with every generation_config eos_token_id', async () => {
-    const d = folder('llama3', { 'generation_config.json': JSON.stringify({ bos_token_id: 128000, eos_token_id: [128001, 128008, 128009] }) });
-    expect((await Tokenizer.fromFolder(d)).eosTokenIds).toEqual([128001, 128008, 128009]);
+    // Mistral's tokenizer_config says eos_token </s> (id 2); the list form as Llama-3.1 writes it
+    const d = folder('mistral', { 'generation_config.json': JSON.stringify({ bos_token_id: 1, eos_token_id: [32000, 2, 32001] }) });
+    expect((await Tokenizer.fromFolder(d)).eosTokenIds).toEqual([2, 32000, 32001]);
     const d2 = folder('mistral', { 'generation_config.json': JSON.stringify({ eos_token_id: 2 }) });
     expect((await Tokenizer.fromFolder(d2)).eosTokenIds).toEqual([2]);
-    const d3 = folder('qwen3', { 'generation_config.json': JSON.stringify({ eos_token_id: [151645, 151643] }) });
-    expect((await Tokenizer.fromFolder(d3)).eosTokenIds).toEqual([151645, 151643]);
+    const d3 = folder('mistral', { 'generation_config.json': JSON.stringify({ temperature: 0.6 }) });
+    expect((await Tokenizer.fromFolder(d3)).eosTokenIds).toEqual([2]);
   });
 
   it('chat_template.jinja wins over tokenizer_config.chat_template; a named list uses "default"', async () => {
