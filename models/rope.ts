@@ -1,4 +1,4 @@
-// RoPE variants of Hugging Face configs (rope_scaling): default, linear, dynamic (NTK), llama3 and
+// RoPE variants of Hugging Face configs (rope_scaling): default, linear, dynamic (NTK), llama3, yarn and
 // longrope/su. Every variant reduces to per-pair periods handed to kn.fast.rope (its `freqs`
 // option) plus a position scale, so all of them run on the one native rope kernel; longrope's
 // attention factor is a multiply of the rotated output.
@@ -48,6 +48,41 @@ export function llama3InvFreq(inv: number[], s: Record<string, unknown>, where: 
     const smooth = (old / wavelen - low) / (high - low);
     return (1 - smooth) * (f / factor) + smooth * f;
   });
+}
+
+/**
+ * YaRN (rope_type yarn): frequencies below the correction range are interpolated (divided by the
+ * factor), those above it kept, a linear ramp in between; cos/sin carry an attention factor. As HF,
+ * an original_max_position_embeddings in rope_scaling makes the factor max / original positions.
+ */
+export function yarnInvFreq(inv: number[], s: Record<string, unknown>, dims: number, base: number, maxPos: number): { inv: number[]; attentionFactor: number } {
+  let factor = num(s.factor, 'factor');
+  let orig = maxPos;
+  if (s.original_max_position_embeddings !== undefined && s.original_max_position_embeddings !== null) {
+    orig = num(s.original_max_position_embeddings, 'original_max_position_embeddings');
+    factor = maxPos / orig;
+  }
+  const mscaleOf = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
+  const m = typeof s.mscale === 'number' ? s.mscale : 0, mAll = typeof s.mscale_all_dim === 'number' ? s.mscale_all_dim : 0;
+  const attentionFactor = typeof s.attention_factor === 'number' ? s.attention_factor
+    : m && mAll ? mscaleOf(factor, m) / mscaleOf(factor, mAll) : mscaleOf(factor);
+  const fast = typeof s.beta_fast === 'number' && s.beta_fast ? s.beta_fast : 32;
+  const slow = typeof s.beta_slow === 'number' && s.beta_slow ? s.beta_slow : 1;
+  // the pair index whose wavelength fits `rotations` times into the original context
+  const pairAt = (rotations: number) => (dims * Math.log(orig / (rotations * 2 * Math.PI))) / (2 * Math.log(base));
+  let lo = pairAt(fast), hi = pairAt(slow);
+  if (s.truncate !== false) {
+    lo = Math.floor(lo);
+    hi = Math.ceil(hi);
+  }
+  lo = Math.max(lo, 0);
+  hi = Math.min(hi, dims - 1);
+  if (lo === hi) hi += 0.001;
+  const out = inv.map((f, i) => {
+    const keep = 1 - Math.min(1, Math.max(0, (i - lo) / (hi - lo))); // 1: extrapolate (unchanged)
+    return (f / factor) * (1 - keep) + f * keep;
+  });
+  return { inv: out, attentionFactor };
 }
 
 function num(v: unknown, what: string): number {
@@ -136,8 +171,14 @@ export class Rope {
         this.#dynamic = (seqLen) => (seqLen > orig ? { key: 'long', inv: () => longInv } : { key: '', inv: () => shortInv });
         break;
       }
+      case 'yarn': {
+        const r = yarnInvFreq(inv, s!, dims, base, c.maxPositionEmbeddings ?? 2048);
+        this.#freqs = periods(r.inv);
+        this.#mscale = r.attentionFactor;
+        break;
+      }
       default:
-        throw new Error(`[models] unsupported rope_scaling type ${JSON.stringify(this.type)}; supported: default, linear, dynamic, llama3, longrope (su)`);
+        throw new Error(`[models] unsupported rope_scaling type ${JSON.stringify(this.type)}; supported: default, linear, dynamic, llama3, yarn, longrope (su)`);
     }
     this.scale = scale;
   }

@@ -22,6 +22,8 @@ export const CONFIGS: Record<string, Config> = {
   },
   llama_linear: { ...base, model_type: 'llama', rope_scaling: { type: 'linear', factor: 2 } },
   llama_dynamic: { ...base, model_type: 'llama', max_position_embeddings: 8, rope_scaling: { type: 'dynamic', factor: 2 } },
+  llama_yarn: { ...base, model_type: 'llama', rope_theta: 500, rope_scaling: { rope_type: 'yarn', factor: 8, original_max_position_embeddings: 16 } },
+  qwen3_yarn: { ...base, model_type: 'qwen3', head_dim: 16, rope_scaling: { rope_type: 'yarn', factor: 2, beta_fast: 8, mscale: 1, mscale_all_dim: 0.5 } },
   mistral: { ...base, model_type: 'mistral', head_dim: 12, sliding_window: 6 },
   qwen2: { ...base, model_type: 'qwen2', tie_word_embeddings: true },
   qwen3: { ...base, model_type: 'qwen3', head_dim: 16, tie_word_embeddings: true },
@@ -92,6 +94,19 @@ export function refInvFreq(c: Config, dims: number, seqLen: number): number[] {
       return medium ? (1 - smooth) * (scaled / factor) + smooth * scaled : scaled;
     });
   }
+  if (type === 'yarn') {
+    // HF's formula, restated: ramp r(i) over [low, high] pairs between interpolation and extrapolation
+    const maxPos = c.max_position_embeddings as number;
+    const orig = (s!.original_max_position_embeddings as number | undefined) ?? maxPos;
+    const factor = s!.original_max_position_embeddings !== undefined ? maxPos / orig : (s!.factor as number);
+    const d = (rot: number) => (dims * Math.log(orig / (rot * 2 * Math.PI))) / (2 * Math.log(theta));
+    const low = Math.max(Math.floor(d((s!.beta_fast as number) ?? 32)), 0);
+    const high = Math.min(Math.ceil(d((s!.beta_slow as number) ?? 1)), dims - 1);
+    return inv(theta).map((f, i) => {
+      const ramp = Math.min(1, Math.max(0, (i - low) / (high === low ? 0.001 : high - low)));
+      return ramp * (f / factor) + (1 - ramp) * f;
+    });
+  }
   if (type === 'longrope') {
     const orig = c.original_max_position_embeddings as number;
     const ext = (seqLen > orig ? s!.long_factor : s!.short_factor) as number[];
@@ -121,6 +136,12 @@ export function refSpec(c: Config): RefSpec {
   const s = c.rope_scaling as Record<string, unknown> | undefined;
   const type = s ? ((s.rope_type ?? s.type) as string) : 'default';
   let mscale = 1;
+  if (type === 'yarn') {
+    const maxPos = c.max_position_embeddings as number, orig = s!.original_max_position_embeddings as number | undefined;
+    const factor = orig !== undefined ? maxPos / orig : (s!.factor as number);
+    const g = (x: number, m = 1) => (x <= 1 ? 1 : 0.1 * m * Math.log(x) + 1);
+    mscale = s!.mscale && s!.mscale_all_dim ? g(factor, s!.mscale as number) / g(factor, s!.mscale_all_dim as number) : g(factor);
+  }
   if (type === 'longrope') {
     const f = (c.max_position_embeddings as number) / (c.original_max_position_embeddings as number);
     mscale = Math.sqrt(1 + Math.log(f) / Math.log(c.original_max_position_embeddings as number));
