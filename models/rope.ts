@@ -1,6 +1,6 @@
 // RoPE variants of Hugging Face configs (rope_scaling): default, linear, dynamic (NTK), llama3, yarn and
 // longrope/su. Every variant reduces to per-pair periods handed to kn.fast.rope (its `freqs`
-// option) plus a position scale, so all of them run on the one native rope kernel; longrope's
+// option) plus a position scale, so all of them run on the one native rope kernel; longrope's and yarn's
 // attention factor is a multiply of the rotated output.
 import type { NDArray } from '../core/array.js';
 import { keep } from '../core/memory.js';
