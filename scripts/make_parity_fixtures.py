@@ -17,8 +17,8 @@ For each family it writes OUT_DIR/<family>/:
   reference.json         the same token ids, versions and the checks made here
 
 The weights are not HF's default N(0, 0.02) init: that makes logits nearly flat, so greedy
-choices would hang on ties. Linear weights ~ N(0, 1/fan_in), embeddings ~ N(0, 1), norm weights
-~ 1 + N(0, 0.1^2) and biases ~ N(0, 0.1^2) give logits with a spread of a few units.
+choices would hang on ties. Linear weights ~ N(0, 1/fan_in), embeddings ~ N(0, 1) (N(0, 1/16) when
+tied), norm weights ~ 1 + N(0, 0.1^2) and biases ~ N(0, 0.1^2) give logits with a spread of a few units.
 """
 import copy
 import json
@@ -127,6 +127,7 @@ FAMILIES = {
 
 def init_weights(model, seed):
     g = torch.Generator().manual_seed(seed)
+    tied = bool(model.config.tie_word_embeddings)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:
@@ -134,7 +135,8 @@ def init_weights(model, seed):
             elif name.endswith(".bias"):
                 v = 0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64)
             elif "embed_tokens" in name:
-                v = torch.randn(p.shape, generator=g, dtype=torch.float64)
+                # tied: a unit-scale embedding would make every token predict itself
+                v = torch.randn(p.shape, generator=g, dtype=torch.float64) * (0.25 if tied else 1.0)
             elif p.ndim == 2:
                 v = torch.randn(p.shape, generator=g, dtype=torch.float64) / (p.shape[1] ** 0.5)
                 if "lm_head" in name:
