@@ -59,19 +59,27 @@ export async function chatCommand(argv: string[]): Promise<void> {
   const render = (msgs: Message[]): number[] =>
     tokenizer.hasChatTemplate ? chatTokens(tokenizer, msgs) : tokenizer.encode(msgs.map((m) => m.content).join('\n') + '\n');
 
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
-  let generating = false, stopRequested = false, closed = false;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true, prompt: '>> ' });
+  let generating = false, stopRequested = false;
   rl.on('SIGINT', () => {
     if (generating) stopRequested = true;
-    else process.stdout.write('\n(type /quit or press Ctrl-D to leave)\n>> ');
+    else {
+      process.stdout.write('\n(type /quit or press Ctrl-D to leave)\n');
+      rl.prompt();
+    }
   });
-  rl.on('close', () => { closed = true; });
-  const ask = () => new Promise<string | null>((resolve) => {
-    if (closed) return resolve(null);
-    const onClose = () => resolve(null);
-    rl.once('close', onClose);
-    rl.question('>> ', (a) => { rl.off('close', onClose); resolve(a); });
-  });
+  // without a TTY, Ctrl-C reaches the process: stop the answer, keep the program
+  const onSigint = () => {
+    if (generating) stopRequested = true;
+  };
+  if (!process.stdin.isTTY) process.on('SIGINT', onSigint);
+  // the iterator buffers lines typed (or piped) while an answer is generated
+  const lines = rl[Symbol.asyncIterator]();
+  const ask = async (): Promise<string | null> => {
+    rl.prompt();
+    const r = await lines.next();
+    return r.done ? null : (r.value as string);
+  };
 
   process.stdout.write('Chat with the model. /help lists the commands.\n');
   for (;;) {
@@ -124,7 +132,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
     process.stdout.write(stopRequested ? ' [stopped]\n' : '\n');
     cached = [...cached, ...feed, ...produced];
     history.push({ role: 'assistant', content: answer });
-    if (closed) break;
   }
+  process.off('SIGINT', onSigint);
   rl.close();
 }

@@ -1,7 +1,7 @@
 // The kiln command, spawned as a user runs it (node cli/kiln.mjs): help on every command, one-line
 // usage errors with exit code 2, and generate/info/bench on a tiny model folder.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as kn from '../index.js';
@@ -85,6 +85,32 @@ describe('kiln generate', () => {
     const b = kiln(['generate', '--model', dir, '-p', 'hi', '-m', '8', '--temp', '0.9', '--seed', '5']);
     expect(a.code).toBe(0);
     expect(a.out).toBe(b.out);
+  });
+});
+
+describe('kiln chat', () => {
+  it('answers each line, keeps going after /help and /reset, leaves on /quit', () => {
+    const r = kiln(['chat', '--model', dir, '-m', '5'], 'In the beginning\n/help\n/reset\nAnd God said\n/quit\n');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('/reset  forget the conversation');
+    expect(r.out).toContain('(conversation reset)');
+    expect(r.out.split('>> ').length).toBeGreaterThanOrEqual(6);
+  });
+  it('Ctrl-C stops the current answer, not the program', async () => {
+    const p = spawn(process.execPath, [KILN, 'chat', '--model', dir, '-m', '100000'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
+    p.stdin.write('In the beginning\n');
+    const t0 = Date.now();
+    // the answer is on its way (100000 tokens: it would take minutes) once the prompt is echoed
+    while (!out.includes('>> ') && Date.now() - t0 < 50_000) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1500));
+    p.kill('SIGINT');
+    while (!out.includes('[stopped]') && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
+    p.stdin.write('/quit\n');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/ \[stopped\]\n>> $/);
   });
 });
 
