@@ -32,6 +32,7 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"layer_norm", -1, 1, 3, 3, check_layer_norm, run_layer_norm},
       {"rope", -1, 1, 6, 6, check_rope, run_rope},
       {"attention", -1, 1, 2, 2, check_attention, run_attention},
+      {"attention_lse", -1, 2, 2, 2, check_attention_lse, run_attention_lse},
       {"fused", -1, 0, 1, 1, check_fused, run_fused},
   };
   return cat;

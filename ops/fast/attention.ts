@@ -1,18 +1,21 @@
 // kn.fast.scaledDotProductAttention: softmax(q kᵀ * scale + mask) v with grouped-query heads,
 // the softmax in float32 (float64 for float64), as MLX's mx.fast.scaled_dot_product_attention.
 import type { NDArray } from '../../core/array.js';
-import type { Node } from '../../core/node.js';
+import type { Node, Primitive } from '../../core/node.js';
+import { jvpCore } from '../../core/autograd.js';
+import { tracing } from '../../core/trace_state.js';
 import { isBool, isFloating, type DType } from '../../core/dtype.js';
 import { fmtShape, fmtValue } from '../../core/shape.js';
-import { arange } from '../creation.js';
+import { arange, zerosLike } from '../creation.js';
 import { finfo } from '../dtype_info.js';
-import { add, astype, lessEqual, multiply, subtract, where } from '../elementwise.js';
-import { sum } from '../reduce.js';
+import { add, astype, exp, lessEqual, multiply, subtract, where } from '../elementwise.js';
+import { batchFirst, batchSize } from '../grad/util.js';
+import { any, sum } from '../reduce.js';
 import { matmul } from '../matmul.js';
-import { softmax } from '../stats_softmax.js';
+import { logsumexp, softmax } from '../stats_softmax.js';
 import { broadcastTo, expandDims, reshape, swapaxes } from '../views.js';
-import { defineRules } from '../../core/rules.js';
-import { make } from '../make.js';
+import { defineRules, type MultiRuleContext } from '../../core/rules.js';
+import { make, multi } from '../make.js';
 import { arrayArg, asFloat, checkOptions, computeDType, finiteNumber, floatResult, fusedPrimitive, hasKernel } from './common.js';
 
 export interface AttentionOptions {
@@ -23,6 +26,8 @@ export interface AttentionOptions {
    * bool (true = attend) or floating (added to the scores)
    */
   mask?: 'causal' | NDArray | null;
+  /** also return each query row's logsumexp of the scaled, masked scores, [B, Hq, L] (float32; float64 for float64) */
+  returnLogsumexp?: boolean;
 }
 
 export interface AttentionArgs {
@@ -46,8 +51,8 @@ interface Probabilities {
   keep: NDArray | null;
 }
 
-/** The attention weights and the grouped operands they came from. */
-function probabilities(a: AttentionArgs): Probabilities {
+/** The scaled, masked scores [B, Hkv, rep, L, S] and the grouped operands they came from. */
+function scores(a: AttentionArgs): Omit<Probabilities, 'p'> & { s: NDArray } {
   const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape;
   const c = computeDType(a.out);
   const rep = Hkv === 0 ? 1 : Hq / Hkv;
@@ -69,7 +74,22 @@ function probabilities(a: AttentionArgs): Probabilities {
       } else scores = add(scores, astype(m, c));
     }
   }
-  return { p: softmax(scores, -1), q, k, v, keep };
+  return { s: scores, q, k, v, keep };
+}
+
+/** The attention weights and the grouped operands they came from. */
+function probabilities(a: AttentionArgs): Probabilities {
+  const { s, ...rest } = scores(a);
+  return { p: softmax(s, -1), ...rest };
+}
+
+/** The composed form with each row's logsumexp [B, Hq, L] (compute dtype) as a second output. */
+export function attentionComposedLse(a: AttentionArgs): [NDArray, NDArray] {
+  const [B, Hq, L] = a.q.shape, Dv = a.v.shape[3];
+  const { s, v } = scores(a);
+  const lse = logsumexp(s, -1, { keepdims: true });
+  const p = exp(subtract(s, lse));
+  return [astype(reshape(matmul(p, v), [B, Hq, L, Dv]), a.out), reshape(lse, [B, Hq, L])];
 }
 
 /**
@@ -121,11 +141,80 @@ defineRules(Attention, {
   vjp: (ctx, g, wrt) => attentionVjp(argsOf(ctx.node, ctx.inputs), g, wrt),
 });
 
+/**
+ * Attention that also writes each row's logsumexp (a second sibling output, core/siblings.ts):
+ * what differentiated attention uses, so the backward pass rebuilds P = exp(S - lse) without
+ * another softmax reduction. The `attention_lse` kernel.
+ */
+export const AttentionLse: Primitive = {
+  name: 'scaledDotProductAttentionLse',
+  lowerOutputs(nodes, ins, outs, emit) {
+    const n = nodes[0];
+    emit.kernel('attention_lse', [n.params.scale as number, MASK_KIND[n.params.mask as keyof typeof MASK_KIND]], [
+      ...n.inputs.map((x, i) => ({ view: ins[i], dtype: x.dtype, shape: x.shape })),
+      ...outs.map((view, k) => ({ view, dtype: nodes[k].dtype, shape: nodes[k].shape })),
+    ]);
+  },
+};
+
+/** Gradients from the saved logsumexp: P = exp(S − lse); dS = P ⊙ (dP − rowsum(dO ⊙ O) + dlse). */
+function attentionLseVjp(ctx: MultiRuleContext, cts: readonly (NDArray | null)[], wrt: readonly boolean[]): (NDArray | null)[] {
+  const a = argsOf(ctx.node, ctx.inputs);
+  const [o, lse] = ctx.outputs;
+  const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape, Dv = a.v.shape[3];
+  const rep = Hkv === 0 ? 1 : Hq / Hkv;
+  const { s, q, k, v, keep } = scores(a);
+  const c = s.dtype;
+  let p = exp(subtract(s, reshape(lse, [B, Hkv, rep, L, 1])));
+  // a row that sees no key averages v evenly; its lse (lowest + log S) rounds to the lowest score
+  if (keep) p = where(any(keep, -1, { keepdims: true }), p, 1 / Math.max(S, 1));
+  let dS: NDArray | null = null;
+  let dV: NDArray | null = null;
+  if (cts[0]) {
+    const dO = reshape(astype(cts[0], c), [B, Hkv, rep, L, Dv]);
+    if (wrt[2]) dV = sum(matmul(swapaxes(p, -1, -2), dO), 2);
+    const dP = matmul(dO, swapaxes(v, -1, -2));
+    // rowsum(dP ⊙ P) = rowsum(dO ⊙ O) when O is stored in the compute dtype
+    const delta = o.dtype === c ? sum(multiply(dO, reshape(o, [B, Hkv, rep, L, Dv])), -1, { keepdims: true }) : sum(multiply(dP, p), -1, { keepdims: true });
+    dS = multiply(p, subtract(dP, delta));
+  }
+  if (cts[1]) {
+    const g = multiply(p, reshape(astype(cts[1], c), [B, Hkv, rep, L, 1]));
+    dS = dS ? add(dS, g) : g;
+  }
+  if (!dS) return [null, null, null, null];
+  if (keep) dS = where(keep, dS, 0); // masked scores are constants
+  const dQ = wrt[0] ? reshape(multiply(matmul(dS, k), a.scale), [B, Hq, L, D]) : null;
+  const dK = wrt[1] ? sum(matmul(swapaxes(dS, -1, -2), q), 2) : null;
+  const dMask = wrt[3] && a.mask !== null && a.mask !== 'causal' && !isBool(a.mask.dtype) ? reshape(dS, [B, Hq, L, S]) : null;
+  return [dQ, dK, dV, dMask];
+}
+
+defineRules(AttentionLse, {
+  vjpOutputs: attentionLseVjp,
+  jvpOutputs: (ctx, ts) => {
+    const full = ts.map((t, i) => t ?? zerosLike(ctx.inputs[i]));
+    return jvpCore((...xs) => attentionComposedLse(argsOf(ctx.node, xs)), ctx.inputs, full)[1];
+  },
+  // the mapped axis folds into the batch dim B of every operand
+  vmapOutputs: (node, inputs, axes) => {
+    const Bt = batchSize(inputs, axes);
+    const ins = inputs.map((x, i) => {
+      const s = node.inputs[i].shape;
+      const x5 = axes[i] === null ? broadcastTo(x, [Bt, ...s]) : batchFirst(x, axes[i]);
+      return reshape(x5, [Bt * s[0], ...s.slice(1)]);
+    });
+    const [o, l] = node.siblings!;
+    const outs = multi(AttentionLse, { scale: node.params.scale, mask: node.params.mask }, ins, [[Bt * o.shape[0], ...o.shape.slice(1)], [Bt * l.shape[0], ...l.shape.slice(1)]], [o.dtype, l.dtype]);
+    return [[reshape(outs[0], [Bt, ...o.shape]), reshape(outs[1], [Bt, ...l.shape])], [0, 0]];
+  },
+});
+
 /** Checks the arguments of scaledDotProductAttention. */
 export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown): AttentionArgs {
   const op = 'scaledDotProductAttention';
   let qa = arrayArg(q, op, 'q'), ka = arrayArg(k, op, 'k'), va = arrayArg(v, op, 'v');
-  const o = checkOptions(opts, op, ['scale', 'mask']);
+  const o = checkOptions(opts, op, ['scale', 'mask', 'returnLogsumexp']);
   for (const [x, name, dims] of [[qa, 'q', '[B, Hq, L, D]'], [ka, 'k', '[B, Hkv, S, D]'], [va, 'v', '[B, Hkv, S, Dv]']] as const)
     if (x.ndim !== 4) throw new Error(`[${op}] ${name} must have 4 dimensions ${dims}, got shape ${fmtShape(x.shape)}`);
   const [B, Hq, L, D] = qa.shape, [Bk, Hkv, S, Dk] = ka.shape, [Bv, Hv, Sv] = va.shape;
@@ -164,11 +253,24 @@ export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown)
  * const q = kn.random.normal([1, 8, 16, 64]), kv = kn.random.normal([1, 2, 16, 64]);
  * const o = kn.fast.scaledDotProductAttention(q, kv, kv, { scale: 0.125, mask: 'causal' });
  */
-export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions = {}): NDArray {
+export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts?: AttentionOptions & { returnLogsumexp?: false }): NDArray;
+export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions & { returnLogsumexp: true }): [NDArray, NDArray];
+export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions = {}): NDArray | [NDArray, NDArray] {
   const a = attentionArgs(q, k, v, opts);
-  if (!hasKernel('attention')) return attentionComposed(a);
+  const withLse = opts?.returnLogsumexp ?? false;
+  if (typeof withLse !== 'boolean') throw new TypeError(`[scaledDotProductAttention] returnLogsumexp must be a boolean, got ${fmtValue(withLse)}`);
   const [B, Hq, L] = a.q.shape, Dv = a.v.shape[3];
   const kind = a.mask === null ? 'none' : a.mask === 'causal' ? 'causal' : 'array';
   const inputs = a.mask !== null && a.mask !== 'causal' ? [a.q, a.k, a.v, a.mask] : [a.q, a.k, a.v];
+  // under a transform the forward keeps its logsumexp for the backward pass
+  if (withLse || tracing()) {
+    if (!hasKernel('attention_lse')) {
+      const r = attentionComposedLse(a);
+      return withLse ? r : r[0];
+    }
+    const [o, lse] = multi(AttentionLse, { scale: a.scale, mask: kind }, inputs, [[B, Hq, L, Dv], [B, Hq, L]], [a.out, computeDType(a.out)]);
+    return withLse ? [o, lse] : o;
+  }
+  if (!hasKernel('attention')) return attentionComposed(a);
   return make(Attention, { scale: a.scale, mask: kind }, inputs, [B, Hq, L, Dv], a.out);
 }

@@ -96,13 +96,68 @@ void gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
     }
   }
 }
+
+// AVX-512: C[MR x 16*NV] (+)= A B with MR x NV zmm accumulators (arrays indexed by constants only
+// stay in registers here). Each element adds its products in k order, as the AVX2 kernel does.
+template <int MR, int NV>
+KILN_AVX512 void ukr_avx512(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+  __m512 c[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) c[i][v] = acc ? _mm512_loadu_ps(C + i * ldc + 16 * v) : _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k++) {
+    __m512 b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(B + k * ldb + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+      const __m512 a = _mm512_set1_ps(A[i * lda + k]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) _mm512_storeu_ps(C + i * ldc + 16 * v, c[i][v]);
+}
+
+template <int NV>
+void rows_avx512(int mr, int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool acc) {
+  switch (mr) {
+    case 6: ukr_avx512<6, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
+    case 5: ukr_avx512<5, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
+    case 4: ukr_avx512<4, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
+    case 3: ukr_avx512<3, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
+    case 2: ukr_avx512<2, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
+    default: ukr_avx512<1, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
+  }
+}
+
+// 6 x 32 tiles (a 6 x 16 one for the last 16 columns when N is an odd multiple of 16).
+void gemm_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+  for (int64_t i = 0; i < M; i += 6) {
+    const int mr = (int)std::min<int64_t>(6, M - i);
+    for (int64_t j = 0; j < N; j += 32) {
+      const float* a = A + i * lda;
+      const float* b = B + j;
+      float* c = C + i * ldc + j;
+      if (N - j >= 32) rows_avx512<2>(mr, K, a, lda, b, ldb, c, ldc, acc);
+      else rows_avx512<1>(mr, K, a, lda, b, ldb, c, ldc, acc);
+    }
+  }
+}
 #endif
 
+// N is a multiple of 16 (kBk, Dv rounded up): the vector kernels' width.
 template <typename F>
 void gemm(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, const F* B, int64_t ldb, F* C, int64_t ldc, bool acc) {
 #if KILN_SIMD
-  if constexpr (std::is_same_v<F, float>)
+  if constexpr (std::is_same_v<F, float>) {
+    if (use_avx512()) return gemm_avx512(M, N, K, A, lda, B, ldb, C, ldc, acc);
     if (fastk::has_avx2()) return gemm_avx2(M, N, K, A, lda, B, ldb, C, ldc, acc);
+  }
 #endif
   gemm_generic<F>(M, N, K, A, lda, B, ldb, C, ldc, acc);
 }
@@ -111,6 +166,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, const F* B, 
 
 struct Attn {
   const View *q, *k, *v, *m, *o;
+  const View* lse;  // attention_lse: log of each row's softmax denominator [B, Hq, L], or null
   int64_t B, Hq, Hkv, L, S, D, Dv, rep;
   double scale;
   int mask_kind;
@@ -235,6 +291,13 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
     }
     const int64_t off = o.offset + b * o.strides[0] + head[r] * o.strides[1] + qi[r] * o.strides[2];
     fastk::store_row<F>(fastk::element_ptr(o, off), o.dtype, o.strides[3], orow, Dv);
+    if (a.lse) {
+      // logsumexp of the scaled, masked scores: m + log(l) (-inf for an empty row)
+      const View& ls = *a.lse;
+      const F val = a.S == 0 || l[r] == F(0) ? ninf : m[r] + std::log(l[r]);
+      F* dst = reinterpret_cast<F*>(fastk::element_ptr(ls, ls.offset + b * ls.strides[0] + head[r] * ls.strides[1] + qi[r] * ls.strides[2]));
+      *dst = val;
+    }
   }
 }
 
@@ -259,7 +322,8 @@ template <typename F> void attention_typed(const Attn& a) {
 
 }  // namespace
 
-void check_attention(const Command& c) {
+namespace {
+void check_attention_operands(const Command& c) {
   const double kind = c.params[1];
   if (kind != 0 && kind != 1 && kind != 2) fail("[attention] mask_kind must be 0 (none), 1 (causal) or 2 (array), got ", kind);
   if (!std::isfinite(c.params[0])) fail("[attention] scale must be finite, got ", c.params[0]);
@@ -287,9 +351,10 @@ void check_attention(const Command& c) {
   }
 }
 
-void run_attention(const Command& c) {
+void run(const Command& c, const View* lse) {
   Attn a;
   a.q = &c.in(0), a.k = &c.in(1), a.v = &c.in(2), a.o = &c.out();
+  a.lse = lse;
   a.mask_kind = (int)c.params[1];
   a.m = a.mask_kind == 2 ? &c.in(3) : nullptr;
   a.B = a.q->shape[0], a.Hq = a.q->shape[1], a.L = a.q->shape[2], a.D = a.q->shape[3];
@@ -299,5 +364,21 @@ void run_attention(const Command& c) {
   if (a.o->dtype == kFloat64) attention_typed<double>(a);
   else attention_typed<float>(a);
 }
+}  // namespace
+
+void check_attention(const Command& c) { check_attention_operands(c); }
+void run_attention(const Command& c) { run(c, nullptr); }
+
+// attention_lse: the same, with a second output [B, Hq, L] holding each row's logsumexp in the
+// compute dtype (float32; float64 for float64 output), kept for the backward pass.
+void check_attention_lse(const Command& c) {
+  check_attention_operands(c);
+  const View &o = c.out(0), &ls = c.out(1);
+  const int want = o.dtype == kFloat64 ? kFloat64 : kFloat32;
+  if (ls.ndim != 3 || ls.shape[0] != o.shape[0] || ls.shape[1] != o.shape[1] || ls.shape[2] != o.shape[2])
+    fail("[attention_lse] logsumexp output must have shape [", o.shape[0], ", ", o.shape[1], ", ", o.shape[2], "], got ", ls.describe());
+  if (ls.dtype != want) fail("[attention_lse] logsumexp output must be ", dtype_name(want), ", got ", dtype_name(ls.dtype));
+}
+void run_attention_lse(const Command& c) { run(c, &c.out(1)); }
 
 }  // namespace kiln

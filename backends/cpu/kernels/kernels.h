@@ -46,5 +46,6 @@ void check_rms_norm(const Command&); void run_rms_norm(const Command&);
 void check_layer_norm(const Command&); void run_layer_norm(const Command&);
 void check_rope(const Command&); void run_rope(const Command&);
 void check_attention(const Command&); void run_attention(const Command&);
+void check_attention_lse(const Command&); void run_attention_lse(const Command&);
 
 }  // namespace kiln
