@@ -138,7 +138,7 @@ export function checkFits(cache: readonly KVCacheLike[], n: number, op: string, 
  * response per token (mlx-lm's stream_generate). Stops at an EOS token, a stop string or
  * `maxTokens`; the last response has `finishReason` set.
  * @example
- * const { model, tokenizer } = await kn.models.load('examples/models/tiny-kjv');
+ * const { model, tokenizer } = await kn.models.load('examples/models/kjv-llama-5m');
  * for await (const r of kn.models.streamGenerate(model, tokenizer, 'And God said', { maxTokens: 20 }))
  *   process.stdout.write(r.text);
  */
