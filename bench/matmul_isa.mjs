@@ -1,11 +1,12 @@
 // Matmul per ISA level: the square case and LLM-like shapes timed under each KILN_ISA level (one
 // child process each, so every level runs on the same machine in the same run), next to numpy.
-// Run: `node bench/matmul_isa.mjs` (needs python3 + numpy for the peer column). Optional:
-// BENCH_BEFORE=/path/to/old/kiln_cpu.node adds a column for another addon at its best level;
-// BENCH_LEVELS=avx2,avx512 picks the levels (portable is slow: add it explicitly).
+// Times are the best of several calls. Run: `node bench/matmul_isa.mjs` (needs python3 + numpy for
+// the peer column). Optional: BENCH_BEFORE=/path/to/old/kiln_cpu.node adds a column for another
+// addon at its best level; BENCH_LEVELS=avx2,avx512 picks the levels (portable is slow: add it).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as kn from 'kiln';
+import { bestMs } from './lib/timing.mjs'; // best of reps: this often shares a small machine with other work
 
 // [name, M, K, N, dtype, B transposed (a Linear weight [N, K] used as x @ W.T)]
 const shapes = [
@@ -17,18 +18,6 @@ const shapes = [
   ['matmul f64 1024', 1024, 1024, 1024, 'float64', false],
 ];
 
-function medianMs(fn, reps) {
-  fn();
-  const t = [];
-  for (let i = 0; i < reps; i++) {
-    const s = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - s) / 1e6);
-  }
-  t.sort((a, b) => a - b);
-  return t[t.length >> 1];
-}
-
 function child() {
   const out = { isa: kn.info().isa, ms: {} };
   for (const [name, M, K, N, dt, bt] of shapes) {
@@ -36,7 +25,7 @@ function child() {
     const w = kn.arange(K * N).astype(dt).multiply(2 / (K * N)).eval();
     const b = (bt ? w.reshape(N, K).T : w.reshape(K, N)).eval();
     const flops = 2 * M * N * K;
-    out.ms[name] = medianMs(() => kn.tidy(() => { kn.eval(kn.matmul(a, b)); }), flops > 1e9 ? 5 : 11);
+    out.ms[name] = bestMs(() => kn.tidy(() => { kn.eval(kn.matmul(a, b)); }), flops > 1e9 ? 5 : 11);
   }
   process.stdout.write(JSON.stringify(out));
 }
@@ -44,17 +33,17 @@ function child() {
 function numpyPeer() {
   const code = `
 import json, time, numpy as np
-def med(fn, reps):
+def best(fn, reps):
     fn(); t = []
     for _ in range(reps):
         s = time.perf_counter(); fn(); t.append((time.perf_counter() - s) * 1e3)
-    t.sort(); return t[len(t) // 2]
+    return min(t)
 rng = np.random.default_rng(0); res = {}
 for name, M, K, N, dt, bt in json.loads(${JSON.stringify(JSON.stringify(shapes))}):
     d = np.float32 if dt == 'float32' else np.float64
     a = rng.random((M, K)).astype(d)
     b = rng.random((N, K)).astype(d).T if bt else rng.random((K, N)).astype(d)
-    res[name] = med(lambda: a @ b, 5 if 2 * M * N * K > 1e9 else 11)
+    res[name] = best(lambda: a @ b, 5 if 2 * M * N * K > 1e9 else 11)
 print(json.dumps({'numpy': np.__version__, 'ms': res}))`;
   // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be pinned here for old OpenBLAS builds; they slow a
   // current numpy, so the peer runs without them.
