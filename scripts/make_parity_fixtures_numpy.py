@@ -6,6 +6,7 @@ qwen2, qwen3, phi3): RMSNorm, rotate-half RoPE (llama3 scaling), grouped k/v hea
 explicitly, causal + sliding-window mask, SwiGLU, tied embeddings. No kiln code is used.
 
     python3 scripts/make_parity_fixtures_numpy.py OUT_DIR
+    python3 scripts/make_parity_fixtures_numpy.py --check tests/fixtures/models   # vs transformers-made folders
 
 Writes the same files as make_parity_fixtures.py; reference.json says "reference": "numpy-float64".
 Low-precision entries (rows_logits_bf16/f16, last_logits_bf16/f16) hold the float64 values here
@@ -226,7 +227,40 @@ def make_family(name, spec, out_root):
     print(name, greedy, "min top-2 gap", meta["checks"]["min_top2_gap"])
 
 
+def load_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    codes = {"F32": np.float32, "F64": np.float64, "I32": np.int32}
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        b, e = v["data_offsets"]
+        out[k] = np.frombuffer(raw[8 + n + b : 8 + n + e], dtype=codes[v["dtype"]]).reshape(v["shape"])
+    return out
+
+
+def check(root):
+    """Runs this numpy transcription on fixture folders made by transformers and compares."""
+    for name in sorted(os.listdir(root)):
+        folder = os.path.join(root, name)
+        if not os.path.exists(os.path.join(folder, "reference.safetensors")):
+            continue
+        c = json.load(open(os.path.join(folder, "config.json")))
+        w = load_safetensors(os.path.join(folder, "model.safetensors"))
+        ref = load_safetensors(os.path.join(folder, "reference.safetensors"))
+        seq = [int(t) for t in ref["sequence"]]
+        full = forward(c, w, seq)
+        r64 = ref["last_logits_f64"]
+        d = np.abs(full[len(PROMPT) - 1] - r64).max() / np.abs(r64).max()
+        d32 = np.abs(full - ref["full_logits_f32"]).max() / np.abs(full).max()
+        print(f"{name}: numpy vs transformers f64 last {d:.2e}, vs f32 all positions {d32:.2e}")
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--check":
+        return check(sys.argv[2])
     out_root = sys.argv[1] if len(sys.argv) > 1 else "fixtures_out"
     for name, spec in families().items():
         make_family(name, spec, out_root)
