@@ -91,8 +91,8 @@ inline bool env_blank(const char* v) {
 inline IsaState probe() {
   IsaState s;
   s.cpu = probe_cpu();
-  const CpuFeatures& f = s.cpu;
 #if KILN_SIMD
+  const CpuFeatures& f = s.cpu;
   if (f.avx2 && f.fma && f.f16c) s.best = Isa::kAvx2;
   if (s.best == Isa::kAvx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq) s.best = Isa::kAvx512;
 #endif
