@@ -63,7 +63,10 @@ export class NDArray {
 
   /**
    * Frees this array's buffer now (if nothing else holds it). Using the array afterwards throws.
-   * @example const a = kn.ones([1000]); a.dispose();
+   * @example
+   * const a = kn.ones([1000]);
+   * a.dispose();
+   * kn.memory.active() >= 0 // true
    */
   dispose(): void {
     const n = this.#node;
@@ -76,7 +79,7 @@ export class NDArray {
     this.dispose();
   }
 
-  /** Evaluates this array now. @example a.eval() */
+  /** Evaluates this array now. @example kn.add(kn.array([1, 2]), 1).eval().tolist() // [2, 3] */
   eval(): this {
     evaluateNodes([this.node]);
     return this;
@@ -85,7 +88,11 @@ export class NDArray {
   /**
    * Copies the elements out as a typed array of the dtype (float16 as Float16Array from
    * @petamoriken/float16, bfloat16 widened to Float32Array, bool as Uint8Array, 64-bit ints as
-   * BigInt64Array/BigUint64Array). @example kn.arange(3).toTypedArray() // Int32Array [0, 1, 2]
+   * BigInt64Array/BigUint64Array).
+   * @example
+   * const t = kn.arange(3).toTypedArray();
+   * t instanceof Int32Array // true
+   * t // [0, 1, 2]
    */
   toTypedArray(): HostTypedArray {
     return decode(readNode(this.node), this.node.dtype);

@@ -63,7 +63,9 @@ const wrap = (n: Node): NDArray => new NDArray(n);
 
 /**
  * Stops gradients: the value of `x`, treated as a constant by grad, vjp and jvp.
- * @example const y = kn.multiply(x, kn.stopGradient(x)); // d/dx = stopGradient(x)
+ * @example
+ * // d/dx of x * stopGradient(x) is stopGradient(x) = 3, not 2x = 6
+ * kn.grad((x) => kn.multiply(x, kn.stopGradient(x)))(kn.array(3, 'float32')) // 3
  */
 export function stopGradient(x: NDArray): NDArray {
   if (!(x instanceof NDArray)) throw new TypeError('[stopGradient] expected an array');

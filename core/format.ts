@@ -46,8 +46,9 @@ function merged(o: FormatOptions | undefined): Required<FormatOptions> {
 /**
  * Set the global print options used by `formatArray` (unset keys keep their value).
  * @example
- * setPrintOptions({ precision: 3 });
- * formatArray([Math.PI], [1], 'float64'); // 'array([3.142], dtype=float64)'
+ * kn.setPrintOptions({ precision: 3 });
+ * String(kn.array([Math.PI], 'float64')) // 'array([3.142], dtype=float64)'
+ * kn.setPrintOptions({ precision: 8 }); // back to the default
  */
 export function setPrintOptions(o: FormatOptions): void {
   checkOptions(o, 'setPrintOptions');
@@ -57,7 +58,7 @@ export function setPrintOptions(o: FormatOptions): void {
 /**
  * The global print options now in force.
  * @example
- * getPrintOptions().threshold; // 1000
+ * kn.getPrintOptions().threshold // 1000
  */
 export function getPrintOptions(): Required<FormatOptions> {
   return { ...current };
@@ -476,9 +477,9 @@ function shapeText(shape: readonly number[]): string {
  * except that the dtype suffix is left out for kiln's defaults (float32, int32, bool) instead of
  * numpy's (float64, int64, bool).
  * @example
- * formatArray([1, 2.5, 3], [3], 'float32'); // 'array([1. , 2.5, 3. ])'
- * formatArray([1n, -2n], [2], 'int64');     // 'array([ 1, -2], dtype=int64)'
- * formatArray([0.1], [], 'float16');       // 'array(0.1, dtype=float16)'
+ * String(kn.array([1, 2.5, 3], 'float32'))  // 'array([1. , 2.5, 3. ])'
+ * String(kn.array([1, -2], 'int64'))        // 'array([ 1, -2], dtype=int64)'
+ * String(kn.array(0.1, 'float16'))          // 'array(0.1, dtype=float16)'
  */
 export function formatArray(
   values: ArrayLike<number | bigint | boolean>, shape: readonly number[], dtype: string,

@@ -7,7 +7,10 @@ import { treeLeaves } from './tree.js';
 
 /**
  * Evaluates arrays (or trees of arrays) now, sharing work between them.
- * @example const y = kn.exp(x); const s = y.sum(); kn.eval(y, s);
+ * @example
+ * const y = kn.exp(kn.array([0, 1])), s = y.sum();
+ * kn.eval(y, s); // both computed in one pass
+ * s.item() // 3.7183
  */
 export function evaluate(...trees: unknown[]): void {
   const nodes = treeLeaves(trees).map((a) => a.node);
@@ -16,7 +19,10 @@ export function evaluate(...trees: unknown[]): void {
 
 /**
  * Evaluates on a native worker thread; JS can build the next graph while it runs.
- * @example await kn.evalAsync(logits)
+ * @example
+ * const logits = kn.matmul(kn.ones([2, 3]), kn.ones([3, 2]));
+ * await kn.evalAsync(logits);
+ * logits // [[3, 3], [3, 3]]
  */
 export function evalAsync(...trees: unknown[]): Promise<void> {
   try {
@@ -26,7 +32,13 @@ export function evalAsync(...trees: unknown[]): Promise<void> {
   }
 }
 
-/** Frees every array in a tree now. @example kn.dispose({ w, b }) */
+/**
+ * Frees every array in a tree now.
+ * @example
+ * const w = kn.ones([2, 2]), b = kn.zeros([2]);
+ * kn.dispose({ w, b });
+ * w.disposed // true
+ */
 export function dispose(...trees: unknown[]): void {
   for (const a of treeLeaves(trees)) a.dispose();
 }
@@ -34,7 +46,10 @@ export function dispose(...trees: unknown[]): void {
 /**
  * Takes arrays out of every enclosing kn.tidy scope, so the end of those scopes does not free
  * them; the caller owns them from then on (state a layer or optimizer replaces each step).
- * @example kn.tidy(() => { state = kn.keep(kn.add(state, 1)); });
+ * @example
+ * let state = kn.keep(kn.array(0));
+ * kn.tidy(() => { state = kn.keep(kn.add(state, 1)); }); // survives the scope's end
+ * state.item() // 1
  */
 export function keep<T>(tree: T): T {
   const leaves = treeLeaves(tree);
@@ -57,7 +72,10 @@ function finishScope(scope: Scope, result: unknown): void {
 /**
  * Runs `fn` and frees every array created inside it that is not part of its result (which may
  * be a tree, or a Promise of one for async functions).
- * @example const y = kn.tidy(() => kn.exp(x).sum()); // the exp intermediate is freed
+ * @example
+ * const x = kn.array([0, 0]);
+ * const y = kn.tidy(() => kn.exp(x).sum()); // the exp intermediate is freed
+ * y.item() // 2
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError('[tidy] expected a function');
@@ -87,7 +105,9 @@ export function tidy<T>(fn: () => T): T {
 
 /**
  * Native memory statistics and limits. Byte counts include the allocator's size rounding.
- * @example kn.memory.active(); kn.memory.setLimit(2 ** 30);
+ * @example
+ * typeof kn.memory.active() // 'number'
+ * kn.memory.peak() >= kn.memory.active() // true
  */
 export const memory = {
   /** bytes held by live buffers */

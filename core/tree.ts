@@ -39,7 +39,9 @@ function entries(t: unknown): [string, unknown][] {
 
 /**
  * The leaves of a tree with their dotted paths, depth first.
- * @example kn.tree.flatten({ a: [x, y], b: { c: z } }) // [['a.0', x], ['a.1', y], ['b.c', z]]
+ * @example
+ * const x = kn.array(1), y = kn.array(2), z = kn.array(3);
+ * kn.tree.flatten({ a: [x, y], b: { c: z } }) // [['a.0', 1], ['a.1', 2], ['b.c', 3]]
  */
 export function flatten<T = unknown>(tree: unknown, opts: { prefix?: string; isLeaf?: IsLeaf } = {}): [string, T][] {
   const out: [string, T][] = [];
@@ -60,7 +62,9 @@ export function flatten<T = unknown>(tree: unknown, opts: { prefix?: string; isL
 
 /**
  * Rebuilds a tree from dotted paths: all-integer keys make JS arrays, other keys plain objects.
- * @example kn.tree.unflatten([['a.0', x], ['b.c', z]]) // { a: [x], b: { c: z } }
+ * @example
+ * const x = kn.array(1), z = kn.array(3);
+ * kn.tree.unflatten([['a.0', x], ['b.c', z]]) // { a: [1], b: { c: 3 } }
  */
 export function unflatten<T = unknown>(pairs: Iterable<readonly [string, T]>): unknown {
   const root: Record<string, unknown> = {};
@@ -96,7 +100,9 @@ export function unflatten<T = unknown>(pairs: Iterable<readonly [string, T]>): u
 /**
  * Applies `fn` to every leaf of `tree` (and the matching leaves of `rest`, which must have the
  * same structure); containers are rebuilt (Maps stay Maps).
- * @example kn.tree.map((p, g) => p.subtract(g.multiply(0.1)), params, grads)
+ * @example
+ * const params = { w: kn.array([1, 2]) }, grads = { w: kn.array([10, 10]) };
+ * kn.tree.map((p, g) => p.subtract(g.multiply(0.1)), params, grads) // { w: [0, 1] }
  */
 export function map(fn: (leaf: any, ...rest: any[]) => unknown, tree: unknown, ...rest: unknown[]): any {
   return mapWithPath((_, leaf, ...r) => fn(leaf, ...r), tree, ...rest);
@@ -135,7 +141,9 @@ export function mapWithPath(fn: (path: string, leaf: any, ...rest: any[]) => unk
 
 /**
  * Folds the leaves of a tree, depth first.
- * @example kn.tree.reduce((n, a) => n + a.size, params, 0) // parameter count
+ * @example
+ * const params = { w: kn.ones([2, 3]), b: [kn.zeros([3])] };
+ * kn.tree.reduce((n, a) => n + a.size, params, 0) // 9
  */
 export function reduce<A>(fn: (acc: A, leaf: any) => A, tree: unknown, initial: A): A {
   let acc = initial;

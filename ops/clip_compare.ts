@@ -40,7 +40,7 @@ export function degrees(a: Operand): NDArray {
   return multiply(astype(x, floatFor(x.dtype)), 180 / Math.PI);
 }
 
-/** Degrees to radians; integers compute in float32. @example kn.radians(kn.array([180])).item() // 3.14159... */
+/** Degrees to radians; integers compute in float32. @example kn.radians(kn.array([180])).item() // 3.1416 */
 export function radians(a: Operand): NDArray {
   const x = asArray(a, 'radians');
   return multiply(astype(x, floatFor(x.dtype)), Math.PI / 180);

@@ -32,7 +32,7 @@ export type { Compiled, CompileOptions, CompiledInfo };
  * were (KILN_DEBUG=1 prints each new schedule, KILN_DEBUG=4 each fused program).
  * @example
  * const gelu = kn.compile((x) => kn.divide(kn.multiply(x, kn.add(kn.erf(kn.divide(x, Math.SQRT2)), 1)), 2));
- * const y = gelu(kn.random.normal([1024])); // one fused kernel
+ * gelu(kn.array([0, 1])) // [0, 0.8413]
  * @example
  * const model = new kn.nn.Linear(4, 2), opt = new kn.optim.SGD(0.1);
  * const lossAndGrad = kn.nn.valueAndGrad(model, (m, x, y) => kn.nn.losses.mseLoss(m.forward(x), y));
@@ -41,6 +41,7 @@ export type { Compiled, CompileOptions, CompiledInfo };
  *   opt.update(model, grads);
  *   return loss;
  * }, { inputs: [model, opt], outputs: [model, opt] });
+ * step(kn.ones([3, 4]), kn.zeros([3, 2])).shape // []
  */
 export function compile<F extends (...args: any[]) => any>(fn: F, opts: CompileOptions = {}): Compiled<F> {
   return compileFunction(fn, opts);
@@ -49,14 +50,22 @@ export function compile<F extends (...args: any[]) => any>(fn: F, opts: CompileO
 /**
  * Bounds the number of cached traces of all compiled functions together (least recently used go
  * first, with their native programs and captured constants). Default 64.
- * @example kn.compile.setCacheLimit(16)
+ * @example
+ * kn.compile.setCacheLimit(16);
+ * kn.compile.cacheSize() <= 16 // true
+ * kn.compile.setCacheLimit(64); // back to the default
  */
 compile.setCacheLimit = (n: number): void => {
   if (!Number.isInteger(n) || n < 0) throw new TypeError(`[compile.setCacheLimit] limit must be a non-negative integer, got ${n}`);
   traceCache.setLimit(n);
 };
 
-/** Drops every cached trace, its native programs and captured constants. @example kn.compile.clearCache() */
+/**
+ * Drops every cached trace, its native programs and captured constants.
+ * @example
+ * kn.compile.clearCache();
+ * kn.compile.cacheSize() // 0
+ */
 compile.clearCache = (): void => traceCache.clear();
 
 /** Number of cached traces. @example kn.compile.cacheSize() // 0 */
@@ -64,13 +73,22 @@ compile.cacheSize = (): number => traceCache.size;
 
 /**
  * Makes compiled functions run uncompiled (for debugging); KILN_DISABLE_COMPILE=1 does this at start.
- * @example kn.disableCompile(); f(x); kn.enableCompile();
+ * @example
+ * const f = kn.compile((x) => kn.add(x, 1));
+ * kn.disableCompile();
+ * f(kn.array([1])) // [2] (run eagerly)
+ * kn.enableCompile();
  */
 export function disableCompile(): void {
   setCompileEnabled(false);
 }
 
-/** Turns compilation back on. @example kn.enableCompile() */
+/**
+ * Turns compilation back on.
+ * @example
+ * kn.enableCompile();
+ * kn.isCompileEnabled() // true
+ */
 export function enableCompile(): void {
   setCompileEnabled(true);
 }

@@ -12,8 +12,8 @@ import { broadcastTo } from './views.js';
 /**
  * Creates an array from nested JS lists, a typed array, a number, a boolean or a bigint.
  * Integers become int32, other numbers float32, booleans bool; typed arrays keep their type.
- * @example kn.array([[1, 2], [3, 4]]) // array([[1, 2], [3, 4]])
- * @example kn.array([1, 2], 'float16')
+ * @example kn.array([[1, 2], [3, 4]]) // [[1, 2], [3, 4]]
+ * @example kn.array([1, 2], 'float16') // [1, 2]
  */
 export function array(data: unknown, dtype?: DTypeArg): NDArray {
   return arrayFrom(data, dtypeArg(dtype, 'array'), 'array');
@@ -21,7 +21,10 @@ export function array(data: unknown, dtype?: DTypeArg): NDArray {
 
 /**
  * Like `array`, but returns an existing NDArray unchanged (or cast when a dtype is given).
- * @example kn.asarray(a) === a // true
+ * @example
+ * const a = kn.array([1, 2]);
+ * kn.asarray(a) === a // true
+ * kn.asarray([1, 2], 'float16').dtype // 'float16'
  */
 export function asarray(data: unknown, dtype?: DTypeArg): NDArray {
   const dt = dtypeArg(dtype, 'asarray');
@@ -31,7 +34,7 @@ export function asarray(data: unknown, dtype?: DTypeArg): NDArray {
 
 /**
  * An array of `shape` filled with `value` (dtype inferred from the value unless given).
- * @example kn.full([2, 2], 7) // array([[7, 7], [7, 7]])
+ * @example kn.full([2, 2], 7) // [[7, 7], [7, 7]]
  */
 export function full(shape: number | readonly number[], value: Scalar | NDArray, dtype?: DTypeArg): NDArray {
   const s = checkShape(shape, 'full');
@@ -50,29 +53,29 @@ function broadcastValue(value: NDArray, shape: number[], dt: DType | undefined):
   return broadcastTo(dt && dt !== value.dtype ? astype(value, dt) : value, shape);
 }
 
-/** @example kn.zeros([2, 3]) */
+/** @example kn.zeros([2, 3]) // [[0, 0, 0], [0, 0, 0]] */
 export function zeros(shape: number | readonly number[], dtype?: DTypeArg): NDArray {
   return full(shape, 0, dtypeArg(dtype, 'zeros') ?? 'float32');
 }
 
-/** @example kn.ones([3], 'int32') */
+/** @example kn.ones([3], 'int32') // [1, 1, 1] */
 export function ones(shape: number | readonly number[], dtype?: DTypeArg): NDArray {
   return full(shape, 1, dtypeArg(dtype, 'ones') ?? 'float32');
 }
 
-/** @example kn.zerosLike(a) */
+/** @example kn.zerosLike(kn.array([1.5, 2])) // [0, 0] */
 export function zerosLike(a: NDArray, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'zerosLike');
   return full(x.shape, 0, dtypeArg(dtype, 'zerosLike') ?? x.dtype);
 }
 
-/** @example kn.onesLike(a) */
+/** @example kn.onesLike(kn.array([[1, 2]], 'int8')) // [[1, 1]] */
 export function onesLike(a: NDArray, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'onesLike');
   return full(x.shape, 1, dtypeArg(dtype, 'onesLike') ?? x.dtype);
 }
 
-/** @example kn.fullLike(a, 3) */
+/** @example kn.fullLike(kn.zeros([2]), 3) // [3, 3] */
 export function fullLike(a: NDArray, value: Scalar, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'fullLike');
   return full(x.shape, value, dtypeArg(dtype, 'fullLike') ?? x.dtype);
@@ -82,8 +85,8 @@ export function fullLike(a: NDArray, value: Scalar, dtype?: DTypeArg): NDArray {
  * Evenly spaced values in [start, stop) like numpy: `arange(stop)`, `arange(start, stop)`,
  * `arange(start, stop, step)`, with an optional dtype last (int32 when all arguments are
  * integers, else float32).
- * @example kn.arange(5) // array([0, 1, 2, 3, 4])
- * @example kn.arange(0, 1, 0.25) // array([0., 0.25, 0.5, 0.75])
+ * @example kn.arange(5) // [0, 1, 2, 3, 4]
+ * @example kn.arange(0, 1, 0.25) // [0, 0.25, 0.5, 0.75]
  */
 export function arange(...args: (number | DTypeArg)[]): NDArray {
   let dtype: DType | undefined;

@@ -90,7 +90,7 @@ export function booleanMask(a: NDArray, mask: NDArray): NDArray {
  * (elementwise, lazy); one argument is numpy's `where(cond)` = `nonzero(cond)`, a
  * synchronisation point. Kept here, not in elementwise.ts, so that elementwise ops never import
  * the data-dependent ones.
- * @example kn.where(kn.array([true, false]), 1, 2) // array([1, 2])
+ * @example kn.where(kn.array([true, false]), 1, 2) // [1, 2]
  * @example kn.where(kn.array([0, 2, 3])).map((i) => i.tolist()) // [[1, 2]]
  */
 export function where(cond: Operand, x: Operand, y: Operand): NDArray;

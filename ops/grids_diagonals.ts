@@ -172,7 +172,10 @@ const isOptions = (x: unknown): x is MeshgridOptions =>
 /**
  * Coordinate grids from 1-d coordinate vectors (inputs of other ranks are flattened, as numpy).
  * Outputs are broadcast views.
- * @example const [X, Y] = kn.meshgrid(kn.array([1, 2, 3]), kn.array([4, 5])); // X.shape [2, 3]
+ * @example
+ * const [X, Y] = kn.meshgrid(kn.array([1, 2, 3]), kn.array([4, 5]));
+ * X // [[1, 2, 3], [1, 2, 3]]
+ * Y // [[4, 4, 4], [5, 5, 5]]
  * @example kn.meshgrid(kn.arange(2), kn.arange(3), { indexing: 'ij' })[0].shape // [2, 3]
  */
 export function meshgrid(...args: (NDArray | NestedInput | MeshgridOptions)[]): NDArray[] {

@@ -241,7 +241,10 @@ export function sliceUpdate(a: NDArray, update: Operand, start: readonly number[
 /**
  * In-place indexed assignment (numpy's `a[index] = values`): rebinds `a` to the updated array.
  * Other arrays that shared `a`'s data keep the old values (copy-on-write).
- * @example const a = kn.zeros([3]); kn.put_(a, [1], 5); a.tolist() // [0, 5, 0]
+ * @example
+ * const a = kn.zeros([3]);
+ * kn.put_(a, [1], 5);
+ * a // [0, 5, 0]
  */
 export function put_(a: NDArray, items: IndexItem | IndexItem[], values: Operand): NDArray {
   const list = Array.isArray(items) && !items.every((v) => typeof v === 'number') ? (items as IndexItem[]) : [items as IndexItem];

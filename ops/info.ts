@@ -10,7 +10,13 @@ export function info(): { backend: string; threads: number; isa: NativeIsa; kern
   return { backend: i.backend, threads: i.threads, isa: i.isa, kernels: Object.keys(nativeInfo.kernels) };
 }
 
-/** Sets the CPU thread pool size (0 = KILN_NUM_THREADS or the core count). @example kn.setNumThreads(1) */
+/**
+ * Sets the CPU thread pool size (0 = KILN_NUM_THREADS or the core count).
+ * @example
+ * kn.setNumThreads(1);
+ * kn.info().threads // 1
+ * kn.setNumThreads(0); // back to the default
+ */
 export function setNumThreads(n: number): void {
   native.setNumThreads(n);
 }

@@ -79,7 +79,10 @@ export function solveTriangular(a: NDArray, b: NDArray, opts: { upper?: boolean;
 
 /**
  * Reduced QR decomposition (R with a non-negative diagonal).
- * @example const [q, r] = kn.linalg.qr(kn.array([[1, 2], [3, 4]]));
+ * @example
+ * const [q, r] = kn.linalg.qr(kn.array([[1, 2], [3, 4]]));
+ * r // [[3.1623, 4.4272], [0, 0.6325]]
+ * kn.matmul(q, r) // [[1, 2], [3, 4]]
  */
 export function qr(a: NDArray): [NDArray, NDArray] {
   const x = floatMatrix(a, 'qr', false);
@@ -98,7 +101,9 @@ export function det(a: NDArray): NDArray {
 
 /**
  * Sign and natural log of |det| (stable for large or tiny determinants).
- * @example const [sign, logabs] = kn.linalg.slogdet(kn.array([[2, 0], [0, 3]])); // 1, log(6)
+ * @example
+ * const [sign, logabs] = kn.linalg.slogdet(kn.array([[2, 0], [0, 3]]));
+ * [sign.item(), logabs.item()] // [1, 1.7918] (log 6)
  */
 export function slogdet(a: NDArray): [NDArray, NDArray] {
   const x = floatMatrix(a, 'slogdet');

@@ -81,8 +81,9 @@ function checkKey(key: unknown, op: string, batched = false): NDArray {
 /**
  * The threefry2x32-20 block cipher of Random123 (as in JAX): hashes counter pairs (c0, c1) under
  * keys of shape [..., 2]; keys and counters broadcast. Returns the two uint32 output words.
- * @example const [y0, y1] = kn.random.threefry2x32(kn.random.key(0), kn.array(new Uint32Array([0])), kn.array(new Uint32Array([0])));
- * // y0 = 0x6b200159, y1 = 0x99ba4efe (the Random123 known answer)
+ * @example
+ * const [y0, y1] = kn.random.threefry2x32(kn.random.key(0), kn.array(new Uint32Array([0])), kn.array(new Uint32Array([0])));
+ * [y0.item(), y1.item()] // [0x6b200159, 0x99ba4efe] (the Random123 known answer)
  */
 export function threefry2x32(key: NDArray, c0: NDArray, c1: NDArray): [NDArray, NDArray] {
   const k = checkKey(key, 'random.threefry2x32', true);
@@ -143,7 +144,9 @@ export function key(seed: number | bigint): NDArray {
 
 /**
  * Splits a key into `num` new keys, shape [num, 2] (JAX's split: the hash of counters 0..2num-1).
- * @example const [k1, k2] = kn.unstack(kn.random.split(kn.random.key(0)));
+ * @example
+ * const [k1, k2] = kn.unstack(kn.random.split(kn.random.key(0)));
+ * k1 // [4146024105, 967050713]
  */
 export function split(key: NDArray, num = 2): NDArray {
   const k = checkKey(key, 'random.split');
@@ -157,7 +160,11 @@ let globalKey: [number, number] = seedWords(BigInt(Date.now()), 'random.seed');
 
 /**
  * Seeds the global key used when no `key` option is given.
- * @example kn.random.seed(0); const a = kn.random.uniform(); // reproducible
+ * @example
+ * kn.random.seed(0);
+ * const a = kn.random.uniform(0, 1, [2]);
+ * kn.random.seed(0);
+ * kn.arrayEqual(kn.random.uniform(0, 1, [2]), a).item() // true
  */
 export function seed(s: number | bigint): void {
   globalKey = seedWords(s, 'random.seed');
@@ -291,7 +298,7 @@ export function bits(shape?: ShapeArg | (KeyOption & { width?: 1 | 2 | 4 }), opt
  * Uniform samples in [low, high) (default [0, 1), float32). `low` and `high` may be arrays that
  * broadcast to `shape`. For JS-number bounds, results that round up to `high` are clamped below it.
  * @example kn.random.uniform(0, 1, [2, 3], { key: kn.random.key(0) }).shape // [2, 3]
- * @example kn.random.uniform(-1, 1, [4], { dtype: 'float16' })
+ * @example kn.random.uniform(-1, 1, [4], { dtype: 'float16', key: kn.random.key(0) }) // [0.9297, -0.5498, 0.2656, -0.4082]
  */
 export function uniform(low: Operand = 0, high: Operand = 1, shape: ShapeArg = [], opts: SampleOptions = {}): NDArray {
   const op = 'random.uniform';
@@ -335,8 +342,8 @@ function locScale(z: NDArray, o: { loc?: Operand; scale?: Operand }, dt: DType, 
  * Normal samples (default mean 0, standard deviation 1, float32), by the inverse error function
  * of uniform samples in (-1, 1) as MLX and JAX do (float32 draws equal jax.random.normal's up to
  * erfinv rounding).
- * @example kn.random.normal([1000], { key: kn.random.key(1) }).mean().item() // ≈ 0
- * @example kn.random.normal([3], { loc: 10, scale: 2, dtype: 'float64' })
+ * @example kn.random.normal([1000], { key: kn.random.key(1) }).mean().item() // -0.04851
+ * @example kn.random.normal([3], { loc: 10, scale: 2, dtype: 'float64', key: kn.random.key(0) }) // [10.3757, 7.4333, 11.2988]
  */
 export function normal(shape?: ShapeArg | NormalOptions, opts?: NormalOptions): NDArray {
   const op = 'random.normal';
@@ -348,7 +355,7 @@ export function normal(shape?: ShapeArg | NormalOptions, opts?: NormalOptions): 
 /**
  * Normal samples truncated to [lower, upper] (inverse-CDF method, as JAX and MLX). Without a
  * shape, the shape is that of lower and upper broadcast together.
- * @example kn.random.truncatedNormal(-1, 1, [5], { key: kn.random.key(0) })
+ * @example kn.random.truncatedNormal(-1, 1, [5], { key: kn.random.key(0) }) // [0.1278, -0.7497, -0.1839, 0.7359, 0.166]
  */
 export function truncatedNormal(lower: Operand, upper: Operand, shape?: ShapeArg | null, opts: SampleOptions = {}): NDArray {
   const op = 'random.truncatedNormal';
@@ -402,7 +409,7 @@ export function bernoulli(p: Operand = 0.5, shape?: ShapeArg | null, opts: KeyOp
 
 /**
  * Gumbel(0, 1) samples: -log(-log(u)) with u in the open interval (0, 1).
- * @example kn.random.gumbel([3], { key: kn.random.key(0) })
+ * @example kn.random.gumbel([3], { key: kn.random.key(0) }) // [3.344, -0.1451, 0.7826]
  */
 export function gumbel(shape?: ShapeArg | SampleOptions, opts?: SampleOptions): NDArray {
   const op = 'random.gumbel';
@@ -414,7 +421,7 @@ export function gumbel(shape?: ShapeArg | SampleOptions, opts?: SampleOptions): 
 
 /**
  * Laplace samples (default loc 0, scale 1): -sign(v)·log1p(-|v|) with v uniform in (-1, 1).
- * @example kn.random.laplace([3], { key: kn.random.key(0), scale: 2 })
+ * @example kn.random.laplace([3], { key: kn.random.key(0), scale: 2 }) // [5.337, -0.9261, 0.6187]
  */
 export function laplace(shape?: ShapeArg | NormalOptions, opts?: NormalOptions): NDArray {
   const op = 'random.laplace';

@@ -61,24 +61,26 @@ function simple(op: string, name: string, dtypeOf: (d: DType) => DType) {
 
 /**
  * Sum over `axis` (all axes when omitted); small integer types accumulate in int32/uint32.
- * @example kn.sum(kn.array([[1, 2], [3, 4]]), 0) // array([4, 6])
- * @example kn.sum(a, [0, 1], { keepdims: true })
+ * @example kn.sum(kn.array([[1, 2], [3, 4]]), 0) // [4, 6]
+ * @example
+ * const a = kn.array([[1, 2], [3, 4]]);
+ * kn.sum(a, [0, 1], { keepdims: true }) // [[10]]
  */
 export const sum = simple('sum', 'sum', sumDType);
-/** Product over axes. @example kn.prod(kn.array([1, 2, 3])) // array(6) */
+/** Product over axes. @example kn.prod(kn.array([1, 2, 3])) // 6 */
 export const prod = simple('prod', 'prod', sumDType);
-/** Maximum over axes (NaN propagates). @example kn.max(kn.array([1, 3, 2])) // array(3) */
+/** Maximum over axes (NaN propagates). @example kn.max(kn.array([1, 3, 2])) // 3 */
 export const max = simple('max', 'max', (d) => d);
-/** Minimum over axes (NaN propagates). @example kn.min(kn.array([1, 3, 2])) // array(1) */
+/** Minimum over axes (NaN propagates). @example kn.min(kn.array([1, 3, 2])) // 1 */
 export const min = simple('min', 'min', (d) => d);
-/** True where every element along the axes is non-zero. @example kn.all(kn.array([true, false])) */
+/** True where every element along the axes is non-zero. @example kn.all(kn.array([true, false])) // false */
 export const all = simple('all', 'all', () => 'bool');
-/** True where any element along the axes is non-zero. @example kn.any(kn.array([true, false])) */
+/** True where any element along the axes is non-zero. @example kn.any(kn.array([true, false])) // true */
 export const any = simple('any', 'any', () => 'bool');
 
 /**
  * Arithmetic mean over axes; integers average in float32, float16/bfloat16 accumulate in float32.
- * @example kn.mean(kn.array([1, 2, 3, 4])) // array(2.5)
+ * @example kn.mean(kn.array([1, 2, 3, 4])) // 2.5
  */
 export function mean(a: NDArray, axis?: AxisArg, opts?: ReduceOptions): NDArray {
   const x = asArray(a, 'mean');
@@ -119,8 +121,8 @@ function argReduce(op: 'argmax' | 'argmin') {
 
 /**
  * Index of the first maximum along `axis` (of the flattened array when omitted), as int32.
- * @example kn.argmax(kn.array([1, 3, 3])) // array(1)
+ * @example kn.argmax(kn.array([1, 3, 3])) // 1
  */
 export const argmax = argReduce('argmax');
-/** Index of the first minimum along `axis`, as int32. @example kn.argmin(kn.array([2, 1, 1])) // array(1) */
+/** Index of the first minimum along `axis`, as int32. @example kn.argmin(kn.array([2, 1, 1])) // 1 */
 export const argmin = argReduce('argmin');

@@ -103,7 +103,7 @@ export const cummin = extreme('cummin');
 /**
  * log(cumsum(exp(a))) along `axis`, computed stably (a running logaddexp, no overflow). Integer
  * and bool inputs compute in float32; an exclusive scan starts from -inf.
- * @example kn.logcumsumexp(kn.array([0, 0, 0])).tolist() // [0, 0.693..., 1.098...]
+ * @example kn.logcumsumexp(kn.array([0, 0, 0])).tolist() // [0, 0.6931, 1.0986]
  */
 export function logcumsumexp(a: NDArray, axis?: AxisArg<ScanOptions>, opts?: ScanOptions): NDArray {
   const o = parse(axis, opts, 'logcumsumexp');

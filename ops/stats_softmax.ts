@@ -61,7 +61,7 @@ function varOp(a: NDArray, axis?: AxisArg<VarOptions>, opts?: VarOptions): NDArr
 
 /**
  * Standard deviation: sqrt(var) with the same axis, keepdims and ddof options.
- * @example kn.std(kn.array([1, 2, 3, 4])).item() // 1.118...
+ * @example kn.std(kn.array([1, 2, 3, 4])).item() // 1.118
  */
 export function std(a: NDArray, axis?: AxisArg<VarOptions>, opts?: VarOptions): NDArray {
   return sqrt(variance(a, axis, opts, 'std'));
@@ -76,7 +76,7 @@ function safeMax(x: NDArray, axes: number[]): NDArray {
 /**
  * log(sum(exp(a))) over axes, computed stably by factoring out the maximum; integers compute in
  * float32. All -inf gives -inf, an empty reduction gives -inf.
- * @example kn.logsumexp(kn.array([1000, 1000])).item() // 1000.693...
+ * @example kn.logsumexp(kn.array([1000, 1000])).item() // 1000.6932
  * @example kn.logsumexp(kn.array([[0, 0], [1, 1]]), 1, { keepdims: true }).shape // [2, 1]
  */
 export function logsumexp(a: NDArray, axis?: AxisArg<ReduceOptions>, opts?: ReduceOptions): NDArray {
@@ -103,7 +103,7 @@ function softmaxAxes(x: NDArray, axis: number | readonly number[] | null | undef
  * exp(a) / sum(exp(a)) over `axis` (all axes when omitted, as MLX's softmax), computed after
  * subtracting the maximum so large logits do not overflow; integers compute in float32.
  * @example kn.softmax(kn.array([1, 2, 3])).tolist() // [0.0900, 0.2447, 0.6652]
- * @example kn.softmax(kn.ones([2, 4]), -1).tolist() // rows of 0.25
+ * @example kn.softmax(kn.ones([2, 2]), -1).tolist() // [[0.5, 0.5], [0.5, 0.5]]
  */
 export function softmax(a: NDArray, axis?: number | readonly number[] | null): NDArray {
   const x0 = asArray(a, 'softmax');

@@ -57,7 +57,8 @@ function lossOf(value: unknown, op: string): NDArray {
  * return `[loss, ...aux]`; the whole array is returned as the value.
  * @example
  * const f = (x) => kn.sum(kn.square(x));
- * const [v, g] = kn.valueAndGrad(f)(kn.array([1, 2])); // v = 5, g = [2, 4]
+ * const [v, g] = kn.valueAndGrad(f)(kn.array([1, 2], 'float32'));
+ * [v, g] // [5, [2, 4]]
  */
 export function valueAndGrad<A extends unknown[], R>(fn: (...args: A) => R, opts?: ArgnumsArg): (...args: A) => [R, any] {
   if (typeof fn !== 'function') throw new TypeError('[valueAndGrad] expected a function');
@@ -92,7 +93,7 @@ export function valueAndGrad<A extends unknown[], R>(fn: (...args: A) => R, opts
 
 /**
  * Returns a function computing the gradient of fn's scalar result with respect to `argnums`.
- * @example kn.grad((x) => kn.sum(kn.sin(x)))(kn.array([0])) // array([1.])
+ * @example kn.grad((x) => kn.sum(kn.sin(x)))(kn.array([0, Math.PI], 'float32')) // [1, -1]
  */
 export function grad<A extends unknown[]>(fn: (...args: A) => unknown, opts?: ArgnumsArg): (...args: A) => any {
   const vg = valueAndGrad(fn, opts);
@@ -116,7 +117,10 @@ function checkLike(xs: NDArray[], like: NDArray[], op: string, what: string): vo
 
 /**
  * Reverse mode: `[outputs, vjps]` where vjps are the cotangents pulled back to the primals.
- * @example const [[y], [g]] = kn.vjp((x) => kn.square(x), [x], [kn.onesLike(x)]);
+ * @example
+ * const x = kn.array([1, 2, 3], 'float32');
+ * const [[y], [g]] = kn.vjp((x) => kn.square(x), [x], [kn.onesLike(x)]);
+ * [y, g] // [[1, 4, 9], [2, 4, 6]]
  */
 export function vjp(fn: (...xs: NDArray[]) => NDArray | NDArray[], primals: NDArray[], cotangents: NDArray[]): [NDArray[], NDArray[]] {
   const ps = asList(primals, 'vjp', 'primals'), cts = asList(cotangents, 'vjp', 'cotangents');
@@ -127,7 +131,10 @@ export function vjp(fn: (...xs: NDArray[]) => NDArray | NDArray[], primals: NDAr
 
 /**
  * Forward mode: `[outputs, jvps]`, the directional derivatives along `tangents`.
- * @example const [[y], [t]] = kn.jvp((x) => kn.sin(x), [x], [kn.onesLike(x)]); // t = cos(x)
+ * @example
+ * const x = kn.array([0, Math.PI], 'float32');
+ * const [[y], [t]] = kn.jvp((x) => kn.sin(x), [x], [kn.onesLike(x)]);
+ * t // [1, -1] (cos x)
  */
 export function jvp(fn: (...xs: NDArray[]) => NDArray | NDArray[], primals: NDArray[], tangents: NDArray[]): [NDArray[], NDArray[]] {
   const ps = asList(primals, 'jvp', 'primals'), ts = asList(tangents, 'jvp', 'tangents');
@@ -138,7 +145,10 @@ export function jvp(fn: (...xs: NDArray[]) => NDArray | NDArray[], primals: NDAr
 /**
  * Wraps `fn` so its backward pass recomputes fn's intermediates instead of keeping them: less
  * peak memory for more compute. Arguments may be trees of arrays.
- * @example const block = kn.checkpoint((x) => kn.tanh(kn.matmul(x, w)));
+ * @example
+ * const w = kn.ones([2, 2]);
+ * const block = kn.checkpoint((x) => kn.tanh(kn.matmul(x, w)));
+ * kn.grad((x) => kn.sum(block(x)))(kn.zeros([1, 2])) // [[2, 2]]
  */
 export function checkpoint<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
   if (typeof fn !== 'function') throw new TypeError('[checkpoint] expected a function');
@@ -175,6 +185,7 @@ export interface CustomFunctionRules {
  * or a list of arrays. A missing rule falls back to differentiating `fn` itself.
  * @example
  * const clipGrad = kn.customFunction((x) => x, { vjp: (_, [g]) => [kn.clip(g, -1, 1)] });
+ * kn.grad((x) => kn.sum(kn.multiply(clipGrad(x), 5)))(kn.array([1, 2], 'float32')) // [1, 1]
  */
 export function customFunction(fn: (...xs: NDArray[]) => NDArray | NDArray[], rules: CustomFunctionRules): (...xs: NDArray[]) => any {
   if (typeof fn !== 'function') throw new TypeError('[customFunction] expected a function');

@@ -8,7 +8,7 @@ import { make } from './make.js';
 
 /**
  * Gives a new shape to an array without changing its data; one dimension may be -1.
- * @example kn.arange(6).reshape([2, 3])
+ * @example kn.arange(6).reshape([2, 3]) // [[0, 1, 2], [3, 4, 5]]
  */
 export function reshape(a: NDArray, shape: number | readonly number[]): NDArray {
   const x = asArray(a, 'reshape');
@@ -85,7 +85,7 @@ export function moveaxis(a: NDArray, source: number, destination: number): NDArr
 
 /**
  * Broadcasts to a shape with numpy's rules, as a view with zero strides.
- * @example kn.array([1, 2, 3]).broadcastTo([2, 3])
+ * @example kn.array([1, 2, 3]).broadcastTo([2, 3]) // [[1, 2, 3], [1, 2, 3]]
  */
 export function broadcastTo(a: NDArray, shape: number | readonly number[]): NDArray {
   const x = asArray(a, 'broadcastTo');
@@ -97,7 +97,10 @@ export function broadcastTo(a: NDArray, shape: number | readonly number[]): NDAr
   return make(BroadcastTo, {}, [x], s, x.dtype);
 }
 
-/** Broadcasts several arrays against each other. @example kn.broadcastArrays(a, b) */
+/**
+ * Broadcasts several arrays against each other.
+ * @example kn.broadcastArrays(kn.array([1, 2]), kn.array([[0], [10]])) // [[[1, 2], [1, 2]], [[0, 0], [10, 10]]]
+ */
 export function broadcastArrays(...arrays: NDArray[]): NDArray[] {
   const xs = arrays.map((a) => asArray(a, 'broadcastArrays'));
   const s = broadcastShapes('broadcastArrays', ...xs.map((x) => x.node.shape));
@@ -160,7 +163,7 @@ export function resolveSlice(s: SliceSpec, dim: number, op: string): [number, nu
  * - `kn.slice(a, specs)` slices `a` with one spec per leading axis (numpy `a[1:8:2, ...]`),
  *   as a view.
  * @example kn.arange(10).index(kn.slice(1, 8, 2)).tolist() // [1, 3, 5, 7]
- * @example kn.arange(10).slice([{ start: 1, stop: 8, step: 2 }]) // array([1, 3, 5, 7])
+ * @example kn.arange(10).slice([{ start: 1, stop: 8, step: 2 }]) // [1, 3, 5, 7]
  */
 export function slice(start: number | null | undefined, stop?: number | null, step?: number | null): SliceSpec;
 export function slice(a: NDArray, specs: readonly SliceSpec[]): NDArray;
@@ -200,7 +203,7 @@ function sliceArray(a: NDArray, specs: readonly SliceSpec[]): NDArray {
  * A view with explicit shape, element strides and element offset (relative to `a`'s first
  * element). Like numpy's as_strided it can read any element of the underlying buffer, so the
  * result is checked against the buffer's bounds when evaluated.
- * @example kn.arange(6).asStrided([2, 2], [1, 1]) // sliding windows
+ * @example kn.asStrided(kn.arange(6), [2, 2], [1, 1]) // [[0, 1], [1, 2]] (sliding windows)
  */
 export function asStrided(a: NDArray, shape: readonly number[], strides: readonly number[], offset = 0): NDArray {
   const x = asArray(a, 'asStrided');

@@ -250,8 +250,10 @@ export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown)
  * float32 (float64 for float64); the result [B, Hq, L, Dv] has the result dtype of q, k and v.
  * Masked-out positions get the lowest finite score, so a fully masked query averages v evenly.
  * @example
- * const q = kn.random.normal([1, 8, 16, 64]), kv = kn.random.normal([1, 2, 16, 64]);
+ * const q = kn.random.normal([1, 8, 16, 64], { key: kn.random.key(0) });
+ * const kv = kn.random.normal([1, 2, 16, 64], { key: kn.random.key(1) });
  * const o = kn.fast.scaledDotProductAttention(q, kv, kv, { scale: 0.125, mask: 'causal' });
+ * o.shape // [1, 8, 16, 64]
  */
 export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts?: AttentionOptions & { returnLogsumexp?: false }): NDArray;
 export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions & { returnLogsumexp: true }): [NDArray, NDArray];

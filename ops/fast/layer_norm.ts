@@ -69,7 +69,7 @@ export function layerNormArgs(x: unknown, weight: unknown, bias: unknown, eps: u
  * (float64 for float64) and returns the result dtype of the operands.
  * @example
  * const x = kn.array([[1, 2, 3]]);
- * kn.fast.layerNorm(x, null, null, 1e-5); // ≈ [[-1.2247, 0, 1.2247]]
+ * kn.fast.layerNorm(x, null, null, 1e-5) // [[-1.2247, 0, 1.2247]]
  */
 export function layerNorm(x: NDArray, weight: NDArray | null, bias: NDArray | null, eps: number): NDArray {
   const a = layerNormArgs(x, weight, bias, eps);

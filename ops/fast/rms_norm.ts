@@ -57,7 +57,8 @@ export function rmsNormArgs(x: unknown, weight: unknown, eps: unknown): RmsNormA
  * of x and weight. `weight` has shape [D] (the last axis of x) or is null.
  * @example
  * const x = kn.array([[1, 2, 3, 4]]);
- * kn.fast.rmsNorm(x, kn.ones([4]), 1e-5); // x / sqrt(7.5)
+ * // x / sqrt(7.5)
+ * kn.fast.rmsNorm(x, kn.ones([4]), 1e-5) // [[0.3651, 0.7303, 1.0954, 1.4606]]
  */
 export function rmsNorm(x: NDArray, weight: NDArray | null, eps: number): NDArray {
   const a = rmsNormArgs(x, weight, eps);

@@ -120,8 +120,11 @@ export function ropeArgs(x: unknown, dims: unknown, opts: unknown): RopeArgs {
  * computed in float64, the rotation in float32 (float64 for float64); the dtype of x is kept
  * (integer x gives float32).
  * @example
- * const q = kn.random.normal([1, 8, 16, 64]); // [B, heads, L, D]
+ * const q = kn.random.normal([1, 8, 16, 64], { key: kn.random.key(0) }); // [B, heads, L, D]
  * const r = kn.fast.rope(q, 64, { base: 10000, offset: 5 }); // positions 5..20
+ * r.shape // [1, 8, 16, 64]
+ * // position 0 is not rotated; position 1 turns the first pair by 1 radian
+ * kn.fast.rope(kn.array([[[1, 0], [1, 0]]]), 2) // [[[1, 0], [0.5403, 0.8415]]]
  */
 export function rope(x: NDArray, dims: number, opts: RopeOptions = {}): NDArray {
   const a = ropeArgs(x, dims, opts);

@@ -13,18 +13,18 @@ import { make } from '../make.js';
 
 /**
  * Bytes moved per native read/write or file read while streaming (bounded memory).
- * @example for (let off = 0; off < nbytes; off += CHUNK) write(off, Math.min(CHUNK, nbytes - off))
+ * @example CHUNK // 67108864
  */
 export const CHUNK = 64 << 20;
 /**
  * Largest exact integer: every size and offset must stay below it.
- * @example if (n > MAX_SAFE) throw fail('too large')
+ * @example MAX_SAFE // 9007199254740991
  */
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /**
  * An Error naming the operation and format: `[load] safetensors header length ... exceeds ...`.
- * @example throw ioError('load', 'npy', 'is truncated') // Error: [load] npy is truncated
+ * @example ioError('load', 'npy', 'is truncated').message // '[load] npy is truncated'
  */
 export function ioError(op: string, format: string, msg: string): Error {
   return new Error(`[${op}] ${format} ${msg}`);
@@ -32,7 +32,10 @@ export function ioError(op: string, format: string, msg: string): Error {
 
 /**
  * Object with own keys only (a hostile "__proto__" name stays an ordinary key).
- * @example setKey(tensors, '__proto__', a) // an own key, not the prototype
+ * @example
+ * const tensors = {};
+ * setKey(tensors, '__proto__', 1); // an own key, not the prototype
+ * Object.keys(tensors) // ['__proto__']
  */
 export function setKey<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
@@ -62,7 +65,11 @@ export function checkedSize(shape: readonly number[], fail: (m: string) => Error
 
 /**
  * A file opened for reading whose every read is checked against its size first.
- * @example const f = new FileSource('x.npy', 'load', 'npy'); f.read(0, 10, 'preamble'); f.close();
+ * @example
+ * kn.save('/tmp/kiln-doc-src.npy', kn.arange(3));
+ * const f = new FileSource('/tmp/kiln-doc-src.npy', 'load', 'npy');
+ * f.read(1, 5, 'magic').toString() // 'NUMPY'
+ * f.close();
  */
 export class FileSource {
   readonly fd: number;
@@ -106,7 +113,9 @@ export class FileSource {
 
 /**
  * Runs `fn` with an open FileSource and always closes it.
- * @example withFile('x.npy', 'load', 'npy', (f) => f.size)
+ * @example
+ * kn.save('/tmp/kiln-doc-src.npy', kn.arange(3));
+ * withFile('/tmp/kiln-doc-src.npy', 'load', 'npy', (f) => f.size) // 140
  */
 export function withFile<T>(path: string, op: string, format: string, fn: (f: FileSource) => T): T {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`[${op}] path must be a non-empty string, got ${String(path)}`);
@@ -120,7 +129,11 @@ export function withFile<T>(path: string, op: string, format: string, fn: (f: Fi
 
 /**
  * Sequential little-endian reader over a FileSource through a sliding window.
- * @example const c = new Cursor(src, 0); const magic = c.u32('magic'); const n = c.count('tensor count', c.remaining / 24);
+ * @example
+ * kn.save('/tmp/kiln-doc-src.npy', kn.arange(3));
+ * const c = new Cursor(new FileSource('/tmp/kiln-doc-src.npy', 'load', 'npy'), 6);
+ * [c.u8('major'), c.u8('minor'), c.u16('header length')] // [1, 0, 118]
+ * c.src.close();
  */
 export class Cursor {
   private win: Buffer = Buffer.alloc(0);
@@ -206,7 +219,10 @@ export class Cursor {
 
 /**
  * Reverses the bytes of each `size`-byte element in place (big-endian files).
- * @example byteswap(bytes, 4) // big-endian int32 -> little-endian
+ * @example
+ * const bytes = new Uint8Array([0, 0, 0, 1, 0, 0, 0, 2]); // big-endian int32 1, 2
+ * byteswap(bytes, 4);
+ * new Int32Array(bytes.buffer) // [1, 2]
  */
 export function byteswap(b: Uint8Array, size: number): void {
   if (size === 1) return;
@@ -240,7 +256,10 @@ export function fortranStrides(shape: readonly number[]): number[] {
 
 /**
  * An array whose evaluated node views `buf` (retained here) at an element offset.
- * @example const w = viewArray(mapped, byteOffset / 4, [1024, 1024], 'float32')
+ * @example
+ * const buf = newBuffer(16, (write) => write(0, new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer)));
+ * viewArray(buf, 1, [3], 'float32') // [2, 3, 4]
+ * buf.release();
  */
 export function viewArray(buf: BufferRef, offset: number, shape: number[], dtype: DType, strides?: number[]): NDArray {
   const node = new Node(Constant, {}, [], shape, dtype);
@@ -250,7 +269,10 @@ export function viewArray(buf: BufferRef, offset: number, shape: number[], dtype
 
 /**
  * A fresh native buffer filled by `fill(write)`; released again if filling throws.
- * @example const buf = newBuffer(8, (write) => write(0, new Uint8Array(8)))
+ * @example
+ * const buf = newBuffer(8, (write) => write(0, new Uint8Array(new Int32Array([7, 8]).buffer)));
+ * viewArray(buf, 0, [2], 'int32') // [7, 8]
+ * buf.release();
  */
 export function newBuffer(nbytes: number, fill: (write: (byteOffset: number, data: Uint8Array) => void) => void): BufferRef {
   const buf = new BufferRef(native.alloc(nbytes), nbytes).retain();
@@ -267,7 +289,9 @@ export function newBuffer(nbytes: number, fill: (write: (byteOffset: number, dat
 
 /**
  * Builds an array from a raw region of `src` (copied in chunks; optional byteswap, Fortran order).
- * @example arrayFromFile(src, 128, [2, 3], 'int32', { swap: true })
+ * @example
+ * kn.save('/tmp/kiln-doc-src.npy', kn.arange(6));
+ * withFile('/tmp/kiln-doc-src.npy', 'load', 'npy', (src) => arrayFromFile(src, 128, [2, 3], 'int32')) // [[0, 1, 2], [3, 4, 5]]
  */
 export function arrayFromFile(
   src: FileSource, pos: number, shape: number[], dtype: DType,
@@ -297,7 +321,7 @@ export function arrayFromFile(
 
 /**
  * Builds an array from bytes in memory (copied; optional byteswap and Fortran order).
- * @example arrayFromBytes(new Uint8Array(12), [3], 'float32')
+ * @example arrayFromBytes(new Uint8Array(12), [3], 'float32') // [0, 0, 0]
  */
 export function arrayFromBytes(bytes: Uint8Array, shape: number[], dtype: DType, opts: { swap?: boolean; fortran?: boolean } = {}): NDArray {
   const nbytes = bytes.length;
@@ -322,7 +346,12 @@ type MapFn = (path: string) => number;
 /**
  * Maps `path` into a native buffer (zero-copy), or null when the addon has no mapFile (an
  * older build) or mapping is refused. The caller owns one reference and must release it.
- * @example const mapped = mapFile(src); try { viewArray(mapped!, 0, [4], 'float32'); } finally { mapped?.release(); }
+ * @example
+ * kn.save('/tmp/kiln-doc-src.npy', kn.arange(4));
+ * const src = new FileSource('/tmp/kiln-doc-src.npy', 'load', 'npy');
+ * const mapped = mapFile(src);
+ * viewArray(mapped, 128 / 4, [4], 'int32') // [0, 1, 2, 3]
+ * mapped.release(); src.close();
  */
 export function mapFile(src: FileSource): BufferRef | null {
   const fn = (native as Partial<NativeBackend> & { mapFile?: MapFn }).mapFile;
@@ -340,7 +369,10 @@ export function mapFile(src: FileSource): BufferRef | null {
 /**
  * Calls `sink` with the row-major bytes of `a` in chunks of at most CHUNK bytes (evaluating `a`
  * first; strided views are copied once into a contiguous buffer).
- * @example streamBytes(a, (b) => file.write(b))
+ * @example
+ * const chunks = [];
+ * streamBytes(kn.array([1, 2], 'int32'), (b) => chunks.push(Array.from(b)));
+ * chunks // [[1, 0, 0, 0, 2, 0, 0, 0]]
  */
 export function streamBytes(a: NDArray, sink: (bytes: Uint8Array) => void): void {
   evaluateNodes([a.node]);
@@ -364,7 +396,11 @@ export function streamBytes(a: NDArray, sink: (bytes: Uint8Array) => void): void
  * A file written through a temporary name in the same folder and renamed over `path` at the end,
  * so a failed save leaves no half file and saving over a memory-mapped file that is still in use
  * (load, then save to the same path) never truncates the mapping under the loaded arrays.
- * @example const f = new AtomicFile('/tmp/x.bin'); f.write(bytes); f.commit();
+ * @example
+ * const f = new AtomicFile('/tmp/kiln-doc-x.bin');
+ * f.write(new Uint8Array([1, 2, 3]));
+ * f.commit();
+ * withFile('/tmp/kiln-doc-x.bin', 'load', 'bin', (s) => s.size) // 3
  */
 export class AtomicFile {
   readonly fd: number;
@@ -413,7 +449,9 @@ export class AtomicFile {
 
 /**
  * Writes a file atomically through `fn`; nothing is left behind when it throws.
- * @example writeAtomic('/tmp/x.bin', 'save', (f) => f.write(new Uint8Array([1, 2])))
+ * @example
+ * writeAtomic('/tmp/kiln-doc-x.bin', 'save', (f) => f.write(new Uint8Array([1, 2])));
+ * withFile('/tmp/kiln-doc-x.bin', 'load', 'bin', (s) => s.size) // 2
  */
 export function writeAtomic(path: string, op: string, fn: (f: AtomicFile) => void): void {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`[${op}] path must be a non-empty string, got ${String(path)}`);
@@ -429,7 +467,9 @@ export function writeAtomic(path: string, op: string, fn: (f: AtomicFile) => voi
 
 /**
  * Checks a save argument is a live array.
- * @example const a = expectArray(arg, 'save', 'the array')
+ * @example
+ * expectArray(kn.array([1]), 'save', 'the array') // [1]
+ * // expectArray(3, 'save', 'the array') throws "[save] the array must be a kiln array, got number"
  */
 export function expectArray(a: unknown, op: string, what: string): NDArray {
   if (!(a instanceof NDArray)) throw new TypeError(`[${op}] ${what} must be a kiln array, got ${a === null ? 'null' : typeof a}`);
@@ -439,7 +479,7 @@ export function expectArray(a: unknown, op: string, what: string): NDArray {
 
 /**
  * The entries of a `{ name: array }` record (or Map), checked.
- * @example namedArrays({ w: kn.ones([2]) }, 'savez') // [['w', array]]
+ * @example namedArrays({ w: kn.ones([2]) }, 'savez') // [['w', [1, 1]]]
  */
 export function namedArrays(arrays: unknown, op: string): [string, NDArray][] {
   let entries: [string, unknown][];

@@ -178,7 +178,7 @@ const T = (id: number, name: GgmlTypeName, blockSize: number, typeSize: number, 
 
 /**
  * Every ggml tensor type with its block size and bytes per block (ggml.h order).
- * @example GGML_TYPES.find((t) => t.name === 'Q4_K')!.typeSize // 144
+ * @example GGML_TYPES.find((t) => t.name === 'Q4_K').typeSize // 144
  */
 export const GGML_TYPES: readonly GgmlType[] = [
   T(0, 'F32', 1, 4, { dtype: 'float32' }),
@@ -217,12 +217,12 @@ export const GGML_TYPES: readonly GgmlType[] = [
 
 /**
  * ggml types by their numeric id in files.
- * @example GGML_BY_ID.get(8)!.name // 'Q8_0'
+ * @example GGML_BY_ID.get(8).name // 'Q8_0'
  */
 export const GGML_BY_ID = new Map(GGML_TYPES.map((t) => [t.id, t]));
 /**
  * ggml types by name.
- * @example GGML_BY_NAME.get('Q6_K')!.blockSize // 256
+ * @example GGML_BY_NAME.get('Q6_K').blockSize // 256
  */
 export const GGML_BY_NAME = new Map(GGML_TYPES.map((t) => [t.name, t]));
 
@@ -239,7 +239,9 @@ export const WRITABLE = GGML_TYPES.filter((t) => t.dtype || t.quant).map((t) => 
 
 /**
  * Dequantizes whole blocks of a ggml type into float32.
- * @example dequantize('Q8_0', blockBytes).length // 32 per 34-byte block
+ * @example
+ * const blocks = quantize('Q8_0', new Float32Array(64).fill(0.5)); // 2 blocks of 34 bytes
+ * dequantize('Q8_0', blocks).slice(0, 3) // [0.5, 0.5, 0.5]
  */
 export function dequantize(type: GgmlTypeName, bytes: Uint8Array): Float32Array {
   const t = GGML_BY_NAME.get(type);

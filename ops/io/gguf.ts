@@ -210,7 +210,10 @@ function dequantTensor(src: FileSource, pos: number, t: TensorInfo): NDArray {
 
 /**
  * Loads an open GGUF file.
- * @example withFile('m.gguf', 'load', 'gguf', readGguf).metadata
+ * @example
+ * import { withFile } from './common.js';
+ * kn.saveGguf('/tmp/kiln-doc.gguf', { tensors: { w: kn.ones([2, 2]) }, metadata: { 'general.name': 'demo' } });
+ * withFile('/tmp/kiln-doc.gguf', 'load', 'gguf', readGguf).metadata // { 'general.name': 'demo' }
  */
 export function readGguf(src: FileSource): GgufFile {
   const h = parseGguf(src);
@@ -241,7 +244,11 @@ export function readGguf(src: FileSource): GgufFile {
  * Loads a GGUF file: `{ tensors, metadata, metadataTypes, types, version, alignment }`. Shapes are
  * in numpy order (GGUF's dims reversed). F32/F16/BF16/F64/I8–I64 tensors keep their dtype and are
  * zero-copy views of the mapped file; Q4_0, Q4_1, Q8_0, Q4_K and Q6_K are dequantized to float32.
- * @example const { tensors, metadata } = kn.loadGguf('model.gguf'); metadata['general.architecture']
+ * @example
+ * kn.saveGguf('/tmp/kiln-doc.gguf', { tensors: { w: kn.ones([2, 3]) }, metadata: { 'general.architecture': 'llama' } });
+ * const { tensors, metadata, types } = kn.loadGguf('/tmp/kiln-doc.gguf');
+ * metadata['general.architecture'] // 'llama'
+ * [tensors.w.shape, types.w] // [[2, 3], 'F32']
  */
 export function loadGguf(path: string): GgufFile {
   return withFile(path, 'load', 'gguf', readGguf);
@@ -383,7 +390,9 @@ function tensorType(name: string, a: NDArray, opts: SaveGgufOptions): GgmlType {
  * taken from `metadataTypes` (as `kn.loadGguf` returns them, so a loaded file saves back
  * unchanged) or inferred: integers → int32 (int64 beyond), other numbers → float32, bigint →
  * int64, strings, booleans, arrays of one type. `general.alignment` (uint32) sets the alignment.
- * @example kn.saveGguf('/tmp/m.gguf', { tensors: { w: kn.ones([4, 32]) }, metadata: { 'general.name': 'demo' } }, { types: { w: 'Q8_0' } })
+ * @example
+ * kn.saveGguf('/tmp/kiln-doc.gguf', { tensors: { w: kn.ones([4, 32]) }, metadata: { 'general.name': 'demo' } }, { types: { w: 'Q8_0' } });
+ * kn.loadGguf('/tmp/kiln-doc.gguf').types // { w: 'Q8_0' }
  */
 export function saveGguf(
   path: string,
@@ -469,7 +478,9 @@ export function saveGguf(
 /**
  * Where each tensor's raw bytes lie in a GGUF file (absolute offset, size, ggml type): for tools
  * and tests that need the stored blocks rather than the dequantized values.
- * @example ggufTensorLayout('model.gguf')[0] // { name: 'token_embd.weight', type: 'Q4_K', offset: 6291456, nbytes: ... }
+ * @example
+ * kn.saveGguf('/tmp/kiln-doc.gguf', { tensors: { w: kn.ones([4, 32]) } }, { types: { w: 'Q8_0' } });
+ * ggufTensorLayout('/tmp/kiln-doc.gguf')[0] // { name: 'w', type: 'Q8_0', shape: [4, 32], offset: 96, nbytes: 136 }
  */
 export function ggufTensorLayout(path: string): { name: string; type: GgmlTypeName; shape: number[]; offset: number; nbytes: number }[] {
   return withFile(path, 'load', 'gguf', (src) => {

@@ -38,9 +38,10 @@ function formatOf(path: string): Format {
  * `{ tensors, metadata, metadataTypes, types, version, alignment }`. Other names are recognised
  * by their first bytes. Safetensors and GGUF tensors are zero-copy views of the mapped file.
  * @example
- * kn.save('/tmp/a.npy', kn.arange(3));
- * const a = kn.load('/tmp/a.npy');               // array([0, 1, 2])
- * const { w } = kn.load('/tmp/w.safetensors') as Record<string, kn.Array>;
+ * kn.save('/tmp/kiln-doc-a.npy', kn.arange(3));
+ * kn.load('/tmp/kiln-doc-a.npy') // [0, 1, 2]
+ * kn.saveSafetensors('/tmp/kiln-doc-w.safetensors', { w: kn.ones([2]) });
+ * kn.load('/tmp/kiln-doc-w.safetensors').w // [1, 1]
  */
 export function load(path: `${string}.npy`): NDArray;
 export function load(path: `${string}.npz` | `${string}.safetensors` | `${string}.safetensors.index.json`): Record<string, NDArray>;

@@ -153,7 +153,9 @@ function parseDescr(descr: PyValue, fail: (m: string) => Error): { dtype: DType;
 /**
  * Parses an npy header from `head` (the file's first bytes: at least the magic, version and
  * header); `avail` is how many bytes exist in total, to check the data fits before reading it.
- * @example parseNpyHeader(bytes, bytes.length, (m) => new Error(m)).shape // [2, 3]
+ * @example
+ * const bytes = npyHeader([2, 3], 'float32');
+ * parseNpyHeader(bytes, bytes.length + 24, (m) => new Error(m)).shape // [2, 3]
  */
 export function parseNpyHeader(head: Uint8Array, avail: number, fail: (m: string) => Error): NpyInfo & { headerEnd: number } {
   const b = Buffer.from(head.buffer, head.byteOffset, head.length);
@@ -193,7 +195,10 @@ export function parseNpyHeader(head: Uint8Array, avail: number, fail: (m: string
 
 /**
  * Reads an npy file's header and data from an open file.
- * @example withFile('x.npy', 'load', 'npy', readNpyFile)
+ * @example
+ * import { withFile } from './common.js';
+ * kn.save('/tmp/kiln-doc-x.npy', kn.arange(3));
+ * withFile('/tmp/kiln-doc-x.npy', 'load', 'npy', readNpyFile) // [0, 1, 2]
  */
 export function readNpyFile(src: FileSource): NDArray {
   const fail = (m: string) => src.error(m);
@@ -210,7 +215,10 @@ export function readNpyFile(src: FileSource): NDArray {
 
 /**
  * Reads an npy image held in memory (an .npz member).
- * @example readNpyBytes(memberBytes, (m) => new Error(m))
+ * @example
+ * const chunks = [];
+ * writeNpy(kn.array([1.5, 2]), (b) => chunks.push(...b), 'save');
+ * readNpyBytes(new Uint8Array(chunks), (m) => new Error(m)) // [1.5, 2]
  */
 export function readNpyBytes(bytes: Uint8Array, fail: (m: string) => Error): NDArray {
   const info = parseNpyHeader(bytes, bytes.length, fail);
@@ -220,7 +228,7 @@ export function readNpyBytes(bytes: Uint8Array, fail: (m: string) => Error): NDA
 
 /**
  * Total size of the npy image of `a` (header + data).
- * @example npySize(kn.zeros([2, 3]), 'savez') // 128 + 24
+ * @example npySize(kn.zeros([2, 3]), 'savez') // 152 (a 128-byte header and 24 bytes of float32 data)
  */
 export function npySize(a: NDArray, op: string): number {
   return npyHeader(a.shape, a.dtype, op).length + a.nbytes;
@@ -228,7 +236,10 @@ export function npySize(a: NDArray, op: string): number {
 
 /**
  * Streams the npy image of `a` (numpy's exact bytes) to `sink`.
- * @example writeNpy(a, (b) => chunks.push(b), 'save')
+ * @example
+ * const chunks = [];
+ * writeNpy(kn.zeros([2, 3]), (b) => chunks.push(b), 'save');
+ * chunks.map((b) => b.length) // [128, 24]
  */
 export function writeNpy(a: NDArray, sink: (b: Uint8Array) => void, op: string): void {
   sink(npyHeader(a.shape, a.dtype, op));
@@ -239,7 +250,9 @@ export function writeNpy(a: NDArray, sink: (b: Uint8Array) => void, op: string):
  * Saves an array to a .npy file that numpy reads with `np.load` (same bytes as `np.save`).
  * Like numpy, '.npy' is appended when the path has no such extension. bfloat16 has no numpy
  * dtype: convert it first (`a.astype('float32')`) or use `kn.saveSafetensors`.
- * @example kn.save('/tmp/x.npy', kn.arange(6).reshape([2, 3])); kn.load('/tmp/x.npy')
+ * @example
+ * kn.save('/tmp/kiln-doc-x.npy', kn.arange(6).reshape([2, 3]));
+ * kn.load('/tmp/kiln-doc-x.npy') // [[0, 1, 2], [3, 4, 5]]
  */
 export function save(path: string, a: NDArray): void {
   const op = 'save';
@@ -252,7 +265,10 @@ export function save(path: string, a: NDArray): void {
 /**
  * Loads a .npy file (any numpy version 1.0–3.0 header, C or Fortran order, little- or
  * big-endian) into an array.
- * @example const a = kn.loadNpy('/tmp/x.npy'); a.shape // [2, 3]
+ * @example
+ * kn.save('/tmp/kiln-doc-x.npy', kn.ones([2, 3], 'float16'));
+ * const a = kn.loadNpy('/tmp/kiln-doc-x.npy');
+ * [a.shape, a.dtype] // [[2, 3], 'float16']
  */
 export function loadNpy(path: string): NDArray {
   return withFile(path, 'load', 'npy', readNpyFile);

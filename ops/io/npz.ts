@@ -34,7 +34,10 @@ function readStoredMember(src: FileSource, e: ZipEntry, fail: (m: string) => Err
 
 /**
  * Reads every .npy member of an open zip file; names lose their '.npy' suffix like np.load.
- * @example withFile('p.npz', 'load', 'npz', readNpz).w
+ * @example
+ * import { withFile } from './common.js';
+ * kn.savez('/tmp/kiln-doc-p.npz', { w: kn.array([1, 2]) });
+ * withFile('/tmp/kiln-doc-p.npz', 'load', 'npz', readNpz).w // [1, 2]
  */
 export function readNpz(src: FileSource): Record<string, NDArray> {
   const entries = readZipDirectory(src);
@@ -67,7 +70,10 @@ export function readNpz(src: FileSource): Record<string, NDArray> {
 
 /**
  * Loads an .npz archive (stored or compressed, zip64 too) into `{ name: array }`.
- * @example const { w, b } = kn.loadNpz('/tmp/params.npz');
+ * @example
+ * kn.savez('/tmp/kiln-doc-p.npz', { w: kn.ones([2]), b: kn.zeros([1]) });
+ * const { w, b } = kn.loadNpz('/tmp/kiln-doc-p.npz');
+ * [w, b] // [[1, 1], [0]]
  */
 export function loadNpz(path: string): Record<string, NDArray> {
   return withFile(path, 'load', 'npz', readNpz);
@@ -82,7 +88,9 @@ function npzEntries(arrays: unknown, op: string): [string, NDArray][] {
  * Saves several arrays into one .npz file that `np.load` reads (members are numpy's exact .npy
  * bytes). Pass `{ name: array }` (or a list, named arr_0, arr_1, ... like np.savez). Like numpy,
  * '.npz' is appended when the path has no such extension.
- * @example kn.savez('/tmp/params.npz', { w: kn.ones([2, 2]), b: kn.zeros([2]) })
+ * @example
+ * kn.savez('/tmp/kiln-doc-p.npz', { w: kn.ones([2, 2]), b: kn.zeros([2]) });
+ * Object.keys(kn.loadNpz('/tmp/kiln-doc-p.npz')) // ['w', 'b']
  */
 export function savez(path: string, arrays: Record<string, NDArray> | NDArray[], opts: SavezOptions = {}): void {
   const op = opts.compressed ? 'savezCompressed' : 'savez';
@@ -107,7 +115,9 @@ export function savez(path: string, arrays: Record<string, NDArray> | NDArray[],
 
 /**
  * `kn.savez` with every member deflate-compressed (np.savez_compressed).
- * @example kn.savezCompressed('/tmp/params.npz', { w: kn.zeros([100, 100]) })
+ * @example
+ * kn.savezCompressed('/tmp/kiln-doc-p.npz', { w: kn.zeros([100, 100]) });
+ * kn.loadNpz('/tmp/kiln-doc-p.npz').w.shape // [100, 100]
  */
 export function savezCompressed(path: string, arrays: Record<string, NDArray> | NDArray[]): void {
   savez(path, arrays, { compressed: true });

@@ -80,7 +80,10 @@ function parseHeader(src: FileSource): { entries: TensorEntry[]; metadata: Recor
 
 /**
  * Loads one open safetensors file: tensors view the mapped file where element-aligned.
- * @example withFile('w.safetensors', 'load', 'safetensors', readSafetensors).tensors
+ * @example
+ * import { withFile } from './common.js';
+ * kn.saveSafetensors('/tmp/kiln-doc-w.safetensors', { w: kn.array([1, 2]) });
+ * withFile('/tmp/kiln-doc-w.safetensors', 'load', 'safetensors', readSafetensors).tensors // { w: [1, 2] }
  */
 export function readSafetensors(src: FileSource): SafetensorsFile {
   const { entries, metadata } = parseHeader(src);
@@ -157,7 +160,10 @@ function readIndex(indexPath: string): SafetensorsFile {
  * Loads a .safetensors file (or a sharded set through its `*.safetensors.index.json`) as
  * `{ tensors, metadata }`. On the CPU the file is memory-mapped: tensors are zero-copy views,
  * read from disk only when used.
- * @example const { tensors, metadata } = kn.loadSafetensors('model.safetensors');
+ * @example
+ * kn.saveSafetensors('/tmp/kiln-doc-w.safetensors', { w: kn.ones([2], 'bfloat16') }, { format: 'pt' });
+ * const { tensors, metadata } = kn.loadSafetensors('/tmp/kiln-doc-w.safetensors');
+ * [tensors.w.dtype, metadata] // ['bfloat16', { format: 'pt' }]
  */
 export function loadSafetensors(path: string): SafetensorsFile {
   if (typeof path === 'string' && path.endsWith('.json')) return readIndex(path);
@@ -167,7 +173,9 @@ export function loadSafetensors(path: string): SafetensorsFile {
 /**
  * Saves `{ name: array }` to a .safetensors file with optional string metadata (`__metadata__`).
  * Tensors are laid out largest dtype first so each starts element-aligned (zero-copy on load).
- * @example kn.saveSafetensors('/tmp/w.safetensors', { w: kn.ones([2, 2], 'bfloat16') }, { format: 'pt' })
+ * @example
+ * kn.saveSafetensors('/tmp/kiln-doc-w.safetensors', { w: kn.ones([2, 2], 'bfloat16') }, { format: 'pt' });
+ * kn.loadSafetensors('/tmp/kiln-doc-w.safetensors').tensors.w // [[1, 1], [1, 1]]
  */
 export function saveSafetensors(path: string, tensors: Record<string, NDArray>, metadata?: Record<string, string>): void {
   const op = 'saveSafetensors';

@@ -52,7 +52,12 @@ export interface ZipEntry {
 
 /**
  * The central directory of the zip file `src`, every size and offset checked against the file.
- * @example readZipDirectory(src).map((e) => e.name) // ['w.npy', 'b.npy']
+ * @example
+ * import { FileSource } from './common.js';
+ * kn.savez('/tmp/kiln-doc-p.npz', { w: kn.ones([2]), b: kn.zeros([2]) });
+ * const src = new FileSource('/tmp/kiln-doc-p.npz', 'load', 'npz');
+ * readZipDirectory(src).map((e) => e.name) // ['w.npy', 'b.npy']
+ * src.close();
  */
 export function readZipDirectory(src: FileSource): ZipEntry[] {
   const fail = (m: string) => src.error(m);
@@ -139,7 +144,13 @@ function u64(b: Buffer, at: number, what: string, fail: (m: string) => Error): n
 
 /**
  * Offset in the file where the member's (possibly compressed) bytes start.
- * @example src.read(entryDataOffset(src, e), 6, 'magic')
+ * @example
+ * import { FileSource } from './common.js';
+ * kn.savez('/tmp/kiln-doc-p.npz', { w: kn.ones([2]) });
+ * const src = new FileSource('/tmp/kiln-doc-p.npz', 'load', 'npz');
+ * const [e] = readZipDirectory(src);
+ * src.read(entryDataOffset(src, e) + 1, 5, 'magic').toString() // 'NUMPY'
+ * src.close();
  */
 export function entryDataOffset(src: FileSource, e: ZipEntry): number {
   const h = src.read(e.localOffset, 30, `local header of '${e.name}'`);
@@ -152,7 +163,14 @@ export function entryDataOffset(src: FileSource, e: ZipEntry): number {
 
 /**
  * Checks a member can be read: not encrypted, a known method, honest sizes.
- * @example checkEntry(src, e) // throws for encrypted or impossible members
+ * @example
+ * import { FileSource } from './common.js';
+ * kn.savez('/tmp/kiln-doc-p.npz', { w: kn.ones([2]) });
+ * const src = new FileSource('/tmp/kiln-doc-p.npz', 'load', 'npz');
+ * const [e] = readZipDirectory(src);
+ * checkEntry(src, e); // returns: readable (it throws for encrypted or impossible members)
+ * e.method // 0
+ * src.close();
  */
 export function checkEntry(src: FileSource, e: ZipEntry): void {
   if (e.flags & 1) throw src.error(`member '${e.name}' is encrypted`);
@@ -165,7 +183,12 @@ export function checkEntry(src: FileSource, e: ZipEntry): void {
 
 /**
  * The member's uncompressed bytes, CRC-checked.
- * @example readEntry(src, e) // the inflated, CRC-checked bytes
+ * @example
+ * import { FileSource } from './common.js';
+ * kn.savezCompressed('/tmp/kiln-doc-p.npz', { w: kn.ones([2]) });
+ * const src = new FileSource('/tmp/kiln-doc-p.npz', 'load', 'npz');
+ * readEntry(src, readZipDirectory(src)[0]).length // 136
+ * src.close();
  */
 export function readEntry(src: FileSource, e: ZipEntry): Buffer {
   checkEntry(src, e);
@@ -215,7 +238,13 @@ function le64(v: number): Buffer {
 
 /**
  * Writes a zip file member by member into an AtomicFile.
- * @example const z = new ZipWriter(f, 'savez'); z.addDeflated('a.npy', bytes); z.finish();
+ * @example
+ * import { AtomicFile, FileSource } from './common.js';
+ * const f = new AtomicFile('/tmp/kiln-doc-z.zip');
+ * const z = new ZipWriter(f, 'savez');
+ * z.addDeflated('a.txt', new TextEncoder().encode('hello'));
+ * z.finish(); f.commit();
+ * readZipDirectory(new FileSource('/tmp/kiln-doc-z.zip', 'load', 'zip')).map((e) => [e.name, e.size]) // [['a.txt', 5]]
  */
 export class ZipWriter {
   private readonly written: Written[] = [];
