@@ -151,6 +151,36 @@ for (const family of FAMILIES) {
   });
 }
 
+// llama.cpp (node-llama-cpp, bench/llamacpp/make_gguf_fixtures.ts) on the same GGUF bytes kiln's
+// exporter writes: raw logits at every position of the fixture sequence.
+for (const family of [...GGUF_FAMILIES]) {
+  const file = join(FIXTURES, family, 'llamacpp.safetensors');
+  describe.skipIf(!existsSync(file))(`${family} GGUF vs llama.cpp`, () => {
+    const lc = existsSync(file) ? kn.loadSafetensors(file).tensors : {};
+    // llama.cpp keeps its KV cache in F16 by default, so even F32 weights agree only to F16 tolerance
+    for (const [type, tol] of [['F32', 3e-3], ['F16', 3e-3]] as const) {
+      it(`${type}: top-1 agreement at every position and logits within ${tol} relative`, async () => {
+        const { model: hf, config } = await loadModel(join(FIXTURES, family), { progress: false });
+        const gg = join(tmp, `lc-${family}-${type}.gguf`);
+        exportGguf(gg, config, new Map(kn.tree.flatten<kn.Array>((hf as unknown as kn.nn.Module).parameters())), { type });
+        const m = (await loadModel(gg, { dtype: 'float32', progress: false })).model;
+        const seq = ints(lc.sequence);
+        const V = m.vocabSize;
+        // llama.cpp's llama architecture has no sliding window: the Mistral model agrees up to it
+        const upto = typeof config.sliding_window === 'number' ? Math.min(seq.length, config.sliding_window) : seq.length;
+        const ours = forward(m, seq).subarray(0, upto * V);
+        const theirs = floats(lc[`logits_${type}`]).subarray(0, upto * V);
+        let top1 = 0;
+        for (let p = 0; p < upto; p++) if (argmax(ours.subarray(p * V, (p + 1) * V)) === argmax(theirs.subarray(p * V, (p + 1) * V))) top1++;
+        const d = diff(ours, theirs);
+        table.push(`${family.padEnd(8)} llama.cpp ${type.padEnd(4)} ${d.abs.toExponential(2)} / ${d.rel.toExponential(2)}, top-1 ${top1}/${upto}`);
+        expect(top1).toBe(upto);
+        expect(d.rel).toBeLessThan(tol);
+      });
+    }
+  });
+}
+
 describe('fixtures', () => {
   it('every family has its fixture folder, made by the committed script', () => {
     for (const f of FAMILIES) {
