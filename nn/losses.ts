@@ -78,8 +78,8 @@ export interface CrossEntropyOptions {
  * for a masked mean use 'sum' and divide by the mask's sum.
  * @example
  * const logits = kn.array([[2, 0.5, -1], [0, 1, 0]]);
- * kn.nn.losses.crossEntropy(logits, kn.array([0, 1]), { reduction: 'mean' })
- * kn.nn.losses.crossEntropy(logits, kn.array([[1, 0, 0], [0, 1, 0]]), { labelSmoothing: 0.1 })
+ * kn.nn.losses.crossEntropy(logits, kn.array([0, 1]), { reduction: 'mean' }) // 0.3964
+ * kn.nn.losses.crossEntropy(logits, kn.array([[1, 0, 0], [0, 1, 0]], 'float32'), { labelSmoothing: 0.1 }) // [0.3913, 0.6181]
  */
 export function crossEntropy(logits: NDArray, targets: NDArray, options?: CrossEntropyOptions): NDArray {
   const op = 'crossEntropy';
@@ -126,8 +126,8 @@ export interface BinaryCrossEntropyOptions {
  * Binary cross entropy. With logits: log(1 + eˣ) − x·t (via logaddexp, stable for any x); with
  * probabilities: −(t·log p + (1 − t)·log(1 − p)) with each log clipped at −100 (as MLX and
  * PyTorch). Targets may be floats in [0, 1], integers or booleans, shaped like `inputs`.
- * @example kn.nn.losses.binaryCrossEntropy(kn.array([0.2, -3]), kn.array([1, 0]))
- * @example kn.nn.losses.binaryCrossEntropy(kn.array([0.9, 0.1]), kn.array([1, 0]), { withLogits: false })
+ * @example kn.nn.losses.binaryCrossEntropy(kn.array([0.2, -3]), kn.array([1, 0])) // 0.3234
+ * @example kn.nn.losses.binaryCrossEntropy(kn.array([0.9, 0.1]), kn.array([1, 0]), { withLogits: false }) // 0.1054
  */
 export function binaryCrossEntropy(inputs: NDArray, targets: NDArray, options?: BinaryCrossEntropyOptions): NDArray {
   const op = 'binaryCrossEntropy';
@@ -159,7 +159,7 @@ export interface AxisLossOptions {
 /**
  * Negative log likelihood: −inputs[target] along `axis`, where `inputs` are log probabilities
  * and `targets` class indices (the class axis left out).
- * @example kn.nn.losses.nllLoss(kn.logSoftmax(kn.array([[2, 0, -1], [0, 1, 0]]), -1), kn.array([0, 1]), { reduction: 'mean' })
+ * @example kn.nn.losses.nllLoss(kn.logSoftmax(kn.array([[2, 0, -1], [0, 1, 0]]), -1), kn.array([0, 1]), { reduction: 'mean' }) // 0.3606
  */
 export function nllLoss(inputs: NDArray, targets: NDArray, options?: AxisLossOptions): NDArray {
   const op = 'nllLoss';
@@ -189,7 +189,7 @@ function pairwise(op: string, predictions: NDArray, targets: NDArray): [NDArray,
 
 /**
  * Mean squared error: (p − t)², reduced ('mean' by default).
- * @example kn.nn.losses.mseLoss(kn.array([1, 2]), kn.array([0, 0])) // 2.5
+ * @example kn.nn.losses.mseLoss(kn.array([1, 2], 'float32'), kn.array([0, 0], 'float32')) // 2.5
  */
 export function mseLoss(predictions: NDArray, targets: NDArray, options?: ReductionOptions): NDArray {
   const o = checkOptions('mseLoss', options, ['reduction']);
@@ -199,7 +199,7 @@ export function mseLoss(predictions: NDArray, targets: NDArray, options?: Reduct
 
 /**
  * Mean absolute error: |p − t|, reduced ('mean' by default).
- * @example kn.nn.losses.l1Loss(kn.array([1, -2]), kn.array([0, 0])) // 1.5
+ * @example kn.nn.losses.l1Loss(kn.array([1, -2], 'float32'), kn.array([0, 0], 'float32')) // 1.5
  */
 export function l1Loss(predictions: NDArray, targets: NDArray, options?: ReductionOptions): NDArray {
   const o = checkOptions('l1Loss', options, ['reduction']);
@@ -214,7 +214,7 @@ export interface SmoothL1Options extends ReductionOptions {
 
 /**
  * Smooth L1: ½d²/β where d = |p − t| < β, else d − ½β ('mean' by default).
- * @example kn.nn.losses.smoothL1Loss(kn.array([0.5, 3]), kn.array([0, 0])) // (0.125 + 2.5) / 2
+ * @example kn.nn.losses.smoothL1Loss(kn.array([0.5, 3]), kn.array([0, 0], 'float32')) // 1.3125 (the mean of 0.125 and 2.5)
  */
 export function smoothL1Loss(predictions: NDArray, targets: NDArray, options?: SmoothL1Options): NDArray {
   const op = 'smoothL1Loss';
@@ -275,7 +275,7 @@ export interface CosineSimilarityOptions extends ReductionOptions {
 /**
  * Cosine similarity x1·x2 / max(‖x1‖‖x2‖, ε) along `axis` — as in MLX this is the similarity
  * itself ('none' by default); minimise `1 − loss` or its negative to pull vectors together.
- * @example kn.nn.losses.cosineSimilarityLoss(kn.array([[1, 0]]), kn.array([[1, 1]])) // [0.7071]
+ * @example kn.nn.losses.cosineSimilarityLoss(kn.array([[1, 0]], 'float32'), kn.array([[1, 1]], 'float32')) // [0.7071]
  */
 export function cosineSimilarityLoss(x1: NDArray, x2: NDArray, options?: CosineSimilarityOptions): NDArray {
   const op = 'cosineSimilarityLoss';

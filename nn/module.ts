@@ -85,9 +85,9 @@ export interface LoadWeightsOptions {
  * class MLP extends kn.nn.Module {
  *   l1 = new kn.nn.Linear(4, 8);
  *   l2 = new kn.nn.Linear(8, 2);
- *   forward(x: kn.NDArray) { return this.l2.call(kn.nn.relu(this.l1.call(x))); }
+ *   forward(x) { return this.l2.call(kn.nn.relu(this.l1.call(x))); }
  * }
- * const y = new MLP().call(kn.ones([3, 4])); // shape [3, 2]
+ * new MLP().call(kn.ones([3, 4])).shape // [3, 2]
  */
 export class Module {
   #training = true;
@@ -121,7 +121,7 @@ export class Module {
    * Walks the fields and maps the values that pass `filter` (a module with the field's name and
    * value), treating values for which `isLeaf` holds as leaves. Lists keep their length ({} where
    * an element is filtered out); plain objects and modules drop filtered keys.
-   * @example new kn.nn.Linear(2, 2).filterAndMap((_m, k) => k === 'bias', (b) => (b as kn.NDArray).shape) // { bias: [2] }
+   * @example new kn.nn.Linear(2, 2).filterAndMap((_m, k) => k === 'bias', (b) => b.shape) // { bias: [2] }
    */
   filterAndMap(filter: Filter, map: (v: unknown) => unknown = (v) => v, isLeaf: Filter = (_m, _k, v) => v instanceof NDArray): Record<string, unknown> {
     const unwrap = (owner: Module, key: string, value: unknown): unknown => {
@@ -162,7 +162,7 @@ export class Module {
 
   /**
    * The parameters that are not frozen, shaped like `parameters()` without the frozen leaves.
-   * @example new kn.nn.Linear(2, 3).freeze({ keys: 'bias' }).trainableParameters() // { weight }
+   * @example Object.keys(new kn.nn.Linear(2, 3).freeze({ keys: 'bias' }).trainableParameters()) // ['weight']
    */
   trainableParameters(): Params {
     return this.filterAndMap((m, k, v) => {
@@ -185,7 +185,7 @@ export class Module {
 
   /**
    * The direct submodules as a tree (fields holding modules, lists and objects of modules).
-   * @example Object.keys(new kn.nn.MultiHeadAttention(8, 2).children()) // ['queryProj', 'keyProj', ...]
+   * @example Object.keys(new kn.nn.MultiHeadAttention(8, 2).children()) // ['queryProj', 'keyProj', 'valueProj', 'outProj']
    */
   children(): { [key: string]: ModuleTree } {
     return this.filterAndMap((_m, _k, v) => hasModule(v), undefined, (_m, _k, v) => v instanceof Module) as { [key: string]: ModuleTree };
@@ -223,7 +223,10 @@ export class Module {
 
   /**
    * Calls `fn(path, module)` on this module and every submodule (the order of `namedModules`).
-   * @example new kn.nn.Sequential(new kn.nn.ReLU()).applyToModules((name, m) => console.log(name, m.constructor.name))
+   * @example
+   * const seen = [];
+   * new kn.nn.Sequential(new kn.nn.ReLU()).applyToModules((name, m) => seen.push([name, m.constructor.name]));
+   * seen // [['', 'Sequential'], ['layers.0', 'ReLU']]
    */
   applyToModules(fn: (name: string, module: Module) => void): this {
     for (const [k, m] of this.namedModules()) fn(k, m);
@@ -234,7 +237,7 @@ export class Module {
    * Replaces parameters from a tree shaped like (part of) `parameters()`: plain objects, lists, or
    * objects keyed '0', '1', ... for lists (as `kn.tree.unflatten` makes). With `strict` (default)
    * every key must name an existing parameter and every leaf must be an array.
-   * @example new kn.nn.Linear(2, 3).update({ bias: kn.zeros([3]) })
+   * @example new kn.nn.Linear(2, 3).update({ bias: kn.ones([3]) }).bias // [1, 1, 1]
    */
   update(params: Record<string, unknown>, opts: { strict?: boolean } = {}): this {
     this.#updateTree(params, opts.strict ?? true, 'update', (cur) => cur instanceof NDArray, (v) => v instanceof NDArray, 'an array');
@@ -244,7 +247,7 @@ export class Module {
   /**
    * Replaces submodules from a tree shaped like (part of) `children()` (e.g. to swap a Linear for
    * a LoRA layer).
-   * @example new kn.nn.Sequential(new kn.nn.ReLU()).updateModules({ layers: { 0: new kn.nn.GELU() } })
+   * @example new kn.nn.Sequential(new kn.nn.ReLU()).updateModules({ layers: { 0: new kn.nn.GELU() } }).layers[0].constructor.name // 'GELU'
    */
   updateModules(modules: Record<string, unknown>, opts: { strict?: boolean } = {}): this {
     this.#updateTree(modules, opts.strict ?? true, 'updateModules', (cur) => cur instanceof Module, (v) => v instanceof Module, 'a Module');
@@ -285,7 +288,7 @@ export class Module {
 
   /**
    * Maps every parameter that passes `filter` (default: all) and stores the results.
-   * @example new kn.nn.Linear(2, 2).apply((p) => p.astype('float16'))
+   * @example new kn.nn.Linear(2, 2).apply((p) => p.astype('float16')).weight.dtype // 'float16'
    */
   apply(fn: (p: NDArray) => NDArray, filter: Filter = (_m, _k, v) => holdsState(v)): this {
     return this.update(this.filterAndMap(filter, (v) => fn(v as NDArray)));
@@ -304,7 +307,7 @@ export class Module {
    * Freezes parameters so `trainableParameters()` (and so `nn.valueAndGrad`) leaves them out.
    * Keys name a module's own fields (`'bias'` freezes every bias when recursing), as in MLX; a
    * frozen field freezes the arrays it holds, while modules nested in it keep their own flags.
-   * @example new kn.nn.Linear(2, 2).freeze().unfreeze({ keys: ['bias'] }) // train only the biases
+   * @example Object.keys(new kn.nn.Linear(2, 2).freeze().unfreeze({ keys: ['bias'] }).trainableParameters()) // ['bias']
    */
   freeze(opts: FreezeOptions = {}): this {
     const keys = keyList(opts.keys, 'freeze');
@@ -318,7 +321,7 @@ export class Module {
 
   /**
    * Undoes `freeze` for all parameters or the named ones.
-   * @example new kn.nn.Linear(2, 2).freeze().unfreeze({ keys: 'weight' }).trainableParameters() // { weight }
+   * @example Object.keys(new kn.nn.Linear(2, 2).freeze().unfreeze({ keys: 'weight' }).trainableParameters()) // ['weight']
    */
   unfreeze(opts: FreezeOptions = {}): this {
     const keys = keyList(opts.keys, 'unfreeze');
@@ -361,7 +364,9 @@ export class Module {
 
   /**
    * Saves every parameter under its dotted name to `.safetensors` (or `.npz`).
-   * @example new kn.nn.Linear(2, 2).saveWeights('/tmp/linear.safetensors')
+   * @example
+   * new kn.nn.Linear(2, 2).saveWeights('/tmp/kiln-doc-linear.safetensors');
+   * Object.keys(kn.loadSafetensors('/tmp/kiln-doc-linear.safetensors').tensors).sort() // ['bias', 'weight']
    */
   saveWeights(path: string): void {
     if (typeof path !== 'string') throw new TypeError(`[Module.saveWeights] path must be a string, got ${typeof path}`);
@@ -375,8 +380,10 @@ export class Module {
    * Loads parameters from a `.safetensors` / `.npz` file (or a sharded `.safetensors.index.json`),
    * `[name, array]` pairs or a `{ name: array }` record. Names are dotted paths as in
    * `kn.tree.flatten(model.parameters())`. Loaded arrays keep their dtype (see `setDtype`).
-   * @example new kn.nn.Linear(2, 2).loadWeights('/tmp/linear.safetensors')
-   * @example new kn.nn.Linear(2, 2).loadWeights([['bias', kn.zeros([2])]], { strict: false })
+   * @example
+   * new kn.nn.Linear(2, 2).update({ bias: kn.ones([2]) }).saveWeights('/tmp/kiln-doc-linear.safetensors');
+   * new kn.nn.Linear(2, 2).loadWeights('/tmp/kiln-doc-linear.safetensors').bias // [1, 1]
+   * @example new kn.nn.Linear(2, 2).loadWeights([['bias', kn.zeros([2])]], { strict: false }).bias // [0, 0]
    */
   loadWeights(weights: string | Iterable<readonly [string, NDArray]> | Record<string, NDArray>, opts: LoadWeightsOptions = {}): this {
     const op = '[Module.loadWeights]';

@@ -13,7 +13,7 @@ import { Module, type Params } from './module.js';
  * const model = new kn.nn.Linear(3, 1);
  * const lossFn = (m, x, y) => kn.nn.losses.mseLoss(m.call(x), y);
  * const [loss, grads] = kn.nn.valueAndGrad(model, lossFn)(kn.ones([4, 3]), kn.zeros([4, 1]));
- * // grads.weight has shape [1, 3], grads.bias [1]
+ * [grads.weight.shape, grads.bias.shape] // [[1, 3], [1]]
  */
 export function valueAndGrad<M extends Module, A extends unknown[], R>(
   model: M,

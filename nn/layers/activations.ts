@@ -34,7 +34,7 @@ export function leakyRelu(x: NDArray, negativeSlope = 0.01): NDArray {
   return maximum(multiply(arg(x, 'leakyRelu'), numberArg(negativeSlope, 'leakyRelu', 'negativeSlope')), x);
 }
 
-/** x where x > 0, else alpha·(e^x − 1). @example kn.nn.elu(kn.array([-1, 1])) */
+/** x where x > 0, else alpha·(e^x − 1). @example kn.nn.elu(kn.array([-1, 1])) // [-0.6321, 1] */
 export function elu(x: NDArray, alpha = 1): NDArray {
   const a = arg(x, 'elu');
   return where(greater(a, 0), a, multiply(expm1(a), numberArg(alpha, 'elu', 'alpha')));
@@ -42,37 +42,37 @@ export function elu(x: NDArray, alpha = 1): NDArray {
 
 const SELU_ALPHA = 1.6732632423543772, SELU_SCALE = 1.0507009873554805;
 
-/** scale·elu(x, alpha) with the self-normalising constants. @example kn.nn.selu(kn.array([-1, 1])) */
+/** scale·elu(x, alpha) with the self-normalising constants. @example kn.nn.selu(kn.array([-1, 1])) // [-1.1113, 1.0507] */
 export function selu(x: NDArray): NDArray {
   return multiply(elu(arg(x, 'selu'), SELU_ALPHA), SELU_SCALE);
 }
 
-/** max(x, 0) + alpha·(e^(min(x, 0)/alpha) − 1). @example kn.nn.celu(kn.array([-1, 1]), 2) */
+/** max(x, 0) + alpha·(e^(min(x, 0)/alpha) − 1). @example kn.nn.celu(kn.array([-1, 1]), 2) // [-0.7869, 1] */
 export function celu(x: NDArray, alpha = 1): NDArray {
   const a = arg(x, 'celu'), al = numberArg(alpha, 'celu', 'alpha');
   return add(maximum(a, 0), multiply(expm1(divide(minimum(a, 0), al)), al));
 }
 
-/** Exact GELU: x·Φ(x) = x·(1 + erf(x/√2))/2. @example kn.nn.gelu(kn.array([1])) // ≈ 0.8413 */
+/** Exact GELU: x·Φ(x) = x·(1 + erf(x/√2))/2. @example kn.nn.gelu(kn.array([1])) // [0.8413] */
 export function gelu(x: NDArray): NDArray {
   const a = arg(x, 'gelu');
   return multiply(multiply(a, add(erf(multiply(a, Math.SQRT1_2)), 1)), 0.5);
 }
 
-/** GELU's tanh approximation: x·(1 + tanh(√(2/π)·(x + 0.044715x³)))/2. @example kn.nn.geluApprox(kn.array([1])) */
+/** GELU's tanh approximation: x·(1 + tanh(√(2/π)·(x + 0.044715x³)))/2. @example kn.nn.geluApprox(kn.array([1])) // [0.8412] */
 export function geluApprox(x: NDArray): NDArray {
   const a = arg(x, 'geluApprox');
   const inner = multiply(add(a, multiply(multiply(multiply(a, a), a), 0.044715)), Math.sqrt(2 / Math.PI));
   return multiply(multiply(a, add(tanhOp(inner), 1)), 0.5);
 }
 
-/** MLX's fast GELU approximation x·σ(1.702x). @example kn.nn.geluFastApprox(kn.array([1])) */
+/** MLX's fast GELU approximation x·σ(1.702x). @example kn.nn.geluFastApprox(kn.array([1])) // [0.8458] */
 export function geluFastApprox(x: NDArray): NDArray {
   const a = arg(x, 'geluFastApprox');
   return multiply(a, sigmoidOp(multiply(a, 1.702)));
 }
 
-/** x·σ(x) (swish). @example kn.nn.silu(kn.array([1])) // ≈ 0.7311 */
+/** x·σ(x) (swish). @example kn.nn.silu(kn.array([1])) // [0.7311] */
 export function silu(x: NDArray): NDArray {
   const a = arg(x, 'silu');
   return multiply(a, sigmoidOp(a));
@@ -88,7 +88,7 @@ export function tanh(x: NDArray): NDArray {
   return tanhOp(arg(x, 'tanh'));
 }
 
-/** log(1 + e^x), computed stably as logaddexp(x, 0). @example kn.nn.softplus(kn.array([0])) // ≈ 0.6931 */
+/** log(1 + e^x), computed stably as logaddexp(x, 0). @example kn.nn.softplus(kn.array([0])) // [0.6931] */
 export function softplus(x: NDArray): NDArray {
   return logaddexp(arg(x, 'softplus'), 0);
 }
@@ -99,13 +99,13 @@ export function softsign(x: NDArray): NDArray {
   return divide(a, add(abs(a), 1));
 }
 
-/** x·tanh(softplus(x)). @example kn.nn.mish(kn.array([1])) // ≈ 0.8651 */
+/** x·tanh(softplus(x)). @example kn.nn.mish(kn.array([1])) // [0.8651] */
 export function mish(x: NDArray): NDArray {
   const a = arg(x, 'mish');
   return multiply(a, tanhOp(softplus(a)));
 }
 
-/** x·min(max(x + 3, 0), 6)/6. @example kn.nn.hardswish(kn.array([1])) // ≈ 0.6667 */
+/** x·min(max(x + 3, 0), 6)/6. @example kn.nn.hardswish(kn.array([1])) // [0.6667] */
 export function hardswish(x: NDArray): NDArray {
   const a = arg(x, 'hardswish');
   return divide(multiply(a, minimum(maximum(add(a, 3), 0), 6)), 6);
@@ -129,7 +129,7 @@ export function glu(x: NDArray, axis = -1): NDArray {
   return multiply(u, sigmoidOp(v));
 }
 
-/** log σ(x) = −softplus(−x). @example kn.nn.logSigmoid(kn.array([0])) // ≈ -0.6931 */
+/** log σ(x) = −softplus(−x). @example kn.nn.logSigmoid(kn.array([0])) // [-0.6931] */
 export function logSigmoid(x: NDArray): NDArray {
   return negative(softplus(negative(arg(x, 'logSigmoid'))));
 }
@@ -149,7 +149,7 @@ export function softmin(x: NDArray, axis = -1): NDArray {
   return softmaxOp(negative(arg(x, 'softmin')), axis);
 }
 
-/** x·slope where x < 0 with a learned slope per channel (last axis). @example kn.nn.prelu(kn.array([-1, 1]), kn.array([0.25])) */
+/** x·slope where x < 0 with a learned slope per channel (last axis). @example kn.nn.prelu(kn.array([-1, 1]), kn.array([0.25])) // [-0.25, 1] */
 export function prelu(x: NDArray, alpha: NDArray): NDArray {
   const a = arg(x, 'prelu');
   return add(maximum(a, 0), multiply(asArray(alpha, 'prelu'), minimum(a, 0)));
@@ -163,19 +163,19 @@ export function step(x: NDArray, threshold = 0): NDArray {
 
 // Module forms. Each keeps its settings as fields (numbers are not parameters).
 
-/** @example new kn.nn.ReLU().call(kn.array([-1, 1])) */
+/** @example new kn.nn.ReLU().call(kn.array([-1, 1])) // [0, 1] */
 export class ReLU extends Module {
   forward(x: NDArray): NDArray {
     return relu(x);
   }
 }
-/** @example new kn.nn.ReLU6().call(kn.array([7])) */
+/** @example new kn.nn.ReLU6().call(kn.array([7])) // [6] */
 export class ReLU6 extends Module {
   forward(x: NDArray): NDArray {
     return relu6(x);
   }
 }
-/** @example new kn.nn.LeakyReLU(0.2).call(kn.array([-1])) */
+/** @example new kn.nn.LeakyReLU(0.2).call(kn.array([-1])) // [-0.2] */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
@@ -188,7 +188,7 @@ export class LeakyReLU extends Module {
     return `negativeSlope=${this.negativeSlope}`;
   }
 }
-/** @example new kn.nn.ELU().call(kn.array([-1])) */
+/** @example new kn.nn.ELU().call(kn.array([-1])) // [-0.6321] */
 export class ELU extends Module {
   constructor(readonly alpha = 1) {
     super();
@@ -201,13 +201,13 @@ export class ELU extends Module {
     return `alpha=${this.alpha}`;
   }
 }
-/** @example new kn.nn.SELU().call(kn.array([-1])) */
+/** @example new kn.nn.SELU().call(kn.array([-1])) // [-1.1113] */
 export class SELU extends Module {
   forward(x: NDArray): NDArray {
     return selu(x);
   }
 }
-/** @example new kn.nn.CELU(2).call(kn.array([-1])) */
+/** @example new kn.nn.CELU(2).call(kn.array([-1])) // [-0.7869] */
 export class CELU extends Module {
   constructor(readonly alpha = 1) {
     super();
@@ -225,7 +225,7 @@ export type GeluApprox = 'none' | 'precise' | 'tanh' | 'fast';
 
 /**
  * GELU; `approx`: 'none' (exact, default), 'precise' or 'tanh' (tanh formula), 'fast' (x·σ(1.702x)).
- * @example new kn.nn.GELU({ approx: 'tanh' }).call(kn.array([1]))
+ * @example new kn.nn.GELU({ approx: 'tanh' }).call(kn.array([1])) // [0.8412]
  */
 export class GELU extends Module {
   readonly approx: GeluApprox;
@@ -243,55 +243,55 @@ export class GELU extends Module {
     return `approx='${this.approx}'`;
   }
 }
-/** @example new kn.nn.SiLU().call(kn.array([1])) */
+/** @example new kn.nn.SiLU().call(kn.array([1])) // [0.7311] */
 export class SiLU extends Module {
   forward(x: NDArray): NDArray {
     return silu(x);
   }
 }
-/** @example new kn.nn.Sigmoid().call(kn.array([0])) */
+/** @example new kn.nn.Sigmoid().call(kn.array([0])) // [0.5] */
 export class Sigmoid extends Module {
   forward(x: NDArray): NDArray {
     return sigmoid(x);
   }
 }
-/** @example new kn.nn.Tanh().call(kn.array([0])) */
+/** @example new kn.nn.Tanh().call(kn.array([0])) // [0] */
 export class Tanh extends Module {
   forward(x: NDArray): NDArray {
     return tanh(x);
   }
 }
-/** @example new kn.nn.Softplus().call(kn.array([0])) */
+/** @example new kn.nn.Softplus().call(kn.array([0])) // [0.6931] */
 export class Softplus extends Module {
   forward(x: NDArray): NDArray {
     return softplus(x);
   }
 }
-/** @example new kn.nn.Softsign().call(kn.array([1])) */
+/** @example new kn.nn.Softsign().call(kn.array([1])) // [0.5] */
 export class Softsign extends Module {
   forward(x: NDArray): NDArray {
     return softsign(x);
   }
 }
-/** @example new kn.nn.Mish().call(kn.array([1])) */
+/** @example new kn.nn.Mish().call(kn.array([1])) // [0.8651] */
 export class Mish extends Module {
   forward(x: NDArray): NDArray {
     return mish(x);
   }
 }
-/** @example new kn.nn.Hardswish().call(kn.array([1])) */
+/** @example new kn.nn.Hardswish().call(kn.array([1])) // [0.6667] */
 export class Hardswish extends Module {
   forward(x: NDArray): NDArray {
     return hardswish(x);
   }
 }
-/** @example new kn.nn.HardTanh().call(kn.array([3])) */
+/** @example new kn.nn.HardTanh().call(kn.array([3])) // [1] */
 export class HardTanh extends Module {
   forward(x: NDArray): NDArray {
     return hardTanh(x);
   }
 }
-/** @example new kn.nn.GLU().call(kn.array([1, 0])) */
+/** @example new kn.nn.GLU().call(kn.array([1, 0])) // [0.5] */
 export class GLU extends Module {
   constructor(readonly axis = -1) {
     super();
@@ -303,13 +303,13 @@ export class GLU extends Module {
     return `axis=${this.axis}`;
   }
 }
-/** @example new kn.nn.LogSigmoid().call(kn.array([0])) */
+/** @example new kn.nn.LogSigmoid().call(kn.array([0])) // [-0.6931] */
 export class LogSigmoid extends Module {
   forward(x: NDArray): NDArray {
     return logSigmoid(x);
   }
 }
-/** @example new kn.nn.Softmax().call(kn.array([1, 1])) */
+/** @example new kn.nn.Softmax().call(kn.array([1, 1])) // [0.5, 0.5] */
 export class Softmax extends Module {
   constructor(readonly axis = -1) {
     super();
@@ -318,7 +318,7 @@ export class Softmax extends Module {
     return softmax(x, this.axis);
   }
 }
-/** @example new kn.nn.LogSoftmax().call(kn.array([1, 1])) */
+/** @example new kn.nn.LogSoftmax().call(kn.array([1, 1])) // [-0.6931, -0.6931] */
 export class LogSoftmax extends Module {
   constructor(readonly axis = -1) {
     super();
@@ -327,7 +327,7 @@ export class LogSoftmax extends Module {
     return logSoftmax(x, this.axis);
   }
 }
-/** @example new kn.nn.Softmin().call(kn.array([1, 1])) */
+/** @example new kn.nn.Softmin().call(kn.array([1, 1])) // [0.5, 0.5] */
 export class Softmin extends Module {
   constructor(readonly axis = -1) {
     super();
@@ -336,7 +336,7 @@ export class Softmin extends Module {
     return softmin(x, this.axis);
   }
 }
-/** @example new kn.nn.Step(0.5).call(kn.array([1])) */
+/** @example new kn.nn.Step(0.5).call(kn.array([1])) // [1] */
 export class Step extends Module {
   constructor(readonly threshold = 0) {
     super();

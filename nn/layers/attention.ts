@@ -81,7 +81,10 @@ export class MultiHeadAttention extends Module {
 
   /**
    * An [n, n] additive mask: 0 where key j ≤ query i, the dtype's lowest value above the diagonal.
-   * @example kn.nn.MultiHeadAttention.createAdditiveCausalMask(3)
+   * @example
+   * const m = kn.nn.MultiHeadAttention.createAdditiveCausalMask(3); // 0 on and below the diagonal
+   * kn.equal(m, 0) // [[true, false, false], [true, true, false], [true, true, true]]
+   * m.min().item() // -3.4028235e+38 (the lowest float32)
    */
   static createAdditiveCausalMask(n: number, dtype: DType = 'float32'): NDArray {
     positiveInt(n, 'MultiHeadAttention.createAdditiveCausalMask', 'n');

@@ -60,7 +60,9 @@ abstract class DropoutBase extends Module {
 
 /**
  * Element-wise dropout.
- * @example new kn.nn.Dropout(0.1, { key: kn.random.key(0) }).call(kn.ones([4, 4]))
+ * @example
+ * // each element is zeroed with probability p, the rest scaled by 1 / (1 - p)
+ * new kn.nn.Dropout(0.5, { key: kn.random.key(0) }).call(kn.ones([6])) // [2, 2, 2, 0, 2, 2]
  */
 export class Dropout extends DropoutBase {
   constructor(p = 0.5, opts: DropoutOptions = {}) {
@@ -73,7 +75,9 @@ export class Dropout extends DropoutBase {
 
 /**
  * Channel dropout for channels-last images [N, H, W, C] or [H, W, C]: whole channels are dropped.
- * @example new kn.nn.Dropout2d(0.2).call(kn.ones([2, 8, 8, 3]))
+ * @example
+ * const y = new kn.nn.Dropout2d(0.5, { key: kn.random.key(0) }).call(kn.ones([2, 2, 4]));
+ * kn.mean(y, [0, 1]) // [0, 2, 2, 0]
  */
 export class Dropout2d extends DropoutBase {
   constructor(p = 0.5, opts: DropoutOptions = {}) {
@@ -89,7 +93,9 @@ export class Dropout2d extends DropoutBase {
 
 /**
  * Channel dropout for channels-last volumes [N, D, H, W, C] or [D, H, W, C].
- * @example new kn.nn.Dropout3d(0.2).call(kn.ones([2, 4, 4, 4, 3]))
+ * @example
+ * const y = new kn.nn.Dropout3d(0.5, { key: kn.random.key(0) }).call(kn.ones([2, 2, 2, 4]));
+ * kn.mean(y, [0, 1, 2]) // [0, 2, 2, 0]
  */
 export class Dropout3d extends DropoutBase {
   constructor(p = 0.5, opts: DropoutOptions = {}) {

@@ -179,7 +179,11 @@ export interface BatchNormOptions {
  * The running statistics are saved with the weights but are never trainable; they survive a
  * kn.tidy around the training step, and like any lazy state should be evaluated each step
  * (`kn.eval(model.parameters())`) so their graphs do not grow.
- * @example const bn = new kn.nn.BatchNorm(3); bn.call(kn.random.normal([8, 3])); bn.eval();
+ * @example
+ * const bn = new kn.nn.BatchNorm(2);
+ * bn.call(kn.array([[1, 10], [3, 30]], 'float32')) // [[-1.000, -1.000], [1.000, 1.000]]
+ * bn.runningMean // [0.2, 2] (momentum 0.1)
+ * bn.eval(); // from now on the running statistics normalise
  */
 export class BatchNorm extends Module {
   weight?: NDArray;

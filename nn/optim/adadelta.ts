@@ -14,7 +14,9 @@ export interface AdaDeltaOptions {
 
 /**
  * AdaDelta: v ← ρv + (1 − ρ)g², Δ = √(u + ε)/√(v + ε)·g, u ← ρu + (1 − ρ)Δ², w ← w − λΔ.
- * @example const opt = new kn.optim.AdaDelta(1.0);
+ * @example
+ * const opt = new kn.optim.AdaDelta(1.0);
+ * opt.applyGradients({ w: kn.array([0.5], 'float32') }, { w: kn.array([1], 'float32') }).w // [0.9968]
  */
 export class AdaDelta extends Optimizer {
   readonly rho: number;

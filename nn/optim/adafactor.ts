@@ -34,8 +34,13 @@ const rms = (x: NDArray): NDArray => sqrt(mean(square(x)));
  * Adafactor: memory-light adaptive steps. For a parameter of shape [..., R, C] the second moment
  * is kept as row averages [..., R] and column averages [..., C] (`exp_avg_sq_row`,
  * `exp_avg_sq_col`); smaller parameters keep `exp_avg_sq`; with beta1, `exp_avg` too.
- * @example const opt = new kn.optim.Adafactor();                       // relative steps
- * @example const opt = new kn.optim.Adafactor({ learningRate: 1e-3, relativeStep: false });
+ * @example
+ * const opt = new kn.optim.Adafactor(); // relative steps
+ * opt.applyGradients({ w: kn.full([2, 2], 0.5) }, { w: kn.ones([2, 2]) }).w // [[0.99, 0.99], [0.99, 0.99]]
+ * @example
+ * const opt = new kn.optim.Adafactor({ learningRate: 1e-3, relativeStep: false });
+ * opt.init({ w: kn.ones([4, 4]) }); // a matrix gets factored second moments
+ * Object.keys(opt.state.w) // ['exp_avg_sq_row', 'exp_avg_sq_col']
  */
 export class Adafactor extends Optimizer {
   readonly eps: [number, number];

@@ -11,7 +11,9 @@ export interface AdagradOptions {
 
 /**
  * Adagrad: v ← v + g², w ← w − λg / (√v + ε).
- * @example const opt = new kn.optim.Adagrad(0.1);
+ * @example
+ * const opt = new kn.optim.Adagrad(0.1);
+ * opt.applyGradients({ w: kn.array([0.5], 'float32') }, { w: kn.array([1], 'float32') }).w // [0.9]
  */
 export class Adagrad extends Optimizer {
   readonly eps: number;

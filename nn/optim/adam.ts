@@ -16,7 +16,9 @@ export interface AdamOptions {
 /**
  * Adam: m ← β1·m + (1 − β1)g, v ← β2·v + (1 − β2)g², w ← w − λm / (√v + ε); with
  * `biasCorrection`, w ← w − λ/(1 − β1^t)·m / (√v/√(1 − β2^t) + ε).
- * @example const opt = new kn.optim.Adam(1e-3, { biasCorrection: true });
+ * @example
+ * const opt = new kn.optim.Adam(1e-3, { biasCorrection: true });
+ * opt.applyGradients({ w: kn.array([0.5], 'float32') }, { w: kn.array([1], 'float32') }).w // [0.999]
  */
 export class Adam extends Optimizer {
   readonly betas: [number, number];

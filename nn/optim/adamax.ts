@@ -8,7 +8,9 @@ export type AdamaxOptions = Omit<AdamOptions, 'biasCorrection'>;
 
 /**
  * Adamax: m ← β1·m + (1 − β1)g, v ← max(β2·v, |g|), w ← w − λm / (v + ε).
- * @example const opt = new kn.optim.Adamax(2e-3);
+ * @example
+ * const opt = new kn.optim.Adamax(2e-3);
+ * opt.applyGradients({ w: kn.array([0.5], 'float32') }, { w: kn.array([1], 'float32') }).w // [0.9998]
  */
 export class Adamax extends Adam {
   constructor(learningRate: LearningRate, options: AdamaxOptions = {}) {

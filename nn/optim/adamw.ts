@@ -12,7 +12,9 @@ export interface AdamWOptions extends AdamOptions {
 
 /**
  * AdamW: the Adam update applied to w·(1 − lr·weightDecay).
- * @example const opt = new kn.optim.AdamW(1e-3, { weightDecay: 0.1 });
+ * @example
+ * const opt = new kn.optim.AdamW(1e-3, { weightDecay: 0.1 });
+ * opt.applyGradients({ w: kn.array([0.5], 'float32') }, { w: kn.array([1], 'float32') }).w // [0.9967]
  */
 export class AdamW extends Adam {
   readonly weightDecay: number;

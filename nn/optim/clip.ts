@@ -11,7 +11,8 @@ import { checkNumber } from './validate.js';
  * reaches `maxNorm`; returns the (possibly scaled) tree and ‖g‖. Squares accumulate in float32
  * (float64 when any gradient is float64), so float16 gradients do not overflow.
  * @example
- * const [clipped, norm] = kn.optim.clipGradNorm({ w: kn.array([3, 4]) }, 1); // norm 5, w ≈ [0.6, 0.8]
+ * const [clipped, norm] = kn.optim.clipGradNorm({ w: kn.array([3, 4], 'float32') }, 1);
+ * [norm, clipped.w] // [5, [0.6, 0.8]]
  */
 export function clipGradNorm<T>(grads: T, maxNorm: number): [T, NDArray] {
   checkNumber('clipGradNorm', 'maxNorm', maxNorm, { min: 0 });

@@ -14,7 +14,9 @@ export interface LionOptions {
 /**
  * Lion: c = β1·m + (1 − β1)g, m ← β2·m + (1 − β2)g, w ← w(1 − ηλ) − η·sign(c).
  * Use a learning rate 3-10x smaller than AdamW's.
- * @example const opt = new kn.optim.Lion(1e-4, { weightDecay: 0.1 });
+ * @example
+ * const opt = new kn.optim.Lion(1e-4, { weightDecay: 0.1 });
+ * opt.applyGradients({ w: kn.array([0.5], 'float32') }, { w: kn.array([1], 'float32') }).w // [0.9999]
  */
 export class Lion extends Optimizer {
   readonly betas: [number, number];

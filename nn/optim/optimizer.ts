@@ -115,7 +115,9 @@ export abstract class Optimizer {
   /**
    * The learning rate as a float32 0-d array (for a schedule: the value used by the latest
    * update, or the schedule at step 0 before any). Set a number, an array or a schedule.
-   * @example const opt = new kn.optim.SGD(0.1); opt.learningRate.item() // 0.1 (float32)
+   * @example
+   * const opt = new kn.optim.SGD(0.1);
+   * opt.learningRate.item() // 0.1 (float32)
    */
   get learningRate(): NDArray {
     const lr = this.#hyper.get(LEARNING_RATE);
@@ -177,7 +179,10 @@ export abstract class Optimizer {
 
   /**
    * Creates the state of every parameter that has none yet (optional: the first update does it).
-   * @example const opt = new kn.optim.Adam(1e-3); opt.init({ w: kn.zeros([2]) }); Object.keys(opt.state) // ['step', 'learning_rate', 'w']
+   * @example
+   * const opt = new kn.optim.Adam(1e-3);
+   * opt.init({ w: kn.zeros([2]) });
+   * Object.keys(opt.state) // ['step', 'learning_rate', 'w']
    */
   init(parameters: unknown): void {
     const op = `${this.opName}.init`;
@@ -203,7 +208,7 @@ export abstract class Optimizer {
    * unless they are returned or handed to a model).
    * @example
    * const opt = new kn.optim.SGD(0.1);
-   * const p = opt.applyGradients({ w: kn.array([1, 2]) }, { w: kn.array([1, 1]) }); // { w: [0.9, 0.8] }
+   * opt.applyGradients({ w: kn.array([1, 2], 'float32') }, { w: kn.array([1, 1], 'float32') }) // { w: [0.9, 0.8] }
    */
   applyGradients<T>(gradients: T, parameters: unknown): T {
     const op = `${this.opName}.applyGradients`;
@@ -270,7 +275,12 @@ export abstract class Optimizer {
    * Updates a model in place: `model.update(opt.applyGradients(grads, model.trainableParameters()))`.
    * The new parameters survive an enclosing kn.tidy; the ones this optimizer gave the model at
    * its previous update are disposed once the model no longer holds them.
-   * @example opt.update(model, grads); kn.eval(model.parameters(), opt.state);
+   * @example
+   * const model = new kn.nn.Linear(1, 1).update({ weight: kn.ones([1, 1]), bias: kn.zeros([1]) });
+   * const opt = new kn.optim.SGD(0.5);
+   * opt.update(model, { weight: kn.ones([1, 1]), bias: kn.ones([1]) });
+   * kn.eval(model.parameters(), opt.state);
+   * [model.weight, model.bias] // [[[0.5]], [-0.5]]
    */
   update(model: Trainable, gradients: unknown): void {
     const op = `${this.opName}.update`;
@@ -302,7 +312,10 @@ export abstract class Optimizer {
    * path, its arrays (MLX's key names, e.g. `layers.0.weight.m`). The arrays are the optimizer's
    * and stay valid until a later step replaces them. Setting a tree (for example one loaded from
    * a file) hands its arrays to the optimizer; `step` is required.
-   * @example kn.eval(model.parameters(), opt.state)
+   * @example
+   * const opt = new kn.optim.SGD(0.1, { momentum: 0.9 });
+   * opt.applyGradients({ w: kn.ones([2]) }, { w: kn.zeros([2]) });
+   * kn.tree.flatten(opt.state).map(([k]) => k) // ['step', 'learning_rate', 'w.v']
    */
   get state(): Record<string, unknown> {
     const pairs: [string, NDArray][] = [[STEP, this.#stepArray]];
@@ -351,7 +364,11 @@ export abstract class Optimizer {
   /**
    * Saves the state to a .safetensors file with dotted keys (`step`, `learning_rate`,
    * `layers.0.weight.m`, ...), readable by MLX's `tree_unflatten(mx.load(path))`.
-   * @example opt.saveState('/tmp/opt.safetensors')
+   * @example
+   * const opt = new kn.optim.Adam(1e-3);
+   * opt.init({ w: kn.zeros([2]) });
+   * opt.saveState('/tmp/kiln-doc-opt.safetensors');
+   * kn.loadSafetensors('/tmp/kiln-doc-opt.safetensors').metadata.optimizer // 'Adam'
    */
   saveState(path: string): void {
     const tensors: Record<string, NDArray> = Object.create(null);
@@ -362,7 +379,13 @@ export abstract class Optimizer {
   /**
    * Loads a state saved by `saveState` (or MLX); training then resumes exactly where it stopped,
    * including the position of a learning-rate schedule.
-   * @example const opt = new kn.optim.Adam(1e-3); opt.loadState('/tmp/opt.safetensors');
+   * @example
+   * const a = new kn.optim.Adam(1e-3);
+   * a.applyGradients({ w: kn.ones([2]) }, { w: kn.zeros([2]) });
+   * a.saveState('/tmp/kiln-doc-opt.safetensors');
+   * const opt = new kn.optim.Adam(1e-3);
+   * opt.loadState('/tmp/kiln-doc-opt.safetensors');
+   * opt.step // 1
    */
   loadState(path: string): void {
     const { tensors, metadata } = loadSafetensors(path);

@@ -13,7 +13,9 @@ export interface RMSpropOptions {
 
 /**
  * RMSprop: v ← αv + (1 − α)g², w ← w − λg / (√v + ε).
- * @example const opt = new kn.optim.RMSprop(1e-2, { alpha: 0.9 });
+ * @example
+ * const opt = new kn.optim.RMSprop(1e-2, { alpha: 0.9 });
+ * opt.applyGradients({ w: kn.array([0.5], 'float32') }, { w: kn.array([1], 'float32') }).w // [0.9684]
  */
 export class RMSprop extends Optimizer {
   readonly alpha: number;

@@ -46,7 +46,9 @@ function checkStep(op: string, step: unknown): number {
 
 /**
  * From `init` to `end` in `steps` equal increments, then `end`: init + min(t, steps)·(end − init)/steps.
- * @example const warmup = kn.optim.linearSchedule(0, 1e-3, 100); warmup(50) // 5e-4
+ * @example
+ * const warmup = kn.optim.linearSchedule(0, 1e-3, 100);
+ * warmup(50) // 5e-4
  */
 export function linearSchedule(init: number, end: number, steps: number): ArraySchedule {
   checkNumber('linearSchedule', 'init', init);
@@ -59,7 +61,9 @@ export function linearSchedule(init: number, end: number, steps: number): ArrayS
 /**
  * Half a cosine from `init` down to `end` over `decaySteps`, then `end`:
  * end + (init − end)·½(1 + cos(π·min(t, decaySteps)/decaySteps)).
- * @example const lr = kn.optim.cosineDecay(1e-1, 1000); lr(500) // 0.05
+ * @example
+ * const lr = kn.optim.cosineDecay(1e-1, 1000);
+ * lr(500) // 0.05
  */
 export function cosineDecay(init: number, decaySteps: number, end = 0): ArraySchedule {
   checkNumber('cosineDecay', 'init', init);
@@ -75,7 +79,9 @@ export function cosineDecay(init: number, decaySteps: number, end = 0): ArraySch
 
 /**
  * init·rate^t.
- * @example const lr = kn.optim.exponentialDecay(0.1, 0.9); lr(2) // 0.081
+ * @example
+ * const lr = kn.optim.exponentialDecay(0.1, 0.9);
+ * lr(2) // 0.081
  */
 export function exponentialDecay(init: number, decayRate: number): ArraySchedule {
   checkNumber('exponentialDecay', 'init', init);
@@ -85,7 +91,9 @@ export function exponentialDecay(init: number, decayRate: number): ArraySchedule
 
 /**
  * init·rate^⌊t / stepSize⌋: decays by `decayRate` every `stepSize` steps.
- * @example const lr = kn.optim.stepDecay(0.1, 0.5, 10); lr(25) // 0.025
+ * @example
+ * const lr = kn.optim.stepDecay(0.1, 0.5, 10);
+ * lr(25) // 0.025
  */
 export function stepDecay(init: number, decayRate: number, stepSize: number): ArraySchedule {
   checkNumber('stepDecay', 'init', init);
@@ -102,7 +110,8 @@ export function stepDecay(init: number, decayRate: number, stepSize: number): Ar
  * Chains schedules: schedule i+1 takes over at boundaries[i] and sees the steps since then.
  * @example
  * const lr = kn.optim.joinSchedules([kn.optim.linearSchedule(0, 1e-3, 100), kn.optim.cosineDecay(1e-3, 900)], [100]);
- * lr(50) // 5e-4 (warm-up); lr(100) // 1e-3 (cosine at its step 0)
+ * lr(50) // 5e-4 (warm-up)
+ * lr(100) // 0.001
  */
 export function joinSchedules(schedules: readonly Schedule[], boundaries: readonly number[]): Schedule {
   if (!Array.isArray(schedules) || schedules.length === 0) throw new Error('[joinSchedules] needs at least one schedule');

@@ -20,7 +20,7 @@ export interface SGDOptions {
  * Stochastic gradient descent.
  * @example
  * const opt = new kn.optim.SGD(0.1, { momentum: 0.9, nesterov: true });
- * const p = opt.applyGradients({ w: kn.array([1]) }, { w: kn.array([0]) }); // w: -0.19
+ * opt.applyGradients({ w: kn.array([1], 'float32') }, { w: kn.array([0], 'float32') }).w // [-0.19] (0 - 0.1 · 1.9)
  */
 export class SGD extends Optimizer {
   readonly momentum: number;
