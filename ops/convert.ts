@@ -4,7 +4,7 @@ import { isDType, toDType, scalarDType, type DType } from '../core/dtype.js';
 import { encode, Float16Array, type Scalar } from '../core/host.js';
 import { native } from '../backends/native.js';
 import { BufferRef, Constant, Node } from '../core/node.js';
-import { contiguousStrides, sizeOf } from '../core/shape.js';
+import { contiguousStrides, fmtValue, sizeOf } from '../core/shape.js';
 import { itemsize } from '../core/dtype.js';
 import { Full } from '../core/primitives.js';
 import { isFloat16Array } from '@petamoriken/float16';
@@ -139,4 +139,10 @@ export function asArray(x: unknown, op: string, dtype?: DType): NDArray {
   if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return scalarArray(x, dtype ?? scalarDType(x));
   if (isDType(x)) throw new TypeError(`[${op}] expected an array, got the dtype name '${x}'`);
   return arrayFrom(x, dtype, op);
+}
+
+/** Options must be an object: `kn.sum(a, -1, true)` would otherwise drop keepdims silently. */
+export function checkOptions(opts: unknown, op: string, example: string): void {
+  if (opts !== undefined && opts !== null && (typeof opts !== 'object' || Array.isArray(opts)))
+    throw new TypeError(`[${op}] options must be an object such as ${example}, got ${fmtValue(opts)}`);
 }

@@ -4,7 +4,7 @@ import type { NDArray } from '../core/array.js';
 import { floatFor, isFloating, type DType } from '../core/dtype.js';
 import { Reduce } from '../core/primitives.js';
 import { fmtShape, fmtValue, normalizeAxes, normalizeAxis } from '../core/shape.js';
-import { asArray } from './convert.js';
+import { asArray, checkOptions } from './convert.js';
 import { astype, divide } from './elementwise.js';
 import { make } from './make.js';
 import { reshape, transpose } from './views.js';
@@ -16,6 +16,7 @@ export interface ReduceOptions {
 type AxisArg = number | readonly number[] | null | undefined | ReduceOptions;
 
 function parseArgs(axisOrOpts: AxisArg, opts: ReduceOptions | undefined, op: string): ReduceOptions {
+  checkOptions(opts, op, '{ keepdims: true }');
   if (axisOrOpts !== null && typeof axisOrOpts === 'object' && !Array.isArray(axisOrOpts)) {
     if (opts) throw new TypeError(`[${op}] pass either an axis and options, or one options object`);
     const o = axisOrOpts as ReduceOptions;
@@ -100,6 +101,7 @@ export interface ArgReduceOptions {
 function argReduce(op: 'argmax' | 'argmin') {
   return (a: NDArray, axis?: number | null | ArgReduceOptions & { axis?: number | null }, opts?: ArgReduceOptions): NDArray => {
     const x = asArray(a, op);
+    checkOptions(opts, op, '{ keepdims: true }');
     let ax: number | null | undefined, keepdims = false;
     if (Array.isArray(axis)) throw new TypeError(`[${op}] axis must be a single integer or null, got ${fmtValue(axis)}`);
     if (axis !== null && typeof axis === 'object') {

@@ -5,7 +5,7 @@ import type { NDArray } from '../core/array.js';
 import { isFloating, toDType, type DType } from '../core/dtype.js';
 import { Scan } from '../core/primitives_sort.js';
 import { fmtValue, normalizeAxis } from '../core/shape.js';
-import { asArray } from './convert.js';
+import { asArray, checkOptions } from './convert.js';
 import { astype } from './elementwise.js';
 import { make } from './make.js';
 import { moveaxis, reshape } from './views.js';
@@ -25,6 +25,7 @@ export interface AccumulateOptions extends ScanOptions {
 type AxisArg<O> = number | null | undefined | O;
 
 function parse<O extends ScanOptions>(axis: AxisArg<O>, opts: O | undefined, op: string): O {
+  checkOptions(opts, op, '{ reverse: true }');
   let o: O;
   if (axis !== null && typeof axis === 'object') {
     if (Array.isArray(axis)) throw new TypeError(`[${op}] axis must be a single integer or null, got ${fmtValue(axis)}`);

@@ -3,7 +3,7 @@
 import type { NDArray } from '../core/array.js';
 import { floatFor, type DType } from '../core/dtype.js';
 import { fmtValue, normalizeAxes } from '../core/shape.js';
-import { asArray } from './convert.js';
+import { asArray, checkOptions } from './convert.js';
 import { full } from './creation.js';
 import { diagonal } from './grids_diagonals.js';
 import { add, astype, divide, exp, isfinite, log, multiply, sqrt, subtract, where } from './elementwise.js';
@@ -13,6 +13,7 @@ import { reshape } from './views.js';
 type AxisArg<O> = number | readonly number[] | null | undefined | O;
 
 function parse<O extends ReduceOptions>(axisOrOpts: AxisArg<O>, opts: O | undefined, op: string): O {
+  checkOptions(opts, op, '{ keepdims: true }');
   let o: O;
   if (axisOrOpts !== null && typeof axisOrOpts === 'object' && !Array.isArray(axisOrOpts)) {
     if (opts) throw new TypeError(`[${op}] pass either an axis and options, or one options object`);

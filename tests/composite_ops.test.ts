@@ -164,6 +164,7 @@ describe('stats_softmax', () => {
     expect(() => kn.var(kn.ones([2]), 1)).toThrow('[var] axis 1 is out of bounds for array of dimension 1');
     expect(() => kn.std(kn.ones([2]), { ddof: NaN })).toThrow('[std] ddof must be a finite number, got NaN');
     expect(() => kn.logsumexp(kn.ones([2]), 0, { keepdims: 1 as unknown as boolean })).toThrow('[logsumexp] keepdims must be a boolean');
+    expect(() => kn.logsumexp(kn.ones([2]), 0, true as never)).toThrow('[logsumexp] options must be an object such as { keepdims: true }, got true');
     expect(() => kn.softmax(kn.ones([2]), [0, 0])).toThrow('[softmax] repeated axis');
     expect(() => kn.trace(kn.ones([2]))).toThrow('[diagonal] array must be at least 2-d');
   });

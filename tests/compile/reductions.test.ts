@@ -32,7 +32,7 @@ describe('compiled reductions give the eager bits', () => {
       const x = normal([6, n], 100 + n);
       sameBits((v) => {
         const e = kn.exp(kn.subtract(v, 1));
-        return [e, kn.sum(e, -1, true)];
+        return [e, kn.sum(e, -1, { keepdims: true })];
       }, x);
     });
   }

@@ -185,6 +185,9 @@ describe('reduction errors', () => {
   it('non-integer axis and bad keepdims', () => {
     expect(() => kn.sum(a(), 0.5)).toThrow(/\[sum\] axis must be an integer/);
     expect(() => kn.sum(a(), 0, { keepdims: 1 as unknown as boolean })).toThrow(/\[sum\] keepdims must be a boolean/);
+    // a bare `true` for the options would otherwise drop keepdims without a word
+    expect(() => kn.sum(a(), -1, true as never)).toThrow('[sum] options must be an object such as { keepdims: true }, got true');
+    expect(() => kn.argmax(a(), 0, [1] as never)).toThrow('[argmax] options must be an object such as { keepdims: true }, got [1]');
   });
   it('identity-less reductions of empty arrays', () => {
     expect(() => kn.max(kn.zeros([0]))).toThrow(/\[max\] cannot reduce an empty axis/);

@@ -179,6 +179,7 @@ describe('scans: numpy dtype rules, options, methods and errors', () => {
     expect(() => kn.cummax(a, 0.5)).toThrow(/\[cummax\] axis must be an integer, got 0.5/);
     expect(() => kn.cumprod(a, [0] as unknown as number)).toThrow(/\[cumprod\] axis must be a single integer or null/);
     expect(() => kn.cumsum(a, 0, { reverse: 1 as unknown as boolean })).toThrow(/\[cumsum\] reverse must be a boolean, got 1/);
+    expect(() => kn.cumsum(a, 0, true as never)).toThrow('[cumsum] options must be an object such as { reverse: true }, got true');
     expect(() => kn.cummin(a, { axis: 0, inclusive: 'no' as unknown as boolean })).toThrow(/\[cummin\] inclusive must be a boolean, got "no"/);
     expect(() => kn.cumsum(a, { axis: 0 }, { reverse: true })).toThrow(/\[cumsum\] pass either an axis and options, or one options object/);
     expect(() => kn.cumsum(a, { dtype: 'bool' })).toThrow(/\[cumsum\] cannot accumulate in dtype bool/);
