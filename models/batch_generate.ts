@@ -31,8 +31,9 @@ export type BatchGenerateOptions = Omit<GenerateOptions, 'draftModel' | 'numDraf
 /**
  * Generates a continuation for every prompt in one batch.
  * @example
- * const { texts } = await kn.models.batchGenerate(model, tokenizer, ['And God said', 'In the beginning'], { maxTokens: 16 });
- * texts.length // 2
+ * const { model, tokenizer } = await kn.models.load('examples/models/kjv-llama-5m');
+ * const { texts } = await kn.models.batchGenerate(model, tokenizer, ['And God said', 'In the beginning'], { maxTokens: 8 });
+ * texts // [' unto them, I have given them a', ' of the son of Zuar,']
  */
 export async function batchGenerate(
   model: LanguageModel, tokenizer: TokenizerLike, prompts: readonly (string | readonly number[])[], opts: BatchGenerateOptions = {},

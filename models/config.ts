@@ -18,7 +18,10 @@ function show(v: unknown): string {
 
 /**
  * Checks a parsed config object; `where` names its source in errors (a file path).
- * @example validateConfig({ model_type: 'llama', hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 100, intermediate_size: 128 }, 'config.json') // the same object
+ * @example
+ * const c = { model_type: 'llama', hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 100, intermediate_size: 128 };
+ * validateConfig(c, 'config.json') === c // true
+ * // validateConfig({ model_type: 'llama' }, 'config.json') throws, naming the missing keys
  */
 export function validateConfig(config: unknown, where: string): ModelConfig {
   if (config === null || typeof config !== 'object' || Array.isArray(config))
@@ -50,7 +53,7 @@ export function validateConfig(config: unknown, where: string): ModelConfig {
 
 /**
  * Reads and checks `<dir>/config.json` (or a config.json path).
- * @example readConfig('examples/models/tiny').model_type // 'llama'
+ * @example readConfig('tests/fixtures/models/llama').model_type // 'llama'
  */
 export function readConfig(dirOrFile: string): ModelConfig {
   const file = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, 'config.json');

@@ -139,8 +139,9 @@ export function checkFits(cache: readonly KVCacheLike[], n: number, op: string, 
  * `maxTokens`; the last response has `finishReason` set.
  * @example
  * const { model, tokenizer } = await kn.models.load('examples/models/kjv-llama-5m');
- * for await (const r of kn.models.streamGenerate(model, tokenizer, 'And God said', { maxTokens: 20 }))
- *   process.stdout.write(r.text);
+ * const pieces = [];
+ * for await (const r of kn.models.streamGenerate(model, tokenizer, 'And God said', { maxTokens: 4 })) pieces.push(r.text);
+ * pieces // [' unto', ' them', ',', ' I']
  */
 export async function* streamGenerate(
   model: LanguageModel, tokenizer: TokenizerLike, prompt: string | readonly number[], opts: GenerateOptions = {},
@@ -217,8 +218,8 @@ async function* stream(
 /**
  * The generated text after `prompt` (streamGenerate, concatenated).
  * @example
- * const text = await kn.models.generate(model, tokenizer, 'And God said', { maxTokens: 20 });
- * // ' unto Moses, ...'
+ * const { model, tokenizer } = await kn.models.load('examples/models/kjv-llama-5m');
+ * await kn.models.generate(model, tokenizer, 'And God said', { maxTokens: 8 }) // ' unto them, I have given them a'
  */
 export async function generate(
   model: LanguageModel, tokenizer: TokenizerLike, prompt: string | readonly number[], opts: GenerateOptions = {},

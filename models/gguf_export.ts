@@ -30,7 +30,12 @@ function int(c: ModelConfig, key: string, fallback?: number): number {
 
 /**
  * The GGUF tensors and metadata of a model given as its config.json object and HF-named weights.
- * @example const g = hfToGguf(config, weights); g.metadata['general.architecture'] // 'llama'
+ * @example
+ * import { readConfig } from './config.js';
+ * const config = readConfig('tests/fixtures/models/llama');
+ * const weights = kn.loadSafetensors('tests/fixtures/models/llama/model.safetensors').tensors;
+ * const g = hfToGguf(config, weights);
+ * g.metadata['general.architecture'] // 'llama'
  */
 export function hfToGguf(config: ModelConfig, weights: Map<string, NDArray> | Record<string, NDArray>, opts: GgufExportOptions = {}) {
   const mt = String(config.model_type);
@@ -108,7 +113,12 @@ export function hfToGguf(config: ModelConfig, weights: Map<string, NDArray> | Re
 
 /**
  * Writes a model (its config.json object and HF-named weights) as a GGUF file.
- * @example exportGguf('/tmp/tiny-f16.gguf', config, weights, { type: 'F16' })
+ * @example
+ * import { readConfig } from './config.js';
+ * const config = readConfig('tests/fixtures/models/llama');
+ * const weights = kn.loadSafetensors('tests/fixtures/models/llama/model.safetensors').tensors;
+ * exportGguf('/tmp/kiln-doc-tiny-f16.gguf', config, weights, { type: 'F16' });
+ * kn.loadGguf('/tmp/kiln-doc-tiny-f16.gguf').types['blk.0.attn_q.weight'] // 'F16'
  */
 export function exportGguf(path: string, config: ModelConfig, weights: Map<string, NDArray> | Record<string, NDArray>, opts: GgufExportOptions = {}): void {
   const g = hfToGguf(config, weights, opts);

@@ -110,7 +110,12 @@ function metaNum(md: Record<string, GgufValue>, key: string, where: string, requ
  * token_embd), tied embeddings when `output.weight` is absent, and rope_scaling from the
  * rope.scaling keys or a `rope_freqs` tensor (llama3-style per-frequency factors, kept exactly
  * as longrope factors). `where` names the file in errors.
- * @example ggufConfig(kn.loadGguf('tiny.gguf'), 'tiny.gguf').model_type // 'llama'
+ * @example
+ * import { readConfig } from './config.js';
+ * import { exportGguf } from './gguf_export.js';
+ * const st = kn.loadSafetensors('tests/fixtures/models/llama/model.safetensors').tensors;
+ * exportGguf('/tmp/kiln-doc-tiny.gguf', readConfig('tests/fixtures/models/llama'), st);
+ * ggufConfig(kn.loadGguf('/tmp/kiln-doc-tiny.gguf'), 'tiny.gguf').model_type // 'llama'
  */
 export function ggufConfig(file: Pick<GgufFile, 'metadata' | 'tensors'>, where: string): ModelConfig {
   const md = file.metadata;
@@ -187,7 +192,13 @@ export function ggufConfig(file: Pick<GgufFile, 'metadata' | 'tensors'>, where: 
 /**
  * The tensors of a GGUF file under Hugging Face names, q/k rows un-permuted for llama/mistral.
  * Throws naming any tensor it cannot place.
- * @example ggufWeights(kn.loadGguf('tiny.gguf'), cfg, 'tiny.gguf').get('model.norm.weight').shape // [64]
+ * @example
+ * import { readConfig } from './config.js';
+ * import { exportGguf } from './gguf_export.js';
+ * const st = kn.loadSafetensors('tests/fixtures/models/llama/model.safetensors').tensors;
+ * exportGguf('/tmp/kiln-doc-tiny.gguf', readConfig('tests/fixtures/models/llama'), st);
+ * const file = kn.loadGguf('/tmp/kiln-doc-tiny.gguf'), cfg = ggufConfig(file, 'tiny.gguf');
+ * ggufWeights(file, cfg, 'tiny.gguf').get('model.norm.weight').shape // [64]
  */
 export function ggufWeights(file: Pick<GgufFile, 'metadata' | 'tensors'>, config: ModelConfig, where: string): Map<string, NDArray> {
   const arch = String(file.metadata['general.architecture']);

@@ -160,7 +160,8 @@ function mergesFromScores(tokens: string[], scores: number[], types: number[], v
  * Turns GGUF tokenizer metadata into tokenizer.json / tokenizer_config.json objects.
  * @example
  * const meta = { 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.tokens': ['a', 'b', 'ab'], 'tokenizer.ggml.merges': ['a b'] };
- * kn.models.ggufToTokenizerFiles(meta).tokenizerJson.model // { type: 'BPE', merges: [['a', 'b']] }
+ * const { model } = kn.models.ggufToTokenizerFiles(meta).tokenizerJson;
+ * [model.type, model.merges] // ['BPE', [['a', 'b']]]
  */
 export function ggufToTokenizerFiles(m: Record<string, unknown>): GgufTokenizerFiles {
   if (m === null || typeof m !== 'object') throw new TypeError('[models] GGUF metadata must be an object');

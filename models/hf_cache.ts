@@ -19,7 +19,7 @@ export function isModelId(s: string): boolean {
 /**
  * The hub cache folders to look in, in order: $HF_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub,
  * ~/.cache/huggingface/hub (duplicates removed).
- * @example hfCacheDirs({ HF_HOME: '/data/hf' }) // ['/data/hf/hub', ...]
+ * @example hfCacheDirs({ HF_HOME: '/data/hf', HOME: '/home/me' }) // ['/data/hf/hub', '/home/me/.cache/huggingface/hub']
  */
 export function hfCacheDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const dirs: string[] = [];
@@ -80,7 +80,11 @@ function snapshotOf(repo: string, revision: string | undefined, looked: string[]
 /**
  * The snapshot folder of a model id in the local HF cache, or an Error naming every place looked.
  * `revision` (or `id@revision`) picks a branch, tag or commit; the default is refs/main.
- * @example resolveHfModel('Qwen/Qwen3-0.6B') // '/home/me/.cache/huggingface/hub/models--Qwen--Qwen3-0.6B/snapshots/c1899de...'
+ * @example
+ * // resolveHfModel('Qwen/Qwen3-0.6B') gives '<cache>/models--Qwen--Qwen3-0.6B/snapshots/<commit>'
+ * let msg = '';
+ * try { resolveHfModel('nobody/none', { env: { HF_HUB_CACHE: '/tmp/kiln-doc-no-cache' } }); } catch (e) { msg = e.message; }
+ * msg.includes("model 'nobody/none' is neither a local path nor in the Hugging Face cache") // true
  */
 export function resolveHfModel(id: string, opts: { revision?: string; env?: NodeJS.ProcessEnv } = {}): string {
   let name = id;

@@ -50,9 +50,11 @@ function checkOpts(opts: LoadOptions, op: string): void {
 }
 
 /**
- * Where a model lives: an existing folder or .gguf file as it is, else a model id resolved to its
- * snapshot folder in the local Hugging Face cache (nothing is downloaded).
- * @example resolveModelPath('Qwen/Qwen3-0.6B') // '~/.cache/huggingface/hub/models--Qwen--Qwen3-0.6B/snapshots/<rev>'
+ * Where a model lives: an existing folder or .gguf file (as an absolute path), else a model id
+ * resolved to its snapshot folder in the local Hugging Face cache (nothing is downloaded).
+ * @example
+ * resolveModelPath('tests/fixtures/models/llama') === process.cwd() + '/tests/fixtures/models/llama' // true
+ * // resolveModelPath('Qwen/Qwen3-0.6B') gives '~/.cache/huggingface/hub/models--Qwen--Qwen3-0.6B/snapshots/<rev>'
  */
 export function resolveModelPath(pathOrId: string): string {
   if (typeof pathOrId !== 'string' || pathOrId.length === 0) throw new TypeError(`[models.load] path must be a non-empty string, got ${String(pathOrId)}`);
@@ -148,7 +150,11 @@ function readFolderWeights(dir: string): { weights: Map<string, NDArray>; fileOf
  * Checks weights against the model's parameters and loads them, converting floating ones to
  * `dtype` (one pass: each converted tensor is evaluated as it is loaded). `where` and `fileOf`
  * name the source in errors.
- * @example applyWeights(model, weights, { where: 'my-model/', dtype: 'bfloat16' })
+ * @example
+ * const model = kn.models.modelFromConfig('tests/fixtures/models/llama');
+ * const weights = new Map(Object.entries(kn.loadSafetensors('tests/fixtures/models/llama/model.safetensors').tensors));
+ * applyWeights(model, weights, { where: 'my-model/', dtype: 'bfloat16' });
+ * model.parameters().model.norm.weight.dtype // 'bfloat16'
  */
 export function applyWeights(
   model: LanguageModel,
@@ -248,7 +254,9 @@ function loadFolderModel(dir: string, opts: LoadOptions): LoadedModel {
 /**
  * Loads a model without its tokenizer: `{ model, config }`. `path` is a Hugging Face folder,
  * a `.gguf` file, or a model id in the local HF cache.
- * @example const { model } = await kn.models.loadModel('tests/fixtures/models/llama'); model.numLayers // 2
+ * @example
+ * const { model, config } = await kn.models.loadModel('tests/fixtures/models/llama');
+ * [model.numLayers, config.hidden_size] // [2, 64]
  */
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   checkOpts(opts, 'models.loadModel');
@@ -271,8 +279,9 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
  * (with tokenizer_config.json, chat_template.jinja and generation_config.json when present);
  * a GGUF file carries its vocabulary and chat template in its metadata.
  * @example
- * const { model, tokenizer } = await kn.models.load('Qwen/Qwen3-0.6B', { dtype: 'bfloat16' });
- * tokenizer.encode('Hello') // [9707]
+ * // or a model id in the local HF cache: kn.models.load('Qwen/Qwen3-0.6B', { dtype: 'bfloat16' })
+ * const { model, tokenizer } = await kn.models.load('examples/models/kjv-llama-5m', { dtype: 'bfloat16' });
+ * tokenizer.encode('And God said') // [2042, 286, 387, 376]
  */
 export async function load(path: string, opts: LoadOptions = {}): Promise<Loaded> {
   checkOpts(opts, 'models.load');
@@ -298,7 +307,10 @@ export async function load(path: string, opts: LoadOptions = {}): Promise<Loaded
 /**
  * A model of a real shape with random weights (benchmarks, tests): `config` is a config.json
  * object, a config.json path or a model folder. Same seed, same weights.
- * @example const m = kn.models.modelFromConfig({ model_type: 'llama', hidden_size: 2048, ... }, { dtype: 'bfloat16', seed: 0 });
+ * @example
+ * const m = kn.models.modelFromConfig('tests/fixtures/models/llama', { dtype: 'bfloat16', seed: 0 });
+ * m.numLayers // 2
+ * m.call(kn.array([[1, 2, 3]])).shape // [1, 3, 512]
  */
 export function modelFromConfig(config: ModelConfig | string, opts: { dtype?: LoadDtype; seed?: number } = {}): LanguageModel {
   if (opts.dtype !== undefined && !DTYPES.includes(opts.dtype))

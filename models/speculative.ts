@@ -40,7 +40,12 @@ const logSoftmax = (logits: NDArray): NDArray => {
  * Token ids after `prompt` from `model`, proposed by `draft` (same vocabulary): an async
  * iterator of `{ token, logprobs, fromDraft }`.
  * @example
- * const steps = kn.models.speculativeStep(model, draft, ids, { cache: kn.models.makeCache(model), draftCache: kn.models.makeCache(draft), sampler: kn.models.makeSampler(), maxTokens: 8 });
+ * const { model } = await kn.models.loadModel('tests/fixtures/models/llama');
+ * const draft = kn.models.modelFromConfig('tests/fixtures/models/llama', { seed: 1 }); // random weights: poor guesses
+ * const steps = kn.models.speculativeStep(model, draft, [1, 2, 3], { cache: kn.models.makeCache(model), draftCache: kn.models.makeCache(draft), sampler: kn.models.makeSampler(), maxTokens: 8 });
+ * const tokens = [];
+ * for await (const { token } of steps) tokens.push(token);
+ * tokens // [156, 365, 365, 365, 365, 365, 365, 365] (greedy: the same as generateStep alone)
  */
 export async function* speculativeStep(
   model: LanguageModel, draft: LanguageModel, prompt: readonly number[], opts: SpeculativeOptions,
