@@ -2,7 +2,7 @@
 // with real files, dtype conversion, GGUF export/import (metadata mapping, q/k permutation, tied
 // embeddings, rope_freqs), and every loading error naming the file / tensor / shapes.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as kn from '../../index.js';
@@ -143,12 +143,19 @@ describe('model ids in the local Hugging Face cache', () => {
     delete process.env.XDG_CACHE_HOME;
     process.env.HF_HOME = join(root, 'hf');
     process.env.HOME = join(root, 'home'); // keep the real ~/.cache out of the search
-    // two snapshots: refs/main names the second; blobs are real files (the hub links them, we copy)
+    // two snapshots: refs/main names the second. As the hub does, snapshot files are relative
+    // symlinks into blobs/ (the first snapshot holds plain copies)
+    mkdirSync(join(repo, 'blobs'), { recursive: true });
     for (const rev of ['1111111aaaaaaa', '2222222bbbbbbb']) {
       const snap = join(repo, 'snapshots', rev);
       mkdirSync(snap, { recursive: true });
-      copyFileSync(join(baseDir, 'config.json'), join(snap, 'config.json'));
-      copyFileSync(join(baseDir, 'model.safetensors'), join(snap, 'model.safetensors'));
+      for (const f of ['config.json', 'model.safetensors']) {
+        if (rev.startsWith('1')) copyFileSync(join(baseDir, f), join(snap, f));
+        else {
+          copyFileSync(join(baseDir, f), join(repo, 'blobs', `blob-${f}`));
+          symlinkSync(join('..', '..', 'blobs', `blob-${f}`), join(snap, f));
+        }
+      }
     }
     mkdirSync(join(repo, 'refs'));
     writeFileSync(join(repo, 'refs', 'main'), '2222222bbbbbbb\n');
