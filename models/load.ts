@@ -101,7 +101,11 @@ export function weightFiles(dir: string): { files: string[]; index: string | nul
   const single = join(dir, 'model.safetensors');
   if (existsSync(single)) return { files: [single], index: null };
   const all = readdirSync(dir).filter((f) => f.endsWith('.safetensors') && !f.startsWith('.') && !f.startsWith('adapter')).sort();
-  if (!all.length) throw new Error(`[models.load] ${dir} has no weights: expected model.safetensors, model.safetensors.index.json or *.safetensors`);
+  if (!all.length) {
+    const pickles = readdirSync(dir).filter((f) => f.endsWith('.bin') || f.endsWith('.pt') || f.endsWith('.pth'));
+    const hint = pickles.length ? ` (${pickles.join(', ')} ${pickles.length > 1 ? 'are' : 'is'} a PyTorch pickle, which kiln never executes; convert it to safetensors)` : '';
+    throw new Error(`[models.load] ${dir} has no weights: expected model.safetensors, model.safetensors.index.json or *.safetensors${hint}`);
+  }
   return { files: all.map((f) => join(dir, f)), index: null };
 }
 

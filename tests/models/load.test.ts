@@ -263,6 +263,8 @@ describe('errors name the file and the problem', () => {
   it('no weights, no tokenizer, bad options', async () => {
     const d = variant('no-weights', (dir) => rmSync(join(dir, 'model.safetensors')));
     await rejects(loadModel(d), d, 'has no weights');
+    writeFileSync(join(d, 'pytorch_model.bin'), 'not loaded');
+    await rejects(loadModel(d), 'pytorch_model.bin is a PyTorch pickle, which kiln never executes');
     await rejects(load(baseDir), baseDir, 'has no tokenizer', 'tokenizer.json not found');
     await rejects(loadModel(baseDir, { dtype: 'float64' as never }), 'dtype must be one of float32, float16, bfloat16, got "float64"');
     await rejects(loadModel(join(root, 'nope')), 'does not exist');
