@@ -19,6 +19,21 @@ export const Sort: Primitive = {
   },
 };
 
+/**
+ * The k largest along the last dim and their int32 indices: two sibling outputs of one launch
+ * (core/siblings.ts). params: k.
+ */
+export const TopkIndexed: Primitive = {
+  name: 'topkIndexed',
+  lowerOutputs(nodes, ins, outs, emit) {
+    const x = nodes[0].inputs[0];
+    emit.kernel('topk_indexed', [nodes[0].params.k as number], [
+      { view: ins[0], dtype: x.dtype, shape: x.shape },
+      ...outs.map((view, i) => ({ view, dtype: nodes[i].dtype, shape: nodes[i].shape })),
+    ]);
+  },
+};
+
 /** Inputs: a sorted 1-d array and values of any shape; params: side (0 left, 1 right). */
 export const SearchSorted: Primitive = {
   name: 'searchsorted',

@@ -3,12 +3,12 @@
 // Order is numpy's: NaN last, -0 equal to +0, float16/bfloat16 compared as floats.
 import type { NDArray } from '../core/array.js';
 import { promoteTypes, weakScalarPromote, type DType } from '../core/dtype.js';
-import { SearchSorted, Sort } from '../core/primitives_sort.js';
+import { SearchSorted, Sort, TopkIndexed } from '../core/primitives_sort.js';
 import { fmtShape, fmtValue, normalizeAxis } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { astype } from './elementwise.js';
 import { take } from './take_scatter.js';
-import { make } from './make.js';
+import { make, multi } from './make.js';
 import { moveaxis, reshape } from './views.js';
 
 /** Options of the sorting ops: the axis (default -1; null sorts the flattened array). */
@@ -114,6 +114,23 @@ export function topk(a: NDArray, k: number, axis?: SortAxis): NDArray {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > n)
     throw new RangeError(`[topk] k must be an integer in [0, ${n}] for an axis of size ${n}, got ${fmtValue(k)}`);
   return moveaxis(sortNode('topk', x, k, x.dtype, k), -1, ax);
+}
+
+/**
+ * The `k` largest elements along `axis` (default -1) and their int32 indices along that axis, from
+ * one kernel launch: descending, NaN first, equal values by ascending index (as topk, plus where
+ * each value came from).
+ * @example kn.topkWithIndices(kn.array([4, 9, 1, 7]), 2)[1].tolist() // [1, 3]
+ */
+export function topkWithIndices(a: NDArray, k: number, axis?: SortAxis): [NDArray, NDArray] {
+  const { x, ax } = prepare(a, axis, 'topkWithIndices');
+  const n = x.shape[x.ndim - 1];
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > n)
+    throw new RangeError(`[topkWithIndices] k must be an integer in [0, ${n}] for an axis of size ${n}, got ${fmtValue(k)}`);
+  if (n > 2 ** 31 - 1) throw new RangeError(`[topkWithIndices] an axis of ${n} elements: the indices do not fit int32`);
+  const shape = [...x.shape.slice(0, -1), k];
+  const [values, indices] = multi(TopkIndexed, { k }, [x], [shape, shape], [x.dtype, 'int32']);
+  return [moveaxis(values, -1, ax), moveaxis(indices, -1, ax)];
 }
 
 /** Options of searchsorted. */

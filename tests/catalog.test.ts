@@ -72,7 +72,7 @@ const rejectsFloat = (f: () => unknown): boolean => {
 
 describe('the native catalog has a reference, a domain and a gradient rule (or a reason) for every op', () => {
   it('pins the op counts (a new op: give it a reference, a domain, a rule or reason, then update the count here)', () => {
-    expect(Object.keys(K).length, 'kernels').toBe(27);
+    expect(Object.keys(K).length, 'kernels').toBe(28);
     expect(Object.keys(UnaryOps).length, 'unary ops').toBe(37);
     expect(Object.keys(BinaryOps).length, 'binary ops').toBe(25);
     expect(Object.keys(ReduceOps).length, 'reduce ops').toBe(8);
@@ -90,7 +90,7 @@ describe('the native catalog has a reference, a domain and a gradient rule (or a
     scatter: ['conformance/index.test.ts', 'scatter'], cholesky: ['linalg.test.ts', 'cholesky'], inv: ['linalg.test.ts', 'inv'],
     solve: ['linalg.test.ts', 'solve'], solve_triangular: ['linalg.test.ts', 'solveTriangular'], qr: ['linalg.test.ts', 'qr'],
     det: ['linalg.test.ts', 'det'], slogdet: ['linalg.test.ts', 'slogdet'], sort: ['conformance/sort.test.ts', 'argsort'],
-    searchsorted: ['conformance/sort.test.ts', 'searchsorted'], scan: ['conformance/scan.test.ts', 'cumsum'],
+    searchsorted: ['conformance/sort.test.ts', 'searchsorted'], topk_indexed: ['topk_indices.test.ts', 'refTopk'], scan: ['conformance/scan.test.ts', 'cumsum'],
     rms_norm: ['conformance/fast.test.ts', 'rmsNorm'], layer_norm: ['conformance/fast.test.ts', 'layerNorm'],
     rope: ['conformance/fast.test.ts', 'rope'], attention: ['conformance/fast.test.ts', 'scaledDotProductAttention'],
     attention_lse: ['fast/attention_lse.test.ts', 'returnLogsumexp'],

@@ -26,6 +26,7 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"det", 1, 1, 0, 0, check_det, run_det},
       {"slogdet", 1, 2, 0, 0, check_slogdet, run_slogdet},
       {"sort", 1, 1, 2, 2, check_sort, run_sort},
+      {"topk_indexed", 1, 2, 1, 1, check_topk_indexed, run_topk_indexed},
       {"searchsorted", 2, 1, 1, 1, check_searchsorted, run_searchsorted},
       {"scan", 1, 1, 3, 3, check_scan, run_scan},
       {"rms_norm", -1, 1, 1, 1, check_rms_norm, run_rms_norm},

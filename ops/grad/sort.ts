@@ -5,12 +5,12 @@
 import type { NDArray } from '../../core/array.js';
 import type { Node } from '../../core/node.js';
 import { Scatter } from '../../core/primitives.js';
-import { SearchSorted, Sort } from '../../core/primitives_sort.js';
+import { SearchSorted, Sort, TopkIndexed } from '../../core/primitives_sort.js';
 import { defineRules, type RuleContext } from '../../core/rules.js';
 import { zeros } from '../creation.js';
 import { astype, isnan, less, logicalAnd, logicalNot, logicalOr } from '../elementwise.js';
 import { putAlongAxis, takeAlongAxis } from '../take_scatter.js';
-import { make } from '../make.js';
+import { make, multi } from '../make.js';
 import { sum } from '../reduce.js';
 import { argsort } from '../sort.js';
 import { expandDims, reshape, slice } from '../views.js';
@@ -74,6 +74,18 @@ defineRules(Sort, {
   vmap: (node, [x], [ax]) => {
     const f = batchFirst(x, ax);
     return [make(Sort, node.params as Record<string, unknown>, [f], [f.shape[0], ...node.shape], node.dtype), 0];
+  },
+});
+
+// topk with indices: the values route back through the indices the kernel returned
+defineRules(TopkIndexed, {
+  vjpOutputs: (ctx, [g]) => [g && differentiable(ctx.inputs[0]) ? scatterLast(ctx.inputs[0], ctx.outputs[1], g) : null],
+  jvpOutputs: (ctx, [t]) => [t && differentiable(ctx.inputs[0]) ? takeAlongAxis(t, ctx.outputs[1], -1) : null, null],
+  vmapOutputs: (node, [x], [ax]) => {
+    const f = batchFirst(x, ax);
+    const [v, i] = node.siblings!;
+    const outs = multi(TopkIndexed, { k: node.params.k }, [f], [[f.shape[0], ...v.shape], [f.shape[0], ...i.shape]], [v.dtype, 'int32']);
+    return [outs, [0, 0]];
   },
 });
 

@@ -37,6 +37,7 @@ void check_matmul(const Command&); void run_matmul(const Command&);
 // sort.cc: sort/argsort/partition/argpartition/topk along the last dim; searchsorted (1-d sorted)
 void check_sort(const Command&); void run_sort(const Command&);
 void check_searchsorted(const Command&); void run_searchsorted(const Command&);
+void check_topk_indexed(const Command&); void run_topk_indexed(const Command&);
 
 // scan.cc: cumsum/cumprod/cummax/cummin/logcumsumexp along the last dim
 void check_scan(const Command&); void run_scan(const Command&);

@@ -393,6 +393,52 @@ void sort_typed(const Command& c) {
   });
 }
 
+// ---- topk with indices
+
+// The k greatest of each row (NaN first, then descending; equal values by ascending index) and
+// where they came from: a partial sort of the row's indices, O(n log k).
+template <typename T>
+void topk_indexed_typed(const Command& c) {
+  using KT = Keys<T>;
+  using K = typename KT::K;
+  const View& in = c.in(0);
+  const View& vo = c.out(0);
+  const View& io = c.out(1);
+  const int64_t k = c.iparam(0);
+  const int64_t n = in.shape[in.ndim - 1];
+  const int64_t rows = n == 0 ? 0 : in.size / n;
+  if (rows == 0 || k == 0) return;
+  const int64_t is = in.strides[in.ndim - 1], vs = vo.strides[vo.ndim - 1], ixs = io.strides[io.ndim - 1];
+  const T* base = reinterpret_cast<const T*>(in.buf->data);
+  T* vbase = reinterpret_cast<T*>(vo.buf->data);
+  int32_t* ibase = reinterpret_cast<int32_t*>(io.buf->data);
+  parallel_for(rows, std::max<int64_t>(1, (1 << 14) / n), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> ids((size_t)n);
+    std::vector<K> keys((size_t)n);
+    std::vector<uint8_t> nan((size_t)n);
+    for (int64_t r = b; r < e; r++) {
+      const T* src = base + row_offset(in, r);
+      for (int64_t i = 0; i < n; i++) {
+        const T x = src[i * is];
+        ids[i] = i;
+        nan[i] = KT::nan(x) ? 1 : 0;
+        keys[i] = KT::canon(x);
+      }
+      std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), [&](int64_t a, int64_t bb) {
+        if (nan[a] != nan[bb]) return nan[a] > nan[bb];
+        if (!nan[a] && keys[a] != keys[bb]) return keys[a] > keys[bb];
+        return a < bb;
+      });
+      T* vd = vbase + row_offset(vo, r);
+      int32_t* id = ibase + row_offset(io, r);
+      for (int64_t i = 0; i < k; i++) {
+        vd[i * vs] = src[ids[i] * is];
+        id[i * ixs] = (int32_t)ids[i];
+      }
+    }
+  });
+}
+
 // ---- searchsorted
 
 template <typename T>
@@ -466,6 +512,31 @@ void run_sort(const Command& c) {
 #define KILN_SORT(T) sort_typed<T>(c)
   KILN_DISPATCH_ALL(c.in(0).dtype, KILN_SORT)
 #undef KILN_SORT
+}
+
+void check_topk_indexed(const Command& c) {
+  const View& in = c.in(0);
+  const View& vo = c.out(0);
+  const View& io = c.out(1);
+  const double kd = c.params[0];
+  if (in.ndim < 1) fail("[topk_indexed] the input must have at least one dim (got a 0-d view)");
+  const int64_t n = in.shape[in.ndim - 1];
+  if (!(kd == std::floor(kd)) || kd < 0 || kd > (double)n) fail("[topk_indexed] k = ", kd, " is out of range for an axis of size ", n);
+  const int64_t k = (int64_t)kd;
+  for (const View* o : {&vo, &io}) {
+    bool ok = o->ndim == in.ndim && o->shape[o->ndim - 1] == k;
+    for (int d = 0; ok && d + 1 < in.ndim; d++) ok = o->shape[d] == in.shape[d];
+    if (!ok) fail("[topk_indexed] outputs must be the input shape with its last dim ", k, " (input ", in.describe(), ", output ", o->describe(), ")");
+  }
+  if (vo.dtype != in.dtype) fail("[topk_indexed] values must have the input dtype ", dtype_name(in.dtype), ", got ", dtype_name(vo.dtype));
+  if (io.dtype != kInt32) fail("[topk_indexed] indices must be int32, got ", dtype_name(io.dtype));
+  if (n > std::numeric_limits<int32_t>::max()) fail("[topk_indexed] over ", n, " elements: the index does not fit int32");
+}
+
+void run_topk_indexed(const Command& c) {
+#define KILN_TOPK(T) topk_indexed_typed<T>(c)
+  KILN_DISPATCH_ALL(c.in(0).dtype, KILN_TOPK)
+#undef KILN_TOPK
 }
 
 void check_searchsorted(const Command& c) {
