@@ -148,10 +148,11 @@ export async function* batchSteps(model: LanguageModel, rows: readonly (readonly
  * `{ token, logprobs }`. Stop it with `break` (or `maxTokens`); the cache then holds the prompt,
  * the yielded tokens and possibly one more token queued ahead.
  * @example
- * const { model } = await kn.models.loadModel('tests/fixtures/models/llama');
+ * const { model, tokenizer } = await kn.models.load('examples/models/kjv-llama-5m');
  * const cache = kn.models.makeCache(model), tokens = [];
- * for await (const { token } of kn.models.generateStep(model, [1, 2, 3], { cache, sampler: kn.models.makeSampler(), maxTokens: 4 })) tokens.push(token);
- * tokens // [156, 365, 365, 365]
+ * const prompt = tokenizer.encode('And God said');
+ * for await (const { token } of kn.models.generateStep(model, prompt, { cache, sampler: kn.models.makeSampler(), maxTokens: 4 })) tokens.push(token);
+ * tokenizer.decode(tokens) // ' unto them, I'
  */
 export async function* generateStep(model: LanguageModel, prompt: readonly number[], opts: StepOptions): AsyncGenerator<StepResult, void, undefined> {
   for await (const { tokens, logprobs } of batchSteps(model, [prompt], opts)) {

@@ -40,12 +40,13 @@ const logSoftmax = (logits: NDArray): NDArray => {
  * Token ids after `prompt` from `model`, proposed by `draft` (same vocabulary): an async
  * iterator of `{ token, logprobs, fromDraft }`.
  * @example
- * const { model } = await kn.models.loadModel('tests/fixtures/models/llama');
- * const draft = kn.models.modelFromConfig('tests/fixtures/models/llama', { seed: 1 }); // random weights: poor guesses
- * const steps = kn.models.speculativeStep(model, draft, [1, 2, 3], { cache: kn.models.makeCache(model), draftCache: kn.models.makeCache(draft), sampler: kn.models.makeSampler(), maxTokens: 8 });
+ * const { model, tokenizer } = await kn.models.load('examples/models/kjv-llama-5m');
+ * const draft = kn.models.modelFromConfig('examples/models/kjv-llama-5m', { seed: 1 }); // random weights: poor guesses
+ * const prompt = tokenizer.encode('And God said');
+ * const steps = kn.models.speculativeStep(model, draft, prompt, { cache: kn.models.makeCache(model), draftCache: kn.models.makeCache(draft), sampler: kn.models.makeSampler(), maxTokens: 8 });
  * const tokens = [];
  * for await (const { token } of steps) tokens.push(token);
- * tokens // [156, 365, 365, 365, 365, 365, 365, 365] (greedy: the same as generateStep alone)
+ * tokenizer.decode(tokens) // ' unto them, I have given them a' (greedy: what generate gives)
  */
 export async function* speculativeStep(
   model: LanguageModel, draft: LanguageModel, prompt: readonly number[], opts: SpeculativeOptions,
