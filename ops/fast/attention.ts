@@ -26,8 +26,11 @@ export interface AttentionOptions {
    * bool (true = attend) or floating (added to the scores)
    */
   mask?: 'causal' | NDArray | null;
-  /** also return each query row's logsumexp of the scaled, masked scores, [B, Hq, L] (float32; float64 for float64) */
-  returnLogsumexp?: boolean;
+}
+
+/** With `returnLogsumexp: true` the op also returns each query row's logsumexp of the scaled, masked scores, [B, Hq, L] (float32; float64 for float64). */
+export interface AttentionLseOptions extends AttentionOptions {
+  returnLogsumexp: true;
 }
 
 export interface AttentionArgs {
@@ -249,15 +252,18 @@ export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown)
  * with Hq a multiple of Hkv (query head h reads kv head floor(h / (Hq / Hkv))). The softmax runs in
  * float32 (float64 for float64); the result [B, Hq, L, Dv] has the result dtype of q, k and v.
  * Masked-out positions get the lowest finite score, so a fully masked query averages v evenly.
+ * With `returnLogsumexp: true` it returns `[out, lse]`, lse [B, Hq, L] being each row's logsumexp
+ * of the scaled, masked scores (what a backward pass needs; kiln keeps it itself under kn.grad).
  * @example
  * const q = kn.random.normal([1, 8, 16, 64], { key: kn.random.key(0) });
  * const kv = kn.random.normal([1, 2, 16, 64], { key: kn.random.key(1) });
  * const o = kn.fast.scaledDotProductAttention(q, kv, kv, { scale: 0.125, mask: 'causal' });
  * o.shape // [1, 8, 16, 64]
+ * kn.fast.scaledDotProductAttention(q, kv, kv, { returnLogsumexp: true })[1].shape // [1, 8, 16]
  */
 export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts?: AttentionOptions & { returnLogsumexp?: false }): NDArray;
-export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions & { returnLogsumexp: true }): [NDArray, NDArray];
-export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions = {}): NDArray | [NDArray, NDArray] {
+export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionLseOptions): [NDArray, NDArray];
+export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions & { returnLogsumexp?: boolean } = {}): NDArray | [NDArray, NDArray] {
   const a = attentionArgs(q, k, v, opts);
   const withLse = opts?.returnLogsumexp ?? false;
   if (typeof withLse !== 'boolean') throw new TypeError(`[scaledDotProductAttention] returnLogsumexp must be a boolean, got ${fmtValue(withLse)}`);
