@@ -4,7 +4,7 @@
 // converted once when a dtype is asked for, and handed to the family's module tree.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { NDArray } from '../core/array.js';
 import { isFloating, type DType } from '../core/dtype.js';
 import { dispose, evaluate } from '../core/memory.js';
@@ -109,24 +109,35 @@ export function weightFiles(dir: string): { files: string[]; index: string | nul
   return { files: all.map((f) => join(dir, f)), index: null };
 }
 
-/** Shard file of each tensor named by an index, for error messages. */
-function shardOfIndex(index: string): Map<string, string> {
-  const out = new Map<string, string>();
+/**
+ * The shards of a model.safetensors.index.json and the shard of each tensor it lists; shard names
+ * must stay inside the folder. Each shard is then loaded on its own, so errors name the shard.
+ */
+function readIndex(index: string): { shards: string[]; shardOf: Map<string, string> } {
+  let parsed: unknown;
   try {
-    const wm = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, unknown> }).weight_map ?? {};
-    for (const [k, v] of Object.entries(wm)) out.set(k, join(index, '..', String(v)));
-  } catch {
-    /* loadSafetensors reports a bad index itself */
+    parsed = JSON.parse(readFileSync(index, 'utf8'));
+  } catch (e) {
+    throw new Error(`[models.load] ${index} is not valid JSON: ${(e as Error).message}`);
   }
-  return out;
+  const wm = (parsed as { weight_map?: unknown } | null)?.weight_map;
+  if (wm === null || typeof wm !== 'object' || Array.isArray(wm)) throw new Error(`[models.load] ${index} has no weight_map object`);
+  const shardOf = new Map<string, string>();
+  for (const [k, v] of Object.entries(wm as Record<string, unknown>)) {
+    if (typeof v !== 'string' || v.length === 0 || isAbsolute(v) || v.split(/[\\/]/).includes('..') || v.includes('\0'))
+      throw new Error(`[models.load] ${index} names an invalid shard file ${JSON.stringify(v)} for '${k}' (must be a file inside the folder)`);
+    shardOf.set(k, join(dirname(index), v));
+  }
+  return { shards: [...new Set(shardOf.values())], shardOf };
 }
 
 /** Reads a folder's weights as lazily mapped views: name -> array, and name -> the file it came from. */
 function readFolderWeights(dir: string): { weights: Map<string, NDArray>; fileOf: Map<string, string> } {
-  const { files, index } = weightFiles(dir);
+  const { files: found, index } = weightFiles(dir);
+  const idx = index ? readIndex(index) : null;
+  const files = idx ? idx.shards : found;
   const weights = new Map<string, NDArray>();
   const fileOf = new Map<string, string>();
-  const shardOf = index ? shardOfIndex(index) : null;
   try {
     for (const f of files) {
       let tensors: Record<string, NDArray>;
@@ -140,9 +151,13 @@ function readFolderWeights(dir: string): { weights: Map<string, NDArray>; fileOf
       for (const [k, v] of Object.entries(tensors)) {
         if (weights.has(k)) throw new Error(`[models.load] tensor '${k}' appears twice (in ${fileOf.get(k)} and ${f})`);
         weights.set(k, v);
-        fileOf.set(k, shardOf?.get(k) ?? f);
+        fileOf.set(k, f);
       }
     }
+    if (idx)
+      for (const [k, f] of idx.shardOf)
+        if (fileOf.get(k) !== f)
+          throw new Error(`[models.load] ${index} lists tensor '${k}' in ${f}, but ${fileOf.has(k) ? `it is in ${fileOf.get(k)}` : 'no shard holds it'}`);
   } catch (e) {
     dispose([...weights.values()]);
     throw e;

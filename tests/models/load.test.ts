@@ -94,6 +94,20 @@ describe('Hugging Face folders', () => {
     writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
     const { model } = await loadModel(dir);
     expect(logits(model)).toEqual(baseLogits);
+    // a truncated second shard is named; so is a tensor the index places in the wrong shard
+    const bad = join(root, 'sharded-bad');
+    mkdirSync(bad);
+    for (const f of ['config.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'])
+      copyFileSync(join(dir, f), join(bad, f));
+    const second = join(bad, 'model-00002-of-00002.safetensors');
+    truncateSync(second, statSync(second).size - 64);
+    await rejects(loadModel(bad), second);
+    copyFileSync(join(dir, 'model-00002-of-00002.safetensors'), second);
+    const [moved] = shards[1][0];
+    writeFileSync(join(bad, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { ...weightMap, [moved]: 'model-00001-of-00002.safetensors' } }));
+    await rejects(loadModel(bad), `lists tensor '${moved}' in ${join(bad, 'model-00001-of-00002.safetensors')}, but it is in ${second}`);
+    writeFileSync(join(bad, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { ...weightMap, [moved]: '../escape.safetensors' } }));
+    await rejects(loadModel(bad), 'invalid shard file "../escape.safetensors"');
   });
 
   it('converts to float16 / bfloat16 on load (floating weights only), logits close to float32', async () => {
