@@ -10,7 +10,8 @@ if ! command -v clang-format >/dev/null; then
   echo "[format] clang-format not found (Debian: apt-get install -y clang-format)" >&2
   exit 2
 fi
-mapfile -d '' cxx < <(find backends tests bench \( -name '*.cc' -o -name '*.h' -o -name '*.c' -o -name '*.cu' -o -name '*.cuh' \) -print0 | sort -z)
+# our C/C++ only: sub-packages' node_modules (bench/llamacpp ships llama.cpp's sources) stay out
+mapfile -d '' cxx < <(find backends tests bench -path '*/node_modules' -prune -o \( -name '*.cc' -o -name '*.h' -o -name '*.c' -o -name '*.cu' -o -name '*.cuh' \) -print0 | sort -z)
 if [ "$check" = 1 ]; then
   npx prettier --check --log-level warn .
   js=$?
