@@ -72,7 +72,7 @@ describe('ISA level switch', () => {
 
 describe('levels agree', () => {
   // Bits of a float32 GEMM (edge tiles in both directions, K over several cache blocks, a
-  // transposed B), float32 row sums and a product, as hex. The inputs come from integer ops and
+  // transposed B), a matrix-vector product wider than one block of outputs, float32 row sums and a product, as hex. The inputs come from integer ops and
   // exact scalings only, so they hold the same bits at every level (transcendentals would not).
   const body = `
     const v = (n, m, scale, shift) => kn.remainder(kn.multiply(kn.arange(n), 7919), m).astype('float32').multiply(scale).add(shift);
@@ -81,19 +81,33 @@ describe('levels agree', () => {
     const s = v(3 * 1000, 1009, 1 / 256, -2).reshape(3, 1000);
     const p = v(700, 401, 1 / 4096, 0.95);
     const hex = (x) => Buffer.from(x.toTypedArray().buffer).toString('hex');
-    console.log(JSON.stringify({ mm: hex(kn.matmul(a, b)), sum: hex(kn.sum(s, -1)), prod: hex(kn.prod(p)) }));`;
+    const x = v(517, 1019, 1 / 1024, -0.5).reshape(1, 517), w = v(517 * 5000, 1021, 1 / 1024, -0.5).reshape(517, 5000);
+    console.log(JSON.stringify({ mm: hex(kn.matmul(a, b)), mv: hex(kn.matmul(x, w)), sum: hex(kn.sum(s, -1)), prod: hex(kn.prod(p)) }));`;
   const run = (l: string) => {
     const r = child({ KILN_ISA: l }, body);
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   };
 
-  it('float32 matmul: avx2 and avx512 give the same bits; sums and products the same bits on every level', () => {
+  it('float32 matmul and matrix-vector products: avx2 and avx512 give the same bits; sums and products the same bits on every level', () => {
     const got = levels.map(run);
     expect(got[2].mm).toBe(got[1].mm);
+    expect(got[2].mv).toBe(got[1].mv); // the matrix-vector path (rows of B in blocks of 4096 outputs)
     expect(got[0].sum).toBe(got[1].sum);
     expect(got[2].sum).toBe(got[1].sum);
     expect(got[0].prod).toBe(got[1].prod);
     expect(got[2].prod).toBe(got[1].prod);
+  });
+});
+
+describe('matrix-vector products at the level in use', () => {
+  it('[1, K] @ [K, N] with N over several blocks of outputs matches a float64 product', () => {
+    const v = (n: number, m: number, scale: number, shift: number) =>
+      kn.remainder(kn.multiply(kn.arange(n), 7919), m).astype('float32').multiply(scale).add(shift);
+    for (const [K, N] of [[517, 5000], [64, 9001], [3, 4099]]) {
+      const x = v(K, 1019, 1 / 1024, -0.5).reshape(1, K), w = v(K * N, 1021, 1 / 1024, -0.5).reshape(K, N);
+      const got = kn.matmul(x, w), want = kn.matmul(x.astype('float64'), w.astype('float64'));
+      expect(kn.allclose(got.astype('float64'), want, { rtol: 1e-5, atol: 1e-4 }).item(), `K=${K} N=${N}`).toBe(true);
+    }
   });
 });
