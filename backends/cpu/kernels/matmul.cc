@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 #include "kernels.h"
+#include "gemv_half.h"
 #include "../scratch.h"
 #include "../thread_pool.h"
 
@@ -665,6 +666,9 @@ void matmul_float(const Command& c) {
         return gemv_f32(K, N, a, p.acs, b, p.brs, p.bcs, o, p.ocs, par);
       if (N == 1 && (p.ars == 1 || p.acs == 1))
         return gemv_f32(K, M, b, p.brs, a, p.acs, p.ars, o, p.ors, par);
+    } else if constexpr (std::is_same_v<S, half_t> || std::is_same_v<S, bf16_t>) {
+      // half-precision decode steps: weights widened in registers, never packed (gemv_half.h)
+      if (M == 1 && gemv_half::run<S>(K, N, a, p.acs, b, p.brs, p.bcs, o, p.ocs, par)) return;
     }
     if (direct) {
       gemm<F, S>(M, N, K, a, p.ars, p.acs, b, p.brs, p.bcs, reinterpret_cast<F*>(o), M == 1 ? N : p.ors, par);
