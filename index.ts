@@ -3,9 +3,19 @@ export { NDArray, NDArray as Array } from './core/array.js';
 export type { NestedList } from './core/array.js';
 export { DTYPES, promoteTypes, resultType, isDType } from './core/dtype.js';
 export type { DType } from './core/dtype.js';
-export const bool = 'bool', uint8 = 'uint8', uint16 = 'uint16', uint32 = 'uint32', uint64 = 'uint64';
-export const int8 = 'int8', int16 = 'int16', int32 = 'int32', int64 = 'int64';
-export const float16 = 'float16', bfloat16 = 'bfloat16', float32 = 'float32', float64 = 'float64';
+export const bool = 'bool',
+  uint8 = 'uint8',
+  uint16 = 'uint16',
+  uint32 = 'uint32',
+  uint64 = 'uint64';
+export const int8 = 'int8',
+  int16 = 'int16',
+  int32 = 'int32',
+  int64 = 'int64';
+export const float16 = 'float16',
+  bfloat16 = 'bfloat16',
+  float32 = 'float32',
+  float64 = 'float64';
 export { evaluate as eval, evalAsync, dispose, tidy, keep, memory } from './core/memory.js';
 export { setPrintOptions, getPrintOptions } from './core/format.js';
 export { Float16Array } from './core/host.js';

@@ -28,20 +28,26 @@ const softmax = (x) => kn.softmax(x, -1);
 
 function block(x, w) {
   const [B, L, D] = x.shape;
-  const H = 8, Dh = D / H;
+  const H = 8,
+    Dh = D / H;
   const rms = (a, g) => kn.multiply(kn.multiply(a, kn.rsqrt(kn.add(kn.mean(kn.square(a), -1, { keepdims: true }), 1e-6))), g);
   const heads = (a) => kn.transpose(kn.reshape(a, [B, L, H, Dh]), [0, 2, 1, 3]);
   const h = rms(x, w.n1);
-  const q = heads(kn.matmul(h, w.wq)), k = heads(kn.matmul(h, w.wk)), v = heads(kn.matmul(h, w.wv));
+  const q = heads(kn.matmul(h, w.wq)),
+    k = heads(kn.matmul(h, w.wk)),
+    v = heads(kn.matmul(h, w.wv));
   const s = kn.add(kn.multiply(kn.matmul(q, kn.swapaxes(k, -1, -2)), 1 / Math.sqrt(Dh)), w.mask);
   const o = kn.reshape(kn.transpose(kn.matmul(kn.softmax(s, -1), v), [0, 2, 1, 3]), [B, L, D]);
   const x2 = kn.add(x, kn.matmul(o, w.wo));
   const h2 = rms(x2, w.n2);
-  const a = kn.matmul(h2, w.w1), g = kn.matmul(h2, w.w3);
+  const a = kn.matmul(h2, w.w1),
+    g = kn.matmul(h2, w.w3);
   return kn.add(x2, kn.matmul(kn.multiply(kn.multiply(a, kn.sigmoid(a)), g), w.w2));
 }
 
-const S = quick ? { gelu: [4, 1000, 4096], chain: 1 << 22, sm: 1024, B: 2, L: 128, D: 256, F: 768 } : { gelu: [32, 1000, 4096], chain: 1 << 24, sm: 4096, B: 4, L: 256, D: 512, F: 1536 };
+const S = quick
+  ? { gelu: [4, 1000, 4096], chain: 1 << 22, sm: 1024, B: 2, L: 128, D: 256, F: 768 }
+  : { gelu: [32, 1000, 4096], chain: 1 << 24, sm: 4096, B: 4, L: 256, D: 512, F: 1536 };
 const sizeOf = (s) => s.reduce((a, b) => a * b, 1);
 
 const cases = {};
@@ -55,7 +61,8 @@ cases[`8-op chain f32 ${S.chain >> 20}M`] = () => {
 };
 // memory-bound: four cheap ops on two inputs (the interpreter's overhead against bandwidth)
 cases[`4-op affine f32 ${S.chain >> 20}M`] = () => {
-  const x = normal([S.chain], 4), y = normal([S.chain], 5);
+  const x = normal([S.chain], 4),
+    y = normal([S.chain], 5);
   return { f: (a, b) => kn.add(kn.multiply(kn.add(kn.multiply(a, 1.5), b), 0.5), 0.25), args: [x, y], bytes: 12 * S.chain, reps: 9 };
 };
 cases[`softmax f32 [${S.sm}, ${S.sm}]`] = () => {
@@ -66,9 +73,15 @@ cases[`transformer block [${S.B}, ${S.L}, ${S.D}]`] = () => {
   const { B, L, D, F } = S;
   const sc = (shape, k, s) => kn.multiply(normal(shape, k), s).eval();
   const w = {
-    n1: normal([D], 10), n2: normal([D], 11),
-    wq: sc([D, D], 12, 1 / Math.sqrt(D)), wk: sc([D, D], 13, 1 / Math.sqrt(D)), wv: sc([D, D], 14, 1 / Math.sqrt(D)), wo: sc([D, D], 15, 1 / Math.sqrt(D)),
-    w1: sc([D, F], 16, 1 / Math.sqrt(D)), w3: sc([D, F], 17, 1 / Math.sqrt(D)), w2: sc([F, D], 18, 1 / Math.sqrt(F)),
+    n1: normal([D], 10),
+    n2: normal([D], 11),
+    wq: sc([D, D], 12, 1 / Math.sqrt(D)),
+    wk: sc([D, D], 13, 1 / Math.sqrt(D)),
+    wv: sc([D, D], 14, 1 / Math.sqrt(D)),
+    wo: sc([D, D], 15, 1 / Math.sqrt(D)),
+    w1: sc([D, F], 16, 1 / Math.sqrt(D)),
+    w3: sc([D, F], 17, 1 / Math.sqrt(D)),
+    w2: sc([F, D], 18, 1 / Math.sqrt(F)),
     mask: kn.triu(kn.full([L, L], -Infinity), 1).eval(),
   };
   const flops = 2 * B * L * D * D * 4 + 2 * 2 * B * L * L * D + 2 * B * L * D * F * 3;
@@ -94,7 +107,13 @@ for (const name of names) {
   const c = cases[name]();
   const compiled = kn.compile(c.f);
   const eager = medianMs(() => kn.tidy(() => kn.eval(c.f(...c.args))), c.reps);
-  const comp = medianMs(() => kn.tidy(() => { compiled(...c.args); }), c.reps);
+  const comp = medianMs(
+    () =>
+      kn.tidy(() => {
+        compiled(...c.args);
+      }),
+    c.reps,
+  );
   // same results (within the tolerance of fused reductions)
   const ok = kn.tidy(() => kn.allclose(compiled(...c.args), c.f(...c.args), { rtol: 1e-4, atol: 1e-5 }).item());
   rows.push({ name, eager, comp, bytes: c.bytes, flops: c.flops, kernels: compiled.info.kernels, ok });
@@ -116,15 +135,28 @@ try {
 if (peer.bandwidth) bw = Math.max(bw, peer.bandwidth);
 console.log(`kiln ${kn.info().threads} threads, ISA ${JSON.stringify(kn.info().isa)}; measured copy bandwidth ${bw.toFixed(1)} GB/s`);
 console.log(
-  'case'.padEnd(32), 'eager ms'.padStart(9), 'compiled'.padStart(9), 'speedup'.padStart(8), 'numpy ms'.padStart(9),
-  'vs numpy'.padStart(9), 'kernels'.padStart(8), '  compiled rate',
+  'case'.padEnd(32),
+  'eager ms'.padStart(9),
+  'compiled'.padStart(9),
+  'speedup'.padStart(8),
+  'numpy ms'.padStart(9),
+  'vs numpy'.padStart(9),
+  'kernels'.padStart(8),
+  '  compiled rate',
 );
 for (const r of rows) {
   const p = peer[r.name];
-  const rate = r.flops ? `${(r.flops / r.comp / 1e6).toFixed(1)} GFLOP/s` : `${(r.bytes / r.comp / 1e6).toFixed(1)} GB/s (${((100 * r.bytes) / r.comp / 1e6 / bw).toFixed(0)}% of copy)`;
+  const rate = r.flops
+    ? `${(r.flops / r.comp / 1e6).toFixed(1)} GFLOP/s`
+    : `${(r.bytes / r.comp / 1e6).toFixed(1)} GB/s (${((100 * r.bytes) / r.comp / 1e6 / bw).toFixed(0)}% of copy)`;
   console.log(
-    r.name.padEnd(32), r.eager.toFixed(2).padStart(9), r.comp.toFixed(2).padStart(9), `${(r.eager / r.comp).toFixed(2)}x`.padStart(8),
-    (p === undefined ? '-' : p.toFixed(2)).padStart(9), (p === undefined ? '-' : `${(p / r.comp).toFixed(2)}x`).padStart(9),
-    String(r.kernels).padStart(8), ` ${rate}${r.ok ? '' : '  RESULTS DIFFER'}`,
+    r.name.padEnd(32),
+    r.eager.toFixed(2).padStart(9),
+    r.comp.toFixed(2).padStart(9),
+    `${(r.eager / r.comp).toFixed(2)}x`.padStart(8),
+    (p === undefined ? '-' : p.toFixed(2)).padStart(9),
+    (p === undefined ? '-' : `${(p / r.comp).toFixed(2)}x`).padStart(9),
+    String(r.kernels).padStart(8),
+    ` ${rate}${r.ok ? '' : '  RESULTS DIFFER'}`,
   );
 }

@@ -11,7 +11,11 @@ import { attentionArgs, attentionComposed } from '../ops/fast/attention.js';
 import { bestMs } from './lib/timing.mjs'; // best of `reps`: these often share a small machine with other work
 
 const timed = (f: () => kn.NDArray, reps: number) => bestMs(() => kn.tidy(() => void kn.eval(f())), reps);
-const randn = (shape: number[], dtype: kn.DType = 'float32') => kn.random.normal(shape, { key: kn.random.key(shape.length + shape[0]) }).astype(dtype).eval();
+const randn = (shape: number[], dtype: kn.DType = 'float32') =>
+  kn.random
+    .normal(shape, { key: kn.random.key(shape.length + shape[0]) })
+    .astype(dtype)
+    .eval();
 
 interface Case {
   op: 'rmsNorm' | 'layerNorm' | 'rope' | 'attention';
@@ -28,34 +32,60 @@ interface Case {
 
 const cases: Record<string, Case> = {};
 for (const dtype of ['float32', 'float16'] as const) {
-  const x = randn([4096, 4096], dtype), w = randn([4096], dtype), b = randn([4096], dtype);
+  const x = randn([4096, 4096], dtype),
+    w = randn([4096], dtype),
+    b = randn([4096], dtype);
   const sz = 4096 * 4096 * kn.zeros([1], dtype).itemsize * 2;
-  const ra = rmsNormArgs(x, w, 1e-5), la = layerNormArgs(x, w, b, 1e-5);
+  const ra = rmsNormArgs(x, w, 1e-5),
+    la = layerNormArgs(x, w, b, 1e-5);
   cases[`rmsNorm ${dtype} 4096x4096`] = {
-    op: 'rmsNorm', shape: [4096, 4096], dtype, reps: 7, bytes: sz,
-    kernel: () => kn.fast.rmsNorm(x, w, 1e-5), fallback: () => rmsNormComposed(ra.x, ra.weight, ra.eps, ra.out),
+    op: 'rmsNorm',
+    shape: [4096, 4096],
+    dtype,
+    reps: 7,
+    bytes: sz,
+    kernel: () => kn.fast.rmsNorm(x, w, 1e-5),
+    fallback: () => rmsNormComposed(ra.x, ra.weight, ra.eps, ra.out),
   };
   cases[`layerNorm ${dtype} 4096x4096`] = {
-    op: 'layerNorm', shape: [4096, 4096], dtype, reps: 7, bytes: sz,
-    kernel: () => kn.fast.layerNorm(x, w, b, 1e-5), fallback: () => layerNormComposed(la.x, la.weight, la.bias, la.eps, la.out),
+    op: 'layerNorm',
+    shape: [4096, 4096],
+    dtype,
+    reps: 7,
+    bytes: sz,
+    kernel: () => kn.fast.layerNorm(x, w, b, 1e-5),
+    fallback: () => layerNormComposed(la.x, la.weight, la.bias, la.eps, la.out),
   };
 }
 {
-  const shape = [1, 32, 1024, 128], x = randn(shape), a = ropeArgs(x, 128, {});
+  const shape = [1, 32, 1024, 128],
+    x = randn(shape),
+    a = ropeArgs(x, 128, {});
   cases['rope f32 1x32x1024x128'] = {
-    op: 'rope', shape, reps: 7, bytes: 8 * 32 * 1024 * 128,
-    kernel: () => kn.fast.rope(x, 128), fallback: () => ropeComposed(a),
+    op: 'rope',
+    shape,
+    reps: 7,
+    bytes: 8 * 32 * 1024 * 128,
+    kernel: () => kn.fast.rope(x, 128),
+    fallback: () => ropeComposed(a),
   };
 }
 const attn = (B: number, Hq: number, Hkv: number, L: number, S: number, D: number, causal: boolean, reps: number) => {
-  const q = randn([B, Hq, L, D]), k = randn([B, Hkv, S, D]), v = randn([B, Hkv, S, D]);
+  const q = randn([B, Hq, L, D]),
+    k = randn([B, Hkv, S, D]),
+    v = randn([B, Hkv, S, D]);
   const opts = { scale: 1 / Math.sqrt(D), mask: causal ? ('causal' as const) : null };
   const a = attentionArgs(q, k, v, opts);
   const pairs = causal ? (L * (L + 1)) / 2 + (S - L) * L : L * S;
   const name = `attention B${B} H${Hq}/${Hkv} L${L} S${S} D${D}${causal ? ' causal' : ''}`;
   cases[name] = {
-    op: 'attention', shape: [B, Hq, Hkv, L, S, D], causal, reps, flops: 4 * B * Hq * pairs * D,
-    kernel: () => kn.fast.scaledDotProductAttention(q, k, v, opts), fallback: () => attentionComposed(a),
+    op: 'attention',
+    shape: [B, Hq, Hkv, L, S, D],
+    causal,
+    reps,
+    flops: 4 * B * Hq * pairs * D,
+    kernel: () => kn.fast.scaledDotProductAttention(q, k, v, opts),
+    fallback: () => attentionComposed(a),
   };
 };
 attn(1, 8, 8, 1024, 1024, 64, false, 5);
@@ -68,8 +98,11 @@ for (const [name, c] of Object.entries(cases)) ours[name] = [timed(c.kernel, c.r
 let peer: Record<string, number> = {};
 try {
   const script = fileURLToPath(new URL('./fast_peer.py', import.meta.url));
-  const spec = Object.fromEntries(Object.entries(cases).filter(([, c]) => !c.dtype || c.dtype === 'float32')
-    .map(([n, c]) => [n, { op: c.op, shape: c.shape, causal: c.causal, reps: c.reps }]));
+  const spec = Object.fromEntries(
+    Object.entries(cases)
+      .filter(([, c]) => !c.dtype || c.dtype === 'float32')
+      .map(([n, c]) => [n, { op: c.op, shape: c.shape, causal: c.causal, reps: c.reps }]),
+  );
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
@@ -81,9 +114,18 @@ try {
 console.log(`kiln ${kn.info().threads} threads, ISA ${JSON.stringify(kn.info().isa)}`);
 console.log('case'.padEnd(44), 'kernel ms'.padStart(10), 'fallback'.padStart(9), 'numpy'.padStart(8), 'k/fb'.padStart(7), 'k/np'.padStart(7), '  rate');
 for (const [name, c] of Object.entries(cases)) {
-  const [k, f] = ours[name], p = peer[name];
+  const [k, f] = ours[name],
+    p = peer[name];
   const rate = c.flops ? `${(c.flops / k / 1e6).toFixed(1)} GFLOP/s` : `${((c.bytes ?? 0) / k / 1e6).toFixed(1)} GB/s`;
-  console.log(name.padEnd(44), k.toFixed(2).padStart(10), f.toFixed(2).padStart(9), (p ? p.toFixed(2) : '-').padStart(8),
-    `${(k / f).toFixed(2)}x`.padStart(7), (p ? `${(k / p).toFixed(2)}x` : '-').padStart(7), ' ', rate);
+  console.log(
+    name.padEnd(44),
+    k.toFixed(2).padStart(10),
+    f.toFixed(2).padStart(9),
+    (p ? p.toFixed(2) : '-').padStart(8),
+    `${(k / f).toFixed(2)}x`.padStart(7),
+    (p ? `${(k / p).toFixed(2)}x` : '-').padStart(7),
+    ' ',
+    rate,
+  );
 }
 console.log('k/fb = kernel time / composed fallback time, k/np = kernel time / numpy time (lower is better)');

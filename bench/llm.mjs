@@ -17,7 +17,8 @@ const arg = (name, short, dflt) => {
 };
 const CONFIGS = arg('configs', 'c', 'llama-3.2-1b,tinyllama-1.1b').split(',');
 const DTYPES = arg('dtypes', 'd', 'float32,bfloat16').split(',');
-const P = Number(arg('n-prompt', 'p', 512)), G = Number(arg('n-gen', 'g', 128));
+const P = Number(arg('n-prompt', 'p', 512)),
+  G = Number(arg('n-gen', 'g', 128));
 const GB = 1e9;
 
 /** Read bandwidth: the best of several sums over a 1 GiB float32 array (a read-only pass). */
@@ -61,13 +62,20 @@ async function run(name, dtype) {
   t = performance.now();
   const { model } = await kn.models.loadModel(dir);
   const loadS = (performance.now() - t) / 1000;
-  const bytes = paramBytes(model), count = paramCount(model);
+  const bytes = paramBytes(model),
+    count = paramCount(model);
   const prompt = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % model.vocabSize);
   const cache = kn.models.makeCache(model);
   kn.memory.resetPeak();
   const t0 = performance.now();
-  let ttft = 0, last;
-  for await (const r of kn.models.streamGenerate(model, { encode: () => [], decode: () => '', eosTokenIds: [], bosTokenId: null, detokenizer: () => ({ add: () => '', finalize: () => '' }) }, prompt, { maxTokens: G, promptCache: cache })) {
+  let ttft = 0,
+    last;
+  for await (const r of kn.models.streamGenerate(
+    model,
+    { encode: () => [], decode: () => '', eosTokenIds: [], bosTokenId: null, detokenizer: () => ({ add: () => '', finalize: () => '' }) },
+    prompt,
+    { maxTokens: G, promptCache: cache },
+  )) {
     if (!ttft) ttft = (performance.now() - t0) / 1000;
     last = r;
   }
@@ -78,7 +86,19 @@ async function run(name, dtype) {
   for (const c of cache) c.dispose();
   kn.dispose(model.parameters());
   rmSync(dir, { recursive: true, force: true });
-  return { name, dtype, count, bytes, buildS, loadS, pp: last.promptTps, ttft, tg: last.generationTps, decodeGBs: (stepBytes * last.generationTps) / GB, peak: last.peakMemory };
+  return {
+    name,
+    dtype,
+    count,
+    bytes,
+    buildS,
+    loadS,
+    pp: last.promptTps,
+    ttft,
+    tg: last.generationTps,
+    decodeGBs: (stepBytes * last.generationTps) / GB,
+    peak: last.peakMemory,
+  };
 }
 
 const info = kn.info();
@@ -93,10 +113,33 @@ for (const name of CONFIGS)
     rows.push(r);
     console.error(`done ${name} ${dtype}: pp ${r.pp.toFixed(2)} tg ${r.tg.toFixed(2)} tok/s`);
   }
-const head = ['model', 'dtype', 'params', 'weights', `pp${P} tok/s`, 'TTFT s', `tg${G} tok/s`, 'decode GB/s', '% of sum / copy BW', 'load s', 'random init s', 'peak GB'];
+const head = [
+  'model',
+  'dtype',
+  'params',
+  'weights',
+  `pp${P} tok/s`,
+  'TTFT s',
+  `tg${G} tok/s`,
+  'decode GB/s',
+  '% of sum / copy BW',
+  'load s',
+  'random init s',
+  'peak GB',
+];
 const table = rows.map((r) => [
-  r.name, r.dtype, `${(r.count / 1e9).toFixed(2)} B`, `${(r.bytes / GB).toFixed(2)} GB`, r.pp.toFixed(2), r.ttft.toFixed(2), r.tg.toFixed(2),
-  r.decodeGBs.toFixed(2), `${((100 * r.decodeGBs) / bw.read).toFixed(0)}% / ${((100 * r.decodeGBs) / bw.copy).toFixed(0)}%`, r.loadS.toFixed(2), r.buildS.toFixed(1), (r.peak / GB).toFixed(2),
+  r.name,
+  r.dtype,
+  `${(r.count / 1e9).toFixed(2)} B`,
+  `${(r.bytes / GB).toFixed(2)} GB`,
+  r.pp.toFixed(2),
+  r.ttft.toFixed(2),
+  r.tg.toFixed(2),
+  r.decodeGBs.toFixed(2),
+  `${((100 * r.decodeGBs) / bw.read).toFixed(0)}% / ${((100 * r.decodeGBs) / bw.copy).toFixed(0)}%`,
+  r.loadS.toFixed(2),
+  r.buildS.toFixed(1),
+  (r.peak / GB).toFixed(2),
 ]);
 const w = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
 const line = (c) => `| ${c.map((x, i) => x.padEnd(w[i])).join(' | ')} |`;

@@ -21,11 +21,26 @@ const shapes = [
 function child() {
   const out = { isa: kn.info().isa, ms: {} };
   for (const [name, M, K, N, dt, bt] of shapes) {
-    const a = kn.arange(M * K).astype(dt).multiply(1 / (M * K)).reshape(M, K).eval();
-    const w = kn.arange(K * N).astype(dt).multiply(2 / (K * N)).eval();
+    const a = kn
+      .arange(M * K)
+      .astype(dt)
+      .multiply(1 / (M * K))
+      .reshape(M, K)
+      .eval();
+    const w = kn
+      .arange(K * N)
+      .astype(dt)
+      .multiply(2 / (K * N))
+      .eval();
     const b = (bt ? w.reshape(N, K).T : w.reshape(K, N)).eval();
     const flops = 2 * M * N * K;
-    out.ms[name] = bestMs(() => kn.tidy(() => { kn.eval(kn.matmul(a, b)); }), flops > 1e9 ? 5 : 11);
+    out.ms[name] = bestMs(
+      () =>
+        kn.tidy(() => {
+          kn.eval(kn.matmul(a, b));
+        }),
+      flops > 1e9 ? 5 : 11,
+    );
   }
   process.stdout.write(JSON.stringify(out));
 }
@@ -68,11 +83,14 @@ function main() {
   for (const [label, extra] of runs) {
     const env = { ...process.env, ...extra, BENCH_CHILD: '1' };
     const r = JSON.parse(execFileSync(process.execPath, [self], { encoding: 'utf8', env }));
-    cols.push({ label: `${label} (${r.isa.level ?? "old"})`, ms: r.ms, isa: r.isa });
+    cols.push({ label: `${label} (${r.isa.level ?? 'old'})`, ms: r.ms, isa: r.isa });
   }
   const peer = numpyPeer();
   const isa = cols[cols.length - 1].isa;
-  const feats = Object.entries(isa).filter(([, v]) => v === true).map(([k]) => k).join(' ');
+  const feats = Object.entries(isa)
+    .filter(([, v]) => v === true)
+    .map(([k]) => k)
+    .join(' ');
   console.log(`kiln ${kn.info().threads} threads; CPU best level ${isa.best} (${feats})${peer ? `; numpy ${peer.numpy}` : ''}`);
   const w = 30;
   console.log(['case'.padEnd(w), ...cols.map((c) => c.label.padStart(18)), ...(peer ? ['numpy'.padStart(9)] : [])].join(' '));

@@ -6,12 +6,29 @@ import * as kn from 'kiln';
 import { medianMs } from './lib/timing.mjs';
 
 // Each case builds a graph, evaluates it and frees the result: the same work numpy does.
-const run = (f) => () => kn.tidy(() => { kn.eval(f()); });
+const run = (f) => () =>
+  kn.tidy(() => {
+    kn.eval(f());
+  });
 
 const n = 10_000_000;
-const x = kn.arange(n).astype('float32').multiply(1 / n).eval();
-const y = kn.arange(n).astype('float32').multiply(0.5 / n).add(0.25).eval();
-const m = kn.arange(4000 * 2500).astype('float32').multiply(1e-7).reshape(4000, 2500).eval();
+const x = kn
+  .arange(n)
+  .astype('float32')
+  .multiply(1 / n)
+  .eval();
+const y = kn
+  .arange(n)
+  .astype('float32')
+  .multiply(0.5 / n)
+  .add(0.25)
+  .eval();
+const m = kn
+  .arange(4000 * 2500)
+  .astype('float32')
+  .multiply(1e-7)
+  .reshape(4000, 2500)
+  .eval();
 const h = x.astype('float16').eval();
 
 const tiny = kn.array([1, 2, 3, 4], 'float32').eval();
@@ -31,12 +48,24 @@ const cases = {
 };
 const mats = {};
 for (const s of [256, 512, 1024]) {
-  const p = kn.arange(s * s).astype('float32').multiply(1 / (s * s)).reshape(s, s).eval();
-  const q = kn.arange(s * s).astype('float32').multiply(2 / (s * s)).reshape(s, s).T.add(0).eval();
+  const p = kn
+    .arange(s * s)
+    .astype('float32')
+    .multiply(1 / (s * s))
+    .reshape(s, s)
+    .eval();
+  const q = kn
+    .arange(s * s)
+    .astype('float32')
+    .multiply(2 / (s * s))
+    .reshape(s, s)
+    .T.add(0)
+    .eval();
   mats[s] = [p, q];
   cases[`matmul f32 ${s}`] = { f: () => kn.matmul(p, q), flops: 2 * s ** 3 };
 }
-const p64 = mats[1024][0].astype('float64').eval(), q64 = mats[1024][1].astype('float64').eval();
+const p64 = mats[1024][0].astype('float64').eval(),
+  q64 = mats[1024][1].astype('float64').eval();
 cases['matmul f64 1024'] = { f: () => kn.matmul(p64, q64), flops: 2 * 1024 ** 3 };
 
 const ours = {};
@@ -44,7 +73,10 @@ for (const [name, c] of Object.entries(cases)) {
   if (name.includes('dispatch')) {
     // per-op latency: time 2000 dispatches and report the mean
     const f = run(c.f);
-    ours[name] = medianMs(() => { for (let i = 0; i < 2000; i++) f(); }, 5) / 2000;
+    ours[name] =
+      medianMs(() => {
+        for (let i = 0; i < 2000; i++) f();
+      }, 5) / 2000;
   } else ours[name] = medianMs(run(c.f), name.includes('1024') ? 5 : 9);
 }
 
@@ -64,10 +96,10 @@ try {
 console.log(`kiln ${kn.info().threads} threads, ISA ${JSON.stringify(kn.info().isa)}`);
 console.log('case'.padEnd(28), 'kiln ms'.padStart(9), 'numpy ms'.padStart(9), 'ratio'.padStart(7), '  rate');
 for (const [name, c] of Object.entries(cases)) {
-  const k = ours[name], p = peer[name];
+  const k = ours[name],
+    p = peer[name];
   const rate = c.flops ? `${(c.flops / k / 1e6).toFixed(1)} GFLOP/s` : `${(c.bytes / k / 1e6).toFixed(1)} GB/s`;
   const fmt = (v) => (c.bytes === 32 ? (v * 1000).toFixed(2) + 'us' : v.toFixed(2));
-  console.log(name.padEnd(28), fmt(k).padStart(9), (p ? fmt(p) : '-').padStart(9),
-    (p ? (k / p).toFixed(2) + 'x' : '-').padStart(7), ' ', rate);
+  console.log(name.padEnd(28), fmt(k).padStart(9), (p ? fmt(p) : '-').padStart(9), (p ? (k / p).toFixed(2) + 'x' : '-').padStart(7), ' ', rate);
 }
 console.log('ratio = kiln time / numpy time (lower is better)');

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import * as kn from '../index.js';
 import { bestMs } from './lib/timing.mjs'; // best of `reps`: these often share a small machine with other work
 
-
 function normal(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
   const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(u())), t = 2 * Math.PI * u();
+    const r = Math.sqrt(-2 * Math.log(u())),
+      t = 2 * Math.PI * u();
     out[i] = r * Math.cos(t);
     if (i + 1 < n) out[i + 1] = r * Math.sin(t);
   }
@@ -70,5 +70,10 @@ console.log(`threads: ${kn.info().threads}`);
 console.log('case (best of 15)'.padEnd(34), 'kiln ms'.padStart(9), 'numpy ms'.padStart(9), 'numpy/kiln'.padStart(11));
 for (const name of Object.keys(cases)) {
   const p = peer[name];
-  console.log(name.padEnd(34), ours[name].toFixed(2).padStart(9), (p?.toFixed(2) ?? '-').padStart(9), (p ? (p / ours[name]).toFixed(2) + 'x' : '-').padStart(11));
+  console.log(
+    name.padEnd(34),
+    ours[name].toFixed(2).padStart(9),
+    (p?.toFixed(2) ?? '-').padStart(9),
+    (p ? (p / ours[name]).toFixed(2) + 'x' : '-').padStart(11),
+  );
 }

@@ -6,8 +6,13 @@
 import * as kn from '../dist/index.js';
 import { medianMs, numberArg } from './lib/timing.mjs';
 
-const V = 62, D = 128, H = 4, L = 4;
-const B = numberArg('batch', 64), T = numberArg('seq', 64), STEPS = numberArg('steps', 5);
+const V = 62,
+  D = 128,
+  H = 4,
+  L = 4;
+const B = numberArg('batch', 64),
+  T = numberArg('seq', 64),
+  STEPS = numberArg('steps', 5);
 const { nn, optim } = kn;
 
 class Block extends nn.Module {
@@ -53,17 +58,21 @@ function measure(compiled) {
     return loss;
   };
   const step = compiled ? kn.compile(plain, { inputs: [model, opt], outputs: [model, opt] }) : plain;
-  const x = kn.random.randint(0, V, [B, T], { key: kn.random.key(1) }), y = kn.random.randint(0, V, [B, T], { key: kn.random.key(2) });
+  const x = kn.random.randint(0, V, [B, T], { key: kn.random.key(1) }),
+    y = kn.random.randint(0, V, [B, T], { key: kn.random.key(2) });
   const run = () => kn.tidy(() => kn.eval(step(x, y), model.parameters(), opt.state));
   return { ms: medianMs(run, STEPS, 2), kernels: compiled ? step.info.kernels : null };
 }
 
 // matmul FLOPs of one step: forward 2·params·tokens for the dense layers, backward twice that,
 // plus attention scores and values (causal: half of them are skipped by the kernel only)
-const tokens = B * T, dense = L * (4 * D * D + 3 * 4 * D * D) + V * D;
+const tokens = B * T,
+  dense = L * (4 * D * D + 3 * 4 * D * D) + V * D;
 const flops = 6 * dense * tokens + 3 * L * 2 * 2 * B * T * T * D;
 console.log(`transformer training step: ${L} blocks, d=${D}, ${H} heads, batch ${B} x seq ${T}, AdamW (median of ${STEPS})`);
-for (const compiled of (process.env.ONLY ? [process.env.ONLY === "compiled"] : [false, true])) {
+for (const compiled of process.env.ONLY ? [process.env.ONLY === 'compiled'] : [false, true]) {
   const r = measure(compiled);
-  console.log(`${compiled ? 'compiled' : 'eager   '} ${r.ms.toFixed(1).padStart(7)} ms/step  ${(tokens / r.ms * 1e3).toFixed(0).padStart(6)} tokens/s  ${(flops / r.ms / 1e6).toFixed(1)} GFLOP/s${r.kernels ? `  ${r.kernels} kernels` : ''}`);
+  console.log(
+    `${compiled ? 'compiled' : 'eager   '} ${r.ms.toFixed(1).padStart(7)} ms/step  ${((tokens / r.ms) * 1e3).toFixed(0).padStart(6)} tokens/s  ${(flops / r.ms / 1e6).toFixed(1)} GFLOP/s${r.kernels ? `  ${r.kernels} kernels` : ''}`,
+  );
 }

@@ -22,8 +22,7 @@ export function parse(cmd: string, argv: string[], options: Options, positionals
     const msg = (e as Error).message.split('\n')[0].replace(/\. To specify.*$/, '');
     throw new CliError(`${msg} (see kiln ${cmd} --help)`);
   }
-  if (r.positionals.length > positionals)
-    throw new CliError(`unexpected argument '${r.positionals[positionals]}' (see kiln ${cmd} --help)`);
+  if (r.positionals.length > positionals) throw new CliError(`unexpected argument '${r.positionals[positionals]}' (see kiln ${cmd} --help)`);
   return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
 }
 

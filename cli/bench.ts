@@ -33,8 +33,12 @@ export function knownConfig(name: string): Record<string, unknown> | null {
 }
 
 const OPTIONS = {
-  model: { type: 'string' }, config: { type: 'string' }, 'n-prompt': { type: 'string', short: 'p' },
-  'n-gen': { type: 'string', short: 'g' }, repetitions: { type: 'string', short: 'n' }, dtype: { type: 'string' },
+  model: { type: 'string' },
+  config: { type: 'string' },
+  'n-prompt': { type: 'string', short: 'p' },
+  'n-gen': { type: 'string', short: 'g' },
+  repetitions: { type: 'string', short: 'n' },
+  dtype: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -50,7 +54,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
     process.stdout.write(BENCH_HELP);
     return;
   }
-  const modelPath = str(v, 'model'), configArg = str(v, 'config');
+  const modelPath = str(v, 'model'),
+    configArg = str(v, 'config');
   if (!modelPath === !configArg) throw new CliError('pass exactly one of --model and --config (see kiln bench --help)');
   const P = num(v, 'n-prompt', { int: true, min: 0 }) ?? 512;
   const G = num(v, 'n-gen', { int: true, min: 0 }) ?? 128;
@@ -75,11 +80,14 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
   const loadS = (performance.now() - t0) / 1000;
   const params = kn.tree.flatten((model as unknown as InstanceType<typeof kn.nn.Module>).parameters()) as [string, InstanceType<typeof kn.Array>][];
-  const count = params.reduce((s, [, a]) => s + a.size, 0), bytes = params.reduce((s, [, a]) => s + a.nbytes, 0);
+  const count = params.reduce((s, [, a]) => s + a.size, 0),
+    bytes = params.reduce((s, [, a]) => s + a.nbytes, 0);
   const wdtype = params[0]?.[1].dtype ?? '?';
   const info = kn.info() as { threads?: number; isa?: { level?: string } };
-  process.stderr.write(`model ${name}: ${count >= 1e9 ? `${(count / 1e9).toFixed(2)} B` : `${(count / 1e6).toFixed(2)} M`} parameters, ${gb(bytes)} ${wdtype}, ready in ${loadS.toFixed(1)} s; ` +
-    `${info.threads ?? '?'} threads, ISA ${info.isa?.level ?? '?'}\n`);
+  process.stderr.write(
+    `model ${name}: ${count >= 1e9 ? `${(count / 1e9).toFixed(2)} B` : `${(count / 1e6).toFixed(2)} M`} parameters, ${gb(bytes)} ${wdtype}, ready in ${loadS.toFixed(1)} s; ` +
+      `${info.threads ?? '?'} threads, ISA ${info.isa?.level ?? '?'}\n`,
+  );
 
   // deterministic token ids in the vocabulary
   const ids = (n: number, salt: number) => Array.from({ length: n }, (_, i) => (i * 7919 + salt * 104729 + 13) % model.vocabSize);

@@ -25,9 +25,18 @@ Options:
 const REPL_HELP = '/reset  forget the conversation\n/quit   leave (also Ctrl-D)\n/help   this list\nCtrl-C  stop the current answer\n';
 
 const OPTIONS = {
-  model: { type: 'string' }, 'max-tokens': { type: 'string', short: 'm' }, temp: { type: 'string' }, 'top-p': { type: 'string' },
-  'top-k': { type: 'string' }, 'min-p': { type: 'string' }, seed: { type: 'string' }, 'system-prompt': { type: 'string' },
-  'max-kv-size': { type: 'string' }, 'adapter-path': { type: 'string' }, dtype: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  model: { type: 'string' },
+  'max-tokens': { type: 'string', short: 'm' },
+  temp: { type: 'string' },
+  'top-p': { type: 'string' },
+  'top-k': { type: 'string' },
+  'min-p': { type: 'string' },
+  seed: { type: 'string' },
+  'system-prompt': { type: 'string' },
+  'max-kv-size': { type: 'string' },
+  'adapter-path': { type: 'string' },
+  dtype: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Length of the common prefix of two id lists. */
@@ -60,7 +69,8 @@ export async function chatCommand(argv: string[]): Promise<void> {
     tokenizer.hasChatTemplate ? chatTokens(tokenizer, msgs) : tokenizer.encode(msgs.map((m) => m.content).join('\n') + '\n');
 
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true, prompt: '>> ' });
-  let generating = false, stopRequested = false;
+  let generating = false,
+    stopRequested = false;
   rl.on('SIGINT', () => {
     if (generating) stopRequested = true;
     else {
@@ -88,7 +98,10 @@ export async function chatCommand(argv: string[]): Promise<void> {
     const text = line.trim();
     if (!text) continue;
     if (text === '/quit' || text === '/exit') break;
-    if (text === '/help') { process.stdout.write(REPL_HELP); continue; }
+    if (text === '/help') {
+      process.stdout.write(REPL_HELP);
+      continue;
+    }
     if (text === '/reset') {
       history = fresh();
       kn.dispose(cache.flatMap((c) => c.state));

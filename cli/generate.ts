@@ -30,11 +30,23 @@ Options:
 `;
 
 const OPTIONS = {
-  model: { type: 'string' }, prompt: { type: 'string', short: 'p' }, 'max-tokens': { type: 'string', short: 'm' },
-  temp: { type: 'string' }, 'top-p': { type: 'string' }, 'top-k': { type: 'string' }, 'min-p': { type: 'string' },
-  seed: { type: 'string' }, 'system-prompt': { type: 'string' }, 'ignore-chat-template': { type: 'boolean' },
-  'max-kv-size': { type: 'string' }, 'draft-model': { type: 'string' }, 'num-draft-tokens': { type: 'string' },
-  'adapter-path': { type: 'string' }, dtype: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  model: { type: 'string' },
+  prompt: { type: 'string', short: 'p' },
+  'max-tokens': { type: 'string', short: 'm' },
+  temp: { type: 'string' },
+  'top-p': { type: 'string' },
+  'top-k': { type: 'string' },
+  'min-p': { type: 'string' },
+  seed: { type: 'string' },
+  'system-prompt': { type: 'string' },
+  'ignore-chat-template': { type: 'boolean' },
+  'max-kv-size': { type: 'string' },
+  'draft-model': { type: 'string' },
+  'num-draft-tokens': { type: 'string' },
+  'adapter-path': { type: 'string' },
+  dtype: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Sampling options shared by generate and chat. */
@@ -76,7 +88,9 @@ export async function generateCommand(argv: string[]): Promise<void> {
   let last = null;
   try {
     for await (const r of kn.models.streamGenerate(model, tokenizer, ids, {
-      maxTokens, ...sampling, ...(draft ? { draftModel: draft, numDraftTokens } : {}),
+      maxTokens,
+      ...sampling,
+      ...(draft ? { draftModel: draft, numDraftTokens } : {}),
     })) {
       if (r.text) process.stdout.write(r.text);
       last = r;
@@ -90,8 +104,8 @@ export async function generateCommand(argv: string[]): Promise<void> {
   if (last) {
     process.stderr.write(
       `Prompt: ${last.promptTokens} tokens, ${last.promptTps.toFixed(3)} tokens-per-sec\n` +
-      `Generation: ${last.generationTokens} tokens, ${last.generationTps.toFixed(3)} tokens-per-sec\n` +
-      `Peak memory: ${gb(last.peakMemory)}\n`,
+        `Generation: ${last.generationTokens} tokens, ${last.generationTps.toFixed(3)} tokens-per-sec\n` +
+        `Peak memory: ${gb(last.peakMemory)}\n`,
     );
     if (verbose) process.stderr.write(`Finish reason: ${last.finishReason}\n`);
   }

@@ -32,7 +32,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const load = COMMANDS[cmd];
     if (!load) throw new CliError(`unknown command '${cmd}'; commands: ${Object.keys(COMMANDS).join(', ')} (see kiln --help)`);
-    await (await load())(rest);
+    await (
+      await load()
+    )(rest);
     return 0;
   } catch (e) {
     const err = e as Error;

@@ -79,7 +79,6 @@ export function depends(x: NDArray, deps: NDArray[]): NDArray {
 
 // ---- graph walks ---------------------------------------------------------------------------
 
-
 function context(n: Node): RuleContext {
   return { node: n, inputs: n.inputs.map(wrap), output: wrap(n) };
 }
@@ -250,10 +249,13 @@ function jvpThroughVjp(n: Node, ts: (NDArray | null)[]): NDArray | null {
   const ctx = context(n);
   const wrt = ts.map((t) => t !== null);
   const seed = ops().zeros(n.shape, n.dtype);
-  const { outputs, pullback } = vjpCore((ct) => {
-    const gs = rulesOf(n.primitive).vjp!(ctx, ct, wrt);
-    return ts.map((t, i) => (t && gs[i] ? gs[i]! : ops().zeros(n.inputs[i].shape, n.inputs[i].dtype)));
-  }, [seed]);
+  const { outputs, pullback } = vjpCore(
+    (ct) => {
+      const gs = rulesOf(n.primitive).vjp!(ctx, ct, wrt);
+      return ts.map((t, i) => (t && gs[i] ? gs[i]! : ops().zeros(n.inputs[i].shape, n.inputs[i].dtype)));
+    },
+    [seed],
+  );
   const [g] = pullback(outputs.map((o, i) => ts[i] ?? ops().zeros(o.node.shape, o.dtype)));
   return g;
 }
@@ -264,7 +266,10 @@ function jvpThroughVjp(n: Node, ts: (NDArray | null)[]): NDArray | null {
  * Calls `fn` on tracers of `primals`; returns its outputs and a pullback from output cotangents
  * to input cotangents (zeros where an input does not reach any output).
  */
-export function vjpCore(fn: (...xs: NDArray[]) => NDArray[], primals: NDArray[]): {
+export function vjpCore(
+  fn: (...xs: NDArray[]) => NDArray[],
+  primals: NDArray[],
+): {
   outputs: NDArray[];
   pullback(cts: NDArray[]): NDArray[];
 } {
@@ -275,7 +280,11 @@ export function vjpCore(fn: (...xs: NDArray[]) => NDArray[], primals: NDArray[])
     pullback(cts) {
       const results = withTracing(() =>
         tidy(() => {
-          const gs = backward(outputs.map((o) => o.node), cts, tracers.map((t) => t.node));
+          const gs = backward(
+            outputs.map((o) => o.node),
+            cts,
+            tracers.map((t) => t.node),
+          );
           return gs.map((g, i) => g ?? ops().zeros(primals[i].node.shape, primals[i].dtype));
         }),
       );
@@ -290,7 +299,11 @@ export function jvpCore(fn: (...xs: NDArray[]) => NDArray[], primals: NDArray[],
   const outputs = withTracing(() => fn(...tracers));
   const jvps = withTracing(() =>
     tidy(() => {
-      const ts = forward(outputs.map((o) => o.node), tracers.map((t) => t.node), tangents);
+      const ts = forward(
+        outputs.map((o) => o.node),
+        tracers.map((t) => t.node),
+        tangents,
+      );
       return ts.map((t, i) => t ?? ops().zeros(outputs[i].node.shape, outputs[i].dtype));
     }),
   );
@@ -317,8 +330,6 @@ export interface CustomRules {
  */
 export function customCall(primals: NDArray[], outs: NDArray[], rules: CustomRules): NDArray[] {
   const call: CustomCall = { primals, outputs: [], vjp: rules.vjp, jvp: rules.jvp };
-  call.outputs = outs.map((o, index) =>
-    wrap(new Node(CustomOutput, { call, index }, [o.node, ...primals.map((p) => p.node)], o.node.shape, o.node.dtype)),
-  );
+  call.outputs = outs.map((o, index) => wrap(new Node(CustomOutput, { call, index }, [o.node, ...primals.map((p) => p.node)], o.node.shape, o.node.dtype)));
   return call.outputs;
 }

@@ -8,7 +8,13 @@ export function debugLevel(): number {
 }
 
 /** One line naming a kernel-producing node: `binary(add) [2, 3] float32`. */
-export function nodeLabel(n: { primitive?: { name: string }; prim?: { name: string }; params: Readonly<Record<string, unknown>>; shape: readonly number[]; dtype: string }): string {
+export function nodeLabel(n: {
+  primitive?: { name: string };
+  prim?: { name: string };
+  params: Readonly<Record<string, unknown>>;
+  shape: readonly number[];
+  dtype: string;
+}): string {
   const name = (n.primitive ?? n.prim)!.name;
   const op = n.params.op ?? n.params.kernel;
   return `${name}${op ? `(${op})` : ''} [${n.shape.join(', ')}] ${n.dtype}`;
@@ -17,4 +23,3 @@ export function nodeLabel(n: { primitive?: { name: string }; prim?: { name: stri
 export function printEagerSchedule(labels: string[], kernels: number, buffers: number): void {
   console.error([`[eval] ${kernels} kernels, ${buffers} new buffers`, ...labels.map((s, i) => `  ${i}: ${s}`)].join('\n'));
 }
-

@@ -1,15 +1,23 @@
 // Dtypes, their sizes and categories, and type promotion (MLX's table, numpy-like).
 import { nativeInfo } from '../backends/native.js';
 
-export const DTYPES = [
-  'bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64',
-  'float16', 'bfloat16', 'float32', 'float64',
-] as const;
+export const DTYPES = ['bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64'] as const;
 export type DType = (typeof DTYPES)[number];
 
 const SIZES: Record<DType, number> = {
-  bool: 1, uint8: 1, uint16: 2, uint32: 4, uint64: 8, int8: 1, int16: 2, int32: 4, int64: 8,
-  float16: 2, bfloat16: 2, float32: 4, float64: 8,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  float16: 2,
+  bfloat16: 2,
+  float32: 4,
+  float64: 8,
 };
 
 // Native dtype codes, checked against the addon's own table at load time.
@@ -41,7 +49,8 @@ export function promoteTypes(a: DType, b: DType): DType {
   if (a === b) return a;
   if (a === 'bool') return b;
   if (b === 'bool') return a;
-  const fa = isFloating(a), fb = isFloating(b);
+  const fa = isFloating(a),
+    fb = isFloating(b);
   if (fa && fb) {
     if (a === 'float64' || b === 'float64') return 'float64';
     if (a === 'float32' || b === 'float32') return 'float32';
@@ -49,7 +58,8 @@ export function promoteTypes(a: DType, b: DType): DType {
   }
   if (fa) return a; // integer with float keeps the float type
   if (fb) return b;
-  const ua = isUnsigned(a), ub = isUnsigned(b);
+  const ua = isUnsigned(a),
+    ub = isUnsigned(b);
   if (ua === ub) return SIZES[a] >= SIZES[b] ? a : b;
   const [u, s] = ua ? [a, b] : [b, a];
   if (SIZES[s] > SIZES[u]) return s;

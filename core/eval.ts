@@ -75,7 +75,10 @@ function lower(targets: Node[], order: Node[]): Lowered {
   const values = lowerSteps(
     order.map((node) => ({ kind: 'node', node })),
     {
-      space, encoder, preset: (n) => n.data ?? undefined, isOutput: (n) => isTarget.has(n),
+      space,
+      encoder,
+      preset: (n) => n.data ?? undefined,
+      isOutput: (n) => isTarget.has(n),
       onKernel: labels ? (n) => labels.push(nodeLabel(n)) : undefined,
       // a trace keeps inputs reachable after evaluation, so their buffers must survive it
       adoptDead: !tracing(),
@@ -148,16 +151,21 @@ export function readNode(node: Node): ArrayBuffer {
   evaluateNodes([node]);
   if (node.failure) throw node.failure;
   const v = node.data!;
-  const n = sizeOf(node.shape), isz = itemsize(node.dtype);
+  const n = sizeOf(node.shape),
+    isz = itemsize(node.dtype);
   if (n === 0) return new ArrayBuffer(0);
   if (isRowContiguous(node.shape, v.strides)) return native.read(v.buf.id, v.offset * isz, n * isz);
   const tmp = new BufferRef(native.alloc(n * isz), n * isz).retain();
   try {
     const cmds = new CommandEncoder(new NativeSpace());
-    cmds.kernel('copy', [], [
-      { view: v, dtype: node.dtype, shape: node.shape },
-      { view: { buf: tmp, offset: 0, strides: contiguousStrides(node.shape) }, dtype: node.dtype, shape: node.shape },
-    ]);
+    cmds.kernel(
+      'copy',
+      [],
+      [
+        { view: v, dtype: node.dtype, shape: node.shape },
+        { view: { buf: tmp, offset: 0, strides: contiguousStrides(node.shape) }, dtype: node.dtype, shape: node.shape },
+      ],
+    );
     native.run(new Float64Array(cmds.words));
     return native.read(tmp.id, 0, n * isz);
   } finally {

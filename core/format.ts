@@ -17,7 +17,11 @@ export interface FormatOptions {
 }
 
 const DEFAULTS: Required<FormatOptions> = {
-  threshold: 1000, edgeItems: 3, precision: 8, lineWidth: 75, suppressSmall: false,
+  threshold: 1000,
+  edgeItems: 3,
+  precision: 8,
+  lineWidth: 75,
+  suppressSmall: false,
 };
 let current: Required<FormatOptions> = { ...DEFAULTS };
 
@@ -133,13 +137,19 @@ function decompose(x: number, spec: FloatSpec): Decomposed {
   }
   if (fe !== 0) {
     return {
-      negative, mantissa: (1n << BigInt(spec.mbits)) | fm, exponent: fe - bias - spec.mbits,
-      mantissaBit: spec.mbits, unequalMargins: fe !== 1 && fm === 0n,
+      negative,
+      mantissa: (1n << BigInt(spec.mbits)) | fm,
+      exponent: fe - bias - spec.mbits,
+      mantissaBit: spec.mbits,
+      unequalMargins: fe !== 1 && fm === 0n,
     };
   }
   return {
-    negative, mantissa: fm, exponent: 1 - bias - spec.mbits,
-    mantissaBit: fm === 0n ? 0 : bitLength(fm) - 1, unequalMargins: false,
+    negative,
+    mantissa: fm,
+    exponent: 1 - bias - spec.mbits,
+    mantissaBit: fm === 0n ? 0 : bitLength(fm) - 1,
+    unequalMargins: false,
   };
 }
 
@@ -150,9 +160,7 @@ const BUFFER_SIZE = 16383;
  * Dragon4 in numpy's "unique" digit mode: the shortest digits that round-trip in the value's own
  * type, cut off after `cutoffMax` digits (fractional or total) and extended to `cutoffMin`.
  */
-function dragon4(
-  d: Decomposed, totalLength: boolean, cutoffMax: number, cutoffMin: number,
-): { digits: string; exp10: number } {
+function dragon4(d: Decomposed, totalLength: boolean, cutoffMax: number, cutoffMin: number): { digits: string; exp10: number } {
   const { mantissa, exponent, mantissaBit, unequalMargins } = d;
   if (mantissa === 0n) return { digits: '0', exp10: 0 };
   const isEven = (mantissa & 1n) === 0n;
@@ -249,7 +257,11 @@ function dragon4(
 type Trim = 'k' | '.' | '0' | '-';
 
 interface PositionalOpts {
-  precision: number; minDigits: number; trim: Trim; padLeft: number; padRight: number;
+  precision: number;
+  minDigits: number;
+  trim: Trim;
+  padLeft: number;
+  padRight: number;
 }
 
 /** numpy's dragon4_positional(x, unique=True, fractional=True, ...). */
@@ -310,7 +322,11 @@ function formatPositional(x: number, spec: FloatSpec, o: PositionalOpts): string
 }
 
 interface ScientificOpts {
-  precision: number; minDigits: number; trim: Trim; padLeft: number; expDigits: number;
+  precision: number;
+  minDigits: number;
+  trim: Trim;
+  padLeft: number;
+  expDigits: number;
 }
 
 /** numpy's dragon4_scientific(x, unique=True, ...). */
@@ -320,9 +336,7 @@ function formatScientific(x: number, spec: FloatSpec, o: ScientificOpts): string
   const leftChars = 1 + sign.length;
   let s = o.padLeft > leftChars ? ' '.repeat(o.padLeft - leftChars) : '';
   s += sign;
-  const { digits, exp10 } = dragon4(
-    d, true, o.precision < 0 ? -1 : o.precision + 1, o.minDigits < 0 ? -1 : o.minDigits + 1,
-  );
+  const { digits, exp10 } = dragon4(d, true, o.precision < 0 ? -1 : o.precision + 1, o.minDigits < 0 ? -1 : o.minDigits + 1);
   let mant = digits[0];
   let fracDigits = digits.length - 1;
   if (fracDigits > 0) mant += `.${digits.slice(1)}`;
@@ -352,9 +366,7 @@ function formatScientific(x: number, spec: FloatSpec, o: ScientificOpts): string
 
 type ElementFormatter = (v: number | bigint | boolean) => string;
 
-function floatingFormatter(
-  data: number[], spec: FloatSpec, precision: number, suppressSmall: boolean,
-): ElementFormatter {
+function floatingFormatter(data: number[], spec: FloatSpec, precision: number, suppressSmall: boolean): ElementFormatter {
   const finite = data.filter((v) => Number.isFinite(v));
   const absNonZero = finite.filter((v) => v !== 0).map(Math.abs);
   let expFormat = false;
@@ -367,8 +379,7 @@ function floatingFormatter(
     }
     // numpy compares in the array's own dtype (python floats are weak scalars under NEP 50)
     const cutoffMax = 10 ** Math.min(8, spec.decimalPrecision);
-    if (max >= cutoffMax
-      || (!suppressSmall && (min < spec.round(0.0001) || spec.round(max / min) > 1000))) {
+    if (max >= cutoffMax || (!suppressSmall && (min < spec.round(0.0001) || spec.round(max / min) > 1000))) {
       expFormat = true;
     }
   }
@@ -382,9 +393,15 @@ function floatingFormatter(
   if (finite.length === 0) {
     // only nan/inf: nothing to measure
   } else if (expFormat) {
-    const strs = finite.map((x) => formatScientific(x, spec, {
-      precision, minDigits: -1, trim: '.', padLeft: -1, expDigits: -1,
-    }));
+    const strs = finite.map((x) =>
+      formatScientific(x, spec, {
+        precision,
+        minDigits: -1,
+        trim: '.',
+        padLeft: -1,
+        expDigits: -1,
+      }),
+    );
     let maxFrac = 0;
     for (const s of strs) {
       const [mant, exp] = s.split('e');
@@ -398,9 +415,15 @@ function floatingFormatter(
     minDigits = maxFrac;
     padRight = expSize + 2 + prec;
   } else {
-    const strs = finite.map((x) => formatPositional(x, spec, {
-      precision, minDigits: -1, trim: '.', padLeft: -1, padRight: -1,
-    }));
+    const strs = finite.map((x) =>
+      formatPositional(x, spec, {
+        precision,
+        minDigits: -1,
+        trim: '.',
+        padLeft: -1,
+        padRight: -1,
+      }),
+    );
     for (const s of strs) {
       const [intPart, fracPart] = s.split('.');
       padLeft = Math.max(padLeft, intPart.length);
@@ -447,18 +470,14 @@ function boolFormatter(zeroDim: boolean): ElementFormatter {
 // ---------------------------------------------------------------------------------------------
 // Layout (numpy's _formatArray, _extendLine and array_repr)
 
-const INT_DTYPES = new Set([
-  'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64',
-]);
+const INT_DTYPES = new Set(['uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64']);
 // kiln's defaults play the part of numpy's float64/int64/bool: their dtype is implied.
 const IMPLIED_DTYPES = new Set(['float32', 'int32', 'bool']);
 
 const SEPARATOR = ', ';
 const PREFIX = 'array(';
 
-function extendLine(
-  s: string, line: string, word: string, width: number, nextLinePrefix: string,
-): [string, string] {
+function extendLine(s: string, line: string, word: string, width: number, nextLinePrefix: string): [string, string] {
   let wrap = line.length + word.length > width;
   if (line.length <= nextLinePrefix.length) wrap = false; // wrapping would not help
   if (wrap) {
@@ -481,10 +500,7 @@ function shapeText(shape: readonly number[]): string {
  * String(kn.array([1, -2], 'int64'))        // 'array([ 1, -2], dtype=int64)'
  * String(kn.array(0.1, 'float16'))          // 'array(0.1, dtype=float16)'
  */
-export function formatArray(
-  values: ArrayLike<number | bigint | boolean>, shape: readonly number[], dtype: string,
-  options?: FormatOptions,
-): string {
+export function formatArray(values: ArrayLike<number | bigint | boolean>, shape: readonly number[], dtype: string, options?: FormatOptions): string {
   if (options) checkOptions(options, 'formatArray');
   const opts = merged(options);
   const spec = FLOATS[dtype];
@@ -499,9 +515,7 @@ export function formatArray(
     size *= n;
   }
   if (values.length !== size) {
-    throw new RangeError(
-      `[formatArray] ${values.length} values do not fill shape [${shape.join(', ')}] (size ${size})`,
-    );
+    throw new RangeError(`[formatArray] ${values.length} values do not fill shape [${shape.join(', ')}] (size ${size})`);
   }
 
   const ndim = shape.length;

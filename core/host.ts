@@ -5,8 +5,7 @@ import type { DType } from './dtype.js';
 
 export type Scalar = number | boolean | bigint;
 export type HostTypedArray =
-  | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | Int8Array | Int16Array | Int32Array
-  | BigInt64Array | Float32Array | Float64Array | Float16Array;
+  Uint8Array | Uint16Array | Uint32Array | BigUint64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Float32Array | Float64Array | Float16Array;
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -65,8 +64,14 @@ export function encode(values: ArrayLike<Scalar>, dtype: DType, op = 'array'): A
     }
     default: {
       const Ctor = {
-        uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, int8: Int8Array,
-        int16: Int16Array, int32: Int32Array, float32: Float32Array, float64: Float64Array,
+        uint8: Uint8Array,
+        uint16: Uint16Array,
+        uint32: Uint32Array,
+        int8: Int8Array,
+        int16: Int16Array,
+        int32: Int32Array,
+        float32: Float32Array,
+        float64: Float64Array,
       }[dtype];
       const out = new Ctor(n);
       const isInt = dtype !== 'float32' && dtype !== 'float64';
@@ -84,23 +89,34 @@ export function encode(values: ArrayLike<Scalar>, dtype: DType, op = 'array'): A
 export function decode(raw: ArrayBuffer, dtype: DType): HostTypedArray {
   switch (dtype) {
     case 'bool':
-    case 'uint8': return new Uint8Array(raw);
-    case 'uint16': return new Uint16Array(raw);
-    case 'uint32': return new Uint32Array(raw);
-    case 'uint64': return new BigUint64Array(raw);
-    case 'int8': return new Int8Array(raw);
-    case 'int16': return new Int16Array(raw);
-    case 'int32': return new Int32Array(raw);
-    case 'int64': return new BigInt64Array(raw);
-    case 'float16': return new Float16Array(raw);
+    case 'uint8':
+      return new Uint8Array(raw);
+    case 'uint16':
+      return new Uint16Array(raw);
+    case 'uint32':
+      return new Uint32Array(raw);
+    case 'uint64':
+      return new BigUint64Array(raw);
+    case 'int8':
+      return new Int8Array(raw);
+    case 'int16':
+      return new Int16Array(raw);
+    case 'int32':
+      return new Int32Array(raw);
+    case 'int64':
+      return new BigInt64Array(raw);
+    case 'float16':
+      return new Float16Array(raw);
     case 'bfloat16': {
       const bits = new Uint16Array(raw);
       const out = new Float32Array(bits.length);
       for (let i = 0; i < bits.length; i++) out[i] = bfloat16BitsToFloat(bits[i]);
       return out;
     }
-    case 'float32': return new Float32Array(raw);
-    case 'float64': return new Float64Array(raw);
+    case 'float32':
+      return new Float32Array(raw);
+    case 'float64':
+      return new Float64Array(raw);
   }
 }
 

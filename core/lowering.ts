@@ -28,7 +28,10 @@ export interface BufferSpace {
 export class CommandEncoder implements Emitter {
   words: number[] = [];
   kernels = 0;
-  constructor(readonly space: BufferSpace, readonly op = 'eval') {}
+  constructor(
+    readonly space: BufferSpace,
+    readonly op = 'eval',
+  ) {}
   kernel(name: string, params: number[], operands: readonly Operand[]): void {
     const id = K[name];
     if (id === undefined) throw new Error(`[${this.op}] the native backend has no kernel named ${name}`);
@@ -151,7 +154,9 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
   // read it after this kernel, so the kernel may write over it.
   const deadEvaluated = (n: Node, src: Node, v: BufferView, reads: number): boolean => {
     if (!covered(n)) return false;
-    let m = src, holders = reads, views = 0;
+    let m = src,
+      holders = reads,
+      views = 0;
     while (values.has(m)) {
       if (m.refs !== holders || opts.isOutput(m) || m.siblings || !m.primitive.view || m.inputs.length !== 1) return false;
       views++;
@@ -165,7 +170,8 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
   const donate = (n: Node, ins: BufferView[]): BufferView | null => {
     const nbytes = sizeOf(n.shape) * itemsize(n.dtype);
     for (const j of n.primitive.inPlaceInputs ?? n.inputs.keys()) {
-      const src = n.inputs[j], v = ins[j];
+      const src = n.inputs[j],
+        v = ins[j];
       if (!canDonate(n, j, v, nbytes)) continue;
       const reads = n.inputs.filter((x) => x === src).length;
       if (values.has(src) && !opts.isOutput(src) && space.owns(v.buf) && v.buf.refs === 1) {
@@ -192,7 +198,8 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
       for (const n of s.writes) if (!uses.get(n) && !opts.isOutput(n)) release(n);
       continue;
     }
-    const n = s.node, p = n.primitive;
+    const n = s.node,
+      p = n.primitive;
     if (n.siblings) {
       // one launch writes every sibling; a sibling's own step (compile keeps one per output) only reads
       if (!values.has(n)) {

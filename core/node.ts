@@ -8,7 +8,10 @@ import type { DType } from './dtype.js';
 export class BufferRef {
   refs = 0;
   freed = false;
-  constructor(readonly id: number, readonly nbytes: number) {}
+  constructor(
+    readonly id: number,
+    readonly nbytes: number,
+  ) {}
   retain(): this {
     this.refs++;
     return this;

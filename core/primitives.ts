@@ -17,7 +17,8 @@ export function reshapeStrides(shape: readonly number[], strides: readonly numbe
   const size = newShape.reduce((a, b) => a * b, 1);
   if (size === 0) return contiguousStrides(newShape);
   // drop size-1 dims of the source; they carry no layout information
-  const os: number[] = [], ot: number[] = [];
+  const os: number[] = [],
+    ot: number[] = [];
   shape.forEach((d, i) => {
     if (d !== 1) {
       os.push(d);
@@ -25,9 +26,13 @@ export function reshapeStrides(shape: readonly number[], strides: readonly numbe
     }
   });
   const out = new Array<number>(newShape.length).fill(0);
-  let oi = 0, oj = 1, ni = 0, nj = 1;
+  let oi = 0,
+    oj = 1,
+    ni = 0,
+    nj = 1;
   while (ni < newShape.length && oi < os.length) {
-    let np = newShape[ni], op = os[oi];
+    let np = newShape[ni],
+      op = os[oi];
     while (np !== op) {
       if (np < op) np *= newShape[nj++];
       else op *= os[oj++];
@@ -55,10 +60,14 @@ export const Reshape: Primitive = {
   lower(node, ins, out, emit) {
     // not viewable: copy into a contiguous buffer of the new shape
     const src = node.inputs[0];
-    emit.kernel('copy', [], [
-      { view: ins[0], dtype: src.dtype, shape: src.shape },
-      { view: { buf: out.buf, offset: out.offset, strides: contiguousStrides(src.shape) }, dtype: node.dtype, shape: src.shape },
-    ]);
+    emit.kernel(
+      'copy',
+      [],
+      [
+        { view: ins[0], dtype: src.dtype, shape: src.shape },
+        { view: { buf: out.buf, offset: out.offset, strides: contiguousStrides(src.shape) }, dtype: node.dtype, shape: src.shape },
+      ],
+    );
   },
 };
 
@@ -78,7 +87,8 @@ export const Slice: Primitive = {
   kind: 'view',
   shapeRule: sliceRule,
   view(node, [x]) {
-    const starts = node.params.starts as number[], steps = node.params.steps as number[];
+    const starts = node.params.starts as number[],
+      steps = node.params.steps as number[];
     let offset = x.offset;
     const strides = x.strides.map((s, i) => {
       if (node.shape[i] > 0) offset += starts[i] * s;
@@ -92,7 +102,9 @@ export const BroadcastTo: Primitive = {
   name: 'broadcastTo',
   kind: 'view',
   view(node, [x]) {
-    const src = node.inputs[0].shape, nd = node.shape.length, lead = nd - src.length;
+    const src = node.inputs[0].shape,
+      nd = node.shape.length,
+      lead = nd - src.length;
     const strides = node.shape.map((d, i) => (i < lead || (src[i - lead] === 1 && d !== 1) ? 0 : x.strides[i - lead]));
     return { buf: x.buf, offset: x.offset, strides };
   },
@@ -205,13 +217,18 @@ export const Concatenate: Primitive = {
   kind: 'other',
   shapeRule: concatenateRule,
   lower(node, ins, out, emit) {
-    const axis = node.params.axis as number, offsets = node.params.offsets as number[];
+    const axis = node.params.axis as number,
+      offsets = node.params.offsets as number[];
     node.inputs.forEach((x, k) => {
       if (x.size === 0) return;
-      emit.kernel('copy', [], [
-        { view: ins[k], dtype: x.dtype, shape: x.shape },
-        { view: { buf: out.buf, offset: out.offset + offsets[k] * out.strides[axis], strides: out.strides }, dtype: node.dtype, shape: x.shape },
-      ]);
+      emit.kernel(
+        'copy',
+        [],
+        [
+          { view: ins[k], dtype: x.dtype, shape: x.shape },
+          { view: { buf: out.buf, offset: out.offset + offsets[k] * out.strides[axis], strides: out.strides }, dtype: node.dtype, shape: x.shape },
+        ],
+      );
     });
   },
 };
@@ -220,14 +237,19 @@ export const Concatenate: Primitive = {
 export const PadConstant: Primitive = {
   name: 'padConstant',
   lower(node, ins, out, emit) {
-    const before = node.params.before as number[], x = node.inputs[0];
+    const before = node.params.before as number[],
+      x = node.inputs[0];
     emit.kernel('fill', [node.params.value as number], [{ view: out, dtype: node.dtype, shape: node.shape }]);
     if (x.size === 0) return;
     const offset = before.reduce((o, b, i) => o + b * out.strides[i], out.offset);
-    emit.kernel('copy', [], [
-      { view: ins[0], dtype: x.dtype, shape: x.shape },
-      { view: { buf: out.buf, offset, strides: out.strides }, dtype: node.dtype, shape: x.shape },
-    ]);
+    emit.kernel(
+      'copy',
+      [],
+      [
+        { view: ins[0], dtype: x.dtype, shape: x.shape },
+        { view: { buf: out.buf, offset, strides: out.strides }, dtype: node.dtype, shape: x.shape },
+      ],
+    );
   },
 };
 

@@ -27,10 +27,11 @@ export const TopkIndexed: Primitive = {
   name: 'topkIndexed',
   lowerOutputs(nodes, ins, outs, emit) {
     const x = nodes[0].inputs[0];
-    emit.kernel('topk_indexed', [nodes[0].params.k as number], [
-      { view: ins[0], dtype: x.dtype, shape: x.shape },
-      ...outs.map((view, i) => ({ view, dtype: nodes[i].dtype, shape: nodes[i].shape })),
-    ]);
+    emit.kernel(
+      'topk_indexed',
+      [nodes[0].params.k as number],
+      [{ view: ins[0], dtype: x.dtype, shape: x.shape }, ...outs.map((view, i) => ({ view, dtype: nodes[i].dtype, shape: nodes[i].shape }))],
+    );
   },
 };
 

@@ -62,8 +62,7 @@ export function checkShape(shape: unknown, op: string): number[] {
   const arr = typeof shape === 'number' ? [shape] : shape;
   if (!Array.isArray(arr)) throw new TypeError(`[${op}] shape must be an array of non-negative integers, got ${fmtValue(shape)}`);
   for (const d of arr) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
-      throw new TypeError(`[${op}] shape must contain non-negative integers, got ${fmtShape(arr)}`);
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw new TypeError(`[${op}] shape must contain non-negative integers, got ${fmtShape(arr)}`);
   }
   if (arr.length > 32) throw new RangeError(`[${op}] at most 32 dimensions are supported, got ${arr.length}`);
   if (sizeOf(arr) > Number.MAX_SAFE_INTEGER) throw new RangeError(`[${op}] shape ${fmtShape(arr)} is too large`);
@@ -72,10 +71,8 @@ export function checkShape(shape: unknown, op: string): number[] {
 
 /** Normalises a possibly negative axis for an array of `ndim` dims. */
 export function normalizeAxis(axis: unknown, ndim: number, op: string): number {
-  if (typeof axis !== 'number' || !Number.isInteger(axis))
-    throw new TypeError(`[${op}] axis must be an integer, got ${fmtValue(axis)}`);
-  if (axis < -ndim || axis >= ndim)
-    throw new RangeError(`[${op}] axis ${axis} is out of bounds for array of dimension ${ndim}`);
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) throw new TypeError(`[${op}] axis must be an integer, got ${fmtValue(axis)}`);
+  if (axis < -ndim || axis >= ndim) throw new RangeError(`[${op}] axis ${axis} is out of bounds for array of dimension ${ndim}`);
   return axis < 0 ? axis + ndim : axis;
 }
 

@@ -36,7 +36,9 @@ export function concatenateRule(c: ShapeContext): number[] {
 
 /** Slices that keep a whole axis, a fixed count, or all but a fixed count (x[1:], x[:-1]). */
 export function sliceRule(c: ShapeContext): number[] {
-  const steps = c.params.steps as number[], tracedIn = c.tracedInputs[0], inS = c.inputs[0];
+  const steps = c.params.steps as number[],
+    tracedIn = c.tracedInputs[0],
+    inS = c.inputs[0];
   return c.traced.map((d, k) => {
     if (inS[k] === tracedIn[k]) return d;
     if (d === tracedIn[k] && steps[k] === 1) return inS[k];
@@ -51,12 +53,18 @@ export function sliceRule(c: ShapeContext): number[] {
  * (the one `vary` names, else the first).
  */
 export function reshapeRule(c: ShapeContext): number[] {
-  const tracedIn = c.tracedInputs[0], inS = c.inputs[0], tracedOut = c.traced, vary = c.vary;
+  const tracedIn = c.tracedInputs[0],
+    inS = c.inputs[0],
+    tracedOut = c.traced,
+    vary = c.vary;
   const groups: [number[], number[]][] = [];
-  let i = 0, o = 0;
+  let i = 0,
+    o = 0;
   while (i < tracedIn.length || o < tracedOut.length) {
-    const gi: number[] = [], go: number[] = [];
-    let pi = 1, po = 1;
+    const gi: number[] = [],
+      go: number[] = [];
+    let pi = 1,
+      po = 1;
     // size-1 dims on either side form their own runs
     if (o < tracedOut.length && tracedOut[o] === 1 && (i >= tracedIn.length || tracedIn[i] !== 1)) {
       groups.push([[], [o++]]);

@@ -118,22 +118,40 @@ export function mapWithPath(fn: (path: string, leaf: any, ...rest: any[]) => unk
         if (!o.has(k)) throw new Error(`[tree.map] the trees differ at '${join(k)}': missing in a ${kind}`);
         return o.get(k);
       }
-      if (o === null || typeof o !== 'object' || !(k in (o as object)))
-        throw new Error(`[tree.map] the trees differ at '${join(k)}': missing in a ${kind}`);
+      if (o === null || typeof o !== 'object' || !(k in (o as object))) throw new Error(`[tree.map] the trees differ at '${join(k)}': missing in a ${kind}`);
       return (o as Record<string | number, unknown>)[k];
     };
     if (t instanceof Map) {
       const out = new Map();
-      for (const [k, v] of t) out.set(k, visit(v, others.map((o) => sub(o, k, 'later tree')), join(k)));
+      for (const [k, v] of t)
+        out.set(
+          k,
+          visit(
+            v,
+            others.map((o) => sub(o, k, 'later tree')),
+            join(k),
+          ),
+        );
       return out;
     }
     if (Array.isArray(t)) {
       for (const o of others)
         if (!Array.isArray(o) || o.length !== t.length) throw new Error(`[tree.map] the trees differ at '${path}': expected a list of ${t.length}`);
-      return t.map((v, i) => visit(v, others.map((o) => (o as unknown[])[i]), join(i)));
+      return t.map((v, i) =>
+        visit(
+          v,
+          others.map((o) => (o as unknown[])[i]),
+          join(i),
+        ),
+      );
     }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(t as Record<string, unknown>)) out[k] = visit(v, others.map((o) => sub(o, k, 'later tree')), join(k));
+    for (const [k, v] of Object.entries(t as Record<string, unknown>))
+      out[k] = visit(
+        v,
+        others.map((o) => sub(o, k, 'later tree')),
+        join(k),
+      );
     return out;
   };
   return visit(tree, rest, '');

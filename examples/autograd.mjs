@@ -19,7 +19,15 @@ for (let i = 0; i < 200; i++) {
     return next;
   });
 }
-console.log('learned w', p.w.reshape([3]).tolist().map((v) => v.toFixed(3)), 'b', p.b.item().toFixed(3));
+console.log(
+  'learned w',
+  p.w
+    .reshape([3])
+    .tolist()
+    .map((v) => v.toFixed(3)),
+  'b',
+  p.b.item().toFixed(3),
+);
 
 // second derivative of sin is -sin
 const d2 = kn.grad((x) => kn.sum(kn.grad((y) => kn.sum(kn.sin(y)))(x)))(kn.array([0.5]));
@@ -28,5 +36,8 @@ console.log('d²/dx² sin(0.5) =', d2.item().toFixed(6), 'expected', (-Math.sin(
 // forward mode and per-example gradients
 const [[th], [dth]] = kn.jvp((v) => kn.tanh(v), [kn.array([0, 1], 'float32')], [kn.ones([2])]);
 console.log('tanh', th.tolist(), 'd tanh', dth.tolist());
-const perExample = kn.vmap(kn.grad((w, xi, yi) => kn.sum(kn.square(kn.subtract(kn.matmul(xi, w), yi)))), [null, 0, 0]);
+const perExample = kn.vmap(
+  kn.grad((w, xi, yi) => kn.sum(kn.square(kn.subtract(kn.matmul(xi, w), yi)))),
+  [null, 0, 0],
+);
 console.log('per-example gradient shape', perExample(p.w, x.reshape([64, 1, 3]), y.reshape([64, 1, 1])).shape);

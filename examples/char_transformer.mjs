@@ -44,15 +44,22 @@ console.log(`uniform baseline ln(${data.vocab.size}): ${Math.log(data.vocab.size
 
 const r = trainCharTransformer(options);
 console.log(`parameters: ${r.parameterCount}`);
-console.log(`final training loss ${r.finalLoss.toFixed(4)} (mean of last 20 steps ${mean(r.losses.slice(-20)).toFixed(4)}), ` +
-  `validation loss ${r.validationLoss.toFixed(4)} nats/char vs unigram ${r.unigramBaseline.toFixed(4)}`);
+console.log(
+  `final training loss ${r.finalLoss.toFixed(4)} (mean of last 20 steps ${mean(r.losses.slice(-20)).toFixed(4)}), ` +
+    `validation loss ${r.validationLoss.toFixed(4)} nats/char vs unigram ${r.unigramBaseline.toFixed(4)}`,
+);
 console.log(`${r.stepsPerSecond.toFixed(2)} steps/s, ${Math.round(r.tokensPerSecond)} tokens/s (${r.seconds.toFixed(1)} s)`);
 
 const temperature = Number(values.temperature);
 console.log(`\nsample (temperature ${temperature}):\n`);
-console.log(sampleText(r.model, r.vocab, values.prompt, {
-  length: int('sample-length'), temperature, contextLength: options.seqLen, seed: options.seed,
-}));
+console.log(
+  sampleText(r.model, r.vocab, values.prompt, {
+    length: int('sample-length'),
+    temperature,
+    contextLength: options.seqLen,
+    seed: options.seed,
+  }),
+);
 
 function mean(xs) {
   return xs.reduce((s, x) => s + x, 0) / xs.length;

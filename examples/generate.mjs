@@ -14,7 +14,9 @@ for await (const r of kn.models.streamGenerate(model, tokenizer, prompt, { maxTo
   process.stdout.write(r.text);
   last = r;
 }
-console.log(`\n\n${last.generationTokens} tokens at ${last.generationTps.toFixed(1)} tokens/s (prompt: ${last.promptTokens} tokens at ${last.promptTps.toFixed(1)} tokens/s)`);
+console.log(
+  `\n\n${last.generationTokens} tokens at ${last.generationTps.toFixed(1)} tokens/s (prompt: ${last.promptTokens} tokens at ${last.promptTps.toFixed(1)} tokens/s)`,
+);
 
 // Greedy decoding with a stop string, returning the whole text at once
 const text = await kn.models.generate(model, tokenizer, 'In the beginning', { maxTokens: 60, stop: ['\n'] });

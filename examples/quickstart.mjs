@@ -1,7 +1,10 @@
 // A small worked example: run with `node examples/quickstart.mjs` after `npm install`.
 import * as kn from 'kiln';
 
-const a = kn.array([[1, 2], [3, 4]]);
+const a = kn.array([
+  [1, 2],
+  [3, 4],
+]);
 console.log('a =', a);
 console.log('a.T @ a =', kn.matmul(a.T, a));
 

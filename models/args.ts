@@ -84,7 +84,9 @@ export function checkTokens(shape: readonly number[], dtype: string, family: str
 export function checkCache(cache: KVCacheLike[] | undefined, layers: number, family: string): KVCacheLike[] | undefined {
   if (cache === undefined || cache === null) return undefined;
   if (!Array.isArray(cache) || cache.length !== layers)
-    throw new Error(`[models] ${family}.forward: cache must be a list of ${layers} layer caches (makeCache(model)), got ${Array.isArray(cache) ? cache.length : typeof cache}`);
+    throw new Error(
+      `[models] ${family}.forward: cache must be a list of ${layers} layer caches (makeCache(model)), got ${Array.isArray(cache) ? cache.length : typeof cache}`,
+    );
   return cache;
 }
 
@@ -98,7 +100,6 @@ export function sanitizeCommon(weights: Map<string, NDArray>, tied: boolean): Ma
   }
   return out;
 }
-
 
 /**
  * Per-layer sliding windows of the Qwen-style configs: `layer_types` ("sliding_attention" /
@@ -125,6 +126,7 @@ export function qwenLayerWindows(c: Config, layers: number, family: string): (nu
 
 function posIntOrZero(c: Config, key: string, family: string): number {
   const v = c[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`[models] ${family} config: ${key} must be a non-negative integer, got ${fmtValue(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new Error(`[models] ${family} config: ${key} must be a non-negative integer, got ${fmtValue(v)}`);
   return v;
 }

@@ -36,7 +36,10 @@ export type BatchGenerateOptions = Omit<GenerateOptions, 'draftModel' | 'numDraf
  * texts // [' unto them, I have given them a', ' of the son of Zuar,']
  */
 export async function batchGenerate(
-  model: LanguageModel, tokenizer: TokenizerLike, prompts: readonly (string | readonly number[])[], opts: BatchGenerateOptions = {},
+  model: LanguageModel,
+  tokenizer: TokenizerLike,
+  prompts: readonly (string | readonly number[])[],
+  opts: BatchGenerateOptions = {},
 ): Promise<BatchResponse> {
   const op = 'batchGenerate';
   if (!Array.isArray(prompts) || prompts.length === 0) throw new TypeError(`[${op}] prompts must be a non-empty array of strings or token id arrays`);
@@ -44,10 +47,12 @@ export async function batchGenerate(
   for (const k of ['draftModel', 'promptCache', 'draftPromptCache'] as const)
     if ((rest as GenerateOptions)[k] !== undefined) throw new TypeError(`[${op}] option ${k} is not supported in batch generation`);
   const o = resolveOptions(model, rest, op);
-  if (o.processors.length) throw new Error(`[${op}] logits processors (repetition/presence/frequency penalties, logitBias) are not supported in batch generation yet`);
+  if (o.processors.length)
+    throw new Error(`[${op}] logits processors (repetition/presence/frequency penalties, logitBias) are not supported in batch generation yet`);
   const ids = prompts.map((p) => promptIds(tokenizer, model, p, op));
   const pad = padTokenId ?? tokenizer.eosTokenIds[0] ?? 0;
-  if (!Number.isInteger(pad) || pad < 0 || pad >= model.vocabSize) throw new RangeError(`[${op}] padTokenId must be a token id in [0, ${model.vocabSize}), got ${pad}`);
+  if (!Number.isInteger(pad) || pad < 0 || pad >= model.vocabSize)
+    throw new RangeError(`[${op}] padTokenId must be a token id in [0, ${model.vocabSize}), got ${pad}`);
   const T = Math.max(...ids.map((r) => r.length));
   const padding = ids.map((r) => T - r.length);
   const rows = ids.map((r, i) => [...new Array<number>(padding[i]).fill(pad), ...r]);
@@ -56,7 +61,17 @@ export async function batchGenerate(
   const out: number[][] = ids.map(() => []);
   const texts = ids.map(() => '');
   const reasons: ('stop' | 'length' | null)[] = ids.map(() => null);
-  if (o.maxTokens === 0) return { texts, tokens: out, finishReasons: reasons.map(() => 'length'), promptTokens: 0, promptTps: 0, generationTokens: 0, generationTps: 0, peakMemory: memory.peak() };
+  if (o.maxTokens === 0)
+    return {
+      texts,
+      tokens: out,
+      finishReasons: reasons.map(() => 'length'),
+      promptTokens: 0,
+      promptTps: 0,
+      generationTokens: 0,
+      generationTps: 0,
+      peakMemory: memory.peak(),
+    };
   const detoks = ids.map(() => tokenizer.detokenizer());
   const stops = ids.map(() => new StopMatcher(o.stop));
   const eos = new Set(tokenizer.eosTokenIds);
@@ -64,7 +79,8 @@ export async function batchGenerate(
 
   memory.resetPeak();
   const t0 = performance.now();
-  let t1 = t0, n = 0;
+  let t1 = t0,
+    n = 0;
   try {
     for await (const { tokens } of batchSteps(model, rows, { cache, sampler: o.sampler, prefillStepSize: o.prefillStepSize, maxTokens: o.maxTokens })) {
       n++;
@@ -95,7 +111,9 @@ export async function batchGenerate(
   const t2 = performance.now();
   const genTokens = out.reduce((s, r) => s + r.length, 0);
   return {
-    texts, tokens: out, finishReasons: reasons.map((r) => r ?? 'length'),
+    texts,
+    tokens: out,
+    finishReasons: reasons.map((r) => r ?? 'length'),
     promptTokens: ids.reduce((s, r) => s + r.length, 0),
     promptTps: ids.reduce((s, r) => s + r.length, 0) / Math.max((t1 - t0) / 1000, 1e-9),
     generationTokens: genTokens,

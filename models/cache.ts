@@ -29,7 +29,8 @@ export const CACHE_STEP = 256;
 
 /** Rows start..start+L-1 (axis 2) of buf [B, H, cap, D] replaced by upd [B, H, L, D]; in place when buf is dead. */
 function writeRows(buf: NDArray, upd: NDArray, start: number): NDArray {
-  const [B, H, cap, D] = buf.shape, L = upd.shape[2];
+  const [B, H, cap, D] = buf.shape,
+    L = upd.shape[2];
   const base = reshape(buf, [B * H, cap, D]);
   const rows = reshape(arange(start, start + L, 'int32'), [1, L, 1]);
   const idx = broadcastTo(rows, [B * H, L, D]);
@@ -57,8 +58,7 @@ function checkKV(keys: NDArray, values: NDArray, op: string, leftPadding: readon
   if (values.shape[0] !== B || values.shape[1] !== H || values.shape[2] !== L)
     throw new Error(`[${op}] keys ${fmtShape(keys.shape)} and values ${fmtShape(values.shape)} must agree in B, nKvHeads and L`);
   if (L === 0) throw new Error(`[${op}] cannot add zero positions`);
-  if (leftPadding && leftPadding.length !== B)
-    throw new Error(`[${op}] leftPadding has ${leftPadding.length} rows but keys have batch size ${B}`);
+  if (leftPadding && leftPadding.length !== B) throw new Error(`[${op}] leftPadding has ${leftPadding.length} rows but keys have batch size ${B}`);
 }
 
 function checkAgainst(buf: NDArray | null, x: NDArray, op: string, what: string): void {
@@ -114,13 +114,19 @@ export class KVCache implements MaskingCache {
     checkKV(keys, values, 'KVCache', this.leftPadding);
     checkAgainst(this.keys, keys, 'KVCache', 'keys');
     checkAgainst(this.values, values, 'KVCache', 'values');
-    const prev = this.offset, L = keys.shape[2];
+    const prev = this.offset,
+      L = keys.shape[2];
     if (!this.keys || prev + L > this.capacity) {
       const cap = Math.ceil((prev + L) / this.step) * this.step;
       const grow = (buf: NDArray | null, x: NDArray): NDArray => {
         const dtype = buf?.dtype ?? x.dtype;
         const parts = [buf && prev > 0 ? firstRows(buf, prev) : null, astype(x, dtype), zeros([x.shape[0], x.shape[1], cap - prev - L, x.shape[3]], dtype)];
-        const out = keepArray(concatenate(parts.filter((p): p is NDArray => p !== null), 2));
+        const out = keepArray(
+          concatenate(
+            parts.filter((p): p is NDArray => p !== null),
+            2,
+          ),
+        );
         for (const p of parts) if (p !== x) p?.dispose();
         buf?.dispose();
         return out;
@@ -170,8 +176,7 @@ export class KVCache implements MaskingCache {
 
   makeMask(L: number, opts: { window?: number | null } = {}): MaskSpec {
     const window = opts.window ?? null;
-    if (this.leftPadding || (window !== null && this.offset + L > window))
-      return causalMask(L, this.offset, { window, leftPadding: this.leftPadding });
+    if (this.leftPadding || (window !== null && this.offset + L > window)) return causalMask(L, this.offset, { window, leftPadding: this.leftPadding });
     return L > 1 ? 'causal' : null;
   }
 
@@ -236,7 +241,8 @@ export class RotatingKVCache implements MaskingCache {
   }
 
   #plan(L: number): RotatingPlan {
-    const filled = this.filled, news = Array.from({ length: L }, (_, i) => this.offset + i);
+    const filled = this.filled,
+      news = Array.from({ length: L }, (_, i) => this.offset + i);
     if (filled + L <= this.maxSize) return { kind: 'append', keyPos: [...this.slotPos, ...news] };
     if (L === 1) {
       const keyPos = [...this.slotPos];
@@ -245,7 +251,8 @@ export class RotatingKVCache implements MaskingCache {
     }
     // kept tokens, the window - 1 most recent old ones (what the chunk's first query needs), the new ones
     const order = this.slotPos.map((p, s) => [p, s]).sort((a, b) => a[0] - b[0]);
-    const kept = order.filter(([p]) => p < this.keep), rest = order.filter(([p]) => p >= this.keep);
+    const kept = order.filter(([p]) => p < this.keep),
+      rest = order.filter(([p]) => p >= this.keep);
     const recent = rest.slice(Math.max(0, rest.length - (this.window - 1)));
     return { kind: 'reorder', keyPos: [...kept, ...recent].map(([p]) => p).concat(news) };
   }
@@ -263,8 +270,17 @@ export class RotatingKVCache implements MaskingCache {
         const cap = Math.min(this.maxSize, Math.ceil((filled + L) / this.step) * this.step);
         const grow = (buf: NDArray | null, x: NDArray): NDArray => {
           const dtype = buf?.dtype ?? x.dtype;
-          const parts = [buf && filled > 0 ? firstRows(buf, filled) : null, astype(x, dtype), cap > filled + L ? zeros([x.shape[0], x.shape[1], cap - filled - L, x.shape[3]], dtype) : null];
-          const res = keepArray(concatenate(parts.filter((p): p is NDArray => p !== null), 2));
+          const parts = [
+            buf && filled > 0 ? firstRows(buf, filled) : null,
+            astype(x, dtype),
+            cap > filled + L ? zeros([x.shape[0], x.shape[1], cap - filled - L, x.shape[3]], dtype) : null,
+          ];
+          const res = keepArray(
+            concatenate(
+              parts.filter((p): p is NDArray => p !== null),
+              2,
+            ),
+          );
           for (const p of parts) if (p !== x) p?.dispose();
           buf?.dispose();
           return res;
@@ -286,13 +302,15 @@ export class RotatingKVCache implements MaskingCache {
       const idx = oldSlots.length ? array(Int32Array.from(oldSlots)) : null;
       const gather = (buf: NDArray | null, x: NDArray) => {
         if (!buf || !idx) return buf && buf.dtype !== x.dtype ? astype(x, buf.dtype) : x;
-        const g = take(buf, idx, 2), xc = astype(x, buf.dtype);
+        const g = take(buf, idx, 2),
+          xc = astype(x, buf.dtype);
         const res = concatenate([g, xc], 2);
         g.dispose();
         if (xc !== x) xc.dispose();
         return res;
       };
-      const k = gather(this.keys, keys), v = gather(this.values, values);
+      const k = gather(this.keys, keys),
+        v = gather(this.values, values);
       idx?.dispose();
       // the new buffer: kept tokens and the `window` most recent, still in temporal order
       const pos = plan.keyPos;
@@ -300,7 +318,8 @@ export class RotatingKVCache implements MaskingCache {
       const restIdx = pos.flatMap((p, i) => (p >= this.keep ? [i] : []));
       const sel = [...keptIdx, ...restIdx.slice(Math.max(0, restIdx.length - this.window))];
       const selArr = array(Int32Array.from(sel));
-      const nk = keepArray(take(k, selArr, 2)), nv = keepArray(take(v, selArr, 2));
+      const nk = keepArray(take(k, selArr, 2)),
+        nv = keepArray(take(v, selArr, 2));
       selArr.dispose();
       this.keys?.dispose();
       this.values?.dispose();
@@ -317,7 +336,8 @@ export class RotatingKVCache implements MaskingCache {
   /** Slots of the old tokens a reorder plan returns (kept, then the recent ones), in temporal order. */
   #oldSlots(n: number): number[] {
     const order = this.slotPos.map((p, s) => [p, s]).sort((a, b) => a[0] - b[0]);
-    const kept = order.filter(([p]) => p < this.keep), rest = order.filter(([p]) => p >= this.keep);
+    const kept = order.filter(([p]) => p < this.keep),
+      rest = order.filter(([p]) => p >= this.keep);
     const recent = rest.slice(Math.max(0, rest.length - (this.window - 1)));
     const slots = [...kept, ...recent].map(([, s]) => s);
     if (slots.length !== n) throw new Error(`[RotatingKVCache] internal: planned ${n} old keys, found ${slots.length}`);
@@ -368,8 +388,7 @@ export class RotatingKVCache implements MaskingCache {
     const plan = this.#plan(L);
     const modelWindow = opts.window ?? null;
     const window = modelWindow === null ? this.window : Math.min(modelWindow, this.window);
-    if (plan.kind === 'append' && !this.leftPadding && (modelWindow === null || this.offset + L <= modelWindow))
-      return L > 1 ? 'causal' : null;
+    if (plan.kind === 'append' && !this.leftPadding && (modelWindow === null || this.offset + L <= modelWindow)) return L > 1 ? 'causal' : null;
     if (plan.kind === 'ring' && !this.leftPadding && window === this.window) return null;
     return causalMask(L, this.offset, { keyPositions: plan.keyPos, window, keep: this.keep, leftPadding: this.leftPadding });
   }
@@ -488,7 +507,16 @@ export function savePromptCache(path: string, cache: readonly KVCacheLike[], met
         tensors[`${i}.values`] = firstRows(c.values!, c.offset);
       }
     } else if (c instanceof RotatingKVCache) {
-      layers.push({ class: 'RotatingKVCache', offset: c.offset, step: c.step, leftPadding: c.leftPadding, maxSize: c.maxSize, keep: c.keep, slotPos: c.slotPos, ptr: c.ptr });
+      layers.push({
+        class: 'RotatingKVCache',
+        offset: c.offset,
+        step: c.step,
+        leftPadding: c.leftPadding,
+        maxSize: c.maxSize,
+        keep: c.keep,
+        slotPos: c.slotPos,
+        ptr: c.ptr,
+      });
       if (c.keys && c.filled > 0) {
         tensors[`${i}.keys`] = firstRows(c.keys, c.filled);
         tensors[`${i}.values`] = firstRows(c.values!, c.filled);
@@ -496,7 +524,8 @@ export function savePromptCache(path: string, cache: readonly KVCacheLike[], met
     } else throw new Error(`[savePromptCache] layer ${i}: only KVCache and RotatingKVCache can be saved, got ${(c as object)?.constructor?.name}`);
   });
   temps.push(...Object.values(tensors));
-  for (const k of Object.keys(metadata)) if (k.startsWith('kiln.')) throw new Error(`[savePromptCache] metadata keys starting with 'kiln.' are reserved, got '${k}'`);
+  for (const k of Object.keys(metadata))
+    if (k.startsWith('kiln.')) throw new Error(`[savePromptCache] metadata keys starting with 'kiln.' are reserved, got '${k}'`);
   try {
     saveSafetensors(path, tensors, { ...metadata, 'kiln.cache': JSON.stringify(layers) });
   } finally {
@@ -522,10 +551,14 @@ export function loadPromptCache(path: string): { cache: KVCacheLike[]; metadata:
     throw new Error(`[loadPromptCache] ${path}: corrupt 'kiln.cache' metadata (${(e as Error).message})`);
   }
   const cache = layers.map((l, i): KVCacheLike => {
-    const k = f.tensors[`${i}.keys`], v = f.tensors[`${i}.values`];
-    const c = l.class === 'RotatingKVCache'
-      ? new RotatingKVCache(l.maxSize!, l.keep!, { step: l.step, leftPadding: l.leftPadding })
-      : l.class === 'KVCache' ? new KVCache({ step: l.step, leftPadding: l.leftPadding }) : null;
+    const k = f.tensors[`${i}.keys`],
+      v = f.tensors[`${i}.values`];
+    const c =
+      l.class === 'RotatingKVCache'
+        ? new RotatingKVCache(l.maxSize!, l.keep!, { step: l.step, leftPadding: l.leftPadding })
+        : l.class === 'KVCache'
+          ? new KVCache({ step: l.step, leftPadding: l.leftPadding })
+          : null;
     if (!c) throw new Error(`[loadPromptCache] ${path}: layer ${i} has unknown cache class ${JSON.stringify(l.class)}`);
     if (k && v) {
       // the next update copies these (memory-mapped, read-only) arrays into a growable buffer

@@ -51,7 +51,8 @@ export function pickChatTemplate(v: unknown, source: string): string | undefined
   if (Array.isArray(v)) {
     const named = new Map<string, string>();
     for (const e of v) {
-      const ok = e !== null && typeof e === 'object' && typeof (e as { name?: unknown }).name === 'string' && typeof (e as { template?: unknown }).template === 'string';
+      const ok =
+        e !== null && typeof e === 'object' && typeof (e as { name?: unknown }).name === 'string' && typeof (e as { template?: unknown }).template === 'string';
       if (!ok) throw new Error(`[models] ${source}: chat_template list entries must be {name, template}, got ${JSON.stringify(e).slice(0, 120)}`);
       named.set((e as { name: string }).name, (e as { template: string }).template);
     }
@@ -76,7 +77,8 @@ function cutAfterFinal(text: string, messages: ChatMessage[]): string {
   if (typeof last !== 'string') throw new Error('[models] applyChatTemplate: continueFinalMessage needs a final message with string content');
   const core = last.trim();
   const at = text.lastIndexOf(core);
-  if (core === '' || at < 0) throw new Error('[models] applyChatTemplate: continueFinalMessage: the final message content does not appear in the rendered text');
+  if (core === '' || at < 0)
+    throw new Error('[models] applyChatTemplate: continueFinalMessage: the final message content does not appear in the rendered text');
   const lead = last.trimStart();
   return text.slice(0, at + (text.startsWith(lead, at) ? lead.length : core.length));
 }

@@ -47,7 +47,9 @@ export function validateConfig(config: unknown, where: string): ModelConfig {
   if (c.rope_scaling !== undefined && c.rope_scaling !== null && (typeof c.rope_scaling !== 'object' || Array.isArray(c.rope_scaling)))
     throw bad('rope_scaling', 'an object or null');
   if (c.quantization !== undefined || c.quantization_config !== undefined)
-    throw new Error(`[models.load] ${where} describes a quantized checkpoint (quantization settings present); kiln loads float checkpoints (float32/float16/bfloat16) and GGUF files`);
+    throw new Error(
+      `[models.load] ${where} describes a quantized checkpoint (quantization settings present); kiln loads float checkpoints (float32/float16/bfloat16) and GGUF files`,
+    );
   return c;
 }
 

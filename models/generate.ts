@@ -64,9 +64,28 @@ export interface GenerationResponse {
 }
 
 const OPTION_KEYS = new Set([
-  'maxTokens', 'stop', 'prefillStepSize', 'maxKvSize', 'draftModel', 'numDraftTokens', 'sampler', 'logitsProcessors',
-  'promptCache', 'draftPromptCache', 'temp', 'topP', 'topK', 'minP', 'minTokensToKeep', 'seed', 'key',
-  'repetitionPenalty', 'repetitionContextSize', 'presencePenalty', 'frequencyPenalty', 'logitBias',
+  'maxTokens',
+  'stop',
+  'prefillStepSize',
+  'maxKvSize',
+  'draftModel',
+  'numDraftTokens',
+  'sampler',
+  'logitsProcessors',
+  'promptCache',
+  'draftPromptCache',
+  'temp',
+  'topP',
+  'topK',
+  'minP',
+  'minTokensToKeep',
+  'seed',
+  'key',
+  'repetitionPenalty',
+  'repetitionContextSize',
+  'presencePenalty',
+  'frequencyPenalty',
+  'logitBias',
 ]);
 
 const posInt = (x: number) => Number.isInteger(x) && x >= 1;
@@ -85,7 +104,8 @@ export function resolveOptions(model: LanguageModel, opts: GenerateOptions, op: 
   let stop: string[] = [];
   if (opts.stop !== undefined) {
     stop = typeof opts.stop === 'string' ? [opts.stop] : Array.isArray(opts.stop) ? [...opts.stop] : [null as unknown as string];
-    if (!stop.every((s) => typeof s === 'string')) throw new TypeError(`[${op}] stop must be a string or an array of strings, got ${JSON.stringify(opts.stop)}`);
+    if (!stop.every((s) => typeof s === 'string'))
+      throw new TypeError(`[${op}] stop must be a string or an array of strings, got ${JSON.stringify(opts.stop)}`);
   }
   if (opts.sampler !== undefined && typeof opts.sampler !== 'function') throw new TypeError(`[${op}] sampler must be a function (logprobs) => tokens`);
   if (opts.logitsProcessors !== undefined && !(Array.isArray(opts.logitsProcessors) && opts.logitsProcessors.every((p) => typeof p === 'function')))
@@ -97,8 +117,10 @@ export function resolveOptions(model: LanguageModel, opts: GenerateOptions, op: 
     if (draft === null || typeof draft.forward !== 'function') throw new TypeError(`[${op}] draftModel must be a loaded language model`);
     if (draft.vocabSize !== model.vocabSize)
       throw new Error(`[${op}] the draft model's vocabulary (${draft.vocabSize} tokens) differs from the model's (${model.vocabSize})`);
-    if (maxKvSize !== undefined) throw new Error(`[${op}] speculative decoding needs trimmable caches: maxKvSize (a rotating cache) cannot be combined with draftModel`);
-    if (processors.length) throw new Error(`[${op}] logits processors (repetition/presence/frequency penalties, logitBias) are not supported with draftModel yet`);
+    if (maxKvSize !== undefined)
+      throw new Error(`[${op}] speculative decoding needs trimmable caches: maxKvSize (a rotating cache) cannot be combined with draftModel`);
+    if (processors.length)
+      throw new Error(`[${op}] logits processors (repetition/presence/frequency penalties, logitBias) are not supported with draftModel yet`);
   }
   return { maxTokens, prefillStepSize, maxKvSize, numDraftTokens, stop, sampler, processors, draft };
 }
@@ -144,7 +166,10 @@ export function checkFits(cache: readonly KVCacheLike[], n: number, op: string, 
  * pieces // [' unto', ' them', ',', ' I']
  */
 export async function* streamGenerate(
-  model: LanguageModel, tokenizer: TokenizerLike, prompt: string | readonly number[], opts: GenerateOptions = {},
+  model: LanguageModel,
+  tokenizer: TokenizerLike,
+  prompt: string | readonly number[],
+  opts: GenerateOptions = {},
 ): AsyncGenerator<GenerationResponse, void, undefined> {
   const op = 'generate';
   const o = resolveOptions(model, opts, op);
@@ -152,7 +177,7 @@ export async function* streamGenerate(
   if (o.maxTokens === 0) return;
   // caches made here are freed at the end; a promptCache passed in stays the caller's
   const cache = opts.promptCache ?? makeCache(model, { maxKvSize: o.maxKvSize });
-  const draftCache = o.draft ? opts.draftPromptCache ?? makeCache(o.draft) : null;
+  const draftCache = o.draft ? (opts.draftPromptCache ?? makeCache(o.draft)) : null;
   const owned = [...(opts.promptCache ? [] : cache), ...(o.draft && !opts.draftPromptCache ? draftCache! : [])];
   try {
     yield* stream(model, tokenizer, ids, o, cache, draftCache);
@@ -162,8 +187,12 @@ export async function* streamGenerate(
 }
 
 async function* stream(
-  model: LanguageModel, tokenizer: TokenizerLike, ids: number[], o: ReturnType<typeof resolveOptions>,
-  cache: KVCacheLike[], draftCache: KVCacheLike[] | null,
+  model: LanguageModel,
+  tokenizer: TokenizerLike,
+  ids: number[],
+  o: ReturnType<typeof resolveOptions>,
+  cache: KVCacheLike[],
+  draftCache: KVCacheLike[] | null,
 ): AsyncGenerator<GenerationResponse, void, undefined> {
   const op = 'generate';
   checkFits(cache, ids.length, op, o.maxKvSize);
@@ -177,9 +206,13 @@ async function* stream(
   let promptTps = 0;
   const steps: AsyncGenerator<StepResult, void, undefined> = o.draft
     ? speculativeStep(model, o.draft, ids, {
-      cache, draftCache: draftCache!, sampler: o.sampler,
-      numDraftTokens: o.numDraftTokens, prefillStepSize: o.prefillStepSize, maxTokens: o.maxTokens,
-    })
+        cache,
+        draftCache: draftCache!,
+        sampler: o.sampler,
+        numDraftTokens: o.numDraftTokens,
+        prefillStepSize: o.prefillStepSize,
+        maxTokens: o.maxTokens,
+      })
     : generateStep(model, ids, { cache, sampler: o.sampler, logitsProcessors: o.processors, prefillStepSize: o.prefillStepSize, maxTokens: o.maxTokens });
   let n = 0;
   for await (const s of steps) {
@@ -205,9 +238,14 @@ async function* stream(
     }
     const elapsed = (performance.now() - t1) / 1000;
     yield {
-      text, token: s.token, logprobs: s.logprobs, finishReason,
-      promptTokens: ids.length, promptTps,
-      generationTokens: n, generationTps: n > 1 && elapsed > 0 ? (n - 1) / elapsed : 0,
+      text,
+      token: s.token,
+      logprobs: s.logprobs,
+      finishReason,
+      promptTokens: ids.length,
+      promptTps,
+      generationTokens: n,
+      generationTps: n > 1 && elapsed > 0 ? (n - 1) / elapsed : 0,
       peakMemory: memory.peak(),
       ...(s.fromDraft !== undefined ? { fromDraft: s.fromDraft } : {}),
     };
@@ -222,7 +260,10 @@ async function* stream(
  * await kn.models.generate(model, tokenizer, 'And God said', { maxTokens: 8 }) // ' unto them, I have given them a'
  */
 export async function generate(
-  model: LanguageModel, tokenizer: TokenizerLike, prompt: string | readonly number[], opts: GenerateOptions = {},
+  model: LanguageModel,
+  tokenizer: TokenizerLike,
+  prompt: string | readonly number[],
+  opts: GenerateOptions = {},
 ): Promise<string> {
   let out = '';
   for await (const r of streamGenerate(model, tokenizer, prompt, opts)) out += r.text;

@@ -64,7 +64,11 @@ export interface BatchStepResult {
  * The pipelined token loop over B prompt rows of equal length (left-padded by the caller, with a
  * cache that masks the padding): yields B tokens per step.
  */
-export async function* batchSteps(model: LanguageModel, rows: readonly (readonly number[])[], opts: StepOptions): AsyncGenerator<BatchStepResult, void, undefined> {
+export async function* batchSteps(
+  model: LanguageModel,
+  rows: readonly (readonly number[])[],
+  opts: StepOptions,
+): AsyncGenerator<BatchStepResult, void, undefined> {
   const { cache, sampler } = opts;
   const processors = opts.logitsProcessors ?? [];
   const maxTokens = opts.maxTokens ?? Infinity;

@@ -24,7 +24,8 @@ const ARCH: Record<string, string> = { llama: 'llama', mistral: 'llama', qwen2: 
 
 function int(c: ModelConfig, key: string, fallback?: number): number {
   const v = c[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`[models.exportGguf] config ${key} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new Error(`[models.exportGguf] config ${key} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
@@ -65,8 +66,11 @@ export function hfToGguf(config: ModelConfig, weights: Map<string, NDArray> | Re
     [k('vocab_size')]: int(config, 'vocab_size'),
   };
   const types: Record<string, string> = {
-    'general.architecture': 'string', 'general.name': 'string', 'general.file_type': 'uint32',
-    [k('attention.layer_norm_rms_epsilon')]: 'float32', [k('rope.freq_base')]: 'float32',
+    'general.architecture': 'string',
+    'general.name': 'string',
+    'general.file_type': 'uint32',
+    [k('attention.layer_norm_rms_epsilon')]: 'float32',
+    [k('rope.freq_base')]: 'float32',
   };
   for (const key of Object.keys(metadata)) types[key] ??= 'uint32';
   const window = config.sliding_window;
@@ -106,8 +110,7 @@ export function hfToGguf(config: ModelConfig, weights: Map<string, NDArray> | Re
   Object.assign(types, opts.metadataTypes ?? {});
   // as llama.cpp's quantizer does, a matrix whose rows do not split into 32-element blocks falls back to F16
   const quantized = type === 'Q8_0' || type === 'Q4_0';
-  const tensorTypes = (_name: string, a: NDArray): GgmlTypeName =>
-    a.ndim < 2 ? 'F32' : quantized && a.shape[a.ndim - 1] % 32 !== 0 ? 'F16' : type;
+  const tensorTypes = (_name: string, a: NDArray): GgmlTypeName => (a.ndim < 2 ? 'F32' : quantized && a.shape[a.ndim - 1] % 32 !== 0 ? 'F16' : type);
   return { tensors, metadata, metadataTypes: types, tensorTypes };
 }
 

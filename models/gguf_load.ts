@@ -130,15 +130,18 @@ export function ggufConfig(file: Pick<GgufFile, 'metadata' | 'tensors'>, where: 
   const kvHeads = metaNum(md, k('attention.head_count_kv'), where) ?? heads;
   const headDim = metaNum(md, k('attention.key_length'), where) ?? hidden / heads;
   const valueDim = metaNum(md, k('attention.value_length'), where) ?? headDim;
-  if (valueDim !== headDim) throw new Error(`[models.load] ${where}: attention.key_length ${headDim} != value_length ${valueDim}, which kiln's families do not support`);
+  if (valueDim !== headDim)
+    throw new Error(`[models.load] ${where}: attention.key_length ${headDim} != value_length ${valueDim}, which kiln's families do not support`);
   const ropeDims = metaNum(md, k('rope.dimension_count'), where) ?? headDim;
   if (ropeDims !== headDim)
-    throw new Error(`[models.load] ${where}: rope.dimension_count ${ropeDims} differs from the head size ${headDim} (partial rotary embeddings are not supported for ${arch})`);
+    throw new Error(
+      `[models.load] ${where}: rope.dimension_count ${ropeDims} differs from the head size ${headDim} (partial rotary embeddings are not supported for ${arch})`,
+    );
 
   const embd = file.tensors['token_embd.weight'];
   if (!embd) throw new Error(`[models.load] ${where} has no token_embd.weight tensor`);
   const tokens = meta(md, 'tokenizer.ggml.tokens');
-  let vocab = Array.isArray(tokens) ? tokens.length : metaNum(md, k('vocab_size'), where) ?? embd.shape[0];
+  let vocab = Array.isArray(tokens) ? tokens.length : (metaNum(md, k('vocab_size'), where) ?? embd.shape[0]);
   if (vocab !== embd.shape[0]) {
     const src = Array.isArray(tokens) ? 'tokenizer.ggml.tokens' : `${arch}.vocab_size`;
     throw new Error(`[models.load] ${where}: ${src} gives a vocabulary of ${vocab} but token_embd.weight has ${embd.shape[0]} rows`);
@@ -168,7 +171,10 @@ export function ggufConfig(file: Pick<GgufFile, 'metadata' | 'tensors'>, where: 
     if (arch === 'qwen2' || arch === 'qwen3') config.use_sliding_window = true;
   }
   if (arch === 'llama' && file.tensors['blk.0.attn_q.bias']) config.attention_bias = true;
-  for (const [key, field] of [['tokenizer.ggml.bos_token_id', 'bos_token_id'], ['tokenizer.ggml.eos_token_id', 'eos_token_id']] as const) {
+  for (const [key, field] of [
+    ['tokenizer.ggml.bos_token_id', 'bos_token_id'],
+    ['tokenizer.ggml.eos_token_id', 'eos_token_id'],
+  ] as const) {
     const v = metaNum(md, key, where);
     if (v !== undefined) config[field] = v;
   }
@@ -177,10 +183,18 @@ export function ggufConfig(file: Pick<GgufFile, 'metadata' | 'tensors'>, where: 
   const factor = metaNum(md, k('rope.scaling.factor'), where) ?? metaNum(md, k('rope.scale_linear'), where);
   const freqs = file.tensors['rope_freqs.weight'];
   if (freqs) {
-    if (freqs.size !== headDim / 2) throw new Error(`[models.load] ${where}: rope_freqs.weight has ${freqs.size} factors, expected head_dim/2 = ${headDim / 2}`);
+    if (freqs.size !== headDim / 2)
+      throw new Error(`[models.load] ${where}: rope_freqs.weight has ${freqs.size} factors, expected head_dim/2 = ${headDim / 2}`);
     const f = Array.from(freqs.astype('float32').toTypedArray() as Float32Array);
     // the factors divide the inverse frequencies, which is longrope's form with one factor list
-    config.rope_scaling = { rope_type: 'longrope', short_factor: f, long_factor: f, factor: 1, attention_factor: 1, original_max_position_embeddings: config.max_position_embeddings };
+    config.rope_scaling = {
+      rope_type: 'longrope',
+      short_factor: f,
+      long_factor: f,
+      factor: 1,
+      attention_factor: 1,
+      original_max_position_embeddings: config.max_position_embeddings,
+    };
   } else if (stype === 'linear' || (stype === undefined && factor !== undefined && factor !== 1)) {
     config.rope_scaling = { rope_type: 'linear', factor };
   } else if (stype !== undefined && stype !== 'none') {
@@ -202,7 +216,8 @@ export function ggufConfig(file: Pick<GgufFile, 'metadata' | 'tensors'>, where: 
  */
 export function ggufWeights(file: Pick<GgufFile, 'metadata' | 'tensors'>, config: ModelConfig, where: string): Map<string, NDArray> {
   const arch = String(file.metadata['general.architecture']);
-  const heads = config.num_attention_heads as number, kvHeads = config.num_key_value_heads as number;
+  const heads = config.num_attention_heads as number,
+    kvHeads = config.num_key_value_heads as number;
   const out = new Map<string, NDArray>();
   const unknown: string[] = [];
   for (const [name, t] of Object.entries(file.tensors)) {
@@ -219,7 +234,8 @@ export function ggufWeights(file: Pick<GgufFile, 'metadata' | 'tensors'>, config
     }
     out.set(hf, w);
   }
-  if (unknown.length) throw new Error(`[models.load] ${where} holds tensors kiln cannot map onto ${arch}: ${unknown.slice(0, 8).join(', ')}${unknown.length > 8 ? ', ...' : ''}`);
+  if (unknown.length)
+    throw new Error(`[models.load] ${where} holds tensors kiln cannot map onto ${arch}: ${unknown.slice(0, 8).join(', ')}${unknown.length > 8 ? ', ...' : ''}`);
   return out;
 }
 
@@ -235,7 +251,8 @@ export function ggufDefaultDtype(types: Record<string, string>, shapes: Record<s
     const dt: DType = t === 'F32' ? 'float32' : t === 'BF16' ? 'bfloat16' : t === 'F64' ? 'float32' : 'float16';
     votes.set(dt, (votes.get(dt) ?? 0) + 1);
   }
-  let best: DType = 'float32', n = -1;
+  let best: DType = 'float32',
+    n = -1;
   for (const [dt, c] of votes) if (c > n) [best, n] = [dt, c];
   return best;
 }

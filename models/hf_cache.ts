@@ -68,7 +68,9 @@ function snapshotOf(repo: string, revision: string | undefined, looked: string[]
     looked.push(snaps);
     return null;
   }
-  const cands = readdirSync(snaps).map((s) => join(snaps, s)).filter((s) => isDir(s) && usable(s));
+  const cands = readdirSync(snaps)
+    .map((s) => join(snaps, s))
+    .filter((s) => isDir(s) && usable(s));
   if (!cands.length) {
     looked.push(`${snaps}/* (no snapshot with a config.json or .gguf file)`);
     return null;

@@ -12,9 +12,7 @@ export { applyChatTemplate, pickChatTemplate } from './chat_template.js';
 export type { ChatMessage, ChatTemplateOptions } from './chat_template.js';
 export { ggufToTokenizerFiles } from './gguf_tokenizer.js';
 export type { GgufTokenizerFiles } from './gguf_tokenizer.js';
-export {
-  KVCache, RotatingKVCache, makeCache, trimCache, canTrimCache, cacheState, savePromptCache, loadPromptCache,
-} from './cache.js';
+export { KVCache, RotatingKVCache, makeCache, trimCache, canTrimCache, cacheState, savePromptCache, loadPromptCache } from './cache.js';
 export type { CacheOptions, MakeCacheOptions } from './cache.js';
 export { registerFamily, createModel, supportedModelTypes, getFamily } from './registry.js';
 export type { KVCacheLike, LanguageModel, ForwardOptions, ModelFamily } from './types.js';

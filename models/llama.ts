@@ -36,11 +36,13 @@ export interface LlamaArgs {
  */
 export function llamaArgs(c: Config): LlamaArgs {
   const f = 'llama';
-  const hidden = posInt(c, 'hidden_size', f), heads = posInt(c, 'num_attention_heads', f);
+  const hidden = posInt(c, 'hidden_size', f),
+    heads = posInt(c, 'num_attention_heads', f);
   const kvHeads = posInt(c, 'num_key_value_heads', f, heads);
   checkHeads(heads, kvHeads, f);
   const headDim = optPosInt(c, 'head_dim', f) ?? hidden / heads;
-  if (!Number.isInteger(headDim)) throw new Error(`[models] llama config: hidden_size (${hidden}) must be a multiple of num_attention_heads (${heads}) when head_dim is absent`);
+  if (!Number.isInteger(headDim))
+    throw new Error(`[models] llama config: hidden_size (${hidden}) must be a multiple of num_attention_heads (${heads}) when head_dim is absent`);
   return {
     model_type: typeof c.model_type === 'string' ? c.model_type : 'llama',
     hidden_size: hidden,

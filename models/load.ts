@@ -100,10 +100,14 @@ export function weightFiles(dir: string): { files: string[]; index: string | nul
   if (existsSync(index)) return { files: [index], index };
   const single = join(dir, 'model.safetensors');
   if (existsSync(single)) return { files: [single], index: null };
-  const all = readdirSync(dir).filter((f) => f.endsWith('.safetensors') && !f.startsWith('.') && !f.startsWith('adapter')).sort();
+  const all = readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors') && !f.startsWith('.') && !f.startsWith('adapter'))
+    .sort();
   if (!all.length) {
     const pickles = readdirSync(dir).filter((f) => f.endsWith('.bin') || f.endsWith('.pt') || f.endsWith('.pth'));
-    const hint = pickles.length ? ` (${pickles.join(', ')} ${pickles.length > 1 ? 'are' : 'is'} a PyTorch pickle, which kiln never executes; convert it to safetensors)` : '';
+    const hint = pickles.length
+      ? ` (${pickles.join(', ')} ${pickles.length > 1 ? 'are' : 'is'} a PyTorch pickle, which kiln never executes; convert it to safetensors)`
+      : '';
     throw new Error(`[models.load] ${dir} has no weights: expected model.safetensors, model.safetensors.index.json or *.safetensors${hint}`);
   }
   return { files: all.map((f) => join(dir, f)), index: null };
@@ -186,12 +190,19 @@ export function applyWeights(
   const src = (k: string) => opts.fileOf?.get(k) ?? opts.where;
   const missing = [...params.keys()].filter((k) => !w.has(k));
   if (missing.length) {
-    const list = missing.slice(0, 6).map((k) => `'${k}' ${fmt(params.get(k)!.shape)}`).join(', ');
-    throw new Error(`[models.load] ${opts.where} is missing ${missing.length} weight${missing.length > 1 ? 's' : ''} the ${model.modelType} model needs: ${list}${missing.length > 6 ? ', ...' : ''}`);
+    const list = missing
+      .slice(0, 6)
+      .map((k) => `'${k}' ${fmt(params.get(k)!.shape)}`)
+      .join(', ');
+    throw new Error(
+      `[models.load] ${opts.where} is missing ${missing.length} weight${missing.length > 1 ? 's' : ''} the ${model.modelType} model needs: ${list}${missing.length > 6 ? ', ...' : ''}`,
+    );
   }
   const extra = [...w.keys()].filter((k) => !params.has(k));
   if (extra.length)
-    throw new Error(`[models.load] ${src(extra[0])} holds ${extra.length} tensor${extra.length > 1 ? 's' : ''} the ${model.modelType} model has no place for: ${extra.slice(0, 6).join(', ')}${extra.length > 6 ? ', ...' : ''}`);
+    throw new Error(
+      `[models.load] ${src(extra[0])} holds ${extra.length} tensor${extra.length > 1 ? 's' : ''} the ${model.modelType} model has no place for: ${extra.slice(0, 6).join(', ')}${extra.length > 6 ? ', ...' : ''}`,
+    );
   for (const [k, p] of params) {
     const a = w.get(k)!;
     if (a.shape.length !== p.shape.length || a.shape.some((d, i) => d !== p.shape[i]))
@@ -234,7 +245,9 @@ function isGgufPath(p: string): boolean {
 /** A model folder's single .gguf file, when it has no config.json (a GGUF repo in the HF cache). */
 function ggufInFolder(dir: string): string | null {
   if (existsSync(join(dir, 'config.json'))) return null;
-  const ggufs = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.gguf')).sort();
+  const ggufs = readdirSync(dir)
+    .filter((f) => f.toLowerCase().endsWith('.gguf'))
+    .sort();
   if (ggufs.length === 1) return join(dir, ggufs[0]);
   if (ggufs.length > 1) throw new Error(`[models.load] ${dir} has no config.json but ${ggufs.length} .gguf files (${ggufs.join(', ')}); pass one of them`);
   return null;
@@ -342,4 +355,3 @@ export function modelFromConfig(config: ModelConfig | string, opts: { dtype?: Lo
   evaluate(mod.parameters());
   return model;
 }
-

@@ -36,11 +36,13 @@ export interface MistralArgs {
  */
 export function mistralArgs(c: Config): MistralArgs {
   const f = 'mistral';
-  const hidden = posInt(c, 'hidden_size', f), heads = posInt(c, 'num_attention_heads', f);
+  const hidden = posInt(c, 'hidden_size', f),
+    heads = posInt(c, 'num_attention_heads', f);
   const kvHeads = posInt(c, 'num_key_value_heads', f, heads);
   checkHeads(heads, kvHeads, f);
   const headDim = optPosInt(c, 'head_dim', f) ?? hidden / heads;
-  if (!Number.isInteger(headDim)) throw new Error(`[models] mistral config: hidden_size (${hidden}) must be a multiple of num_attention_heads (${heads}) when head_dim is absent`);
+  if (!Number.isInteger(headDim))
+    throw new Error(`[models] mistral config: hidden_size (${hidden}) must be a multiple of num_attention_heads (${heads}) when head_dim is absent`);
   return {
     model_type: 'mistral',
     hidden_size: hidden,
@@ -143,7 +145,12 @@ export class MistralModel extends Module {
   forward(tokens: NDArray, opts: ForwardOptions = {}): NDArray {
     const cache = checkCache(opts.cache, this.layers.length, 'mistral');
     let h = this.embed_tokens.call(tokens);
-    const masks = layerMasks(tokens.shape[1], this.layers.map(() => this.window), cache, opts.mask);
+    const masks = layerMasks(
+      tokens.shape[1],
+      this.layers.map(() => this.window),
+      cache,
+      opts.mask,
+    );
     this.layers.forEach((layer, i) => {
       h = layer.call(h, masks[i], cache?.[i]);
     });
@@ -188,7 +195,10 @@ export class Model extends Module implements LanguageModel {
   }
   /** A sliding-window model gets RotatingKVCache(window, 0) per layer (maxKvSize below the window: keep 4). */
   makeCache(opts: MakeCacheOptions = {}): KVCacheLike[] {
-    return slidingCaches(this.model.layers.map(() => this._args.sliding_window), opts);
+    return slidingCaches(
+      this.model.layers.map(() => this._args.sliding_window),
+      opts,
+    );
   }
 }
 

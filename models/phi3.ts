@@ -7,7 +7,20 @@ import { add, multiply } from '../ops/elementwise.js';
 import { split } from '../ops/shape.js';
 import { reshape, transpose } from '../ops/views.js';
 import { Embedding, Linear, Module, RMSNorm, silu } from '../nn/index.js';
-import { boolField, checkCache, checkHeads, checkTokens, numField, optPosInt, posInt, ropeParameters, ropeScaling, ropeTheta, sanitizeCommon, type Config } from './args.js';
+import {
+  boolField,
+  checkCache,
+  checkHeads,
+  checkTokens,
+  numField,
+  optPosInt,
+  posInt,
+  ropeParameters,
+  ropeScaling,
+  ropeTheta,
+  sanitizeCommon,
+  type Config,
+} from './args.js';
 import { attend, layerMasks, type MaskSpec } from './attention.js';
 import { slidingCaches, type MakeCacheOptions } from './cache.js';
 import { Rope } from './rope.js';
@@ -40,7 +53,8 @@ export interface Phi3Args {
  */
 export function phi3Args(c: Config): Phi3Args {
   const f = 'phi3';
-  const hidden = posInt(c, 'hidden_size', f), heads = posInt(c, 'num_attention_heads', f);
+  const hidden = posInt(c, 'hidden_size', f),
+    heads = posInt(c, 'num_attention_heads', f);
   const kvHeads = posInt(c, 'num_key_value_heads', f, heads);
   checkHeads(heads, kvHeads, f);
   const headDim = optPosInt(c, 'head_dim', f) ?? hidden / heads;
@@ -89,7 +103,8 @@ export class Attention extends Module {
   }
   forward(x: NDArray, mask: MaskSpec, cache?: KVCacheLike): NDArray {
     const [B, L] = x.shape;
-    const qs = this.nHeads * this.headDim, ks = this.nKvHeads * this.headDim;
+    const qs = this.nHeads * this.headDim,
+      ks = this.nKvHeads * this.headDim;
     const [q0, k0, v0] = split(this.qkv_proj.call(x), [qs, qs + ks], -1);
     const heads = (y: NDArray, n: number) => transpose(reshape(y, [B, L, n, this.headDim]), [0, 2, 1, 3]);
     const offset = cache?.offset ?? 0;
@@ -146,8 +161,11 @@ export class Phi3Model extends Module {
     super();
     const dims = Math.floor(a.head_dim * a.partial_rotary_factor);
     const rope = new Rope({
-      dims, base: a.rope_theta, scaling: a.rope_scaling,
-      maxPositionEmbeddings: a.max_position_embeddings, originalMaxPositionEmbeddings: a.original_max_position_embeddings,
+      dims,
+      base: a.rope_theta,
+      scaling: a.rope_scaling,
+      maxPositionEmbeddings: a.max_position_embeddings,
+      originalMaxPositionEmbeddings: a.original_max_position_embeddings,
     });
     this.embed_tokens = new Embedding(a.vocab_size, a.hidden_size);
     this.layers = Array.from({ length: a.num_hidden_layers }, () => new TransformerBlock(a, rope));
@@ -157,7 +175,12 @@ export class Phi3Model extends Module {
   forward(tokens: NDArray, opts: ForwardOptions = {}): NDArray {
     const cache = checkCache(opts.cache, this.layers.length, 'phi3');
     let h = this.embed_tokens.call(tokens);
-    const masks = layerMasks(tokens.shape[1], this.layers.map(() => this.window), cache, opts.mask);
+    const masks = layerMasks(
+      tokens.shape[1],
+      this.layers.map(() => this.window),
+      cache,
+      opts.mask,
+    );
     this.layers.forEach((layer, i) => {
       h = layer.call(h, masks[i], cache?.[i]);
     });
@@ -202,7 +225,10 @@ export class Model extends Module implements LanguageModel {
   }
   /** With a sliding window, RotatingKVCache(window, 0) per layer (an exact window, bounded memory). */
   makeCache(opts: MakeCacheOptions = {}): KVCacheLike[] {
-    return slidingCaches(this.model.layers.map(() => this._args.sliding_window), opts);
+    return slidingCaches(
+      this.model.layers.map(() => this._args.sliding_window),
+      opts,
+    );
   }
 }
 

@@ -5,7 +5,19 @@ import type { NDArray } from '../core/array.js';
 import { add, multiply } from '../ops/elementwise.js';
 import { reshape, transpose } from '../ops/views.js';
 import { Embedding, Linear, Module, RMSNorm, silu } from '../nn/index.js';
-import { boolField, checkCache, checkHeads, checkTokens, numField, posInt, qwenLayerWindows, ropeScaling, ropeTheta, sanitizeCommon, type Config } from './args.js';
+import {
+  boolField,
+  checkCache,
+  checkHeads,
+  checkTokens,
+  numField,
+  posInt,
+  qwenLayerWindows,
+  ropeScaling,
+  ropeTheta,
+  sanitizeCommon,
+  type Config,
+} from './args.js';
 import { attend, layerMasks, type MaskSpec } from './attention.js';
 import { slidingCaches, type MakeCacheOptions } from './cache.js';
 import { Rope } from './rope.js';
@@ -37,7 +49,8 @@ export interface Qwen2Args {
  */
 export function qwen2Args(c: Config): Qwen2Args {
   const f = 'qwen2';
-  const hidden = posInt(c, 'hidden_size', f), heads = posInt(c, 'num_attention_heads', f);
+  const hidden = posInt(c, 'hidden_size', f),
+    heads = posInt(c, 'num_attention_heads', f);
   const kvHeads = posInt(c, 'num_key_value_heads', f, heads);
   checkHeads(heads, kvHeads, f);
   if (hidden % heads !== 0) throw new Error(`[models] qwen2 config: hidden_size (${hidden}) must be a multiple of num_attention_heads (${heads})`);

@@ -5,7 +5,19 @@ import type { NDArray } from '../core/array.js';
 import { add, multiply } from '../ops/elementwise.js';
 import { reshape, transpose } from '../ops/views.js';
 import { Embedding, Linear, Module, RMSNorm, silu } from '../nn/index.js';
-import { boolField, checkCache, checkHeads, checkTokens, numField, posInt, qwenLayerWindows, ropeScaling, ropeTheta, sanitizeCommon, type Config } from './args.js';
+import {
+  boolField,
+  checkCache,
+  checkHeads,
+  checkTokens,
+  numField,
+  posInt,
+  qwenLayerWindows,
+  ropeScaling,
+  ropeTheta,
+  sanitizeCommon,
+  type Config,
+} from './args.js';
 import { attend, layerMasks, type MaskSpec } from './attention.js';
 import { slidingCaches, type MakeCacheOptions } from './cache.js';
 import { Rope } from './rope.js';
@@ -38,7 +50,8 @@ export interface Qwen3Args {
  */
 export function qwen3Args(c: Config): Qwen3Args {
   const f = 'qwen3';
-  const hidden = posInt(c, 'hidden_size', f), heads = posInt(c, 'num_attention_heads', f);
+  const hidden = posInt(c, 'hidden_size', f),
+    heads = posInt(c, 'num_attention_heads', f);
   const kvHeads = posInt(c, 'num_key_value_heads', f, heads);
   checkHeads(heads, kvHeads, f);
   const layers = posInt(c, 'num_hidden_layers', f);

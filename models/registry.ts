@@ -51,7 +51,8 @@ export function getFamily(modelType: string): ModelFamily | undefined {
  * model.forward(kn.array([[1, 2, 3]], 'int32')).shape // [1, 3, 50]
  */
 export function createModel(config: Record<string, unknown>): LanguageModel {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`[models] createModel: config must be an object (parsed config.json)`);
+  if (config === null || typeof config !== 'object' || Array.isArray(config))
+    throw new Error(`[models] createModel: config must be an object (parsed config.json)`);
   const type = config.model_type;
   const family = typeof type === 'string' ? families.get(type) : undefined;
   if (!family) {

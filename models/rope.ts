@@ -40,7 +40,8 @@ export function llama3InvFreq(inv: number[], s: Record<string, unknown>, where: 
   const high = num(s.high_freq_factor ?? 4, `${where}.high_freq_factor`);
   const old = num(s.original_max_position_embeddings ?? 8192, `${where}.original_max_position_embeddings`);
   if (!(high > low)) throw new Error(`[models] ${where}: high_freq_factor (${high}) must exceed low_freq_factor (${low})`);
-  const lowWavelen = old / low, highWavelen = old / high;
+  const lowWavelen = old / low,
+    highWavelen = old / high;
   return inv.map((f) => {
     const wavelen = (2 * Math.PI) / f;
     if (wavelen < highWavelen) return f; // high frequencies: unchanged
@@ -63,14 +64,16 @@ export function yarnInvFreq(inv: number[], s: Record<string, unknown>, dims: num
     factor = maxPos / orig;
   }
   const mscaleOf = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
-  const m = typeof s.mscale === 'number' ? s.mscale : 0, mAll = typeof s.mscale_all_dim === 'number' ? s.mscale_all_dim : 0;
-  const attentionFactor = typeof s.attention_factor === 'number' ? s.attention_factor
-    : m && mAll ? mscaleOf(factor, m) / mscaleOf(factor, mAll) : mscaleOf(factor);
+  const m = typeof s.mscale === 'number' ? s.mscale : 0,
+    mAll = typeof s.mscale_all_dim === 'number' ? s.mscale_all_dim : 0;
+  const attentionFactor =
+    typeof s.attention_factor === 'number' ? s.attention_factor : m && mAll ? mscaleOf(factor, m) / mscaleOf(factor, mAll) : mscaleOf(factor);
   const fast = typeof s.beta_fast === 'number' && s.beta_fast ? s.beta_fast : 32;
   const slow = typeof s.beta_slow === 'number' && s.beta_slow ? s.beta_slow : 1;
   // the pair index whose wavelength fits `rotations` times into the original context
   const pairAt = (rotations: number) => (dims * Math.log(orig / (rotations * 2 * Math.PI))) / (2 * Math.log(base));
-  let lo = pairAt(fast), hi = pairAt(slow);
+  let lo = pairAt(fast),
+    hi = pairAt(slow);
   if (s.truncate !== false) {
     lo = Math.floor(lo);
     hi = Math.ceil(hi);
@@ -157,16 +160,17 @@ export class Rope {
       }
       case 'longrope':
       case 'su': {
-        const short = s!.short_factor, long = s!.long_factor;
+        const short = s!.short_factor,
+          long = s!.long_factor;
         const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length === dims / 2 && a.every((v) => typeof v === 'number');
         if (!ok(short) || !ok(long)) throw new Error(`[models] rope_scaling longrope: short_factor and long_factor must be lists of ${dims / 2} numbers`);
         const maxPos = c.maxPositionEmbeddings ?? 4096;
         const orig = c.originalMaxPositionEmbeddings ?? (s!.original_max_position_embeddings as number | undefined) ?? maxPos;
         // as HF: a config-level original_max_position_embeddings (Phi-3) sets the factor as a ratio
         const factor = c.originalMaxPositionEmbeddings !== undefined || typeof s!.factor !== 'number' ? maxPos / orig : s!.factor;
-        this.#mscale = typeof s!.attention_factor === 'number' ? s!.attention_factor
-          : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(orig));
-        const shortInv = inv.map((f, i) => f / short[i]), longInv = inv.map((f, i) => f / long[i]);
+        this.#mscale = typeof s!.attention_factor === 'number' ? s!.attention_factor : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(orig));
+        const shortInv = inv.map((f, i) => f / short[i]),
+          longInv = inv.map((f, i) => f / long[i]);
         this.#freqs = periods(shortInv);
         this.#dynamic = (seqLen) => (seqLen > orig ? { key: 'long', inv: () => longInv } : { key: '', inv: () => shortInv });
         break;
@@ -178,7 +182,9 @@ export class Rope {
         break;
       }
       default:
-        throw new Error(`[models] unsupported rope_scaling type ${JSON.stringify(this.type)}; supported: default, linear, dynamic, llama3, yarn, longrope (su)`);
+        throw new Error(
+          `[models] unsupported rope_scaling type ${JSON.stringify(this.type)}; supported: default, linear, dynamic, llama3, yarn, longrope (su)`,
+        );
     }
     this.scale = scale;
   }

@@ -14,8 +14,7 @@ export type Sampler = (logprobs: NDArray) => NDArray;
  */
 export type LogitsProcessor = ((tokens: NDArray, logits: NDArray) => NDArray) & { contextSize?: number };
 
-const withContext = (f: (tokens: NDArray, logits: NDArray) => NDArray, contextSize: number): LogitsProcessor =>
-  Object.assign(f, { contextSize });
+const withContext = (f: (tokens: NDArray, logits: NDArray) => NDArray, contextSize: number): LogitsProcessor => Object.assign(f, { contextSize });
 
 export interface SamplerOptions {
   /** temperature; 0 (default) takes the argmax */
@@ -187,7 +186,8 @@ export function checkProcessorOptions(o: LogitsProcessorOptions, op: string) {
     if (b === null || typeof b !== 'object' || Array.isArray(b))
       throw new TypeError(`[${op}] logitBias must be an object or Map of token id -> bias, got ${show(b)}`);
     const entries = b instanceof Map ? [...b.entries()] : Object.entries(b).map(([k, v]) => [Number(k), v] as [number, unknown]);
-    const ids: number[] = [], vals: number[] = [];
+    const ids: number[] = [],
+      vals: number[] = [];
     for (const [k, v] of entries) {
       if (!nonNegInt(k)) throw new RangeError(`[${op}] logitBias keys must be token ids (integers >= 0), got ${show(k)}`);
       if (!isNum(v)) throw new RangeError(`[${op}] logitBias[${k}] must be a finite number, got ${show(v)}`);
@@ -271,7 +271,8 @@ export function processorsFrom(opts: LogitsProcessorOptions, op: string): Logits
   const out: LogitsProcessor[] = [];
   if (o.logitBias) out.push(logitBias(o.logitBias[0], o.logitBias[1]));
   if (o.repetitionPenalty !== undefined && o.repetitionPenalty !== 1) out.push(repetitionPenalty(o.repetitionPenalty, o.repetitionContextSize));
-  const pres = o.presencePenalty ?? 0, freq = o.frequencyPenalty ?? 0;
+  const pres = o.presencePenalty ?? 0,
+    freq = o.frequencyPenalty ?? 0;
   if (pres !== 0 || freq !== 0) out.push(presenceFrequencyPenalty(pres, freq, o.repetitionContextSize));
   return out;
 }

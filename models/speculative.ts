@@ -49,7 +49,10 @@ const logSoftmax = (logits: NDArray): NDArray => {
  * tokenizer.decode(tokens) // ' unto them, I have given them a' (greedy: what generate gives)
  */
 export async function* speculativeStep(
-  model: LanguageModel, draft: LanguageModel, prompt: readonly number[], opts: SpeculativeOptions,
+  model: LanguageModel,
+  draft: LanguageModel,
+  prompt: readonly number[],
+  opts: SpeculativeOptions,
 ): AsyncGenerator<StepResult, void, undefined> {
   const { cache, draftCache, sampler } = opts;
   const k0 = opts.numDraftTokens ?? 3;
@@ -57,7 +60,11 @@ export async function* speculativeStep(
   if (maxTokens <= 0) return;
   const step = opts.prefillStepSize ?? 2048;
   // both caches get the prompt except its last token, which starts the first round
-  for (const [m, c] of [[model, cache], [draft, draftCache]] as const) prefill(m, [prompt], c, step);
+  for (const [m, c] of [
+    [model, cache],
+    [draft, draftCache],
+  ] as const)
+    prefill(m, [prompt], c, step);
   let y = prompt[prompt.length - 1];
   let draftPending: number[] = [y]; // accepted tokens the draft cache has not seen yet
   let emitted = 0;

@@ -93,7 +93,10 @@ function withSpecialTokenFlags(tj: Json, cfg: Json): Json {
   // an explicit false only removes what the flag governs: keep the other side as tokenizer.json has it
   // Llama-3.1-style files wrap the template in a Sequence after a ByteLevel step
   const pp = tj.post_processor;
-  const tp = isObj(pp) && pp.type === 'Sequence' && Array.isArray(pp.processors) ? (pp.processors as unknown[]).find((x) => isObj(x) && x.type === 'TemplateProcessing') : pp;
+  const tp =
+    isObj(pp) && pp.type === 'Sequence' && Array.isArray(pp.processors)
+      ? (pp.processors as unknown[]).find((x) => isObj(x) && x.type === 'TemplateProcessing')
+      : pp;
   const had = (tok: string | null, where: 'first' | 'last') => {
     if (!tok || !isObj(tp) || tp.type !== 'TemplateProcessing' || !Array.isArray(tp.single)) return false;
     const items = tp.single as Json[];

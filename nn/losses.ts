@@ -4,8 +4,29 @@ import { NDArray } from '../core/array.js';
 import { isBool, isFloating, isInteger } from '../core/dtype.js';
 import { normalizeAxis } from '../core/shape.js';
 import {
-  abs, add, astype, clip, divide, exp, expandDims, log, logaddexp, logsumexp, maximum, mean, minimum, multiply,
-  negative, sqrt, square, squeeze, subtract, sum, takeAlongAxis, where, less,
+  abs,
+  add,
+  astype,
+  clip,
+  divide,
+  exp,
+  expandDims,
+  log,
+  logaddexp,
+  logsumexp,
+  maximum,
+  mean,
+  minimum,
+  multiply,
+  negative,
+  sqrt,
+  square,
+  squeeze,
+  subtract,
+  sum,
+  takeAlongAxis,
+  where,
+  less,
 } from '../ops/index.js';
 
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -43,10 +64,14 @@ function checkScalar(op: string, name: string, v: unknown, ok: (x: number) => bo
 
 function reduce(op: string, loss: NDArray, reduction: unknown): NDArray {
   switch (reduction) {
-    case 'none': return loss;
-    case 'mean': return mean(loss);
-    case 'sum': return sum(loss);
-    default: throw new Error(`[${op}] reduction must be 'none', 'mean' or 'sum', got ${JSON.stringify(reduction)}`);
+    case 'none':
+      return loss;
+    case 'mean':
+      return mean(loss);
+    case 'sum':
+      return sum(loss);
+    default:
+      throw new Error(`[${op}] reduction must be 'none', 'mean' or 'sum', got ${JSON.stringify(reduction)}`);
   }
 }
 
@@ -54,8 +79,7 @@ function reduce(op: string, loss: NDArray, reduction: unknown): NDArray {
 function applyWeights(op: string, loss: NDArray, weights: unknown): NDArray {
   if (weights === undefined || weights === null) return loss;
   const w = checkArray(op, 'weights', weights);
-  if (!sameShape(w.shape, loss.shape))
-    throw new Error(`[${op}] weights shape ${fmt(w.shape)} does not match the unreduced loss shape ${fmt(loss.shape)}`);
+  if (!sameShape(w.shape, loss.shape)) throw new Error(`[${op}] weights shape ${fmt(w.shape)} does not match the unreduced loss shape ${fmt(loss.shape)}`);
   if (!isFloating(w.dtype) && !isInteger(w.dtype) && !isBool(w.dtype)) throw new TypeError(`[${op}] weights have unsupported dtype ${w.dtype}`);
   return multiply(loss, astype(w, loss.dtype));
 }
@@ -93,12 +117,15 @@ export function crossEntropy(logits: NDArray, targets: NDArray, options?: CrossE
   let score: NDArray;
   if (asProbs) {
     checkSameShape(op, t, x, 'probability targets', 'logits');
-    if (!isFloating(t.dtype)) throw new TypeError(`[${op}] probability targets must be floating point, got ${t.dtype} (class indices leave out the class axis)`);
+    if (!isFloating(t.dtype))
+      throw new TypeError(`[${op}] probability targets must be floating point, got ${t.dtype} (class indices leave out the class axis)`);
     score = sum(multiply(x, astype(t, x.dtype)), axis);
   } else {
     const want = x.shape.filter((_, i) => i !== axis);
     if (!sameShape(t.shape, want))
-      throw new Error(`[${op}] targets shape ${fmt(t.shape)} does not match logits shape ${fmt(x.shape)}: class indices need shape ${fmt(want)}, probabilities ${fmt(x.shape)}`);
+      throw new Error(
+        `[${op}] targets shape ${fmt(t.shape)} does not match logits shape ${fmt(x.shape)}: class indices need shape ${fmt(want)}, probabilities ${fmt(x.shape)}`,
+      );
     if (!isInteger(t.dtype)) throw new TypeError(`[${op}] class-index targets must have an integer dtype, got ${t.dtype}`);
     score = squeeze(takeAlongAxis(x, expandDims(t, axis), axis), axis);
   }
@@ -169,7 +196,8 @@ export function nllLoss(inputs: NDArray, targets: NDArray, options?: AxisLossOpt
   if (x.ndim === 0) throw new Error(`[${op}] inputs must have a class axis, got a 0-d array`);
   const axis = normalizeAxis(o.axis ?? -1, x.ndim, op);
   const want = x.shape.filter((_, i) => i !== axis);
-  if (!sameShape(t.shape, want)) throw new Error(`[${op}] targets shape ${fmt(t.shape)} does not match inputs shape ${fmt(x.shape)}: class indices need shape ${fmt(want)}`);
+  if (!sameShape(t.shape, want))
+    throw new Error(`[${op}] targets shape ${fmt(t.shape)} does not match inputs shape ${fmt(x.shape)}: class indices need shape ${fmt(want)}`);
   if (!isInteger(t.dtype)) throw new TypeError(`[${op}] targets must be integer class indices, got ${t.dtype}`);
   const loss = negative(squeeze(takeAlongAxis(x, expandDims(t, axis), axis), axis));
   return reduce(op, loss, o.reduction ?? 'none');

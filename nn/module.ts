@@ -188,7 +188,11 @@ export class Module {
    * @example Object.keys(new kn.nn.MultiHeadAttention(8, 2).children()) // ['queryProj', 'keyProj', 'valueProj', 'outProj']
    */
   children(): { [key: string]: ModuleTree } {
-    return this.filterAndMap((_m, _k, v) => hasModule(v), undefined, (_m, _k, v) => v instanceof Module) as { [key: string]: ModuleTree };
+    return this.filterAndMap(
+      (_m, _k, v) => hasModule(v),
+      undefined,
+      (_m, _k, v) => v instanceof Module,
+    ) as { [key: string]: ModuleTree };
   }
 
   /**
@@ -197,7 +201,11 @@ export class Module {
    */
   leafModules(): { [key: string]: ModuleTree } {
     const isLeaf = (v: unknown) => v instanceof Module && flatten(v.children()).length === 0;
-    return this.filterAndMap((_m, _k, v) => hasModule(v), undefined, (_m, _k, v) => isLeaf(v)) as { [key: string]: ModuleTree };
+    return this.filterAndMap(
+      (_m, _k, v) => hasModule(v),
+      undefined,
+      (_m, _k, v) => isLeaf(v),
+    ) as { [key: string]: ModuleTree };
   }
 
   /**
@@ -209,8 +217,7 @@ export class Module {
     const out: [string, Module][] = [];
     const visit = (prefix: string, m: Module) => {
       out.push([prefix, m]);
-      for (const [k, child] of flatten<Module>(m.children(), { prefix, isLeaf: (t) => t instanceof Module }))
-        if (child instanceof Module) visit(k, child);
+      for (const [k, child] of flatten<Module>(m.children(), { prefix, isLeaf: (t) => t instanceof Module })) if (child instanceof Module) visit(k, child);
     };
     visit('', this);
     return out;
@@ -240,7 +247,14 @@ export class Module {
    * @example new kn.nn.Linear(2, 3).update({ bias: kn.ones([3]) }).bias // [1, 1, 1]
    */
   update(params: Record<string, unknown>, opts: { strict?: boolean } = {}): this {
-    this.#updateTree(params, opts.strict ?? true, 'update', (cur) => cur instanceof NDArray, (v) => v instanceof NDArray, 'an array');
+    this.#updateTree(
+      params,
+      opts.strict ?? true,
+      'update',
+      (cur) => cur instanceof NDArray,
+      (v) => v instanceof NDArray,
+      'an array',
+    );
     return this;
   }
 
@@ -250,13 +264,18 @@ export class Module {
    * @example new kn.nn.Sequential(new kn.nn.ReLU()).updateModules({ layers: { 0: new kn.nn.GELU() } }).layers[0].constructor.name // 'GELU'
    */
   updateModules(modules: Record<string, unknown>, opts: { strict?: boolean } = {}): this {
-    this.#updateTree(modules, opts.strict ?? true, 'updateModules', (cur) => cur instanceof Module, (v) => v instanceof Module, 'a Module');
+    this.#updateTree(
+      modules,
+      opts.strict ?? true,
+      'updateModules',
+      (cur) => cur instanceof Module,
+      (v) => v instanceof Module,
+      'a Module',
+    );
     return this;
   }
 
-  #updateTree(
-    src: unknown, strict: boolean, op: string, isTarget: (cur: unknown) => boolean, isValue: (v: unknown) => boolean, what: string,
-  ): void {
+  #updateTree(src: unknown, strict: boolean, op: string, isTarget: (cur: unknown) => boolean, isValue: (v: unknown) => boolean, what: string): void {
     const fail = (path: string, msg: string) => {
       throw new Error(`[Module.${op}] ${msg} at '${path}'`);
     };
@@ -268,7 +287,9 @@ export class Module {
       const entries = Array.isArray(tree) ? tree.map((v, i) => [String(i), v] as const) : Object.entries(tree);
       for (const [k, nv] of entries) {
         const p = path ? `${path}.${k}` : k;
-        const has = Array.isArray(dst) ? /^(0|[1-9][0-9]*)$/.test(k) && Number(k) < dst.length : Object.prototype.hasOwnProperty.call(dst, k) && !(isModule && k.startsWith('_'));
+        const has = Array.isArray(dst)
+          ? /^(0|[1-9][0-9]*)$/.test(k) && Number(k) < dst.length
+          : Object.prototype.hasOwnProperty.call(dst, k) && !(isModule && k.startsWith('_'));
         if (!has) {
           if (strict) fail(p, 'the module has no such entry');
           continue;
@@ -279,7 +300,8 @@ export class Module {
         if (isTarget(cur)) {
           if (isValue(nv)) (dst as Record<string, unknown>)[k] = nv;
           else if (strict || nv instanceof NDArray || nv instanceof Module) fail(p, `expected ${what}, got ${nv instanceof Module ? 'a Module' : typeof nv}`);
-        } else if (cur instanceof Module) cur.#updateTree(nv, strict, op, isTarget, isValue, what); else if (isBranch(cur)) visit(cur, nv, p, false);
+        } else if (cur instanceof Module) cur.#updateTree(nv, strict, op, isTarget, isValue, what);
+        else if (isBranch(cur)) visit(cur, nv, p, false);
         else if (strict) fail(p, `the module's entry is not ${what}`);
       }
     };
@@ -312,7 +334,12 @@ export class Module {
   freeze(opts: FreezeOptions = {}): this {
     const keys = keyList(opts.keys, 'freeze');
     this.#eachForFreeze(opts, (m) => {
-      const local = keys ?? m.#fields().filter(([, v]) => hasOwnArrays(v)).map(([k]) => k);
+      const local =
+        keys ??
+        m
+          .#fields()
+          .filter(([, v]) => hasOwnArrays(v))
+          .map(([k]) => k);
       if (opts.strict) m.#checkKeys(local, 'freeze');
       for (const k of local) m.#noGrad.add(k);
     });

@@ -15,10 +15,7 @@ import { Module, type Params } from './module.js';
  * const [loss, grads] = kn.nn.valueAndGrad(model, lossFn)(kn.ones([4, 3]), kn.zeros([4, 1]));
  * [grads.weight.shape, grads.bias.shape] // [[1, 3], [1]]
  */
-export function valueAndGrad<M extends Module, A extends unknown[], R>(
-  model: M,
-  lossFn: (model: M, ...args: A) => R,
-): (...args: A | [M, ...A]) => [R, Params] {
+export function valueAndGrad<M extends Module, A extends unknown[], R>(model: M, lossFn: (model: M, ...args: A) => R): (...args: A | [M, ...A]) => [R, Params] {
   if (!(model instanceof Module)) throw new TypeError('[nn.valueAndGrad] the first argument must be an nn.Module');
   if (typeof lossFn !== 'function') throw new TypeError('[nn.valueAndGrad] the second argument must be a loss function (model, ...args) => loss');
   const inner = (params: Params, ...args: A): R => {

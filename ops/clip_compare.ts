@@ -6,8 +6,27 @@ import { fmtValue, shapeEqual } from '../core/shape.js';
 import { asArray } from './convert.js';
 import { finfo } from './dtype_info.js';
 import {
-  abs, add, astype, equal, floorDivide, greater, isfinite, isinf, isnan, less, lessEqual, logicalAnd, logicalOr,
-  maximum, minimum, multiply, operandsDType, remainder, subtract, where, type Operand,
+  abs,
+  add,
+  astype,
+  equal,
+  floorDivide,
+  greater,
+  isfinite,
+  isinf,
+  isnan,
+  less,
+  lessEqual,
+  logicalAnd,
+  logicalOr,
+  maximum,
+  minimum,
+  multiply,
+  operandsDType,
+  remainder,
+  subtract,
+  where,
+  type Operand,
 } from './elementwise.js';
 import { full } from './creation.js';
 import { all } from './reduce.js';
@@ -27,8 +46,7 @@ function checkFinite(v: unknown, op: string, name: string): number {
  */
 export function clip(a: Operand, min: Operand | null, max: Operand | null): NDArray {
   let x = asArray(a, 'clip');
-  if ((min === null || min === undefined) && (max === null || max === undefined))
-    throw new Error('[clip] at least one of min and max must be given');
+  if ((min === null || min === undefined) && (max === null || max === undefined)) throw new Error('[clip] at least one of min and max must be given');
   if (min !== null && min !== undefined) x = maximum(x, min);
   if (max !== null && max !== undefined) x = minimum(x, max);
   return x;
@@ -95,7 +113,9 @@ export interface IscloseOptions {
 }
 
 function tolerances(opts: IscloseOptions, op: string): { rtol: number; atol: number; equalNan: boolean } {
-  const rtol = opts.rtol ?? 1e-5, atol = opts.atol ?? 1e-8, equalNan = opts.equalNan ?? false;
+  const rtol = opts.rtol ?? 1e-5,
+    atol = opts.atol ?? 1e-8,
+    equalNan = opts.equalNan ?? false;
   if (!isNum(rtol) || !(rtol >= 0)) throw new RangeError(`[${op}] rtol must be a non-negative number, got ${fmtValue(rtol)}`);
   if (!isNum(atol) || !(atol >= 0)) throw new RangeError(`[${op}] atol must be a non-negative number, got ${fmtValue(atol)}`);
   if (typeof equalNan !== 'boolean') throw new TypeError(`[${op}] equalNan must be a boolean, got ${fmtValue(equalNan)}`);
@@ -113,7 +133,8 @@ export function isclose(a: Operand, b: Operand, opts: IscloseOptions = {}): NDAr
   const { rtol, atol, equalNan } = tolerances(opts, 'isclose');
   const common: DType = operandsDType(a, b, 'isclose');
   const ft = floatFor(common);
-  const x = astype(asArray(a, 'isclose', common), ft), y = astype(asArray(b, 'isclose', common), ft);
+  const x = astype(asArray(a, 'isclose', common), ft),
+    y = astype(asArray(b, 'isclose', common), ft);
   const bound = add(multiply(abs(y), rtol), atol);
   const near = logicalAnd(lessEqual(abs(subtract(x, y)), bound), isfinite(y));
   let out = logicalOr(near, equal(a, b)); // equality in the operands' own dtype: exact, and inf == inf
@@ -137,7 +158,8 @@ export function allclose(a: Operand, b: Operand, opts: IscloseOptions = {}): NDA
  * @example kn.arrayEqual(kn.array([NaN]), kn.array([NaN]), { equalNan: true }).item() // true
  */
 export function arrayEqual(a: Operand, b: Operand, opts: { equalNan?: boolean } = {}): NDArray {
-  const x = asArray(a, 'arrayEqual'), y = asArray(b, 'arrayEqual');
+  const x = asArray(a, 'arrayEqual'),
+    y = asArray(b, 'arrayEqual');
   const equalNan = opts.equalNan ?? false;
   if (typeof equalNan !== 'boolean') throw new TypeError(`[arrayEqual] equalNan must be a boolean, got ${fmtValue(equalNan)}`);
   if (!shapeEqual(x.shape, y.shape)) return full([], false, 'bool');

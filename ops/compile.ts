@@ -1,5 +1,13 @@
 // kn.compile: trace, simplify, fuse and replay whole functions (DESIGN.md §2 "compile").
-import { compileEnabled, compileFunction, setCompileEnabled, traceCache, type Compiled, type CompiledInfo, type CompileOptions } from '../core/compile/compile.js';
+import {
+  compileEnabled,
+  compileFunction,
+  setCompileEnabled,
+  traceCache,
+  type Compiled,
+  type CompiledInfo,
+  type CompileOptions,
+} from '../core/compile/compile.js';
 
 export type { Compiled, CompileOptions, CompiledInfo };
 

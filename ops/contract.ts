@@ -14,7 +14,8 @@ import { broadcastTo, reshape, slice as sliceView, transpose } from './views.js'
  * @example kn.inner(kn.array([1, 2, 3]), kn.array([0, 1, 0])).item() // 2
  */
 export function inner(a: NDArray, b: NDArray): NDArray {
-  const x = asArray(a, 'inner'), y = asArray(b, 'inner');
+  const x = asArray(a, 'inner'),
+    y = asArray(b, 'inner');
   if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
   return tensordot(x, y, [[x.ndim - 1], [y.ndim - 1]]);
 }
@@ -24,7 +25,8 @@ export function inner(a: NDArray, b: NDArray): NDArray {
  * @example kn.outer(kn.array([1, 2]), kn.array([1, 10])).tolist() // [[1, 10], [2, 20]]
  */
 export function outer(a: NDArray, b: NDArray): NDArray {
-  const x = asArray(a, 'outer'), y = asArray(b, 'outer');
+  const x = asArray(a, 'outer'),
+    y = asArray(b, 'outer');
   return multiply(reshape(x, [x.size, 1]), reshape(y, [1, y.size]));
 }
 
@@ -34,7 +36,8 @@ export function outer(a: NDArray, b: NDArray): NDArray {
  * @example kn.tensordot(kn.ones([2, 3, 4]), kn.ones([3, 4, 5]), 2).shape // [2, 5]
  */
 export function tensordot(a: NDArray, b: NDArray, axes: number | readonly [readonly number[], readonly number[]] = 2): NDArray {
-  const x = asArray(a, 'tensordot'), y = asArray(b, 'tensordot');
+  const x = asArray(a, 'tensordot'),
+    y = asArray(b, 'tensordot');
   let ax: number[], bx: number[];
   if (typeof axes === 'number') {
     if (!Number.isInteger(axes) || axes < 0 || axes > x.ndim || axes > y.ndim)
@@ -83,8 +86,7 @@ export function einsum(subscripts: string, ...operands: NDArray[]): NDArray {
   const spec = subscripts.replace(/\s+/g, '');
   const [lhs, rhsGiven] = spec.includes('->') ? spec.split('->') : [spec, undefined];
   const inputs = lhs.split(',');
-  if (inputs.length !== operands.length)
-    throw new Error(`[einsum] ${inputs.length} operand subscripts for ${operands.length} operands`);
+  if (inputs.length !== operands.length) throw new Error(`[einsum] ${inputs.length} operand subscripts for ${operands.length} operands`);
   const xs = operands.map((o) => asArray(o, 'einsum'));
   // expand '...' into private labels (uppercase letters after the used ones)
   const ellLabels = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -98,8 +100,7 @@ export function einsum(subscripts: string, ...operands: NDArray[]): NDArray {
       t = s.replace('...', ell.slice(maxEll - n));
     }
     if (!/^[a-zA-Z]*$/.test(t)) throw new Error(`[einsum] invalid subscripts ${JSON.stringify(s)}`);
-    if (t.length !== xs[k].ndim)
-      throw new Error(`[einsum] subscripts ${JSON.stringify(s)} do not match operand ${k} of shape ${fmtShape(xs[k].shape)}`);
+    if (t.length !== xs[k].ndim) throw new Error(`[einsum] subscripts ${JSON.stringify(s)} do not match operand ${k} of shape ${fmtShape(xs[k].shape)}`);
     return t;
   });
   const size = new Map<string, number>();
@@ -119,7 +120,12 @@ export function einsum(subscripts: string, ...operands: NDArray[]): NDArray {
   } else {
     const counts = new Map<string, number>();
     terms.forEach((t) => [...t].forEach((l) => counts.set(l, (counts.get(l) ?? 0) + 1)));
-    out = ell + [...counts.keys()].filter((l) => counts.get(l) === 1 && !ell.includes(l)).sort().join('');
+    out =
+      ell +
+      [...counts.keys()]
+        .filter((l) => counts.get(l) === 1 && !ell.includes(l))
+        .sort()
+        .join('');
   }
 
   // take diagonals for labels repeated inside one operand, broadcasting size-1 dims
@@ -133,20 +139,30 @@ export function einsum(subscripts: string, ...operands: NDArray[]): NDArray {
   // sum labels not in the output, then order as requested
   const gone = [...curT].filter((l) => !out.includes(l));
   if (gone.length) {
-    cur = sum(cur, gone.map((l) => curT.indexOf(l)));
+    cur = sum(
+      cur,
+      gone.map((l) => curT.indexOf(l)),
+    );
     curT = [...curT].filter((l) => out.includes(l)).join('');
   }
-  return transpose(cur, [...out].map((l) => curT.indexOf(l)));
+  return transpose(
+    cur,
+    [...out].map((l) => curT.indexOf(l)),
+  );
 }
 
 function diagonalize(x: NDArray, t: string, size: Map<string, number>): [NDArray, string] {
   // broadcast size-1 dims to the label's size, then take diagonals of repeated labels
-  let v = broadcastTo(x, [...t].map((l) => size.get(l)!));
+  let v = broadcastTo(
+    x,
+    [...t].map((l) => size.get(l)!),
+  );
   let labels = t;
   for (;;) {
     const dup = [...labels].find((l, i) => labels.indexOf(l) !== i);
     if (!dup) break;
-    const i = labels.indexOf(dup), j = labels.indexOf(dup, i + 1);
+    const i = labels.indexOf(dup),
+      j = labels.indexOf(dup, i + 1);
     const n = size.get(dup)!;
     // move the two axes last, then read the diagonal through a strided view of a contiguous copy
     const rest = [...labels].map((_, k) => k).filter((k) => k !== i && k !== j);
@@ -165,28 +181,52 @@ function takeLast(x: NDArray, idx: number[]): NDArray {
   return sliceView(x, specs);
 }
 
-
 function contractPair(a: NDArray, ta: string, b: NDArray, tb: string, keep: Set<string>, size: Map<string, number>): [NDArray, string] {
-  const la = [...ta], lb = [...tb];
+  const la = [...ta],
+    lb = [...tb];
   const batch = la.filter((l) => lb.includes(l) && keep.has(l));
   const contract = la.filter((l) => lb.includes(l) && !keep.has(l));
   // labels only in one operand and not needed later are summed right away
   const sumA = la.filter((l) => !lb.includes(l) && !keep.has(l));
   const sumB = lb.filter((l) => !la.includes(l) && !keep.has(l));
   if (sumA.length) {
-    a = sum(a, sumA.map((l) => la.indexOf(l)));
+    a = sum(
+      a,
+      sumA.map((l) => la.indexOf(l)),
+    );
     la.splice(0, la.length, ...la.filter((l) => !sumA.includes(l)));
   }
   if (sumB.length) {
-    b = sum(b, sumB.map((l) => lb.indexOf(l)));
+    b = sum(
+      b,
+      sumB.map((l) => lb.indexOf(l)),
+    );
     lb.splice(0, lb.length, ...lb.filter((l) => !sumB.includes(l)));
   }
   const freeA = la.filter((l) => !lb.includes(l));
   const freeB = lb.filter((l) => !la.includes(l));
   const sz = (ls: string[]) => sizeOf(ls.map((l) => size.get(l)!));
-  const am = reshape(transpose(a, [...batch, ...freeA, ...contract].map((l) => la.indexOf(l))), [sz(batch), sz(freeA), sz(contract)]);
-  const bm = reshape(transpose(b, [...batch, ...contract, ...freeB].map((l) => lb.indexOf(l))), [sz(batch), sz(contract), sz(freeB)]);
+  const am = reshape(
+    transpose(
+      a,
+      [...batch, ...freeA, ...contract].map((l) => la.indexOf(l)),
+    ),
+    [sz(batch), sz(freeA), sz(contract)],
+  );
+  const bm = reshape(
+    transpose(
+      b,
+      [...batch, ...contract, ...freeB].map((l) => lb.indexOf(l)),
+    ),
+    [sz(batch), sz(contract), sz(freeB)],
+  );
   const r = matmul(am, bm);
   const labels = [...batch, ...freeA, ...freeB];
-  return [reshape(r, labels.map((l) => size.get(l)!)), labels.join('')];
+  return [
+    reshape(
+      r,
+      labels.map((l) => size.get(l)!),
+    ),
+    labels.join(''),
+  ];
 }

@@ -54,9 +54,7 @@ export function slidingWindows(x: NDArray, spec: WindowSpec, op: string): NDArra
     const span = spec.dilation[i] * (spec.kernel[i] - 1) + 1;
     const padded = d + 2 * spec.padding[i];
     if (padded < span)
-      throw new Error(
-        `[${op}] the kernel spans ${span} along spatial axis ${i}, more than the padded input size ${padded} (input shape ${fmtShape(x.shape)})`,
-      );
+      throw new Error(`[${op}] the kernel spans ${span} along spatial axis ${i}, more than the padded input size ${padded} (input shape ${fmtShape(x.shape)})`);
     return Math.floor((padded - span) / spec.stride[i]) + 1;
   });
   const xp = spec.padding.some((p) => p > 0)
@@ -67,26 +65,27 @@ export function slidingWindows(x: NDArray, spec: WindowSpec, op: string): NDArra
   const strides = new Array(nd + 2).fill(1);
   for (let i = nd; i >= 0; i--) strides[i] = strides[i + 1] * xp.shape[i + 1];
   const sp = strides.slice(1, 1 + nd);
-  return asStrided(
-    xp,
-    [n, ...out, ...spec.kernel, c],
-    [strides[0], ...sp.map((s, i) => s * spec.stride[i]), ...sp.map((s, i) => s * spec.dilation[i]), 1],
-  );
+  return asStrided(xp, [n, ...out, ...spec.kernel, c], [strides[0], ...sp.map((s, i) => s * spec.stride[i]), ...sp.map((s, i) => s * spec.dilation[i]), 1]);
 }
 
 function convNd(input: NDArray, weight: NDArray, nd: number, opts: ConvOptions, op: string): NDArray {
-  const x = asArray(input, op), w = asArray(weight, op);
+  const x = asArray(input, op),
+    w = asArray(weight, op);
   if (opts === null || typeof opts !== 'object') throw new TypeError(`[${op}] options must be an object, got ${fmtValue(opts)}`);
   const layout = nd === 1 ? '[N, L, C]' : nd === 2 ? '[N, H, W, C]' : '[N, D, H, W, C]';
   if (x.ndim !== nd + 2) throw new Error(`[${op}] input must be ${nd + 2}-dimensional ${layout} (channels last), got shape ${fmtShape(x.shape)}`);
   if (w.ndim !== nd + 2) throw new Error(`[${op}] weight must be ${nd + 2}-dimensional [Cout, ...kernel, Cin/groups], got shape ${fmtShape(w.shape)}`);
   const groups = opts.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) throw new Error(`[${op}] groups must be a positive integer, got ${fmtValue(groups)}`);
-  const cin = x.shape[nd + 1], cout = w.shape[0], cg = w.shape[nd + 1];
+  const cin = x.shape[nd + 1],
+    cout = w.shape[0],
+    cg = w.shape[nd + 1];
   if (cin % groups !== 0) throw new Error(`[${op}] input channels ${cin} are not divisible by groups ${groups}`);
   if (cout % groups !== 0) throw new Error(`[${op}] output channels ${cout} are not divisible by groups ${groups}`);
   if (cg * groups !== cin)
-    throw new Error(`[${op}] weight shape ${fmtShape(w.shape)} expects ${cg * groups} input channels (${cg} per group × ${groups} groups), the input has ${cin}`);
+    throw new Error(
+      `[${op}] weight shape ${fmtShape(w.shape)} expects ${cg * groups} input channels (${cg} per group × ${groups} groups), the input has ${cin}`,
+    );
   const kernel = w.shape.slice(1, 1 + nd);
   if (kernel.some((k) => k === 0)) throw new Error(`[${op}] kernel size must be positive, got weight shape ${fmtShape(w.shape)}`);
   const spec: WindowSpec = {

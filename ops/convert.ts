@@ -57,7 +57,9 @@ function flattenNested(data: unknown, op: string): { shape: number[]; flat: Scal
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[d])
-      throw new Error(`[${op}] ragged nested list: element ${path || '(root)'} has ${Array.isArray(x) ? `length ${x.length}` : 'a scalar'}, expected length ${shape[d]}`);
+      throw new Error(
+        `[${op}] ragged nested list: element ${path || '(root)'} has ${Array.isArray(x) ? `length ${x.length}` : 'a scalar'}, expected length ${shape[d]}`,
+      );
     for (let i = 0; i < x.length; i++) walk(x[i], d + 1, `${path}[${i}]`);
   };
   walk(data, 0, '');
@@ -66,7 +68,9 @@ function flattenNested(data: unknown, op: string): { shape: number[]; flat: Scal
 
 function inferDType(flat: readonly Scalar[]): DType {
   if (flat.length === 0) return 'float32';
-  let allBool = true, allInt = true, anyBig = false;
+  let allBool = true,
+    allInt = true,
+    anyBig = false;
   for (const v of flat) {
     if (typeof v !== 'boolean') allBool = false;
     if (typeof v === 'bigint') anyBig = true;
@@ -107,8 +111,7 @@ export function arrayFrom(data: unknown, dtype: DType | undefined, op = 'array')
     else if (src === 'float16' && dt === 'float16') {
       const f = data as unknown as Float16Array;
       raw = new Uint16Array(f.buffer, f.byteOffset, len);
-    }
-    else raw = encode(Array.from(data as unknown as ArrayLike<Scalar>), dt, op);
+    } else raw = encode(Array.from(data as unknown as ArrayLike<Scalar>), dt, op);
     return fromRaw(raw, [len], dt);
   }
   if (typeof data === 'number' || typeof data === 'boolean' || typeof data === 'bigint') {

@@ -45,7 +45,11 @@ export function nonzero(a: NDArray): NDArray[] {
   const shape = x.shape;
   return shape.map((_, d) => {
     const stride = shape.slice(d + 1).reduce((p, s) => p * s, 1);
-    return arrayFrom(Int32Array.from(flat, (f) => Math.floor(f / stride) % shape[d]), 'int32', 'nonzero');
+    return arrayFrom(
+      Int32Array.from(flat, (f) => Math.floor(f / stride) % shape[d]),
+      'int32',
+      'nonzero',
+    );
   });
 }
 
@@ -56,7 +60,8 @@ export function nonzero(a: NDArray): NDArray[] {
 export function argwhere(a: NDArray): NDArray {
   const x = asArray(a, 'argwhere');
   const flat = flatNonzeroHost(x);
-  const shape = x.shape, nd = shape.length;
+  const shape = x.shape,
+    nd = shape.length;
   const out = new Int32Array(flat.length * nd);
   flat.forEach((f, r) => {
     for (let d = nd - 1; d >= 0; d--) {
@@ -76,7 +81,8 @@ export function booleanMask(a: NDArray, mask: NDArray): NDArray {
   const x = asArray(a, 'booleanMask');
   const m = asArray(mask, 'booleanMask');
   if (m.dtype !== 'bool') throw new TypeError(`[booleanMask] mask must be a bool array, got ${m.dtype}`);
-  const ms = m.shape, xs = x.shape;
+  const ms = m.shape,
+    xs = x.shape;
   if (ms.length > xs.length || ms.some((d, i) => d !== xs[i]))
     throw new Error(`[booleanMask] mask of shape ${fmtShape(ms)} does not match the leading dims of an array of shape ${fmtShape(xs)}`);
   const lead = ms.reduce((p, d) => p * d, 1);
@@ -124,13 +130,19 @@ export function unique(a: NDArray, opts: UniqueOptions = {}): UniqueResult {
   const flat = reshape(x, [x.size]);
   const host = Array.from(flat.toTypedArray() as ArrayLike<number | bigint>) as (number | bigint)[];
   const key = (v: number | bigint) => v;
-  const order = host.map((_, i) => i).sort((i, j) => {
-    const p = key(host[i]), q = key(host[j]);
-    const pn = typeof p === 'number' && Number.isNaN(p), qn = typeof q === 'number' && Number.isNaN(q);
-    if (pn || qn) return pn && qn ? i - j : pn ? 1 : -1;
-    return p < q ? -1 : p > q ? 1 : i - j;
-  });
-  const values: (number | bigint)[] = [], first: number[] = [], counts: number[] = [];
+  const order = host
+    .map((_, i) => i)
+    .sort((i, j) => {
+      const p = key(host[i]),
+        q = key(host[j]);
+      const pn = typeof p === 'number' && Number.isNaN(p),
+        qn = typeof q === 'number' && Number.isNaN(q);
+      if (pn || qn) return pn && qn ? i - j : pn ? 1 : -1;
+      return p < q ? -1 : p > q ? 1 : i - j;
+    });
+  const values: (number | bigint)[] = [],
+    first: number[] = [],
+    counts: number[] = [];
   const inverse = new Int32Array(host.length);
   const same = (p: number | bigint, q: number | bigint) => p === q || (typeof p === 'number' && typeof q === 'number' && Number.isNaN(p) && Number.isNaN(q));
   for (const i of order) {

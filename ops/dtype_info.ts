@@ -1,14 +1,56 @@
 // numpy's dtype utilities: finfo, iinfo, canCast, issubdtype (resultType/promoteTypes live in core).
 import { isFloating, isInteger, isSignedInt, isUnsigned, promoteTypes, toDType, type DType } from '../core/dtype.js';
 
-export interface FInfo { dtype: DType; bits: number; eps: number; max: number; min: number; tiny: number; smallestSubnormal: number; precision: number; resolution: number }
-export interface IInfo { dtype: DType; bits: number; min: number | bigint; max: number | bigint }
+export interface FInfo {
+  dtype: DType;
+  bits: number;
+  eps: number;
+  max: number;
+  min: number;
+  tiny: number;
+  smallestSubnormal: number;
+  precision: number;
+  resolution: number;
+}
+export interface IInfo {
+  dtype: DType;
+  bits: number;
+  min: number | bigint;
+  max: number | bigint;
+}
 
 const F: Record<string, Omit<FInfo, 'dtype'>> = {
   float16: { bits: 16, eps: 2 ** -10, max: 65504, min: -65504, tiny: 2 ** -14, smallestSubnormal: 2 ** -24, precision: 3, resolution: 1e-3 },
-  bfloat16: { bits: 16, eps: 2 ** -7, max: 3.3895313892515355e38, min: -3.3895313892515355e38, tiny: 2 ** -126, smallestSubnormal: 2 ** -133, precision: 2, resolution: 1e-2 },
-  float32: { bits: 32, eps: 2 ** -23, max: 3.4028234663852886e38, min: -3.4028234663852886e38, tiny: 2 ** -126, smallestSubnormal: 2 ** -149, precision: 6, resolution: 1e-6 },
-  float64: { bits: 64, eps: 2 ** -52, max: Number.MAX_VALUE, min: -Number.MAX_VALUE, tiny: 2 ** -1022, smallestSubnormal: Number.MIN_VALUE, precision: 15, resolution: 1e-15 },
+  bfloat16: {
+    bits: 16,
+    eps: 2 ** -7,
+    max: 3.3895313892515355e38,
+    min: -3.3895313892515355e38,
+    tiny: 2 ** -126,
+    smallestSubnormal: 2 ** -133,
+    precision: 2,
+    resolution: 1e-2,
+  },
+  float32: {
+    bits: 32,
+    eps: 2 ** -23,
+    max: 3.4028234663852886e38,
+    min: -3.4028234663852886e38,
+    tiny: 2 ** -126,
+    smallestSubnormal: 2 ** -149,
+    precision: 6,
+    resolution: 1e-6,
+  },
+  float64: {
+    bits: 64,
+    eps: 2 ** -52,
+    max: Number.MAX_VALUE,
+    min: -Number.MAX_VALUE,
+    tiny: 2 ** -1022,
+    smallestSubnormal: Number.MIN_VALUE,
+    precision: 15,
+    resolution: 1e-15,
+  },
 };
 
 /**
@@ -40,7 +82,8 @@ export function iinfo(dtype: DType): IInfo {
  * @example kn.canCast('int8', 'float16') // true
  */
 export function canCast(from: DType, to: DType): boolean {
-  const f = toDType(from, 'canCast'), t = toDType(to, 'canCast');
+  const f = toDType(from, 'canCast'),
+    t = toDType(to, 'canCast');
   if (f === t || f === 'bool') return true;
   if (t === 'bool') return false;
   if (isFloating(f)) {
@@ -69,13 +112,20 @@ export type DTypeCategory = 'generic' | 'number' | 'integer' | 'signedinteger' |
 export function issubdtype(dtype: DType, category: DType | DTypeCategory): boolean {
   const d = toDType(dtype, 'issubdtype');
   switch (category) {
-    case 'generic': return true;
-    case 'number': return d !== 'bool';
-    case 'integer': return isInteger(d);
-    case 'signedinteger': return isSignedInt(d);
-    case 'unsignedinteger': return isUnsigned(d);
-    case 'floating': return isFloating(d);
-    default: return toDType(category, 'issubdtype') === d;
+    case 'generic':
+      return true;
+    case 'number':
+      return d !== 'bool';
+    case 'integer':
+      return isInteger(d);
+    case 'signedinteger':
+      return isSignedInt(d);
+    case 'unsignedinteger':
+      return isUnsigned(d);
+    case 'floating':
+      return isFloating(d);
+    default:
+      return toDType(category, 'issubdtype') === d;
   }
 }
 

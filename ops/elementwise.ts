@@ -1,9 +1,7 @@
 // Elementwise ops: casts, unary math, binary arithmetic/comparison/logic with broadcasting and
 // weak scalar promotion (MLX / NEP 50: a JS number adopts the array's dtype where it fits).
 import { NDArray } from '../core/array.js';
-import {
-  floatFor, isBool, isFloating, isInteger, promoteTypes, scalarDType, toDType, weakScalarPromote, type DType,
-} from '../core/dtype.js';
+import { floatFor, isBool, isFloating, isInteger, promoteTypes, scalarDType, toDType, weakScalarPromote, type DType } from '../core/dtype.js';
 import type { Scalar } from '../core/host.js';
 import { Binary, Copy, Unary, Where } from '../core/primitives.js';
 import { broadcastShapes } from '../core/shape.js';
@@ -154,7 +152,8 @@ export function round(a: Operand, decimals = 0): NDArray {
     if (decimals > 0) return x;
     // integer rounding to a power of ten, half to even, exactly (no float round trip)
     const f = 10 ** -decimals;
-    const q = floorDivide(x, f), r = subtract(x, multiply(q, f));
+    const q = floorDivide(x, f),
+      r = subtract(x, multiply(q, f));
     const half = f / 2; // f is a power of ten >= 10, so this is an integer
     const up = logicalOr(greater(r, half), logicalAnd(equal(r, half), notEqual(remainder(q, 2), 0)));
     return multiply(add(q, astype(up, x.dtype)), f);
@@ -199,7 +198,8 @@ function binary(op: string, name: string, kind: BinaryKind, a: Operand, b: Opera
       out = dt;
       break;
   }
-  const x = operandAs(a, dt, name), y = operandAs(b, dt, name);
+  const x = operandAs(a, dt, name),
+    y = operandAs(b, dt, name);
   const shape = broadcastShapes(name, x.node.shape, y.node.shape);
   return make(Binary, { op }, [broadcastTo(x, shape), broadcastTo(y, shape)], shape, out);
 }
@@ -264,7 +264,8 @@ export function where(cond: Operand, x: Operand, y: Operand): NDArray {
   if (x === undefined || y === undefined) throw new TypeError('[where] expected one argument (cond) or three (cond, x, y)');
   const c = astype(isScalar(cond) ? scalarArray(cond, 'bool') : asArray(cond, 'where'), 'bool');
   const dt = operandsDType(x, y, 'where');
-  const xa = operandAs(x, dt, 'where'), ya = operandAs(y, dt, 'where');
+  const xa = operandAs(x, dt, 'where'),
+    ya = operandAs(y, dt, 'where');
   const shape = broadcastShapes('where', c.node.shape, xa.node.shape, ya.node.shape);
   return make(Where, {}, [broadcastTo(c, shape), broadcastTo(xa, shape), broadcastTo(ya, shape)], shape, dt);
 }

@@ -10,8 +10,7 @@ import { pad } from './shape.js';
 import { asStrided, broadcastTo, reshape, transpose } from './views.js';
 
 function checkCount(n: unknown, op: string, what: string): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
-    throw new TypeError(`[${op}] ${what} must be a non-negative integer, got ${fmtValue(n)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new TypeError(`[${op}] ${what} must be a non-negative integer, got ${fmtValue(n)}`);
   return n;
 }
 
@@ -36,7 +35,7 @@ export function linspace(start: number, stop: number, num = 50, opts: LinspaceOp
   if (typeof start !== 'number' || typeof stop !== 'number' || !Number.isFinite(start) || !Number.isFinite(stop))
     throw new TypeError(`[linspace] start and stop must be finite numbers, got ${fmtValue(start)} and ${fmtValue(stop)}`);
   checkCount(num, 'linspace', 'num');
-  const o: LinspaceOptions = typeof opts === 'string' ? { dtype: opts } : opts ?? {};
+  const o: LinspaceOptions = typeof opts === 'string' ? { dtype: opts } : (opts ?? {});
   const dt = dtypeArg(o.dtype, 'linspace') ?? 'float32';
   if (dt === 'bool') throw new TypeError('[linspace] dtype bool is not supported');
   const endpoint = o.endpoint ?? true;
@@ -124,7 +123,8 @@ export function diagonal(a: NDArray, offset = 0, axis1 = 0, axis2 = 1): NDArray 
   const x = asArray(a, 'diagonal');
   checkInt(offset, 'diagonal', 'offset');
   if (x.ndim < 2) throw new Error(`[diagonal] array must be at least 2-d, got shape ${fmtShape(x.shape)}`);
-  const i = normalizeAxis(axis1, x.ndim, 'diagonal'), j = normalizeAxis(axis2, x.ndim, 'diagonal');
+  const i = normalizeAxis(axis1, x.ndim, 'diagonal'),
+    j = normalizeAxis(axis2, x.ndim, 'diagonal');
   if (i === j) throw new Error(`[diagonal] axis1 and axis2 must differ, got ${axis1} and ${axis2}`);
   const sh = x.shape;
   const st: number[] = [];
@@ -152,7 +152,8 @@ export function diag(v: NDArray, k = 0): NDArray {
   checkInt(k, 'diag', 'k');
   if (x.ndim === 2) return diagonal(x, k);
   if (x.ndim !== 1) throw new Error(`[diag] input must be 1-d or 2-d, got shape ${fmtShape(x.shape)}`);
-  const a = Math.abs(k), n = x.size + a;
+  const a = Math.abs(k),
+    n = x.size + a;
   // row i holds v[i] on the diagonal when k >= 0; column j holds v[j] when k < 0
   const padded = pad(x, [[0, a]]);
   const vals = k >= 0 ? reshape(padded, [n, 1]) : reshape(padded, [1, n]);

@@ -150,8 +150,13 @@ export function index(a: NDArray, ...items: IndexItem[]): NDArray {
   const restShape = restAxes.map((i) => keptShape[i]);
   let result = gathered;
   if (adjacent && advAxes[0] > 0) {
-    const nb = bshape.length, first = advAxes[0];
-    const perm = [...Array.from({ length: first }, (_, i) => nb + i), ...Array.from({ length: nb }, (_, i) => i), ...Array.from({ length: restShape.length - first }, (_, i) => nb + first + i)];
+    const nb = bshape.length,
+      first = advAxes[0];
+    const perm = [
+      ...Array.from({ length: first }, (_, i) => nb + i),
+      ...Array.from({ length: nb }, (_, i) => i),
+      ...Array.from({ length: restShape.length - first }, (_, i) => nb + first + i),
+    ];
     result = transpose(gathered, perm);
   }
   // newaxis entries: insert size-1 dims where they stood among the kept (non-advanced) axes
@@ -159,7 +164,8 @@ export function index(a: NDArray, ...items: IndexItem[]): NDArray {
   if (newaxisCount) {
     const rs = result.shape;
     const out: number[] = [];
-    let r = 0, advDone = false;
+    let r = 0,
+      advDone = false;
     const advAt = adjacent ? advAxes[0] : 0;
     let keptPos = 0;
     if (!adjacent) {
@@ -214,10 +220,18 @@ export interface AtUpdater {
  */
 export function at(a: NDArray, ...items: IndexItem[]): AtUpdater {
   const x = asArray(a, 'at');
-  const upd = (mode: ScatterMode) => (values: Operand): NDArray => scatterFlat('at', x, selectedPositions(x, items), values, mode);
+  const upd =
+    (mode: ScatterMode) =>
+    (values: Operand): NDArray =>
+      scatterFlat('at', x, selectedPositions(x, items), values, mode);
   return {
-    set: upd('set'), add: upd('add'), subtract: upd('subtract'), multiply: upd('multiply'),
-    divide: upd('divide'), maximum: upd('maximum'), minimum: upd('minimum'),
+    set: upd('set'),
+    add: upd('add'),
+    subtract: upd('subtract'),
+    multiply: upd('multiply'),
+    divide: upd('divide'),
+    maximum: upd('maximum'),
+    minimum: upd('minimum'),
   };
 }
 
@@ -232,7 +246,7 @@ export function sliceUpdate(a: NDArray, update: Operand, start: readonly number[
   if (ax.length !== start.length) throw new Error(`[sliceUpdate] ${start.length} starts for ${ax.length} axes`);
   const items: IndexItem[] = x.shape.map(() => ({}) as SliceSpec);
   ax.forEach((axis, k) => {
-    const len = u ? u.shape[u.ndim - x.ndim + axis] ?? 1 : 1;
+    const len = u ? (u.shape[u.ndim - x.ndim + axis] ?? 1) : 1;
     items[axis] = { start: start[k], stop: start[k] + len };
   });
   return at(x, ...items).set(update);

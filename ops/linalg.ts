@@ -50,11 +50,11 @@ function rhs(op: string, A: NDArray, b: NDArray): { A3: NDArray; B3: NDArray; ou
   const n = A.shape[A.ndim - 1];
   const vec = B.ndim === 1;
   if (vec) B = reshape(B, [n === B.size ? n : B.size, 1]);
-  if (B.shape[B.ndim - 2] !== n)
-    throw new Error(`[${op}] right-hand side of shape ${fmtShape(b.shape)} does not match matrices of shape ${fmtShape(A.shape)}`);
+  if (B.shape[B.ndim - 2] !== n) throw new Error(`[${op}] right-hand side of shape ${fmtShape(b.shape)} does not match matrices of shape ${fmtShape(A.shape)}`);
   const batch = broadcastShapes(op, A.shape.slice(0, -2), B.shape.slice(0, -2));
   const k = B.shape[B.ndim - 1];
-  const Ab = broadcastTo(A, [...batch, n, n]), Bb = broadcastTo(B, [...batch, n, k]);
+  const Ab = broadcastTo(A, [...batch, n, n]),
+    Bb = broadcastTo(B, [...batch, n, k]);
   return { A3: as3(Ab), B3: as3(Bb), outShape: vec ? [...batch, n] : [...batch, n, k], vec };
 }
 
@@ -86,9 +86,21 @@ export function solveTriangular(a: NDArray, b: NDArray, opts: { upper?: boolean;
  */
 export function qr(a: NDArray): [NDArray, NDArray] {
   const x = floatMatrix(a, 'qr', false);
-  const [m, n] = x.shape.slice(-2), k = Math.min(m, n), batch = x.shape.slice(0, -2);
-  const x3 = as3(x), B = x3.shape[0];
-  const [q, r] = multi(LinalgMulti, { kernel: 'qr' }, [x3], [[B, m, k], [B, k, n]], x.dtype);
+  const [m, n] = x.shape.slice(-2),
+    k = Math.min(m, n),
+    batch = x.shape.slice(0, -2);
+  const x3 = as3(x),
+    B = x3.shape[0];
+  const [q, r] = multi(
+    LinalgMulti,
+    { kernel: 'qr' },
+    [x3],
+    [
+      [B, m, k],
+      [B, k, n],
+    ],
+    x.dtype,
+  );
   return [reshape(q, [...batch, m, k]), reshape(r, [...batch, k, n])];
 }
 
@@ -107,8 +119,19 @@ export function det(a: NDArray): NDArray {
  */
 export function slogdet(a: NDArray): [NDArray, NDArray] {
   const x = floatMatrix(a, 'slogdet');
-  const x3 = as3(x), batch = x.shape.slice(0, -2), B = x3.shape[0];
-  const [sign, logabs] = multi(LinalgMulti, { kernel: 'slogdet' }, [x3], [[B, 1, 1], [B, 1, 1]], x.dtype);
+  const x3 = as3(x),
+    batch = x.shape.slice(0, -2),
+    B = x3.shape[0];
+  const [sign, logabs] = multi(
+    LinalgMulti,
+    { kernel: 'slogdet' },
+    [x3],
+    [
+      [B, 1, 1],
+      [B, 1, 1],
+    ],
+    x.dtype,
+  );
   return [reshape(sign, batch), reshape(logabs, batch)];
 }
 
@@ -156,7 +179,12 @@ export function norm(a: NDArray, ord?: number | 'fro' | null, axis?: number | re
   else if (o === Infinity) out = max(rowSums(), r, { keepdims: true });
   else if (o === -Infinity) out = min(rowSums(), r, { keepdims: true });
   else throw new Error(`[norm] matrix norm ord ${fmtValue(o)} is not supported (use 'fro', 1, -1, Infinity, -Infinity)`);
-  return keepdims ? out : reshape(out, x.shape.filter((_, i) => i !== r && i !== c));
+  return keepdims
+    ? out
+    : reshape(
+        out,
+        x.shape.filter((_, i) => i !== r && i !== c),
+      );
 }
 
 /**
@@ -164,18 +192,20 @@ export function norm(a: NDArray, ord?: number | 'fro' | null, axis?: number | re
  * @example kn.linalg.cross(kn.array([1, 0, 0]), kn.array([0, 1, 0])).tolist() // [0, 0, 1]
  */
 export function cross(a: NDArray, b: NDArray, axis = -1): NDArray {
-  let x = asArray(a, 'cross'), y = asArray(b, 'cross');
-  const ax = normalizeAxis(axis, x.ndim, 'cross'), ay = normalizeAxis(axis, y.ndim, 'cross');
+  let x = asArray(a, 'cross'),
+    y = asArray(b, 'cross');
+  const ax = normalizeAxis(axis, x.ndim, 'cross'),
+    ay = normalizeAxis(axis, y.ndim, 'cross');
   x = moveaxis(x, ax, -1);
   y = moveaxis(y, ay, -1);
-  const nx = x.shape[x.ndim - 1], ny = y.shape[y.ndim - 1];
-  if ((nx !== 2 && nx !== 3) || (ny !== 2 && ny !== 3))
-    throw new Error(`[cross] vectors must have 2 or 3 components, got ${nx} and ${ny}`);
+  const nx = x.shape[x.ndim - 1],
+    ny = y.shape[y.ndim - 1];
+  if ((nx !== 2 && nx !== 3) || (ny !== 2 && ny !== 3)) throw new Error(`[cross] vectors must have 2 or 3 components, got ${nx} and ${ny}`);
   const comp = (v: NDArray, i: number, n: number) => (i < n ? take(v, [i], -1).squeeze(-1) : null);
   const [x0, x1, x2] = [0, 1, 2].map((i) => comp(x, i, nx));
   const [y0, y1, y2] = [0, 1, 2].map((i) => comp(y, i, ny));
   const mul = (p: NDArray | null, q: NDArray | null) => (p && q ? multiply(p, q) : null);
-  const sub = (p: NDArray | null, q: NDArray | null): NDArray => (p && q ? subtract(p, q) : p ?? multiply(q!, -1));
+  const sub = (p: NDArray | null, q: NDArray | null): NDArray => (p && q ? subtract(p, q) : (p ?? multiply(q!, -1)));
   if (nx === 2 && ny === 2) return sub(mul(x0, y1), mul(x1, y0));
   const out = stack([sub(mul(x1, y2), mul(x2, y1)), sub(mul(x2, y0), mul(x0, y2)), sub(mul(x0, y1), mul(x1, y0))], -1);
   return moveaxis(out, -1, Math.min(ax, out.ndim - 1));

@@ -104,9 +104,30 @@ function shapeArgs(args: (number | readonly number[])[]): number[] {
 
 const P = NDArray.prototype as unknown as Record<string, unknown>;
 const binaryNames = [
-  'add', 'subtract', 'multiply', 'divide', 'power', 'maximum', 'minimum', 'remainder', 'floorDivide',
-  'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr',
-  'logicalXor', 'logaddexp', 'bitwiseAnd', 'bitwiseOr', 'bitwiseXor', 'leftShift', 'rightShift',
+  'add',
+  'subtract',
+  'multiply',
+  'divide',
+  'power',
+  'maximum',
+  'minimum',
+  'remainder',
+  'floorDivide',
+  'equal',
+  'notEqual',
+  'less',
+  'lessEqual',
+  'greater',
+  'greaterEqual',
+  'logicalAnd',
+  'logicalOr',
+  'logicalXor',
+  'logaddexp',
+  'bitwiseAnd',
+  'bitwiseOr',
+  'bitwiseXor',
+  'leftShift',
+  'rightShift',
 ] as const;
 for (const name of binaryNames) {
   const f = ew[name] as (a: Operand, b: Operand) => NDArray;
@@ -115,9 +136,33 @@ for (const name of binaryNames) {
   };
 }
 const unaryNames = [
-  'negative', 'abs', 'sign', 'square', 'sqrt', 'rsqrt', 'reciprocal', 'exp', 'expm1', 'log', 'log1p',
-  'log2', 'log10', 'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'erf', 'floor', 'ceil', 'trunc', 'isnan',
-  'isinf', 'isfinite', 'logicalNot', 'bitwiseInvert',
+  'negative',
+  'abs',
+  'sign',
+  'square',
+  'sqrt',
+  'rsqrt',
+  'reciprocal',
+  'exp',
+  'expm1',
+  'log',
+  'log1p',
+  'log2',
+  'log10',
+  'sin',
+  'cos',
+  'tan',
+  'tanh',
+  'sigmoid',
+  'erf',
+  'floor',
+  'ceil',
+  'trunc',
+  'isnan',
+  'isinf',
+  'isfinite',
+  'logicalNot',
+  'bitwiseInvert',
 ] as const;
 for (const name of unaryNames) {
   const f = ew[name] as (a: Operand) => NDArray;

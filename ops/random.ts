@@ -10,8 +10,27 @@ import { broadcastShapes, checkShape, fmtShape, fmtValue, normalizeAxis, sizeOf 
 import { arange } from './creation.js';
 import { arrayFrom, asArray, dtypeArg } from './convert.js';
 import {
-  add, astype, bitwiseAnd, bitwiseOr, bitwiseXor, erf, erfinv, floor, leftShift, less, log, log1p, maximum, minimum,
-  multiply, negative, rightShift, sign, subtract, abs, type Operand,
+  add,
+  astype,
+  bitwiseAnd,
+  bitwiseOr,
+  bitwiseXor,
+  erf,
+  erfinv,
+  floor,
+  leftShift,
+  less,
+  log,
+  log1p,
+  maximum,
+  minimum,
+  multiply,
+  negative,
+  rightShift,
+  sign,
+  subtract,
+  abs,
+  type Operand,
 } from './elementwise.js';
 import { argmax } from './reduce.js';
 import { argsort } from './sort.js';
@@ -33,7 +52,8 @@ const rotl = (x: NDArray, r: number): NDArray => bitwiseOr(leftShift(x, r), righ
 /** The 20-round hash on uint32 arrays (key words and counters broadcast together). */
 function hashArrays(k0: NDArray, k1: NDArray, c0: NDArray, c1: NDArray): [NDArray, NDArray] {
   const ks = [k0, k1, bitwiseXor(bitwiseXor(k0, k1), PARITY)];
-  let x0 = add(c0, ks[0]), x1 = add(c1, ks[1]);
+  let x0 = add(c0, ks[0]),
+    x1 = add(c1, ks[1]);
   for (let r = 0; r < 20; r++) {
     x0 = add(x0, x1);
     x1 = bitwiseXor(rotl(x1, ROTATIONS[r % 8]), x0);
@@ -49,7 +69,8 @@ function hashArrays(k0: NDArray, k1: NDArray, c0: NDArray, c1: NDArray): [NDArra
 /** The same hash on JS numbers (used for the global key sequence, which lives on the host). */
 function hashHost(k0: number, k1: number, c0: number, c1: number): [number, number] {
   const ks = [k0 >>> 0, k1 >>> 0, (k0 ^ k1 ^ PARITY) >>> 0];
-  let x0 = (c0 + ks[0]) >>> 0, x1 = (c1 + ks[1]) >>> 0;
+  let x0 = (c0 + ks[0]) >>> 0,
+    x1 = (c1 + ks[1]) >>> 0;
   for (let r = 0; r < 20; r++) {
     x0 = (x0 + x1) >>> 0;
     const rot = ROTATIONS[r % 8];
@@ -74,7 +95,9 @@ function checkKey(key: unknown, op: string, batched = false): NDArray {
   if (!(key instanceof NDArray)) throw new TypeError(`[${op}] key must be a uint32 array of shape [2] (from kn.random.key), got ${fmtValue(key)}`);
   const ok = key.dtype === 'uint32' && (batched ? key.ndim >= 1 && key.shape[key.ndim - 1] === 2 : key.ndim === 1 && key.shape[0] === 2);
   if (!ok)
-    throw new TypeError(`[${op}] key must be a uint32 array of shape ${batched ? '[..., 2]' : '[2]'} (from kn.random.key), got ${key.dtype} ${fmtShape(key.shape)}`);
+    throw new TypeError(
+      `[${op}] key must be a uint32 array of shape ${batched ? '[..., 2]' : '[2]'} (from kn.random.key), got ${key.dtype} ${fmtShape(key.shape)}`,
+    );
   return key;
 }
 
@@ -87,7 +110,8 @@ function checkKey(key: unknown, op: string, batched = false): NDArray {
  */
 export function threefry2x32(key: NDArray, c0: NDArray, c1: NDArray): [NDArray, NDArray] {
   const k = checkKey(key, 'random.threefry2x32', true);
-  const x0 = asArray(c0, 'random.threefry2x32'), x1 = asArray(c1, 'random.threefry2x32');
+  const x0 = asArray(c0, 'random.threefry2x32'),
+    x1 = asArray(c1, 'random.threefry2x32');
   if (x0.dtype !== 'uint32' || x1.dtype !== 'uint32')
     throw new TypeError(`[random.threefry2x32] counters must be uint32 arrays, got ${x0.dtype} and ${x1.dtype}`);
   const [k0, k1] = keyWords(k);
@@ -111,7 +135,8 @@ function bitsFlat(key: NDArray, n: number): NDArray {
 
 function bitsHost(k0: number, k1: number, n: number): number[] {
   const half = Math.ceil(n / 2);
-  const a: number[] = [], b: number[] = [];
+  const a: number[] = [],
+    b: number[] = [];
   for (let i = 0; i < half; i++) {
     const [y0, y1] = hashHost(k0, k1, i, i + half < n ? i + half : 0);
     a.push(y0);
@@ -197,8 +222,7 @@ export interface SampleOptions extends KeyOption {
   dtype?: DType;
 }
 
-const isPlainObject = (x: unknown): x is Record<string, unknown> =>
-  x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof NDArray);
+const isPlainObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof NDArray);
 
 /** `f(shape, opts)` where the shape may be left out: `f(opts)`. */
 function shapeAndOpts<O extends object>(shape: ShapeArg | O | undefined, opts: O | undefined, op: string): [number[], O] {
@@ -231,7 +255,8 @@ function unitFloats(key: NDArray, shape: number[], dt: DType, kind: 'co' | 'open
   if (dt === 'float64') {
     // JAX's 64-bit words: the first n hashes are the high halves, the next n the low halves
     const b = bitsFlat(key, 2 * n);
-    const hi = astype(slice(b, [{ stop: n }]), 'float64'), lo = astype(rightShift(slice(b, [{ start: n }]), 12), 'float64');
+    const hi = astype(slice(b, [{ stop: n }]), 'float64'),
+      lo = astype(rightShift(slice(b, [{ start: n }]), 12), 'float64');
     k = add(multiply(hi, 2 ** 20), lo);
     p = 52;
   } else {
@@ -246,18 +271,21 @@ function unitFloats(key: NDArray, shape: number[], dt: DType, kind: 'co' | 'open
 function nextDown(x: number, dt: DType): number {
   if (dt === 'float64') {
     if (x === 0) return -Number.MIN_VALUE;
-    const f = new Float64Array([x]), u = new BigInt64Array(f.buffer);
+    const f = new Float64Array([x]),
+      u = new BigInt64Array(f.buffer);
     u[0] += x > 0 ? -1n : 1n;
     return f[0];
   }
   if (dt === 'float32') {
-    const f = new Float32Array([x]), u = new Int32Array(f.buffer);
+    const f = new Float32Array([x]),
+      u = new Int32Array(f.buffer);
     if (f[0] === 0) return -(2 ** -149);
     u[0] += f[0] > 0 ? -1 : 1;
     return f[0];
   }
   if (dt === 'float16') {
-    const f = new Float16Array([x]), u = new Uint16Array(f.buffer);
+    const f = new Float16Array([x]),
+      u = new Uint16Array(f.buffer);
     if (f[0] === 0) return -(2 ** -24);
     u[0] += f[0] > 0 ? -1 : 1;
     return f[0];
@@ -304,10 +332,12 @@ export function uniform(low: Operand = 0, high: Operand = 1, shape: ShapeArg = [
   const op = 'random.uniform';
   const s = checkShape(shape, op);
   const dt = floatDType(opts.dtype, op);
-  const lo = asArray(low, op, dt), hi = asArray(high, op, dt);
+  const lo = asArray(low, op, dt),
+    hi = asArray(high, op, dt);
   checkShapeFits(op, s, lo, hi);
   const u = astype(unitFloats(resolveKey(opts.key, op), s, dt, 'co'), dt);
-  const l = astype(lo, dt), h = astype(hi, dt);
+  const l = astype(lo, dt),
+    h = astype(hi, dt);
   let out = maximum(add(multiply(u, subtract(h, l)), l), l);
   if (typeof low === 'number' && typeof high === 'number' && high > low) out = minimum(out, nextDown(high, dt));
   return out;
@@ -361,10 +391,12 @@ export function truncatedNormal(lower: Operand, upper: Operand, shape?: ShapeArg
   const op = 'random.truncatedNormal';
   const dt = floatDType(opts.dtype, op);
   const ct = computeType(dt);
-  const lo = astype(asArray(lower, op, ct), ct), hi = astype(asArray(upper, op, ct), ct);
+  const lo = astype(asArray(lower, op, ct), ct),
+    hi = astype(asArray(upper, op, ct), ct);
   const s = shape === undefined || shape === null ? broadcastShapes(op, lo.shape, hi.shape) : checkShape(shape, op);
   checkShapeFits(op, s, lo, hi);
-  const a = erf(multiply(lo, Math.SQRT1_2)), b = erf(multiply(hi, Math.SQRT1_2));
+  const a = erf(multiply(lo, Math.SQRT1_2)),
+    b = erf(multiply(hi, Math.SQRT1_2));
   const v = unitFloats(resolveKey(opts.key, op), s, ct, 'open');
   const u = add(a, multiply(v, subtract(b, a)));
   const z = multiply(erfinv(u), Math.SQRT2);
@@ -381,9 +413,13 @@ export function randint(low: Operand, high: Operand, shape: ShapeArg = [], opts:
   const s = checkShape(shape, op);
   const dt = dtypeArg(opts.dtype, op) ?? 'int32';
   if (!isInteger(dt)) throw new TypeError(`[${op}] dtype must be an integer type, got ${dt}`);
-  for (const [name, v] of [['low', low], ['high', high]] as const)
+  for (const [name, v] of [
+    ['low', low],
+    ['high', high],
+  ] as const)
     if (typeof v === 'number' && !Number.isInteger(v)) throw new TypeError(`[${op}] ${name} must be an integer, got ${v}`);
-  const lo = astype(asArray(low, op), 'float64'), hi = astype(asArray(high, op), 'float64');
+  const lo = astype(asArray(low, op), 'float64'),
+    hi = astype(asArray(high, op), 'float64');
   checkShapeFits(op, s, lo, hi);
   const u = unitFloats(resolveKey(opts.key, op), s, 'float64', 'co');
   const span = subtract(hi, lo);
@@ -462,7 +498,8 @@ export function categorical(logits: NDArray, opts: CategoricalOptions = {}): NDA
     outShape = [...rest, n];
   } else if (opts.shape !== undefined) {
     outShape = checkShape(opts.shape, op);
-    if (!broadcastsTo(rest, outShape)) throw new Error(`[${op}] shape ${fmtShape(outShape)} does not broadcast with logits of shape ${fmtShape(x.shape)} without axis ${ax}`);
+    if (!broadcastsTo(rest, outShape))
+      throw new Error(`[${op}] shape ${fmtShape(outShape)} does not broadcast with logits of shape ${fmtShape(x.shape)} without axis ${ax}`);
   }
   // gumbel noise of the sample shape with the category axis inserted where it lines up (from
   // the right, as broadcasting does) with logits' axis
@@ -480,7 +517,8 @@ export function categorical(logits: NDArray, opts: CategoricalOptions = {}): NDA
  */
 export function permutation(x: number | NDArray, opts: KeyOption & { axis?: number } = {}): NDArray {
   const op = 'random.permutation';
-  let n: number, axis = 0;
+  let n: number,
+    axis = 0;
   if (typeof x === 'number') {
     if (!Number.isInteger(x) || x < 0) throw new TypeError(`[${op}] n must be a non-negative integer, got ${x}`);
     n = x;
@@ -493,7 +531,8 @@ export function permutation(x: number | NDArray, opts: KeyOption & { axis?: numb
   const k = resolveKey(opts.key, op);
   // lazy: a stable argsort of 64 random bits per element (ties are then vanishingly rare)
   const raw = bitsFlat(k, 2 * n);
-  const hi = astype(slice(raw, [{ stop: n }]), 'uint64'), lo = astype(slice(raw, [{ start: n }]), 'uint64');
+  const hi = astype(slice(raw, [{ stop: n }]), 'uint64'),
+    lo = astype(slice(raw, [{ start: n }]), 'uint64');
   const perm = astype(argsort(bitwiseOr(leftShift(hi, 32), lo)), 'int32');
   return typeof x === 'number' ? perm : take(x, perm, axis);
 }
@@ -508,7 +547,8 @@ export function multivariateNormal(mean: NDArray, cov: NDArray, shape: ShapeArg 
   const op = 'random.multivariateNormal';
   const dt = floatDType(opts.dtype, op);
   const ct = computeType(dt);
-  const m = astype(asArray(mean, op), ct), c = astype(asArray(cov, op), ct);
+  const m = astype(asArray(mean, op), ct),
+    c = astype(asArray(cov, op), ct);
   if (m.ndim < 1) throw new Error(`[${op}] mean must have at least one dimension, got shape ${fmtShape(m.shape)}`);
   const n = m.shape[m.ndim - 1];
   if (c.ndim < 2 || c.shape[c.ndim - 1] !== n || c.shape[c.ndim - 2] !== n)
@@ -516,8 +556,7 @@ export function multivariateNormal(mean: NDArray, cov: NDArray, shape: ShapeArg 
   const batch = broadcastShapes(op, m.shape.slice(0, -1), c.shape.slice(0, -2));
   let s = checkShape(shape, op);
   if (s.length === 0) s = batch;
-  else if (!broadcastsTo(batch, s))
-    throw new Error(`[${op}] shape ${fmtShape(s)} does not broadcast with the batch shape ${fmtShape(batch)} of mean and cov`);
+  else if (!broadcastsTo(batch, s)) throw new Error(`[${op}] shape ${fmtShape(s)} does not broadcast with the batch shape ${fmtShape(batch)} of mean and cov`);
   const L = cholesky(c);
   const z = standardNormal(resolveKey(opts.key, op), [...s, n], ct);
   // x = mean + L z, as row vectors: z Lᵀ

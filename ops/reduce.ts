@@ -46,7 +46,10 @@ function reduce(op: string, name: string, a: NDArray, axes: number[], keepdims: 
   const moved = transpose(x, [...kept, ...axes]);
   const out = make(Reduce, { op, r: axes.length }, [moved], outShape, outDType);
   if (!keepdims) return out;
-  return reshape(out, sh.map((d, i) => (axes.includes(i) ? 1 : d)));
+  return reshape(
+    out,
+    sh.map((d, i) => (axes.includes(i) ? 1 : d)),
+  );
 }
 
 function simple(op: string, name: string, dtypeOf: (d: DType) => DType) {
@@ -99,10 +102,11 @@ export interface ArgReduceOptions {
 }
 
 function argReduce(op: 'argmax' | 'argmin') {
-  return (a: NDArray, axis?: number | null | ArgReduceOptions & { axis?: number | null }, opts?: ArgReduceOptions): NDArray => {
+  return (a: NDArray, axis?: number | null | (ArgReduceOptions & { axis?: number | null }), opts?: ArgReduceOptions): NDArray => {
     const x = asArray(a, op);
     checkOptions(opts, op, '{ keepdims: true }');
-    let ax: number | null | undefined, keepdims = false;
+    let ax: number | null | undefined,
+      keepdims = false;
     if (Array.isArray(axis)) throw new TypeError(`[${op}] axis must be a single integer or null, got ${fmtValue(axis)}`);
     if (axis !== null && typeof axis === 'object') {
       ax = axis.axis;
@@ -114,7 +118,12 @@ function argReduce(op: 'argmax' | 'argmin') {
     if (typeof keepdims !== 'boolean') throw new TypeError(`[${op}] keepdims must be a boolean`);
     if (ax === undefined || ax === null) {
       const flat = reduce(op, op, reshape(x, [x.size]), [0], false, 'int32');
-      return keepdims ? reshape(flat, x.node.shape.map(() => 1)) : flat;
+      return keepdims
+        ? reshape(
+            flat,
+            x.node.shape.map(() => 1),
+          )
+        : flat;
     }
     const i = normalizeAxis(ax, x.ndim, op);
     return reduce(op, op, x, [i], keepdims, 'int32');

@@ -61,7 +61,14 @@ function accumulate(op: 'cumsum' | 'cumprod') {
     const o = parse(axis, opts, op);
     const dt = o.dtype === undefined ? undefined : toDType(o.dtype, op);
     if (dt === 'bool') throw new TypeError(`[${op}] cannot accumulate in dtype bool; pick a numeric dtype`);
-    return scan(op, op, a, o, (x) => (dt ? astype(x, dt) : x), (d) => (dt ? d : sumDType(d)));
+    return scan(
+      op,
+      op,
+      a,
+      o,
+      (x) => (dt ? astype(x, dt) : x),
+      (d) => (dt ? d : sumDType(d)),
+    );
   };
 }
 
@@ -85,7 +92,14 @@ export const cumprod = accumulate('cumprod');
 
 function extreme(op: 'cummax' | 'cummin') {
   return (a: NDArray, axis?: AxisArg<ScanOptions>, opts?: ScanOptions): NDArray =>
-    scan(op, op, a, parse(axis, opts, op), (x) => x, (d) => d);
+    scan(
+      op,
+      op,
+      a,
+      parse(axis, opts, op),
+      (x) => x,
+      (d) => d,
+    );
 }
 
 /**
@@ -108,5 +122,12 @@ export const cummin = extreme('cummin');
  */
 export function logcumsumexp(a: NDArray, axis?: AxisArg<ScanOptions>, opts?: ScanOptions): NDArray {
   const o = parse(axis, opts, 'logcumsumexp');
-  return scan('logcumsumexp', 'logcumsumexp', a, o, (x) => (isFloating(x.dtype) ? x : astype(x, 'float32')), (d) => d);
+  return scan(
+    'logcumsumexp',
+    'logcumsumexp',
+    a,
+    o,
+    (x) => (isFloating(x.dtype) ? x : astype(x, 'float32')),
+    (d) => d,
+  );
 }

@@ -12,8 +12,7 @@ import { make } from './make.js';
 import { broadcastTo, expandDims, reshape, slice, type SliceSpec } from './views.js';
 
 function arrayList(arrays: unknown, op: string): NDArray[] {
-  if (!Array.isArray(arrays) || arrays.length === 0)
-    throw new TypeError(`[${op}] expected a non-empty array of arrays, got ${fmtValue(arrays)}`);
+  if (!Array.isArray(arrays) || arrays.length === 0) throw new TypeError(`[${op}] expected a non-empty array of arrays, got ${fmtValue(arrays)}`);
   return arrays.map((a) => asArray(a, op));
 }
 
@@ -63,7 +62,10 @@ export function stack(arrays: readonly NDArray[], axis = 0): NDArray {
       throw new Error(`[stack] array ${k} has shape ${fmtShape(x.shape)}, expected ${fmtShape(s0)}`);
   });
   const ax = normalizeAxis(axis, s0.length + 1, 'stack');
-  return concatenate(xs.map((x) => expandDims(x, ax)), ax);
+  return concatenate(
+    xs.map((x) => expandDims(x, ax)),
+    ax,
+  );
 }
 
 /**
@@ -91,7 +93,8 @@ export function split(a: NDArray, indicesOrSections: number | readonly number[],
   const edges = [0, ...bounds, n];
   const out: NDArray[] = [];
   for (let i = 0; i + 1 < edges.length; i++) {
-    const start = edges[i], stop = Math.max(edges[i], edges[i + 1]);
+    const start = edges[i],
+      stop = Math.max(edges[i], edges[i + 1]);
     out.push(slice(x, along(x.ndim, ax, { start, stop })));
   }
   return out;
@@ -115,8 +118,12 @@ export function unstack(a: NDArray, axis = 0): NDArray[] {
  */
 export function flip(a: NDArray, axis?: number | readonly number[] | null): NDArray {
   const x = asArray(a, 'flip');
-  const axes = axis === undefined || axis === null ? x.shape.map((_, i) => i) : (typeof axis === 'number' ? [axis] : axis).map((ax) => normalizeAxis(ax, x.ndim, 'flip'));
-  return slice(x, x.shape.map((_, i) => (axes.includes(i) ? { step: -1 } : {})));
+  const axes =
+    axis === undefined || axis === null ? x.shape.map((_, i) => i) : (typeof axis === 'number' ? [axis] : axis).map((ax) => normalizeAxis(ax, x.ndim, 'flip'));
+  return slice(
+    x,
+    x.shape.map((_, i) => (axes.includes(i) ? { step: -1 } : {})),
+  );
 }
 
 /**
@@ -162,7 +169,10 @@ export function tile(a: NDArray, reps: number | readonly number[]): NDArray {
   // [r0, s0, r1, s1, ...] broadcast, then merged pairwise
   const inter = shape.flatMap((d) => [1, d]);
   const big = shape.flatMap((d, i) => [reps2[i], d]);
-  return reshape(broadcastTo(reshape(x, inter), big), shape.map((d, i) => d * reps2[i]));
+  return reshape(
+    broadcastTo(reshape(x, inter), big),
+    shape.map((d, i) => d * reps2[i]),
+  );
 }
 
 /**
@@ -258,7 +268,8 @@ export function diff(a: NDArray, n = 1, axis = -1): NDArray {
   if (x.ndim === 0) throw new Error('[diff] needs at least one dimension');
   const ax = normalizeAxis(axis, x.ndim, 'diff');
   for (let k = 0; k < n; k++) {
-    const hi = slice(x, along(x.ndim, ax, { start: 1 })), lo = slice(x, along(x.ndim, ax, { stop: -1 }));
+    const hi = slice(x, along(x.ndim, ax, { start: 1 })),
+      lo = slice(x, along(x.ndim, ax, { stop: -1 }));
     x = x.dtype === 'bool' ? notEqual(hi, lo) : subtract(hi, lo);
   }
   return x;
@@ -269,13 +280,27 @@ export function diff(a: NDArray, n = 1, axis = -1): NDArray {
  * @example kn.kron(kn.array([[1, 0], [0, 1]]), kn.ones([2, 2])).shape // [4, 4]
  */
 export function kron(a: NDArray, b: NDArray): NDArray {
-  let x = asArray(a, 'kron'), y = asArray(b, 'kron');
+  let x = asArray(a, 'kron'),
+    y = asArray(b, 'kron');
   const nd = Math.max(x.ndim, y.ndim);
   x = reshape(x, [...new Array(nd - x.ndim).fill(1), ...x.shape]);
   y = reshape(y, [...new Array(nd - y.ndim).fill(1), ...y.shape]);
-  const xs = x.shape, ys = y.shape;
-  const prod = multiply(reshape(x, xs.flatMap((d) => [d, 1])), reshape(y, ys.flatMap((d) => [1, d])));
-  return reshape(prod, xs.map((d, i) => d * ys[i]));
+  const xs = x.shape,
+    ys = y.shape;
+  const prod = multiply(
+    reshape(
+      x,
+      xs.flatMap((d) => [d, 1]),
+    ),
+    reshape(
+      y,
+      ys.flatMap((d) => [1, d]),
+    ),
+  );
+  return reshape(
+    prod,
+    xs.map((d, i) => d * ys[i]),
+  );
 }
 
 /**
@@ -289,7 +314,6 @@ export function unflatten(a: NDArray, axis: number, shape: readonly number[]): N
   const n = x.shape[ax];
   const known = sizeOf(shape.filter((d) => d !== -1));
   const filled = shape.map((d) => (d === -1 ? (known === 0 ? 0 : n / known) : d));
-  if (sizeOf(filled) !== n || !filled.every(Number.isInteger))
-    throw new Error(`[unflatten] cannot split axis ${ax} of size ${n} into ${fmtShape(shape)}`);
+  if (sizeOf(filled) !== n || !filled.every(Number.isInteger)) throw new Error(`[unflatten] cannot split axis ${ax} of size ${n} into ${fmtShape(shape)}`);
   return reshape(x, [...x.shape.slice(0, ax), ...filled, ...x.shape.slice(ax + 1)]);
 }

@@ -42,8 +42,7 @@ function sortNode(op: string, x: NDArray, k: number, dtype: DType, last: number)
 
 function kthOf(kth: unknown, n: number, op: string): number[] {
   const list = typeof kth === 'number' ? [kth] : kth;
-  if (!Array.isArray(list) || list.length === 0)
-    throw new TypeError(`[${op}] kth must be an integer or a non-empty array of integers, got ${fmtValue(kth)}`);
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError(`[${op}] kth must be an integer or a non-empty array of integers, got ${fmtValue(kth)}`);
   return list.map((k: unknown) => {
     if (typeof k !== 'number' || !Number.isInteger(k)) throw new TypeError(`[${op}] kth must be integers, got ${fmtValue(kth)}`);
     if (k < -n || k >= n) throw new RangeError(`[${op}] kth ${k} is out of bounds for an axis of size ${n}`);
@@ -152,8 +151,7 @@ export function searchsorted(a: NDArray, v: NDArray | number | boolean | bigint 
   let s = asArray(a, 'searchsorted');
   if (s.ndim !== 1) throw new Error(`[searchsorted] the sorted array must be 1-d, got shape ${fmtShape(s.shape)}`);
   const side = opts.side ?? 'left';
-  if (side !== 'left' && side !== 'right')
-    throw new TypeError(`[searchsorted] side must be 'left' or 'right', got ${fmtValue(side)}`);
+  if (side !== 'left' && side !== 'right') throw new TypeError(`[searchsorted] side must be 'left' or 'right', got ${fmtValue(side)}`);
   if (opts.sorter !== undefined) {
     const sorter = asArray(opts.sorter, 'searchsorted');
     if (sorter.ndim !== 1 || sorter.size !== s.size)

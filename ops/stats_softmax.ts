@@ -93,7 +93,12 @@ export function logsumexp(a: NDArray, axis?: AxisArg<ReduceOptions>, opts?: Redu
   const m = safeMax(x, axes);
   const s = log(sum(exp(subtract(x, m)), axes, { keepdims: true }));
   const out = add(s, m);
-  return keepdims ? out : reshape(out, x.shape.filter((_, i) => !axes.includes(i)));
+  return keepdims
+    ? out
+    : reshape(
+        out,
+        x.shape.filter((_, i) => !axes.includes(i)),
+      );
 }
 
 function softmaxAxes(x: NDArray, axis: number | readonly number[] | null | undefined, op: string): number[] {

@@ -56,10 +56,13 @@ export function takeAlongAxis(a: NDArray, indices: NDArray, axis: number | null)
     idx = reshape(idx, [idx.size]);
     axis = 0;
   }
-  if (idx.ndim !== x.ndim)
-    throw new Error(`[takeAlongAxis] indices of shape ${fmtShape(idx.shape)} must have the array's ${x.ndim} dimensions`);
+  if (idx.ndim !== x.ndim) throw new Error(`[takeAlongAxis] indices of shape ${fmtShape(idx.shape)} must have the array's ${x.ndim} dimensions`);
   const ax = normalizeAxis(axis, x.ndim, 'takeAlongAxis');
-  const rest = broadcastShapes('takeAlongAxis', x.shape.filter((_, i) => i !== ax), idx.shape.filter((_, i) => i !== ax));
+  const rest = broadcastShapes(
+    'takeAlongAxis',
+    x.shape.filter((_, i) => i !== ax),
+    idx.shape.filter((_, i) => i !== ax),
+  );
   const withAxis = (n: number) => [...rest.slice(0, ax), n, ...rest.slice(ax)];
   const xs = broadcastTo(x, withAxis(x.shape[ax]));
   const is = broadcastTo(idx, withAxis(idx.shape[ax]));
@@ -85,8 +88,7 @@ function scatterAlong(op: string, x: NDArray, idx: NDArray, values: Operand, ax:
 export function putAlongAxis(a: NDArray, indices: NDArray, values: Operand, axis: number): NDArray {
   const x = asArray(a, 'putAlongAxis');
   const idx = indexArray(indices, 'putAlongAxis');
-  if (idx.ndim !== x.ndim)
-    throw new Error(`[putAlongAxis] indices of shape ${fmtShape(idx.shape)} must have the array's ${x.ndim} dimensions`);
+  if (idx.ndim !== x.ndim) throw new Error(`[putAlongAxis] indices of shape ${fmtShape(idx.shape)} must have the array's ${x.ndim} dimensions`);
   const ax = normalizeAxis(axis, x.ndim, 'putAlongAxis');
   const other = (s: number[]) => s.filter((_, i) => i !== ax);
   const rest = broadcastShapes('putAlongAxis', other(x.shape), other(idx.shape));
@@ -100,7 +102,9 @@ export function putAlongAxis(a: NDArray, indices: NDArray, values: Operand, axis
 export function scatterFlat(op: string, x: NDArray, positions: NDArray, values: Operand, mode: ScatterMode): NDArray {
   const m = positions.size;
   const v = broadcastTo(operandAs(values, x.dtype, op), positions.shape);
-  const base = reshape(x, [1, x.size, 1]), pos = reshape(positions, [1, m, 1]), upd = reshape(v, [1, m, 1]);
+  const base = reshape(x, [1, x.size, 1]),
+    pos = reshape(positions, [1, m, 1]),
+    upd = reshape(v, [1, m, 1]);
   const out = make(Scatter, { mode: MODES[mode] }, [base, pos, upd], [1, x.size, 1], x.dtype);
   const res = reshape(out, x.shape);
   // drop the intermediate handles now (the graph keeps their nodes): a live handle on the base

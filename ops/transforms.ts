@@ -15,7 +15,10 @@ export interface GradOptions {
 type ArgnumsArg = number | readonly number[] | GradOptions | undefined;
 
 function parseArgnums(opts: ArgnumsArg, nargs: number, op: string): { list: number[]; single: boolean } {
-  const raw = typeof opts === 'object' && opts !== null && !Array.isArray(opts) ? (opts as GradOptions).argnums ?? 0 : (opts as number | readonly number[] | undefined) ?? 0;
+  const raw =
+    typeof opts === 'object' && opts !== null && !Array.isArray(opts)
+      ? ((opts as GradOptions).argnums ?? 0)
+      : ((opts as number | readonly number[] | undefined) ?? 0);
   const single = typeof raw === 'number';
   const list = (single ? [raw] : [...(raw as readonly number[])]).map((i) => {
     if (!Number.isInteger(i)) throw new TypeError(`[${op}] argnums must be integers, got ${JSON.stringify(raw)}`);
@@ -109,9 +112,9 @@ function asList(x: unknown, op: string, what: string): NDArray[] {
 function checkLike(xs: NDArray[], like: NDArray[], op: string, what: string): void {
   if (xs.length !== like.length) throw new Error(`[${op}] expected ${like.length} ${what}, got ${xs.length}`);
   xs.forEach((x, i) => {
-    const a = x.shape, b = like[i].shape;
-    if (a.length !== b.length || a.some((d, j) => d !== b[j]))
-      throw new Error(`[${op}] ${what} ${i} has shape ${fmtShape(a)} but must match ${fmtShape(b)}`);
+    const a = x.shape,
+      b = like[i].shape;
+    if (a.length !== b.length || a.some((d, j) => d !== b[j])) throw new Error(`[${op}] ${what} ${i} has shape ${fmtShape(a)} but must match ${fmtShape(b)}`);
   });
 }
 
@@ -123,7 +126,8 @@ function checkLike(xs: NDArray[], like: NDArray[], op: string, what: string): vo
  * [y, g] // [[1, 4, 9], [2, 4, 6]]
  */
 export function vjp(fn: (...xs: NDArray[]) => NDArray | NDArray[], primals: NDArray[], cotangents: NDArray[]): [NDArray[], NDArray[]] {
-  const ps = asList(primals, 'vjp', 'primals'), cts = asList(cotangents, 'vjp', 'cotangents');
+  const ps = asList(primals, 'vjp', 'primals'),
+    cts = asList(cotangents, 'vjp', 'cotangents');
   const { outputs, pullback } = vjpCore((...xs) => asList(fn(...xs), 'vjp', 'the function result'), ps);
   checkLike(cts, outputs, 'vjp', 'cotangents');
   return [outputs, pullback(cts)];
@@ -137,7 +141,8 @@ export function vjp(fn: (...xs: NDArray[]) => NDArray | NDArray[], primals: NDAr
  * t // [1, -1] (cos x)
  */
 export function jvp(fn: (...xs: NDArray[]) => NDArray | NDArray[], primals: NDArray[], tangents: NDArray[]): [NDArray[], NDArray[]] {
-  const ps = asList(primals, 'jvp', 'primals'), ts = asList(tangents, 'jvp', 'tangents');
+  const ps = asList(primals, 'jvp', 'primals'),
+    ts = asList(tangents, 'jvp', 'tangents');
   checkLike(ts, ps, 'jvp', 'tangents');
   return jvpCore((...xs) => asList(fn(...xs), 'jvp', 'the function result'), ps, ts);
 }

@@ -16,13 +16,11 @@ export function reshape(a: NDArray, shape: number | readonly number[]): NDArray 
   if (!Array.isArray(req)) throw new TypeError(`[reshape] shape must be an array of integers, got ${fmtValue(shape)}`);
   const unknown = req.filter((d) => d === -1).length;
   if (unknown > 1) throw new Error(`[reshape] can only specify one unknown dimension, got ${fmtShape(req)}`);
-  for (const d of req)
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < -1) throw new TypeError(`[reshape] invalid shape ${fmtShape(req)}`);
+  for (const d of req) if (typeof d !== 'number' || !Number.isInteger(d) || d < -1) throw new TypeError(`[reshape] invalid shape ${fmtShape(req)}`);
   let out = req.slice();
   if (unknown) {
     const known = sizeOf(req.filter((d) => d !== -1));
-    if (known === 0 || x.size % known !== 0)
-      throw new Error(`[reshape] cannot reshape array of size ${x.size} into shape ${fmtShape(req)}`);
+    if (known === 0 || x.size % known !== 0) throw new Error(`[reshape] cannot reshape array of size ${x.size} into shape ${fmtShape(req)}`);
     out = req.map((d) => (d === -1 ? x.size / known : d));
   }
   out = checkShape(out, 'reshape');
@@ -35,7 +33,8 @@ export function reshape(a: NDArray, shape: number | readonly number[]): NDArray 
 export function flatten(a: NDArray, startAxis = 0, endAxis = -1): NDArray {
   const x = asArray(a, 'flatten');
   if (x.ndim === 0) return reshape(x, [1]);
-  const s = normalizeAxis(startAxis, x.ndim, 'flatten'), e = normalizeAxis(endAxis, x.ndim, 'flatten');
+  const s = normalizeAxis(startAxis, x.ndim, 'flatten'),
+    e = normalizeAxis(endAxis, x.ndim, 'flatten');
   if (s > e) throw new Error(`[flatten] startAxis ${startAxis} is after endAxis ${endAxis}`);
   const sh = x.shape;
   return reshape(x, [...sh.slice(0, s), sizeOf(sh.slice(s, e + 1)), ...sh.slice(e + 1)]);
@@ -51,8 +50,7 @@ export function transpose(a: NDArray, axes?: readonly number[]): NDArray {
   let perm: number[];
   if (axes === undefined || axes === null) perm = Array.from({ length: nd }, (_, i) => nd - 1 - i);
   else {
-    if (!Array.isArray(axes) || axes.length !== nd)
-      throw new Error(`[transpose] axes ${JSON.stringify(axes)} do not match an array of dimension ${nd}`);
+    if (!Array.isArray(axes) || axes.length !== nd) throw new Error(`[transpose] axes ${JSON.stringify(axes)} do not match an array of dimension ${nd}`);
     perm = normalizeAxes(axes, nd, 'transpose');
   }
   if (perm.every((p, i) => p === i)) return x;
@@ -68,7 +66,8 @@ export function permuteDims(a: NDArray, axes?: readonly number[]): NDArray {
 /** Swaps two axes. @example kn.ones([2, 3]).swapaxes(0, 1).shape // [3, 2] */
 export function swapaxes(a: NDArray, axis1: number, axis2: number): NDArray {
   const x = asArray(a, 'swapaxes');
-  const i = normalizeAxis(axis1, x.ndim, 'swapaxes'), j = normalizeAxis(axis2, x.ndim, 'swapaxes');
+  const i = normalizeAxis(axis1, x.ndim, 'swapaxes'),
+    j = normalizeAxis(axis2, x.ndim, 'swapaxes');
   const perm = Array.from({ length: x.ndim }, (_, k) => k);
   [perm[i], perm[j]] = [perm[j], perm[i]];
   return transpose(x, perm);
@@ -77,7 +76,8 @@ export function swapaxes(a: NDArray, axis1: number, axis2: number): NDArray {
 /** Moves one axis to a new position. @example kn.ones([2, 3, 4]).moveaxis(0, -1).shape // [3, 4, 2] */
 export function moveaxis(a: NDArray, source: number, destination: number): NDArray {
   const x = asArray(a, 'moveaxis');
-  const s = normalizeAxis(source, x.ndim, 'moveaxis'), d = normalizeAxis(destination, x.ndim, 'moveaxis');
+  const s = normalizeAxis(source, x.ndim, 'moveaxis'),
+    d = normalizeAxis(destination, x.ndim, 'moveaxis');
   const perm = Array.from({ length: x.ndim }, (_, k) => k).filter((k) => k !== s);
   perm.splice(d, 0, s);
   return transpose(x, perm);
@@ -91,8 +91,7 @@ export function broadcastTo(a: NDArray, shape: number | readonly number[]): NDAr
   const x = asArray(a, 'broadcastTo');
   const s = checkShape(shape, 'broadcastTo');
   const b = broadcastShapes('broadcastTo', x.node.shape, s);
-  if (!shapeEqual(b, s))
-    throw new Error(`[broadcastTo] cannot broadcast array of shape ${fmtShape(x.node.shape)} to ${fmtShape(s)}`);
+  if (!shapeEqual(b, s)) throw new Error(`[broadcastTo] cannot broadcast array of shape ${fmtShape(x.node.shape)} to ${fmtShape(s)}`);
   if (shapeEqual(s, x.node.shape)) return x;
   return make(BroadcastTo, {}, [x], s, x.dtype);
 }
@@ -128,10 +127,12 @@ export function squeeze(a: NDArray, axis?: number | readonly number[]): NDArray 
   if (axis === undefined || axis === null) ax = sh.flatMap((d, i) => (d === 1 ? [i] : []));
   else {
     ax = normalizeAxes(axis, x.ndim, 'squeeze');
-    for (const i of ax)
-      if (sh[i] !== 1) throw new Error(`[squeeze] cannot select axis ${i} of shape ${fmtShape(sh)}: its size is ${sh[i]}, not 1`);
+    for (const i of ax) if (sh[i] !== 1) throw new Error(`[squeeze] cannot select axis ${i} of shape ${fmtShape(sh)}: its size is ${sh[i]}, not 1`);
   }
-  return reshape(x, sh.filter((_, i) => !ax.includes(i)));
+  return reshape(
+    x,
+    sh.filter((_, i) => !ax.includes(i)),
+  );
 }
 
 export interface SliceSpec {
@@ -172,7 +173,9 @@ export function slice(a: NDArray | number | null | undefined, specs?: readonly S
     if (specs !== undefined && specs !== null && typeof specs !== 'number')
       throw new TypeError(`[slice] slice(start, stop, step) takes numbers or null, got ${fmtValue(specs)}`);
     // one argument means stop, as in Python's slice(stop)
-    return specs === undefined && step === undefined ? { start: null, stop: a ?? null, step: null } : { start: a ?? null, stop: specs ?? null, step: step ?? null };
+    return specs === undefined && step === undefined
+      ? { start: null, stop: a ?? null, step: null }
+      : { start: a ?? null, stop: specs ?? null, step: step ?? null };
   }
   return sliceArray(a as NDArray, specs as readonly SliceSpec[]);
 }
@@ -188,7 +191,9 @@ function sliceArray(a: NDArray, specs: readonly SliceSpec[]): NDArray {
   });
   if (specs.length > x.ndim) throw new Error(`[slice] too many slices (${specs.length}) for array of dimension ${x.ndim}`);
   const sh = x.node.shape;
-  const starts: number[] = [], steps: number[] = [], shape: number[] = [];
+  const starts: number[] = [],
+    steps: number[] = [],
+    shape: number[] = [];
   for (let i = 0; i < sh.length; i++) {
     const [st, n, step] = resolveSlice(specs[i] ?? {}, sh[i], 'slice');
     starts.push(n > 0 ? st : 0);
@@ -212,10 +217,13 @@ export function asStrided(a: NDArray, shape: readonly number[], strides: readonl
     throw new Error(`[asStrided] strides ${JSON.stringify(strides)} must be ${s.length} integers`);
   if (!Number.isInteger(offset)) throw new TypeError(`[asStrided] offset must be an integer, got ${offset}`);
   // Elements reachable must lie inside the source array's own span, assuming it is contiguous.
-  let lo = offset, hi = offset;
+  let lo = offset,
+    hi = offset;
   if (sizeOf(s) > 0) s.forEach((d, i) => (strides[i] < 0 ? (lo += (d - 1) * strides[i]) : (hi += (d - 1) * strides[i])));
   if (sizeOf(s) > 0 && (lo < 0 || hi >= x.size))
-    throw new RangeError(`[asStrided] shape ${fmtShape(s)} with strides ${fmtShape(strides)} and offset ${offset} reaches outside an array of ${x.size} elements`);
+    throw new RangeError(
+      `[asStrided] shape ${fmtShape(s)} with strides ${fmtShape(strides)} and offset ${offset} reaches outside an array of ${x.size} elements`,
+    );
   // the view is taken of a contiguous copy so strides are relative to row-major order
   const base = make(Contiguous, {}, [reshape(x, [x.size])], [x.size], x.dtype);
   return make(AsStrided, { strides: strides.slice(), offset }, [base], s, x.dtype);

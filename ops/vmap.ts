@@ -30,11 +30,11 @@ interface Batched {
   axis: number | null;
 }
 
-
 /** Applies one node to batched inputs: its rule, its composed form, or a loop over the batch. */
 function applyBatched(n: Node, ins: Batched[], B: number): Batched {
   const rules = rulesOf(n.primitive);
-  const values = ins.map((b) => b.value), axes = ins.map((b) => b.axis);
+  const values = ins.map((b) => b.value),
+    axes = ins.map((b) => b.axis);
   if (rules.vmap) {
     const [value, axis] = rules.vmap(n, values, axes);
     return { value, axis };
@@ -54,7 +54,8 @@ function applyBatched(n: Node, ins: Batched[], B: number): Batched {
 /** A multi-output node on batched inputs: its rule, or a loop over the batch stacked back together. */
 function batchSiblings(n: Node, ins: Batched[], B: number): Batched[] {
   const rules = rulesOf(n.primitive);
-  const values = ins.map((b) => b.value), axes = ins.map((b) => b.axis);
+  const values = ins.map((b) => b.value),
+    axes = ins.map((b) => b.axis);
   if (rules.vmapOutputs) {
     const [outs, outAxes] = rules.vmapOutputs(n, values, axes);
     return outs.map((value, i) => ({ value, axis: outAxes[i] }));
@@ -66,7 +67,12 @@ function batchSiblings(n: Node, ins: Batched[], B: number): Batched[] {
     delete base.group;
     delete base.output;
     const types = n.siblings!.map((s) => ({ shape: s.shape, dtype: s.dtype }));
-    makeSiblings(n.primitive, base, xs.map((x) => x.node), types).forEach((o, i) => per[i].push(new NDArray(o)));
+    makeSiblings(
+      n.primitive,
+      base,
+      xs.map((x) => x.node),
+      types,
+    ).forEach((o, i) => per[i].push(new NDArray(o)));
   }
   return per.map((slices) => ({ value: stack(slices, 0), axis: 0 }));
 }
@@ -84,22 +90,25 @@ function batchCustomCall(call: CustomCall, valueOf: (n: Node) => Batched, B: num
     const b = valueOf(o.node.inputs[0]);
     return b.axis === null ? broadcastTo(expandDims(b.value, 0), [B, ...b.value.shape]) : front(b);
   });
-  const np = primals.length, no = outputs.length;
+  const np = primals.length,
+    no = outputs.length;
   const rules: Parameters<typeof customCall>[2] = {};
   if (call.vjp) {
     const userVjp = call.vjp;
     rules.vjp = (p, cts, outs) => {
-      const per = vmap((...all: NDArray[]) => {
-        const pi = all.slice(0, np);
-        return userVjp(pi, all.slice(np, np + no), all.slice(np + no)).map((g, i) => g ?? zerosLike(pi[i]));
-      }, [...pAxes, ...cts.map(() => 0), ...outs.map(() => 0)])(...p, ...cts, ...outs) as NDArray[];
+      const per = vmap(
+        (...all: NDArray[]) => {
+          const pi = all.slice(0, np);
+          return userVjp(pi, all.slice(np, np + no), all.slice(np + no)).map((g, i) => g ?? zerosLike(pi[i]));
+        },
+        [...pAxes, ...cts.map(() => 0), ...outs.map(() => 0)],
+      )(...p, ...cts, ...outs) as NDArray[];
       return per.map((g, i) => (pAxes[i] === null ? sum(g, 0) : g));
     };
   }
   if (call.jvp) {
     const userJvp = call.jvp;
-    rules.jvp = (p, ts) =>
-      vmap((...all: NDArray[]) => userJvp(all.slice(0, np), all.slice(np)), [...pAxes, ...pAxes])(...p, ...ts) as NDArray[];
+    rules.jvp = (p, ts) => vmap((...all: NDArray[]) => userJvp(all.slice(0, np), all.slice(np)), [...pAxes, ...pAxes])(...p, ...ts) as NDArray[];
   }
   return customCall(primals, outputs, rules).map((value) => ({ value, axis: 0 }));
 }
@@ -123,7 +132,10 @@ function vmapTraced(fn: (...xs: NDArray[]) => NDArray[], inputs: NDArray[], axes
     stops.add(h.node);
     env.set(h.node, { value: inputs[i], axis: axes[i] });
   });
-  const { order, active } = between(outs.map((o) => o.node), stops);
+  const { order, active } = between(
+    outs.map((o) => o.node),
+    stops,
+  );
   const calls = new Map<CustomCall, Batched[]>();
   for (const n of order) {
     if (!active.has(n) || stops.has(n)) continue;
@@ -159,9 +171,9 @@ function vmapTraced(fn: (...xs: NDArray[]) => NDArray[], inputs: NDArray[], axes
 export function vmap<A extends unknown[], R>(fn: (...args: A) => R, inAxes: Axes = 0, outAxes: number | readonly number[] = 0): (...args: A) => R {
   if (typeof fn !== 'function') throw new TypeError('[vmap] expected a function');
   return (...args: A) => {
-    if (Array.isArray(inAxes) && inAxes.length !== args.length)
-      throw new Error(`[vmap] inAxes has ${inAxes.length} entries for ${args.length} arguments`);
-    const leaves: NDArray[] = [], axes: (number | null)[] = [];
+    if (Array.isArray(inAxes) && inAxes.length !== args.length) throw new Error(`[vmap] inAxes has ${inAxes.length} entries for ${args.length} arguments`);
+    const leaves: NDArray[] = [],
+      axes: (number | null)[] = [];
     args.forEach((arg, i) => {
       const ax = Array.isArray(inAxes) ? (inAxes as (number | null)[])[i] : (inAxes as number | null);
       if (ax !== null && !Number.isInteger(ax)) throw new TypeError(`[vmap] inAxes entries must be integers or null, got ${JSON.stringify(ax)}`);
@@ -180,24 +192,31 @@ export function vmap<A extends unknown[], R>(fn: (...args: A) => R, inAxes: Axes
     const sizes = new Set(leaves.map((l, i) => (axes[i] === null ? -1 : l.shape[axes[i]!])).filter((s) => s >= 0));
     if (sizes.size === 0) throw new Error('[vmap] at least one argument must be mapped (inAxes are all null)');
     if (sizes.size > 1)
-      throw new Error(`[vmap] mapped axes have different sizes: ${leaves.map((l, i) => (axes[i] === null ? '-' : `${fmtShape(l.shape)}@${axes[i]}`)).join(', ')}`);
+      throw new Error(
+        `[vmap] mapped axes have different sizes: ${leaves.map((l, i) => (axes[i] === null ? '-' : `${fmtShape(l.shape)}@${axes[i]}`)).join(', ')}`,
+      );
     const B = [...sizes][0];
 
     let result: R | undefined;
     let rebuildOut: ((xs: NDArray[]) => R) | null = null;
-    const outs = vmapTraced((...xs) => {
-      let k = 0;
-      const call = args.map((arg) => (arg instanceof NDArray || isContainer(arg) ? map((l: unknown) => (l instanceof NDArray ? xs[k++] : l), arg) : arg));
-      result = fn(...(call as A));
-      const outLeaves: NDArray[] = [];
-      if (!(result instanceof NDArray) && !isContainer(result)) throw new TypeError('[vmap] the function must return an array or a tree of arrays');
-      map((l: unknown) => (l instanceof NDArray ? outLeaves.push(l) : 0), result);
-      rebuildOut = (ys) => {
-        let j = 0;
-        return map((l: unknown) => (l instanceof NDArray ? ys[j++] : l), result) as R;
-      };
-      return outLeaves;
-    }, leaves, axes, B);
+    const outs = vmapTraced(
+      (...xs) => {
+        let k = 0;
+        const call = args.map((arg) => (arg instanceof NDArray || isContainer(arg) ? map((l: unknown) => (l instanceof NDArray ? xs[k++] : l), arg) : arg));
+        result = fn(...(call as A));
+        const outLeaves: NDArray[] = [];
+        if (!(result instanceof NDArray) && !isContainer(result)) throw new TypeError('[vmap] the function must return an array or a tree of arrays');
+        map((l: unknown) => (l instanceof NDArray ? outLeaves.push(l) : 0), result);
+        rebuildOut = (ys) => {
+          let j = 0;
+          return map((l: unknown) => (l instanceof NDArray ? ys[j++] : l), result) as R;
+        };
+        return outLeaves;
+      },
+      leaves,
+      axes,
+      B,
+    );
     const placed = outs.map((o, i) => {
       const ax = typeof outAxes === 'number' ? outAxes : outAxes[i];
       if (!Number.isInteger(ax)) throw new Error(`[vmap] outAxes must give an integer axis for output ${i}`);

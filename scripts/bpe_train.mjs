@@ -49,7 +49,8 @@ export function pretokenize(text) {
  */
 export function trainBpe(text, vocabSize) {
   const numMerges = vocabSize - 256 - SPECIAL_TOKENS.length;
-  if (!Number.isInteger(numMerges) || numMerges < 0) throw new Error(`[bpe_train] vocab size must be an integer >= ${256 + SPECIAL_TOKENS.length}, got ${vocabSize}`);
+  if (!Number.isInteger(numMerges) || numMerges < 0)
+    throw new Error(`[bpe_train] vocab size must be an integer >= ${256 + SPECIAL_TOKENS.length}, got ${vocabSize}`);
   const symbols = [...B2U]; // id -> string
   const symbolId = new Map(symbols.map((s, i) => [s, i]));
   const counts = new Map();
@@ -75,15 +76,22 @@ export function trainBpe(text, vocabSize) {
   };
   words.forEach((_, wi) => addWord(wi, 1));
   for (let m = 0; m < numMerges; m++) {
-    let best = -1, bestCount = 0, bestStr = '';
+    let best = -1,
+      bestCount = 0,
+      bestStr = '';
     for (const [key, c] of pairCount) {
       if (c <= 0 || c < bestCount) continue;
       // ties go to the lexicographically smaller pair, so runs are deterministic
       const str = symbols[Math.floor(key / K)] + ' ' + symbols[key % K];
-      if (c > bestCount || str < bestStr) { best = key; bestCount = c; bestStr = str; }
+      if (c > bestCount || str < bestStr) {
+        best = key;
+        bestCount = c;
+        bestStr = str;
+      }
     }
     if (best < 0) break; // nothing left to merge
-    const a = Math.floor(best / K), b = best % K;
+    const a = Math.floor(best / K),
+      b = best % K;
     const merged = symbols.length;
     symbols.push(symbols[a] + symbols[b]);
     merges.push([symbols[a], symbols[b]]);
@@ -92,7 +100,10 @@ export function trainBpe(text, vocabSize) {
       addWord(wi, -1);
       const out = [];
       for (let i = 0; i < w.length; i++) {
-        if (i + 1 < w.length && w[i] === a && w[i + 1] === b) { out.push(merged); i++; } else out.push(w[i]);
+        if (i + 1 < w.length && w[i] === a && w[i + 1] === b) {
+          out.push(merged);
+          i++;
+        } else out.push(w[i]);
       }
       words[wi] = out;
       addWord(wi, 1);
@@ -118,16 +129,23 @@ export function makeEncoder({ vocab, merges }) {
     if (hit) return hit;
     let parts = Array.from(piece);
     for (;;) {
-      let bestRank = Infinity, at = -1;
+      let bestRank = Infinity,
+        at = -1;
       for (let i = 0; i + 1 < parts.length; i++) {
         const r = rank.get(parts[i] + ' ' + parts[i + 1]);
-        if (r !== undefined && r < bestRank) { bestRank = r; at = i; }
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          at = i;
+        }
       }
       if (at < 0) break;
       const [l, r] = merges[bestRank];
       const next = [];
       for (let i = 0; i < parts.length; i++) {
-        if (i + 1 < parts.length && parts[i] === l && parts[i + 1] === r) { next.push(l + r); i++; } else next.push(parts[i]);
+        if (i + 1 < parts.length && parts[i] === l && parts[i + 1] === r) {
+          next.push(l + r);
+          i++;
+        } else next.push(parts[i]);
       }
       parts = next;
     }
@@ -142,7 +160,10 @@ export function makeEncoder({ vocab, merges }) {
       const bytes = [];
       for (const id of ids) {
         const t = idToToken[id];
-        if (SPECIAL_TOKENS.includes(t)) { bytes.push(...encoder.encode(t)); continue; }
+        if (SPECIAL_TOKENS.includes(t)) {
+          bytes.push(...encoder.encode(t));
+          continue;
+        }
         for (const c of t) bytes.push(U2B.get(c));
       }
       return new TextDecoder().decode(Uint8Array.from(bytes));
@@ -159,7 +180,13 @@ export function tokenizerJson({ vocab, merges }) {
     truncation: null,
     padding: null,
     added_tokens: SPECIAL_TOKENS.map((content) => ({
-      id: vocab.get(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id: vocab.get(content),
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
@@ -167,15 +194,23 @@ export function tokenizerJson({ vocab, merges }) {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
       pair: [
-        { SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: bos, type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: bos, type_id: 1 } },
+        { Sequence: { id: 'B', type_id: 1 } },
       ],
       special_tokens: { [bos]: { id: bos, ids: [bosId], tokens: [bos] } },
     },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
       vocab: Object.fromEntries([...vocab].filter(([t]) => !SPECIAL_TOKENS.includes(t))),
       merges: merges.map(([l, r]) => `${l} ${r}`),
     },
@@ -193,9 +228,19 @@ export const CHAT_TEMPLATE =
 /** tokenizer_config.json: the special tokens, the chat template, no cleanup of spaces. */
 export function tokenizerConfig({ vocab }, modelMaxLength) {
   return {
-    added_tokens_decoder: Object.fromEntries(SPECIAL_TOKENS.map((content) => [String(vocab.get(content)), {
-      content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true,
-    }])),
+    added_tokens_decoder: Object.fromEntries(
+      SPECIAL_TOKENS.map((content) => [
+        String(vocab.get(content)),
+        {
+          content,
+          lstrip: false,
+          normalized: false,
+          rstrip: false,
+          single_word: false,
+          special: true,
+        },
+      ]),
+    ),
     bos_token: '<|begin_of_text|>',
     eos_token: '<|end_of_text|>',
     pad_token: '<|end_of_text|>',
@@ -229,7 +274,8 @@ export async function checkAgainstHf(dir, bpe, text) {
   for (const line of lines) {
     const a = ours.encode(line);
     const b = hf.encode(line, { add_special_tokens: false }).ids;
-    if (a.length !== b.length || a.some((x, i) => x !== b[i])) throw new Error(`[bpe_train] ids differ from @huggingface/tokenizers on ${JSON.stringify(line)}:\n ours ${a}\n hf   ${b}`);
+    if (a.length !== b.length || a.some((x, i) => x !== b[i]))
+      throw new Error(`[bpe_train] ids differ from @huggingface/tokenizers on ${JSON.stringify(line)}:\n ours ${a}\n hf   ${b}`);
     if (ours.decode(a) !== line) throw new Error(`[bpe_train] decode(encode(x)) != x for ${JSON.stringify(line)}`);
     tokens += a.length;
   }
@@ -239,7 +285,8 @@ export async function checkAgainstHf(dir, bpe, text) {
   if (ours.decode(all) !== text) throw new Error('[bpe_train] the corpus does not round-trip');
   const extra = ['Hello, world!  Tabs\tand  spaces\n\n', 'naïve café — ünïcödé 😀 数字 12345', "it's they're we've I'm"];
   for (const s of extra) {
-    const a = ours.encode(s), b = hf.encode(s, { add_special_tokens: false }).ids;
+    const a = ours.encode(s),
+      b = hf.encode(s, { add_special_tokens: false }).ids;
     if (a.join() !== b.join()) throw new Error(`[bpe_train] ids differ on ${JSON.stringify(s)}: ${a} vs ${b}`);
     if (hf.decode(b) !== s || ours.decode(a) !== s) throw new Error(`[bpe_train] decode differs on ${JSON.stringify(s)}`);
   }
@@ -247,9 +294,13 @@ export async function checkAgainstHf(dir, bpe, text) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: {
-    'vocab-size': { type: 'string', default: '2048' }, out: { type: 'string', default: '/tmp/kjv-bpe' }, check: { type: 'boolean', default: false },
-  } });
+  const { values } = parseArgs({
+    options: {
+      'vocab-size': { type: 'string', default: '2048' },
+      out: { type: 'string', default: '/tmp/kjv-bpe' },
+      check: { type: 'boolean', default: false },
+    },
+  });
   const text = loadKjv();
   const t0 = performance.now();
   const bpe = writeTokenizer(values.out, text, { vocabSize: Number(values['vocab-size']) });

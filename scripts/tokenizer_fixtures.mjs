@@ -38,12 +38,79 @@ function rng(seed) {
   };
 }
 
-const PIECES = [' ', '  ', '   ', '\n', '\n\n', '\r\n', '\t', ' \n ', 'Hello', 'world', 'the', "'s", "'LL", "n't", '.', ',', '!!', '?', '...',
-  '123', '4567', '3.14', '😀', '👍🏽', '👨‍👩‍👧‍👦', '🇺🇸', '日本語', '中文', '한국어', 'e\u0301', 'a\u0308', 'ﬁ', 'Ａ', '\u00a0', '\u200b', '\u3000',
-  '<s>', '</s>', '<unk>', '<|im_end|>', '<|im_start|>', '<|begin_of_text|>', '<|eot_id|>', '<think>', '▁', '<0x41>', 'Ελλ', 'Кир', 'عرب',
-  'हिन्दी', 'ไทย', '#', '$', '__', '->', '===', '   x'];
-const RANGES = [[0x20, 0x7e], [0xa0, 0x24f], [0x370, 0x3ff], [0x400, 0x4ff], [0x590, 0x6ff], [0x900, 0x97f], [0x3040, 0x30ff],
-  [0x4e00, 0x9fff], [0xac00, 0xd7a3], [0x1f300, 0x1faff], [0x300, 0x36f], [0x2000, 0x206f]];
+const PIECES = [
+  ' ',
+  '  ',
+  '   ',
+  '\n',
+  '\n\n',
+  '\r\n',
+  '\t',
+  ' \n ',
+  'Hello',
+  'world',
+  'the',
+  "'s",
+  "'LL",
+  "n't",
+  '.',
+  ',',
+  '!!',
+  '?',
+  '...',
+  '123',
+  '4567',
+  '3.14',
+  '😀',
+  '👍🏽',
+  '👨‍👩‍👧‍👦',
+  '🇺🇸',
+  '日本語',
+  '中文',
+  '한국어',
+  'e\u0301',
+  'a\u0308',
+  'ﬁ',
+  'Ａ',
+  '\u00a0',
+  '\u200b',
+  '\u3000',
+  '<s>',
+  '</s>',
+  '<unk>',
+  '<|im_end|>',
+  '<|im_start|>',
+  '<|begin_of_text|>',
+  '<|eot_id|>',
+  '<think>',
+  '▁',
+  '<0x41>',
+  'Ελλ',
+  'Кир',
+  'عرب',
+  'हिन्दी',
+  'ไทย',
+  '#',
+  '$',
+  '__',
+  '->',
+  '===',
+  '   x',
+];
+const RANGES = [
+  [0x20, 0x7e],
+  [0xa0, 0x24f],
+  [0x370, 0x3ff],
+  [0x400, 0x4ff],
+  [0x590, 0x6ff],
+  [0x900, 0x97f],
+  [0x3040, 0x30ff],
+  [0x4e00, 0x9fff],
+  [0xac00, 0xd7a3],
+  [0x1f300, 0x1faff],
+  [0x300, 0x36f],
+  [0x2000, 0x206f],
+];
 function randomString(r) {
   let s = '';
   for (let i = 1 + Math.floor(r() * 12); i > 0; i--) {
@@ -76,7 +143,9 @@ for (const [name, pkg] of Object.entries(FOLDERS)) {
   const special = tj.added_tokens.filter((a) => a.special).map((a) => a.id);
   // ids whose token is one byte: SentencePiece <0xNN> pieces, single byte-level characters
   const vocab = tj.model.vocab;
-  const byteIds = Object.entries(vocab).filter(([t]) => /^<0x[0-9A-F]{2}>$/.test(t) || [...t].length === 1).map(([, i]) => i);
+  const byteIds = Object.entries(vocab)
+    .filter(([t]) => /^<0x[0-9A-F]{2}>$/.test(t) || [...t].length === 1)
+    .map(([, i]) => i);
   const r = rng({ llama3: 1, mistral: 2, qwen3: 3 }[name]);
   const pick = (a) => a[Math.floor(r() * a.length)];
   const randomDecode = [];

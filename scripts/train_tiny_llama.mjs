@@ -15,36 +15,51 @@ import * as kn from '../dist/index.js';
 import { checkAgainstHf, loadKjv, makeEncoder, writeTokenizer } from './bpe_train.mjs';
 
 const { nn, optim } = kn;
-const { values } = parseArgs({ options: {
-  minutes: { type: 'string', default: '27' },
-  'max-steps': { type: 'string', default: '100000' },
-  out: { type: 'string', default: new URL('../examples/models/kjv-llama-5m', import.meta.url).pathname },
-  work: { type: 'string', default: '/tmp/kjv-llama-work' },
-  dims: { type: 'string', default: '256' },
-  layers: { type: 'string', default: '6' },
-  heads: { type: 'string', default: '4' },
-  'kv-heads': { type: 'string', default: '2' },
-  hidden: { type: 'string', default: '704' },
-  'seq-len': { type: 'string', default: '256' },
-  'batch-size': { type: 'string', default: '16' },
-  lr: { type: 'string', default: '0.002' },
-  'vocab-size': { type: 'string', default: '2048' },
-  seed: { type: 'string', default: '0' },
-  'chat-fraction': { type: 'string', default: '0.1' },
-  'eval-every': { type: 'string', default: '50' },
-  eager: { type: 'boolean', default: false },
-} });
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '27' },
+    'max-steps': { type: 'string', default: '100000' },
+    out: { type: 'string', default: new URL('../examples/models/kjv-llama-5m', import.meta.url).pathname },
+    work: { type: 'string', default: '/tmp/kjv-llama-work' },
+    dims: { type: 'string', default: '256' },
+    layers: { type: 'string', default: '6' },
+    heads: { type: 'string', default: '4' },
+    'kv-heads': { type: 'string', default: '2' },
+    hidden: { type: 'string', default: '704' },
+    'seq-len': { type: 'string', default: '256' },
+    'batch-size': { type: 'string', default: '16' },
+    lr: { type: 'string', default: '0.002' },
+    'vocab-size': { type: 'string', default: '2048' },
+    seed: { type: 'string', default: '0' },
+    'chat-fraction': { type: 'string', default: '0.1' },
+    'eval-every': { type: 'string', default: '50' },
+    eager: { type: 'boolean', default: false },
+  },
+});
 const num = (k) => {
   const v = Number(values[k]);
   if (!Number.isFinite(v) || v < 0) throw new Error(`[train_tiny_llama] --${k} must be a non-negative number, got '${values[k]}'`);
   return v;
 };
 const cfg = {
-  dims: num('dims'), layers: num('layers'), heads: num('heads'), kvHeads: num('kv-heads'), hidden: num('hidden'),
-  seqLen: num('seq-len'), batch: num('batch-size'), lr: num('lr'), vocabSize: num('vocab-size'), seed: num('seed'),
-  chatFraction: num('chat-fraction'), minutes: num('minutes'), maxSteps: num('max-steps'), evalEvery: num('eval-every'),
+  dims: num('dims'),
+  layers: num('layers'),
+  heads: num('heads'),
+  kvHeads: num('kv-heads'),
+  hidden: num('hidden'),
+  seqLen: num('seq-len'),
+  batch: num('batch-size'),
+  lr: num('lr'),
+  vocabSize: num('vocab-size'),
+  seed: num('seed'),
+  chatFraction: num('chat-fraction'),
+  minutes: num('minutes'),
+  maxSteps: num('max-steps'),
+  evalEvery: num('eval-every'),
 };
-const ROPE_THETA = 10000, RMS_EPS = 1e-5, MAX_POSITIONS = 512;
+const ROPE_THETA = 10000,
+  RMS_EPS = 1e-5,
+  MAX_POSITIONS = 512;
 const log = (...a) => console.log(new Date().toISOString().slice(11, 19), ...a);
 
 // ---------------------------------------------------------------------------------------------
@@ -53,7 +68,9 @@ const log = (...a) => console.log(new Date().toISOString().slice(11, 19), ...a);
 class LlamaAttention extends nn.Module {
   constructor(c) {
     super();
-    this.nHeads = c.heads; this.nKv = c.kvHeads; this.headDim = c.dims / c.heads;
+    this.nHeads = c.heads;
+    this.nKv = c.kvHeads;
+    this.headDim = c.dims / c.heads;
     this.q_proj = new nn.Linear(c.dims, c.heads * this.headDim, { bias: false });
     this.k_proj = new nn.Linear(c.dims, c.kvHeads * this.headDim, { bias: false });
     this.v_proj = new nn.Linear(c.dims, c.kvHeads * this.headDim, { bias: false });
@@ -136,9 +153,15 @@ function makeData(text, bpe) {
   const cut = starts[Math.round(starts.length * 0.9)]; // the last 10% of verses validate
   const tok = (s) => bpe.vocab.get(s);
   return {
-    ids, nl: nl[0], cut,
-    trainStarts: starts.filter((s) => s < cut), valStarts: starts.filter((s) => s >= cut),
-    bos: tok('<|begin_of_text|>'), user: tok('<|user|>'), assistant: tok('<|assistant|>'), end: tok('<|end|>'),
+    ids,
+    nl: nl[0],
+    cut,
+    trainStarts: starts.filter((s) => s < cut),
+    valStarts: starts.filter((s) => s >= cut),
+    bos: tok('<|begin_of_text|>'),
+    user: tok('<|user|>'),
+    assistant: tok('<|assistant|>'),
+    end: tok('<|end|>'),
   };
 }
 
@@ -154,7 +177,8 @@ function row(d, starts, v, len, chat, hi) {
       out.push(turn % 2 === 0 ? d.user : d.assistant, d.nl);
       for (let i = starts[v]; i < hi && d.ids[i] !== d.nl; i++) out.push(d.ids[i]);
       out.push(d.end, d.nl);
-      v++; turn++;
+      v++;
+      turn++;
     }
   }
   while (out.length < len) out.push(d.end); // only at the very end of a split
@@ -162,10 +186,14 @@ function row(d, starts, v, len, chat, hi) {
 }
 
 function batch(d, starts, hi, rng, B, L, chatFraction) {
-  const x = new Int32Array(B * L), y = new Int32Array(B * L);
+  const x = new Int32Array(B * L),
+    y = new Int32Array(B * L);
   for (let b = 0; b < B; b++) {
     const r = row(d, starts, Math.floor(rng() * (starts.length - 2)), L + 1, rng() < chatFraction, hi);
-    for (let t = 0; t < L; t++) { x[b * L + t] = r[t]; y[b * L + t] = r[t + 1]; }
+    for (let t = 0; t < L; t++) {
+      x[b * L + t] = r[t];
+      y[b * L + t] = r[t + 1];
+    }
   }
   return [kn.array(x).reshape(B, L), kn.array(y).reshape(B, L)];
 }
@@ -231,10 +259,22 @@ function saveHfFolder(dir, model, d, meta) {
   const tensors = Object.fromEntries(kn.tree.flatten(model.parameters()).map(([k, v]) => [k, v.astype('bfloat16')]));
   kn.saveSafetensors(`${dir}/model.safetensors`, tensors, { format: 'pt' });
   writeFileSync(`${dir}/config.json`, JSON.stringify(hfConfig(d), null, 2) + '\n');
-  writeFileSync(`${dir}/generation_config.json`, JSON.stringify({
-    bos_token_id: d.bos, eos_token_id: [d.eosText, d.end], pad_token_id: d.eosText,
-    do_sample: true, temperature: 0.8, top_p: 0.95, max_new_tokens: 200,
-  }, null, 2) + '\n');
+  writeFileSync(
+    `${dir}/generation_config.json`,
+    JSON.stringify(
+      {
+        bos_token_id: d.bos,
+        eos_token_id: [d.eosText, d.end],
+        pad_token_id: d.eosText,
+        do_sample: true,
+        temperature: 0.8,
+        top_p: 0.95,
+        max_new_tokens: 200,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   writeFileSync(`${dir}/training.json`, JSON.stringify(meta, null, 2) + '\n');
 }
 
@@ -245,7 +285,9 @@ async function main() {
   const text = loadKjv();
   const bpe = writeTokenizer(values.out, text, { vocabSize: cfg.vocabSize, modelMaxLength: MAX_POSITIONS });
   const check = await checkAgainstHf(values.out, bpe, text);
-  log(`tokenizer: vocab ${bpe.vocab.size}, ${check.corpusTokens} tokens (${check.charsPerToken.toFixed(2)} chars/token), ids equal @huggingface/tokenizers on ${check.lines} lines`);
+  log(
+    `tokenizer: vocab ${bpe.vocab.size}, ${check.corpusTokens} tokens (${check.charsPerToken.toFixed(2)} chars/token), ids equal @huggingface/tokenizers on ${check.lines} lines`,
+  );
   const d = makeData(text, bpe);
   d.eosText = bpe.vocab.get('<|end_of_text|>');
   log(`train ${d.cut} tokens (${d.trainStarts.length} verses), validation ${d.ids.length - d.cut} tokens (${d.valStarts.length} verses)`);
@@ -289,10 +331,11 @@ async function main() {
   const step = !values.eager ? kn.compile(plain, { inputs: [model, optimizer], outputs: [model, optimizer] }) : plain;
   const budget = cfg.minutes * 60;
   const warmup = 0.04; // fraction of the budget
-  const lrAt = (f) => f < warmup ? cfg.lr * Math.max(f / warmup, 0.02)
-    : cfg.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (f - warmup) / (1 - warmup)))));
+  const lrAt = (f) =>
+    f < warmup ? cfg.lr * Math.max(f / warmup, 0.02) : cfg.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (f - warmup) / (1 - warmup)))));
   const rng = mulberry32(cfg.seed * 7919 + state.step);
-  let t0 = performance.now() - state.seconds * 1000, lossAvg = null;
+  let t0 = performance.now() - state.seconds * 1000,
+    lossAvg = null;
   while (state.step < cfg.maxSteps) {
     const elapsed = (performance.now() - t0) / 1000;
     if (elapsed >= budget) break;
@@ -308,7 +351,9 @@ async function main() {
     lossAvg = lossAvg === null ? loss : 0.95 * lossAvg + 0.05 * loss;
     if (state.step % 10 === 0) {
       const tps = (state.step * cfg.batch * cfg.seqLen) / state.seconds;
-      log(`step ${state.step} loss ${loss.toFixed(4)} (avg ${lossAvg.toFixed(4)}) |g| ${norm.toFixed(2)} lr ${optimizer.learningRate.item().toExponential(2)} ${tps.toFixed(0)} tok/s ${state.seconds.toFixed(0)} s`);
+      log(
+        `step ${state.step} loss ${loss.toFixed(4)} (avg ${lossAvg.toFixed(4)}) |g| ${norm.toFixed(2)} lr ${optimizer.learningRate.item().toExponential(2)} ${tps.toFixed(0)} tok/s ${state.seconds.toFixed(0)} s`,
+      );
     }
     if (state.step % cfg.evalEvery === 0) {
       const val = evaluate(model, d, d.valStarts, d.ids.length, 8);
@@ -333,12 +378,23 @@ async function main() {
     }
   }
   const trainLoss = evaluate(model, d, d.trainStarts, d.cut, 16);
-  log(`done: ${state.step} steps in ${state.seconds.toFixed(0)} s; exported step ${chosen.step}: train ${trainLoss.toFixed(4)}, validation ${chosen.val.toFixed(4)} nats/token`);
+  log(
+    `done: ${state.step} steps in ${state.seconds.toFixed(0)} s; exported step ${chosen.step}: train ${trainLoss.toFixed(4)}, validation ${chosen.val.toFixed(4)} nats/token`,
+  );
   saveHfFolder(values.out, model, d, {
-    script: 'scripts/train_tiny_llama.mjs', corpus: 'examples/data/kjv_pentateuch.txt.gz', parameters: nParams, config: cfg,
-    steps: state.step, trainSeconds: Math.round(state.seconds), exportedStep: chosen.step,
-    trainLoss, validationLoss: chosen.val, tokensSeen: state.step * cfg.batch * cfg.seqLen,
-    corpusTokens: d.ids.length, trainTokens: d.cut, history: state.history,
+    script: 'scripts/train_tiny_llama.mjs',
+    corpus: 'examples/data/kjv_pentateuch.txt.gz',
+    parameters: nParams,
+    config: cfg,
+    steps: state.step,
+    trainSeconds: Math.round(state.seconds),
+    exportedStep: chosen.step,
+    trainLoss,
+    validationLoss: chosen.val,
+    tokensSeen: state.step * cfg.batch * cfg.seqLen,
+    corpusTokens: d.ids.length,
+    trainTokens: d.cut,
+    history: state.history,
   });
   log(`saved ${values.out}`);
 }

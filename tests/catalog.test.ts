@@ -82,17 +82,32 @@ describe('the native catalog has a reference, a domain and a gradient rule (or a
 
   // the test file that checks each kernel against a reference, and a word it uses for the kernel
   const KERNEL_TESTS: Record<string, [file: string, word: string]> = {
-    free: ['memory.test.ts', 'dispose'], copy: ['conformance/copy_cast.test.ts', 'astype'],
-    fill: ['conformance/copy_cast.test.ts', 'full'], arange: ['conformance/copy_cast.test.ts', 'arange'],
-    unary: ['conformance/unary.test.ts', 'unary'], binary: ['conformance/binary.test.ts', 'binary'],
-    where: ['conformance/where.test.ts', 'where'], reduce: ['conformance/reduce.test.ts', 'reduce'],
-    matmul: ['conformance/matmul.test.ts', 'matmul'], gather: ['conformance/index.test.ts', 'take'],
-    scatter: ['conformance/index.test.ts', 'scatter'], cholesky: ['linalg.test.ts', 'cholesky'], inv: ['linalg.test.ts', 'inv'],
-    solve: ['linalg.test.ts', 'solve'], solve_triangular: ['linalg.test.ts', 'solveTriangular'], qr: ['linalg.test.ts', 'qr'],
-    det: ['linalg.test.ts', 'det'], slogdet: ['linalg.test.ts', 'slogdet'], sort: ['conformance/sort.test.ts', 'argsort'],
-    searchsorted: ['conformance/sort.test.ts', 'searchsorted'], topk_indexed: ['topk_indices.test.ts', 'refTopk'], scan: ['conformance/scan.test.ts', 'cumsum'],
-    rms_norm: ['conformance/fast.test.ts', 'rmsNorm'], layer_norm: ['conformance/fast.test.ts', 'layerNorm'],
-    rope: ['conformance/fast.test.ts', 'rope'], attention: ['conformance/fast.test.ts', 'scaledDotProductAttention'],
+    free: ['memory.test.ts', 'dispose'],
+    copy: ['conformance/copy_cast.test.ts', 'astype'],
+    fill: ['conformance/copy_cast.test.ts', 'full'],
+    arange: ['conformance/copy_cast.test.ts', 'arange'],
+    unary: ['conformance/unary.test.ts', 'unary'],
+    binary: ['conformance/binary.test.ts', 'binary'],
+    where: ['conformance/where.test.ts', 'where'],
+    reduce: ['conformance/reduce.test.ts', 'reduce'],
+    matmul: ['conformance/matmul.test.ts', 'matmul'],
+    gather: ['conformance/index.test.ts', 'take'],
+    scatter: ['conformance/index.test.ts', 'scatter'],
+    cholesky: ['linalg.test.ts', 'cholesky'],
+    inv: ['linalg.test.ts', 'inv'],
+    solve: ['linalg.test.ts', 'solve'],
+    solve_triangular: ['linalg.test.ts', 'solveTriangular'],
+    qr: ['linalg.test.ts', 'qr'],
+    det: ['linalg.test.ts', 'det'],
+    slogdet: ['linalg.test.ts', 'slogdet'],
+    sort: ['conformance/sort.test.ts', 'argsort'],
+    searchsorted: ['conformance/sort.test.ts', 'searchsorted'],
+    topk_indexed: ['topk_indices.test.ts', 'refTopk'],
+    scan: ['conformance/scan.test.ts', 'cumsum'],
+    rms_norm: ['conformance/fast.test.ts', 'rmsNorm'],
+    layer_norm: ['conformance/fast.test.ts', 'layerNorm'],
+    rope: ['conformance/fast.test.ts', 'rope'],
+    attention: ['conformance/fast.test.ts', 'scaledDotProductAttention'],
     attention_lse: ['fast/attention_lse.test.ts', 'returnLogsumexp'],
     fused: ['conformance/fused.test.ts', 'compile'],
   };
@@ -107,8 +122,12 @@ describe('the native catalog has a reference, a domain and a gradient rule (or a
     expect(name, `no conformance reference (tests/conformance/reference.ts UNARY) for unary op '${code}'`).toBeDefined();
     const dom = UNARY_DOMAINS[name!];
     expect(dom, `no input domain (tests/conformance/domains.ts UNARY_DOMAINS) for '${name}'`).toBeDefined();
-    const rule = code in unaryDerivative, reason = unaryNoDerivative[code];
-    expect(rule !== (reason !== undefined), `'${code}' needs exactly one of a derivative (unaryDerivative) or a reason (unaryNoDerivative) in ops/grad/elementwise.ts`).toBe(true);
+    const rule = code in unaryDerivative,
+      reason = unaryNoDerivative[code];
+    expect(
+      rule !== (reason !== undefined),
+      `'${code}' needs exactly one of a derivative (unaryDerivative) or a reason (unaryNoDerivative) in ops/grad/elementwise.ts`,
+    ).toBe(true);
     if (rejectsFloat(() => R.unaryDType(name!, 'float64'))) {
       expect(reason).toBe('integers only');
       return;
@@ -123,8 +142,12 @@ describe('the native catalog has a reference, a domain and a gradient rule (or a
     expect(name, `no conformance reference (tests/conformance/reference.ts BINARY) for binary op '${code}'`).toBeDefined();
     const doms = BINARY_DOMAINS[name!];
     expect(doms, `no input domains (tests/conformance/domains.ts BINARY_DOMAINS) for '${name}'`).toBeDefined();
-    const rule = code in binaryPartials, reason = binaryNoDerivative[code];
-    expect(rule !== (reason !== undefined), `'${code}' needs exactly one of partials (binaryPartials) or a reason (binaryNoDerivative) in ops/grad/elementwise.ts`).toBe(true);
+    const rule = code in binaryPartials,
+      reason = binaryNoDerivative[code];
+    expect(
+      rule !== (reason !== undefined),
+      `'${code}' needs exactly one of partials (binaryPartials) or a reason (binaryNoDerivative) in ops/grad/elementwise.ts`,
+    ).toBe(true);
     if (rejectsFloat(() => R.binaryDTypes(name!, 'float64'))) {
       expect(reason).toBe('integers only');
       return;
@@ -172,7 +195,11 @@ describe('the native catalog has a reference, a domain and a gradient rule (or a
   });
 
   it('the fusion lists of core/compile name catalog ops', () => {
-    expect([...FUSABLE_REDUCE].sort()).toEqual(Object.keys(ReduceOps).filter((op) => !op.startsWith('arg')).sort());
+    expect([...FUSABLE_REDUCE].sort()).toEqual(
+      Object.keys(ReduceOps)
+        .filter((op) => !op.startsWith('arg'))
+        .sort(),
+    );
     for (const op of CHEAP_UNARY) expect(Object.keys(UnaryOps), `CHEAP_UNARY (core/compile/program.ts) names '${op}'`).toContain(op);
   });
 

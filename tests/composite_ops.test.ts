@@ -6,15 +6,25 @@ import { readFileSync } from 'node:fs';
 import * as kn from '../index.js';
 
 type Enc = number | boolean | string | null;
-interface Arr { dtype: kn.DType; shape: number[]; values: Enc[] }
-interface Res extends Arr { tol: number }
-interface Case { name: string; op: string; args: unknown[]; expected: Res | Res[] }
+interface Arr {
+  dtype: kn.DType;
+  shape: number[];
+  values: Enc[];
+}
+interface Res extends Arr {
+  tol: number;
+}
+interface Case {
+  name: string;
+  op: string;
+  args: unknown[];
+  expected: Res | Res[];
+}
 
 const cases = JSON.parse(readFileSync(new URL('./fixtures/composite_ops_cases.json', import.meta.url), 'utf8')) as Case[];
 
 const num = (v: Enc): number | boolean => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number | boolean));
-const isArr = (x: unknown): x is Arr =>
-  x !== null && typeof x === 'object' && !Array.isArray(x) && 'dtype' in x && 'shape' in x && 'values' in x;
+const isArr = (x: unknown): x is Arr => x !== null && typeof x === 'object' && !Array.isArray(x) && 'dtype' in x && 'shape' in x && 'values' in x;
 
 function decode(x: unknown): unknown {
   if (isArr(x)) return kn.reshape(kn.array(x.values.map(num), x.dtype), x.shape);
@@ -73,13 +83,22 @@ describe('grids_diagonals', () => {
     expect(kn.diagonal(a.slice([{ start: 1 }, { step: 2 }])).tolist()).toEqual([4, 10]);
     expect(kn.diagonal(kn.ones([0, 3])).shape).toEqual([0]);
     expect(a.diagonal(1).tolist()).toEqual([1, 6, 11]);
-    expect(kn.array([1, 2]).diag().tolist()).toEqual([[1, 0], [0, 2]]);
+    expect(kn.array([1, 2]).diag().tolist()).toEqual([
+      [1, 0],
+      [0, 2],
+    ]);
   });
   it('tril/triu keep dtype, including bool, and diag of empty', () => {
     expect(kn.tril(kn.ones([2, 2], 'float16')).dtype).toBe('float16');
-    expect(kn.triu(kn.full([2, 2], true)).tolist()).toEqual([[true, true], [false, true]]);
+    expect(kn.triu(kn.full([2, 2], true)).tolist()).toEqual([
+      [true, true],
+      [false, true],
+    ]);
     expect(kn.diag(kn.zeros([0])).shape).toEqual([0, 0]);
-    expect(kn.diag(kn.zeros([0]), 2).tolist()).toEqual([[0, 0], [0, 0]]);
+    expect(kn.diag(kn.zeros([0]), 2).tolist()).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
   });
   it('linspace and eye edge cases', () => {
     expect(kn.linspace(1, 1, 3).tolist()).toEqual([1, 1, 1]);
@@ -119,7 +138,8 @@ describe('clip_compare', () => {
     expect(kn.isclose(kn.array([1e10], 'float64'), 1.00001e10).item()).toBe(true); // rtol 1e-5
   });
   it('divmod satisfies q * b + r == a and the sign rule', () => {
-    const a = kn.array([-9, -4, 0, 4, 9]), b = kn.array([4, -3, 2, -3, 4]);
+    const a = kn.array([-9, -4, 0, 4, 9]),
+      b = kn.array([4, -3, 2, -3, 4]);
     const [q, r] = kn.divmod(a, b);
     expect(kn.add(kn.multiply(q, b), r).tolist()).toEqual(a.tolist());
     (r.tolist() as number[]).forEach((v, i) => expect(v === 0 || Math.sign(v) === Math.sign((b.tolist() as number[])[i])).toBe(true));
@@ -134,7 +154,10 @@ describe('clip_compare', () => {
 
 describe('stats_softmax', () => {
   it('methods: var, std, logsumexp, trace', () => {
-    const a = f32([[1, 2], [3, 5]]);
+    const a = f32([
+      [1, 2],
+      [3, 5],
+    ]);
     expect(a.var().item()).toBeCloseTo(2.1875, 6);
     expect(a.std(1, { ddof: 1 }).tolist()).toEqual([Math.fround(Math.SQRT1_2), Math.fround(Math.SQRT2)]);
     expect(a.var({ axis: 0, keepdims: true }).shape).toEqual([1, 2]);

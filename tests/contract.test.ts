@@ -9,7 +9,14 @@ const cases = JSON.parse(readFileSync(new URL('./fixtures/contract_cases.json', 
 // same data as the generator: ((arange(n) * 7 + k * 3) % 11) - 5
 const arr = (shape: number[], k: number) => {
   const n = shape.reduce((p, d) => p * d, 1);
-  return kn.arange(n).multiply(7).add(k * 3).remainder(11).subtract(5).astype('float64').reshape(shape);
+  return kn
+    .arange(n)
+    .multiply(7)
+    .add(k * 3)
+    .remainder(11)
+    .subtract(5)
+    .astype('float64')
+    .reshape(shape);
 };
 
 describe('contractions match numpy', () => {
@@ -25,7 +32,10 @@ describe('contractions match numpy', () => {
   });
 
   it('addmm and errors', () => {
-    expect(kn.addmm(kn.ones([2, 2]), kn.ones([2, 3]), kn.ones([3, 2]), { alpha: 2, beta: 0.5 }).tolist()).toEqual([[6.5, 6.5], [6.5, 6.5]]);
+    expect(kn.addmm(kn.ones([2, 2]), kn.ones([2, 3]), kn.ones([3, 2]), { alpha: 2, beta: 0.5 }).tolist()).toEqual([
+      [6.5, 6.5],
+      [6.5, 6.5],
+    ]);
     expect(() => kn.einsum('ij,jk->ik', kn.ones([2, 3]), kn.ones([4, 5]))).toThrow(/\[einsum\] label j has sizes 3 and 4/);
     expect(() => kn.einsum('ij', kn.ones([2]))).toThrow(/\[einsum\] subscripts "ij" do not match operand 0/);
     expect(() => kn.einsum('ij->k', kn.ones([2, 2]))).toThrow(/\[einsum\] output label k/);

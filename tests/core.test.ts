@@ -74,7 +74,10 @@ describe('creation and dtype inference', () => {
     expect(kn.arange(3, 1).shape).toEqual([0]);
     const a = kn.ones([2, 2], 'float16');
     expect(kn.zerosLike(a).dtype).toBe('float16');
-    expect(kn.fullLike(a, 3).tolist()).toEqual([[3, 3], [3, 3]]);
+    expect(kn.fullLike(a, 3).tolist()).toEqual([
+      [3, 3],
+      [3, 3],
+    ]);
   });
 });
 
@@ -110,7 +113,10 @@ describe('laziness and evaluation', () => {
   });
 
   it('prints like numpy through toString and util.inspect', () => {
-    const a = kn.array([[1, 2], [3, 4]]);
+    const a = kn.array([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(a.toString()).toBe('array([[1, 2],\n       [3, 4]])');
     expect(inspect(a)).toBe(a.toString());
     expect(String(kn.array([1.5, 2], 'float16'))).toBe('array([1.5, 2. ], dtype=float16)');
@@ -153,7 +159,11 @@ describe('errors name the op and the values', () => {
 describe('iteration', () => {
   it('iterates over the first axis like numpy and refuses 0-d arrays', () => {
     const rows = [...kn.arange(6).reshape(3, 2)].map((r) => r.tolist());
-    expect(rows).toEqual([[0, 1], [2, 3], [4, 5]]);
+    expect(rows).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
     const [a, b] = kn.random.split(kn.random.key(1));
     expect(a.shape).toEqual([2]);
     expect(b.dtype).toBe('uint32');

@@ -12,9 +12,7 @@ interface FixtureCase {
   expected: string;
   options?: FormatOptions;
 }
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/format_cases.json', import.meta.url), 'utf8'),
-) as { numpy_version: string; cases: FixtureCase[] };
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/format_cases.json', import.meta.url), 'utf8')) as { numpy_version: string; cases: FixtureCase[] };
 
 function decode(c: FixtureCase): (number | bigint | boolean)[] {
   return c.values.map((v) => {
@@ -44,10 +42,8 @@ describe(`formatArray matches numpy ${fixture.numpy_version} repr`, () => {
 describe('formatArray bfloat16 (hand-checked)', () => {
   it('exact short values print like float32 ones', () => {
     // numpy: repr(np.array([1, 2.5, -0.5, 0.375], np.float32)) minus ', dtype=float32'
-    expect(formatArray([1, 2.5, -0.5, 0.375], [4], 'bfloat16'))
-      .toBe('array([ 1.   ,  2.5  , -0.5  ,  0.375], dtype=bfloat16)');
-    expect(formatArray([1, 2, 3, 4], [2, 2], 'bfloat16'))
-      .toBe('array([[1., 2.],\n       [3., 4.]], dtype=bfloat16)');
+    expect(formatArray([1, 2.5, -0.5, 0.375], [4], 'bfloat16')).toBe('array([ 1.   ,  2.5  , -0.5  ,  0.375], dtype=bfloat16)');
+    expect(formatArray([1, 2, 3, 4], [2, 2], 'bfloat16')).toBe('array([[1., 2.],\n       [3., 4.]], dtype=bfloat16)');
     expect(formatArray([-0.25], [], 'bfloat16')).toBe('array(-0.25, dtype=bfloat16)');
   });
   it('uses bfloat16 shortest digits and rounds inputs to bfloat16', () => {

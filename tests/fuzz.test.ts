@@ -15,9 +15,31 @@ import * as kn from '../index.js';
 import { mulberry32 } from './helpers/rng.js';
 import { DTYPES, isFloat, isUnsigned, sizeOf } from './conformance/reference.js';
 import {
-  Invalid, MAXN, argmaxCall, astypeCall, big, binaryCall, broadcastRef, broadcastToCall, cast, close, expandDimsCall, matmulCall,
-  permuteRef, reduceCall, refAsArray, reshapeCall, sliceCall, squeezeCall, tol, transposeCall, unaryCall, whereCall,
-  type Operand as ModelOperand, type Outcome, type Ref,
+  Invalid,
+  MAXN,
+  argmaxCall,
+  astypeCall,
+  big,
+  binaryCall,
+  broadcastRef,
+  broadcastToCall,
+  cast,
+  close,
+  expandDimsCall,
+  matmulCall,
+  permuteRef,
+  reduceCall,
+  refAsArray,
+  reshapeCall,
+  sliceCall,
+  squeezeCall,
+  tol,
+  transposeCall,
+  unaryCall,
+  whereCall,
+  type Operand as ModelOperand,
+  type Outcome,
+  type Ref,
 } from './conformance/reference_calls.js';
 
 type DType = kn.DType;
@@ -40,8 +62,19 @@ const BINARY = ['add', 'subtract', 'multiply', 'divide', 'maximum', 'less'] as c
 const UNARY = ['exp', 'log', 'negative', 'abs', 'sqrt'] as const;
 const REDUCE = ['sum', 'max', 'mean'] as const;
 type OpName =
-  | (typeof BINARY)[number] | (typeof UNARY)[number] | (typeof REDUCE)[number]
-  | 'where' | 'argmax' | 'reshape' | 'transpose' | 'slice' | 'broadcastTo' | 'expandDims' | 'squeeze' | 'astype' | 'matmul';
+  | (typeof BINARY)[number]
+  | (typeof UNARY)[number]
+  | (typeof REDUCE)[number]
+  | 'where'
+  | 'argmax'
+  | 'reshape'
+  | 'transpose'
+  | 'slice'
+  | 'broadcastTo'
+  | 'expandDims'
+  | 'squeeze'
+  | 'astype'
+  | 'matmul';
 
 type Layout = 'c' | 'T' | 's2' | 'rev' | 'b' | 'off';
 interface ArraySpec {
@@ -52,9 +85,7 @@ interface ArraySpec {
   ones: number;
 }
 type Src =
-  | { t: 'pool'; i: number }
-  | { t: 'js'; v: unknown }
-  | { t: 'fresh'; dtype: DType; seed: number; layout: Layout; drop: number; ones: number; extra: number };
+  { t: 'pool'; i: number } | { t: 'js'; v: unknown } | { t: 'fresh'; dtype: DType; seed: number; layout: Layout; drop: number; ones: number; extra: number };
 interface Step {
   op: OpName;
   x: Src;
@@ -75,8 +106,14 @@ interface Program {
 
 const SPECIAL_F = [NaN, Infinity, -Infinity, -0, 0.5, 1e-3, 300, 1e5, 2.5, -2.5, 65504, 1e-8];
 const EXTREMES: Record<string, number[]> = {
-  uint8: [0, 255, 254], uint16: [0, 65535], uint32: [0, 4294967295], uint64: [0, 2 ** 53 - 1, 2 ** 40],
-  int8: [-128, 127, -127], int16: [-32768, 32767], int32: [-2147483648, 2147483647], int64: [-(2 ** 53 - 1), 2 ** 53 - 1, -(2 ** 40)],
+  uint8: [0, 255, 254],
+  uint16: [0, 65535],
+  uint32: [0, 4294967295],
+  uint64: [0, 2 ** 53 - 1, 2 ** 40],
+  int8: [-128, 127, -127],
+  int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647],
+  int64: [-(2 ** 53 - 1), 2 ** 53 - 1, -(2 ** 40)],
 };
 function genValue(r: () => number, dt: DType): number {
   const u = r();
@@ -172,12 +209,39 @@ const scalarArb = fc.oneof(
   fc.constantFrom<unknown>(NaN, Infinity, -Infinity, -0, 0.5, 2.5, 300, -129, 70000, 2 ** 31, 2 ** 53, true, false, 3n, -2n),
 );
 const listArb = fc.constantFrom<unknown>(
-  [1, 2, 3], [[1.5], [2.5]], [true, false, true], [], [[1, 2], [3]], [[[]]], [1n, 2n], [NaN, 1],
-  [[1, 2, 3], [4, 5, 6]], new Float64Array([1.5, -2]), new Int8Array([-1, 2, 3]), new kn.Float16Array([0.5, 2]), [[1], [2]],
+  [1, 2, 3],
+  [[1.5], [2.5]],
+  [true, false, true],
+  [],
+  [[1, 2], [3]],
+  [[[]]],
+  [1n, 2n],
+  [NaN, 1],
+  [
+    [1, 2, 3],
+    [4, 5, 6],
+  ],
+  new Float64Array([1.5, -2]),
+  new Int8Array([-1, 2, 3]),
+  new kn.Float16Array([0.5, 2]),
+  [[1], [2]],
 );
 const garbageArb = fc.constantFrom<unknown>(
-  'abc', 'float32', '', undefined, null, {}, { shape: [2] }, () => 1, Symbol('s'), new Map(),
-  new DataView(new ArrayBuffer(4)), [undefined], [{}], ['a'], [null],
+  'abc',
+  'float32',
+  '',
+  undefined,
+  null,
+  {},
+  { shape: [2] },
+  () => 1,
+  Symbol('s'),
+  new Map(),
+  new DataView(new ArrayBuffer(4)),
+  [undefined],
+  [{}],
+  ['a'],
+  [null],
 );
 const smallInt = fc.integer({ min: -5, max: 5 });
 const jsArb = (a: fc.Arbitrary<unknown>): fc.Arbitrary<Src> => a.map((v) => ({ t: 'js', v }));
@@ -194,7 +258,11 @@ const freshArb: fc.Arbitrary<Src> = fc.record({
   extra: fc.nat({ max: 11 }),
 });
 const boundArb = fc.oneof(fc.constant(null), fc.integer({ min: -7, max: 7 }), fc.constantFrom(-1e9, 1e9, 2 ** 53 - 1, -(2 ** 53 - 1)));
-const sliceStepArb = fc.oneof(fc.constant(null), fc.integer({ min: -3, max: 3 }).filter((s) => s !== 0), fc.constantFrom(1e9, -1e9));
+const sliceStepArb = fc.oneof(
+  fc.constant(null),
+  fc.integer({ min: -3, max: 3 }).filter((s) => s !== 0),
+  fc.constantFrom(1e9, -1e9),
+);
 
 function programArbitrary(chaos: boolean): fc.Arbitrary<Program> {
   /** clean arbitrary, plus (in chaos programs) some garbage */
@@ -216,7 +284,10 @@ function programArbitrary(chaos: boolean): fc.Arbitrary<Program> {
   );
   const rawDim = dirty(fc.integer({ min: 0, max: 5 }), fc.constantFrom<unknown>(1.5, NaN, Infinity, '2', null, Symbol('d')));
   const rawShapeArb = fc.oneof(
-    { weight: 5, arbitrary: fc.array(fc.oneof({ weight: 8, arbitrary: rawDim }, { weight: 1, arbitrary: fc.constantFrom(-1, -2, 2 ** 31) }), { maxLength: 5 }) },
+    {
+      weight: 5,
+      arbitrary: fc.array(fc.oneof({ weight: 8, arbitrary: rawDim }, { weight: 1, arbitrary: fc.constantFrom(-1, -2, 2 ** 31) }), { maxLength: 5 }),
+    },
     { weight: 1, arbitrary: fc.integer({ min: -2, max: 8 }) },
     { weight: 1, arbitrary: fc.constantFrom<unknown>([-1, -1], Array(33).fill(1), [2 ** 53, 2 ** 53], [0, -1], [-1]) },
     ...(chaos ? [{ weight: 1, arbitrary: garbageArb }] : []),
@@ -230,7 +301,10 @@ function programArbitrary(chaos: boolean): fc.Arbitrary<Program> {
       {
         weight: 2,
         arbitrary: fc.record(
-          { axis: fc.oneof(fc.constant(undefined), smallInt, fc.array(smallInt, { maxLength: 3 })), keepdims: fc.constantFrom<unknown>(undefined, true, false) },
+          {
+            axis: fc.oneof(fc.constant(undefined), smallInt, fc.array(smallInt, { maxLength: 3 })),
+            keepdims: fc.constantFrom<unknown>(undefined, true, false),
+          },
           { requiredKeys: [] },
         ),
       },
@@ -238,14 +312,23 @@ function programArbitrary(chaos: boolean): fc.Arbitrary<Program> {
     fc.oneof(axisGarbage, fc.record({ axis: smallInt, keepdims: fc.constantFrom<unknown>('yes', 1, null) })),
   );
   const optsArb = dirty(
-    fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: fc.record({ keepdims: fc.constantFrom<unknown>(true, false, undefined) }) }),
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant(undefined) },
+      { weight: 3, arbitrary: fc.record({ keepdims: fc.constantFrom<unknown>(true, false, undefined) }) },
+    ),
     fc.constantFrom<unknown>({ keepdims: 'yes' }, { keepdims: 1 }),
   );
   const argmaxAxisArb = dirty(
     fc.oneof(
       { weight: 2, arbitrary: fc.constantFrom<unknown>(undefined, null) },
       { weight: 4, arbitrary: smallInt },
-      { weight: 1, arbitrary: fc.record({ axis: fc.oneof(fc.constant(undefined), fc.constant(null), smallInt), keepdims: fc.constantFrom<unknown>(undefined, true, false) }, { requiredKeys: [] }) },
+      {
+        weight: 1,
+        arbitrary: fc.record(
+          { axis: fc.oneof(fc.constant(undefined), fc.constant(null), smallInt), keepdims: fc.constantFrom<unknown>(undefined, true, false) },
+          { requiredKeys: [] },
+        ),
+      },
     ),
     fc.oneof(axisGarbage, fc.constantFrom<unknown>([0], [], [1, 0])),
   );
@@ -254,7 +337,14 @@ function programArbitrary(chaos: boolean): fc.Arbitrary<Program> {
     { weight: 2, arbitrary: rawShapeArb.map((v) => ({ t: 'raw', v })) },
   );
   const permArgArb = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ t: fc.constant('perm'), keys: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }), neg: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        t: fc.constant('perm'),
+        keys: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
+        neg: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ t: 'none' }) },
     { weight: 2, arbitrary: dirty(fc.array(smallInt, { maxLength: 5 }), fc.oneof(garbageArb, fc.constant(null))).map((v) => ({ t: 'raw', v })) },
   );
@@ -282,7 +372,10 @@ function programArbitrary(chaos: boolean): fc.Arbitrary<Program> {
   const squeezeArgArb = fc.oneof(
     { weight: 2, arbitrary: fc.constant({ t: 'none' }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('ones'), neg: fc.boolean() }) },
-    { weight: 2, arbitrary: dirty(fc.oneof(smallInt, fc.array(smallInt, { maxLength: 3 })), fc.constantFrom<unknown>(null, 'x', 1.5, {})).map((v) => ({ t: 'raw', v })) },
+    {
+      weight: 2,
+      arbitrary: dirty(fc.oneof(smallInt, fc.array(smallInt, { maxLength: 3 })), fc.constantFrom<unknown>(null, 'x', 1.5, {})).map((v) => ({ t: 'raw', v })),
+    },
   );
   const astypeArgArb = dirty(dtypeArb, fc.constantFrom<unknown>('float', 'int', 'Float32', 'complex64', '', undefined, null, 5, { dtype: 'int32' }));
 
@@ -354,7 +447,9 @@ function resolveArg(step: Step, shape: number[] | null): unknown {
       const out: number[] = [];
       let rest = n;
       for (const p of picks) {
-        const divs = range(rest).map((i) => i + 1).filter((d) => rest % d === 0);
+        const divs = range(rest)
+          .map((i) => i + 1)
+          .filter((d) => rest % d === 0);
         const d = divs[p % divs.length];
         out.push(d);
         rest /= d;
@@ -367,8 +462,11 @@ function resolveArg(step: Step, shape: number[] | null): unknown {
     case 'transpose': {
       if (a!.t === 'none') return undefined;
       if (a!.t === 'raw') return a!.v;
-      const keys = a!.keys as number[], neg = a!.neg as boolean[];
-      return range(nd).sort((p, q) => keys[p] - keys[q] || p - q).map((p, i) => (neg[i] ? p - nd : p));
+      const keys = a!.keys as number[],
+        neg = a!.neg as boolean[];
+      return range(nd)
+        .sort((p, q) => keys[p] - keys[q] || p - q)
+        .map((p, i) => (neg[i] ? p - nd : p));
     }
     case 'broadcastTo': {
       if (a!.t === 'raw') return a!.v;
@@ -381,7 +479,9 @@ function resolveArg(step: Step, shape: number[] | null): unknown {
     case 'squeeze': {
       if (a!.t === 'none') return undefined;
       if (a!.t === 'raw') return a!.v;
-      return range(nd).filter((i) => shape![i] === 1).map((i) => (a!.neg ? i - nd : i));
+      return range(nd)
+        .filter((i) => shape![i] === 1)
+        .map((i) => (a!.neg ? i - nd : i));
     }
     default:
       return step.arg;
@@ -404,11 +504,24 @@ function callLibrary(step: Step, X: Operand, Y: Operand, Z: Operand, arg: unknow
   switch (op) {
     case 'where':
       return kn.where(val(X) as kn.Array, val(Y) as kn.Array, val(Z) as kn.Array);
-    case 'add': case 'subtract': case 'multiply': case 'divide': case 'maximum': case 'less': case 'matmul':
+    case 'add':
+    case 'subtract':
+    case 'multiply':
+    case 'divide':
+    case 'maximum':
+    case 'less':
+    case 'matmul':
       return m ? m[op](val(Y)) : K[op](val(X), val(Y));
-    case 'exp': case 'log': case 'negative': case 'abs': case 'sqrt':
+    case 'exp':
+    case 'log':
+    case 'negative':
+    case 'abs':
+    case 'sqrt':
       return m ? m[op]() : K[op](val(X));
-    case 'sum': case 'max': case 'mean': case 'argmax': {
+    case 'sum':
+    case 'max':
+    case 'mean':
+    case 'argmax': {
       const rest = trim([arg, step.arg2]);
       return m ? m[op](...rest) : K[op](val(X), ...rest);
     }
@@ -426,20 +539,43 @@ function reference(step: Step, X: Operand, Y: Operand, Z: Operand, arg: unknown)
   const op = step.op;
   const method = step.method && X.kind === 'arr';
   switch (op) {
-    case 'add': case 'subtract': case 'multiply': case 'divide': case 'maximum': case 'less':
+    case 'add':
+    case 'subtract':
+    case 'multiply':
+    case 'divide':
+    case 'maximum':
+    case 'less':
       return { ref: binaryCall(op, X, Y) };
-    case 'where': return { ref: whereCall(X, Y, Z) };
-    case 'exp': case 'log': case 'negative': case 'abs': case 'sqrt': return { ref: unaryCall(op, X) };
-    case 'sum': case 'max': case 'mean': return reduceCall(op, X, arg, step.arg2);
-    case 'argmax': return argmaxCall(X, arg, step.arg2);
-    case 'reshape': return { ref: reshapeCall(X, arg, method) };
-    case 'transpose': return transposeCall(X, arg, method);
-    case 'slice': return { ref: sliceCall(X, arg) };
-    case 'broadcastTo': return { ref: broadcastToCall(X, arg) };
-    case 'expandDims': return { ref: expandDimsCall(X, arg) };
-    case 'squeeze': return { ref: squeezeCall(X, arg) };
-    case 'astype': return { ref: astypeCall(X, arg) };
-    case 'matmul': return { ref: matmulCall(X, Y) };
+    case 'where':
+      return { ref: whereCall(X, Y, Z) };
+    case 'exp':
+    case 'log':
+    case 'negative':
+    case 'abs':
+    case 'sqrt':
+      return { ref: unaryCall(op, X) };
+    case 'sum':
+    case 'max':
+    case 'mean':
+      return reduceCall(op, X, arg, step.arg2);
+    case 'argmax':
+      return argmaxCall(X, arg, step.arg2);
+    case 'reshape':
+      return { ref: reshapeCall(X, arg, method) };
+    case 'transpose':
+      return transposeCall(X, arg, method);
+    case 'slice':
+      return { ref: sliceCall(X, arg) };
+    case 'broadcastTo':
+      return { ref: broadcastToCall(X, arg) };
+    case 'expandDims':
+      return { ref: expandDimsCall(X, arg) };
+    case 'squeeze':
+      return { ref: squeezeCall(X, arg) };
+    case 'astype':
+      return { ref: astypeCall(X, arg) };
+    case 'matmul':
+      return { ref: matmulCall(X, Y) };
   }
 }
 
@@ -453,12 +589,15 @@ function show(v: unknown, depth = 0): string {
   if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === undefined || v === null || typeof v === 'boolean') return String(v);
-  if ((ArrayBuffer.isView(v) && !(v instanceof DataView)) || v instanceof kn.Float16Array) return `${(v as object).constructor.name}[${Array.from(v as unknown as ArrayLike<unknown>, (x) => show(x)).join(', ')}]`;
+  if ((ArrayBuffer.isView(v) && !(v instanceof DataView)) || v instanceof kn.Float16Array)
+    return `${(v as object).constructor.name}[${Array.from(v as unknown as ArrayLike<unknown>, (x) => show(x)).join(', ')}]`;
   if (depth > 3) return '…';
   if (Array.isArray(v)) return `[${v.map((x) => show(x, depth + 1)).join(', ')}]`;
   if (v instanceof Map) return 'Map{}';
   if (v instanceof DataView) return 'DataView';
-  return `{${Object.entries(v as object).map(([k, x]) => `${k}: ${show(x, depth + 1)}`).join(', ')}}`;
+  return `{${Object.entries(v as object)
+    .map(([k, x]) => `${k}: ${show(x, depth + 1)}`)
+    .join(', ')}}`;
 }
 function showOperand(o: Operand, pool: Entry[]): string {
   if (o.kind === 'js') return show(o.v);
@@ -548,7 +687,9 @@ function runStep(step: Step, pool: Entry[], mode: Mode, log: string[]): void {
     if (!(e instanceof Invalid)) throw e;
     expected = e;
   }
-  let out: unknown, thrown: unknown, didThrow = false;
+  let out: unknown,
+    thrown: unknown,
+    didThrow = false;
   try {
     out = callLibrary(step, X, Y, Z, arg);
   } catch (e) {
@@ -558,14 +699,15 @@ function runStep(step: Step, pool: Entry[], mode: Mode, log: string[]): void {
   if (didThrow) {
     if (!(thrown instanceof Error)) throw new Failure(`${where} => threw a non-Error ${show(thrown)}`);
     if (!thrown.message.startsWith(`[${step.op}]`))
-      throw new Failure(`${where} => error message does not start with [${step.op}]: ${thrown.constructor.name}: ${thrown.message}\n${thrown.stack?.split('\n').slice(1, 4).join('\n')}`);
+      throw new Failure(
+        `${where} => error message does not start with [${step.op}]: ${thrown.constructor.name}: ${thrown.message}\n${thrown.stack?.split('\n').slice(1, 4).join('\n')}`,
+      );
     if (!(expected instanceof Invalid) && !expected.lenient)
       throw new Failure(`${where} => threw for a valid call: ${thrown.message} (expected ${expected.ref.dtype}${fmt(expected.ref.shape)})`);
     stats.rejected++;
     return;
   }
-  if (expected instanceof Invalid)
-    throw new Failure(`${where} => accepted an invalid call (${expected.why}) and returned ${show(out)}`);
+  if (expected instanceof Invalid) throw new Failure(`${where} => accepted an invalid call (${expected.why}) and returned ${show(out)}`);
   if (!(out instanceof kn.Array)) throw new Failure(`${where} => returned ${show(out)}, not an array`);
   const ref = expected.ref;
   if (fmt(out.shape) !== fmt(ref.shape) || out.dtype !== ref.dtype)
@@ -622,7 +764,8 @@ describe('random op sequences never crash', () => {
   const runPrograms = (chaos: boolean, seed: number) =>
     fc.assert(
       fc.property(programArbitrary(chaos), (p) => {
-        const before = kn.memory.buffers(), active = kn.memory.active();
+        const before = kn.memory.buffers(),
+          active = kn.memory.active();
         try {
           kn.tidy(() => {
             runProgram(p);

@@ -47,26 +47,80 @@ describe('take, takeAlongAxis, putAlongAxis, at, sliceUpdate, put_', () => {
   });
 
   it('takeAlongAxis / putAlongAxis follow numpy (argsort-style use)', () => {
-    const a = kn.array([[10, 30, 20], [60, 40, 50]]);
-    const idx = kn.array([[0, 2, 1], [1, 2, 0]]);
-    expect(kn.takeAlongAxis(a, idx, 1).tolist()).toEqual([[10, 20, 30], [40, 50, 60]]);
+    const a = kn.array([
+      [10, 30, 20],
+      [60, 40, 50],
+    ]);
+    const idx = kn.array([
+      [0, 2, 1],
+      [1, 2, 0],
+    ]);
+    expect(kn.takeAlongAxis(a, idx, 1).tolist()).toEqual([
+      [10, 20, 30],
+      [40, 50, 60],
+    ]);
     expect(kn.takeAlongAxis(a, kn.array([[1, 0, 1]]), 0).tolist()).toEqual([[60, 30, 50]]);
-    expect(kn.putAlongAxis(a, kn.array([[0], [2]]), -1, 1).tolist()).toEqual([[-1, 30, 20], [60, 40, -1]]);
+    expect(kn.putAlongAxis(a, kn.array([[0], [2]]), -1, 1).tolist()).toEqual([
+      [-1, 30, 20],
+      [60, 40, -1],
+    ]);
   });
 
   it('at() scatters with accumulation for repeated indices', () => {
-    expect(kn.at(kn.zeros([3]), kn.array([0, 0, 2])).add(1).tolist()).toEqual([2, 0, 1]);
-    expect(kn.at(kn.ones([3]), kn.array([1, 1])).multiply(3).tolist()).toEqual([1, 9, 1]);
-    expect(kn.at(kn.array([5, 5, 5]), kn.array([0, 2])).maximum(kn.array([7, 1])).tolist()).toEqual([7, 5, 5]);
-    expect(kn.at(kn.array([5, 5, 5]), kn.array([0, 2])).minimum(kn.array([7, 1])).tolist()).toEqual([5, 5, 1]);
-    expect(kn.at(kn.arange(6).reshape(2, 3), ':', 1).set(kn.array([-1, -2])).tolist()).toEqual([[0, -1, 2], [3, -2, 5]]);
-    expect(kn.at(kn.ones([4]), '1:3').subtract(1).tolist()).toEqual([1, 0, 0, 1]);
-    expect(kn.at(kn.ones([2]), 0).divide(4).tolist()).toEqual([0.25, 1]);
+    expect(
+      kn
+        .at(kn.zeros([3]), kn.array([0, 0, 2]))
+        .add(1)
+        .tolist(),
+    ).toEqual([2, 0, 1]);
+    expect(
+      kn
+        .at(kn.ones([3]), kn.array([1, 1]))
+        .multiply(3)
+        .tolist(),
+    ).toEqual([1, 9, 1]);
+    expect(
+      kn
+        .at(kn.array([5, 5, 5]), kn.array([0, 2]))
+        .maximum(kn.array([7, 1]))
+        .tolist(),
+    ).toEqual([7, 5, 5]);
+    expect(
+      kn
+        .at(kn.array([5, 5, 5]), kn.array([0, 2]))
+        .minimum(kn.array([7, 1]))
+        .tolist(),
+    ).toEqual([5, 5, 1]);
+    expect(
+      kn
+        .at(kn.arange(6).reshape(2, 3), ':', 1)
+        .set(kn.array([-1, -2]))
+        .tolist(),
+    ).toEqual([
+      [0, -1, 2],
+      [3, -2, 5],
+    ]);
+    expect(
+      kn
+        .at(kn.ones([4]), '1:3')
+        .subtract(1)
+        .tolist(),
+    ).toEqual([1, 0, 0, 1]);
+    expect(
+      kn
+        .at(kn.ones([2]), 0)
+        .divide(4)
+        .tolist(),
+    ).toEqual([0.25, 1]);
   });
 
   it('sliceUpdate and put_ (copy-on-write for other holders)', () => {
     expect(kn.sliceUpdate(kn.zeros([4]), kn.ones([2]), [1]).tolist()).toEqual([0, 1, 1, 0]);
-    expect(kn.sliceUpdate(kn.zeros([3, 3]), kn.ones([2, 1]), [1, 2]).tolist()).toEqual([[0, 0, 0], [0, 0, 1], [0, 0, 1]]);
+    expect(kn.sliceUpdate(kn.zeros([3, 3]), kn.ones([2, 1]), [1, 2]).tolist()).toEqual([
+      [0, 0, 0],
+      [0, 0, 1],
+      [0, 0, 1],
+    ]);
     const a = kn.zeros([3]).eval();
     const view = a.reshape(3, 1);
     kn.put_(a, [1], 5);

@@ -103,10 +103,20 @@ describe('levels agree', () => {
 describe('matrix-vector products at the level in use', () => {
   it('[1, K] @ [K, N] with N over several blocks of outputs matches a float64 product', () => {
     const v = (n: number, m: number, scale: number, shift: number) =>
-      kn.remainder(kn.multiply(kn.arange(n), 7919), m).astype('float32').multiply(scale).add(shift);
-    for (const [K, N] of [[517, 5000], [64, 9001], [3, 4099]]) {
-      const x = v(K, 1019, 1 / 1024, -0.5).reshape(1, K), w = v(K * N, 1021, 1 / 1024, -0.5).reshape(K, N);
-      const got = kn.matmul(x, w), want = kn.matmul(x.astype('float64'), w.astype('float64'));
+      kn
+        .remainder(kn.multiply(kn.arange(n), 7919), m)
+        .astype('float32')
+        .multiply(scale)
+        .add(shift);
+    for (const [K, N] of [
+      [517, 5000],
+      [64, 9001],
+      [3, 4099],
+    ]) {
+      const x = v(K, 1019, 1 / 1024, -0.5).reshape(1, K),
+        w = v(K * N, 1021, 1 / 1024, -0.5).reshape(K, N);
+      const got = kn.matmul(x, w),
+        want = kn.matmul(x.astype('float64'), w.astype('float64'));
       expect(kn.allclose(got.astype('float64'), want, { rtol: 1e-5, atol: 1e-4 }).item(), `K=${K} N=${N}`).toBe(true);
     }
   });

@@ -36,7 +36,9 @@ describe('kn.linalg matches numpy', () => {
     for (const k of ['Q', 'W']) {
       const a = arr(k);
       const [q, r] = kn.linalg.qr(a);
-      const m = a.shape[0], n = a.shape[1], p = Math.min(m, n);
+      const m = a.shape[0],
+        n = a.shape[1],
+        p = Math.min(m, n);
       expect(q.shape).toEqual([m, p]);
       expect(r.shape).toEqual([p, n]);
       close(kn.matmul(q, r), f[k]);
@@ -61,11 +63,38 @@ describe('kn.linalg matches numpy', () => {
   });
 
   it('raises clear errors', () => {
-    expect(() => kn.linalg.inv(kn.array([[1, 2], [2, 4]])).tolist()).toThrow(/\[inv\] matrix 0 is singular/);
-    expect(() => kn.linalg.cholesky(kn.array([[1, 2], [2, 1]])).tolist()).toThrow(/\[cholesky\] matrix 0 is not positive definite/);
+    expect(() =>
+      kn.linalg
+        .inv(
+          kn.array([
+            [1, 2],
+            [2, 4],
+          ]),
+        )
+        .tolist(),
+    ).toThrow(/\[inv\] matrix 0 is singular/);
+    expect(() =>
+      kn.linalg
+        .cholesky(
+          kn.array([
+            [1, 2],
+            [2, 1],
+          ]),
+        )
+        .tolist(),
+    ).toThrow(/\[cholesky\] matrix 0 is not positive definite/);
     expect(() => kn.linalg.inv(kn.ones([2, 3]))).toThrow(/\[inv\] expects square matrices/);
     expect(() => kn.linalg.solve(kn.ones([2, 2]), kn.ones([3]))).toThrow(/\[solve\] right-hand side/);
-    expect(kn.linalg.det(kn.array([[1, 2], [2, 4]])).item()).toBe(0);
+    expect(
+      kn.linalg
+        .det(
+          kn.array([
+            [1, 2],
+            [2, 4],
+          ]),
+        )
+        .item(),
+    ).toBe(0);
   });
 });
 
@@ -82,7 +111,7 @@ describe('linalg kernels on non-contiguous layouts', () => {
     const x = kn.linalg.solve(A, b);
     expect(x.shape).toEqual([2, 4]);
     const back = kn.matmul(A, x.expandDims(-1)).squeeze(-1).tolist() as number[][];
-    back.forEach((row) => row.forEach((v, i) => expect(Math.abs(v - (f.Bv.values[i]))).toBeLessThan(1e-10)));
+    back.forEach((row) => row.forEach((v, i) => expect(Math.abs(v - f.Bv.values[i])).toBeLessThan(1e-10)));
     // a 0-batch of matrices is fine
     expect(kn.linalg.inv(kn.zeros([0, 3, 3])).shape).toEqual([0, 3, 3]);
   });

@@ -12,7 +12,8 @@ describe('memory contract', () => {
 
   it('10,000 tidy iterations leave active memory and buffer count unchanged', () => {
     const a = kn.arange(64).astype('float32').eval();
-    const active = kn.memory.active(), buffers = kn.memory.buffers();
+    const active = kn.memory.active(),
+      buffers = kn.memory.buffers();
     for (let i = 0; i < 10_000; i++) {
       kn.tidy(() => {
         const y = kn.exp(a.multiply(0.01)).add(a).sum();
@@ -26,7 +27,8 @@ describe('memory contract', () => {
   });
 
   it('10,000 dispose iterations leave active memory unchanged', () => {
-    const active = kn.memory.active(), buffers = kn.memory.buffers();
+    const active = kn.memory.active(),
+      buffers = kn.memory.buffers();
     for (let i = 0; i < 10_000; i++) {
       const x = kn.array([1, 2, 3, 4]);
       const y = x.multiply(2);
@@ -39,7 +41,8 @@ describe('memory contract', () => {
   });
 
   it('an evalAsync loop under async tidy leaves active memory unchanged', async () => {
-    const active = kn.memory.active(), buffers = kn.memory.buffers();
+    const active = kn.memory.active(),
+      buffers = kn.memory.buffers();
     for (let i = 0; i < 2_000; i++) {
       const v = await kn.tidy(async () => {
         const x = kn.arange(256).astype('float32').multiply(2).sum();

@@ -4,9 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import * as kn from '../index.js';
-import {
-  broadcastShapes as refBroadcast, broadcastToRef, sliceRef, transposeRef, type RArray,
-} from './conformance/reference.js';
+import { broadcastShapes as refBroadcast, broadcastToRef, sliceRef, transposeRef, type RArray } from './conformance/reference.js';
 
 const SEED = 20240611;
 const RUNS = 500;
@@ -19,7 +17,6 @@ type Val = number | boolean;
 
 const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
-
 
 /** A row-major reference array. */
 interface Ref {
@@ -58,8 +55,7 @@ const shapeArb = (maxNd = 4, d = dim): fc.Arbitrary<Shape> => fc.array(d, { minL
 /** non-empty shapes with at most ~120 elements, for value tests */
 const valueShape = (maxNd = 4): fc.Arbitrary<Shape> =>
   fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 0, maxLength: maxNd }).filter((s) => sizeOf(s) <= 128);
-const anyShape = (maxNd = 4): fc.Arbitrary<Shape> =>
-  fc.oneof({ weight: 4, arbitrary: valueShape(maxNd) }, { weight: 1, arbitrary: shapeArb(maxNd) });
+const anyShape = (maxNd = 4): fc.Arbitrary<Shape> => fc.oneof({ weight: 4, arbitrary: valueShape(maxNd) }, { weight: 1, arbitrary: shapeArb(maxNd) });
 
 const DTYPES = ['float32', 'int32', 'float64', 'int8', 'uint16', 'float16', 'bool', 'int64'] as const;
 type VDType = (typeof DTYPES)[number];
@@ -69,12 +65,18 @@ const dtypeArb = fc.constantFrom(...DTYPES);
 function values(n: number, dtype: VDType): Val[] {
   return Array.from({ length: n }, (_, i) => {
     switch (dtype) {
-      case 'bool': return i % 3 === 0;
-      case 'int8': return (i % 200) - 100;
-      case 'float32': return i + 0.5;
-      case 'float64': return i * 0.25 - 3;
-      case 'float16': return i - 7;
-      default: return i;
+      case 'bool':
+        return i % 3 === 0;
+      case 'int8':
+        return (i % 200) - 100;
+      case 'float32':
+        return i + 0.5;
+      case 'float64':
+        return i * 0.25 - 3;
+      case 'float16':
+        return i - 7;
+      default:
+        return i;
     }
   });
 }
@@ -105,8 +107,7 @@ const shapePair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
 );
 
 /** A permutation of 0..n-1. */
-const permOf = (n: number): fc.Arbitrary<number[]> =>
-  fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
+const permOf = (n: number): fc.Arbitrary<number[]> => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
 
 // ---- broadcasting algebra -------------------------------------------------------------------
 
@@ -116,7 +117,8 @@ describe('broadcasting algebra', () => {
       fc.property(shapePair, ([a, b]) =>
         kn.tidy(() => {
           const expected = refBroadcast(a, b);
-          const x = kn.zeros(a), y = kn.zeros(b, 'int32');
+          const x = kn.zeros(a),
+            y = kn.zeros(b, 'int32');
           if (expected === null) {
             let err: unknown;
             try {
@@ -336,7 +338,11 @@ describe('view algebra', () => {
   });
 
   const bound = fc.oneof(fc.constant(null), fc.integer({ min: -9, max: 9 }), fc.constantFrom(-1e9, 1e9, 2 ** 53 - 1));
-  const stepArb = fc.oneof(fc.constant(null), fc.integer({ min: -4, max: 4 }).filter((s) => s !== 0), fc.constantFrom(-1e9, 1e9));
+  const stepArb = fc.oneof(
+    fc.constant(null),
+    fc.integer({ min: -4, max: 4 }).filter((s) => s !== 0),
+    fc.constantFrom(-1e9, 1e9),
+  );
   const specArb = fc.record({ start: bound, stop: bound, step: stepArb });
 
   it('slicing with random start/stop/step matches Python slice semantics (clamping, negative steps)', () => {
@@ -470,7 +476,8 @@ describe('view algebra', () => {
           kn.tidy(() => {
             const [x, ref] = make(shape, dtype);
             x.eval();
-            const buffers = kn.memory.buffers(), active = kn.memory.active();
+            const buffers = kn.memory.buffers(),
+              active = kn.memory.active();
             let v: kn.Array, expected: Ref;
             switch (kind) {
               case 'transpose':

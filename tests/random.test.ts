@@ -10,7 +10,8 @@ const M32 = 0xffffffffn;
 function threefryRef(key: [bigint, bigint], ctr: [bigint, bigint]): [bigint, bigint] {
   const R = [13n, 15n, 26n, 6n, 17n, 29n, 16n, 24n];
   const ks = [key[0], key[1], 0x1bd11bdan ^ key[0] ^ key[1]];
-  let x0 = (ctr[0] + ks[0]) & M32, x1 = (ctr[1] + ks[1]) & M32;
+  let x0 = (ctr[0] + ks[0]) & M32,
+    x1 = (ctr[1] + ks[1]) & M32;
   for (let round = 0; round < 20; round++) {
     x0 = (x0 + x1) & M32;
     const r = R[round % 8];
@@ -29,7 +30,8 @@ function threefryRef(key: [bigint, bigint], ctr: [bigint, bigint]): [bigint, big
 function bitsRef(key: [bigint, bigint], n: number): number[] {
   const half = Math.ceil(n / 2);
   const ctr = Array.from({ length: 2 * half }, (_, i) => (i < n ? BigInt(i) : 0n));
-  const a: number[] = [], b: number[] = [];
+  const a: number[] = [],
+    b: number[] = [];
   for (let i = 0; i < half; i++) {
     const [y0, y1] = threefryRef(key, [ctr[i], ctr[half + i]]);
     a.push(Number(y0));
@@ -80,9 +82,21 @@ const KS_BOUND = 1.95 / Math.sqrt(N); // alpha = 0.001
 
 describe('threefry2x32-20', () => {
   const KAT: [[number, number], [number, number], [number, number]][] = [
-    [[0, 0], [0, 0], [0x6b200159, 0x99ba4efe]],
-    [[0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x1cb996fc, 0xbb002be7]],
-    [[0x13198a2e, 0x03707344], [0x243f6a88, 0x85a308d3], [0xc4923a9c, 0x483df7a0]],
+    [
+      [0, 0],
+      [0, 0],
+      [0x6b200159, 0x99ba4efe],
+    ],
+    [
+      [0xffffffff, 0xffffffff],
+      [0xffffffff, 0xffffffff],
+      [0x1cb996fc, 0xbb002be7],
+    ],
+    [
+      [0x13198a2e, 0x03707344],
+      [0x243f6a88, 0x85a308d3],
+      [0xc4923a9c, 0x483df7a0],
+    ],
   ];
 
   it('the BigInt reference reproduces the Random123 known answers', () => {
@@ -103,9 +117,12 @@ describe('threefry2x32-20', () => {
   it('matches the reference on 2000 random keys and counters', () => {
     const r = uint32s(11);
     const n = 2000;
-    const k = Array.from({ length: 2 * n }, r), c0 = Array.from({ length: n }, r), c1 = Array.from({ length: n }, r);
+    const k = Array.from({ length: 2 * n }, r),
+      c0 = Array.from({ length: n }, r),
+      c1 = Array.from({ length: n }, r);
     const [y0, y1] = kn.random.threefry2x32(u32(k).reshape([n, 2]), u32(c0), u32(c1));
-    const g0 = vals(y0), g1 = vals(y1);
+    const g0 = vals(y0),
+      g1 = vals(y1);
     for (let i = 0; i < n; i++) {
       const [w0, w1] = threefryRef([BigInt(k[2 * i]), BigInt(k[2 * i + 1])], [BigInt(c0[i]), BigInt(c1[i])]);
       expect([g0[i], g1[i]]).toEqual([Number(w0), Number(w1)]);
@@ -133,9 +150,17 @@ describe('keys, split, bits', () => {
 
   it("split and bits follow JAX's counter layout (even and odd counts)", () => {
     for (const n of [0, 1, 2, 3, 7, 10]) expect(kn.random.bits([n], { key: K(3) }).tolist()).toEqual(bitsRef([0n, 3n], n));
-    expect(kn.random.bits([2, 3], { key: K(3) }).reshape([6]).tolist()).toEqual(bitsRef([0n, 3n], 6));
+    expect(
+      kn.random
+        .bits([2, 3], { key: K(3) })
+        .reshape([6])
+        .tolist(),
+    ).toEqual(bitsRef([0n, 3n], 6));
     // jax.random.split(jax.random.PRNGKey(0)) with the original (non-partitionable) threefry
-    expect(kn.random.split(K(0)).tolist()).toEqual([[4146024105, 967050713], [2718843009, 1272950319]]);
+    expect(kn.random.split(K(0)).tolist()).toEqual([
+      [4146024105, 967050713],
+      [2718843009, 1272950319],
+    ]);
     const s = kn.random.split(K(9), 3);
     expect(s.shape).toEqual([3, 2]);
     expect(s.reshape([6]).tolist()).toEqual(bitsRef([0n, 9n], 6));
@@ -157,10 +182,12 @@ describe('keys, split, bits', () => {
     const a = vals(kn.random.uniform(0, 1, [1000], { key: K(4) }));
     expect(vals(kn.random.uniform(0, 1, [1000], { key: K(4) }))).toEqual(a);
     const [k1, k2] = kn.unstack(kn.random.split(K(4)));
-    const b = vals(kn.random.uniform(0, 1, [N], { key: k1 })), c = vals(kn.random.uniform(0, 1, [N], { key: k2 }));
+    const b = vals(kn.random.uniform(0, 1, [N], { key: k1 })),
+      c = vals(kn.random.uniform(0, 1, [N], { key: k2 }));
     expect(b.slice(0, 1000)).not.toEqual(a);
     // correlation of independent uniforms: sd 1/sqrt(N)
-    const mb = moments(b).mean, mc = moments(c).mean;
+    const mb = moments(b).mean,
+      mc = moments(c).mean;
     let cov = 0;
     for (let i = 0; i < N; i++) cov += (b[i] - mb) * (c[i] - mc);
     expect(Math.abs(cov / N / (1 / 12))).toBeLessThan(5 / Math.sqrt(N));
@@ -188,7 +215,7 @@ describe('keys, split, bits', () => {
 });
 
 describe('distributions (1e5 samples, fixed keys)', () => {
-  const se = (sd: number) => 5 * sd / Math.sqrt(N);
+  const se = (sd: number) => (5 * sd) / Math.sqrt(N);
 
   it('uniform: range, moments and KS against the uniform CDF; bounds and dtypes', () => {
     const x = vals(kn.random.uniform(0, 1, [N], { key: K(10) }));
@@ -213,7 +240,8 @@ describe('distributions (1e5 samples, fixed keys)', () => {
   });
 
   it('uniform with array bounds broadcasts to the shape', () => {
-    const lo = kn.array([[0], [10]]), hi = kn.array([[1], [20]]);
+    const lo = kn.array([[0], [10]]),
+      hi = kn.array([[1], [20]]);
     const x = kn.random.uniform(lo, hi, [2, 1000], { key: K(13) }).tolist() as number[][];
     expect(x[0].every((v) => v >= 0 && v < 1)).toBe(true);
     expect(x[1].every((v) => v >= 10 && v < 20)).toBe(true);
@@ -239,11 +267,12 @@ describe('distributions (1e5 samples, fixed keys)', () => {
   });
 
   it('truncatedNormal stays in bounds with the truncated mean', () => {
-    const a = -0.5, b = 2;
+    const a = -0.5,
+      b = 2;
     const x = vals(kn.random.truncatedNormal(a, b, [N], { key: K(30) }));
     expect(Math.min(...x)).toBeGreaterThanOrEqual(a);
     expect(Math.max(...x)).toBeLessThanOrEqual(b);
-    const phi = (v: number) => Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
+    const phi = (v: number) => Math.exp((-v * v) / 2) / Math.sqrt(2 * Math.PI);
     const Z = normalCdf(b) - normalCdf(a);
     const mean = (phi(a) - phi(b)) / Z;
     expect(Math.abs(moments(x).mean - mean)).toBeLessThan(se(1));
@@ -306,7 +335,12 @@ describe('distributions (1e5 samples, fixed keys)', () => {
     const counts = new Array(4).fill(0);
     vals(x).forEach((t) => counts[t]++);
     counts.forEach((c, i) => expect(Math.abs(c / N - probs[i])).toBeLessThan(se(Math.sqrt(probs[i] * (1 - probs[i])))));
-    const batch = kn.log(kn.array([[0.5, 0.5, 0], [0, 0, 1]])); // log(0) = -inf is never drawn
+    const batch = kn.log(
+      kn.array([
+        [0.5, 0.5, 0],
+        [0, 0, 1],
+      ]),
+    ); // log(0) = -inf is never drawn
     const y = kn.random.categorical(batch, { numSamples: 200, key: K(71) }).tolist() as number[][];
     expect(y[0].every((t) => t === 0 || t === 1)).toBe(true);
     expect(y[1].every((t) => t === 2)).toBe(true);
@@ -332,12 +366,18 @@ describe('distributions (1e5 samples, fixed keys)', () => {
   });
 
   it('multivariateNormal: mean and covariance; batch shapes', () => {
-    const mean = kn.array([1, -2]), cov = kn.array([[2, 0.6], [0.6, 1]]);
+    const mean = kn.array([1, -2]),
+      cov = kn.array([
+        [2, 0.6],
+        [0.6, 1],
+      ]);
     const x = kn.random.multivariateNormal(mean, cov, [N], { key: K(90) });
     expect(x.shape).toEqual([N, 2]);
     const v = vals(x);
-    const c0 = v.filter((_, i) => i % 2 === 0), c1 = v.filter((_, i) => i % 2 === 1);
-    const m0 = moments(c0), m1 = moments(c1);
+    const c0 = v.filter((_, i) => i % 2 === 0),
+      c1 = v.filter((_, i) => i % 2 === 1);
+    const m0 = moments(c0),
+      m1 = moments(c1);
     expect(Math.abs(m0.mean - 1)).toBeLessThan(se(Math.SQRT2));
     expect(Math.abs(m1.mean + 2)).toBeLessThan(se(1));
     expect(Math.abs(m0.var - 2)).toBeLessThan(0.05);
@@ -354,7 +394,9 @@ describe('distributions (1e5 samples, fixed keys)', () => {
 
 describe('errors and edge cases', () => {
   it('rejects bad keys, dtypes and shapes with clear messages', () => {
-    expect(() => kn.random.uniform(0, 1, [2], { key: kn.array([1, 2]) })).toThrow('[random.uniform] key must be a uint32 array of shape [2] (from kn.random.key), got int32 [2]');
+    expect(() => kn.random.uniform(0, 1, [2], { key: kn.array([1, 2]) })).toThrow(
+      '[random.uniform] key must be a uint32 array of shape [2] (from kn.random.key), got int32 [2]',
+    );
     expect(() => kn.random.normal([2], { key: [1, 2] as unknown as kn.NDArray })).toThrow('[random.normal] key must be a uint32 array');
     expect(() => kn.random.normal([2], { dtype: 'int32' })).toThrow('[random.normal] dtype must be a floating type, got int32');
     expect(() => kn.random.uniform(0, 1, [-1])).toThrow('[random.uniform] shape must contain non-negative integers');

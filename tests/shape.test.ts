@@ -19,7 +19,7 @@ function check(got: kn.NDArray | kn.NDArray[], want: Case | Case[]) {
   }
   const w = want as Case;
   expect(got.shape).toEqual(w.shape);
-  expect((kn.reshape(got, [got.size]).tolist() as unknown[])).toEqual(w.values);
+  expect(kn.reshape(got, [got.size]).tolist() as unknown[]).toEqual(w.values);
 }
 
 const ops: Record<string, () => kn.NDArray | kn.NDArray[]> = {
@@ -38,14 +38,41 @@ const ops: Record<string, () => kn.NDArray | kn.NDArray[]> = {
   tileScalar: () => kn.tile(kn.arange(3), 2),
   repeatFlat: () => kn.repeat(m, 2),
   repeatAxis: () => kn.repeat(a, 3, 1),
-  padConst: () => kn.pad(m, [[1, 0], [2, 3]], { constantValue: 7 }),
-  padEdge: () => kn.pad(a, [[0, 1], [2, 0], [1, 1]], { mode: 'edge' }),
+  padConst: () =>
+    kn.pad(
+      m,
+      [
+        [1, 0],
+        [2, 3],
+      ],
+      { constantValue: 7 },
+    ),
+  padEdge: () =>
+    kn.pad(
+      a,
+      [
+        [0, 1],
+        [2, 0],
+        [1, 1],
+      ],
+      { mode: 'edge' },
+    ),
   flipAll: () => kn.flip(a),
   flip1: () => kn.flip(a, 1),
   diff1: () => kn.diff(a),
   diff2axis0: () => kn.diff(kn.arange(10).square(), 2),
   diffBool: () => kn.diff(kn.array([true, false, false, true])),
-  kron: () => kn.kron(kn.array([[1, 2], [3, 4]]), kn.array([[0, 1], [1, 0]])),
+  kron: () =>
+    kn.kron(
+      kn.array([
+        [1, 2],
+        [3, 4],
+      ]),
+      kn.array([
+        [0, 1],
+        [1, 0],
+      ]),
+    ),
   unstack: () => kn.unstack(a, 1),
 };
 

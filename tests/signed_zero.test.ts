@@ -3,7 +3,26 @@
 import { expect, test } from 'vitest';
 import * as kn from '../index.js';
 
-const odd = ['tanh', 'sin', 'sinh', 'tan', 'arcsin', 'arctan', 'arcsinh', 'arctanh', 'erf', 'erfinv', 'expm1', 'log1p', 'sqrt', 'negative', 'trunc', 'round', 'floor', 'ceil'] as const;
+const odd = [
+  'tanh',
+  'sin',
+  'sinh',
+  'tan',
+  'arcsin',
+  'arctan',
+  'arcsinh',
+  'arctanh',
+  'erf',
+  'erfinv',
+  'expm1',
+  'log1p',
+  'sqrt',
+  'negative',
+  'trunc',
+  'round',
+  'floor',
+  'ceil',
+] as const;
 
 for (const dtype of ['float32', 'float64'] as const)
   test(`signed zeros survive odd functions (${dtype})`, () => {

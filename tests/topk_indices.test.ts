@@ -8,7 +8,8 @@ import { mulberry32 } from './helpers/rng.js';
 function refTopk(row: number[], k: number): number[] {
   const ids = row.map((_, i) => i);
   ids.sort((a, b) => {
-    const na = Number.isNaN(row[a]), nb = Number.isNaN(row[b]);
+    const na = Number.isNaN(row[a]),
+      nb = Number.isNaN(row[b]);
     if (na !== nb) return na ? -1 : 1;
     if (!na && row[a] !== row[b]) return row[b] - row[a];
     return a - b;
@@ -26,7 +27,8 @@ describe('topkWithIndices', () => {
 
   for (const dtype of ['float32', 'float16', 'bfloat16', 'float64', 'int32', 'int8', 'uint8'] as const) {
     it(`rows of ${dtype} with ties${dtype.startsWith('float') || dtype === 'bfloat16' ? ' and NaN' : ''}`, () => {
-      const rows = dtype.startsWith('float') || dtype === 'bfloat16' ? data : data.map((row) => row.map((v) => (Number.isNaN(v) ? 1 : dtype === 'uint8' ? v + 2 : v)));
+      const rows =
+        dtype.startsWith('float') || dtype === 'bfloat16' ? data : data.map((row) => row.map((v) => (Number.isNaN(v) ? 1 : dtype === 'uint8' ? v + 2 : v)));
       const a = kn.array(rows, 'float64').astype(dtype);
       for (const k of [0, 1, 4, 9]) {
         const [v, i] = kn.topkWithIndices(a, k);
@@ -42,7 +44,12 @@ describe('topkWithIndices', () => {
   }
 
   it('along axis 0 of a strided view', () => {
-    const a = kn.array(data.map((row) => row.map((v) => (Number.isNaN(v) ? 0 : v))), 'float32').T.index('::-1');
+    const a = kn
+      .array(
+        data.map((row) => row.map((v) => (Number.isNaN(v) ? 0 : v))),
+        'float32',
+      )
+      .T.index('::-1');
     const [v, i] = kn.topkWithIndices(a, 2, 0);
     expect(v.shape).toEqual([2, 6]);
     const cols = a.T.tolist() as number[][];
@@ -52,17 +59,50 @@ describe('topkWithIndices', () => {
   });
 
   it('gradients route through the indices; vmap and compile agree with eager', () => {
-    const x = kn.array([[0.5, 2, -1, 3], [4, 1, 1, -2]], 'float64');
+    const x = kn.array(
+      [
+        [0.5, 2, -1, 3],
+        [4, 1, 1, -2],
+      ],
+      'float64',
+    );
     const g = kn.grad((a: kn.NDArray) => kn.sum(kn.multiply(kn.topkWithIndices(a, 2)[0], kn.array([10, 1], 'float64'))))(x);
-    expect(g.tolist()).toEqual([[0, 1, 0, 10], [10, 1, 0, 0]]);
-    const [, [t]] = kn.jvp((a: kn.NDArray) => kn.topkWithIndices(a, 2)[0], [x], [kn.array([[1, 2, 3, 4], [5, 6, 7, 8]], 'float64')]);
-    expect(t.tolist()).toEqual([[4, 2], [5, 6]]);
+    expect(g.tolist()).toEqual([
+      [0, 1, 0, 10],
+      [10, 1, 0, 0],
+    ]);
+    const [, [t]] = kn.jvp(
+      (a: kn.NDArray) => kn.topkWithIndices(a, 2)[0],
+      [x],
+      [
+        kn.array(
+          [
+            [1, 2, 3, 4],
+            [5, 6, 7, 8],
+          ],
+          'float64',
+        ),
+      ],
+    );
+    expect(t.tolist()).toEqual([
+      [4, 2],
+      [5, 6],
+    ]);
     const batched = kn.vmap((a: kn.NDArray) => kn.topkWithIndices(a, 3)[1])(x);
-    expect(batched.tolist()).toEqual([[3, 1, 0], [0, 1, 2]]);
+    expect(batched.tolist()).toEqual([
+      [3, 1, 0],
+      [0, 1, 2],
+    ]);
     const f = (a: kn.NDArray) => kn.topkWithIndices(kn.multiply(a, 2), 2);
     const [cv, ci] = kn.compile(f)(x);
-    expect(ci.tolist()).toEqual([[3, 1], [0, 1]]);
-    expect(cv.tolist()).toEqual([[6, 4], [8, 2]]);
+    expect(ci.tolist()).toEqual([
+      [3, 1],
+      [0, 1],
+    ]);
+    expect(cv.tolist()).toEqual([
+      [6, 4],
+      [8, 2],
+    ]);
   });
 
   it('rejects a bad k', () => {

@@ -3,7 +3,9 @@ import { describe, expect, test } from 'vitest';
 import * as kn from '../index.js';
 
 describe('kn.tree', () => {
-  const a = kn.array([1]), b = kn.array([2]), c = kn.array([3]);
+  const a = kn.array([1]),
+    b = kn.array([2]),
+    c = kn.array([3]);
 
   test('flatten gives dotted paths depth first; unflatten inverts it', () => {
     const t = { layers: [{ w: a, b }, { w: c }], head: { scale: 2 } };
@@ -18,8 +20,15 @@ describe('kn.tree', () => {
   });
 
   test('Maps flatten by key; leaves may be anything that is not a container', () => {
-    const m = new Map<string, unknown>([['x', a], ['y', [b, 'tag']]]);
-    expect(kn.tree.flatten(m).map(([k, v]) => [k, v instanceof kn.NDArray ? 'arr' : v])).toEqual([['x', 'arr'], ['y.0', 'arr'], ['y.1', 'tag']]);
+    const m = new Map<string, unknown>([
+      ['x', a],
+      ['y', [b, 'tag']],
+    ]);
+    expect(kn.tree.flatten(m).map(([k, v]) => [k, v instanceof kn.NDArray ? 'arr' : v])).toEqual([
+      ['x', 'arr'],
+      ['y.0', 'arr'],
+      ['y.1', 'tag'],
+    ]);
     const single = kn.tree.flatten(a);
     expect(single.length).toBe(1);
     expect(single[0][0]).toBe('');
@@ -28,10 +37,30 @@ describe('kn.tree', () => {
   });
 
   test('unflatten: integer keys make lists (any order), mixed keys objects, conflicts throw', () => {
-    expect(kn.tree.unflatten([['1', 'b'], ['0', 'a']])).toEqual(['a', 'b']);
-    expect(kn.tree.unflatten([['0', 'a'], ['2', 'c']])).toEqual({ 0: 'a', 2: 'c' });
-    expect(() => kn.tree.unflatten([['a', 1], ['a.b', 2]])).toThrow(/\[tree.unflatten\] key 'a.b' goes through the leaf 'a'/);
-    expect(() => kn.tree.unflatten([['a', 1], ['a', 2]])).toThrow(/appears twice/);
+    expect(
+      kn.tree.unflatten([
+        ['1', 'b'],
+        ['0', 'a'],
+      ]),
+    ).toEqual(['a', 'b']);
+    expect(
+      kn.tree.unflatten([
+        ['0', 'a'],
+        ['2', 'c'],
+      ]),
+    ).toEqual({ 0: 'a', 2: 'c' });
+    expect(() =>
+      kn.tree.unflatten([
+        ['a', 1],
+        ['a.b', 2],
+      ]),
+    ).toThrow(/\[tree.unflatten\] key 'a.b' goes through the leaf 'a'/);
+    expect(() =>
+      kn.tree.unflatten([
+        ['a', 1],
+        ['a', 2],
+      ]),
+    ).toThrow(/appears twice/);
   });
 
   test('map rebuilds containers (Maps stay Maps) and zips several trees', () => {

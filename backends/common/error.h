@@ -10,6 +10,8 @@ struct Error : std::runtime_error {
 };
 
 template <typename... A> [[noreturn]] inline void fail(const A&... parts) {
-  std::ostringstream os; (os << ... << parts); throw Error(os.str());
+  std::ostringstream os;
+  (os << ... << parts);
+  throw Error(os.str());
 }
 }  // namespace kiln

@@ -34,8 +34,7 @@ void report_memory(Napi::Env env) {
   }
 }
 
-template <typename F>
-Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
+template <typename F> Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
   try {
     return f();
   } catch (const std::exception& e) {
@@ -120,8 +119,8 @@ Napi::Value HostView(const Napi::CallbackInfo& info) {
     Allocator::get().materialize(*b);
     // the view keeps the buffer alive until V8 collects it
     auto* hold = new BufferPtr(b);
-    return Napi::ArrayBuffer::New(info.Env(), b->data, (size_t)b->nbytes,
-                                  [](Napi::Env, void*, BufferPtr* h) { delete h; }, hold);
+    return Napi::ArrayBuffer::New(
+        info.Env(), b->data, (size_t)b->nbytes, [](Napi::Env, void*, BufferPtr* h) { delete h; }, hold);
   });
 }
 
@@ -194,7 +193,9 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 class RunWorker : public Napi::AsyncWorker {
  public:
   RunWorker(Napi::Env env, std::vector<Command> cmds)
-      : Napi::AsyncWorker(env), cmds_(std::move(cmds)), deferred_(Napi::Promise::Deferred::New(env)),
+      : Napi::AsyncWorker(env),
+        cmds_(std::move(cmds)),
+        deferred_(Napi::Promise::Deferred::New(env)),
         ticket_(Sequencer::get().take()) {}
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
@@ -235,7 +236,8 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
 // stored command list after allocating its new buffers (one crossing per compiled call).
 Napi::Value CompileProgram(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
       fail("[compileProgram] program must be a Float64Array");
     auto w = info[0].As<Napi::Float64Array>();
     return Napi::Number::New(info.Env(), (double)fused_compile(w.Data(), w.ElementLength()));
@@ -250,7 +252,8 @@ Napi::Value ReleaseProgram(const Napi::CallbackInfo& info) {
 Napi::Value Replay(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     for (size_t i = 0; i < 2; i++)
-      if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      if (info.Length() <= i || !info[i].IsTypedArray() ||
+          info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
         fail("[replay] commands and allocations must be Float64Arrays");
     auto w = info[0].As<Napi::Float64Array>();
     auto a = info[1].As<Napi::Float64Array>();
@@ -303,10 +306,15 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     isa.Set("best", isa_name(st.best));
     isa.Set("forced", st.forced[0] ? Napi::Value(Napi::String::New(env, st.forced)) : env.Null());
     const CpuFeatures& f = st.cpu;
-    const std::pair<const char*, bool> feats[] = {
-        {"avx2", f.avx2},         {"fma", f.fma},           {"f16c", f.f16c},
-        {"avx512f", f.avx512f},   {"avx512bw", f.avx512bw}, {"avx512vl", f.avx512vl},
-        {"avx512dq", f.avx512dq}, {"avx512vnni", f.avx512vnni}, {"avx512bf16", f.avx512bf16}};
+    const std::pair<const char*, bool> feats[] = {{"avx2", f.avx2},
+                                                  {"fma", f.fma},
+                                                  {"f16c", f.f16c},
+                                                  {"avx512f", f.avx512f},
+                                                  {"avx512bw", f.avx512bw},
+                                                  {"avx512vl", f.avx512vl},
+                                                  {"avx512dq", f.avx512dq},
+                                                  {"avx512vnni", f.avx512vnni},
+                                                  {"avx512bf16", f.avx512bf16}};
     for (auto& kv : feats) isa.Set(kv.first, Napi::Boolean::New(env, kv.second));
     o.Set("isa", isa);
     return o;

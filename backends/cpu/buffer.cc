@@ -14,7 +14,10 @@ namespace kiln {
 
 Buffer::~Buffer() {
 #if defined(__unix__) || defined(__APPLE__)
-  if (data && mapped) { munmap(data, (size_t)capacity); return; }
+  if (data && mapped) {
+    munmap(data, (size_t)capacity);
+    return;
+  }
 #endif
   if (data) Allocator::get().give_back(data, capacity);
 }
@@ -91,8 +94,8 @@ void Allocator::materialize(Buffer& b) {
   } else {
     if (limit_ > 0 && active_ + cap > limit_) {
       trim_cache_locked(0);
-      fail("[memory] allocating ", b.nbytes, " bytes would exceed the memory limit of ", limit_,
-           " bytes (", active_, " bytes active)");
+      fail("[memory] allocating ", b.nbytes, " bytes would exceed the memory limit of ", limit_, " bytes (", active_,
+           " bytes active)");
     }
     // Overcommit would let a huge request "succeed" and the process die later when touched.
     static const int64_t ram = [] {
@@ -102,8 +105,7 @@ void Allocator::materialize(Buffer& b) {
 #endif
       return (int64_t)1 << 40;
     }();
-    if (cap > ram)
-      fail("[memory] allocating ", b.nbytes, " bytes exceeds this machine's memory (", ram, " bytes)");
+    if (cap > ram) fail("[memory] allocating ", b.nbytes, " bytes exceeds this machine's memory (", ram, " bytes)");
     // Big blocks: 2 MiB aligned and marked for transparent huge pages (fewer TLB misses and
     // page faults on streaming kernels, as numpy does on this kind of machine).
     const int64_t huge = (int64_t)2 << 20;
@@ -150,13 +152,22 @@ MemoryStats Allocator::stats() {
   std::lock_guard<std::mutex> g(mu_);
   return {active_, peak_, cached_, limit_, cache_limit_, (int64_t)table_.size()};
 }
-void Allocator::set_limit(int64_t bytes) { std::lock_guard<std::mutex> g(mu_); limit_ = bytes; }
+void Allocator::set_limit(int64_t bytes) {
+  std::lock_guard<std::mutex> g(mu_);
+  limit_ = bytes;
+}
 void Allocator::set_cache_limit(int64_t bytes) {
   std::lock_guard<std::mutex> g(mu_);
   cache_limit_ = bytes;
   trim_cache_locked(bytes < 0 ? 0 : bytes);
 }
-void Allocator::reset_peak() { std::lock_guard<std::mutex> g(mu_); peak_ = active_; }
-void Allocator::clear_cache() { std::lock_guard<std::mutex> g(mu_); trim_cache_locked(0); }
+void Allocator::reset_peak() {
+  std::lock_guard<std::mutex> g(mu_);
+  peak_ = active_;
+}
+void Allocator::clear_cache() {
+  std::lock_guard<std::mutex> g(mu_);
+  trim_cache_locked(0);
+}
 
 }  // namespace kiln

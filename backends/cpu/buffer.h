@@ -11,15 +11,17 @@ namespace kiln {
 
 struct Buffer {
   uint32_t id = 0;
-  int64_t nbytes = 0;     // requested size
-  int64_t capacity = 0;   // bucketed size actually held
-  void* data = nullptr;   // null until materialized (first write or kernel output)
-  bool mapped = false;    // data is a private file mapping (mapFile): released with munmap
+  int64_t nbytes = 0;    // requested size
+  int64_t capacity = 0;  // bucketed size actually held
+  void* data = nullptr;  // null until materialized (first write or kernel output)
+  bool mapped = false;   // data is a private file mapping (mapFile): released with munmap
   ~Buffer();
 };
 using BufferPtr = std::shared_ptr<Buffer>;
 
-struct MemoryStats { int64_t active, peak, cache, limit, cache_limit, buffers; };
+struct MemoryStats {
+  int64_t active, peak, cache, limit, cache_limit, buffers;
+};
 
 class Allocator {
  public:
@@ -28,9 +30,9 @@ class Allocator {
   uint32_t create(int64_t nbytes);
   // Registers memory from mmap (capacity = nbytes); not counted as active, munmapped on release.
   uint32_t adopt_mapping(void* data, int64_t nbytes);
-  BufferPtr find(uint32_t id);           // null when unknown
-  void release(uint32_t id);             // drop the JS reference; memory returns to cache when unused
-  void materialize(Buffer& b);           // throws when the memory limit would be crossed
+  BufferPtr find(uint32_t id);  // null when unknown
+  void release(uint32_t id);    // drop the JS reference; memory returns to cache when unused
+  void materialize(Buffer& b);  // throws when the memory limit would be crossed
   void give_back(void* p, int64_t capacity);
   MemoryStats stats();
   void set_limit(int64_t bytes);

@@ -85,12 +85,16 @@ View read_operand(Reader& r) {
   // size and the element range touched, with overflow checks
   int64_t size = 1, lo = v.offset, hi = v.offset;
   for (int d = 0; d < v.ndim; d++) {
-    if (v.shape[d] == 0) { size = 0; break; }
+    if (v.shape[d] == 0) {
+      size = 0;
+      break;
+    }
     if (size > kMaxInt / v.shape[d]) fail("[run] operand too large: ", v.describe());
     size *= v.shape[d];
     double span = (double)(v.shape[d] - 1) * (double)v.strides[d];
     if (std::fabs(span) > (double)kMaxInt) fail("[run] stride span too large: ", v.describe());
-    if (span < 0) lo += (int64_t)span; else hi += (int64_t)span;
+    if (span < 0) lo += (int64_t)span;
+    else hi += (int64_t)span;
   }
   v.size = size;
   int64_t isz = dtype_size(v.dtype);
@@ -116,8 +120,7 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
     int64_t nops = r.integer("operand count", 0, 64);
     for (int64_t i = 0; i < nops; i++) c.ops.push_back(read_operand(r));
     c.n_inputs = k.n_inputs >= 0 ? k.n_inputs : (int32_t)(nops - k.n_outputs);
-    if ((k.n_inputs >= 0 && nops != k.n_inputs + k.n_outputs) || c.n_inputs < 0 ||
-        (k.n_inputs < 0 && c.n_inputs < 1))
+    if ((k.n_inputs >= 0 && nops != k.n_inputs + k.n_outputs) || c.n_inputs < 0 || (k.n_inputs < 0 && c.n_inputs < 1))
       fail("[", k.name, "] expects ", k.n_inputs, " inputs and ", k.n_outputs, " outputs, got ", nops, " operands");
     // An output written through a zero stride would write one element over and over: a hang
     // for a hostile command, never something JS asks for.

@@ -45,7 +45,7 @@ using CheckFn = void (*)(const Command&);  // kernel-specific validation, throws
 
 struct KernelDef {
   const char* name;
-  int32_t n_inputs;   // -1: variable (at least 1)
+  int32_t n_inputs;  // -1: variable (at least 1)
   int32_t n_outputs;
   int32_t min_params, max_params;
   CheckFn check;

@@ -9,19 +9,31 @@ namespace kiln {
 
 class Sequencer {
  public:
-  static Sequencer& get() { static Sequencer* s = new Sequencer(); return *s; }
-  uint64_t take() { std::lock_guard<std::mutex> g(mu_); return next_++; }
+  static Sequencer& get() {
+    static Sequencer* s = new Sequencer();
+    return *s;
+  }
+  uint64_t take() {
+    std::lock_guard<std::mutex> g(mu_);
+    return next_++;
+  }
   void wait(uint64_t t) {
     std::unique_lock<std::mutex> g(mu_);
     cv_.wait(g, [&] { return serving_ == t; });
   }
   void done() {
-    { std::lock_guard<std::mutex> g(mu_); serving_++; }
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      serving_++;
+    }
     cv_.notify_all();
   }
   // RAII: take, wait, done for synchronous work on the JS thread
   struct Turn {
-    Turn() { auto& s = Sequencer::get(); s.wait(s.take()); }
+    Turn() {
+      auto& s = Sequencer::get();
+      s.wait(s.take());
+    }
     ~Turn() { Sequencer::get().done(); }
   };
 

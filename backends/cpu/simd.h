@@ -42,11 +42,11 @@ struct CpuFeatures {
 };
 
 struct IsaState {
-  CpuFeatures cpu;          // what the processor reports
+  CpuFeatures cpu;             // what the processor reports
   Isa best = Isa::kPortable;   // the highest level this build can use on this CPU
   Isa level = Isa::kPortable;  // the level the kernels use
-  char forced[48] = "";     // the switch that lowered `level` ("KILN_ISA=avx2", "KILN_NO_SIMD=1"), or ""
-  char error[192] = "";     // set when KILN_ISA holds an unknown value
+  char forced[48] = "";        // the switch that lowered `level` ("KILN_ISA=avx2", "KILN_NO_SIMD=1"), or ""
+  char error[192] = "";        // set when KILN_ISA holds an unknown value
 };
 
 namespace simd_detail {
@@ -106,7 +106,8 @@ inline IsaState probe() {
     else {
       std::snprintf(s.error, sizeof s.error,
                     "[kiln] KILN_ISA='%.40s' is not a known level (expected portable, avx2 or avx512; unset it "
-                    "for the best level this CPU has: %s)", isa, isa_name(s.best));
+                    "for the best level this CPU has: %s)",
+                    isa, isa_name(s.best));
       s.level = Isa::kPortable;
       return s;
     }

@@ -10,14 +10,17 @@
 
 namespace kiln {
 
-template <int N>
-struct Loop {
-  int ndim = 0;                 // after collapsing; the last dim is the inner loop
+template <int N> struct Loop {
+  int ndim = 0;  // after collapsing; the last dim is the inner loop
   int64_t shape[kMaxDims];
   int64_t strides[N][kMaxDims];
-  int64_t base[N];              // element offsets of each view's first element
+  int64_t base[N];  // element offsets of each view's first element
   int64_t inner() const { return ndim ? shape[ndim - 1] : 1; }
-  int64_t rows() const { int64_t r = 1; for (int i = 0; i + 1 < ndim; i++) r *= shape[i]; return r; }
+  int64_t rows() const {
+    int64_t r = 1;
+    for (int i = 0; i + 1 < ndim; i++) r *= shape[i];
+    return r;
+  }
   // element offsets of row `row` (a flat index over all dims but the last)
   void row_offsets(int64_t row, int64_t* off) const {
     for (int k = 0; k < N; k++) off[k] = base[k];
@@ -77,16 +80,14 @@ template <int N> std::array<View, N> memory_order(const std::array<const View*, 
 }
 
 // views must all have the shape of views[0].
-template <int N>
-Loop<N> make_loop(const std::array<const View*, N>& views) {
+template <int N> Loop<N> make_loop(const std::array<const View*, N>& views) {
   Loop<N> L;
   const View& v0 = *views[0];
   for (int k = 0; k < N; k++) L.base[k] = views[k]->offset;
   for (int d = 0; d < v0.ndim; d++) {
     if (v0.shape[d] == 1) continue;
     bool merge = L.ndim > 0;
-    for (int k = 0; k < N && merge; k++)
-      merge = L.strides[k][L.ndim - 1] == views[k]->strides[d] * v0.shape[d];
+    for (int k = 0; k < N && merge; k++) merge = L.strides[k][L.ndim - 1] == views[k]->strides[d] * v0.shape[d];
     if (merge) {
       L.shape[L.ndim - 1] *= v0.shape[d];
       for (int k = 0; k < N; k++) L.strides[k][L.ndim - 1] = views[k]->strides[d];
@@ -106,8 +107,7 @@ Loop<N> make_loop(const std::array<const View*, N>& views) {
 
 // Runs fn(ptr offsets[N] (elements), inner length, inner strides[N]) for every row in parallel.
 // Work per task is at least ~32K elements.
-template <int N, typename F>
-void for_each_row(const Loop<N>& L, F&& fn) {
+template <int N, typename F> void for_each_row(const Loop<N>& L, F&& fn) {
   int64_t rows = L.rows(), inner = L.inner();
   if (rows * inner == 0) return;
   int64_t istr[N];

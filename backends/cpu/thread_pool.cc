@@ -108,7 +108,10 @@ Pool& get_pool() {
 }  // namespace
 
 int num_threads() { return get_pool().size(); }
-void set_num_threads(int n) { std::lock_guard<std::mutex> g(pool_mu); requested = n > 0 ? std::min(n, 256) : 0; }
+void set_num_threads(int n) {
+  std::lock_guard<std::mutex> g(pool_mu);
+  requested = n > 0 ? std::min(n, 256) : 0;
+}
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;

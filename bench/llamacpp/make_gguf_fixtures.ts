@@ -22,9 +22,18 @@ const TYPES = ['F32', 'F16'] as const;
 interface LcSequence {
   controlledEvaluate(input: unknown[]): Promise<({ next: { logits?: Map<number, number> } } | undefined)[]>;
 }
-interface LcContext { getSequence(): LcSequence; dispose(): Promise<void> }
-interface LcModel { createContext(o: object): Promise<LcContext>; dispose(): Promise<void> }
-interface Llama { loadModel(o: object): Promise<LcModel>; dispose(): Promise<void> }
+interface LcContext {
+  getSequence(): LcSequence;
+  dispose(): Promise<void>;
+}
+interface LcModel {
+  createContext(o: object): Promise<LcContext>;
+  dispose(): Promise<void>;
+}
+interface Llama {
+  loadModel(o: object): Promise<LcModel>;
+  dispose(): Promise<void>;
+}
 const pkg = 'node-llama-cpp';
 const { getLlama } = (await import(pkg)) as { getLlama(o: object): Promise<Llama> };
 
@@ -60,7 +69,10 @@ try {
     }
     kn.saveSafetensors(join(dir, 'llamacpp.safetensors'), out, { made_by: 'bench/llamacpp/make_gguf_fixtures.ts', node_llama_cpp: version });
   }
-  writeFileSync(join(FIXTURES, 'llamacpp.json'), `${JSON.stringify({ made_by: 'bench/llamacpp/make_gguf_fixtures.ts', node_llama_cpp: version, families: FAMILIES, types: TYPES }, null, 1)}\n`);
+  writeFileSync(
+    join(FIXTURES, 'llamacpp.json'),
+    `${JSON.stringify({ made_by: 'bench/llamacpp/make_gguf_fixtures.ts', node_llama_cpp: version, families: FAMILIES, types: TYPES }, null, 1)}\n`,
+  );
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   await llama.dispose();

@@ -138,7 +138,9 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
         throw e;
       }
       if (debugLevel() >= 1)
-        console.error(`[compile] traced ${name}: ${t.graph.nodes.length} nodes, simplified to ${graph.nodes.length} (${stats.noops} no-ops, ${stats.merged} merged, ${nFolded} subgraphs and ${stats.constants} scalars folded, ${stats.dead} dead)`);
+        console.error(
+          `[compile] traced ${name}: ${t.graph.nodes.length} nodes, simplified to ${graph.nodes.length} (${stats.noops} no-ops, ${stats.merged} merged, ${nFolded} subgraphs and ${stats.constants} scalars folded, ${stats.dead} dead)`,
+        );
       return { t, graph };
     };
     const holdConsts = (e: Entry, g: IRGraph) => {
@@ -156,8 +158,16 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
     if (!entry) {
       const { t, graph: g } = trace();
       entry = {
-        graph: g, skeleton: t.skeleton, nReturned: t.nReturned, nStateOut: t.stateOut.length, consts: [],
-        plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan), traceShapes: ins.map((n) => n.shape.slice()), validated: false, hints: new Map(), shapelessError: null,
+        graph: g,
+        skeleton: t.skeleton,
+        nReturned: t.nReturned,
+        nStateOut: t.stateOut.length,
+        consts: [],
+        plans: new LRU<PlanEntry>(PLANS_PER_TRACE, releasePlan),
+        traceShapes: ins.map((n) => n.shape.slice()),
+        validated: false,
+        hints: new Map(),
+        shapelessError: null,
       };
       holdConsts(entry, g);
       for (const c of t.consts) decRef(c);
@@ -186,7 +196,12 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
             if (!(e instanceof ShapelessError)) throw e;
             entry.shapelessError = pending = e;
           }
-        } else graph = inferGraph(entry.graph, ins.map((n) => n.shape), entry.hints);
+        } else
+          graph = inferGraph(
+            entry.graph,
+            ins.map((n) => n.shape),
+            entry.hints,
+          );
       }
       pe = buildPlan(graph, ins);
       if (!pending) entry.plans.set(pkey, pe);
@@ -194,10 +209,16 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
     }
     stateOut ??= opts.outputs === undefined ? [] : stateArrays(opts.outputs);
     if (stateOut.length !== entry.nStateOut)
-      throw new Error(`[compile] the outputs state holds ${stateOut.length} arrays, but the traced function produced ${entry.nStateOut}; its structure must not change between calls`);
+      throw new Error(
+        `[compile] the outputs state holds ${stateOut.length} arrays, but the traced function produced ${entry.nStateOut}; its structure must not change between calls`,
+      );
     let nodes: Node[];
     try {
-      nodes = runPlan(pe.plan, ins.map((n) => n.data!), pe.outTypes);
+      nodes = runPlan(
+        pe.plan,
+        ins.map((n) => n.data!),
+        pe.outTypes,
+      );
     } finally {
       if (pending) releasePlan(pe);
     }

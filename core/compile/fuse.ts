@@ -194,7 +194,8 @@ class Fuser {
       perm = this.nodes[x].params.perm as number[];
       x = this.nodes[x].inputs[0];
     }
-    const S = this.nodes[x].shape, nk = S.length - (n.params.r as number);
+    const S = this.nodes[x].shape,
+      nk = S.length - (n.params.r as number);
     const p = perm ?? S.map((_, i) => i);
     // trailing reductions only: each row is then a contiguous run of the input
     if (!p.slice(0, nk).every((a, i) => a === i)) return;
@@ -202,7 +203,14 @@ class Fuser {
     if (A.length === 0 || A.every((a) => S[a] === 1)) return;
     const src = this.skipIdentity(x);
     const gx = this.groupOf(src);
-    if (gx && this.role[src] === 'E' && eqShape(gx.S, S) && (!gx.A || eqShape(gx.A, A)) && gx.members.length < fusionLimits.maxOps && this.phase[src] < fusionLimits.maxPhases) {
+    if (
+      gx &&
+      this.role[src] === 'E' &&
+      eqShape(gx.S, S) &&
+      (!gx.A || eqShape(gx.A, A)) &&
+      gx.members.length < fusionLimits.maxOps &&
+      this.phase[src] < fusionLimits.maxPhases
+    ) {
       gx.A = A;
       this.phase[n.id] = this.phase[src];
       this.avail[n.id] = this.phase[src] + 1;
@@ -282,13 +290,21 @@ class Fuser {
     let ph = 0;
     if (gr)
       for (const e of edges)
-        if ((e.kind === 'E' || e.kind === 'B') && this.find(e.gr!.id) === this.find(gr.id)) ph = Math.max(ph, e.kind === 'E' ? this.phase[e.j] : this.avail[e.j]);
+        if ((e.kind === 'E' || e.kind === 'B') && this.find(e.gr!.id) === this.find(gr.id))
+          ph = Math.max(ph, e.kind === 'E' ? this.phase[e.j] : this.avail[e.j]);
     const fits = (g: Group) =>
       g.members.length < fusionLimits.maxOps && new Set([...g.srcs, ...srcs]).size <= fusionLimits.maxInputs && ph < fusionLimits.maxPhases;
     if (gr && !this.dependsOn(extDeps, gr) && fits(gr)) {
       this.phase[n.id] = ph;
       this.add(gr, n.id, 'E', extDeps, srcs);
-    } else this.add(this.newGroup(n.shape, null), n.id, 'E', depsOf(edges), edges.map((e) => e.j));
+    } else
+      this.add(
+        this.newGroup(n.shape, null),
+        n.id,
+        'E',
+        depsOf(edges),
+        edges.map((e) => e.j),
+      );
   }
 
   // ---- schedule ------------------------------------------------------------------------------
@@ -347,7 +363,11 @@ class Fuser {
         (reds ? ops >= 2 : ops >= fusionLimits.minOps || absorbsConstant) &&
         reads.length <= fusionLimits.maxInputs &&
         reads.length + writable <= 64 &&
-        phasesOf([...members].sort((a, b) => a - b), roles, edges).bound <= fusionLimits.maxPhases;
+        phasesOf(
+          [...members].sort((a, b) => a - b),
+          roles,
+          edges,
+        ).bound <= fusionLimits.maxPhases;
       if (keep) live.push({ gr, members, edges, reads });
       else for (const m of gr.members) this.grp[m] = -1;
     }
@@ -358,7 +378,7 @@ class Fuser {
     const needed = new Array<boolean>(N).fill(false);
     for (const o of this.g.outputs) needed[o] = true;
     const runs = new Set<number>();
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (let k = N - 1; k >= 0; k--) {
         const r = rep(k);
@@ -475,7 +495,11 @@ function makeStep(spec: GroupSpec): FusedStep {
     members: spec.members,
     label: built.label,
     operands(reads: BufferView[], writes: BufferView[]): Operand[] {
-      const ops: Operand[] = reads.map((v, k) => ({ view: { buf: v.buf, offset: v.offset, strides: permute(v.strides) }, dtype: nodes[spec.reads[k]].dtype, shape: kshape }));
+      const ops: Operand[] = reads.map((v, k) => ({
+        view: { buf: v.buf, offset: v.offset, strides: permute(v.strides) },
+        dtype: nodes[spec.reads[k]].dtype,
+        shape: kshape,
+      }));
       spec.outputs.forEach((id, k) => {
         const n = nodes[id];
         const st = spec.roles.get(id) === 'E' ? contiguousStrides(n.shape) : rowStrides(n.shape);

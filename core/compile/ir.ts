@@ -39,8 +39,15 @@ export interface IRGraph {
 }
 
 export function irNode(
-  id: number, kind: IRKind, prim: Primitive, params: Readonly<Record<string, unknown>>, inputs: number[],
-  shape: readonly number[], dtype: DType, slot = -1, source: Node | null = null,
+  id: number,
+  kind: IRKind,
+  prim: Primitive,
+  params: Readonly<Record<string, unknown>>,
+  inputs: number[],
+  shape: readonly number[],
+  dtype: DType,
+  slot = -1,
+  source: Node | null = null,
 ): IRNode {
   return { id, kind, prim, params, inputs, shape: shape.slice(), dtype, slot, source };
 }
@@ -73,7 +80,17 @@ export function buildIR(outputs: Node[], nInputs: number, firstTracedId: number,
     } else if (n.data) {
       nodes.push(irNode(id, 'const', Constant, {}, [], n.shape, n.dtype, -1, n));
     } else {
-      nodes.push(irNode(id, 'op', n.primitive, n.params, n.inputs.map((i) => ids.get(i)!), n.shape, n.dtype));
+      nodes.push(
+        irNode(
+          id,
+          'op',
+          n.primitive,
+          n.params,
+          n.inputs.map((i) => ids.get(i)!),
+          n.shape,
+          n.dtype,
+        ),
+      );
     }
     ids.set(n, id);
   }

@@ -92,7 +92,16 @@ export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: numb
   const schedule: string[] = [];
   // shadow Nodes let primitives' view/lower functions and the shared lowering run on IR nodes
   const shadows: Node[] = [];
-  for (const n of g.nodes) shadows.push(new Node(n.prim, n.params, n.inputs.map((i) => shadows[i]), n.shape, n.dtype));
+  for (const n of g.nodes)
+    shadows.push(
+      new Node(
+        n.prim,
+        n.params,
+        n.inputs.map((i) => shadows[i]),
+        n.shape,
+        n.dtype,
+      ),
+    );
   regroupSiblings(shadows);
   const preset = new Map<Node, BufferView>();
   for (const n of g.nodes) {

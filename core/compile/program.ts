@@ -32,7 +32,18 @@ export interface GroupSpec {
 }
 
 const C = {
-  load: 0, store: 1, const: 2, splat: 3, unary: 4, binary: 5, where: 6, cast: 7, reduce: 8, accget: 9, spill: 10, fill: 11,
+  load: 0,
+  store: 1,
+  const: 2,
+  splat: 3,
+  unary: 4,
+  binary: 5,
+  where: 6,
+  cast: 7,
+  reduce: 8,
+  accget: 9,
+  spill: 10,
+  fill: 11,
 } as const;
 const CODE_NAMES = ['load', 'store', 'const', 'splat', 'unary', 'binary', 'where', 'cast', 'reduce', 'accget', 'spill', 'fill'];
 
@@ -94,7 +105,11 @@ export function liveProgramCount(): number {
  * Phase of every member: for E nodes the first phase their value exists in, for reductions the
  * phase they accumulate in; `avail` is the phase from which a row value exists.
  */
-export function phasesOf(members: readonly number[], roles: ReadonlyMap<number, string>, edges: ReadonlyMap<number, Edge[]>): {
+export function phasesOf(
+  members: readonly number[],
+  roles: ReadonlyMap<number, string>,
+  edges: ReadonlyMap<number, Edge[]>,
+): {
   ph: Map<number, number>;
   avail: Map<number, number>;
   bound: number;
@@ -176,7 +191,9 @@ export function buildProgram(spec: GroupSpec): { handle: number; label: string; 
       // virtual block registers of this phase; `fixed` ones are the constants' physical registers
       const vtype: number[] = [];
       const fixed: number[] = [];
-      const setup: Ins[] = [], body: Ins[] = [], finish: Ins[] = [];
+      const setup: Ins[] = [],
+        body: Ins[] = [],
+        finish: Ins[] = [];
       const memo = new Map<string, number>();
       const vreg = (t: number, phys = -1) => {
         fixed.push(phys);
@@ -308,7 +325,7 @@ export function buildProgram(spec: GroupSpec): { handle: number; label: string; 
         const x = stack.pop()!;
         const n = nodes[x];
         c += n.prim === Unary && !CHEAP_UNARY.has(n.params.op as string) ? 8 : 1;
-        for (const e of edges.get(x)!) if (e.kind === 'member' && !seen.has(e.src)) seen.add(e.src), stack.push(e.src);
+        for (const e of edges.get(x)!) if (e.kind === 'member' && !seen.has(e.src)) (seen.add(e.src), stack.push(e.src));
       }
       return c;
     };
@@ -340,8 +357,17 @@ export function buildProgram(spec: GroupSpec): { handle: number; label: string; 
   }
 
   const words: number[] = [
-    2, spec.reads.length, spec.outputs.length, spec.S.length, A.length, blockTypes.length, rowTypes.length, accs.length, nPhases,
-    spillTypes.length, init.length,
+    2,
+    spec.reads.length,
+    spec.outputs.length,
+    spec.S.length,
+    A.length,
+    blockTypes.length,
+    rowTypes.length,
+    accs.length,
+    nPhases,
+    spillTypes.length,
+    init.length,
   ];
   for (const r of spec.reads) words.push(DTYPE_CODE[nodes[r].dtype]);
   for (const o of spec.outputs) words.push(DTYPE_CODE[nodes[o].dtype]);
@@ -444,7 +470,11 @@ function programText(words: number[], init: Ins[], phases: { setup: Ins[]; body:
     `  ${where}: ${CODE_NAMES[i.code]} op=${i.op} dst=${i.dst} a=${i.a} b=${i.b} c=${i.c}${i.code === C.const ? ` imm=${i.imm}` : ''}`;
   const lines = [`  header ${words.slice(0, 11).join(' ')}`, ...init.map((i) => show('init', i))];
   phases.forEach((ph, p) => {
-    for (const [name, list] of [['setup', ph.setup], ['body', ph.body], ['finish', ph.finish]] as const)
+    for (const [name, list] of [
+      ['setup', ph.setup],
+      ['body', ph.body],
+      ['finish', ph.finish],
+    ] as const)
       for (const i of list) lines.push(show(`phase ${p} ${name}`, i));
   });
   return lines.join('\n');

@@ -13,7 +13,8 @@ export interface OutputType {
 
 /** Runs `plan` on the input views (one per input slot); returns evaluated output nodes. */
 export function runPlan(plan: Plan, inputs: readonly BufferView[], outTypes: readonly OutputType[]): Node[] {
-  const w = plan.words, p = plan.patches;
+  const w = plan.words,
+    p = plan.patches;
   for (let k = 0; k < p.length; k += 4) {
     const v = inputs[p[k]];
     w[p[k + 1]] = v.buf.id;

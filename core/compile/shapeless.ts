@@ -53,7 +53,12 @@ export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])
   });
   // an elementwise node sees its broadcast inputs before their broadcasts
   const ewShape = (c: IRNode): number[] =>
-    elementwiseRule(context(c, c.inputs.map((i) => (g.nodes[i].prim === BroadcastTo ? shape(g.nodes[i].inputs[0]) : shape(i)))));
+    elementwiseRule(
+      context(
+        c,
+        c.inputs.map((i) => (g.nodes[i].prim === BroadcastTo ? shape(g.nodes[i].inputs[0]) : shape(i))),
+      ),
+    );
   const infer = (n: IRNode): number[] => {
     if (n.kind === 'input') return inputShapes[n.slot].slice();
     if (n.kind === 'const') return n.shape.slice();
@@ -66,7 +71,8 @@ export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])
     if (n.prim.shapeRule) return n.prim.shapeRule(context(n, n.inputs.map(shape)));
     // no rule: the traced shape, valid only while the inputs keep their traced shapes
     const same = n.inputs.every((i) => {
-      const a = shape(i), b = g.nodes[i].shape;
+      const a = shape(i),
+        b = g.nodes[i].shape;
       return a.length === b.length && a.every((d, k) => d === b[k]);
     });
     if (!same) fail(n, 'it has no shape rule and its inputs change size');
@@ -90,26 +96,38 @@ export type ShapeHints = Map<number, Set<number>>;
 export function checkShapeless(g1: IRGraph, g2: IRGraph): ShapeHints {
   const where = (n: IRNode) => `${n.prim.name}${n.params.op ? `(${n.params.op})` : ''}`;
   if (g1.nodes.length !== g2.nodes.length || g1.outputs.length !== g2.outputs.length || g1.outputs.some((o, k) => o !== g2.outputs[k]))
-    throw new ShapelessError(`[compile] shapeless: the function builds a different graph at other input sizes (${g1.nodes.length} vs ${g2.nodes.length} nodes), so it cannot be shapeless`);
+    throw new ShapelessError(
+      `[compile] shapeless: the function builds a different graph at other input sizes (${g1.nodes.length} vs ${g2.nodes.length} nodes), so it cannot be shapeless`,
+    );
   const inputShapes = new Array<number[]>(g2.nInputs).fill([]);
   for (const n of g2.nodes) if (n.kind === 'input') inputShapes[n.slot] = n.shape;
   for (let k = 0; k < g1.nodes.length; k++) {
-    const a = g1.nodes[k], b = g2.nodes[k];
+    const a = g1.nodes[k],
+      b = g2.nodes[k];
     if (a.prim !== b.prim || a.kind !== b.kind || a.dtype !== b.dtype || a.inputs.length !== b.inputs.length || a.inputs.some((x, i) => x !== b.inputs[i]))
-      throw new ShapelessError(`[compile] shapeless: the function builds a different graph at other input sizes (${where(a)} vs ${where(b)}), so it cannot be shapeless`);
+      throw new ShapelessError(
+        `[compile] shapeless: the function builds a different graph at other input sizes (${where(a)} vs ${where(b)}), so it cannot be shapeless`,
+      );
   }
   const hints: ShapeHints = new Map();
   for (const n of g1.nodes)
     if (n.prim === Reshape) hints.set(n.id, new Set(n.shape.map((d, i) => (d !== g2.nodes[n.id].shape[i] ? i : -1)).filter((i) => i >= 0)));
   const inferred = inferGraph(g1, inputShapes, hints);
   for (let k = 0; k < g1.nodes.length; k++) {
-    const a = inferred.nodes[k], b = g2.nodes[k];
+    const a = inferred.nodes[k],
+      b = g2.nodes[k];
     if (canon(a.params) !== canon(b.params)) {
-      const what = a.prim === Full ? `its value ${canon(g1.nodes[k].params.value)} becomes ${canon(b.params.value)} (a number computed from sizes, as kn.mean's count)` : `its parameters ${canon(g1.nodes[k].params)} become ${canon(b.params)}`;
+      const what =
+        a.prim === Full
+          ? `its value ${canon(g1.nodes[k].params.value)} becomes ${canon(b.params.value)} (a number computed from sizes, as kn.mean's count)`
+          : `its parameters ${canon(g1.nodes[k].params)} become ${canon(b.params)}`;
       fail(b, `${what} at input sizes ${inputShapes.map(fmtShape).join(', ')}`);
     }
     if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
-      fail(b, `its shape ${fmtShape(b.shape)} at input sizes ${inputShapes.map(fmtShape).join(', ')} does not follow from its inputs (inferred ${fmtShape(a.shape)})`);
+      fail(
+        b,
+        `its shape ${fmtShape(b.shape)} at input sizes ${inputShapes.map(fmtShape).join(', ')} does not follow from its inputs (inferred ${fmtShape(a.shape)})`,
+      );
   }
   return hints;
 }

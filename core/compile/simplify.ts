@@ -68,7 +68,8 @@ function noopInput(n: IRNode, ins: number[], out: IRNode[]): number {
   if (n.prim === Reshape || n.prim === BroadcastTo || n.prim === Copy) return ins[0];
   if (n.prim === Transpose && (n.params.perm as number[]).every((p, i) => p === i || n.shape[i] === 1)) return ins[0];
   if (n.prim === Slice) {
-    const starts = n.params.starts as number[], steps = n.params.steps as number[];
+    const starts = n.params.starts as number[],
+      steps = n.params.steps as number[];
     if (starts.every((s, i) => (s === 0 && steps[i] === 1) || n.shape[i] <= 1)) return ins[0];
   }
   return -1;
@@ -114,7 +115,10 @@ export function canon(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
   if (typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canon(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canon(o[k])}`)
+      .join(',')}}`;
   }
   // anything else (functions, records, typed arrays) is equal only to itself
   let id = objectIds.get(v as object);

@@ -68,7 +68,7 @@ class Block extends nn.Module {
  * @example new CharTransformer({vocabSize: 62, dims: 64, heads: 4, layers: 2}).call(kn.zeros([1, 8], 'int32')).shape // [1, 8, 62]
  */
 export class CharTransformer extends nn.Module {
-  constructor({ vocabSize, dims = 128, heads = 4, layers = 4, hiddenDims = Math.round((8 / 3) * dims / 8) * 8 }) {
+  constructor({ vocabSize, dims = 128, heads = 4, layers = 4, hiddenDims = Math.round(((8 / 3) * dims) / 8) * 8 }) {
     super();
     this.embedding = new nn.Embedding(vocabSize, dims);
     this.layers = Array.from({ length: layers }, () => new Block(dims, heads, hiddenDims));
@@ -131,7 +131,10 @@ export function sampleText(model, vocab, prompt, { length = 300, temperature = 0
     const [next, nextKey] = kn.tidy(() => {
       const context = ids.slice(-contextLength);
       const logits = model.call(kn.array(Int32Array.from(context)).reshape(1, context.length));
-      const last = logits.index(0, -1).astype('float32').multiply(1 / temperature);
+      const last = logits
+        .index(0, -1)
+        .astype('float32')
+        .multiply(1 / temperature);
       const [sub, rest] = kn.unstack(kn.random.split(key));
       return [kn.random.categorical(last, { key: sub }).item(), rest];
     });
@@ -152,8 +155,19 @@ export function sampleText(model, vocab, prompt, { length = 300, temperature = 0
  * @example const r = trainCharTransformer({steps: 5, dims: 32, layers: 1, seqLen: 16, batchSize: 4, silent: true})
  */
 export function trainCharTransformer({
-  steps = 800, seed = 0, batchSize = 64, seqLen = 64, dims = 128, heads = 4, layers = 4,
-  learningRate = 3e-3, weightDecay = 0.01, evalBatches = 8, text, silent = false, onStep,
+  steps = 800,
+  seed = 0,
+  batchSize = 64,
+  seqLen = 64,
+  dims = 128,
+  heads = 4,
+  layers = 4,
+  learningRate = 3e-3,
+  weightDecay = 0.01,
+  evalBatches = 8,
+  text,
+  silent = false,
+  onStep,
 } = {}) {
   kn.random.seed(seed);
   const data = prepareText(text === undefined ? {} : { text });
@@ -186,9 +200,7 @@ export function trainCharTransformer({
   }
   const seconds = (performance.now() - started) / 1000;
   bar.stop();
-  const validationLoss = evalBatches > 0
-    ? evaluateLoss(model, data.validation, { batches: evalBatches, batchSize, seqLen, seed: seed + 1 })
-    : NaN;
+  const validationLoss = evalBatches > 0 ? evaluateLoss(model, data.validation, { batches: evalBatches, batchSize, seqLen, seed: seed + 1 }) : NaN;
   return {
     losses,
     finalLoss: losses.at(-1),

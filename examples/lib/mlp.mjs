@@ -65,7 +65,14 @@ export function digitsArrays({ seed = 0, testFraction = 0.2 } = {}) {
  * @example const r = trainMlpClassifier({steps: 20, silent: true}); r.losses.length // 20
  */
 export function trainMlpClassifier({
-  steps = 600, seed = 0, batchSize = 128, hidden = [128, 64], learningRate = 3e-3, weightDecay = 1e-4, silent = false, onStep,
+  steps = 600,
+  seed = 0,
+  batchSize = 128,
+  hidden = [128, 64],
+  learningRate = 3e-3,
+  weightDecay = 1e-4,
+  silent = false,
+  onStep,
 } = {}) {
   kn.random.seed(seed);
   const { train, test } = digitsArrays({ seed });
@@ -82,7 +89,11 @@ export function trainMlpClassifier({
   const rng = makeRng(seed);
   let order = [];
   const nextBatch = () => {
-    if (order.length < batchSize) order = shuffleInPlace(Array.from({ length: train.count }, (_, i) => i), rng);
+    if (order.length < batchSize)
+      order = shuffleInPlace(
+        Array.from({ length: train.count }, (_, i) => i),
+        rng,
+      );
     return kn.array(Int32Array.from(order.splice(0, batchSize)));
   };
 

@@ -4,7 +4,19 @@ import type { NDArray } from '../../core/array.js';
 import { fmtValue } from '../../core/shape.js';
 import { asArray } from '../../ops/convert.js';
 import {
-  abs, add, divide, erf, expm1, logaddexp, maximum, minimum, multiply, negative, sigmoid as sigmoidOp, tanh as tanhOp, where,
+  abs,
+  add,
+  divide,
+  erf,
+  expm1,
+  logaddexp,
+  maximum,
+  minimum,
+  multiply,
+  negative,
+  sigmoid as sigmoidOp,
+  tanh as tanhOp,
+  where,
   greater,
 } from '../../ops/elementwise.js';
 import { softmax as softmaxOp, logSoftmax as logSoftmaxOp } from '../../ops/stats_softmax.js';
@@ -40,7 +52,8 @@ export function elu(x: NDArray, alpha = 1): NDArray {
   return where(greater(a, 0), a, multiply(expm1(a), numberArg(alpha, 'elu', 'alpha')));
 }
 
-const SELU_ALPHA = 1.6732632423543772, SELU_SCALE = 1.0507009873554805;
+const SELU_ALPHA = 1.6732632423543772,
+  SELU_SCALE = 1.0507009873554805;
 
 /** scale·elu(x, alpha) with the self-normalising constants. @example kn.nn.selu(kn.array([-1, 1])) // [-1.1113, 1.0507] */
 export function selu(x: NDArray): NDArray {
@@ -49,7 +62,8 @@ export function selu(x: NDArray): NDArray {
 
 /** max(x, 0) + alpha·(e^(min(x, 0)/alpha) − 1). @example kn.nn.celu(kn.array([-1, 1]), 2) // [-0.7869, 1] */
 export function celu(x: NDArray, alpha = 1): NDArray {
-  const a = arg(x, 'celu'), al = numberArg(alpha, 'celu', 'alpha');
+  const a = arg(x, 'celu'),
+    al = numberArg(alpha, 'celu', 'alpha');
   return add(maximum(a, 0), multiply(expm1(divide(minimum(a, 0), al)), al));
 }
 
@@ -232,8 +246,7 @@ export class GELU extends Module {
   constructor(opts: { approx?: GeluApprox } = {}) {
     super();
     const a = opts.approx ?? 'none';
-    if (!['none', 'precise', 'tanh', 'fast'].includes(a))
-      throw new Error(`[GELU] approx must be 'none', 'precise', 'tanh' or 'fast', got ${fmtValue(a)}`);
+    if (!['none', 'precise', 'tanh', 'fast'].includes(a)) throw new Error(`[GELU] approx must be 'none', 'precise', 'tanh' or 'fast', got ${fmtValue(a)}`);
     this.approx = a;
   }
   forward(x: NDArray): NDArray {
@@ -355,7 +368,8 @@ export class PReLU extends Module {
   weight: NDArray;
   constructor(numParameters = 1, init = 0.25) {
     super();
-    if (!Number.isInteger(numParameters) || numParameters < 1) throw new Error(`[PReLU] numParameters must be a positive integer, got ${fmtValue(numParameters)}`);
+    if (!Number.isInteger(numParameters) || numParameters < 1)
+      throw new Error(`[PReLU] numParameters must be a positive integer, got ${fmtValue(numParameters)}`);
     this.weight = full([numParameters], numberArg(init, 'PReLU', 'init'), 'float32');
   }
   forward(x: NDArray): NDArray {

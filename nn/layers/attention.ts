@@ -51,8 +51,11 @@ export class MultiHeadAttention extends Module {
     positiveInt(dims, 'MultiHeadAttention', 'dims');
     this.numHeads = positiveInt(numHeads, 'MultiHeadAttention', 'numHeads');
     if (dims % numHeads !== 0) throw new Error(`[MultiHeadAttention] dims ${dims} are not divisible by numHeads ${numHeads}`);
-    const qIn = opts.queryInputDims ?? dims, kIn = opts.keyInputDims ?? dims, vIn = opts.valueInputDims ?? kIn;
-    const vDims = opts.valueDims ?? dims, outDims = opts.valueOutputDims ?? dims;
+    const qIn = opts.queryInputDims ?? dims,
+      kIn = opts.keyInputDims ?? dims,
+      vIn = opts.valueInputDims ?? kIn;
+    const vDims = opts.valueDims ?? dims,
+      outDims = opts.valueOutputDims ?? dims;
     if (vDims % numHeads !== 0) throw new Error(`[MultiHeadAttention] valueDims ${vDims} are not divisible by numHeads ${numHeads}`);
     const bias = opts.bias ?? false;
     const [k1, k2, k3, k4] = initKeys(opts.key, 4);
@@ -64,12 +67,21 @@ export class MultiHeadAttention extends Module {
 
   forward(queries: NDArray, keys: NDArray, values: NDArray, mask: AttentionMask = null): NDArray {
     const op = 'MultiHeadAttention';
-    const q0 = asArray(queries, op), k0 = asArray(keys, op), v0 = asArray(values, op);
-    for (const [a, name] of [[q0, 'queries'], [k0, 'keys'], [v0, 'values']] as const)
+    const q0 = asArray(queries, op),
+      k0 = asArray(keys, op),
+      v0 = asArray(values, op);
+    for (const [a, name] of [
+      [q0, 'queries'],
+      [k0, 'keys'],
+      [v0, 'values'],
+    ] as const)
       if (a.ndim !== 3) throw new Error(`[${op}] ${name} must be [batch, length, features], got shape ${fmtShape(a.shape)}`);
-    const [B, L] = q0.shape, S = k0.shape[1];
+    const [B, L] = q0.shape,
+      S = k0.shape[1];
     if (v0.shape[1] !== S || k0.shape[0] !== B || v0.shape[0] !== B)
-      throw new Error(`[${op}] queries ${fmtShape(q0.shape)}, keys ${fmtShape(k0.shape)} and values ${fmtShape(v0.shape)} must share the batch size, and keys and values the length`);
+      throw new Error(
+        `[${op}] queries ${fmtShape(q0.shape)}, keys ${fmtShape(k0.shape)} and values ${fmtShape(v0.shape)} must share the batch size, and keys and values the length`,
+      );
     const h = this.numHeads;
     const heads = (x: NDArray, len: number) => transpose(reshape(x, [B, len, h, -1]), [0, 2, 1, 3]);
     const q = heads(this.queryProj.forward(q0), L);

@@ -29,7 +29,13 @@ abstract class ConvNd extends Module {
   readonly dilation: number[];
   readonly groups: number;
 
-  constructor(readonly nd: number, inChannels: number, outChannels: number, kernelSize: SpatialArg, opts: ConvLayerOptions) {
+  constructor(
+    readonly nd: number,
+    inChannels: number,
+    outChannels: number,
+    kernelSize: SpatialArg,
+    opts: ConvLayerOptions,
+  ) {
     super();
     const op = this.constructor.name;
     positiveInt(inChannels, op, 'inChannels');

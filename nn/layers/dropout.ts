@@ -38,7 +38,9 @@ abstract class DropoutBase extends Module {
     if (this.#key === undefined) return undefined;
     // the module's key is private state a compiled replay would not advance
     if (compileTracing())
-      throw new Error(`[${this.constructor.name}] inside kn.compile pass the mask key to each call (layer.call(x, { key })) and carry it in the compiled function's inputs/outputs: the layer's own key would repeat the trace's mask`);
+      throw new Error(
+        `[${this.constructor.name}] inside kn.compile pass the mask key to each call (layer.call(x, { key })) and carry it in the compiled function's inputs/outputs: the layer's own key would repeat the trace's mask`,
+      );
     const [next, sub] = unstack(split(this.#key, 2));
     if (this.#ownsKey) this.#key.dispose();
     this.#key = keepState(next);

@@ -22,8 +22,7 @@ export interface LinearOptions extends InitKeyOptions {
 }
 
 function lastDim(x: NDArray, want: number, op: string, what = 'input'): void {
-  if (x.ndim < 1 || x.shape[x.ndim - 1] !== want)
-    throw new Error(`[${op}] expected ${what} with last dimension ${want}, got shape ${fmtShape(x.shape)}`);
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== want) throw new Error(`[${op}] expected ${what} with last dimension ${want}, got shape ${fmtShape(x.shape)}`);
 }
 
 /**
@@ -77,7 +76,8 @@ export class Bilinear extends Module {
   }
 
   forward(x1: NDArray, x2: NDArray): NDArray {
-    const a = asArray(x1, 'Bilinear'), b = asArray(x2, 'Bilinear');
+    const a = asArray(x1, 'Bilinear'),
+      b = asArray(x2, 'Bilinear');
     const [out, in2, in1] = this.weight.shape;
     lastDim(a, in1, 'Bilinear', 'x1');
     lastDim(b, in2, 'Bilinear', 'x2');

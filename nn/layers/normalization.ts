@@ -16,7 +16,9 @@ import { finite, keepState, positiveInt } from './common.js';
 function channels(x: NDArray, dims: number, op: string, minNdim = 1): NDArray {
   const a = asArray(x, op);
   if (a.ndim < minNdim || a.shape[a.ndim - 1] !== dims)
-    throw new Error(`[${op}] expected input with at least ${minNdim} dimension${minNdim > 1 ? 's' : ''} and ${dims} features on the last axis, got shape ${fmtShape(a.shape)}`);
+    throw new Error(
+      `[${op}] expected input with at least ${minNdim} dimension${minNdim > 1 ? 's' : ''} and ${dims} features on the last axis, got shape ${fmtShape(a.shape)}`,
+    );
   return a;
 }
 
@@ -111,7 +113,10 @@ export class GroupNorm extends Module {
   }
   forward(x: NDArray): NDArray {
     const a = channels(x, this.dims, 'GroupNorm', 2);
-    const shape = a.shape, b = shape[0], g = this.numGroups, gs = this.dims / g;
+    const shape = a.shape,
+      b = shape[0],
+      g = this.numGroups,
+      gs = this.dims / g;
     let y: NDArray;
     if (this.pytorchCompatible) {
       // [B, S, G, gs] → [B, G, S·gs]: each row one group's values

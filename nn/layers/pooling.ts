@@ -25,7 +25,12 @@ abstract class Pool extends Module {
   readonly stride: number[];
   readonly padding: number[];
 
-  constructor(readonly nd: number, kernelSize: SpatialArg, opts: PoolOptions, readonly kind: 'max' | 'avg') {
+  constructor(
+    readonly nd: number,
+    kernelSize: SpatialArg,
+    opts: PoolOptions,
+    readonly kind: 'max' | 'avg',
+  ) {
     super();
     const op = this.constructor.name;
     this.kernelSize = spatialArg(kernelSize, nd, 1, 'kernelSize', op, 1);
@@ -44,7 +49,13 @@ abstract class Pool extends Module {
     if (a.ndim !== this.nd + 2) throw new Error(`[${op}] expected ${layout} (channels last), got shape ${fmtShape(a.shape)}`);
     const win = slidingWindows(
       a,
-      { kernel: this.kernelSize, stride: this.stride, padding: this.padding, dilation: new Array(this.nd).fill(1), padValue: this.kind === 'max' ? lowest(a.dtype) : 0 },
+      {
+        kernel: this.kernelSize,
+        stride: this.stride,
+        padding: this.padding,
+        dilation: new Array(this.nd).fill(1),
+        padValue: this.kind === 'max' ? lowest(a.dtype) : 0,
+      },
       op,
     );
     const axes = Array.from({ length: this.nd }, (_, i) => this.nd + 1 + i); // the kernel axes

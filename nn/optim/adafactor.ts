@@ -1,9 +1,7 @@
 // Adafactor (Shazeer & Stern 2018) as MLX has it: second moments factored into row and column
 // averages for parameters of two or more dimensions, relative step sizes, update clipping.
 import type { NDArray } from '../../core/array.js';
-import {
-  add, astype, divide, expandDims, maximum, mean, minimum, multiply, power, rsqrt, sqrt, square, subtract, zeros, zerosLike,
-} from '../../ops/index.js';
+import { add, astype, divide, expandDims, maximum, mean, minimum, multiply, power, rsqrt, sqrt, square, subtract, zeros, zerosLike } from '../../ops/index.js';
 import { Optimizer, type LearningRate, type SlotState } from './optimizer.js';
 import { checkBoolean, checkLearningRate, checkNumber, checkOptions } from './validate.js';
 
@@ -55,7 +53,15 @@ export class Adafactor extends Optimizer {
   constructor(options: AdafactorOptions = {}) {
     super();
     const o = checkOptions('Adafactor', options, [
-      'learningRate', 'eps', 'clipThreshold', 'decayRate', 'beta1', 'weightDecay', 'scaleParameter', 'relativeStep', 'warmupInit',
+      'learningRate',
+      'eps',
+      'clipThreshold',
+      'decayRate',
+      'beta1',
+      'weightDecay',
+      'scaleParameter',
+      'relativeStep',
+      'warmupInit',
     ]);
     const eps = o.eps ?? [1e-30, 1e-3];
     if (!Array.isArray(eps) || eps.length !== 2) throw new TypeError(`[Adafactor] eps must be a pair of numbers, got ${JSON.stringify(eps)}`);
@@ -67,8 +73,7 @@ export class Adafactor extends Optimizer {
     this.scaleParameter = checkBoolean('Adafactor', 'scaleParameter', o.scaleParameter ?? true);
     this.relativeStep = checkBoolean('Adafactor', 'relativeStep', o.relativeStep ?? true);
     this.warmupInit = checkBoolean('Adafactor', 'warmupInit', o.warmupInit ?? false);
-    if (o.learningRate !== undefined && o.learningRate !== null)
-      this.setSchedulable('learning_rate', checkLearningRate('Adafactor', o.learningRate));
+    if (o.learningRate !== undefined && o.learningRate !== null) this.setSchedulable('learning_rate', checkLearningRate('Adafactor', o.learningRate));
     else if (!this.relativeStep) throw new Error('[Adafactor] relativeStep: false needs a learningRate');
   }
 
@@ -89,9 +94,7 @@ export class Adafactor extends Optimizer {
   #stepSize(parameterRms: NDArray): NDArray {
     // the relative step follows the step-count array in float64, like JS numbers would
     const t = this.stepAs('float64');
-    const size = this.relativeStep
-      ? astype(minimum(this.warmupInit ? multiply(t, 1e-6) : 1e-2, rsqrt(t)), parameterRms.dtype)
-      : this.lrAs(parameterRms.dtype);
+    const size = this.relativeStep ? astype(minimum(this.warmupInit ? multiply(t, 1e-6) : 1e-2, rsqrt(t)), parameterRms.dtype) : this.lrAs(parameterRms.dtype);
     if (!this.scaleParameter) return size;
     return multiply(maximum(parameterRms, this.eps[1]), size);
   }
@@ -100,7 +103,8 @@ export class Adafactor extends Optimizer {
     const stepSize = this.#stepSize(rms(parameter));
     // β2 = 1 − t^c and 1 − β2 in float64 from the step-count array, then in the gradient's dtype
     const beta2f64 = subtract(1, power(this.stepAs('float64'), this.decayRate));
-    const beta2 = astype(beta2f64, gradient.dtype), rest = astype(subtract(1, beta2f64), gradient.dtype);
+    const beta2 = astype(beta2f64, gradient.dtype),
+      rest = astype(subtract(1, beta2f64), gradient.dtype);
     let update = add(square(gradient), this.eps[0]);
     if (gradient.ndim >= 2) {
       const row = add(multiply(this.slot(state, 'exp_avg_sq_row'), beta2), multiply(mean(update, -1), rest));

@@ -221,7 +221,8 @@ export abstract class Optimizer {
       if (!isFloating(g.dtype)) throw new TypeError(`[${op}] gradient '${path}' has dtype ${g.dtype}; gradients must be floating point`);
       const p = params.get(path);
       if (!(p instanceof NDArray)) throw new Error(`[${op}] gradient '${path}' has no matching parameter${p === undefined ? '' : ` (found ${describe(p)})`}`);
-      const gs = g.shape, ps = p.shape;
+      const gs = g.shape,
+        ps = p.shape;
       if (gs.length !== ps.length || gs.some((d, i) => d !== ps[i]))
         throw new Error(`[${op}] gradient '${path}' has shape [${gs.join(', ')}] but the parameter has shape [${ps.join(', ')}]`);
       this.#checkPath(op, path);
@@ -243,7 +244,9 @@ export abstract class Optimizer {
           const np = this.applySingle(g, p, s);
           const ns = np.shape;
           if (ns.length !== p.ndim || ns.some((d, i) => d !== p.shape[i]))
-            throw new Error(`[${op}] the update of '${path}' has shape [${ns.join(', ')}], not the parameter's [${p.shape.join(', ')}]: does the state match the parameters?`);
+            throw new Error(
+              `[${op}] the update of '${path}' has shape [${ns.join(', ')}], not the parameter's [${p.shape.join(', ')}]: does the state match the parameters?`,
+            );
           newParams.set(path, np);
           newSlots.set(path, s);
         }

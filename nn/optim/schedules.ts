@@ -55,7 +55,11 @@ export function linearSchedule(init: number, end: number, steps: number): ArrayS
   checkNumber('linearSchedule', 'end', end);
   checkSteps('linearSchedule', 'steps', steps, 1);
   const rate = (end - init) / steps;
-  return schedule('linearSchedule', (t) => Math.min(t, steps) * rate + init, (t) => add(multiply(minimum(t, steps), rate), init));
+  return schedule(
+    'linearSchedule',
+    (t) => Math.min(t, steps) * rate + init,
+    (t) => add(multiply(minimum(t, steps), rate), init),
+  );
 }
 
 /**
@@ -69,7 +73,8 @@ export function cosineDecay(init: number, decaySteps: number, end = 0): ArraySch
   checkNumber('cosineDecay', 'init', init);
   checkSteps('cosineDecay', 'decaySteps', decaySteps, 1);
   checkNumber('cosineDecay', 'end', end);
-  const w = Math.PI / decaySteps, half = (init - end) * 0.5;
+  const w = Math.PI / decaySteps,
+    half = (init - end) * 0.5;
   return schedule(
     'cosineDecay',
     (t) => end + half * (1 + Math.cos(w * Math.min(t, decaySteps))),
@@ -86,7 +91,11 @@ export function cosineDecay(init: number, decaySteps: number, end = 0): ArraySch
 export function exponentialDecay(init: number, decayRate: number): ArraySchedule {
   checkNumber('exponentialDecay', 'init', init);
   checkNumber('exponentialDecay', 'decayRate', decayRate);
-  return schedule('exponentialDecay', (t) => init * decayRate ** t, (t) => multiply(power(decayRate, t), init));
+  return schedule(
+    'exponentialDecay',
+    (t) => init * decayRate ** t,
+    (t) => multiply(power(decayRate, t), init),
+  );
 }
 
 /**
@@ -117,12 +126,15 @@ export function joinSchedules(schedules: readonly Schedule[], boundaries: readon
   if (!Array.isArray(schedules) || schedules.length === 0) throw new Error('[joinSchedules] needs at least one schedule');
   for (const [i, s] of schedules.entries()) if (typeof s !== 'function') throw new TypeError(`[joinSchedules] schedules[${i}] is not a function`);
   if (!Array.isArray(boundaries) || boundaries.length !== schedules.length - 1)
-    throw new Error(`[joinSchedules] ${schedules.length} schedules need ${schedules.length - 1} boundaries, got ${Array.isArray(boundaries) ? boundaries.length : String(boundaries)}`);
+    throw new Error(
+      `[joinSchedules] ${schedules.length} schedules need ${schedules.length - 1} boundaries, got ${Array.isArray(boundaries) ? boundaries.length : String(boundaries)}`,
+    );
   boundaries.forEach((b, i) => {
     checkSteps('joinSchedules', `boundaries[${i}]`, b, 0);
     if (i > 0 && b <= boundaries[i - 1]) throw new Error(`[joinSchedules] boundaries must increase, got ${boundaries.join(', ')}`);
   });
-  const list = [...schedules], bounds = [...boundaries];
+  const list = [...schedules],
+    bounds = [...boundaries];
   const pick = (t: number) => {
     let i = 0;
     while (i < bounds.length && t >= bounds[i]) i++;

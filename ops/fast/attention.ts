@@ -56,12 +56,14 @@ interface Probabilities {
 
 /** The scaled, masked scores [B, Hkv, rep, L, S] and the grouped operands they came from. */
 function scores(a: AttentionArgs): Omit<Probabilities, 'p'> & { s: NDArray } {
-  const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape;
+  const [B, Hq, L, D] = a.q.shape,
+    [, Hkv, S] = a.k.shape;
   const c = computeDType(a.out);
   const rep = Hkv === 0 ? 1 : Hq / Hkv;
   // q heads grouped under their kv head: [B, Hkv, rep, L, D] against [B, Hkv, 1, S, D]
   const q = reshape(multiply(astype(a.q, c), a.scale), [B, Hkv, rep, L, D]);
-  const k = expandDims(astype(a.k, c), 2), v = expandDims(astype(a.v, c), 2);
+  const k = expandDims(astype(a.k, c), 2),
+    v = expandDims(astype(a.v, c), 2);
   let scores = matmul(q, swapaxes(k, -1, -2));
   let keep: NDArray | null = null;
   if (a.mask !== null) {
@@ -88,7 +90,8 @@ function probabilities(a: AttentionArgs): Probabilities {
 
 /** The composed form with each row's logsumexp [B, Hq, L] (compute dtype) as a second output. */
 export function attentionComposedLse(a: AttentionArgs): [NDArray, NDArray] {
-  const [B, Hq, L] = a.q.shape, Dv = a.v.shape[3];
+  const [B, Hq, L] = a.q.shape,
+    Dv = a.v.shape[3];
   const { s, v } = scores(a);
   const lse = logsumexp(s, -1, { keepdims: true });
   const p = exp(subtract(s, lse));
@@ -100,7 +103,8 @@ export function attentionComposedLse(a: AttentionArgs): [NDArray, NDArray] {
  * scores become the lowest finite value (as MLX), so a query that sees no key averages v evenly.
  */
 export function attentionComposed(a: AttentionArgs): NDArray {
-  const [B, Hq, L] = a.q.shape, Dv = a.v.shape[3];
+  const [B, Hq, L] = a.q.shape,
+    Dv = a.v.shape[3];
   const { p, v } = probabilities(a);
   return astype(reshape(matmul(p, v), [B, Hq, L, Dv]), a.out);
 }
@@ -111,7 +115,9 @@ export function attentionComposed(a: AttentionArgs): NDArray {
  * composed softmax's many; grouped heads sum their share into the shared k and v.
  */
 function attentionVjp(a: AttentionArgs, g: NDArray, wrt: readonly boolean[]): (NDArray | null)[] {
-  const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape, Dv = a.v.shape[3];
+  const [B, Hq, L, D] = a.q.shape,
+    [, Hkv, S] = a.k.shape,
+    Dv = a.v.shape[3];
   const rep = Hkv === 0 ? 1 : Hq / Hkv;
   const { p, q, k, v, keep } = probabilities(a);
   const dO = reshape(astype(g, p.dtype), [B, Hkv, rep, L, Dv]);
@@ -132,7 +138,8 @@ const MASK_KIND = { none: 0, causal: 1, array: 2 } as const;
  * [B, Hq, L, S]]. The `attention` kernel (backends/cpu/kernels/attention.cc).
  */
 export const Attention = fusedPrimitive('scaledDotProductAttention', 'attention', (node) => [
-  node.params.scale as number, MASK_KIND[node.params.mask as keyof typeof MASK_KIND],
+  node.params.scale as number,
+  MASK_KIND[node.params.mask as keyof typeof MASK_KIND],
 ]);
 const argsOf = (node: Node, [q, k, v, m]: NDArray[]): AttentionArgs => {
   const kind = node.params.mask as keyof typeof MASK_KIND;
@@ -153,10 +160,14 @@ export const AttentionLse: Primitive = {
   name: 'scaledDotProductAttentionLse',
   lowerOutputs(nodes, ins, outs, emit) {
     const n = nodes[0];
-    emit.kernel('attention_lse', [n.params.scale as number, MASK_KIND[n.params.mask as keyof typeof MASK_KIND]], [
-      ...n.inputs.map((x, i) => ({ view: ins[i], dtype: x.dtype, shape: x.shape })),
-      ...outs.map((view, k) => ({ view, dtype: nodes[k].dtype, shape: nodes[k].shape })),
-    ]);
+    emit.kernel(
+      'attention_lse',
+      [n.params.scale as number, MASK_KIND[n.params.mask as keyof typeof MASK_KIND]],
+      [
+        ...n.inputs.map((x, i) => ({ view: ins[i], dtype: x.dtype, shape: x.shape })),
+        ...outs.map((view, k) => ({ view, dtype: nodes[k].dtype, shape: nodes[k].shape })),
+      ],
+    );
   },
 };
 
@@ -164,7 +175,9 @@ export const AttentionLse: Primitive = {
 function attentionLseVjp(ctx: MultiRuleContext, cts: readonly (NDArray | null)[], wrt: readonly boolean[]): (NDArray | null)[] {
   const a = argsOf(ctx.node, ctx.inputs);
   const [o, lse] = ctx.outputs;
-  const [B, Hq, L, D] = a.q.shape, [, Hkv, S] = a.k.shape, Dv = a.v.shape[3];
+  const [B, Hq, L, D] = a.q.shape,
+    [, Hkv, S] = a.k.shape,
+    Dv = a.v.shape[3];
   const rep = Hkv === 0 ? 1 : Hq / Hkv;
   const { s, q, k, v, keep } = scores(a);
   const c = s.dtype;
@@ -208,19 +221,39 @@ defineRules(AttentionLse, {
       return reshape(x5, [Bt * s[0], ...s.slice(1)]);
     });
     const [o, l] = node.siblings!;
-    const outs = multi(AttentionLse, { scale: node.params.scale, mask: node.params.mask }, ins, [[Bt * o.shape[0], ...o.shape.slice(1)], [Bt * l.shape[0], ...l.shape.slice(1)]], [o.dtype, l.dtype]);
-    return [[reshape(outs[0], [Bt, ...o.shape]), reshape(outs[1], [Bt, ...l.shape])], [0, 0]];
+    const outs = multi(
+      AttentionLse,
+      { scale: node.params.scale, mask: node.params.mask },
+      ins,
+      [
+        [Bt * o.shape[0], ...o.shape.slice(1)],
+        [Bt * l.shape[0], ...l.shape.slice(1)],
+      ],
+      [o.dtype, l.dtype],
+    );
+    return [
+      [reshape(outs[0], [Bt, ...o.shape]), reshape(outs[1], [Bt, ...l.shape])],
+      [0, 0],
+    ];
   },
 });
 
 /** Checks the arguments of scaledDotProductAttention. */
 export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown): AttentionArgs {
   const op = 'scaledDotProductAttention';
-  let qa = arrayArg(q, op, 'q'), ka = arrayArg(k, op, 'k'), va = arrayArg(v, op, 'v');
+  let qa = arrayArg(q, op, 'q'),
+    ka = arrayArg(k, op, 'k'),
+    va = arrayArg(v, op, 'v');
   const o = checkOptions(opts, op, ['scale', 'mask', 'returnLogsumexp']);
-  for (const [x, name, dims] of [[qa, 'q', '[B, Hq, L, D]'], [ka, 'k', '[B, Hkv, S, D]'], [va, 'v', '[B, Hkv, S, Dv]']] as const)
+  for (const [x, name, dims] of [
+    [qa, 'q', '[B, Hq, L, D]'],
+    [ka, 'k', '[B, Hkv, S, D]'],
+    [va, 'v', '[B, Hkv, S, Dv]'],
+  ] as const)
     if (x.ndim !== 4) throw new Error(`[${op}] ${name} must have 4 dimensions ${dims}, got shape ${fmtShape(x.shape)}`);
-  const [B, Hq, L, D] = qa.shape, [Bk, Hkv, S, Dk] = ka.shape, [Bv, Hv, Sv] = va.shape;
+  const [B, Hq, L, D] = qa.shape,
+    [Bk, Hkv, S, Dk] = ka.shape,
+    [Bv, Hv, Sv] = va.shape;
   const shapes = `q ${fmtShape(qa.shape)}, k ${fmtShape(ka.shape)}, v ${fmtShape(va.shape)}`;
   if (Bk !== B || Bv !== B) throw new Error(`[${op}] q, k and v must have the same batch size, got ${shapes}`);
   if (Hv !== Hkv || Sv !== S) throw new Error(`[${op}] k and v must have the same heads and length, got ${shapes}`);
@@ -263,11 +296,17 @@ export function attentionArgs(q: unknown, k: unknown, v: unknown, opts: unknown)
  */
 export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts?: AttentionOptions & { returnLogsumexp?: false }): NDArray;
 export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionLseOptions): [NDArray, NDArray];
-export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOptions & { returnLogsumexp?: boolean } = {}): NDArray | [NDArray, NDArray] {
+export function scaledDotProductAttention(
+  q: NDArray,
+  k: NDArray,
+  v: NDArray,
+  opts: AttentionOptions & { returnLogsumexp?: boolean } = {},
+): NDArray | [NDArray, NDArray] {
   const a = attentionArgs(q, k, v, opts);
   const withLse = opts?.returnLogsumexp ?? false;
   if (typeof withLse !== 'boolean') throw new TypeError(`[scaledDotProductAttention] returnLogsumexp must be a boolean, got ${fmtValue(withLse)}`);
-  const [B, Hq, L] = a.q.shape, Dv = a.v.shape[3];
+  const [B, Hq, L] = a.q.shape,
+    Dv = a.v.shape[3];
   const kind = a.mask === null ? 'none' : a.mask === 'causal' ? 'causal' : 'array';
   const inputs = a.mask !== null && a.mask !== 'causal' ? [a.q, a.k, a.v, a.mask] : [a.q, a.k, a.v];
   // under a transform the forward keeps its logsumexp for the backward pass
@@ -276,7 +315,16 @@ export function scaledDotProductAttention(q: NDArray, k: NDArray, v: NDArray, op
       const r = attentionComposedLse(a);
       return withLse ? r : r[0];
     }
-    const [o, lse] = multi(AttentionLse, { scale: a.scale, mask: kind }, inputs, [[B, Hq, L, Dv], [B, Hq, L]], [a.out, computeDType(a.out)]);
+    const [o, lse] = multi(
+      AttentionLse,
+      { scale: a.scale, mask: kind },
+      inputs,
+      [
+        [B, Hq, L, Dv],
+        [B, Hq, L],
+      ],
+      [a.out, computeDType(a.out)],
+    );
     return withLse ? [o, lse] : o;
   }
   if (!hasKernel('attention')) return attentionComposed(a);

@@ -49,8 +49,7 @@ export function checkOptions(opts: unknown, op: string, known: readonly string[]
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object' || Array.isArray(opts) || opts instanceof NDArray)
     throw new TypeError(`[${op}] options must be an object, got ${fmtValue(opts)}`);
-  for (const k of Object.keys(opts))
-    if (!known.includes(k)) throw new TypeError(`[${op}] unknown option '${k}'; expected one of ${known.join(', ')}`);
+  for (const k of Object.keys(opts)) if (!known.includes(k)) throw new TypeError(`[${op}] unknown option '${k}'; expected one of ${known.join(', ')}`);
   return opts as Record<string, unknown>;
 }
 

@@ -28,7 +28,9 @@ export function layerNormComposed(x: NDArray, weight: NDArray | null, bias: NDAr
  * (backends/cpu/kernels/norm.cc).
  */
 export const LayerNorm = fusedPrimitive('layerNorm', 'layer_norm', (node) => [
-  node.params.eps as number, node.params.hasWeight ? 1 : 0, node.params.hasBias ? 1 : 0,
+  node.params.eps as number,
+  node.params.hasWeight ? 1 : 0,
+  node.params.hasBias ? 1 : 0,
 ]);
 defineRules(LayerNorm, {
   fallback: (node, inputs) => {
@@ -55,7 +57,10 @@ export function layerNormArgs(x: unknown, weight: unknown, bias: unknown, eps: u
   const e = finiteNumber(eps, op, 'eps', { min: 0 });
   if (a.ndim === 0) throw new Error(`[${op}] x must have at least one dimension, got a scalar`);
   const D = a.shape[a.ndim - 1];
-  for (const [v, name] of [[w, 'weight'], [b, 'bias']] as const)
+  for (const [v, name] of [
+    [w, 'weight'],
+    [b, 'bias'],
+  ] as const)
     if (v && (v.ndim !== 1 || v.shape[0] !== D))
       throw new Error(`[${op}] ${name} must have shape [${D}] (the last axis of x ${fmtShape(a.shape)}), got ${fmtShape(v.shape)}`);
   const present = [a, w, b].filter((v): v is NDArray => v !== null);

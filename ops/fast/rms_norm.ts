@@ -24,8 +24,7 @@ export function rmsNormComposed(x: NDArray, weight: NDArray | null, eps: number,
 /** params: eps, hasWeight; inputs x [, weight]. The `rms_norm` kernel (backends/cpu/kernels/norm.cc). */
 export const RmsNorm = fusedPrimitive('rmsNorm', 'rms_norm', (node) => [node.params.eps as number]);
 defineRules(RmsNorm, {
-  fallback: (node, inputs) =>
-    rmsNormComposed(inputs[0], node.params.hasWeight ? inputs[1] : null, node.params.eps as number, node.dtype),
+  fallback: (node, inputs) => rmsNormComposed(inputs[0], node.params.hasWeight ? inputs[1] : null, node.params.eps as number, node.dtype),
 });
 
 export interface RmsNormArgs {

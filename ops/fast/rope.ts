@@ -48,22 +48,20 @@ function lastAxis(x: NDArray, start: number, stop: number, step = 1): NDArray {
 function angles(a: RopeArgs, L: number, c: DType): [NDArray, NDArray] {
   const half = a.dims / 2;
   const pos = multiply(add(arange(L, 'float64'), a.offset), a.scale);
-  const inv = a.freqs
-    ? reciprocal(astype(a.freqs, 'float64'))
-    : exp(multiply(arange(half, 'float64'), -Math.log(a.base) / half));
+  const inv = a.freqs ? reciprocal(astype(a.freqs, 'float64')) : exp(multiply(arange(half, 'float64'), -Math.log(a.base) / half));
   const theta = multiply(expandDims(pos, 1), expandDims(inv, 0));
   return [astype(cos(theta), c), astype(sin(theta), c)];
 }
 
 /** The composed form: reference for the kernel and what gradients differentiate. */
 export function ropeComposed(a: RopeArgs): NDArray {
-  const x = a.x, D = x.shape[x.ndim - 1], L = x.shape[x.ndim - 2];
+  const x = a.x,
+    D = x.shape[x.ndim - 1],
+    L = x.shape[x.ndim - 2];
   const c = computeDType(x.dtype);
   const [cs, sn] = angles(a, L, c);
   const xc = astype(x, c);
-  const [x1, x2] = a.traditional
-    ? [lastAxis(xc, 0, a.dims, 2), lastAxis(xc, 1, a.dims, 2)]
-    : [lastAxis(xc, 0, a.dims / 2), lastAxis(xc, a.dims / 2, a.dims)];
+  const [x1, x2] = a.traditional ? [lastAxis(xc, 0, a.dims, 2), lastAxis(xc, 1, a.dims, 2)] : [lastAxis(xc, 0, a.dims / 2), lastAxis(xc, a.dims / 2, a.dims)];
   const o1 = astype(subtract(multiply(x1, cs), multiply(x2, sn)), x.dtype);
   const o2 = astype(add(multiply(x1, sn), multiply(x2, cs)), x.dtype);
   const rotated = a.traditional ? reshape(stack([o1, o2], -1), [...x.shape.slice(0, -1), a.dims]) : concatenate([o1, o2], -1);

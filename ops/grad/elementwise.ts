@@ -5,8 +5,29 @@ import type { Node } from '../../core/node.js';
 import { Binary, Copy, Unary, Where } from '../../core/primitives.js';
 import { defineRules, type RuleContext, type VmapRule } from '../../core/rules.js';
 import {
-  add, subtract, multiply, divide, negative, square, exp, power, where, greater, less, log, cos, sin,
-  cosh, sinh, sign, floorDivide, reciprocal, rsqrt, astype, logicalOr, isnan,
+  add,
+  subtract,
+  multiply,
+  divide,
+  negative,
+  square,
+  exp,
+  power,
+  where,
+  greater,
+  less,
+  log,
+  cos,
+  sin,
+  cosh,
+  sinh,
+  sign,
+  floorDivide,
+  reciprocal,
+  rsqrt,
+  astype,
+  logicalOr,
+  isnan,
 } from '../elementwise.js';
 import { isInteger } from '../../core/dtype.js';
 import { zeros } from '../creation.js';
@@ -100,10 +121,7 @@ export const binaryPartials: Record<string, Partials> = {
   subtract: () => [1, -1],
   multiply: (a, b) => [b, a],
   divide: (_, b, y) => [reciprocal(b), negative(divide(y, b))],
-  power: (a, b, y) => [
-    multiply(b, power(a, subtract(b, 1))),
-    where(greater(a, 0), multiply(y, log(where(greater(a, 0), a, 1))), 0),
-  ],
+  power: (a, b, y) => [multiply(b, power(a, subtract(b, 1))), where(greater(a, 0), multiply(y, log(where(greater(a, 0), a, 1))), 0)],
   // ties split the gradient evenly; a NaN operand takes all of it
   maximum: (a, b) => extremePartials(greater(a, b), less(a, b), a, b),
   minimum: (a, b) => extremePartials(less(a, b), greater(a, b), a, b),
@@ -143,8 +161,9 @@ defineRules(Binary, {
   },
   jvp: (ctx, [ta, tb]) => {
     const [da, db] = binaryD(ctx);
-    const pa = ta ? scale(ta, da) : null, pb = tb ? scale(tb, db) : null;
-    return pa && pb ? add(pa, pb) : pa ?? pb;
+    const pa = ta ? scale(ta, da) : null,
+      pb = tb ? scale(tb, db) : null;
+    return pa && pb ? add(pa, pb) : (pa ?? pb);
   },
   vmap: elementwiseVmap,
 });

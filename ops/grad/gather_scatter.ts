@@ -66,10 +66,12 @@ interface ScatterDerivative {
 }
 
 function scatterDerivative(ctx: RuleContext): ScatterDerivative | null {
-  const [x, idx, u] = ctx.inputs, y = ctx.output;
+  const [x, idx, u] = ctx.inputs,
+    y = ctx.output;
   const mode = ctx.node.params.mode as number;
   const dt = x.dtype;
-  const zerosX = () => zeros(x.shape, dt), zerosU = () => zeros(u.shape, dt);
+  const zerosX = () => zeros(x.shape, dt),
+    zerosU = () => zeros(u.shape, dt);
   const addAt = (v: NDArray) => scatter3(MODE.add, zerosX(), idx, v);
   switch (mode) {
     case MODE.add:
@@ -104,8 +106,9 @@ function scatterDerivative(ctx: RuleContext): ScatterDerivative | null {
       return {
         vjp: (g) => [multiply(g, P), multiply(gather3(g, idx), dydu)],
         jvp: (tb, tu) => {
-          const a = tb ? multiply(tb, P) : null, b = tu ? addAt(multiply(tu, dydu)) : null;
-          return a && b ? add(a, b) : a ?? b;
+          const a = tb ? multiply(tb, P) : null,
+            b = tu ? addAt(multiply(tu, dydu)) : null;
+          return a && b ? add(a, b) : (a ?? b);
         },
       };
     }
@@ -116,8 +119,9 @@ function scatterDerivative(ctx: RuleContext): ScatterDerivative | null {
       return {
         vjp: (g) => [multiply(g, D), multiply(gather3(g, idx), dydu)],
         jvp: (tb, tu) => {
-          const a = tb ? multiply(tb, D) : null, b = tu ? addAt(multiply(tu, dydu)) : null;
-          return a && b ? add(a, b) : a ?? b;
+          const a = tb ? multiply(tb, D) : null,
+            b = tu ? addAt(multiply(tu, dydu)) : null;
+          return a && b ? add(a, b) : (a ?? b);
         },
       };
     }
@@ -127,12 +131,14 @@ function scatterDerivative(ctx: RuleContext): ScatterDerivative | null {
       const hitX = astype(logicalOr(equal(x, y), isnan(x)), dt);
       const hitU = astype(logicalOr(equal(u, gather3(y, idx)), isnan(u)), dt);
       const count = add(hitX, addAt(hitU));
-      const wx = divide(hitX, count), wu = divide(hitU, gather3(count, idx));
+      const wx = divide(hitX, count),
+        wu = divide(hitU, gather3(count, idx));
       return {
         vjp: (g) => [multiply(g, wx), multiply(gather3(g, idx), wu)],
         jvp: (tb, tu) => {
-          const a = tb ? multiply(tb, wx) : null, b = tu ? addAt(multiply(tu, wu)) : null;
-          return a && b ? add(a, b) : a ?? b;
+          const a = tb ? multiply(tb, wx) : null,
+            b = tu ? addAt(multiply(tu, wu)) : null;
+          return a && b ? add(a, b) : (a ?? b);
         },
       };
     }

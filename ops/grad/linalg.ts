@@ -18,7 +18,7 @@ import { batchFirst, batchSize } from './util.js';
 
 const mT = (x: NDArray) => swapaxes(x, -1, -2);
 const args = (n: Node) => (n.params.args as number[] | undefined) ?? [];
-const sumOrOne = (a: NDArray | null, b: NDArray | null) => (a && b ? add(a, b) : a ?? b);
+const sumOrOne = (a: NDArray | null, b: NDArray | null) => (a && b ? add(a, b) : (a ?? b));
 
 /** lower triangle with the diagonal halved (the map that appears in the Cholesky derivative) */
 function phi(m: NDArray): NDArray {
@@ -38,7 +38,8 @@ const rightSolveUpper = (x: NDArray, r: NDArray) => mT(solveTriangular(mT(r), mT
 // ---- Linalg ---------------------------------------------------------------------------------
 
 function linalgVjp(ctx: RuleContext, g: NDArray, wrt: readonly boolean[]): (NDArray | null)[] {
-  const n = ctx.node, y = ctx.output;
+  const n = ctx.node,
+    y = ctx.output;
   switch (n.params.kernel as string) {
     case 'inv': {
       const yt = mT(y);
@@ -59,7 +60,8 @@ function linalgVjp(ctx: RuleContext, g: NDArray, wrt: readonly boolean[]): (NDAr
     case 'cholesky': {
       // A = L Lᵀ read from A's lower triangle: Ā = Φ(P + Pᵀ), P = L⁻ᵀ Φ(Lᵀ Ḡ) L⁻¹
       const upper = args(n)[0] !== 0;
-      const L = upper ? mT(y) : y, gl = upper ? mT(g) : g;
+      const L = upper ? mT(y) : y,
+        gl = upper ? mT(g) : g;
       const z = solveTriangular(mT(L), phi(matmul(mT(L), gl)), { upper: true });
       const p = mT(solveTriangular(mT(L), mT(z), { upper: true }));
       return [phi(add(p, mT(p)))];
@@ -74,7 +76,8 @@ function linalgVjp(ctx: RuleContext, g: NDArray, wrt: readonly boolean[]): (NDAr
 }
 
 function linalgJvp(ctx: RuleContext, ts: readonly (NDArray | null)[]): NDArray | null {
-  const n = ctx.node, y = ctx.output;
+  const n = ctx.node,
+    y = ctx.output;
   switch (n.params.kernel as string) {
     case 'inv':
       return negative(matmul(y, matmul(ts[0]!, y)));
@@ -159,12 +162,16 @@ function multiVjp(ctx: MultiRuleContext, cts: readonly (NDArray | null)[]): (NDA
   if (n.params.kernel === 'slogdet') return [cts[1] ? multiply(cts[1], mT(inv(a))) : null];
   if (n.params.kernel !== 'qr') throw new Error(`[grad] no vjp for the linalg kernel '${n.params.kernel}'`);
   const [q, r] = ctx.outputs;
-  const gq = ct(0), gr = ct(1);
+  const gq = ct(0),
+    gr = ct(1);
   const [rows, cols] = a.shape.slice(1);
   if (rows >= cols) return [qrTallVjp(q, r, gq, gr)];
   // wide: A = [X | Y], R = [U | V] with X = QU square and Y = QV
   const sl = (x: NDArray, start: number, stop: number) => slice(x, [{}, {}, { start, stop }]);
-  const y = sl(a, rows, cols), u = sl(r, 0, rows), gu = sl(gr, 0, rows), gv = sl(gr, rows, cols);
+  const y = sl(a, rows, cols),
+    u = sl(r, 0, rows),
+    gu = sl(gr, 0, rows),
+    gv = sl(gr, rows, cols);
   const gx = qrTallVjp(q, u, add(gq, matmul(y, mT(gv))), gu);
   return [concatenate([gx, matmul(q, gv)], 2)];
 }
@@ -178,7 +185,8 @@ function multiJvp(ctx: MultiRuleContext, [t]: readonly (NDArray | null)[]): (NDA
   const [rows, cols] = a.shape.slice(1);
   if (rows >= cols) return qrTallJvp(q, r, t!);
   const sl = (x: NDArray, start: number, stop: number) => slice(x, [{}, {}, { start, stop }]);
-  const u = sl(r, 0, rows), v = sl(r, rows, cols);
+  const u = sl(r, 0, rows),
+    v = sl(r, rows, cols);
   const [dq, du] = qrTallJvp(q, u, sl(t!, 0, rows));
   const dv = matmul(mT(q), subtract(sl(t!, rows, cols), matmul(dq, v)));
   return [dq, concatenate([du, dv], 2)];
@@ -187,7 +195,13 @@ function multiJvp(ctx: MultiRuleContext, [t]: readonly (NDArray | null)[]): (NDA
 function multiVmap(node: Node, inputs: NDArray[], axes: readonly (number | null)[]): [NDArray[], number[]] {
   const { ins, Bt } = foldBatch(node, inputs, axes);
   const sibs = node.siblings!;
-  const outs = multi(node.primitive, { kernel: node.params.kernel }, ins, sibs.map((s) => [Bt * s.shape[0], ...s.shape.slice(1)]), sibs.map((s) => s.dtype));
+  const outs = multi(
+    node.primitive,
+    { kernel: node.params.kernel },
+    ins,
+    sibs.map((s) => [Bt * s.shape[0], ...s.shape.slice(1)]),
+    sibs.map((s) => s.dtype),
+  );
   return [outs.map((o, i) => reshape(o, [Bt, ...sibs[i].shape])), sibs.map(() => 0)];
 }
 

@@ -19,13 +19,15 @@ function expand(y: NDArray, node: Node): NDArray {
   return reshape(y, [...node.shape, ...new Array(r).fill(1)]);
 }
 const reducedAxes = (node: Node) => {
-  const nd = node.inputs[0].shape.length, r = node.params.r as number;
+  const nd = node.inputs[0].shape.length,
+    r = node.params.r as number;
   return Array.from({ length: r }, (_, i) => nd - r + i);
 };
 
 /** product of every other element along the reduced dims (no division, so zeros are fine) */
 function productOfOthers(x: NDArray, node: Node): NDArray {
-  const r = node.params.r as number, sh = x.shape;
+  const r = node.params.r as number,
+    sh = x.shape;
   const flat = reshape(x, [...sh.slice(0, sh.length - r), -1]);
   const before = cumprod(flat, -1, { inclusive: false });
   const after = cumprod(flat, -1, { inclusive: false, reverse: true });
@@ -89,8 +91,9 @@ defineRules(Matmul, {
   },
   jvp: (ctx, [ta, tb]) => {
     const [a, b] = ctx.inputs;
-    const pa = ta ? matmul(ta, b) : null, pb = tb ? matmul(a, tb) : null;
-    return pa && pb ? add(pa, pb) : pa ?? pb;
+    const pa = ta ? matmul(ta, b) : null,
+      pb = tb ? matmul(a, tb) : null;
+    return pa && pb ? add(pa, pb) : (pa ?? pb);
   },
   // an unbatched operand broadcasts against the batched one through matmul's own rules
   vmap: (_, inputs, axes) => {
@@ -98,4 +101,3 @@ defineRules(Matmul, {
     return [matmul(a, b), 0];
   },
 });
-

@@ -7,7 +7,21 @@ import { Scan } from '../../core/primitives_sort.js';
 import { defineRules } from '../../core/rules.js';
 import { arange, zerosLike } from '../creation.js';
 import {
-  add, astype, divide, equal, exp, greater, isnan, log, logicalAnd, logicalNot, logicalOr, multiply, negative, subtract, where,
+  add,
+  astype,
+  divide,
+  equal,
+  exp,
+  greater,
+  isnan,
+  log,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  multiply,
+  negative,
+  subtract,
+  where,
 } from '../elementwise.js';
 import { takeAlongAxis } from '../take_scatter.js';
 import { make } from '../make.js';
@@ -85,10 +99,8 @@ function logcumsumexpDerivative(x: NDArray, y: NDArray): ScanDerivative {
   const ys = where(equal(y, -Infinity), 0, y);
   const lcse = (a: NDArray, reverse: boolean) => scanOf('logcumsumexp', a, reverse);
   return {
-    vjp: (g) =>
-      subtract(exp(add(x, lcse(subtract(logPositive(g), ys), true))), exp(add(x, lcse(subtract(logPositive(negative(g)), ys), true)))),
-    jvp: (t) =>
-      subtract(exp(subtract(lcse(add(logPositive(t), x), false), ys)), exp(subtract(lcse(add(logPositive(negative(t)), x), false), ys))),
+    vjp: (g) => subtract(exp(add(x, lcse(subtract(logPositive(g), ys), true))), exp(add(x, lcse(subtract(logPositive(negative(g)), ys), true)))),
+    jvp: (t) => subtract(exp(subtract(lcse(add(logPositive(t), x), false), ys)), exp(subtract(lcse(add(logPositive(negative(t)), x), false), ys))),
   };
 }
 
@@ -108,12 +120,15 @@ function derivative(op: string, x: NDArray, y: NDArray): ScanDerivative {
 
 defineRules(Scan, {
   vjp: (ctx, g) => {
-    const x = ctx.inputs[0], p = ctx.node.params;
+    const x = ctx.inputs[0],
+      p = ctx.node.params;
     if (!differentiable(x) || !differentiable(ctx.output)) return [null];
-    const reverse = p.reverse as boolean, inclusive = p.inclusive as boolean;
+    const reverse = p.reverse as boolean,
+      inclusive = p.inclusive as boolean;
     if (p.op === 'cumsum') return [scanOf('cumsum', g, !reverse, inclusive)];
     if (x.shape[x.ndim - 1] === 0) return [zerosLike(x)];
-    const xf = reverse ? flip(x) : x, gf = reverse ? flip(g) : g;
+    const xf = reverse ? flip(x) : x,
+      gf = reverse ? flip(g) : g;
     const y = inclusive ? (reverse ? flip(ctx.output) : ctx.output) : scanOf(p.op as string, xf);
     // exclusive: output j is the inclusive scan at j - 1
     const gi = inclusive ? gf : padLast(last(gf, { start: 1 }), 0, 1);
@@ -121,12 +136,15 @@ defineRules(Scan, {
     return [reverse ? flip(gx) : gx];
   },
   jvp: (ctx, [t]) => {
-    const x = ctx.inputs[0], p = ctx.node.params;
+    const x = ctx.inputs[0],
+      p = ctx.node.params;
     if (!t || !differentiable(x) || !differentiable(ctx.output)) return null;
-    const reverse = p.reverse as boolean, inclusive = p.inclusive as boolean;
+    const reverse = p.reverse as boolean,
+      inclusive = p.inclusive as boolean;
     if (p.op === 'cumsum') return scanOf('cumsum', t, reverse, inclusive);
     if (x.shape[x.ndim - 1] === 0) return zerosLike(x);
-    const xf = reverse ? flip(x) : x, tf = reverse ? flip(t) : t;
+    const xf = reverse ? flip(x) : x,
+      tf = reverse ? flip(t) : t;
     const y = inclusive ? (reverse ? flip(ctx.output) : ctx.output) : scanOf(p.op as string, xf);
     const ti = derivative(p.op as string, xf, y).jvp(tf);
     const out = inclusive ? ti : padLast(last(ti, { stop: -1 }), 1, 0);

@@ -15,7 +15,8 @@ const along = (ndim: number, axis: number, start: number, size: number): SliceSp
 
 defineRules(Concatenate, {
   vjp: (ctx, g, wrt) => {
-    const axis = ctx.node.params.axis as number, offsets = ctx.node.params.offsets as number[];
+    const axis = ctx.node.params.axis as number,
+      offsets = ctx.node.params.offsets as number[];
     if (!differentiable(ctx.output)) return ctx.inputs.map(() => null);
     return ctx.inputs.map((x, k) => (wrt[k] ? slice(g, along(g.ndim, axis, offsets[k], x.shape[axis])) : null));
   },
@@ -36,8 +37,14 @@ defineRules(Concatenate, {
 defineRules(PadConstant, {
   vjp: (ctx, g) => {
     if (!differentiable(ctx.output)) return [null];
-    const before = ctx.node.params.before as number[], x = ctx.inputs[0];
-    return [slice(g, x.shape.map((d, i) => ({ start: before[i], stop: before[i] + d })))];
+    const before = ctx.node.params.before as number[],
+      x = ctx.inputs[0];
+    return [
+      slice(
+        g,
+        x.shape.map((d, i) => ({ start: before[i], stop: before[i] + d })),
+      ),
+    ];
   },
   jvp: (ctx, [t]) => {
     if (!t || !differentiable(ctx.output)) return null;

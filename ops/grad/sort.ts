@@ -21,14 +21,16 @@ import { batchFirst, differentiable } from './util.js';
  * element was read from (ties may pick either of equal elements, which gives the same values).
  */
 function sourceIndex(ctx: RuleContext): NDArray {
-  const x = ctx.inputs[0], n = x.shape[x.ndim - 1];
+  const x = ctx.inputs[0],
+    n = x.shape[x.ndim - 1];
   const order = argsort(x, -1);
   switch (ctx.node.params.op) {
     case 'sort':
       return order;
     case 'topk': {
       // the k largest in descending order (NaN counts as greatest and sorts last in argsort)
-      const k = ctx.node.params.k as number, stop = n - 1 - k;
+      const k = ctx.node.params.k as number,
+        stop = n - 1 - k;
       return slice(order, [...x.shape.slice(0, -1).map(() => ({})), { start: n - 1, stop: stop < 0 ? null : stop, step: -1 }]);
     }
     case 'partition': {
@@ -50,7 +52,8 @@ function indicesError(op: string): Error {
 
 /** g (shaped like the output) added into zeros shaped like x at positions Q of the last axis */
 function scatterLast(x: NDArray, q: NDArray, g: NDArray): NDArray {
-  const n = x.shape[x.ndim - 1], k = q.shape[q.ndim - 1];
+  const n = x.shape[x.ndim - 1],
+    k = q.shape[q.ndim - 1];
   const rows = n === 0 ? 0 : x.size / n;
   const r3 = (a: NDArray, m: number) => reshape(a, [rows, m, 1]);
   const out = make(Scatter, { mode: 1 }, [r3(zeros(x.shape, g.dtype), n), r3(q, k), r3(g, k)], [rows, n, 1], g.dtype);
@@ -84,7 +87,16 @@ defineRules(TopkIndexed, {
   vmapOutputs: (node, [x], [ax]) => {
     const f = batchFirst(x, ax);
     const [v, i] = node.siblings!;
-    const outs = multi(TopkIndexed, { k: node.params.k }, [f], [[f.shape[0], ...v.shape], [f.shape[0], ...i.shape]], [v.dtype, 'int32']);
+    const outs = multi(
+      TopkIndexed,
+      { k: node.params.k },
+      [f],
+      [
+        [f.shape[0], ...v.shape],
+        [f.shape[0], ...i.shape],
+      ],
+      [v.dtype, 'int32'],
+    );
     return [outs, [0, 0]];
   },
 });

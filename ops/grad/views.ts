@@ -41,11 +41,18 @@ defineRules(Transpose, {
 
 defineRules(Slice, {
   vjp: (ctx, g) => {
-    const x = ctx.inputs[0], n = ctx.node;
-    const starts = n.params.starts as number[], steps = n.params.steps as number[];
+    const x = ctx.inputs[0],
+      n = ctx.node;
+    const starts = n.params.starts as number[],
+      steps = n.params.steps as number[];
     if (steps.every((s) => s === 1) || n.shape.every((d, i) => d <= 1 || steps[i] === 1)) {
       // contiguous along every axis: pad the cotangent back out
-      return [pad(g, x.shape.map((d, i) => [n.shape[i] === 0 ? 0 : starts[i], d - (n.shape[i] === 0 ? 0 : starts[i]) - n.shape[i]] as [number, number]))];
+      return [
+        pad(
+          g,
+          x.shape.map((d, i) => [n.shape[i] === 0 ? 0 : starts[i], d - (n.shape[i] === 0 ? 0 : starts[i]) - n.shape[i]] as [number, number]),
+        ),
+      ];
     }
     const items = n.shape.map((d, i) => {
       const stop = starts[i] + steps[i] * d;
@@ -56,14 +63,17 @@ defineRules(Slice, {
   jvp: sameView,
   vmap: (node, [x], [ax]) => {
     const f = batchFirst(x, ax);
-    const starts = [0, ...(node.params.starts as number[])], steps = [1, ...(node.params.steps as number[])];
+    const starts = [0, ...(node.params.starts as number[])],
+      steps = [1, ...(node.params.steps as number[])];
     return [make(Slice, { starts, steps }, [f], [f.shape[0], ...node.shape], node.dtype), 0];
   },
 });
 
 defineRules(BroadcastTo, {
   vjp: (ctx, g) => {
-    const src = ctx.inputs[0].shape, out = ctx.node.shape, lead = out.length - src.length;
+    const src = ctx.inputs[0].shape,
+      out = ctx.node.shape,
+      lead = out.length - src.length;
     const axes: number[] = [];
     out.forEach((d, i) => {
       if (i < lead || (src[i - lead] === 1 && d !== 1)) axes.push(i);
@@ -72,8 +82,10 @@ defineRules(BroadcastTo, {
   },
   jvp: sameView,
   vmap: (node, [x], [ax]) => {
-    const f = batchFirst(x, ax), B = f.shape[0];
-    const src = f.shape.slice(1), lead = node.shape.length - src.length;
+    const f = batchFirst(x, ax),
+      B = f.shape[0];
+    const src = f.shape.slice(1),
+      lead = node.shape.length - src.length;
     const aligned = reshape(f, [B, ...new Array(lead).fill(1), ...src]);
     return [make(BroadcastTo, {}, [aligned], [B, ...node.shape], node.dtype), 0];
   },
@@ -107,5 +119,3 @@ defineRules(Contiguous, {
     return [make(Contiguous, {}, [f], f.shape, node.dtype), 0];
   },
 });
-
-

@@ -74,7 +74,11 @@ export function checkedSize(shape: readonly number[], fail: (m: string) => Error
 export class FileSource {
   readonly fd: number;
   readonly size: number;
-  constructor(readonly path: string, readonly op: string, readonly format: string) {
+  constructor(
+    readonly path: string,
+    readonly op: string,
+    readonly format: string,
+  ) {
     try {
       this.fd = openSync(path, 'r');
     } catch (e) {
@@ -138,15 +142,18 @@ export function withFile<T>(path: string, op: string, format: string, fn: (f: Fi
 export class Cursor {
   private win: Buffer = Buffer.alloc(0);
   private winStart = 0;
-  constructor(readonly src: FileSource, public pos: number, private readonly windowSize = 1 << 20) {}
+  constructor(
+    readonly src: FileSource,
+    public pos: number,
+    private readonly windowSize = 1 << 20,
+  ) {}
   get remaining(): number {
     return this.src.size - this.pos;
   }
   private ensure(n: number, what: string): number {
     const off = this.pos - this.winStart;
     if (off >= 0 && off + n <= this.win.length) return off;
-    if (n > this.remaining)
-      throw this.src.error(`is truncated: ${what} needs ${n} bytes at offset ${this.pos}, but the file has ${this.src.size} bytes`);
+    if (n > this.remaining) throw this.src.error(`is truncated: ${what} needs ${n} bytes at offset ${this.pos}, but the file has ${this.src.size} bytes`);
     const len = Math.min(Math.max(n, this.windowSize), this.remaining);
     this.win = this.src.read(this.pos, len, what);
     this.winStart = this.pos;
@@ -294,13 +301,18 @@ export function newBuffer(nbytes: number, fill: (write: (byteOffset: number, dat
  * withFile('/tmp/kiln-doc-src.npy', 'load', 'npy', (src) => arrayFromFile(src, 128, [2, 3], 'int32')) // [[0, 1, 2], [3, 4, 5]]
  */
 export function arrayFromFile(
-  src: FileSource, pos: number, shape: number[], dtype: DType,
+  src: FileSource,
+  pos: number,
+  shape: number[],
+  dtype: DType,
   opts: { swap?: boolean; fortran?: boolean; onChunk?: (raw: Uint8Array) => void } = {},
 ): NDArray {
   const isz = itemsize(dtype);
   const nbytes = checkedSize(shape, (m) => src.error(m)) * isz;
   if (pos + nbytes > src.size)
-    throw src.error(`is truncated: the data of shape [${shape.join(', ')}] ${dtype} needs ${nbytes} bytes at offset ${pos}, but the file has ${src.size} bytes`);
+    throw src.error(
+      `is truncated: the data of shape [${shape.join(', ')}] ${dtype} needs ${nbytes} bytes at offset ${pos}, but the file has ${src.size} bytes`,
+    );
   const chunk = Math.max(isz, Math.floor(CHUNK / isz) * isz);
   const buf = newBuffer(nbytes, (write) => {
     for (let off = 0; off < nbytes; off += chunk) {
@@ -407,7 +419,10 @@ export class AtomicFile {
   private readonly tmp: string;
   pos = 0;
   private done = false;
-  constructor(readonly path: string, op = 'save') {
+  constructor(
+    readonly path: string,
+    op = 'save',
+  ) {
     this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
     try {
       this.fd = openSync(this.tmp, 'wx');

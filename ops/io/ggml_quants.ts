@@ -4,9 +4,38 @@ import { Float16Array } from '@petamoriken/float16';
 import type { DType } from '../../core/dtype.js';
 
 export type GgmlTypeName =
-  | 'F32' | 'F16' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q8_0' | 'Q8_1' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K'
-  | 'Q6_K' | 'Q8_K' | 'IQ2_XXS' | 'IQ2_XS' | 'IQ3_XXS' | 'IQ1_S' | 'IQ4_NL' | 'IQ3_S' | 'IQ2_S' | 'IQ4_XS'
-  | 'I8' | 'I16' | 'I32' | 'I64' | 'F64' | 'IQ1_M' | 'BF16' | 'TQ1_0' | 'TQ2_0' | 'MXFP4';
+  | 'F32'
+  | 'F16'
+  | 'Q4_0'
+  | 'Q4_1'
+  | 'Q5_0'
+  | 'Q5_1'
+  | 'Q8_0'
+  | 'Q8_1'
+  | 'Q2_K'
+  | 'Q3_K'
+  | 'Q4_K'
+  | 'Q5_K'
+  | 'Q6_K'
+  | 'Q8_K'
+  | 'IQ2_XXS'
+  | 'IQ2_XS'
+  | 'IQ3_XXS'
+  | 'IQ1_S'
+  | 'IQ4_NL'
+  | 'IQ3_S'
+  | 'IQ2_S'
+  | 'IQ4_XS'
+  | 'I8'
+  | 'I16'
+  | 'I32'
+  | 'I64'
+  | 'F64'
+  | 'IQ1_M'
+  | 'BF16'
+  | 'TQ1_0'
+  | 'TQ2_0'
+  | 'MXFP4';
 
 /** Dequantizes `nblocks` blocks of `src` into `out` starting at `at`. */
 type Dequant = (src: Uint8Array, nblocks: number, out: Float32Array, at: number) => void;
@@ -70,7 +99,8 @@ const dqQ4_0: Dequant = (b, nb, y, at) => {
 
 const dqQ4_1: Dequant = (b, nb, y, at) => {
   for (let i = 0, o = 0; i < nb; i++, o += 20, at += 32) {
-    const d = rd16(b, o), m = rd16(b, o + 2);
+    const d = rd16(b, o),
+      m = rd16(b, o + 2);
     for (let j = 0; j < 16; j++) {
       const q = b[o + 4 + j];
       y[at + j] = (q & 0x0f) * d + m;
@@ -95,12 +125,16 @@ function scaleMinK4(b: Uint8Array, s: number, j: number): [number, number] {
 // block_q4_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128] -- 8 sub-blocks of 32
 const dqQ4_K: Dequant = (b, nb, y, at) => {
   for (let i = 0, o = 0; i < nb; i++, o += 144) {
-    const d = rd16(b, o), dmin = rd16(b, o + 2);
+    const d = rd16(b, o),
+      dmin = rd16(b, o + 2);
     let q = o + 16;
     for (let j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
       const [sc1, m1] = scaleMinK4(b, o + 4, is);
       const [sc2, m2] = scaleMinK4(b, o + 4, is + 1);
-      const d1 = fr(d * sc1), mm1 = fr(dmin * m1), d2 = fr(d * sc2), mm2 = fr(dmin * m2);
+      const d1 = fr(d * sc1),
+        mm1 = fr(dmin * m1),
+        d2 = fr(d * sc2),
+        mm2 = fr(dmin * m2);
       for (let l = 0; l < 32; l++) y[at++] = fr(d1 * (b[q + l] & 0x0f)) - mm1;
       for (let l = 0; l < 32; l++) y[at++] = fr(d2 * (b[q + l] >> 4)) - mm2;
     }
@@ -111,7 +145,9 @@ const dqQ4_K: Dequant = (b, nb, y, at) => {
 const dqQ6_K: Dequant = (b, nb, y, at) => {
   for (let i = 0, o = 0; i < nb; i++, o += 210) {
     const d = rd16(b, o + 208);
-    let ql = o, qh = o + 128, sc = o + 192;
+    let ql = o,
+      qh = o + 128,
+      sc = o + 192;
     for (let n = 0; n < 256; n += 128, ql += 64, qh += 32, sc += 8, at += 128) {
       for (let l = 0; l < 32; l++) {
         const is = l >> 4;
@@ -151,7 +187,8 @@ const qQ8_0: Quant = (x, dst) => {
 const qQ4_0: Quant = (x, dst) => {
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   for (let i = 0, o = 0; i < x.length; i += 32, o += 18) {
-    let amax = 0, max = 0;
+    let amax = 0,
+      max = 0;
     for (let j = 0; j < 32; j++) {
       const v = x[i + j];
       if (amax < Math.abs(v)) {
@@ -163,7 +200,8 @@ const qQ4_0: Quant = (x, dst) => {
     const id = d ? fr(1 / d) : 0;
     dv.setUint16(o, f32ToF16(d), true);
     for (let j = 0; j < 16; j++) {
-      const x0 = fr(x[i + j] * id), x1 = fr(x[i + 16 + j] * id);
+      const x0 = fr(x[i + j] * id),
+        x1 = fr(x[i + 16 + j] * id);
       const q0 = Math.min(15, Math.max(0, Math.trunc(fr(x0 + 8.5)) || 0));
       const q1 = Math.min(15, Math.max(0, Math.trunc(fr(x1 + 8.5)) || 0));
       dv.setUint8(o + 2 + j, q0 | (q1 << 4));
@@ -173,8 +211,13 @@ const qQ4_0: Quant = (x, dst) => {
 
 // ---- the type table (ggml.h enum ggml_type) ---------------------------------------------------
 
-const T = (id: number, name: GgmlTypeName, blockSize: number, typeSize: number, extra: Partial<GgmlType> = {}): GgmlType =>
-  ({ id, name, blockSize, typeSize, ...extra });
+const T = (id: number, name: GgmlTypeName, blockSize: number, typeSize: number, extra: Partial<GgmlType> = {}): GgmlType => ({
+  id,
+  name,
+  blockSize,
+  typeSize,
+  ...extra,
+});
 
 /**
  * Every ggml tensor type with its block size and bytes per block (ggml.h order).
@@ -245,7 +288,12 @@ export const WRITABLE = GGML_TYPES.filter((t) => t.dtype || t.quant).map((t) => 
  */
 export function dequantize(type: GgmlTypeName, bytes: Uint8Array): Float32Array {
   const t = GGML_BY_NAME.get(type);
-  if (!t?.dequant) throw new Error(`[dequantize] ggml type ${type} has no dequantizer (supported: ${GGML_TYPES.filter((x) => x.dequant).map((x) => x.name).join(', ')})`);
+  if (!t?.dequant)
+    throw new Error(
+      `[dequantize] ggml type ${type} has no dequantizer (supported: ${GGML_TYPES.filter((x) => x.dequant)
+        .map((x) => x.name)
+        .join(', ')})`,
+    );
   if (bytes.length % t.typeSize) throw new Error(`[dequantize] ${bytes.length} bytes is not a whole number of ${t.typeSize}-byte ${type} blocks`);
   const nb = bytes.length / t.typeSize;
   const out = new Float32Array(nb * t.blockSize);

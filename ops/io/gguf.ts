@@ -8,8 +8,21 @@ import type { DType } from '../../core/dtype.js';
 import { dispose } from '../../core/memory.js';
 import { astype } from '../elementwise.js';
 import {
-  arrayFromFile, CHUNK, Cursor, expectArray, hasKey, mapFile, MAX_SAFE, namedArrays, newBuffer, setKey, streamBytes,
-  viewArray, withFile, writeAtomic, type FileSource,
+  arrayFromFile,
+  CHUNK,
+  Cursor,
+  expectArray,
+  hasKey,
+  mapFile,
+  MAX_SAFE,
+  namedArrays,
+  newBuffer,
+  setKey,
+  streamBytes,
+  viewArray,
+  withFile,
+  writeAtomic,
+  type FileSource,
 } from './common.js';
 import { GGML_BY_ID, GGML_BY_NAME, READABLE, WRITABLE, type GgmlType, type GgmlTypeName } from './ggml_quants.js';
 
@@ -48,7 +61,14 @@ const SCALAR = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32'
 const FIXED: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 const TYPE_ID = Object.fromEntries(SCALAR.map((n, i) => [n, i])) as Record<string, number>;
 const DEFAULT_TYPE: Partial<Record<DType, GgmlTypeName>> = {
-  float32: 'F32', float16: 'F16', bfloat16: 'BF16', float64: 'F64', int8: 'I8', int16: 'I16', int32: 'I32', int64: 'I64',
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  float64: 'F64',
+  int8: 'I8',
+  int16: 'I16',
+  int32: 'I32',
+  int64: 'I64',
 };
 
 // ---- reading ---------------------------------------------------------------------------------
@@ -63,22 +83,33 @@ function readString(c: Cursor, what: string): string {
 /** Reads one value of GGUF type `t`; returns the value and its type name. */
 function readValue(c: Cursor, t: number, what: string, depth: number): [GgufValue, string] {
   switch (t) {
-    case 0: return [c.u8(what), 'uint8'];
-    case 1: return [c.i8(what), 'int8'];
-    case 2: return [c.u16(what), 'uint16'];
-    case 3: return [c.i16(what), 'int16'];
-    case 4: return [c.u32(what), 'uint32'];
-    case 5: return [c.i32(what), 'int32'];
-    case 6: return [c.f32(what), 'float32'];
+    case 0:
+      return [c.u8(what), 'uint8'];
+    case 1:
+      return [c.i8(what), 'int8'];
+    case 2:
+      return [c.u16(what), 'uint16'];
+    case 3:
+      return [c.i16(what), 'int16'];
+    case 4:
+      return [c.u32(what), 'uint32'];
+    case 5:
+      return [c.i32(what), 'int32'];
+    case 6:
+      return [c.f32(what), 'float32'];
     case 7: {
       const b = c.u8(what);
       if (b > 1) throw c.src.error(`${what} is a bool with byte value ${b}`);
       return [b === 1, 'bool'];
     }
-    case 8: return [readString(c, what), 'string'];
-    case 10: return [big(c.u64(what)), 'uint64'];
-    case 11: return [big(c.i64(what)), 'int64'];
-    case 12: return [c.f64(what), 'float64'];
+    case 8:
+      return [readString(c, what), 'string'];
+    case 10:
+      return [big(c.u64(what)), 'uint64'];
+    case 11:
+      return [big(c.i64(what)), 'int64'];
+    case 12:
+      return [c.f64(what), 'float64'];
     case 9: {
       if (depth >= MAX_DEPTH) throw c.src.error(`${what} nests arrays more than ${MAX_DEPTH} deep`);
       const et = c.u32(`${what} element type`);
@@ -92,9 +123,26 @@ function readValue(c: Cursor, t: number, what: string, depth: number): [GgufValu
         const dv = new DataView(b.buffer, b.byteOffset, b.length);
         for (let i = 0; i < n; i++) {
           const o = i * min;
-          out[i] = et === 0 ? dv.getUint8(o) : et === 1 ? dv.getInt8(o) : et === 2 ? dv.getUint16(o, true) : et === 3 ? dv.getInt16(o, true)
-            : et === 4 ? dv.getUint32(o, true) : et === 5 ? dv.getInt32(o, true) : et === 6 ? dv.getFloat32(o, true)
-              : et === 10 ? big(dv.getBigUint64(o, true)) : et === 11 ? big(dv.getBigInt64(o, true)) : dv.getFloat64(o, true);
+          out[i] =
+            et === 0
+              ? dv.getUint8(o)
+              : et === 1
+                ? dv.getInt8(o)
+                : et === 2
+                  ? dv.getUint16(o, true)
+                  : et === 3
+                    ? dv.getInt16(o, true)
+                    : et === 4
+                      ? dv.getUint32(o, true)
+                      : et === 5
+                        ? dv.getInt32(o, true)
+                        : et === 6
+                          ? dv.getFloat32(o, true)
+                          : et === 10
+                            ? big(dv.getBigUint64(o, true))
+                            : et === 11
+                              ? big(dv.getBigInt64(o, true))
+                              : dv.getFloat64(o, true);
         }
       } else {
         let inner: string | null = null;
@@ -122,7 +170,14 @@ interface TensorInfo {
 }
 
 /** Parses a GGUF file's header; every count, size and offset is checked against the file. */
-function parseGguf(src: FileSource): { version: number; alignment: number; dataStart: number; infos: TensorInfo[]; metadata: Record<string, GgufValue>; metadataTypes: Record<string, string> } {
+function parseGguf(src: FileSource): {
+  version: number;
+  alignment: number;
+  dataStart: number;
+  infos: TensorInfo[];
+  metadata: Record<string, GgufValue>;
+  metadataTypes: Record<string, string>;
+} {
   const c = new Cursor(src, 0);
   if (src.size < 4 || c.u32('magic') !== MAGIC) throw src.error('is not a GGUF file: the magic "GGUF" is missing');
   const version = c.u32('version');
@@ -190,7 +245,7 @@ function parseGguf(src: FileSource): { version: number; alignment: number; dataS
 /** A quantized tensor dequantized block-chunk by block-chunk into a float32 buffer. */
 function dequantTensor(src: FileSource, pos: number, t: TensorInfo): NDArray {
   const nblocks = t.nbytes / t.type.typeSize;
-  const perChunk = Math.max(1, Math.floor((CHUNK / 4) / t.type.blockSize));
+  const perChunk = Math.max(1, Math.floor(CHUNK / 4 / t.type.blockSize));
   const outBytes = nblocks * t.type.blockSize * 4;
   const buf = newBuffer(outBytes, (write) => {
     for (let b = 0; b < nblocks; b += perChunk) {
@@ -295,7 +350,8 @@ function parseType(t: string, key: string): string[] {
     s = m[1].trim();
   }
   // a bare innermost 'array' (as read from an empty or mixed nested array): inferred per value
-  if (!(s in TYPE_ID)) throw new Error(`[saveGguf] metadata '${key}' has unknown type '${t}' (use ${SCALAR.filter((x) => x !== 'array').join(', ')} or array<...>)`);
+  if (!(s in TYPE_ID))
+    throw new Error(`[saveGguf] metadata '${key}' has unknown type '${t}' (use ${SCALAR.filter((x) => x !== 'array').join(', ')} or array<...>)`);
   chain.push(s);
   return chain;
 }
@@ -319,7 +375,10 @@ function inferType(v: unknown, key: string, depth = 0): string[] {
       const nums = ['int32', 'int64', 'uint64', 'float32'];
       if (k.length === 1 && el.length === 1 && nums.includes(k[0]) && nums.includes(el[0])) {
         el = [k[0] === 'float32' || el[0] === 'float32' ? 'float32' : 'int64'];
-      } else throw new Error(`[saveGguf] metadata '${key}' mixes ${el.join('<')} and ${k.join('<')} values; GGUF arrays hold one type (give metadataTypes['${key}'])`);
+      } else
+        throw new Error(
+          `[saveGguf] metadata '${key}' mixes ${el.join('<')} and ${k.join('<')} values; GGUF arrays hold one type (give metadataTypes['${key}'])`,
+        );
     }
     return ['array', ...el];
   }
@@ -327,8 +386,13 @@ function inferType(v: unknown, key: string, depth = 0): string[] {
 }
 
 const INT_RANGE: Record<string, [bigint, bigint]> = {
-  uint8: [0n, 255n], int8: [-128n, 127n], uint16: [0n, 65535n], int16: [-32768n, 32767n],
-  uint32: [0n, 0xffffffffn], int32: [-0x80000000n, 0x7fffffffn], uint64: [0n, 0xffffffffffffffffn],
+  uint8: [0n, 255n],
+  int8: [-128n, 127n],
+  uint16: [0n, 65535n],
+  int16: [-32768n, 32767n],
+  uint32: [0n, 0xffffffffn],
+  int32: [-0x80000000n, 0x7fffffffn],
+  uint64: [0n, 0xffffffffffffffffn],
   int64: [-0x8000000000000000n, 0x7fffffffffffffffn],
 };
 
@@ -376,12 +440,16 @@ function tensorType(name: string, a: NDArray, opts: SaveGgufOptions): GgmlType {
   if (typeof opts.types === 'function') tn = opts.types(name, a);
   else if (opts.types && hasKey(opts.types, name)) tn = opts.types[name];
   tn ??= DEFAULT_TYPE[a.dtype];
-  if (!tn) throw new Error(`[saveGguf] tensor '${name}' has dtype ${a.dtype}, which GGUF has no type for; convert it (e.g. astype('int32') or astype('float32'))`);
+  if (!tn)
+    throw new Error(`[saveGguf] tensor '${name}' has dtype ${a.dtype}, which GGUF has no type for; convert it (e.g. astype('int32') or astype('float32'))`);
   const t = GGML_BY_NAME.get(tn);
-  if (!t || !(t.dtype || t.quant)) throw new Error(`[saveGguf] tensor '${name}': kiln cannot write ggml type ${String(tn)} (supported: ${WRITABLE.join(', ')})`);
+  if (!t || !(t.dtype || t.quant))
+    throw new Error(`[saveGguf] tensor '${name}': kiln cannot write ggml type ${String(tn)} (supported: ${WRITABLE.join(', ')})`);
   const ne0 = a.ndim ? a.shape[a.ndim - 1] : 1;
   if (ne0 % t.blockSize !== 0)
-    throw new Error(`[saveGguf] tensor '${name}' of shape [${a.shape.join(', ')}] cannot be ${t.name}: its last axis (${ne0}) is not a multiple of the block size ${t.blockSize}`);
+    throw new Error(
+      `[saveGguf] tensor '${name}' of shape [${a.shape.join(', ')}] cannot be ${t.name}: its last axis (${ne0}) is not a multiple of the block size ${t.blockSize}`,
+    );
   return t;
 }
 

@@ -50,10 +50,14 @@ export function load(path: string): NDArray | Record<string, NDArray> | GgufFile
 export function load(path: string): NDArray | Record<string, NDArray> | GgufFile {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`[load] path must be a non-empty string, got ${String(path)}`);
   switch (formatOf(path)) {
-    case 'npy': return withFile(path, 'load', 'npy', readNpyFile);
-    case 'npz': return withFile(path, 'load', 'npz', readNpz);
-    case 'gguf': return withFile(path, 'load', 'gguf', readGguf);
+    case 'npy':
+      return withFile(path, 'load', 'npy', readNpyFile);
+    case 'npz':
+      return withFile(path, 'load', 'npz', readNpz);
+    case 'gguf':
+      return withFile(path, 'load', 'gguf', readGguf);
     case 'safetensors':
-    case 'safetensors-index': return loadSafetensors(path).tensors;
+    case 'safetensors-index':
+      return loadSafetensors(path).tensors;
   }
 }

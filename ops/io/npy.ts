@@ -3,10 +3,7 @@
 // 'fortran_order' and 'shape', padded with spaces to a multiple of 64 bytes and ending in "\n".
 import type { NDArray } from '../../core/array.js';
 import { itemsize, type DType } from '../../core/dtype.js';
-import {
-  arrayFromBytes, arrayFromFile, checkedSize, expectArray, streamBytes, withFile, writeAtomic,
-  type FileSource,
-} from './common.js';
+import { arrayFromBytes, arrayFromFile, checkedSize, expectArray, streamBytes, withFile, writeAtomic, type FileSource } from './common.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 const ARRAY_ALIGN = 64;
@@ -14,13 +11,35 @@ const GROWTH_AXIS_MAX_DIGITS = 21; // numpy leaves room to grow the first axis i
 const MAX_HEADER = 1 << 24;
 
 const DESCR: Record<DType, string | null> = {
-  bool: '|b1', uint8: '|u1', int8: '|i1', uint16: '<u2', int16: '<i2', uint32: '<u4', int32: '<i4',
-  uint64: '<u8', int64: '<i8', float16: '<f2', float32: '<f4', float64: '<f8', bfloat16: null,
+  bool: '|b1',
+  uint8: '|u1',
+  int8: '|i1',
+  uint16: '<u2',
+  int16: '<i2',
+  uint32: '<u4',
+  int32: '<i4',
+  uint64: '<u8',
+  int64: '<i8',
+  float16: '<f2',
+  float32: '<f4',
+  float64: '<f8',
+  bfloat16: null,
 };
 
 const FROM_KIND: Record<string, DType> = {
-  b1: 'bool', '?1': 'bool', u1: 'uint8', i1: 'int8', u2: 'uint16', i2: 'int16', u4: 'uint32', i4: 'int32',
-  u8: 'uint64', i8: 'int64', f2: 'float16', f4: 'float32', f8: 'float64',
+  b1: 'bool',
+  '?1': 'bool',
+  u1: 'uint8',
+  i1: 'int8',
+  u2: 'uint16',
+  i2: 'int16',
+  u4: 'uint32',
+  i4: 'int32',
+  u8: 'uint64',
+  i8: 'int64',
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
 };
 
 /**
@@ -29,8 +48,7 @@ const FROM_KIND: Record<string, DType> = {
  */
 export function npyDescr(dtype: DType, op: string): string {
   const d = DESCR[dtype];
-  if (!d)
-    throw new Error(`[${op}] npy cannot store bfloat16: numpy has no bfloat16 dtype; convert first, e.g. a.astype('float32'), or use kn.saveSafetensors`);
+  if (!d) throw new Error(`[${op}] npy cannot store bfloat16: numpy has no bfloat16 dtype; convert first, e.g. a.astype('float32'), or use kn.saveSafetensors`);
   return d;
 }
 
@@ -48,7 +66,10 @@ export function npyHeader(shape: readonly number[], dtype: DType, op = 'save'): 
   let dict = `{'descr': '${npyDescr(dtype, op)}', 'fortran_order': False, 'shape': ${shapeRepr(shape)}, }`;
   if (shape.length > 0) dict += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
   const hlen = dict.length + 1; // + the final "\n"
-  for (const [major, lenBytes] of [[1, 2], [2, 4]] as const) {
+  for (const [major, lenBytes] of [
+    [1, 2],
+    [2, 4],
+  ] as const) {
     const padlen = ARRAY_ALIGN - ((MAGIC.length + 2 + lenBytes + hlen) % ARRAY_ALIGN);
     const total = hlen + padlen;
     if (lenBytes === 2 && total > 0xffff) continue;
@@ -137,14 +158,23 @@ export interface NpyInfo {
 
 /** Parses the descr string (e.g. '<f4', '>i8', '|b1'). */
 function parseDescr(descr: PyValue, fail: (m: string) => Error): { dtype: DType; swap: boolean } {
-  if (typeof descr !== 'string')
-    throw fail('has a structured dtype (a list descr), which kiln does not support');
+  if (typeof descr !== 'string') throw fail('has a structured dtype (a list descr), which kiln does not support');
   const m = /^([<>|=]?)([a-zA-Z?])(\d*)$/.exec(descr);
   const dtype = m ? FROM_KIND[m[2] + m[3]] : undefined;
   if (!m || !dtype) {
     const kind = /^[<>|=]?([a-zA-Z])/.exec(descr)?.[1];
-    const what = kind === 'c' ? 'complex' : kind === 'U' || kind === 'S' ? 'string' : kind === 'O' ? 'object (pickled)' :
-      kind === 'M' || kind === 'm' ? 'datetime' : kind === 'V' ? 'void/raw' : 'this';
+    const what =
+      kind === 'c'
+        ? 'complex'
+        : kind === 'U' || kind === 'S'
+          ? 'string'
+          : kind === 'O'
+            ? 'object (pickled)'
+            : kind === 'M' || kind === 'm'
+              ? 'datetime'
+              : kind === 'V'
+                ? 'void/raw'
+                : 'this';
     throw fail(`has dtype '${descr}': kiln cannot read ${what} arrays`);
   }
   return { dtype, swap: m[1] === '>' && itemsize(dtype) > 1 };
@@ -170,8 +200,7 @@ export function parseNpyHeader(head: Uint8Array, avail: number, fail: (m: string
     hlen = b.readUInt32LE(8);
     start = 12;
   } else throw fail(`has unsupported format version ${major}.${b[7]}`);
-  if (hlen > MAX_HEADER || start + hlen > avail)
-    throw fail(`header length ${hlen} exceeds the ${avail - start} bytes after the preamble`);
+  if (hlen > MAX_HEADER || start + hlen > avail) throw fail(`header length ${hlen} exceeds the ${avail - start} bytes after the preamble`);
   if (start + hlen > b.length) throw fail(`is truncated: header needs ${hlen} bytes, ${b.length - start} available`);
   const text = b.subarray(start, start + hlen).toString(major === 3 ? 'utf8' : 'latin1');
   const dict = parsePyLiteral(text.trim(), (m) => fail(`${m} (header ${JSON.stringify(text.slice(0, 120))})`));

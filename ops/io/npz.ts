@@ -21,7 +21,9 @@ function readStoredMember(src: FileSource, e: ZipEntry, fail: (m: string) => Err
   const info = parseNpyHeader(head, e.size, fail);
   let crc = crc32(head.subarray(0, info.dataOffset));
   const a = arrayFromFile(src, start + info.dataOffset, info.shape, info.dtype, {
-    swap: info.swap, fortran: info.fortran, onChunk: (b) => (crc = crc32(b, crc)),
+    swap: info.swap,
+    fortran: info.fortran,
+    onChunk: (b) => (crc = crc32(b, crc)),
   });
   const tail = e.size - info.dataOffset - info.nbytes;
   if (tail > 0) crc = crc32(src.read(start + info.dataOffset + info.nbytes, tail, `member '${e.name}'`), crc);

@@ -7,13 +7,34 @@ import type { NDArray } from '../../core/array.js';
 import { itemsize, type DType } from '../../core/dtype.js';
 import { dispose } from '../../core/memory.js';
 import {
-  arrayFromFile, checkedSize, hasKey, ioError, mapFile, namedArrays, setKey, streamBytes, viewArray, withFile,
-  writeAtomic, type FileSource,
+  arrayFromFile,
+  checkedSize,
+  hasKey,
+  ioError,
+  mapFile,
+  namedArrays,
+  setKey,
+  streamBytes,
+  viewArray,
+  withFile,
+  writeAtomic,
+  type FileSource,
 } from './common.js';
 
 const TO_DTYPE: Record<string, DType> = {
-  BOOL: 'bool', U8: 'uint8', I8: 'int8', U16: 'uint16', I16: 'int16', U32: 'uint32', I32: 'int32',
-  U64: 'uint64', I64: 'int64', F16: 'float16', BF16: 'bfloat16', F32: 'float32', F64: 'float64',
+  BOOL: 'bool',
+  U8: 'uint8',
+  I8: 'int8',
+  U16: 'uint16',
+  I16: 'int16',
+  U32: 'uint32',
+  I32: 'int32',
+  U64: 'uint64',
+  I64: 'int64',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F32: 'float32',
+  F64: 'float64',
 };
 const FROM_DTYPE = Object.fromEntries(Object.entries(TO_DTYPE).map(([k, v]) => [v, k])) as Record<DType, string>;
 /** The reference implementation's limit on the JSON header. */
@@ -93,9 +114,10 @@ export function readSafetensors(src: FileSource): SafetensorsFile {
     for (const t of entries) {
       const isz = itemsize(t.dtype);
       // bool bytes other than 0/1 must be normalised, which a read-only view cannot do
-      const a = mapped && t.begin % isz === 0 && t.dtype !== 'bool'
-        ? viewArray(mapped, t.begin / isz, t.shape, t.dtype)
-        : arrayFromFile(src, t.begin, t.shape, t.dtype);
+      const a =
+        mapped && t.begin % isz === 0 && t.dtype !== 'bool'
+          ? viewArray(mapped, t.begin / isz, t.shape, t.dtype)
+          : arrayFromFile(src, t.begin, t.shape, t.dtype);
       setKey(tensors, t.name, a);
     }
   } catch (e) {
@@ -124,8 +146,7 @@ function readIndex(indexPath: string): SafetensorsFile {
     }
   });
   const wm = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (wm === null || typeof wm !== 'object' || Array.isArray(wm))
-    throw ioError('load', 'safetensors', `index ${indexPath} has no weight_map object`);
+  if (wm === null || typeof wm !== 'object' || Array.isArray(wm)) throw ioError('load', 'safetensors', `index ${indexPath} has no weight_map object`);
   const weightMap = wm as Record<string, unknown>;
   const shards = [...new Set(Object.values(weightMap).map((s) => shardPath(indexPath, s)))];
   const tensors: Record<string, NDArray> = {};
@@ -152,7 +173,8 @@ function readIndex(indexPath: string): SafetensorsFile {
   }
   const im = (index as { metadata?: unknown }).metadata;
   if (im !== null && typeof im === 'object' && !Array.isArray(im))
-    for (const [k, v] of Object.entries(im as Record<string, unknown>)) if (!hasKey(metadata, k)) setKey(metadata, k, typeof v === 'string' ? v : JSON.stringify(v));
+    for (const [k, v] of Object.entries(im as Record<string, unknown>))
+      if (!hasKey(metadata, k)) setKey(metadata, k, typeof v === 'string' ? v : JSON.stringify(v));
   return { tensors, metadata };
 }
 

@@ -90,8 +90,7 @@ export function readZipDirectory(src: FileSource): ZipEntry[] {
     cdOffset = u64(rec, 48, 'zip64 central directory offset', fail);
     cdEnd = recPos;
   }
-  if (cdOffset + cdSize > cdEnd)
-    throw fail(`central directory (${cdSize} bytes at offset ${cdOffset}) runs past its end record at ${cdEnd}`);
+  if (cdOffset + cdSize > cdEnd) throw fail(`central directory (${cdSize} bytes at offset ${cdOffset}) runs past its end record at ${cdEnd}`);
   if (count * 46 > cdSize) throw fail(`declares ${count} members but its central directory has only ${cdSize} bytes`);
   const cd = src.read(cdOffset, cdSize, 'central directory');
   const entries: ZipEntry[] = [];
@@ -103,7 +102,9 @@ export function readZipDirectory(src: FileSource): ZipEntry[] {
     const crc = cd.readUInt32LE(p + 16);
     let compressedSize = cd.readUInt32LE(p + 20);
     let size = cd.readUInt32LE(p + 24);
-    const nlen = cd.readUInt16LE(p + 28), elen = cd.readUInt16LE(p + 30), clen = cd.readUInt16LE(p + 32);
+    const nlen = cd.readUInt16LE(p + 28),
+      elen = cd.readUInt16LE(p + 30),
+      clen = cd.readUInt16LE(p + 32);
     let localOffset = cd.readUInt32LE(p + 42);
     if (p + 46 + nlen + elen + clen > cd.length) throw fail(`central directory entry ${i} runs past the directory`);
     const nameBytes = cd.subarray(p + 46, p + 46 + nlen);
@@ -112,7 +113,8 @@ export function readZipDirectory(src: FileSource): ZipEntry[] {
     let e = p + 46 + nlen;
     const eEnd = e + elen;
     while (e + 4 <= eEnd) {
-      const id = cd.readUInt16LE(e), len = cd.readUInt16LE(e + 2);
+      const id = cd.readUInt16LE(e),
+        len = cd.readUInt16LE(e + 2);
       if (e + 4 + len > eEnd) throw fail(`member '${name}' has a corrupt extra field`);
       if (id === 0x0001) {
         let q = e + 4;
@@ -251,7 +253,10 @@ export class ZipWriter {
   private readonly names = new Set<string>();
   private readonly time: number;
   private readonly date: number;
-  constructor(private readonly f: AtomicFile, private readonly op: string) {
+  constructor(
+    private readonly f: AtomicFile,
+    private readonly op: string,
+  ) {
     [this.time, this.date] = dosDateTime(new Date());
   }
 
@@ -286,7 +291,8 @@ export class ZipWriter {
     const w = this.begin(name, 0, size, size);
     const zip64 = size >= U32_MAX;
     this.f.write(this.localHeader(w, zip64));
-    let crc = 0, n = 0;
+    let crc = 0,
+      n = 0;
     produce((b) => {
       crc = crc32(b, crc);
       n += b.length;
@@ -316,9 +322,7 @@ export class ZipWriter {
     for (const w of this.written) {
       const big = [w.size >= U32_MAX, w.compressedSize >= U32_MAX, w.localOffset >= U32_MAX];
       const vals = [w.size, w.compressedSize, w.localOffset].filter((_, i) => big[i]);
-      const extra = vals.length
-        ? Buffer.concat([Buffer.from([1, 0, vals.length * 8, 0]), ...vals.map(le64)])
-        : Buffer.alloc(0);
+      const extra = vals.length ? Buffer.concat([Buffer.from([1, 0, vals.length * 8, 0]), ...vals.map(le64)]) : Buffer.alloc(0);
       const zip64 = vals.length > 0;
       const h = Buffer.alloc(46);
       h.writeUInt32LE(SIG_CENTRAL, 0);

@@ -10,18 +10,23 @@ const T32 = { rtol: 2e-5, atol: 1e-6 };
 
 describe('elementwise chains and broadcasts', () => {
   it('a chain of unary and binary ops is exact', () => {
-    const x = normal([37, 53], 1), y = normal([37, 53], 2);
+    const x = normal([37, 53], 1),
+      y = normal([37, 53], 2);
     const info = agree((a: kn.NDArray, b: kn.NDArray) => kn.subtract(kn.add(kn.multiply(kn.exp(a), kn.sin(b)), kn.sqrt(kn.abs(a))), 1), [x, y]);
     expect(info.fused).toBe(1);
   });
 
   it('broadcasting of several ranks, constants and casts', () => {
-    const x = normal([4, 1, 6], 3), y = normal([5, 1], 4), z = normal([6], 5, 'float64');
+    const x = normal([4, 1, 6], 3),
+      y = normal([5, 1], 4),
+      z = normal([6], 5, 'float64');
     agree((a: kn.NDArray, b: kn.NDArray, c: kn.NDArray) => kn.multiply(kn.add(a, kn.multiply(b, 2.5)), kn.astype(c, 'float32')).astype('float64'), [x, y, z]);
   });
 
   it('gelu (erf and tanh forms), silu and sigmoid chains', () => {
-    const x = normal([8, 300], 6), a = normal([300], 7), b = normal([300], 8);
+    const x = normal([8, 300], 6),
+      a = normal([300], 7),
+      b = normal([300], 8);
     agree((v: kn.NDArray, w: kn.NDArray, c: kn.NDArray) => kn.nn.gelu(kn.add(kn.multiply(v, w), c)), [x, a, b]);
     agree((v: kn.NDArray) => kn.nn.geluApprox(v), [x]);
     agree((v: kn.NDArray, w: kn.NDArray) => kn.multiply(kn.nn.silu(v), kn.sigmoid(w)), [x, normal([8, 300], 9)]);
@@ -40,7 +45,8 @@ describe('elementwise chains and broadcasts', () => {
 
   it('float16, bfloat16 and float64 chains round like the eager kernels', () => {
     for (const d of ['float16', 'bfloat16', 'float64'] as const) {
-      const x = normal([9, 70], 10, d), y = normal([70], 11, d);
+      const x = normal([9, 70], 10, d),
+        y = normal([70], 11, d);
       agree((a: kn.NDArray, b: kn.NDArray) => kn.tanh(kn.add(kn.multiply(a, b), kn.exp(kn.multiply(b, 0.3)))), [x, y]);
     }
   });
@@ -64,7 +70,8 @@ describe('elementwise chains and broadcasts', () => {
 
 describe('reductions fed by and feeding elementwise work', () => {
   it('sums, means, maxima and products of elementwise expressions', () => {
-    const x = normal([16, 40], 20), y = normal([16, 40], 21);
+    const x = normal([16, 40], 20),
+      y = normal([16, 40], 21);
     agree((a: kn.NDArray, b: kn.NDArray) => kn.sum(kn.multiply(kn.exp(a), b), -1), [x, y], T32);
     agree((a: kn.NDArray) => kn.max(kn.abs(a), -1, { keepdims: true }), [x]);
     agree((a: kn.NDArray) => kn.min(kn.subtract(a, 1), [0, 1]), [x]);
@@ -75,7 +82,8 @@ describe('reductions fed by and feeding elementwise work', () => {
   });
 
   it('mean((x - y)^2) over everything is one kernel', () => {
-    const x = normal([64, 513], 22), y = normal([64, 513], 23);
+    const x = normal([64, 513], 22),
+      y = normal([64, 513], 23);
     const info = agree((a: kn.NDArray, b: kn.NDArray) => kn.mean(kn.power(kn.subtract(a, b), 2)), [x, y], T32);
     expect(info.kernels).toBe(1);
   });
@@ -92,12 +100,21 @@ describe('reductions fed by and feeding elementwise work', () => {
     agree((a: kn.NDArray) => kn.logSoftmax(a, -1), [x], T32);
     agree((a: kn.NDArray) => kn.logsumexp(a, -1), [x], T32);
     agree((a: kn.NDArray) => kn.softmax(a, 0), [x], T32); // a leading axis: fused producers, unfused reduce
-    const inf = kn.array([[-Infinity, -Infinity, 0], [1, 2, 3], [NaN, 1, 2]], 'float32');
+    const inf = kn.array(
+      [
+        [-Infinity, -Infinity, 0],
+        [1, 2, 3],
+        [NaN, 1, 2],
+      ],
+      'float32',
+    );
     agree((a: kn.NDArray) => kn.softmax(a, -1), [inf], T32);
   });
 
   it('layer norm and RMS norm written with ops, and the fast ops', () => {
-    const x = normal([10, 64], 26), w = normal([64], 27), b = normal([64], 28);
+    const x = normal([10, 64], 26),
+      w = normal([64], 27),
+      b = normal([64], 28);
     const layerNorm = (a: kn.NDArray, g: kn.NDArray, c: kn.NDArray) => {
       const m = kn.mean(a, -1, { keepdims: true });
       const v = kn.var(a, -1, { keepdims: true });
@@ -122,15 +139,23 @@ describe('whole models', () => {
   it('a transformer block (RMSNorm, attention with a causal mask, SwiGLU MLP)', () => {
     const [B, L, D, H, F] = [2, 12, 32, 4, 64];
     const p = {
-      n1: normal([D], 30), n2: normal([D], 31),
-      wq: normal([D, D], 32).multiply(0.2), wk: normal([D, D], 33).multiply(0.2), wv: normal([D, D], 34).multiply(0.2), wo: normal([D, D], 35).multiply(0.2),
-      w1: normal([D, F], 36).multiply(0.2), w3: normal([D, F], 37).multiply(0.2), w2: normal([F, D], 38).multiply(0.2),
+      n1: normal([D], 30),
+      n2: normal([D], 31),
+      wq: normal([D, D], 32).multiply(0.2),
+      wk: normal([D, D], 33).multiply(0.2),
+      wv: normal([D, D], 34).multiply(0.2),
+      wo: normal([D, D], 35).multiply(0.2),
+      w1: normal([D, F], 36).multiply(0.2),
+      w3: normal([D, F], 37).multiply(0.2),
+      w2: normal([F, D], 38).multiply(0.2),
     };
     const rms = (a: kn.NDArray, g: kn.NDArray) => kn.multiply(kn.multiply(a, kn.rsqrt(kn.add(kn.mean(kn.square(a), -1, { keepdims: true }), 1e-6))), g);
     const heads = (a: kn.NDArray) => kn.transpose(kn.reshape(a, [B, L, H, D / H]), [0, 2, 1, 3]);
     const block = (x: kn.NDArray, w: typeof p) => {
       const h = rms(x, w.n1);
-      const q = heads(kn.matmul(h, w.wq)), k = heads(kn.matmul(h, w.wk)), v = heads(kn.matmul(h, w.wv));
+      const q = heads(kn.matmul(h, w.wq)),
+        k = heads(kn.matmul(h, w.wk)),
+        v = heads(kn.matmul(h, w.wv));
       const mask = kn.triu(kn.full([L, L], -Infinity), 1);
       const s = kn.add(kn.multiply(kn.matmul(q, kn.swapaxes(k, -1, -2)), 1 / Math.sqrt(D / H)), mask);
       const o = kn.reshape(kn.transpose(kn.matmul(kn.softmax(s, -1), v), [0, 2, 1, 3]), [B, L, D]);
@@ -152,17 +177,23 @@ describe('whole models', () => {
         o.init(m.trainableParameters());
         return { m, o };
       };
-      const a = twin(), b = twin();
+      const a = twin(),
+        b = twin();
       const lossFn = (m: kn.nn.Linear, x: kn.NDArray, y: kn.NDArray) => kn.mean(kn.square(kn.subtract(m.forward(x) as kn.NDArray, y)));
-      const vgA = kn.nn.valueAndGrad(a.m, lossFn), vgB = kn.nn.valueAndGrad(b.m, lossFn);
+      const vgA = kn.nn.valueAndGrad(a.m, lossFn),
+        vgB = kn.nn.valueAndGrad(b.m, lossFn);
       let traced = 0;
-      const step = kn.compile((x: kn.NDArray, y: kn.NDArray) => {
-        traced++;
-        const [loss, grads] = vgA(x, y);
-        a.o.update(a.m, grads);
-        return loss;
-      }, { inputs: [a.m, a.o], outputs: [a.m, a.o] });
-      const x = normal([16, 6], 41), y = normal([16, 3], 42);
+      const step = kn.compile(
+        (x: kn.NDArray, y: kn.NDArray) => {
+          traced++;
+          const [loss, grads] = vgA(x, y);
+          a.o.update(a.m, grads);
+          return loss;
+        },
+        { inputs: [a.m, a.o], outputs: [a.m, a.o] },
+      );
+      const x = normal([16, 6], 41),
+        y = normal([16, 3], 42);
       for (let i = 0; i < 6; i++) {
         const l1 = kn.tidy(() => (step(x, y) as kn.NDArray).item() as number);
         const l2 = kn.tidy(() => {

@@ -33,7 +33,9 @@ describe('cache keys', () => {
       same: p.a,
       t: kn.transpose(kn.multiply(p.a, p.scale)),
     }));
-    const a = normal([2, 3], 2), b = normal([2, 3], 3), w = normal([3], 4);
+    const a = normal([2, 3], 2),
+      b = normal([2, 3], 3),
+      w = normal([3], 4);
     const p = { a, list: [b, a], m: new Map([['w', w]]), scale: 1.5 };
     for (let i = 0; i < 2; i++) {
       const out = f(p) as { sum: kn.NDArray; prod: [kn.NDArray, number, string]; same: kn.NDArray; t: kn.NDArray };
@@ -192,9 +194,12 @@ describe('state declared with inputs and outputs', () => {
 
   it('state handles are updated in place, so a loop frees the previous values at once', () => {
     const w = { v: kn.zeros([4096]) };
-    const step = kn.compile(() => {
-      w.v = kn.add(w.v, 1);
-    }, { inputs: w, outputs: w });
+    const step = kn.compile(
+      () => {
+        w.v = kn.add(w.v, 1);
+      },
+      { inputs: w, outputs: w },
+    );
     step();
     const buffers = kn.memory.buffers();
     for (let i = 0; i < 20; i++) step();
@@ -205,9 +210,12 @@ describe('state declared with inputs and outputs', () => {
   it('state outputs that change structure between calls are reported', () => {
     const s = { a: kn.ones([2]) };
     const extra: kn.NDArray[] = [];
-    const f = kn.compile(() => {
-      s.a = kn.add(s.a, 1);
-    }, { inputs: s, outputs: () => [s, extra] });
+    const f = kn.compile(
+      () => {
+        s.a = kn.add(s.a, 1);
+      },
+      { inputs: s, outputs: () => [s, extra] },
+    );
     f();
     extra.push(kn.ones([2]));
     expect(() => f()).toThrow(/outputs state holds 2 arrays, but the traced function produced 1/);
@@ -221,11 +229,14 @@ describe('state declared with inputs and outputs', () => {
   it('a function that throws while tracing leaves its state untouched and caches nothing', () => {
     const s = { w: kn.array([1, 2, 3], 'float32') };
     let fail = true;
-    const f = kn.compile(() => {
-      s.w = kn.multiply(s.w, 2);
-      if (fail) throw new Error('boom');
-      return kn.sum(s.w);
-    }, { inputs: s, outputs: s });
+    const f = kn.compile(
+      () => {
+        s.w = kn.multiply(s.w, 2);
+        if (fail) throw new Error('boom');
+        return kn.sum(s.w);
+      },
+      { inputs: s, outputs: s },
+    );
     const before = s.w;
     expect(() => f()).toThrow('boom');
     s.w = before; // the function replaced the entry before throwing
@@ -244,7 +255,8 @@ describe('edge cases', () => {
     const n = kn.compile((x: kn.NDArray) => x.ndim * 10);
     expect(n(kn.ones([2, 2]))).toBe(20);
     const id = kn.compile((x: kn.NDArray, y: kn.NDArray) => [x, kn.add(y, 0), x.T]);
-    const x = normal([2, 3], 20), y = normal([2, 3], 21);
+    const x = normal([2, 3], 20),
+      y = normal([2, 3], 21);
     const [a, b, t] = id(x, y) as kn.NDArray[];
     expectSame(a, x);
     expectSame(b, y);
@@ -256,7 +268,8 @@ describe('edge cases', () => {
     const f = kn.compile(g);
     for (const shape of [[3, 0], [0, 4], []]) {
       const x = kn.ones(shape);
-      if (shape[1] === 0) expect(() => f(x)).toThrow(/\[max\] cannot reduce an empty axis/); // the op's own error, from the trace
+      if (shape[1] === 0)
+        expect(() => f(x)).toThrow(/\[max\] cannot reduce an empty axis/); // the op's own error, from the trace
       else expectSame(f(x), g(x));
     }
   });

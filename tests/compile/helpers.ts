@@ -17,10 +17,13 @@ export function expectSame(got: unknown, want: unknown, opts: { rtol?: number; a
     const g = got as kn.NDArray;
     expect(g.shape, `${path} shape`).toEqual(want.shape);
     expect(g.dtype, `${path} dtype`).toBe(want.dtype);
-    const a = values(g), b = values(want);
-    const rtol = opts.rtol ?? 0, atol = opts.atol ?? 0;
+    const a = values(g),
+      b = values(want);
+    const rtol = opts.rtol ?? 0,
+      atol = opts.atol ?? 0;
     for (let i = 0; i < b.length; i++) {
-      const x = a[i], y = b[i];
+      const x = a[i],
+        y = b[i];
       if (Number.isNaN(y)) {
         if (!Number.isNaN(x)) expect.fail(`${path}[${i}]: got ${x}, want NaN`);
         continue;
@@ -49,7 +52,10 @@ export function expectSame(got: unknown, want: unknown, opts: { rtol?: number; a
 
 /** A seeded normal array (float32 unless given). */
 export function normal(shape: number[], seed: number, dtype: kn.DType = 'float32'): kn.NDArray {
-  return kn.random.normal(shape, { key: kn.random.key(seed) }).astype(dtype).eval();
+  return kn.random
+    .normal(shape, { key: kn.random.key(seed) })
+    .astype(dtype)
+    .eval();
 }
 
 /** Compiles `fn`, runs both twice (a trace, then a replay) and compares with the eager result. */

@@ -23,10 +23,14 @@ describe('kernel counts', () => {
   });
 
   it('RMSNorm, layer norm and mean((x - y)^2) are one kernel each', () => {
-    const rms = kn.compile((x: kn.NDArray, w: kn.NDArray) => kn.multiply(kn.multiply(x, kn.rsqrt(kn.add(kn.mean(kn.square(x), -1, { keepdims: true }), 1e-5))), w));
+    const rms = kn.compile((x: kn.NDArray, w: kn.NDArray) =>
+      kn.multiply(kn.multiply(x, kn.rsqrt(kn.add(kn.mean(kn.square(x), -1, { keepdims: true }), 1e-5))), w),
+    );
     rms(normal([4, 32], 5), normal([32], 6));
     expect(rms.info.kernels).toBe(1);
-    const ln = kn.compile((x: kn.NDArray) => kn.divide(kn.subtract(x, kn.mean(x, -1, { keepdims: true })), kn.sqrt(kn.add(kn.var(x, -1, { keepdims: true }), 1e-5))));
+    const ln = kn.compile((x: kn.NDArray) =>
+      kn.divide(kn.subtract(x, kn.mean(x, -1, { keepdims: true })), kn.sqrt(kn.add(kn.var(x, -1, { keepdims: true }), 1e-5))),
+    );
     ln(normal([4, 32], 7));
     expect(ln.info.kernels).toBe(1);
     const mse = kn.compile((x: kn.NDArray, y: kn.NDArray) => kn.mean(kn.square(kn.subtract(x, y))));
@@ -124,7 +128,8 @@ describe('tracing and the cache', () => {
 
   it('a cache hit is one native call: no trace, no graph, no other crossing', () => {
     const f = kn.compile((x: kn.NDArray, w: kn.NDArray) => kn.softmax(kn.matmul(x, w), -1));
-    const x = normal([4, 8], 21), w = normal([8, 5], 22);
+    const x = normal([4, 8], 21),
+      w = normal([8, 5], 22);
     f(x, w);
     const calls: string[] = [];
     const n = native as unknown as Record<string, (...a: unknown[]) => unknown>;

@@ -33,7 +33,9 @@ describe('scatter outputs never take the buffer of their updates or indices', ()
       const c = kn.sliceUpdate(cache, k, [0, 2, 0]);
       return [c, kn.sum(c, -1)];
     };
-    const cache = kn.zeros([1, 6, 4]), x = normal([1, 1, 3], 1), w = normal([3, 4], 2);
+    const cache = kn.zeros([1, 6, 4]),
+      x = normal([1, 1, 3], 1),
+      w = normal([3, 4], 2);
     const c = kn.compile(step);
     expectSame(c(cache, x, w), step(cache, x, w), T);
     expectSame(c(cache, x, w), step(cache, x, w), T);
@@ -50,24 +52,56 @@ function run(prog: Op[], inputs: kn.NDArray[]): kn.NDArray[] {
   const vals = inputs.map((v) => kn.tanh(v));
   const pick = (k: number) => vals[k % vals.length];
   for (const { op, a, b, c } of prog) {
-    const x = pick(a), y = pick(b), z = pick(c);
+    const x = pick(a),
+      y = pick(b),
+      z = pick(c);
     let r: kn.NDArray;
     switch (op) {
-      case 'sin': r = kn.sin(kn.multiply(x, 1.5)); break;
-      case 'mix': r = kn.multiply(kn.add(x, y), 0.5); break;
-      case 'mul': r = kn.multiply(x, y); break;
-      case 'matmul': r = kn.tanh(kn.matmul(x, y)); break;
-      case 'scatter': r = kn.putAlongAxis(x, kn.argsort(y, -1), kn.exp(z), -1); break;
-      case 'scatterAdd': r = kn.at(x, kn.array([0, 2, 0], 'int32')).add(kn.index(y, '0:3')); break;
-      case 'gather': r = kn.takeAlongAxis(x, kn.argsort(y, 0), 0); break;
-      case 'sort': r = kn.sort(kn.add(x, y), -1); break;
-      case 'concat': r = kn.concatenate([x, kn.negative(y)], 0).index('2:6'); break;
-      case 'transpose': r = kn.add(x.T, y); break;
-      case 'flip': r = kn.subtract(kn.flip(x, 1), y.index('::-1')); break;
-      case 'reshape': r = kn.reshape(kn.reshape(kn.exp(x), [16]).index('::-1'), [N, N]); break;
-      case 'reduce': r = kn.subtract(x, kn.divide(kn.sum(y, -1, { keepdims: true }), N)); break;
-      case 'cast': r = kn.astype(kn.astype(kn.add(x, z), 'float16'), 'float32'); break;
-      default: r = kn.where(kn.greater(x, y), x, kn.negative(z)); break;
+      case 'sin':
+        r = kn.sin(kn.multiply(x, 1.5));
+        break;
+      case 'mix':
+        r = kn.multiply(kn.add(x, y), 0.5);
+        break;
+      case 'mul':
+        r = kn.multiply(x, y);
+        break;
+      case 'matmul':
+        r = kn.tanh(kn.matmul(x, y));
+        break;
+      case 'scatter':
+        r = kn.putAlongAxis(x, kn.argsort(y, -1), kn.exp(z), -1);
+        break;
+      case 'scatterAdd':
+        r = kn.at(x, kn.array([0, 2, 0], 'int32')).add(kn.index(y, '0:3'));
+        break;
+      case 'gather':
+        r = kn.takeAlongAxis(x, kn.argsort(y, 0), 0);
+        break;
+      case 'sort':
+        r = kn.sort(kn.add(x, y), -1);
+        break;
+      case 'concat':
+        r = kn.concatenate([x, kn.negative(y)], 0).index('2:6');
+        break;
+      case 'transpose':
+        r = kn.add(x.T, y);
+        break;
+      case 'flip':
+        r = kn.subtract(kn.flip(x, 1), y.index('::-1'));
+        break;
+      case 'reshape':
+        r = kn.reshape(kn.reshape(kn.exp(x), [16]).index('::-1'), [N, N]);
+        break;
+      case 'reduce':
+        r = kn.subtract(x, kn.divide(kn.sum(y, -1, { keepdims: true }), N));
+        break;
+      case 'cast':
+        r = kn.astype(kn.astype(kn.add(x, z), 'float16'), 'float32');
+        break;
+      default:
+        r = kn.where(kn.greater(x, y), x, kn.negative(z));
+        break;
     }
     vals.push(r);
   }

@@ -40,23 +40,30 @@ function build(e: Expr, xs: kn.NDArray[]): kn.NDArray | number {
       return call(e.op, typeof a === 'number' ? kn.array(a, xs[0].dtype) : a);
     }
     case 'binary': {
-      const a = build(e.a, xs), b = build(e.b, xs);
+      const a = build(e.a, xs),
+        b = build(e.b, xs);
       if (typeof a === 'number' && typeof b === 'number') return call(e.op, kn.array(a, xs[0].dtype), b);
       return call(e.op, a, b);
     }
     case 'where': {
-      const a = build(e.a, xs), b = build(e.b, xs);
+      const a = build(e.a, xs),
+        b = build(e.b, xs);
       const cond = typeof a === 'number' && typeof b === 'number' ? kn.greater(kn.array(a, xs[0].dtype), b) : kn.greater(a as kn.NDArray, b);
       return kn.where(cond, build(e.c, xs), build(e.d, xs));
     }
   }
 }
 
-const asArray = (v: kn.NDArray | number, like: kn.NDArray) => (typeof v === "number" ? kn.full(like.shape, v, like.dtype) : v.ndim === 0 ? kn.broadcastTo(v, like.shape) : v);
+const asArray = (v: kn.NDArray | number, like: kn.NDArray) =>
+  typeof v === 'number' ? kn.full(like.shape, v, like.dtype) : v.ndim === 0 ? kn.broadcastTo(v, like.shape) : v;
 
 describe('random expression trees', () => {
   const shapes: [number[], number[], number[]][] = [
-    [[3, 17], [3, 17], [3, 17]],
+    [
+      [3, 17],
+      [3, 17],
+      [3, 17],
+    ],
     [[4, 1, 9], [5, 1], [9]],
     [[2, 40], [1, 40], []],
   ];

@@ -11,7 +11,8 @@ const bits = (a: kn.NDArray) => Array.from(new Uint32Array((a.toTypedArray() as 
 
 function sameBits(fn: (x: kn.NDArray) => kn.NDArray | kn.NDArray[], x: kn.NDArray) {
   const c = kn.compile(fn);
-  const got = [c(x)].flat(), want = [fn(x)].flat();
+  const got = [c(x)].flat(),
+    want = [fn(x)].flat();
   for (let i = 0; i < want.length; i++) expect(bits(got[i]), `output ${i}`).toEqual(bits(want[i]));
   expect(c.info.fused).toBeGreaterThan(0);
 }
@@ -38,7 +39,13 @@ describe('compiled reductions give the eager bits', () => {
   }
 
   it('NaN wins max and min in both, with or without other lanes', () => {
-    const x = kn.array([[1, NaN, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18], [2, 1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, NaN]], 'float32');
+    const x = kn.array(
+      [
+        [1, NaN, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18],
+        [2, 1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, NaN],
+      ],
+      'float32',
+    );
     for (const f of [(v: kn.NDArray) => kn.max(kn.add(v, 1), -1), (v: kn.NDArray) => kn.min(kn.add(v, 1), -1)]) {
       const c = kn.compile(f);
       expect(c(x).tolist()).toEqual([NaN, NaN]);

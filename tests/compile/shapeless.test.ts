@@ -6,13 +6,24 @@ import { expectSame, normal } from './helpers.js';
 describe('shapeless', () => {
   it('reuses the trace across sizes: softmax with broadcasting', () => {
     let traces = 0;
-    const f = kn.compile((x: kn.NDArray, b: kn.NDArray) => {
-      traces++;
-      return kn.softmax(kn.add(kn.multiply(x, 2), b), -1);
-    }, { shapeless: true });
-    const sizes = [[2, 8], [3, 8], [5, 16], [1, 4], [7, 33], [2, 8]];
+    const f = kn.compile(
+      (x: kn.NDArray, b: kn.NDArray) => {
+        traces++;
+        return kn.softmax(kn.add(kn.multiply(x, 2), b), -1);
+      },
+      { shapeless: true },
+    );
+    const sizes = [
+      [2, 8],
+      [3, 8],
+      [5, 16],
+      [1, 4],
+      [7, 33],
+      [2, 8],
+    ];
     for (const [n, d] of sizes) {
-      const x = normal([n, d], n * 100 + d), b = normal([d], d);
+      const x = normal([n, d], n * 100 + d),
+        b = normal([d], d);
       expectSame(f(x, b), kn.softmax(kn.add(kn.multiply(x, 2), b), -1), { rtol: 1e-5, atol: 1e-7 });
     }
     // the first trace, and one more at the second size that confirms the shape rules
@@ -23,12 +34,15 @@ describe('shapeless', () => {
   it('reshapes that merge or split dims, transposes, matmul and slices follow the sizes', () => {
     const D = 8;
     const w = normal([D, D], 1);
-    const f = kn.compile((x: kn.NDArray) => {
-      const [B, L] = [x.shape[0], x.shape[1]];
-      const h = kn.matmul(kn.reshape(x, [B * L, D]), w); // merge
-      const y = kn.reshape(h, [B, L, 2, D / 2]); // split with fixed trailing dims
-      return kn.add(kn.transpose(y, [0, 2, 1, 3]).index(':', ':', '1:'), 1);
-    }, { shapeless: true });
+    const f = kn.compile(
+      (x: kn.NDArray) => {
+        const [B, L] = [x.shape[0], x.shape[1]];
+        const h = kn.matmul(kn.reshape(x, [B * L, D]), w); // merge
+        const y = kn.reshape(h, [B, L, 2, D / 2]); // split with fixed trailing dims
+        return kn.add(kn.transpose(y, [0, 2, 1, 3]).index(':', ':', '1:'), 1);
+      },
+      { shapeless: true },
+    );
     for (const L of [3, 5, 9, 4]) {
       const x = normal([2, L, D], L);
       const h = kn.matmul(kn.reshape(x, [2 * L, D]), w);

@@ -9,7 +9,8 @@ const loss = (w: kn.NDArray, x: kn.NDArray) => kn.mean(kn.square(kn.subtract(kn.
 
 describe('compile and transforms', () => {
   it('kn.compile(kn.grad(f)) equals kn.grad(f)', () => {
-    const w = normal([5, 3], 1), x = normal([8, 5], 2);
+    const w = normal([5, 3], 1),
+      x = normal([8, 5], 2);
     const g = kn.grad(loss);
     const cg = kn.compile(g);
     expectSame(cg(w, x), g(w, x), T);
@@ -20,7 +21,8 @@ describe('compile and transforms', () => {
 
   it('kn.compile(kn.valueAndGrad(f)) with a tree argument and argnums', () => {
     const f = (p: { w: kn.NDArray; b: kn.NDArray }, x: kn.NDArray) => kn.sum(kn.nn.gelu(kn.add(kn.matmul(x, p.w), p.b)));
-    const p = { w: normal([4, 2], 3), b: normal([2], 4) }, x = normal([6, 4], 5);
+    const p = { w: normal([4, 2], 3), b: normal([2], 4) },
+      x = normal([6, 4], 5);
     const vg = kn.valueAndGrad(f, { argnums: [0, 1] });
     const cvg = kn.compile(vg);
     for (let i = 0; i < 2; i++) expectSame(cvg(p, x), vg(p, x), T);
@@ -72,7 +74,8 @@ describe('random numbers inside compiled functions', () => {
       },
       { inputs: state, outputs: state },
     );
-    const a = noisy(kn.zeros([2])).tolist(), b = noisy(kn.zeros([2])).tolist();
+    const a = noisy(kn.zeros([2])).tolist(),
+      b = noisy(kn.zeros([2])).tolist();
     expect(a).not.toEqual(b);
     // the same draws as the uncompiled sequence
     let k = kn.random.key(3);

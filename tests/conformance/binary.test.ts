@@ -4,11 +4,27 @@ import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import * as R from './reference.js';
 import {
-  DTYPES, LAYOUTS, contiguous, expectMatches, fromVals, genValues, mulberry32, nbytesOf, negstep, poison, runCase, seedOf,
-  showInputs, sliced, transposed, zeroD, type DType, type Domain, type Layout,
+  DTYPES,
+  LAYOUTS,
+  contiguous,
+  expectMatches,
+  fromVals,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  negstep,
+  poison,
+  runCase,
+  seedOf,
+  showInputs,
+  sliced,
+  transposed,
+  zeroD,
+  type DType,
+  type Domain,
+  type Layout,
 } from './util.js';
 import { domainsOf } from './domains.js';
-
 
 /** A JS scalar operand suitable for op on dtype d (and the side it goes on). */
 function scalarFor(op: string, d: DType, side: 'left' | 'right', float: boolean): number | boolean {
@@ -63,8 +79,7 @@ function buildOperand(l: Layout | 'scalar', op: string, d: DType, side: 'left' |
   return l.build(d, (n) => {
     const v = genValues(d, n, rng, dom);
     // equal values make comparisons, maximum/minimum ties and x op x cases interesting
-    if (copyFrom && copyFrom.data.length === n && !(op === 'power' || R.BINARY[op].kind === 'shift'))
-      for (let i = 0; i < n; i += 4) v[i] = copyFrom.data[i];
+    if (copyFrom && copyFrom.data.length === n && !(op === 'power' || R.BINARY[op].kind === 'shift')) for (let i = 0; i < n; i += 4) v[i] = copyFrom.data[i];
     return v;
   });
 }
@@ -108,8 +123,18 @@ describe('binary ops reject unsupported dtypes with a clear error', () => {
 
 describe('binary ops on mixed dtypes (promotion, then the kernel)', () => {
   const pairs: [DType, DType][] = [
-    ['int8', 'uint8'], ['uint16', 'int16'], ['uint32', 'int8'], ['uint64', 'int32'], ['float16', 'bfloat16'], ['bool', 'int8'],
-    ['int32', 'float16'], ['uint8', 'float32'], ['int64', 'float64'], ['bfloat16', 'float32'], ['bool', 'float16'], ['int16', 'int64'],
+    ['int8', 'uint8'],
+    ['uint16', 'int16'],
+    ['uint32', 'int8'],
+    ['uint64', 'int32'],
+    ['float16', 'bfloat16'],
+    ['bool', 'int8'],
+    ['int32', 'float16'],
+    ['uint8', 'float32'],
+    ['int64', 'float64'],
+    ['bfloat16', 'float32'],
+    ['bool', 'float16'],
+    ['int16', 'int64'],
   ];
   const ops = ['add', 'subtract', 'multiply', 'divide', 'maximum', 'less', 'equal', 'floorDivide', 'remainder', 'power', 'bitwiseXor', 'leftShift'];
   const cases = ops.flatMap((op) => pairs.map(([a, b]) => [op, a, b] as [string, DType, DType]));
@@ -181,8 +206,14 @@ describe('binary: numpy edge semantics', () => {
     expect(v(kn.power(kn.array([3], 'int8'), kn.array([5], 'int8')))).toEqual([-13]);
   });
   it('float power follows C pow: pow(1, NaN) = 1, pow(NaN, 0) = 1, pow(-1, inf) = 1', () => {
-    expect(v(kn.power(kn.array([1, NaN, -1, -8, 0, 0], 'float64'), kn.array([NaN, 0, Infinity, 1 / 3, -1, 0], 'float64'))))
-      .toEqual([1, 1, 1, NaN, Infinity, 1]);
+    expect(v(kn.power(kn.array([1, NaN, -1, -8, 0, 0], 'float64'), kn.array([NaN, 0, Infinity, 1 / 3, -1, 0], 'float64')))).toEqual([
+      1,
+      1,
+      1,
+      NaN,
+      Infinity,
+      1,
+    ]);
     expect(v(kn.power(kn.array([1, NaN, -1], 'float32'), kn.array([NaN, 0, -Infinity], 'float32')))).toEqual([1, 1, 1]);
   });
   it('maximum and minimum propagate NaN from either side', () => {
@@ -190,8 +221,12 @@ describe('binary: numpy edge semantics', () => {
     expect(v(kn.minimum(kn.array([NaN, 1, 2], 'float16'), kn.array([1, NaN, 1], 'float16')))).toEqual([NaN, NaN, 1]);
   });
   it('logaddexp of infinities', () => {
-    expect(v(kn.logaddexp(kn.array([-Infinity, Infinity, Infinity, NaN], 'float64'), kn.array([-Infinity, -Infinity, Infinity, 1], 'float64'))))
-      .toEqual([-Infinity, Infinity, Infinity, NaN]);
+    expect(v(kn.logaddexp(kn.array([-Infinity, Infinity, Infinity, NaN], 'float64'), kn.array([-Infinity, -Infinity, Infinity, 1], 'float64')))).toEqual([
+      -Infinity,
+      Infinity,
+      Infinity,
+      NaN,
+    ]);
   });
   it('arctan2 of signed zeros and infinities', () => {
     const r = kn.arctan2(kn.array([0, -0, 0, -0, Infinity, -Infinity], 'float64'), kn.array([0, 0, -0, -0, Infinity, -Infinity], 'float64'));
@@ -199,7 +234,8 @@ describe('binary: numpy edge semantics', () => {
     Array.from(r.toTypedArray() as Float64Array).forEach((g, i) => expect(Object.is(g, exp[i]) || Math.abs(g - exp[i]) < 1e-15).toBe(true));
   });
   it('comparisons with NaN', () => {
-    const a = kn.array([NaN, NaN, 1], 'float32'), b = kn.array([NaN, 1, NaN], 'float32');
+    const a = kn.array([NaN, NaN, 1], 'float32'),
+      b = kn.array([NaN, 1, NaN], 'float32');
     expect(v(kn.equal(a, b))).toEqual([false, false, false]);
     expect(v(kn.notEqual(a, b))).toEqual([true, true, true]);
     expect(v(kn.less(a, b))).toEqual([false, false, false]);
@@ -209,7 +245,8 @@ describe('binary: numpy edge semantics', () => {
     expect(v(kn.logicalAnd(kn.array([NaN, 0, -0], 'float32'), kn.array([1, 1, 1], 'float32')))).toEqual([true, false, false]);
   });
   it('bool arithmetic: add is or, multiply is and, power/floorDivide compute in int8', () => {
-    const a = kn.array([true, true, false, false]), b = kn.array([true, false, true, false]);
+    const a = kn.array([true, true, false, false]),
+      b = kn.array([true, false, true, false]);
     expect(v(kn.add(a, b))).toEqual([true, true, true, false]);
     expect(v(kn.multiply(a, b))).toEqual([true, false, false, false]);
     expect(kn.power(a, b).dtype).toBe('int8');
@@ -220,7 +257,11 @@ describe('binary: numpy edge semantics', () => {
 
 describe('binary: large inputs (multi-threaded paths)', () => {
   it.each([
-    ['add', 'float32'], ['multiply', 'float16'], ['subtract', 'int32'], ['maximum', 'bfloat16'], ['less', 'float64'],
+    ['add', 'float32'],
+    ['multiply', 'float16'],
+    ['subtract', 'int32'],
+    ['maximum', 'bfloat16'],
+    ['less', 'float64'],
     ['floorDivide', 'int16'],
   ] as [string, DType][])('%s %s: [400, 250] contiguous, transposed, broadcast row/column', (op, d) => {
     runCase(() => {
@@ -233,7 +274,8 @@ describe('binary: large inputs (multi-threaded paths)', () => {
         [transposed([400, 250]), contiguous([400, 1])],
       ];
       for (const [la, lb] of configs) {
-        const A = la.build(d, g(da)), B = lb.build(d, g(db));
+        const A = la.build(d, g(da)),
+          B = lb.build(d, g(db));
         const exp = R.binaryRef(op, A.ref, B.ref);
         kn.eval(A.x, B.x);
         poison(nbytesOf(exp.dtype, exp.shape));
@@ -276,7 +318,8 @@ describe('binary: methods exist', () => {
   const names = OPS.filter((m) => m !== 'arctan2');
   it.each(names)('a.%s(b)', (m) => {
     runCase(() => {
-      const a = kn.array([6, 3, 4], 'int32'), b = kn.array([1, 2, 3], 'int32');
+      const a = kn.array([6, 3, 4], 'int32'),
+        b = kn.array([1, 2, 3], 'int32');
       const method = (a as unknown as Record<string, (b: kn.Operand) => kn.NDArray>)[m];
       expect(typeof method).toBe('function');
       expect(method.call(a, b).tolist()).toEqual(fn(m)(a, b).tolist());

@@ -4,15 +4,52 @@ import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import * as R from './reference.js';
 import {
-  DTYPES, LAYOUTS, expectMatches, fromVals, genValues, mulberry32, nbytesOf, poison, runCase, seedOf, transposed,
-  type DType, type Domain,
+  DTYPES,
+  LAYOUTS,
+  expectMatches,
+  fromVals,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  poison,
+  runCase,
+  seedOf,
+  transposed,
+  type DType,
+  type Domain,
 } from './util.js';
 
 // Float sources: fractions, signed zeros, float16/bfloat16 overflow and subnormal boundaries,
 // float32 subnormals and a float64 -> float16 double-rounding trap.
 const FLOAT_SPECIALS = [
-  NaN, Infinity, -Infinity, -0, 0, 0.5, -0.5, 1.5, -2.5, 65504, 65519.99, 65520, -70000, 1e-5, 6.1e-5, 5.96e-8,
-  2.98e-8, -2e-7, 1e-40, 1e-45, 3.4e38, -3.4e38, 1e-320, 2e9 + 7, -2e9 - 3, 1e18, -1e18, 1e19,
+  NaN,
+  Infinity,
+  -Infinity,
+  -0,
+  0,
+  0.5,
+  -0.5,
+  1.5,
+  -2.5,
+  65504,
+  65519.99,
+  65520,
+  -70000,
+  1e-5,
+  6.1e-5,
+  5.96e-8,
+  2.98e-8,
+  -2e-7,
+  1e-40,
+  1e-45,
+  3.4e38,
+  -3.4e38,
+  1e-320,
+  2e9 + 7,
+  -2e9 - 3,
+  1e18,
+  -1e18,
+  1e19,
 ];
 const CAST_DOMAIN: Domain = { lo: -300, hi: 300, specials: FLOAT_SPECIALS, extremes: true, specialRate: 0.35 };
 
@@ -136,12 +173,22 @@ describe('fill (kn.full) for every dtype', () => {
   it('zeros/ones default to float32 and broadcast an array fill value', () => {
     expect(kn.zeros([2]).dtype).toBe('float32');
     expect(kn.ones([2], 'int8').tolist()).toEqual([1, 1]);
-    expect(kn.full([2, 3], kn.array([1, 2, 3])).tolist()).toEqual([[1, 2, 3], [1, 2, 3]]);
+    expect(kn.full([2, 3], kn.array([1, 2, 3])).tolist()).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
   });
 });
 
 describe('arange for every dtype', () => {
-  const specs: [number, number, number][] = [[0, 10, 1], [3, -4, -1], [-2, 2, 0.5], [1, 2, 0.25], [5, 5, 1], [0, 100, 7]];
+  const specs: [number, number, number][] = [
+    [0, 10, 1],
+    [3, -4, -1],
+    [-2, 2, 0.5],
+    [1, 2, 0.25],
+    [5, 5, 1],
+    [0, 100, 7],
+  ];
   it.each(DTYPES.filter((d) => d !== 'bool'))('%s', (d) => {
     runCase(() => {
       for (const [start, stop, step] of specs) {
@@ -150,7 +197,11 @@ describe('arange for every dtype', () => {
         const n = Math.max(0, Math.ceil((stop - start) / step));
         poison(nbytesOf(d, [n]));
         const y = kn.arange(start, stop, step, d);
-        const exp = R.make(d, [n], Array.from({ length: n }, (_, i) => R.castVal(start + i * step, 'float64', d)));
+        const exp = R.make(
+          d,
+          [n],
+          Array.from({ length: n }, (_, i) => R.castVal(start + i * step, 'float64', d)),
+        );
         expectMatches(y, exp, { signedZero: true });
       }
     });
@@ -166,7 +217,11 @@ describe('arange for every dtype', () => {
 
 describe('large copies (multi-threaded paths)', () => {
   it.each([
-    ['float32', 'float16'], ['float32', 'bfloat16'], ['int32', 'float64'], ['float64', 'int16'], ['uint8', 'float32'],
+    ['float32', 'float16'],
+    ['float32', 'bfloat16'],
+    ['int32', 'float64'],
+    ['float64', 'int16'],
+    ['uint8', 'float32'],
   ] as [DType, DType][])('%s -> %s, 120k elements contiguous and transposed', (from, to) => {
     runCase(() => {
       const rng = mulberry32(seedOf('bigcast', from, to));

@@ -55,9 +55,23 @@ const GENERAL2: [Domain, Domain] = [GENERAL, GENERAL];
 
 /** [domain of a, domain of b] per op; b also copies a's value in a quarter of the slots. */
 export const BINARY_DOMAINS: Record<string, [Domain, Domain]> = {
-  add: GENERAL2, subtract: GENERAL2, multiply: GENERAL2, maximum: GENERAL2, minimum: GENERAL2,
-  equal: GENERAL2, notEqual: GENERAL2, less: GENERAL2, lessEqual: GENERAL2, greater: GENERAL2, greaterEqual: GENERAL2,
-  logicalAnd: GENERAL2, logicalOr: GENERAL2, logicalXor: GENERAL2, bitwiseAnd: GENERAL2, bitwiseOr: GENERAL2, bitwiseXor: GENERAL2,
+  add: GENERAL2,
+  subtract: GENERAL2,
+  multiply: GENERAL2,
+  maximum: GENERAL2,
+  minimum: GENERAL2,
+  equal: GENERAL2,
+  notEqual: GENERAL2,
+  less: GENERAL2,
+  lessEqual: GENERAL2,
+  greater: GENERAL2,
+  greaterEqual: GENERAL2,
+  logicalAnd: GENERAL2,
+  logicalOr: GENERAL2,
+  logicalXor: GENERAL2,
+  bitwiseAnd: GENERAL2,
+  bitwiseOr: GENERAL2,
+  bitwiseXor: GENERAL2,
   divide: [GENERAL, { lo: -8, hi: 8, specials: [...S, 1, -1], extremes: true }],
   power: [
     { lo: 0.05, hi: 4, specials: [...S, 1, -1, -2, -8, 0.5], ilo: -6, ihi: 6, intSpecials: [0, 1, -1, 2, 3, 7] },
@@ -71,10 +85,22 @@ export const BINARY_DOMAINS: Record<string, [Domain, Domain]> = {
     { lo: -20, hi: 20, specials: [...S, 7, -7, 1], extremes: true },
     { lo: -5, hi: 5, specials: [...S, 2, -2, 0.1], extremes: true, ilo: -6, ihi: 6, intSpecials: [0, -1, 1] },
   ],
-  logaddexp: [{ lo: -20, hi: 20, specials: S }, { lo: -20, hi: 20, specials: [...S, 800] }],
-  arctan2: [{ lo: -5, hi: 5, specials: S }, { lo: -5, hi: 5, specials: S }],
-  leftShift: [{ lo: 0, hi: 0, extremes: true }, { lo: 0, hi: 0, ilo: 0, ihi: 12, intSpecials: [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] }],
-  rightShift: [{ lo: 0, hi: 0, extremes: true }, { lo: 0, hi: 0, ilo: 0, ihi: 12, intSpecials: [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] }],
+  logaddexp: [
+    { lo: -20, hi: 20, specials: S },
+    { lo: -20, hi: 20, specials: [...S, 800] },
+  ],
+  arctan2: [
+    { lo: -5, hi: 5, specials: S },
+    { lo: -5, hi: 5, specials: S },
+  ],
+  leftShift: [
+    { lo: 0, hi: 0, extremes: true },
+    { lo: 0, hi: 0, ilo: 0, ihi: 12, intSpecials: [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] },
+  ],
+  rightShift: [
+    { lo: 0, hi: 0, extremes: true },
+    { lo: 0, hi: 0, ilo: 0, ihi: 12, intSpecials: [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] },
+  ],
 };
 /** The [a, b] domains of a binary op (an error names an op that has none). */
 export function domainsOf(op: string): [Domain, Domain] {
@@ -106,4 +132,13 @@ export const SCAN_DOMAINS: Record<ScanOp, Domain> = {
 };
 
 // few distinct values: many ties, so stability and NaN/-0 placement are exercised
-export const SORT_DOMAIN: Domain = { lo: -3, hi: 3, quantum: 0.5, specials: [NaN, Infinity, -Infinity, -0, 0], specialRate: 0.15, ilo: -3, ihi: 3, extremes: true };
+export const SORT_DOMAIN: Domain = {
+  lo: -3,
+  hi: 3,
+  quantum: 0.5,
+  specials: [NaN, Infinity, -Infinity, -0, 0],
+  specialRate: 0.15,
+  ilo: -3,
+  ihi: 3,
+  extremes: true,
+};

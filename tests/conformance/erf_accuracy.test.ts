@@ -27,7 +27,8 @@ describe('erf float32 accuracy', () => {
     const xs = inputs();
     const x = kn.array(xs, 'float32');
     const got = kn.erf(x).toTypedArray() as Float32Array;
-    let worst = 0, at = 0;
+    let worst = 0,
+      at = 0;
     for (let i = 0; i < xs.length; i++) {
       const ref = R.erf(xs[i]);
       const err = Math.abs(got[i] - ref) / ulp32(ref);

@@ -21,7 +21,9 @@ describe('fused kernels with poisoned outputs', () => {
       it(`${dtype} ${layout}`, () => {
         const rand = rng(FLOATS.indexOf(dtype) * 10 + LAYOUTS.indexOf(layout));
         runCase(() => {
-          const x = makeInput([6, 40], dtype, layout, rand), w = makeInput([40], dtype, 'sliced', rand), b = makeInput([40], dtype, 'flipped', rand);
+          const x = makeInput([6, 40], dtype, layout, rand),
+            w = makeInput([40], dtype, 'sliced', rand),
+            b = makeInput([40], dtype, 'flipped', rand);
           const rms = poisoned([x.arr, w.arr], () => kn.fast.rmsNorm(x.arr, w.arr, 1e-5));
           expectClose(rms, rmsNormRef({ x: x.vals, shape: [6, 40], weight: w.vals, eps: 1e-5 }), dtype, 4, 1, 'rms_norm');
           const ln = poisoned([x.arr, w.arr, b.arr], () => kn.fast.layerNorm(x.arr, w.arr, b.arr, 1e-5));
@@ -35,7 +37,8 @@ describe('fused kernels with poisoned outputs', () => {
           }
 
           const dims = { B: 2, Hq: 4, Hkv: 2, L: 9, S: 70, D: 8, Dv: 12 };
-          const q = makeInput([2, 4, 9, 8], dtype, layout, rand), k = makeInput([2, 2, 70, 8], dtype, layout, rand);
+          const q = makeInput([2, 4, 9, 8], dtype, layout, rand),
+            k = makeInput([2, 2, 70, 8], dtype, layout, rand);
           const v = makeInput([2, 2, 70, 12], dtype, layout, rand);
           for (const mask of [null, 'causal'] as const) {
             const y = poisoned([q.arr, k.arr, v.arr], () => kn.fast.scaledDotProductAttention(q.arr, k.arr, v.arr, { scale: 0.5, mask }));

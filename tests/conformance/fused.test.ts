@@ -9,7 +9,20 @@ import { native, K } from '../../backends/native.js';
 import { FUSABLE_REDUCE, fusionLimits } from '../../core/compile/fuse.js';
 import * as R from './reference.js';
 import {
-  DTYPES, LAYOUTS, broadcast, contiguous, genValues, mulberry32, nbytesOf, negstep, poison, runCase, seedOf, sliced, transposed, type DType,
+  DTYPES,
+  LAYOUTS,
+  broadcast,
+  contiguous,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  negstep,
+  poison,
+  runCase,
+  seedOf,
+  sliced,
+  transposed,
+  type DType,
 } from './util.js';
 
 const fn = (op: string) => (kn as unknown as Record<string, (...a: unknown[]) => kn.NDArray>)[op];
@@ -30,9 +43,11 @@ function raw(a: kn.NDArray): unknown[] {
 function expectBitwise(got: kn.NDArray, want: kn.NDArray, what: string): void {
   expect(got.shape, what).toEqual(want.shape);
   expect(got.dtype, what).toBe(want.dtype);
-  const a = raw(got), b = raw(want);
+  const a = raw(got),
+    b = raw(want);
   for (let i = 0; i < b.length; i++)
-    if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) expect.fail(`${what}: element ${i} is ${String(a[i])}, eager gives ${String(b[i])}`);
+    if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i])))
+      expect.fail(`${what}: element ${i} is ${String(a[i])}, eager gives ${String(b[i])}`);
 }
 
 /** Runs `f` compiled (expecting one fused kernel) and eagerly, on poisoned memory. */
@@ -95,7 +110,8 @@ describe('fused binary ops on every dtype and layout pair, and with a constant',
       runCase(() => {
         const rng = mulberry32(seedOf('fused-binary', op, d, la.name, lb.name));
         const gen = (n: number) => genValues(da, n, rng);
-        const a = la.build(da, gen).x, b = lb.build(da, gen).x;
+        const a = la.build(da, gen).x,
+          b = lb.build(da, gen).x;
         check((x, y) => fn(op)(x, y), [a, b], `${op} ${d} ${la.name} with ${lb.name}`);
       });
     }
@@ -118,7 +134,8 @@ describe('fused where and casts', () => {
       runCase(() => {
         const rng = mulberry32(seedOf('fused-where', d, lc.name));
         const c = lc.build('bool', (n) => genValues('bool', n, rng)).x;
-        const x = lx.build(d, (n) => genValues(d, n, rng)).x, y = ly.build(d, (n) => genValues(d, n, rng)).x;
+        const x = lx.build(d, (n) => genValues(d, n, rng)).x,
+          y = ly.build(d, (n) => genValues(d, n, rng)).x;
         check((p, q, r) => kn.where(p, q, r), [c, x, y], `where ${d} ${lc.name}`);
       });
     }
@@ -165,7 +182,8 @@ describe('fused reductions with elementwise producers on every dtype', () => {
           if (exact) expectBitwise(got, want, `${op} ${d} ${layout.name}`);
           else {
             const tol = d === 'float16' || d === 'bfloat16' ? 1e-2 : d === 'float32' ? 1e-5 : 1e-12;
-            const a = raw(got) as number[], b = raw(want) as number[];
+            const a = raw(got) as number[],
+              b = raw(want) as number[];
             b.forEach((v, i) => {
               if (!(Math.abs(a[i] - v) <= tol * Math.abs(v) + tol) && !(Number.isNaN(a[i]) && Number.isNaN(v)) && a[i] !== v)
                 expect.fail(`${op} ${d} ${layout.name}: element ${i} is ${a[i]}, eager gives ${v}`);
@@ -181,8 +199,40 @@ describe('fused reductions with elementwise producers on every dtype', () => {
 
 /** A valid program: out = in0 + 1 over one float32 dim. */
 function program(over: Partial<Record<'nIn' | 'nOut' | 'ndim' | 'nred' | 'regType', number>> = {}, body?: number[][]): number[] {
-  const b = body ?? [[0, 0, 0, 0, 0, 0, 0], [5, 0, 0, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0, 0]];
-  return [2, over.nIn ?? 1, over.nOut ?? 1, over.ndim ?? 1, over.nred ?? 0, 2, 0, 0, 1, 0, 0, 11, 11, 0, over.regType ?? 11, 11, 1, b.length, 0, 2, 11, 1, 0, 0, 0, 1, ...b.flat()];
+  const b = body ?? [
+    [0, 0, 0, 0, 0, 0, 0],
+    [5, 0, 0, 0, 1, 0, 0],
+    [1, 0, 0, 0, 0, 0, 0],
+  ];
+  return [
+    2,
+    over.nIn ?? 1,
+    over.nOut ?? 1,
+    over.ndim ?? 1,
+    over.nred ?? 0,
+    2,
+    0,
+    0,
+    1,
+    0,
+    0,
+    11,
+    11,
+    0,
+    over.regType ?? 11,
+    11,
+    1,
+    b.length,
+    0,
+    2,
+    11,
+    1,
+    0,
+    0,
+    0,
+    1,
+    ...b.flat(),
+  ];
 }
 
 describe('malformed fused programs and launches are errors, never crashes', () => {
@@ -190,13 +240,53 @@ describe('malformed fused programs and launches are errors, never crashes', () =
     const bad: [number[], RegExp][] = [
       [[3, ...program().slice(1)], /version/],
       [program({ regType: 9 }), /not a compute type/],
-      [program({}, [[0, 0, 5, 0, 0, 0, 0], [1, 0, 0, 0, 5, 0, 0]]), /out of range/],
+      [
+        program({}, [
+          [0, 0, 5, 0, 0, 0, 0],
+          [1, 0, 0, 0, 5, 0, 0],
+        ]),
+        /out of range/,
+      ],
       [program({}, [[0, 0, 0, 0, 0, 0, 0]]), /never written/],
-      [program({}, [[0, 0, 0, 3, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0]]), /input out of range/],
-      [program({}, [[0, 0, 0, 0, 0, 0, 0], [4, 999, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0]]), /invalid op code/],
-      [program({}, [[0, 0, 0, 0, 0, 0, 0], [4, 33, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0]]), /wrong type/], // isnan writes bool
-      [program({}, [[0, 0, 0, 0, 0, 0, 0], [8, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0]]), /accumulator out of range/],
-      [program({}, [[0, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0]]), /second time/],
+      [
+        program({}, [
+          [0, 0, 0, 3, 0, 0, 0],
+          [1, 0, 0, 0, 0, 0, 0],
+        ]),
+        /input out of range/,
+      ],
+      [
+        program({}, [
+          [0, 0, 0, 0, 0, 0, 0],
+          [4, 999, 0, 0, 0, 0, 0],
+          [1, 0, 0, 0, 0, 0, 0],
+        ]),
+        /invalid op code/,
+      ],
+      [
+        program({}, [
+          [0, 0, 0, 0, 0, 0, 0],
+          [4, 33, 0, 0, 0, 0, 0],
+          [1, 0, 0, 0, 0, 0, 0],
+        ]),
+        /wrong type/,
+      ], // isnan writes bool
+      [
+        program({}, [
+          [0, 0, 0, 0, 0, 0, 0],
+          [8, 0, 0, 0, 0, 0, 0],
+          [1, 0, 0, 0, 0, 0, 0],
+        ]),
+        /accumulator out of range/,
+      ],
+      [
+        program({}, [
+          [0, 0, 0, 0, 0, 0, 0],
+          [1, 0, 0, 0, 0, 0, 0],
+          [1, 0, 0, 0, 0, 0, 0],
+        ]),
+        /second time/,
+      ],
       [program().slice(0, -3), /ends early/],
       [[...program(), 0], /after the end/],
       [program({ nred: 2 }), /reduced dims/],
@@ -207,7 +297,8 @@ describe('malformed fused programs and launches are errors, never crashes', () =
 
   it('rejects launches whose operands do not fit the program', () => {
     const h = native.compileProgram(new Float64Array(program()));
-    const a = native.alloc(64), o = native.alloc(64);
+    const a = native.alloc(64),
+      o = native.alloc(64);
     const op = (id: number, dt: number, n: number, st: number) => [id, dt, 0, 1, n, st];
     const launch = (...ops: number[][]) => native.run(new Float64Array([K.fused, 1, h, ops.length, ...ops.flat()]));
     try {

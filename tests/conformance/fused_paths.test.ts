@@ -14,14 +14,38 @@ import { mulberry32, runCase } from './util.js';
 function expectBitwise(got: kn.NDArray, want: kn.NDArray, what: string): void {
   expect(got.shape, what).toEqual(want.shape);
   expect(got.dtype, what).toBe(want.dtype);
-  const a = got.toTypedArray() as ArrayLike<number>, b = want.toTypedArray() as ArrayLike<number>;
+  const a = got.toTypedArray() as ArrayLike<number>,
+    b = want.toTypedArray() as ArrayLike<number>;
   for (let i = 0; i < b.length; i++)
     if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) expect.fail(`${what}: element ${i} is ${a[i]}, eager gives ${b[i]}`);
 }
 
 /** float32 specials, subnormals, extremes and random values over every exponent (odd length: tails). */
 function values(n: number, seed: number): Float32Array {
-  const specials = [0, -0, 1, -1, 2, 0.5, 3, Infinity, -Infinity, NaN, 1e-45, -1e-45, 6e-39, -1.1754944e-38, 1.1754944e-38, 3.4028235e38, -3.4028235e38, 1.7e38, 8.5e37, 2 ** -126, 2 ** -127, 2 ** 127];
+  const specials = [
+    0,
+    -0,
+    1,
+    -1,
+    2,
+    0.5,
+    3,
+    Infinity,
+    -Infinity,
+    NaN,
+    1e-45,
+    -1e-45,
+    6e-39,
+    -1.1754944e-38,
+    1.1754944e-38,
+    3.4028235e38,
+    -3.4028235e38,
+    1.7e38,
+    8.5e37,
+    2 ** -126,
+    2 ** -127,
+    2 ** 127,
+  ];
   const rng = mulberry32(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -61,7 +85,8 @@ describe('fused binary ops with a row value operand', () => {
   it.each(['float32', 'float16', 'bfloat16'] as const)('%s, row value on either side', (dtype) => {
     runCase(() => {
       // moderate values (so the row value matters), specials and extremes in the first rows only
-      const v = values(13 * 301, 9), rng = mulberry32(10);
+      const v = values(13 * 301, 9),
+        rng = mulberry32(10);
       for (let i = 301; i < v.length; i++) v[i] = (rng() - 0.5) * 2 ** (i % 9);
       v[700] = 1e-40;
       v[1000] = -0;
@@ -89,7 +114,10 @@ describe('fused programs with large (streamed) outputs', () => {
       const x = kn.array(values(5_000_003, 11), 'float32').eval();
       const gelu = (a: kn.NDArray) => kn.divide(kn.multiply(a, kn.add(kn.erf(kn.divide(a, Math.SQRT2)), 1)), 2);
       const chain = (a: kn.NDArray) => kn.maximum(kn.divide(kn.tanh(kn.add(kn.multiply(a, 1.5), 0.25)), 4), -0.5);
-      for (const [name, f] of [['gelu', gelu], ['chain', chain]] as const) {
+      for (const [name, f] of [
+        ['gelu', gelu],
+        ['chain', chain],
+      ] as const) {
         const compiled = kn.compile(f);
         expectBitwise(compiled(x) as kn.NDArray, f(x).eval(), name);
         expect(compiled.info.fused, name).toBe(1);
@@ -114,7 +142,8 @@ describe('fused programs with large (streamed) outputs', () => {
 
   it('row reductions over rows that are not 32-byte aligned match the same program on a few rows', () => {
     runCase(() => {
-      const rows = 1030, cols = 4101; // 16.9 MB of float32 per output; odd row length
+      const rows = 1030,
+        cols = 4101; // 16.9 MB of float32 per output; odd row length
       const rng = mulberry32(13);
       const data = new Float32Array(rows * cols);
       for (let i = 0; i < data.length; i++) data[i] = (rng() - 0.5) * 20;

@@ -12,15 +12,27 @@ function vals(n: number, seed: number): Float64Array {
 
 describe('half-precision matrix-vector products', () => {
   for (const dtype of ['float16', 'bfloat16'] as const) {
-    for (const [K, N] of [[1, 3], [31, 5], [32, 7], [33, 9], [100, 64], [257, 130]]) {
+    for (const [K, N] of [
+      [1, 3],
+      [31, 5],
+      [32, 7],
+      [33, 9],
+      [100, 64],
+      [257, 130],
+    ]) {
       it(`${dtype} [1, ${K}] @ W.T, W [${N}, ${K}]`, () => {
         const x = kn.array(vals(K, K), 'float64').reshape([1, K]).astype(dtype);
-        const w = kn.array(vals(N * K, N + 7 * K), 'float64').reshape([N, K]).astype(dtype);
+        const w = kn
+          .array(vals(N * K, N + 7 * K), 'float64')
+          .reshape([N, K])
+          .astype(dtype);
         const got = kn.matmul(x, w.T).astype('float64').toTypedArray() as Float64Array;
-        const xr = x.astype('float64').toTypedArray() as Float64Array, wr = w.astype('float64').toTypedArray() as Float64Array;
+        const xr = x.astype('float64').toTypedArray() as Float64Array,
+          wr = w.astype('float64').toTypedArray() as Float64Array;
         const eps = dtype === 'float16' ? 2 ** -11 : 2 ** -8;
         for (let j = 0; j < N; j++) {
-          let s = 0, mag = 0;
+          let s = 0,
+            mag = 0;
           for (let k = 0; k < K; k++) {
             s += xr[k] * wr[j * K + k];
             mag += Math.abs(xr[k] * wr[j * K + k]);
@@ -31,11 +43,25 @@ describe('half-precision matrix-vector products', () => {
       });
     }
     it(`${dtype}: a strided x and batched rows give the same values as one product each`, () => {
-      const K = 70, N = 12;
-      const xs = kn.array(vals(3 * 2 * K, 5), 'float64').reshape([3, 1, 2 * K]).astype(dtype).index('...', '::2');
-      const w = kn.array(vals(N * K, 6), 'float64').reshape([N, K]).astype(dtype);
+      const K = 70,
+        N = 12;
+      const xs = kn
+        .array(vals(3 * 2 * K, 5), 'float64')
+        .reshape([3, 1, 2 * K])
+        .astype(dtype)
+        .index('...', '::2');
+      const w = kn
+        .array(vals(N * K, 6), 'float64')
+        .reshape([N, K])
+        .astype(dtype);
       const all = kn.matmul(xs, w.T).astype('float32').tolist() as number[][][];
-      for (let b = 0; b < 3; b++) expect(all[b]).toEqual(kn.matmul(kn.multiply(kn.index(xs, b), 1), w.T).astype('float32').tolist());
+      for (let b = 0; b < 3; b++)
+        expect(all[b]).toEqual(
+          kn
+            .matmul(kn.multiply(kn.index(xs, b), 1), w.T)
+            .astype('float32')
+            .tolist(),
+        );
     });
   }
 });

@@ -14,10 +14,12 @@ function strides(shape: number[]): number[] {
 
 /** Reference take along `axis` with 1-d indices (negative ones wrap). */
 function refTake<T>(data: T[], shape: number[], idx: number[], axis: number): T[] {
-  const st = strides(shape), n = shape[axis];
+  const st = strides(shape),
+    n = shape[axis];
   const outShape = shape.slice();
   outShape[axis] = idx.length;
-  const ost = strides(outShape), size = outShape.reduce((p, d) => p * d, 1);
+  const ost = strides(outShape),
+    size = outShape.reduce((p, d) => p * d, 1);
   const out: T[] = [];
   for (let f = 0; f < size; f++) {
     let src = 0;
@@ -63,7 +65,10 @@ describe.each(DTYPES as unknown as DType[])('gather/scatter %s', (d) => {
         const added = kn.at(x, kn.array([2, 2, 5])).add(kn.array(upd as never[], d));
         // reference arithmetic through kn.add (itself checked against the reference in binary.test.ts),
         // applied in the kernel's order: base[2] + u0 + u1, base[5] + u2
-        const expAdd = kn.array(base as never[], d).add(kn.array([0, 0, upd[0], 0, 0, 0] as never[], d)).add(kn.array([0, 0, upd[1], 0, 0, upd[2]] as never[], d));
+        const expAdd = kn
+          .array(base as never[], d)
+          .add(kn.array([0, 0, upd[0], 0, 0, 0] as never[], d))
+          .add(kn.array([0, 0, upd[1], 0, 0, upd[2]] as never[], d));
         expect(readVals(added)).toEqual(readVals(expAdd));
       }
     });

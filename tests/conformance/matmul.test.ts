@@ -4,8 +4,22 @@ import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import * as R from './reference.js';
 import {
-  DTYPES, broadcast, contiguous, expectMatches, genValues, mulberry32, nbytesOf, negstep, poison, runCase, seedOf,
-  sliced, transposed, type DType, type Domain, type Layout,
+  DTYPES,
+  broadcast,
+  contiguous,
+  expectMatches,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  negstep,
+  poison,
+  runCase,
+  seedOf,
+  sliced,
+  transposed,
+  type DType,
+  type Domain,
+  type Layout,
 } from './util.js';
 
 const DOM: Domain = { lo: -2, hi: 2, specials: [], extremes: true, specialRate: 0.1, ilo: -9, ihi: 9 };
@@ -62,8 +76,14 @@ describe('matmul on every dtype and layout', () => {
 
 describe('matmul on mixed dtypes', () => {
   const pairs: [DType, DType][] = [
-    ['int8', 'float16'], ['float16', 'bfloat16'], ['int32', 'uint8'], ['uint64', 'int16'], ['float32', 'float64'], ['bool', 'int8'],
-    ['bfloat16', 'float32'], ['uint8', 'int8'],
+    ['int8', 'float16'],
+    ['float16', 'bfloat16'],
+    ['int32', 'uint8'],
+    ['uint64', 'int16'],
+    ['float32', 'float64'],
+    ['bool', 'int8'],
+    ['bfloat16', 'float32'],
+    ['uint8', 'int8'],
   ];
   it.each(pairs)('%s @ %s', (da, db) => {
     runCase(() => {
@@ -104,12 +124,34 @@ describe('matmul: large inputs (blocking, packing and threads)', () => {
 
 describe('matmul: special values and method', () => {
   it('NaN and inf propagate', () => {
-    const a = kn.array([[NaN, 1], [Infinity, 0], [1, 1]], 'float32');
-    const b = kn.array([[1, 2], [3, 4]], 'float32');
-    expect(kn.matmul(a, b).tolist()).toEqual([[NaN, NaN], [Infinity, Infinity], [4, 6]]);
+    const a = kn.array(
+      [
+        [NaN, 1],
+        [Infinity, 0],
+        [1, 1],
+      ],
+      'float32',
+    );
+    const b = kn.array(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      'float32',
+    );
+    expect(kn.matmul(a, b).tolist()).toEqual([
+      [NaN, NaN],
+      [Infinity, Infinity],
+      [4, 6],
+    ]);
   });
   it('a.matmul(b)', () => {
-    expect(kn.array([[1, 2]], 'int32').matmul(kn.array([[3], [4]], 'int32')).tolist()).toEqual([[11]]);
+    expect(
+      kn
+        .array([[1, 2]], 'int32')
+        .matmul(kn.array([[3], [4]], 'int32'))
+        .tolist(),
+    ).toEqual([[11]]);
   });
   it('integer matmul wraps in the dtype', () => {
     expect(kn.matmul(kn.array([[100, 100]], 'int8'), kn.array([[2], [1]], 'int8')).tolist()).toEqual([[44]]);

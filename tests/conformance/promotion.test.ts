@@ -8,8 +8,19 @@ import { DTYPES, type DType } from './util.js';
 // MLX's type_rules (mlx/dtype.cpp) in kiln's dtype order. It is numpy's table except that an
 // integer meeting a float keeps that float, uint64 with a signed int gives float32 and
 // float16 with bfloat16 gives float32.
-const b = 'bool', u8 = 'uint8', u16 = 'uint16', u32 = 'uint32', u64 = 'uint64', i8 = 'int8', i16 = 'int16', i32 = 'int32',
-  i64 = 'int64', f16 = 'float16', bf = 'bfloat16', f32 = 'float32', f64 = 'float64';
+const b = 'bool',
+  u8 = 'uint8',
+  u16 = 'uint16',
+  u32 = 'uint32',
+  u64 = 'uint64',
+  i8 = 'int8',
+  i16 = 'int16',
+  i32 = 'int32',
+  i64 = 'int64',
+  f16 = 'float16',
+  bf = 'bfloat16',
+  f32 = 'float32',
+  f64 = 'float64';
 const TABLE: Record<DType, DType[]> = {
   bool: [b, u8, u16, u32, u64, i8, i16, i32, i64, f16, bf, f32, f64],
   uint8: [u8, u8, u16, u32, u64, i16, i16, i32, i64, f16, bf, f32, f64],
@@ -169,7 +180,12 @@ describe('dtype inference of kn.array', () => {
       const a = kn.array(vals, d);
       expect(Array.from(a.toTypedArray() as ArrayLike<number | bigint>).map(Number)).toEqual(vals);
       expect(a.tolist()).toEqual(d === 'bool' ? [true, false] : vals);
-      expect(a.slice([{ start: 1 }]).reshape([]).item()).toBe(d === 'bool' ? false : 2);
+      expect(
+        a
+          .slice([{ start: 1 }])
+          .reshape([])
+          .item(),
+      ).toBe(d === 'bool' ? false : 2);
     }
   });
 });

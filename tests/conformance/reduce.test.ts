@@ -4,11 +4,22 @@ import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import * as R from './reference.js';
 import {
-  DTYPES, LAYOUTS, contiguous, expectMatches, fromVals, genValues, mulberry32, nbytesOf, poison, runCase, seedOf, transposed,
-  type DType, type Domain,
+  DTYPES,
+  LAYOUTS,
+  contiguous,
+  expectMatches,
+  fromVals,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  poison,
+  runCase,
+  seedOf,
+  transposed,
+  type DType,
+  type Domain,
 } from './util.js';
 import { REDUCE_DOMAINS } from './domains.js';
-
 
 interface AxisCfg {
   name: string;
@@ -60,7 +71,13 @@ describe('reductions on every dtype, layout and axis configuration', () => {
 describe('reductions: numpy edge semantics', () => {
   const v = (a: kn.NDArray) => a.tolist();
   it('NaN propagates through max/min; argmax/argmin return the first NaN', () => {
-    const a = kn.array([[1, NaN, 3, NaN], [4, 2, 5, 0]], 'float32');
+    const a = kn.array(
+      [
+        [1, NaN, 3, NaN],
+        [4, 2, 5, 0],
+      ],
+      'float32',
+    );
     expect(v(kn.max(a, 1))).toEqual([NaN, 5]);
     expect(v(kn.min(a, 1))).toEqual([NaN, 0]);
     expect(v(kn.argmax(a, 1))).toEqual([1, 2]);
@@ -69,7 +86,20 @@ describe('reductions: numpy edge semantics', () => {
   });
   it('argmax/argmin return the first of equal extremes', () => {
     expect(v(kn.argmax(kn.array([1, 3, 3, 2], 'int8')))).toBe(1);
-    expect(v(kn.argmin(kn.array([[2, 1, 1], [0, 0, 5]], 'float16'), 1))).toEqual([1, 0]);
+    expect(
+      v(
+        kn.argmin(
+          kn.array(
+            [
+              [2, 1, 1],
+              [0, 0, 5],
+            ],
+            'float16',
+          ),
+          1,
+        ),
+      ),
+    ).toEqual([1, 0]);
     expect(v(kn.argmax(kn.array([false, true, true])))).toBe(1);
   });
   it('sum of +inf and -inf is NaN; sum with NaN is NaN', () => {
@@ -109,7 +139,13 @@ describe('reductions: numpy edge semantics', () => {
     expect(a.sum(1).shape).toEqual([2, 4]);
   });
   it('methods exist and match the functions', () => {
-    const a = kn.array([[3, 1, 2], [0, 5, 4]], 'int16');
+    const a = kn.array(
+      [
+        [3, 1, 2],
+        [0, 5, 4],
+      ],
+      'int16',
+    );
     for (const m of ['sum', 'prod', 'mean', 'max', 'min', 'all', 'any', 'argmax', 'argmin']) {
       const method = (a as unknown as Record<string, (axis?: number) => kn.NDArray>)[m];
       expect(method.call(a, 1).tolist()).toEqual(fn(m)(a, 1).tolist());
@@ -121,11 +157,26 @@ describe('reductions: large inputs (multi-threaded paths)', () => {
   const CFGS: [string, number[], AxisCfg[]][] = [
     ['[400, 250] contiguous', [400, 250], [{ name: 'all' }, { name: 'axis 0', axis: 0 }, { name: 'axis 1', axis: 1 }]],
     ['[100000]', [100_000], [{ name: 'all' }]],
-    ['[50, 40, 60]', [50, 40, 60], [{ name: 'axes [0, 2]', axis: [0, 2] }, { name: 'axis 1', axis: 1 }]],
+    [
+      '[50, 40, 60]',
+      [50, 40, 60],
+      [
+        { name: 'axes [0, 2]', axis: [0, 2] },
+        { name: 'axis 1', axis: 1 },
+      ],
+    ],
   ];
   const OPS: [R.ReduceOp, DType][] = [
-    ['sum', 'float32'], ['sum', 'int32'], ['sum', 'float16'], ['prod', 'int64'], ['mean', 'bfloat16'], ['max', 'float32'],
-    ['min', 'int16'], ['argmax', 'float32'], ['argmin', 'int32'], ['any', 'float32'],
+    ['sum', 'float32'],
+    ['sum', 'int32'],
+    ['sum', 'float16'],
+    ['prod', 'int64'],
+    ['mean', 'bfloat16'],
+    ['max', 'float32'],
+    ['min', 'int16'],
+    ['argmax', 'float32'],
+    ['argmin', 'int32'],
+    ['any', 'float32'],
   ];
   const cases = OPS.flatMap(([op, d]) => CFGS.map(([name]) => [op, d, name] as [R.ReduceOp, DType, string]));
   it.each(cases)('%s %s %s', (op, d, cfgName) => {
@@ -133,9 +184,12 @@ describe('reductions: large inputs (multi-threaded paths)', () => {
     runCase(() => {
       const rng = mulberry32(seedOf('bigreduce', op, d, cfgName));
       // small integers keep float sums exact, so any lost or doubled block shows up
-      const dom: Domain = op === 'sum' || op === 'mean'
-        ? { lo: -3, hi: 3, quantum: 1, specials: [], ilo: -3, ihi: 3, extremes: d === 'int32' || d === 'uint8', specialRate: 0.01 }
-        : op === 'prod' ? { lo: 0, hi: 0, ilo: 1, ihi: 1, intSpecials: [-1, 3, 2], specialRate: 0.002 } : { ...REDUCE_DOMAINS[op], specialRate: op === 'all' || op === 'any' ? 0.00005 : 0.0001 };
+      const dom: Domain =
+        op === 'sum' || op === 'mean'
+          ? { lo: -3, hi: 3, quantum: 1, specials: [], ilo: -3, ihi: 3, extremes: d === 'int32' || d === 'uint8', specialRate: 0.01 }
+          : op === 'prod'
+            ? { lo: 0, hi: 0, ilo: 1, ihi: 1, intSpecials: [-1, 3, 2], specialRate: 0.002 }
+            : { ...REDUCE_DOMAINS[op], specialRate: op === 'all' || op === 'any' ? 0.00005 : 0.0001 };
       for (const layout of [contiguous(shape), ...(shape.length === 2 ? [transposed(shape)] : [])]) {
         const { x, ref } = layout.build(d, (n) => genValues(d, n, rng, dom));
         kn.eval(x);
@@ -154,7 +208,9 @@ describe('reductions: thread count does not change exact results', () => {
   it.each(['sum', 'argmax'] as R.ReduceOp[])('%s of [300, 400] int32 with 1 thread and with all', (op) => {
     runCase(() => {
       const rng = mulberry32(seedOf('threads', op));
-      const { x, ref } = transposed([300, 400]).build('int32', (n) => genValues('int32', n, rng, { lo: 0, hi: 0, ilo: -3, ihi: 3, extremes: true, specialRate: 0.001 }));
+      const { x, ref } = transposed([300, 400]).build('int32', (n) =>
+        genValues('int32', n, rng, { lo: 0, hi: 0, ilo: -3, ihi: 3, extremes: true, specialRate: 0.001 }),
+      );
       kn.eval(x);
       for (const axis of [undefined, 0, 1]) {
         const exp = R.reduceRef(op, ref, axis);

@@ -5,10 +5,7 @@ import { f16round } from '@petamoriken/float16';
 
 // ---- dtypes -------------------------------------------------------------------------------
 
-export const DTYPES = [
-  'bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64',
-  'float16', 'bfloat16', 'float32', 'float64',
-] as const;
+export const DTYPES = ['bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64'] as const;
 export type DType = (typeof DTYPES)[number];
 
 /** A value: bigint for int64/uint64, 0/1 for bool, a number (exact in the dtype) otherwise. */
@@ -23,8 +20,19 @@ export interface RArray {
 }
 
 const BITS: Record<DType, number> = {
-  bool: 8, uint8: 8, uint16: 16, uint32: 32, uint64: 64, int8: 8, int16: 16, int32: 32, int64: 64,
-  float16: 16, bfloat16: 16, float32: 32, float64: 64,
+  bool: 8,
+  uint8: 8,
+  uint16: 16,
+  uint32: 32,
+  uint64: 64,
+  int8: 8,
+  int16: 16,
+  int32: 32,
+  int64: 64,
+  float16: 16,
+  bfloat16: 16,
+  float32: 32,
+  float64: 64,
 };
 export const itemsize = (d: DType): number => BITS[d] / 8;
 export const bits = (d: DType): number => BITS[d];
@@ -43,7 +51,10 @@ export function intMax(d: DType): bigint {
 
 /** Machine epsilon of a float dtype (spacing of values just above 1). */
 export const EPS: Record<'float16' | 'bfloat16' | 'float32' | 'float64', number> = {
-  float16: 2 ** -10, bfloat16: 2 ** -7, float32: 2 ** -23, float64: 2 ** -52,
+  float16: 2 ** -10,
+  bfloat16: 2 ** -7,
+  float32: 2 ** -23,
+  float64: 2 ** -52,
 };
 
 // ---- rounding -----------------------------------------------------------------------------
@@ -64,11 +75,16 @@ export function bf16round(x: number): number {
 /** Rounds a double to the nearest value of float dtype `d` (float16 directly, as numpy does). */
 export function roundTo(d: DType, x: number): number {
   switch (d) {
-    case 'float64': return x;
-    case 'float32': return Math.fround(x);
-    case 'float16': return f16round(x);
-    case 'bfloat16': return bf16round(x);
-    default: throw new Error(`roundTo: ${d} is not a float dtype`);
+    case 'float64':
+      return x;
+    case 'float32':
+      return Math.fround(x);
+    case 'float16':
+      return f16round(x);
+    case 'bfloat16':
+      return bf16round(x);
+    default:
+      throw new Error(`roundTo: ${d} is not a float dtype`);
   }
 }
 
@@ -102,7 +118,8 @@ export function wrapNum(d: DType, x: number): number {
   return r + 0; // no -0
 }
 
-const TWO63 = 2 ** 63, TWO64 = 2 ** 64;
+const TWO63 = 2 ** 63,
+  TWO64 = 2 ** 64;
 
 /**
  * numpy's astype for one value. Float to integer truncates toward zero and wraps like the C
@@ -146,14 +163,16 @@ const KIND_RANK = (d: DType): number => (d === 'bool' ? 0 : isInt(d) ? 1 : 2);
 
 export function promote(a: DType, b: DType): DType {
   if (a === b) return a;
-  const ka = KIND_RANK(a), kb = KIND_RANK(b);
+  const ka = KIND_RANK(a),
+    kb = KIND_RANK(b);
   if (ka !== kb) return ka > kb ? a : b; // bool < int < float; an int meeting a float takes the float
   if (ka === 2) {
     const order: DType[] = ['float16', 'bfloat16', 'float32', 'float64'];
     if ((a === 'float16' && b === 'bfloat16') || (a === 'bfloat16' && b === 'float16')) return 'float32';
     return order.indexOf(a) > order.indexOf(b) ? a : b;
   }
-  const sa = isSigned(a), sb = isSigned(b);
+  const sa = isSigned(a),
+    sb = isSigned(b);
   if (sa === sb) return bits(a) >= bits(b) ? a : b;
   const [u, s] = sa ? [b, a] : [a, b];
   if (bits(s) > bits(u)) return s;
@@ -222,7 +241,16 @@ export function transposeRef(a: RArray, perm?: readonly number[]): RArray {
   const p = perm ? perm.map((x) => (x < 0 ? x + nd : x)) : Array.from({ length: nd }, (_, i) => nd - 1 - i);
   const st = contiguousStrides(a.shape);
   const shape = p.map((i) => a.shape[i]);
-  return { dtype: a.dtype, shape, data: gather(a.data, shape, p.map((i) => st[i]), 0) };
+  return {
+    dtype: a.dtype,
+    shape,
+    data: gather(
+      a.data,
+      shape,
+      p.map((i) => st[i]),
+      0,
+    ),
+  };
 }
 
 export interface SliceSpec {
@@ -235,7 +263,8 @@ export interface SliceSpec {
 export function sliceIndices(s: SliceSpec, dim: number): [number, number, number] {
   const step = s.step ?? 1;
   if (step === 0) throw new Error('slice step 0');
-  const lower = step < 0 ? -1 : 0, upper = step < 0 ? dim - 1 : dim;
+  const lower = step < 0 ? -1 : 0,
+    upper = step < 0 ? dim - 1 : dim;
   const clamp = (v: number | null | undefined, dflt: number): number => {
     if (v === null || v === undefined) return dflt;
     if (v < 0) return Math.max(v + dim, lower);
@@ -252,7 +281,8 @@ export function sliceIndices(s: SliceSpec, dim: number): [number, number, number
 export function sliceRef(a: RArray, specs: readonly SliceSpec[]): RArray {
   const st = contiguousStrides(a.shape);
   let offset = 0;
-  const shape: number[] = [], strides: number[] = [];
+  const shape: number[] = [],
+    strides: number[] = [];
   a.shape.forEach((dim, i) => {
     const [start, len, step] = sliceIndices(specs[i] ?? {}, dim);
     shape.push(len);
@@ -302,7 +332,9 @@ const TWO_OVER_SQRT_PI = 1.1283791670955126;
 
 /** erfc for x >= 2 by its continued fraction (modified Lentz), accurate relative to erfc. */
 function erfcLarge(x: number): number {
-  let f = x, C = x, D = 0;
+  let f = x,
+    C = x,
+    D = 0;
   for (let n = 1; n < 5000; n++) {
     const a = n / 2;
     D = x + a * D;
@@ -318,7 +350,8 @@ function erfcLarge(x: number): number {
 /** erf of |x| < 2 by the series 2/√π e^{-x²} Σ 2^n x^{2n+1}/(2n+1)!! (all terms positive). */
 function erfSeries(ax: number): number {
   const x2 = ax * ax;
-  let term = ax, sum = ax;
+  let term = ax,
+    sum = ax;
   for (let n = 1; n < 1000; n++) {
     term *= (2 * x2) / (2 * n + 1);
     sum += term;
@@ -351,7 +384,8 @@ export function erfinv(y: number): number {
   if (y === -1) return -Infinity;
   if (y === 0) return y;
   const a = Math.abs(y);
-  let w = -Math.log((1 - a) * (1 + a)), p: number;
+  let w = -Math.log((1 - a) * (1 + a)),
+    p: number;
   if (w < 5) {
     w -= 2.5;
     p = 2.81022636e-8;
@@ -378,7 +412,8 @@ export function erfinv(y: number): number {
 /** Round half to even, keeping -0 (numpy's rint). */
 export function roundHalfEven(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
-  const f = Math.floor(x), d = x - f;
+  const f = Math.floor(x),
+    d = x - f;
   let r: number;
   if (d > 0.5) r = f + 1;
   else if (d < 0.5) r = f;
@@ -488,13 +523,16 @@ export class RefTypeError extends Error {}
 export function unaryDType(op: string, d: DType): DType {
   const def = UNARY[op];
   switch (def.kind) {
-    case 'float': return floatFor(d);
-    case 'rounding': return d;
+    case 'float':
+      return floatFor(d);
+    case 'rounding':
+      return d;
     case 'numeric':
       if (d === 'bool' && op !== 'abs' && op !== 'square') throw new RefTypeError(`${op} of bool`);
       return d;
     case 'predicate':
-    case 'logical': return 'bool';
+    case 'logical':
+      return 'bool';
     case 'bitwise':
       if (isFloat(d)) throw new RefTypeError(`${op} of ${d}`);
       return d;
@@ -518,19 +556,28 @@ export function unaryVal(op: string, v: Val, d: DType, out: DType): Val {
   if (isInt(d)) {
     const b = toBig(v);
     switch (op) {
-      case 'negative': return wrapInt(d, -b);
-      case 'abs': return wrapInt(d, b < 0n ? -b : b);
-      case 'sign': return wrapInt(d, b > 0n ? 1n : b < 0n ? -1n : 0n);
-      case 'square': return wrapInt(d, b * b);
-      case 'bitwiseInvert': return wrapInt(d, ~b);
+      case 'negative':
+        return wrapInt(d, -b);
+      case 'abs':
+        return wrapInt(d, b < 0n ? -b : b);
+      case 'sign':
+        return wrapInt(d, b > 0n ? 1n : b < 0n ? -1n : 0n);
+      case 'square':
+        return wrapInt(d, b * b);
+      case 'bitwiseInvert':
+        return wrapInt(d, ~b);
     }
   }
   const x = v as number;
   switch (op) {
-    case 'negative': return -x;
-    case 'abs': return Math.abs(x);
-    case 'sign': return Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0;
-    case 'square': return computeRound(d, x * x);
+    case 'negative':
+      return -x;
+    case 'abs':
+      return Math.abs(x);
+    case 'sign':
+      return Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0;
+    case 'square':
+      return computeRound(d, x * x);
   }
   throw new Error(`unaryVal: ${op} on ${d}`);
 }
@@ -575,9 +622,11 @@ export const BINARY: Record<string, { kind: BinaryKind; acc: Accuracy }> = {
 /** [compute dtype, output dtype] of a binary op on operands promoted to `dt`. */
 export function binaryDTypes(op: string, dt: DType): [DType, DType] {
   switch (BINARY[op].kind) {
-    case 'float': return [floatFor(dt), floatFor(dt)];
+    case 'float':
+      return [floatFor(dt), floatFor(dt)];
     case 'compare':
-    case 'logical': return [dt, 'bool'];
+    case 'logical':
+      return [dt, 'bool'];
     case 'bitwise':
       if (isFloat(dt)) throw new RefTypeError(`${op} of ${dt}`);
       return [dt, dt];
@@ -591,7 +640,8 @@ export function binaryDTypes(op: string, dt: DType): [DType, DType] {
         return ['int8', 'int8'];
       }
       return [dt, dt];
-    case 'closed': return [dt, dt];
+    case 'closed':
+      return [dt, dt];
   }
 }
 
@@ -600,13 +650,18 @@ const truthy = (v: Val): boolean => (typeof v === 'bigint' ? v !== 0n : v !== 0)
 function intBinary(op: string, d: DType, x: bigint, y: bigint): Val {
   const w = BigInt(bits(d));
   switch (op) {
-    case 'add': return wrapInt(d, x + y);
-    case 'subtract': return wrapInt(d, x - y);
-    case 'multiply': return wrapInt(d, x * y);
+    case 'add':
+      return wrapInt(d, x + y);
+    case 'subtract':
+      return wrapInt(d, x - y);
+    case 'multiply':
+      return wrapInt(d, x * y);
     case 'power': {
       if (y < 0n) throw new Error('integer to a negative power is an error in numpy');
       const m = 1n << w;
-      let r = 1n, b = ((x % m) + m) % m, e = y;
+      let r = 1n,
+        b = ((x % m) + m) % m,
+        e = y;
       while (e > 0n) {
         if (e & 1n) r = (r * b) % m;
         b = (b * b) % m;
@@ -614,25 +669,32 @@ function intBinary(op: string, d: DType, x: bigint, y: bigint): Val {
       }
       return wrapInt(d, r);
     }
-    case 'maximum': return wrapInt(d, x > y ? x : y);
-    case 'minimum': return wrapInt(d, x < y ? x : y);
+    case 'maximum':
+      return wrapInt(d, x > y ? x : y);
+    case 'minimum':
+      return wrapInt(d, x < y ? x : y);
     case 'floorDivide': {
       if (y === 0n) return wrapInt(d, 0n);
       let q = x / y;
-      if (x % y !== 0n && (x < 0n) !== (y < 0n)) q -= 1n;
+      if (x % y !== 0n && x < 0n !== y < 0n) q -= 1n;
       return wrapInt(d, q);
     }
     case 'remainder': {
       if (y === 0n) return wrapInt(d, 0n);
       let r = x % y;
-      if (r !== 0n && (r < 0n) !== (y < 0n)) r += y;
+      if (r !== 0n && r < 0n !== y < 0n) r += y;
       return wrapInt(d, r);
     }
-    case 'bitwiseAnd': return wrapInt(d, x & y);
-    case 'bitwiseOr': return wrapInt(d, x | y);
-    case 'bitwiseXor': return wrapInt(d, x ^ y);
-    case 'leftShift': return y < 0n || y >= w ? wrapInt(d, 0n) : wrapInt(d, x << y);
-    case 'rightShift': return y < 0n || y >= w ? wrapInt(d, x < 0n ? -1n : 0n) : wrapInt(d, x >> y);
+    case 'bitwiseAnd':
+      return wrapInt(d, x & y);
+    case 'bitwiseOr':
+      return wrapInt(d, x | y);
+    case 'bitwiseXor':
+      return wrapInt(d, x ^ y);
+    case 'leftShift':
+      return y < 0n || y >= w ? wrapInt(d, 0n) : wrapInt(d, x << y);
+    case 'rightShift':
+      return y < 0n || y >= w ? wrapInt(d, x < 0n ? -1n : 0n) : wrapInt(d, x >> y);
   }
   throw new Error(`intBinary: ${op}`);
 }
@@ -640,29 +702,46 @@ function intBinary(op: string, d: DType, x: bigint, y: bigint): Val {
 function floatBinary(op: string, d: DType, x: number, y: number): number {
   const r = stepRound(d);
   switch (op) {
-    case 'add': return computeRound(d, x + y);
-    case 'subtract': return computeRound(d, x - y);
-    case 'multiply': return computeRound(d, x * y);
-    case 'divide': return computeRound(d, x / y);
-    case 'power': return computeRound(d, cpow(x, y));
-    case 'maximum': return Number.isNaN(x) || Number.isNaN(y) ? NaN : x >= y ? x : y;
-    case 'minimum': return Number.isNaN(x) || Number.isNaN(y) ? NaN : x <= y ? x : y;
-    case 'floorDivide': return roundTo(d, npyDivmod(x, y, r)[0]);
-    case 'remainder': return roundTo(d, npyDivmod(x, y, r)[1]);
-    case 'logaddexp': return computeRound(d, logaddexp(x, y));
-    case 'arctan2': return computeRound(d, Math.atan2(x, y));
+    case 'add':
+      return computeRound(d, x + y);
+    case 'subtract':
+      return computeRound(d, x - y);
+    case 'multiply':
+      return computeRound(d, x * y);
+    case 'divide':
+      return computeRound(d, x / y);
+    case 'power':
+      return computeRound(d, cpow(x, y));
+    case 'maximum':
+      return Number.isNaN(x) || Number.isNaN(y) ? NaN : x >= y ? x : y;
+    case 'minimum':
+      return Number.isNaN(x) || Number.isNaN(y) ? NaN : x <= y ? x : y;
+    case 'floorDivide':
+      return roundTo(d, npyDivmod(x, y, r)[0]);
+    case 'remainder':
+      return roundTo(d, npyDivmod(x, y, r)[1]);
+    case 'logaddexp':
+      return computeRound(d, logaddexp(x, y));
+    case 'arctan2':
+      return computeRound(d, Math.atan2(x, y));
   }
   throw new Error(`floatBinary: ${op}`);
 }
 
 function compare(op: string, x: Val, y: Val): boolean {
   switch (op) {
-    case 'equal': return x === y;
-    case 'notEqual': return !(x === y);
-    case 'less': return x < y;
-    case 'lessEqual': return x <= y;
-    case 'greater': return x > y;
-    case 'greaterEqual': return x >= y;
+    case 'equal':
+      return x === y;
+    case 'notEqual':
+      return !(x === y);
+    case 'less':
+      return x < y;
+    case 'lessEqual':
+      return x <= y;
+    case 'greater':
+      return x > y;
+    case 'greaterEqual':
+      return x >= y;
   }
   throw new Error(`compare: ${op}`);
 }
@@ -670,11 +749,16 @@ function compare(op: string, x: Val, y: Val): boolean {
 /** Integer ops that are exact in doubles for dtypes of up to 32 bits (the common fast path). */
 function smallIntBinary(op: string, d: DType, x: number, y: number): number | undefined {
   switch (op) {
-    case 'add': return wrapNum(d, x + y);
-    case 'subtract': return wrapNum(d, x - y);
-    case 'multiply': return bits(d) <= 16 ? wrapNum(d, x * y) : isSigned(d) ? Math.imul(x, y) : Math.imul(x, y) >>> 0;
-    case 'maximum': return x > y ? x : y;
-    case 'minimum': return x < y ? x : y;
+    case 'add':
+      return wrapNum(d, x + y);
+    case 'subtract':
+      return wrapNum(d, x - y);
+    case 'multiply':
+      return bits(d) <= 16 ? wrapNum(d, x * y) : isSigned(d) ? Math.imul(x, y) : Math.imul(x, y) >>> 0;
+    case 'maximum':
+      return x > y ? x : y;
+    case 'minimum':
+      return x < y ? x : y;
   }
   return undefined;
 }
@@ -687,15 +771,24 @@ export function binaryVal(op: string, cd: DType, x: Val, y: Val): Val {
     return compare(op, toBig(x), toBig(y)) ? 1 : 0;
   }
   if (kind === 'logical') {
-    const a = truthy(x), b = truthy(y);
+    const a = truthy(x),
+      b = truthy(y);
     return (op === 'logicalAnd' ? a && b : op === 'logicalOr' ? a || b : a !== b) ? 1 : 0;
   }
   if (cd === 'bool') {
-    const a = truthy(x), b = truthy(y);
+    const a = truthy(x),
+      b = truthy(y);
     switch (op) {
-      case 'add': case 'maximum': case 'bitwiseOr': return a || b ? 1 : 0;
-      case 'multiply': case 'minimum': case 'bitwiseAnd': return a && b ? 1 : 0;
-      case 'bitwiseXor': return a !== b ? 1 : 0;
+      case 'add':
+      case 'maximum':
+      case 'bitwiseOr':
+        return a || b ? 1 : 0;
+      case 'multiply':
+      case 'minimum':
+      case 'bitwiseAnd':
+        return a && b ? 1 : 0;
+      case 'bitwiseXor':
+        return a !== b ? 1 : 0;
     }
     throw new Error(`binaryVal: ${op} on bool`);
   }
@@ -737,10 +830,12 @@ export function binaryRef(op: string, a: Operand, b: Operand): RArray {
   const dt = operandsDType(a, b);
   const [cd, out] = binaryDTypes(op, dt);
   // operands are cast straight to the compute dtype (float ops on ints: float32)
-  const x = operandAs(a, cd), y = operandAs(b, cd);
+  const x = operandAs(a, cd),
+    y = operandAs(b, cd);
   const shape = broadcastShapes(x.shape, y.shape);
   if (!shape) throw new RefShapeError(`cannot broadcast [${x.shape}] and [${y.shape}]`);
-  const xb = broadcastToRef(x, shape), yb = broadcastToRef(y, shape);
+  const xb = broadcastToRef(x, shape),
+    yb = broadcastToRef(y, shape);
   const data = xb.data.map((v, i) => binaryVal(op, cd, v, yb.data[i]));
   return { dtype: out, shape, data };
 }
@@ -748,10 +843,13 @@ export function binaryRef(op: string, a: Operand, b: Operand): RArray {
 export function whereRef(c: Operand, a: Operand, b: Operand): RArray {
   const cond = isScalar(c) ? { dtype: 'bool' as DType, shape: [], data: [c ? 1 : 0] } : castArray(c, 'bool');
   const dt = operandsDType(a, b);
-  const x = operandAs(a, dt), y = operandAs(b, dt);
+  const x = operandAs(a, dt),
+    y = operandAs(b, dt);
   const shape = broadcastShapes(cond.shape, x.shape, y.shape);
   if (!shape) throw new RefShapeError('cannot broadcast');
-  const cb = broadcastToRef(cond, shape), xb = broadcastToRef(x, shape), yb = broadcastToRef(y, shape);
+  const cb = broadcastToRef(cond, shape),
+    xb = broadcastToRef(x, shape),
+    yb = broadcastToRef(y, shape);
   return { dtype: dt, shape, data: cb.data.map((v, i) => (v ? xb.data[i] : yb.data[i])) };
 }
 
@@ -768,11 +866,20 @@ export function sumDType(d: DType): DType {
 
 export function reduceDType(op: ReduceOp, d: DType): DType {
   switch (op) {
-    case 'sum': case 'prod': return sumDType(d);
-    case 'mean': return floatFor(d);
-    case 'max': case 'min': return d;
-    case 'all': case 'any': return 'bool';
-    case 'argmax': case 'argmin': return 'int32';
+    case 'sum':
+    case 'prod':
+      return sumDType(d);
+    case 'mean':
+      return floatFor(d);
+    case 'max':
+    case 'min':
+      return d;
+    case 'all':
+    case 'any':
+      return 'bool';
+    case 'argmax':
+    case 'argmin':
+      return 'int32';
   }
 }
 
@@ -817,9 +924,17 @@ export function reduceRef(op: ReduceOp, a: RArray, axis?: number | readonly numb
   // move reduced axes last, then each output element reduces a contiguous run of n values
   const st = contiguousStrides(sh);
   const perm = [...kept, ...axes];
-  const moved = sizeOf(sh) ? gather(x.data, perm.map((i) => sh[i]), perm.map((i) => st[i]), 0) : [];
+  const moved = sizeOf(sh)
+    ? gather(
+        x.data,
+        perm.map((i) => sh[i]),
+        perm.map((i) => st[i]),
+        0,
+      )
+    : [];
   const m = sizeOf(outShape);
-  const data: Val[] = [], err: number[] = [];
+  const data: Val[] = [],
+    err: number[] = [];
   for (let o = 0; o < m; o++) {
     const run = moved.slice(o * n, o * n + n);
     const [v, e] = reduceRun(op, run, x.dtype, outD);
@@ -838,8 +953,10 @@ export function reduceRef(op: ReduceOp, a: RArray, axis?: number | readonly numb
 function reduceRun(op: ReduceOp, run: Val[], d: DType, outD: DType): [Val, number] {
   const n = run.length;
   switch (op) {
-    case 'all': return [run.every(truthy) ? 1 : 0, 0];
-    case 'any': return [run.some(truthy) ? 1 : 0, 0];
+    case 'all':
+      return [run.every(truthy) ? 1 : 0, 0];
+    case 'any':
+      return [run.some(truthy) ? 1 : 0, 0];
     case 'argmax':
     case 'argmin': {
       const better = op === 'argmax' ? (p: Val, q: Val) => p > q : (p: Val, q: Val) => p < q;
@@ -880,7 +997,8 @@ function reduceRun(op: ReduceOp, run: Val[], d: DType, outD: DType): [Val, numbe
         const p = vals.reduce((s, v) => s * v, 1);
         return [roundTo(outD, p), n * accEps(outD) * Math.abs(p)];
       }
-      let s = 0, abs = 0;
+      let s = 0,
+        abs = 0;
       for (const v of vals) {
         s += v;
         abs += Math.abs(v);
@@ -897,17 +1015,22 @@ export function matmulRef(a: RArray, b: RArray): RArray {
   if (!a.shape.length || !b.shape.length) throw new RefShapeError('matmul of a 0-d array');
   const dt = promote(a.dtype, b.dtype);
   if (dt === 'bool') throw new RefTypeError('matmul of bool');
-  let x = castArray(a, dt), y = castArray(b, dt);
-  const xVec = x.shape.length === 1, yVec = y.shape.length === 1;
+  let x = castArray(a, dt),
+    y = castArray(b, dt);
+  const xVec = x.shape.length === 1,
+    yVec = y.shape.length === 1;
   if (xVec) x = { ...x, shape: [1, x.shape[0]] };
   if (yVec) y = { ...y, shape: [y.shape[0], 1] };
-  const [m, k] = x.shape.slice(-2), [k2, n] = y.shape.slice(-2);
+  const [m, k] = x.shape.slice(-2),
+    [k2, n] = y.shape.slice(-2);
   if (k !== k2) throw new RefShapeError(`inner dimensions ${k} vs ${k2}`);
   const batch = broadcastShapes(x.shape.slice(0, -2), y.shape.slice(0, -2));
   if (!batch) throw new RefShapeError('batch dims do not broadcast');
-  const xb = broadcastToRef(x, [...batch, m, k]), yb = broadcastToRef(y, [...batch, k, n]);
+  const xb = broadcastToRef(x, [...batch, m, k]),
+    yb = broadcastToRef(y, [...batch, k, n]);
   const nb = sizeOf(batch);
-  const data: Val[] = [], err: number[] = [];
+  const data: Val[] = [],
+    err: number[] = [];
   for (let bi = 0; bi < nb; bi++) {
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
@@ -917,7 +1040,8 @@ export function matmulRef(a: RArray, b: RArray): RArray {
           data.push(wrapInt(dt, s));
           err.push(0);
         } else {
-          let s = 0, abs = 0;
+          let s = 0,
+            abs = 0;
           for (let p = 0; p < k; p++) {
             const t = (xb.data[bi * m * k + i * k + p] as number) * (yb.data[bi * k * n + p * n + j] as number);
             s += t;

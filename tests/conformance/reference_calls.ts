@@ -8,9 +8,33 @@
 // from the library.
 import { Float16Array } from '@petamoriken/float16';
 import {
-  DTYPES, EPS as FLOAT_EPS, RefTypeError, binaryDTypes, binaryVal, broadcastShapes, broadcastToRef, computeRound, floatFor, is64,
-  isFloat, matmulRef, promote, reduceRef, scalarDType, sizeOf, sliceIndices, sliceRef, sumDType, transposeRef,
-  unaryDType, unaryVal, weakPromote, wrapInt, type DType, type RArray, type Val,
+  DTYPES,
+  EPS as FLOAT_EPS,
+  RefTypeError,
+  binaryDTypes,
+  binaryVal,
+  broadcastShapes,
+  broadcastToRef,
+  computeRound,
+  floatFor,
+  is64,
+  isFloat,
+  matmulRef,
+  promote,
+  reduceRef,
+  scalarDType,
+  sizeOf,
+  sliceIndices,
+  sliceRef,
+  sumDType,
+  transposeRef,
+  unaryDType,
+  unaryVal,
+  weakPromote,
+  wrapInt,
+  type DType,
+  type RArray,
+  type Val,
 } from './reference.js';
 
 /** Results bigger than this are checked for shape and dtype only (and never evaluated). */
@@ -53,7 +77,8 @@ export function close(a: number, e: number, err: number, d: DType): boolean {
   if (Number.isNaN(a)) return false;
   // rounding near the top of the range may overflow in one implementation and not the other
   if (!Number.isFinite(a) || !Number.isFinite(e)) {
-    const fin = Number.isFinite(a) ? a : e, inf = Number.isFinite(a) ? e : a;
+    const fin = Number.isFinite(a) ? a : e,
+      inf = Number.isFinite(a) ? e : a;
     return Number.isFinite(fin) && Math.sign(fin) === Math.sign(inf) && Math.abs(fin) + tol(fin, err, d) >= MAXF[d]! * (1 - 4 * ulp(d));
   }
   return Math.abs(a - e) <= tol(e, err, d);
@@ -87,7 +112,8 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** Too big to compute here, or to read back: tolist() of [2**31, 0] is 2**31 empty lists. */
 export function big(shape: readonly number[]): boolean {
-  let lists = 0, prefix = 1;
+  let lists = 0,
+    prefix = 1;
   for (const d of shape) {
     prefix *= d;
     lists += prefix;
@@ -105,7 +131,12 @@ function viewRef(a: Ref, shape: number[], f: (x: RArray) => RArray): Ref {
   return { shape: d.shape, dtype: a.dtype, data: d.data as number[], err: e.data as number[] };
 }
 export const broadcastRef = (a: Ref, shape: number[]): Ref => viewRef(a, shape, (x) => broadcastToRef(x, shape));
-export const permuteRef = (a: Ref, perm: number[]): Ref => viewRef(a, perm.map((p) => a.shape[p]), (x) => transposeRef(x, perm));
+export const permuteRef = (a: Ref, perm: number[]): Ref =>
+  viewRef(
+    a,
+    perm.map((p) => a.shape[p]),
+    (x) => transposeRef(x, perm),
+  );
 
 /** A Ref's values as reference.ts's array (64-bit integers as bigint). */
 const asRArray = (a: Ref): RArray => ({ dtype: a.dtype, shape: a.shape, data: a.data!.map((v) => toVal(v, a.dtype)) });
@@ -113,7 +144,8 @@ const asRArray = (a: Ref): RArray => ({ dtype: a.dtype, shape: a.shape, data: a.
 /** Elementwise cast, marking values numpy leaves undefined (and uncertain inputs near a jump). */
 function castRef(a: Ref, to: DType): Ref {
   if (a.dtype === to || !a.data) return { ...a, dtype: to, data: a.dtype === to ? a.data : null, err: a.dtype === to ? a.err : null };
-  const data: number[] = [], err: number[] = [];
+  const data: number[] = [],
+    err: number[] = [];
   a.data.forEach((v, i) => {
     const e = a.err![i];
     const c = cast(v, to);
@@ -124,7 +156,8 @@ function castRef(a: Ref, to: DType): Ref {
     else {
       // an uncertain float lands on a definite integer/bool only away from the jumps
       const t = tol(v, e, a.dtype);
-      const lo = cast(v - t, to), hi = cast(v + t, to);
+      const lo = cast(v - t, to),
+        hi = cast(v + t, to);
       const safe = to === 'bool' ? Math.abs(v) > t : lo !== null && hi !== null && Math.trunc(v - t) === Math.trunc(v + t);
       err.push(safe ? 0 : Infinity);
     }
@@ -159,9 +192,17 @@ function scalarRef(v: Scalar, dt: DType): Ref {
 function typedDType(v: ArrayBufferView): DType | undefined {
   if (v instanceof Float16Array) return 'float16';
   const table: [new (...a: never[]) => unknown, DType][] = [
-    [Float32Array, 'float32'], [Float64Array, 'float64'], [Int32Array, 'int32'], [Int16Array, 'int16'],
-    [Int8Array, 'int8'], [Uint8Array, 'uint8'], [Uint8ClampedArray, 'uint8'], [Uint16Array, 'uint16'],
-    [Uint32Array, 'uint32'], [BigInt64Array, 'int64'], [BigUint64Array, 'uint64'],
+    [Float32Array, 'float32'],
+    [Float64Array, 'float64'],
+    [Int32Array, 'int32'],
+    [Int16Array, 'int16'],
+    [Int8Array, 'int8'],
+    [Uint8Array, 'uint8'],
+    [Uint8ClampedArray, 'uint8'],
+    [Uint16Array, 'uint16'],
+    [Uint32Array, 'uint32'],
+    [BigInt64Array, 'int64'],
+    [BigUint64Array, 'uint64'],
   ];
   return table.find(([C]) => v instanceof C)?.[1];
 }
@@ -210,14 +251,14 @@ export function refAsArray(x: Operand): Ref {
 
 /** The dtype two operands of a binary op meet at (weak scalars). */
 function meetDType(a: Operand, b: Operand): DType {
-  const sa = a.kind === 'js' && isScalar(a.v), sb = b.kind === 'js' && isScalar(b.v);
+  const sa = a.kind === 'js' && isScalar(a.v),
+    sb = b.kind === 'js' && isScalar(b.v);
   if (sa && sb) return promote(scalarDType((a as { v: Scalar }).v), scalarDType((b as { v: Scalar }).v));
   if (sa) return weakPromote(refAsArray(b).dtype, (a as { v: Scalar }).v);
   if (sb) return weakPromote(refAsArray(a).dtype, (b as { v: Scalar }).v);
   return promote(refAsArray(a).dtype, refAsArray(b).dtype);
 }
-const operandAs = (x: Operand, dt: DType): Ref =>
-  x.kind === 'js' && isScalar(x.v) ? scalarRef(x.v, dt) : castRef(refAsArray(x), dt);
+const operandAs = (x: Operand, dt: DType): Ref => (x.kind === 'js' && isScalar(x.v) ? scalarRef(x.v, dt) : castRef(refAsArray(x), dt));
 
 /** reference.ts's dtype rules reject the call: an invalid call at this level. */
 function dtypesOrInvalid<T>(f: () => T): T {
@@ -236,7 +277,9 @@ function elementwise(op: string, ins: Ref[], outDType: DType, f: (v: number[], e
   const shape = broadcastShapes(...ins.map((r) => r.shape)) ?? invalid(`${op}: shapes do not broadcast`);
   if (big(shape) || ins.some((r) => !r.data)) return unknownRef(shape, outDType);
   const bs = ins.map((r) => broadcastRef(r, shape));
-  const n = sizeOf(shape), data: number[] = [], err: number[] = [];
+  const n = sizeOf(shape),
+    data: number[] = [],
+    err: number[] = [];
   for (let i = 0; i < n; i++) {
     const ev = bs.map((b) => b.err![i]);
     if (ev.some((e) => !Number.isFinite(e))) {
@@ -244,7 +287,10 @@ function elementwise(op: string, ins: Ref[], outDType: DType, f: (v: number[], e
       err.push(Infinity);
       continue;
     }
-    const [v, e] = f(bs.map((b) => b.data![i]), ev);
+    const [v, e] = f(
+      bs.map((b) => b.data![i]),
+      ev,
+    );
     data.push(v);
     err.push(e);
   }
@@ -255,7 +301,8 @@ function elementwise(op: string, ins: Ref[], outDType: DType, f: (v: number[], e
 export function binaryCall(op: string, a: Operand, b: Operand): Ref {
   const dt = meetDType(a, b);
   const [cd, out] = dtypesOrInvalid(() => binaryDTypes(op, dt));
-  const x = operandAs(a, cd), y = operandAs(b, cd);
+  const x = operandAs(a, cd),
+    y = operandAs(b, cd);
   return elementwise(op, [x, y], out, ([p, q], [ep, eq]) => {
     const v = numOrNull(binaryVal(op, cd, toVal(p, cd), toVal(q, cd)));
     if (v === null) return [0, Infinity];
@@ -267,11 +314,21 @@ export function binaryCall(op: string, a: Operand, b: Operand): Ref {
     let e: number;
     switch (op) {
       case 'add':
-      case 'subtract': e = ep + eq; break;
-      case 'multiply': e = Math.abs(p) * eq + Math.abs(q) * ep + ep * eq; break;
-      case 'divide': e = Math.abs(q) > 4 * eq ? (ep + Math.abs(v) * eq) / (Math.abs(q) - eq) : Infinity; break;
-      case 'maximum': case 'minimum': e = Math.max(ep, eq); break;
-      default: e = Infinity; // no error model for this op yet
+      case 'subtract':
+        e = ep + eq;
+        break;
+      case 'multiply':
+        e = Math.abs(p) * eq + Math.abs(q) * ep + ep * eq;
+        break;
+      case 'divide':
+        e = Math.abs(q) > 4 * eq ? (ep + Math.abs(v) * eq) / (Math.abs(q) - eq) : Infinity;
+        break;
+      case 'maximum':
+      case 'minimum':
+        e = Math.max(ep, eq);
+        break;
+      default:
+        e = Infinity; // no error model for this op yet
     }
     return [v, e + ulp(out) * Math.abs(v)];
   });
@@ -281,7 +338,8 @@ export function binaryCall(op: string, a: Operand, b: Operand): Ref {
 export function whereCall(c: Operand, a: Operand, b: Operand): Ref {
   const cond = castRef(c.kind === 'js' && isScalar(c.v) ? scalarRef(c.v, 'bool') : refAsArray(c), 'bool');
   const dt = meetDType(a, b);
-  const x = operandAs(a, dt), y = operandAs(b, dt);
+  const x = operandAs(a, dt),
+    y = operandAs(b, dt);
   return elementwise('where', [cond, x, y], dt, ([k, p, q], [, ep, eq]) => (k ? [p, ep] : [q, eq]));
 }
 
@@ -344,7 +402,8 @@ function reduceArgs(axisArg: unknown, opts: unknown, nd: number): { axes: number
 function runs(x: Ref, axes: number[]): { vals: number[][]; errs: number[][] } {
   const kept = range(x.shape.length).filter((i) => !axes.includes(i));
   const moved = permuteRef(x, [...kept, ...axes]);
-  const n = sizeOf(axes.map((i) => x.shape[i])), m = sizeOf(kept.map((i) => x.shape[i]));
+  const n = sizeOf(axes.map((i) => x.shape[i])),
+    m = sizeOf(kept.map((i) => x.shape[i]));
   const vals = range(m).map((o) => moved.data!.slice(o * n, o * n + n));
   const errs = range(m).map((o) => moved.err!.slice(o * n, o * n + n));
   return { vals, errs };
@@ -369,7 +428,8 @@ export function reduceCall(op: 'sum' | 'max' | 'mean', a: Operand, axisArg: unkn
   if (!x.data || big(x0.shape) || big(finalShape)) return { ref: unknownRef(finalShape, outDType), lenient };
   const value = reduceRef(op, asRArray(x), axes, false).data;
   const { vals, errs } = runs(x, axes);
-  const data: number[] = [], err: number[] = [];
+  const data: number[] = [],
+    err: number[] = [];
   vals.forEach((vs, o) => {
     const es = errs[o];
     const r = numOrNull(value[o]);
@@ -381,7 +441,8 @@ export function reduceCall(op: 'sum' | 'max' | 'mean', a: Operand, axisArg: unkn
       err.push(Math.max(0, ...es));
     } else {
       const n = vs.length;
-      const sumAbs = vs.reduce((s, v) => s + Math.abs(v), 0), sumErr = es.reduce((s, e) => s + e, 0);
+      const sumAbs = vs.reduce((s, v) => s + Math.abs(v), 0),
+        sumErr = es.reduce((s, e) => s + e, 0);
       const v = cast(r, outDType)!;
       const scale = op === 'mean' ? Math.max(n, 1) : 1;
       data.push(v);
@@ -426,8 +487,10 @@ export function argmaxCall(a: Operand, axisArg: unknown, opts: unknown): Outcome
   const best = reduceRef('argmax', asRArray(flat), axis, false).data as number[];
   const { vals, errs } = runs(flat, [axis]);
   const err = vals.map((vs, o) => {
-    const es = errs[o], b = best[o];
-    const uncertain = es.some((e) => !Number.isFinite(e)) ||
+    const es = errs[o],
+      b = best[o];
+    const uncertain =
+      es.some((e) => !Number.isFinite(e)) ||
       (es.some((e) => e > 0) && vs.some((v, k) => k !== b && (Number.isNaN(v) || Math.abs(v - vs[b]) <= tol(v, es[k], x.dtype) + tol(vs[b], es[b], x.dtype))));
     return uncertain ? Infinity : 0;
   });
@@ -526,7 +589,10 @@ export function squeezeCall(a: Operand, arg: unknown): Ref {
     axes = normAxes(arg, x.shape.length);
     if (axes.some((i) => x.shape[i] !== 1)) invalid('squeezed axis is not of size 1');
   }
-  return withShape(x, x.shape.filter((_, i) => !axes.includes(i)));
+  return withShape(
+    x,
+    x.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 
 /** kn.astype(a, dtype). */
@@ -538,25 +604,37 @@ export function astypeCall(a: Operand, dt: unknown): Ref {
 
 /** kn.matmul: values from reference.ts's matmulRef; errors by the same products of |x|, |y| and errors. */
 export function matmulCall(a: Operand, b: Operand): Ref {
-  const x0 = refAsArray(a), y0 = refAsArray(b);
+  const x0 = refAsArray(a),
+    y0 = refAsArray(b);
   if (x0.shape.length === 0 || y0.shape.length === 0) invalid('0-d operand');
   const dt = promote(x0.dtype, y0.dtype);
   if (dt === 'bool') invalid('bool matmul');
-  const xVec = x0.shape.length === 1, yVec = y0.shape.length === 1;
-  const xs = xVec ? [1, x0.shape[0]] : x0.shape, ys = yVec ? [y0.shape[0], 1] : y0.shape;
-  const [m, k] = xs.slice(-2), [k2, n] = ys.slice(-2);
+  const xVec = x0.shape.length === 1,
+    yVec = y0.shape.length === 1;
+  const xs = xVec ? [1, x0.shape[0]] : x0.shape,
+    ys = yVec ? [y0.shape[0], 1] : y0.shape;
+  const [m, k] = xs.slice(-2),
+    [k2, n] = ys.slice(-2);
   if (k !== k2) invalid('inner dimensions differ');
   const batch = broadcastShapes(xs.slice(0, -2), ys.slice(0, -2)) ?? invalid('batch dims do not broadcast');
   const final = [...batch, ...(xVec ? [] : [m]), ...(yVec ? [] : [n])];
-  const x = castRef(x0, dt), y = castRef(y0, dt);
+  const x = castRef(x0, dt),
+    y = castRef(y0, dt);
   if (big([...batch, m, n]) || big([...batch, m, k]) || big([...batch, k, n]) || !x.data || !y.data) return unknownRef(final, dt);
   const value = matmulRef(asRArray(x), asRArray(y)).data;
   // error terms as float64 matmuls: sum|p q| and sum(|p| eq + ep |q| + ep eq); an unknown input gives a non-finite sum
   const f64 = (r: Ref, data: number[]): RArray => ({ dtype: 'float64', shape: r.shape, data });
   const mm = (p: RArray, q: RArray) => matmulRef(p, q).data as number[];
-  const ax = f64(x, x.data.map(Math.abs)), ay = f64(y, y.data.map(Math.abs)), ex = f64(x, x.err!), ey = f64(y, y.err!);
-  const sAbs = mm(ax, ay), e1 = mm(ax, ey), e2 = mm(ex, ay), e3 = mm(ex, ey);
-  const data: number[] = [], err: number[] = [];
+  const ax = f64(x, x.data.map(Math.abs)),
+    ay = f64(y, y.data.map(Math.abs)),
+    ex = f64(x, x.err!),
+    ey = f64(y, y.err!);
+  const sAbs = mm(ax, ay),
+    e1 = mm(ax, ey),
+    e2 = mm(ex, ay),
+    e3 = mm(ex, ey);
+  const data: number[] = [],
+    err: number[] = [];
   value.forEach((val, i) => {
     const r = numOrNull(val);
     const sErr = e1[i] + e2[i] + e3[i];
@@ -574,4 +652,3 @@ export function matmulCall(a: Operand, b: Operand): Ref {
   });
   return settle({ shape: final, dtype: dt, data, err });
 }
-

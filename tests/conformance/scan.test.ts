@@ -6,16 +6,32 @@ import * as kn from '../../index.js';
 import * as R from './reference.js';
 import { SCAN_OPS, alongAxis, flat, lcseErr, scanDType, scanRow, type ScanOp } from './sort_scan_ref.js';
 import {
-  DTYPES, LAYOUTS, contiguous, expectMatches, genValues, mulberry32, nbytesOf, poison, readVals, runCase, seedOf, transposed, sliced,
-  type DType, type Domain, type Layout,
+  DTYPES,
+  LAYOUTS,
+  contiguous,
+  expectMatches,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  poison,
+  readVals,
+  runCase,
+  seedOf,
+  transposed,
+  sliced,
+  type DType,
+  type Domain,
+  type Layout,
 } from './util.js';
 import { SCAN_DOMAINS } from './domains.js';
-
 
 type ScanFn = (a: kn.NDArray, axis?: number | null, opts?: { reverse?: boolean; inclusive?: boolean }) => kn.NDArray;
 const fn = (op: ScanOp) => (kn as unknown as Record<string, ScanFn>)[op];
 
-interface Cfg { reverse: boolean; inclusive: boolean }
+interface Cfg {
+  reverse: boolean;
+  inclusive: boolean;
+}
 const DEFAULT: Cfg = { reverse: false, inclusive: true };
 
 /** The reference scan of `ref` along `axis` (undefined: flattened). */
@@ -25,8 +41,14 @@ function expected(op: ScanOp, ref: R.RArray, axis: number | undefined, cfg: Cfg)
   const r = axis === undefined ? flat(src) : src;
   const ax = axis === undefined ? 0 : axis < 0 ? axis + r.shape.length : axis;
   const od = scanDType(op, src.dtype);
-  return alongAxis(r, ax, (row) => scanRow(op, src.dtype, row, cfg.reverse, cfg.inclusive), od, undefined,
-    op === 'logcumsumexp' ? (row) => lcseErr(od, row, cfg.reverse) : undefined);
+  return alongAxis(
+    r,
+    ax,
+    (row) => scanRow(op, src.dtype, row, cfg.reverse, cfg.inclusive),
+    od,
+    undefined,
+    op === 'logcumsumexp' ? (row) => lcseErr(od, row, cfg.reverse) : undefined,
+  );
 }
 
 function check(op: ScanOp, d: DType, layout: Layout, axis: number | undefined, cfg: Cfg, seed: string): void {
@@ -53,7 +75,14 @@ const CASES = SCAN_OPS.flatMap((op) =>
 
 describe('scans on every dtype, layout and axis', () => {
   it.each(CASES)('%s %s %s axis %s', (op, d, layoutName, axis) => {
-    check(op, d, LAYOUTS.find((l) => l.name === layoutName)!, axis, DEFAULT, 'default');
+    check(
+      op,
+      d,
+      LAYOUTS.find((l) => l.name === layoutName)!,
+      axis,
+      DEFAULT,
+      'default',
+    );
   });
 });
 
@@ -63,9 +92,7 @@ const VARIANTS: Cfg[] = [
   { reverse: true, inclusive: false },
 ];
 const VLAYOUTS = [transposed([5, 6]), sliced([4, 7])];
-const VCASES = SCAN_OPS.flatMap((op) =>
-  DTYPES.flatMap((d) => VARIANTS.map((v, i) => [op, d, i] as [ScanOp, DType, number])),
-);
+const VCASES = SCAN_OPS.flatMap((op) => DTYPES.flatMap((d) => VARIANTS.map((v, i) => [op, d, i] as [ScanOp, DType, number])));
 
 describe('reverse and exclusive scans', () => {
   it.each(VCASES)('%s %s variant %i', (op, d, vi) => {
@@ -126,8 +153,14 @@ describe('scans: numpy dtype rules, options, methods and errors', () => {
   const v = (a: kn.NDArray) => a.tolist();
   it('result dtypes follow kn.sum (small integers widen), logcumsumexp computes in float', () => {
     const cases: [DType, DType, DType][] = [
-      ['bool', 'int32', 'bool'], ['int8', 'int32', 'int8'], ['int16', 'int32', 'int16'], ['uint8', 'uint32', 'uint8'],
-      ['uint16', 'uint32', 'uint16'], ['int32', 'int32', 'int32'], ['uint64', 'uint64', 'uint64'], ['float16', 'float16', 'float16'],
+      ['bool', 'int32', 'bool'],
+      ['int8', 'int32', 'int8'],
+      ['int16', 'int32', 'int16'],
+      ['uint8', 'uint32', 'uint8'],
+      ['uint16', 'uint32', 'uint16'],
+      ['int32', 'int32', 'int32'],
+      ['uint64', 'uint64', 'uint64'],
+      ['float16', 'float16', 'float16'],
       ['bfloat16', 'bfloat16', 'bfloat16'],
     ];
     for (const [d, sum, max] of cases) {
@@ -141,9 +174,18 @@ describe('scans: numpy dtype rules, options, methods and errors', () => {
     expect(v(kn.cumsum(kn.array([2 ** 31 - 1, 1], 'int32')))).toEqual([2 ** 31 - 1, -(2 ** 31)]);
   });
   it('dtype option, flattening, 0-d and empty inputs', () => {
-    const a = kn.array([[1, 2], [3, 4]], 'int32');
+    const a = kn.array(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      'int32',
+    );
     expect(kn.cumsum(a, { dtype: 'float64' }).dtype).toBe('float64');
-    expect(v(kn.cumprod(a, 0, { dtype: 'int8' }))).toEqual([[1, 2], [3, 8]]);
+    expect(v(kn.cumprod(a, 0, { dtype: 'int8' }))).toEqual([
+      [1, 2],
+      [3, 8],
+    ]);
     expect(v(kn.cumsum(a))).toEqual([1, 3, 6, 10]);
     expect(v(kn.cumsum(a, null))).toEqual([1, 3, 6, 10]);
     expect(v(kn.cumsum(kn.array(5)))).toEqual([5]);
@@ -167,7 +209,13 @@ describe('scans: numpy dtype rules, options, methods and errors', () => {
     expect(v(kn.logcumsumexp(kn.array([Infinity, Infinity], 'float64')))).toEqual([Infinity, Infinity]);
   });
   it('methods match the functions', () => {
-    const a = kn.array([[3, 1, 2], [0, 5, 4]], 'int16');
+    const a = kn.array(
+      [
+        [3, 1, 2],
+        [0, 5, 4],
+      ],
+      'int16',
+    );
     for (const m of SCAN_OPS) {
       const method = (a as unknown as Record<string, (axis?: number, opts?: { reverse?: boolean }) => kn.NDArray>)[m];
       expect(method.call(a, 1, { reverse: true }).tolist()).toEqual(fn(m)(a, 1, { reverse: true }).tolist());

@@ -8,8 +8,23 @@ import { native, K, SortOps } from '../../backends/native.js';
 import * as R from './reference.js';
 import { alongAxis, argsortRow, cmp, flat, searchRow, sortRow } from './sort_scan_ref.js';
 import {
-  DTYPES, LAYOUTS, contiguous, expectMatches, fromVals, genValues, mulberry32, nbytesOf, poison, readVals, refOf,
-  runCase, seedOf, transposed, type DType, type Domain, type Layout,
+  DTYPES,
+  LAYOUTS,
+  contiguous,
+  expectMatches,
+  fromVals,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  poison,
+  readVals,
+  refOf,
+  runCase,
+  seedOf,
+  transposed,
+  type DType,
+  type Domain,
+  type Layout,
 } from './util.js';
 import { SORT_DOMAIN } from './domains.js';
 
@@ -48,11 +63,16 @@ function checkPartitionRow(g: R.Val[], row: R.Val[], k: number): string | null {
 
 function runOp(op: Op, x: kn.NDArray, axis: number | null, p: number): kn.NDArray {
   switch (op) {
-    case 'sort': return kn.sort(x, axis);
-    case 'argsort': return kn.argsort(x, axis);
-    case 'partition': return kn.partition(x, p, axis);
-    case 'argpartition': return kn.argpartition(x, p, axis);
-    case 'topk': return kn.topk(x, p, axis);
+    case 'sort':
+      return kn.sort(x, axis);
+    case 'argsort':
+      return kn.argsort(x, axis);
+    case 'partition':
+      return kn.partition(x, p, axis);
+    case 'argpartition':
+      return kn.argpartition(x, p, axis);
+    case 'topk':
+      return kn.topk(x, p, axis);
   }
 }
 
@@ -71,7 +91,11 @@ function checkOp(op: Op, d: DType, x: kn.NDArray, ref: R.RArray, axis: number | 
   const y = runOp(op, x, axis, p);
   if (op === 'sort') return expectMatches(y, alongAxis(r, ax, sortRow, d));
   if (op === 'argsort') return expectMatches(y, alongAxis(r, ax, argsortRow, 'int32'));
-  if (op === 'topk') return expectMatches(y, alongAxis(r, ax, (row) => sortRow(row).reverse().slice(0, p), d, p));
+  if (op === 'topk')
+    return expectMatches(
+      y,
+      alongAxis(r, ax, (row) => sortRow(row).reverse().slice(0, p), d, p),
+    );
   // partitions: check each row's property
   expect(y.shape).toEqual(r.shape);
   expect(y.dtype).toBe(op === 'partition' ? d : 'int32');
@@ -83,18 +107,23 @@ function checkOp(op: Op, d: DType, x: kn.NDArray, ref: R.RArray, axis: number | 
   const gotRows: R.Val[][] = [];
   alongAxis(got, ax, (row) => (gotRows.push(row), row), got.dtype);
   let ri = 0;
-  alongAxis(r, ax, (row) => {
-    const g = gotRows[ri++];
-    let vals = g;
-    if (op === 'argpartition') {
-      const idx = g.map(Number);
-      if (new Set(idx).size !== n || idx.some((i) => i < 0 || i >= n)) problems.push(`indices ${idx} are not a permutation`);
-      vals = idx.map((i) => row[i]);
-    }
-    const e = checkPartitionRow(vals, row, k);
-    if (e && problems.length < 5) problems.push(e);
-    return row;
-  }, r.dtype);
+  alongAxis(
+    r,
+    ax,
+    (row) => {
+      const g = gotRows[ri++];
+      let vals = g;
+      if (op === 'argpartition') {
+        const idx = g.map(Number);
+        if (new Set(idx).size !== n || idx.some((i) => i < 0 || i >= n)) problems.push(`indices ${idx} are not a permutation`);
+        vals = idx.map((i) => row[i]);
+      }
+      const e = checkPartitionRow(vals, row, k);
+      if (e && problems.length < 5) problems.push(e);
+      return row;
+    },
+    r.dtype,
+  );
   expect(problems).toEqual([]);
 }
 
@@ -145,7 +174,8 @@ describe('sort: NaN placement, signed zeros, stability', () => {
     expect(Array.from(out)).toEqual([0x80000000, 0x3f800000, 0x7fc00001, 0xffc00002]);
   });
   it.each(['bool', 'int8', 'uint16', 'int32', 'uint64', 'int64', 'float16', 'bfloat16', 'float32', 'float64'] as DType[])(
-    'argsort is stable with many ties on short and long rows (%s)', (d) => {
+    'argsort is stable with many ties on short and long rows (%s)',
+    (d) => {
       runCase(() => {
         const rng = mulberry32(seedOf('ties', d));
         for (const n of [40, 300, 5000]) {
@@ -155,10 +185,18 @@ describe('sort: NaN placement, signed zeros, stability', () => {
           expectMatches(kn.sort(x), refOf(d, [n], sortRow(data)));
         }
       });
-    });
+    },
+  );
   it('integer extremes and 64-bit values order exactly', () => {
     const big = [2n ** 63n - 1n, -(2n ** 63n), 0n, -1n, 2n ** 53n + 1n, 2n ** 53n];
-    expect(Array.from(kn.sort(kn.array(BigInt64Array.from(big))).toTypedArray() as BigInt64Array)).toEqual([-(2n ** 63n), -1n, 0n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n]);
+    expect(Array.from(kn.sort(kn.array(BigInt64Array.from(big))).toTypedArray() as BigInt64Array)).toEqual([
+      -(2n ** 63n),
+      -1n,
+      0n,
+      2n ** 53n,
+      2n ** 53n + 1n,
+      2n ** 63n - 1n,
+    ]);
     const u = [2n ** 64n - 1n, 0n, 2n ** 63n, 1n];
     expect(Array.from(kn.sort(kn.array(BigUint64Array.from(u))).toTypedArray() as BigUint64Array)).toEqual([0n, 1n, 2n ** 63n, 2n ** 64n - 1n]);
     expect(v(kn.argsort(kn.array([127, -128, 0], 'int8')))).toEqual([1, 2, 0]);
@@ -166,7 +204,11 @@ describe('sort: NaN placement, signed zeros, stability', () => {
 });
 
 describe('sort: large inputs (radix and multi-threaded paths)', () => {
-  const SHAPES: [string, number[]][] = [['[9, 2000]', [9, 2000]], ['[20000]', [20000]], ['[300, 40] axis 0', [300, 40]]];
+  const SHAPES: [string, number[]][] = [
+    ['[9, 2000]', [9, 2000]],
+    ['[20000]', [20000]],
+    ['[300, 40] axis 0', [300, 40]],
+  ];
   const cases = DTYPES.flatMap((d) => SHAPES.map(([name]) => [d, name] as [DType, string]));
   it.each(cases)('%s %s', (d, name) => {
     const shape = SHAPES.find((s) => s[0] === name)![1];
@@ -180,17 +222,17 @@ describe('sort: large inputs (radix and multi-threaded paths)', () => {
         const ax = name.includes('axis 0') ? 0 : shape.length - 1;
         expectMatches(kn.sort(x, ax), alongAxis(ref, ax, sortRow, d));
         expectMatches(kn.argsort(x, ax), alongAxis(ref, ax, argsortRow, 'int32'));
-        expectMatches(kn.topk(x, 5, ax), alongAxis(ref, ax, (row) => sortRow(row).reverse().slice(0, 5), d, 5));
+        expectMatches(
+          kn.topk(x, 5, ax),
+          alongAxis(ref, ax, (row) => sortRow(row).reverse().slice(0, 5), d, 5),
+        );
         const n = shape[ax];
         checkOp('partition', d, x, ref, ax, Math.floor(n / 3));
         checkOp('argpartition', d, x, ref, ax, n - 2);
       }
     });
   });
-  const LONG: [DType, number[]][] = [
-    ...DTYPES.map((d) => [d, [70_000]] as [DType, number[]]),
-    ['float32', [3, 66_000]], ['int64', [3, 66_000]],
-  ];
+  const LONG: [DType, number[]][] = [...DTYPES.map((d) => [d, [70_000]] as [DType, number[]]), ['float32', [3, 66_000]], ['int64', [3, 66_000]]];
   it.each(LONG)('long rows (MSD path) %s %j: sort, argsort', (d, shape) => {
     runCase(() => {
       const rng = mulberry32(seedOf('longsort', d, shape.join()));
@@ -242,7 +284,11 @@ describe('searchsorted', () => {
       for (const s of sortedLayouts(d, rng)) {
         for (const l of LAYOUTS) {
           const { x, ref } = l.build(d, (n) => genValues(d, n, rng, SORT_DOMAIN));
-          const exp = refOf('int32', ref.shape, ref.data.map((v) => searchRow(s.ref, v, side)));
+          const exp = refOf(
+            'int32',
+            ref.shape,
+            ref.data.map((v) => searchRow(s.ref, v, side)),
+          );
           expectMatches(kn.searchsorted(s.a, x, { side }), exp);
         }
       }
@@ -266,17 +312,41 @@ describe('searchsorted', () => {
 describe('sort: API, methods and errors', () => {
   const v = (a: kn.NDArray) => a.tolist();
   it('axis options, methods and multiple kth', () => {
-    const a = kn.array([[3, 1, 2], [0, 5, 4]], 'int16');
-    expect(v(a.sort())).toEqual([[1, 2, 3], [0, 4, 5]]);
-    expect(v(a.sort(0))).toEqual([[0, 1, 2], [3, 5, 4]]);
+    const a = kn.array(
+      [
+        [3, 1, 2],
+        [0, 5, 4],
+      ],
+      'int16',
+    );
+    expect(v(a.sort())).toEqual([
+      [1, 2, 3],
+      [0, 4, 5],
+    ]);
+    expect(v(a.sort(0))).toEqual([
+      [0, 1, 2],
+      [3, 5, 4],
+    ]);
     expect(v(a.sort({ axis: null }))).toEqual([0, 1, 2, 3, 4, 5]);
     expect(v(a.argsort(null))).toEqual([3, 1, 2, 0, 5, 4]);
-    expect(v(a.argsort(-2))).toEqual([[1, 0, 0], [0, 1, 1]]);
-    expect(v(a.partition(1))).toEqual([[1, 2, 3], [0, 4, 5]]);
-    expect(v(a.argpartition(0, 0))).toEqual([[1, 0, 0], [0, 1, 1]]);
+    expect(v(a.argsort(-2))).toEqual([
+      [1, 0, 0],
+      [0, 1, 1],
+    ]);
+    expect(v(a.partition(1))).toEqual([
+      [1, 2, 3],
+      [0, 4, 5],
+    ]);
+    expect(v(a.argpartition(0, 0))).toEqual([
+      [1, 0, 0],
+      [0, 1, 1],
+    ]);
     expect(v(kn.partition(kn.array([5, 1, 4, 2, 3]), [1, 3]))).toEqual([1, 2, 3, 4, 5]);
     expect(kn.argpartition(kn.array([5, 1, 4, 2, 3]), [0, -1]).shape).toEqual([5]);
-    expect(v(kn.topk(a, 2))).toEqual([[3, 2], [5, 4]]);
+    expect(v(kn.topk(a, 2))).toEqual([
+      [3, 2],
+      [5, 4],
+    ]);
     expect(v(kn.topk(a, 1, 0))).toEqual([[3, 5, 4]]);
     expect(v(kn.sort(kn.array(7), null))).toEqual([7]);
     expect(v(kn.topk(kn.zeros([2, 0]), 0))).toEqual([[], []]);
@@ -313,7 +383,9 @@ describe('sort kernels re-validate raw commands (never crash)', () => {
   };
   const run = (w: number[]) => () => native.run(new Float64Array(w));
   it('sort / searchsorted / scan reject bad params, dtypes and shapes', () => {
-    const a = buf(), b = buf(), o = buf();
+    const a = buf(),
+      b = buf(),
+      o = buf();
     const sort = (p: number[], ins: number[][]) => run([K.sort, p.length, ...p, ins.length, ...ins.flat()]);
     const f32 = (id: number, s: number[]) => opnd(id, 'float32', s);
     expect(sort([99, 0], [f32(a, [4]), f32(o, [4])])).toThrow(/\[sort\] invalid op code 99/);
@@ -329,7 +401,9 @@ describe('sort kernels re-validate raw commands (never crash)', () => {
     const ss = (p: number[], ins: number[][]) => run([K.searchsorted, p.length, ...p, ins.length, ...ins.flat()]);
     expect(ss([2], [f32(a, [4]), f32(b, [3]), opnd(o, 'int32', [3])])).toThrow(/\[searchsorted\] side must be 0 \(left\) or 1 \(right\), got 2/);
     expect(ss([0], [f32(a, [2, 2]), f32(b, [3]), opnd(o, 'int32', [3])])).toThrow(/\[searchsorted\] the sorted array must be 1-d/);
-    expect(ss([0], [f32(a, [4]), opnd(b, 'int32', [3]), opnd(o, 'int32', [3])])).toThrow(/\[searchsorted\] the sorted array and the values must have one dtype, got float32 and int32/);
+    expect(ss([0], [f32(a, [4]), opnd(b, 'int32', [3]), opnd(o, 'int32', [3])])).toThrow(
+      /\[searchsorted\] the sorted array and the values must have one dtype, got float32 and int32/,
+    );
     expect(ss([0], [f32(a, [4]), f32(b, [3]), opnd(o, 'int32', [2])])).toThrow(/\[searchsorted\] values and output: shapes differ/);
     expect(ss([0], [f32(a, [4]), f32(b, [3]), opnd(o, 'int64', [3])])).toThrow(/\[searchsorted\] output must be int32, got int64/);
     const sc = (p: number[], ins: number[][]) => run([K.scan, p.length, ...p, ins.length, ...ins.flat()]);
@@ -349,46 +423,65 @@ describe('sort kernels re-validate raw commands (never crash)', () => {
 describe('sort properties (fast-check)', () => {
   const f32 = fc.array(fc.float(), { maxLength: 600 });
   it('sort is sorted and a permutation; argsort gathers to sort and is stable', () => {
-    fc.assert(fc.property(f32, fc.constantFrom<DType>('float32', 'float16', 'float64', 'bfloat16'), (data, d) => {
-      return kn.tidy(() => {
-        const vals = data.map((x) => R.roundTo(d, x));
-        const x = fromVals(d, [vals.length], vals);
-        const s = readVals(kn.sort(x));
-        const idx = readVals(kn.argsort(x)).map(Number);
-        const want = sortRow(vals);
-        for (let i = 0; i < s.length; i++) {
-          if (!sameVal(s[i], want[i])) return false;
-          if (i > 0 && cmp(s[i - 1], s[i]) > 0) return false;
-        }
-        if (new Set(idx).size !== vals.length) return false;
-        const g = readVals(kn.takeAlongAxis(x, kn.argsort(x), 0));
-        if (!g.every((v, i) => sameVal(v, s[i]))) return false;
-        // stable: equal neighbours keep increasing indices
-        return idx.every((j, i) => i === 0 || cmp(vals[idx[i - 1]], vals[j]) < 0 || idx[i - 1] < j);
-      });
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(f32, fc.constantFrom<DType>('float32', 'float16', 'float64', 'bfloat16'), (data, d) => {
+        return kn.tidy(() => {
+          const vals = data.map((x) => R.roundTo(d, x));
+          const x = fromVals(d, [vals.length], vals);
+          const s = readVals(kn.sort(x));
+          const idx = readVals(kn.argsort(x)).map(Number);
+          const want = sortRow(vals);
+          for (let i = 0; i < s.length; i++) {
+            if (!sameVal(s[i], want[i])) return false;
+            if (i > 0 && cmp(s[i - 1], s[i]) > 0) return false;
+          }
+          if (new Set(idx).size !== vals.length) return false;
+          const g = readVals(kn.takeAlongAxis(x, kn.argsort(x), 0));
+          if (!g.every((v, i) => sameVal(v, s[i]))) return false;
+          // stable: equal neighbours keep increasing indices
+          return idx.every((j, i) => i === 0 || cmp(vals[idx[i - 1]], vals[j]) < 0 || idx[i - 1] < j);
+        });
+      }),
+      { numRuns: 60 },
+    );
   });
   it('2-d int arrays: sort along any axis equals sorting each row; partition holds', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 1 }), fc.infiniteStream(fc.integer({ min: -5, max: 5 })), (r, c, axis, s) => {
-      return kn.tidy(() => {
-        const it = s[Symbol.iterator]();
-        const vals: R.Val[] = Array.from({ length: r * c }, () => it.next().value as number);
-        const ref = refOf('int32', [r, c], vals);
-        const x = fromVals('int32', [r, c], vals);
-        const got = readVals(kn.sort(x, axis));
-        const exp = alongAxis(ref, axis, sortRow, 'int32').data;
-        if (!got.every((v, i) => v === exp[i])) return false;
-        const n = axis === 0 ? r : c, k = n >> 1;
-        const p = refOf('int32', [r, c], readVals(kn.partition(x, k, axis)));
-        const rows: R.Val[][] = [];
-        alongAxis(p, axis, (row) => (rows.push(row), row), 'int32');
-        let i = 0, ok = true;
-        alongAxis(ref, axis, (row) => {
-          ok = ok && checkPartitionRow(rows[i++], row, k) === null;
-          return row;
-        }, 'int32');
-        return ok;
-      });
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 1 }),
+        fc.infiniteStream(fc.integer({ min: -5, max: 5 })),
+        (r, c, axis, s) => {
+          return kn.tidy(() => {
+            const it = s[Symbol.iterator]();
+            const vals: R.Val[] = Array.from({ length: r * c }, () => it.next().value as number);
+            const ref = refOf('int32', [r, c], vals);
+            const x = fromVals('int32', [r, c], vals);
+            const got = readVals(kn.sort(x, axis));
+            const exp = alongAxis(ref, axis, sortRow, 'int32').data;
+            if (!got.every((v, i) => v === exp[i])) return false;
+            const n = axis === 0 ? r : c,
+              k = n >> 1;
+            const p = refOf('int32', [r, c], readVals(kn.partition(x, k, axis)));
+            const rows: R.Val[][] = [];
+            alongAxis(p, axis, (row) => (rows.push(row), row), 'int32');
+            let i = 0,
+              ok = true;
+            alongAxis(
+              ref,
+              axis,
+              (row) => {
+                ok = ok && checkPartitionRow(rows[i++], row, k) === null;
+                return row;
+              },
+              'int32',
+            );
+            return ok;
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

@@ -2,8 +2,22 @@
 // numpy's sort order (NaN last, -0 == +0), stable sorts, searches, and sequential scans that
 // round each step the way the kernels do. Imports nothing from the library.
 import {
-  EPS, contiguousStrides, is64, isFloat, isInt, logaddexp, roundTo, sizeOf, sumDType, toBig, toNum, wrapInt, wrapNum,
-  type DType, type RArray, type Val,
+  EPS,
+  contiguousStrides,
+  is64,
+  isFloat,
+  isInt,
+  logaddexp,
+  roundTo,
+  sizeOf,
+  sumDType,
+  toBig,
+  toNum,
+  wrapInt,
+  wrapNum,
+  type DType,
+  type RArray,
+  type Val,
 } from './reference.js';
 
 // ---- order --------------------------------------------------------------------------------
@@ -11,8 +25,10 @@ import {
 /** numpy's sort order: <0, 0, >0 (NaN greatest and equal to NaN; -0 equals +0). */
 export function cmp(a: Val, b: Val): number {
   if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
-  const x = toNum(a), y = toNum(b);
-  const nx = Number.isNaN(x), ny = Number.isNaN(y);
+  const x = toNum(a),
+    y = toNum(b);
+  const nx = Number.isNaN(x),
+    ny = Number.isNaN(y);
   if (nx || ny) return nx && ny ? 0 : nx ? 1 : -1;
   return x < y ? -1 : x > y ? 1 : 0;
 }
@@ -38,16 +54,20 @@ export function searchRow(sorted: readonly Val[], v: Val, side: 'left' | 'right'
  */
 export function alongAxis(a: RArray, axis: number, fn: (row: Val[]) => Val[], dtype: DType, outLen?: number, err?: (row: Val[]) => number[]): RArray {
   const nd = a.shape.length;
-  const n = a.shape[axis], m = outLen ?? n;
+  const n = a.shape[axis],
+    m = outLen ?? n;
   const shape = a.shape.slice();
   shape[axis] = m;
-  const st = contiguousStrides(a.shape), ost = contiguousStrides(shape);
+  const st = contiguousStrides(a.shape),
+    ost = contiguousStrides(shape);
   const out: Val[] = new Array(sizeOf(shape));
   const errs: number[] | undefined = err ? new Array(sizeOf(shape)).fill(0) : undefined;
   const outer = a.shape.filter((_, i) => i !== axis);
   const count = sizeOf(outer);
   for (let r = 0; r < count; r++) {
-    let rem = r, base = 0, obase = 0;
+    let rem = r,
+      base = 0,
+      obase = 0;
     for (let d = nd - 1; d >= 0; d--) {
       if (d === axis) continue;
       const i = rem % a.shape[d];
@@ -90,10 +110,12 @@ export function scanRow(op: ScanOp, d: DType, row: readonly Val[], reverse: bool
   const n = row.length;
   const out: Val[] = new Array(n);
   const order = Array.from({ length: n }, (_, i) => (reverse ? n - 1 - i : i));
-  if (isInt(od) && !is64(od)) {  // exact in doubles: sums stay below 2^53, products wrap via imul
+  if (isInt(od) && !is64(od)) {
+    // exact in doubles: sums stay below 2^53, products wrap via imul
     const signed = od.startsWith('int');
     const bitsOf = Number(od.replace(/\D/g, ''));
-    let acc = op === 'cumsum' ? 0 : op === 'cumprod' ? 1 : op === 'cummax' ? (signed ? -(2 ** (bitsOf - 1)) : 0) : signed ? 2 ** (bitsOf - 1) - 1 : 2 ** bitsOf - 1;
+    let acc =
+      op === 'cumsum' ? 0 : op === 'cumprod' ? 1 : op === 'cummax' ? (signed ? -(2 ** (bitsOf - 1)) : 0) : signed ? 2 ** (bitsOf - 1) - 1 : 2 ** bitsOf - 1;
     for (const i of order) {
       const x = toNum(row[i]);
       if (!inclusive) out[i] = acc;
@@ -115,7 +137,8 @@ export function scanRow(op: ScanOp, d: DType, row: readonly Val[], reverse: bool
       // identity of max/min: the dtype's extremes
       const bitsOf = Number(od.replace(/\D/g, ''));
       const signed = od.startsWith('int');
-      const lo = signed ? -(1n << BigInt(bitsOf - 1)) : 0n, hi = signed ? (1n << BigInt(bitsOf - 1)) - 1n : (1n << BigInt(bitsOf)) - 1n;
+      const lo = signed ? -(1n << BigInt(bitsOf - 1)) : 0n,
+        hi = signed ? (1n << BigInt(bitsOf - 1)) - 1n : (1n << BigInt(bitsOf)) - 1n;
       acc = op === 'cummax' ? lo : hi;
     }
     for (const i of order) {
@@ -126,7 +149,8 @@ export function scanRow(op: ScanOp, d: DType, row: readonly Val[], reverse: bool
     }
     return out;
   }
-  if (od === 'bool') {  // cummax / cummin of bool: logical or / and
+  if (od === 'bool') {
+    // cummax / cummin of bool: logical or / and
     let acc = op === 'cummax' ? 0 : 1;
     for (const i of order) {
       const x = toNum(row[i]) ? 1 : 0;

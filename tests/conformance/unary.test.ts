@@ -4,11 +4,22 @@ import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import * as R from './reference.js';
 import {
-  DTYPES, LAYOUTS, expectMatches, fromVals, genValues, mulberry32, nbytesOf, poison, runCase, seedOf, showInputs, transposed,
-  type DType, type Domain,
+  DTYPES,
+  LAYOUTS,
+  expectMatches,
+  fromVals,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  poison,
+  runCase,
+  seedOf,
+  showInputs,
+  transposed,
+  type DType,
+  type Domain,
 } from './util.js';
 import { UNARY_DOMAINS } from './domains.js';
-
 
 const OPS = Object.keys(R.UNARY);
 const fn = (op: string) => (kn as unknown as Record<string, (a: kn.NDArray) => kn.NDArray>)[op];
@@ -43,7 +54,10 @@ describe('unary ops on every dtype and layout', () => {
       poison(nbytesOf(exp.dtype, exp.shape));
       const y = fn(op)(x);
       expectMatches(y, exp, {
-        acc: R.UNARY[op].acc, signedZero: SIGNED_ZERO.has(op), tolScale: tolScale(op), inputs: showInputs(exp.shape, ref),
+        acc: R.UNARY[op].acc,
+        signedZero: SIGNED_ZERO.has(op),
+        tolScale: tolScale(op),
+        inputs: showInputs(exp.shape, ref),
       });
     });
   });
@@ -63,10 +77,24 @@ describe('unary: accuracy near zero (relative, no absolute slack)', () => {
   // naively, or loses relative accuracy near zero, fails these
   const tiny = [1e-10, -3e-9, 1e-6, -2.5e-5, 1e-20];
   it.each([
-    ['expm1', 'float32'], ['expm1', 'float64'], ['log1p', 'float32'], ['log1p', 'float64'], ['sin', 'float32'],
-    ['tan', 'float32'], ['arcsin', 'float32'], ['arctan', 'float32'], ['sinh', 'float32'], ['tanh', 'float32'],
-    ['arcsinh', 'float32'], ['arctanh', 'float32'], ['erf', 'float32'], ['erf', 'float64'], ['erfinv', 'float32'],
-    ['sinh', 'float64'], ['tanh', 'float64'], ['erfinv', 'float64'],
+    ['expm1', 'float32'],
+    ['expm1', 'float64'],
+    ['log1p', 'float32'],
+    ['log1p', 'float64'],
+    ['sin', 'float32'],
+    ['tan', 'float32'],
+    ['arcsin', 'float32'],
+    ['arctan', 'float32'],
+    ['sinh', 'float32'],
+    ['tanh', 'float32'],
+    ['arcsinh', 'float32'],
+    ['arctanh', 'float32'],
+    ['erf', 'float32'],
+    ['erf', 'float64'],
+    ['erfinv', 'float32'],
+    ['sinh', 'float64'],
+    ['tanh', 'float64'],
+    ['erfinv', 'float64'],
   ] as [string, DType][])('%s %s', (op, d) => {
     runCase(() => {
       const vals = tiny.map((v) => R.roundTo(d, v));
@@ -87,7 +115,10 @@ describe('unary: erf/erfinv keep full float64 accuracy near ±1', () => {
     runCase(() => {
       const ys = [0.9999969876371324, 1 - 1e-12, -(1 - 2 ** -52), 0.99, -0.75];
       const xs = [2.5, 3.3, 4.8399416147731245, -5.9];
-      for (const [op, vals] of [['erfinv', ys], ['erf', xs]] as [string, number[]][]) {
+      for (const [op, vals] of [
+        ['erfinv', ys],
+        ['erf', xs],
+      ] as [string, number[]][]) {
         const exp = R.unaryRef(op, R.make('float64', [vals.length], vals));
         expectMatches(fn(op)(kn.array(vals, 'float64')), exp, { acc: 'transcendental', tolScale: 0.01 });
       }
@@ -109,8 +140,33 @@ describe('unary: odd functions keep the sign of zero (numpy/IEEE: f(-0) = -0)', 
 
 describe('unary: methods exist and match the functions', () => {
   const methods = [
-    'negative', 'abs', 'sign', 'square', 'sqrt', 'rsqrt', 'reciprocal', 'exp', 'expm1', 'log', 'log1p', 'log2', 'log10',
-    'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'erf', 'floor', 'ceil', 'trunc', 'round', 'isnan', 'isinf', 'isfinite', 'logicalNot',
+    'negative',
+    'abs',
+    'sign',
+    'square',
+    'sqrt',
+    'rsqrt',
+    'reciprocal',
+    'exp',
+    'expm1',
+    'log',
+    'log1p',
+    'log2',
+    'log10',
+    'sin',
+    'cos',
+    'tan',
+    'tanh',
+    'sigmoid',
+    'erf',
+    'floor',
+    'ceil',
+    'trunc',
+    'round',
+    'isnan',
+    'isinf',
+    'isfinite',
+    'logicalNot',
   ];
   it.each(methods)('a.%s()', (m) => {
     runCase(() => {
@@ -133,7 +189,12 @@ describe('unary: round with decimals (numpy: half to even at the scaled value)',
 
 describe('unary: large inputs (multi-threaded paths)', () => {
   it.each([
-    ['exp', 'float32'], ['sqrt', 'float64'], ['tanh', 'float16'], ['negative', 'int32'], ['floor', 'bfloat16'], ['isnan', 'float32'],
+    ['exp', 'float32'],
+    ['sqrt', 'float64'],
+    ['tanh', 'float16'],
+    ['negative', 'int32'],
+    ['floor', 'bfloat16'],
+    ['isnan', 'float32'],
   ] as [string, DType][])('%s %s: 100k contiguous and [400, 250] transposed', (op, d) => {
     runCase(() => {
       const rng = mulberry32(seedOf('bigunary', op, d));

@@ -3,8 +3,22 @@
 import { expect } from 'vitest';
 import * as kn from '../../index.js';
 import {
-  DTYPES, EPS, contiguousStrides, gather, isFloat, isInt, sizeOf,
-  sliceRef, transposeRef, broadcastToRef, toNum, type Accuracy, type DType, type RArray, type SliceSpec, type Val,
+  DTYPES,
+  EPS,
+  contiguousStrides,
+  gather,
+  isFloat,
+  isInt,
+  sizeOf,
+  sliceRef,
+  transposeRef,
+  broadcastToRef,
+  toNum,
+  type Accuracy,
+  type DType,
+  type RArray,
+  type SliceSpec,
+  type Val,
 } from './reference.js';
 
 export { DTYPES };
@@ -22,17 +36,39 @@ export function fromVals(d: DType, shape: readonly number[], data: readonly Val[
   const n = data.length;
   let t: ArrayBufferView;
   switch (d) {
-    case 'int64': t = BigInt64Array.from(data as bigint[]); break;
-    case 'uint64': t = BigUint64Array.from(data as bigint[]); break;
-    case 'float16': t = kn.Float16Array.from(data as number[]); break;
-    case 'float64': t = Float64Array.from(data as number[]); break;
-    case 'bool': case 'uint8': t = Uint8Array.from(data as number[]); break;
-    case 'uint16': t = Uint16Array.from(data as number[]); break;
-    case 'uint32': t = Uint32Array.from(data as number[]); break;
-    case 'int8': t = Int8Array.from(data as number[]); break;
-    case 'int16': t = Int16Array.from(data as number[]); break;
-    case 'int32': t = Int32Array.from(data as number[]); break;
-    default: t = Float32Array.from(data as number[]); // float32, and bfloat16 (exact in float32)
+    case 'int64':
+      t = BigInt64Array.from(data as bigint[]);
+      break;
+    case 'uint64':
+      t = BigUint64Array.from(data as bigint[]);
+      break;
+    case 'float16':
+      t = kn.Float16Array.from(data as number[]);
+      break;
+    case 'float64':
+      t = Float64Array.from(data as number[]);
+      break;
+    case 'bool':
+    case 'uint8':
+      t = Uint8Array.from(data as number[]);
+      break;
+    case 'uint16':
+      t = Uint16Array.from(data as number[]);
+      break;
+    case 'uint32':
+      t = Uint32Array.from(data as number[]);
+      break;
+    case 'int8':
+      t = Int8Array.from(data as number[]);
+      break;
+    case 'int16':
+      t = Int16Array.from(data as number[]);
+      break;
+    case 'int32':
+      t = Int32Array.from(data as number[]);
+      break;
+    default:
+      t = Float32Array.from(data as number[]); // float32, and bfloat16 (exact in float32)
   }
   const flat = kn.array(t, d);
   if (flat.shape[0] !== n) throw new Error('fromVals: length mismatch');
@@ -58,7 +94,8 @@ export interface Layout {
 
 function contiguous(shape: number[]): Layout {
   return {
-    name: 'contiguous', shape,
+    name: 'contiguous',
+    shape,
     build(d, gen) {
       const data = gen(sizeOf(shape));
       return { x: fromVals(d, shape, data), ref: refOf(d, shape, data) };
@@ -70,7 +107,8 @@ function contiguous(shape: number[]): Layout {
 export function transposed(shape: number[], name = `transposed ${shape.length}-d`): Layout {
   const base = shape.slice().reverse();
   return {
-    name, shape,
+    name,
+    shape,
     build(d, gen) {
       const data = gen(sizeOf(base));
       return { x: fromVals(d, base, data).T, ref: transposeRef(refOf(d, base, data)) };
@@ -81,7 +119,8 @@ export function transposed(shape: number[], name = `transposed ${shape.length}-d
 /** broadcastTo from `base` (stride-0 dims: new leading ones and size-1 ones). */
 export function broadcast(shape: number[], base: number[], name = 'broadcast'): Layout {
   return {
-    name, shape,
+    name,
+    shape,
     build(d, gen) {
       const data = gen(sizeOf(base));
       return { x: fromVals(d, base, data).broadcastTo(shape), ref: broadcastToRef(refOf(d, base, data), shape) };
@@ -97,7 +136,8 @@ export function sliced(shape: number[], name = 'sliced (offset, steps 2/3)'): La
   });
   const base = shape.map((s, i) => 2 + s * (i % 2 === 0 ? 2 : 3));
   return {
-    name, shape,
+    name,
+    shape,
     build(d, gen) {
       const data = gen(sizeOf(base));
       return { x: fromVals(d, base, data).slice(specs), ref: sliceRef(refOf(d, base, data), specs) };
@@ -111,7 +151,8 @@ export function negstep(shape: number[], name = 'negative steps'): Layout {
   const base = shape.map((s, i) => 2 + s * -steps[i]);
   const specs: SliceSpec[] = shape.map((s, i) => ({ start: s * -steps[i], stop: 0, step: steps[i] }));
   return {
-    name, shape,
+    name,
+    shape,
     build(d, gen) {
       const data = gen(sizeOf(base));
       return { x: fromVals(d, base, data).slice(specs), ref: sliceRef(refOf(d, base, data), specs) };
@@ -122,10 +163,16 @@ export function negstep(shape: number[], name = 'negative steps'): Layout {
 /** A 0-d view at a non-zero offset: slice [3:4] of 5 elements, reshaped to []. */
 export function zeroD(name = '0-d'): Layout {
   return {
-    name, shape: [],
+    name,
+    shape: [],
     build(d, gen) {
       const data = gen(5);
-      return { x: fromVals(d, [5], data).slice([{ start: 3, stop: 4 }]).reshape([]), ref: refOf(d, [], [data[3]]) };
+      return {
+        x: fromVals(d, [5], data)
+          .slice([{ start: 3, stop: 4 }])
+          .reshape([]),
+        ref: refOf(d, [], [data[3]]),
+      };
     },
   };
 }
@@ -133,7 +180,8 @@ export function zeroD(name = '0-d'): Layout {
 /** An empty array made by slicing: [3, 4, 4] -> [3, 0, 4]. */
 export function empty(name = 'empty'): Layout {
   return {
-    name, shape: [3, 0, 4],
+    name,
+    shape: [3, 0, 4],
     build(d, gen) {
       const data = gen(48);
       return { x: fromVals(d, [3, 4, 4], data).slice([{}, { start: 2, stop: 2 }]), ref: refOf(d, [3, 0, 4], []) };
@@ -224,11 +272,13 @@ export function mismatches(got: kn.NDArray, exp: RArray, opts: CheckOptions = {}
   const [rtol, atol] = isFloat(d) ? TOL[opts.acc ?? 'exact'][d as FloatD] : [0, 0];
   const scale = opts.tolScale ?? 1;
   for (let i = 0; i < exp.data.length && out.length < 10; i++) {
-    const g = vals[i], e = exp.data[i];
+    const g = vals[i],
+      e = exp.data[i];
     let ok: boolean;
-    if (d === 'bool' || isInt(d)) ok = g === e || (typeof g === 'bigint') !== (typeof e === 'bigint') && BigInt(g) === BigInt(e);
+    if (d === 'bool' || isInt(d)) ok = g === e || ((typeof g === 'bigint') !== (typeof e === 'bigint') && BigInt(g) === BigInt(e));
     else {
-      const gn = toNum(g), en = toNum(e);
+      const gn = toNum(g),
+        en = toNum(e);
       if (Number.isNaN(en)) ok = Number.isNaN(gn);
       else if (!Number.isFinite(en) || !Number.isFinite(gn)) ok = gn === en;
       else if (en === 0 && opts.signedZero && gn === 0) ok = Object.is(gn, en);

@@ -32,7 +32,8 @@ export const FLOAT_SPECIALS = [NaN, Infinity, -Infinity, -0, 0];
 export const DEFAULT_DOMAIN: Domain = { lo: -8, hi: 8, specials: FLOAT_SPECIALS, extremes: true };
 
 function clampInt(d: DType, v: bigint): bigint {
-  const lo = intMin(d), hi = intMax(d);
+  const lo = intMin(d),
+    hi = intMax(d);
   return v < lo ? lo : v > hi ? hi : v;
 }
 
@@ -45,12 +46,12 @@ export function genValues(d: DType, n: number, rng: () => number, dom: Domain = 
   const rate = dom.specialRate ?? 0.2;
   // integer specials (clamped into the dtype) and the clamped integer range, computed once
   const ints = isInt(d)
-    ? [
-      ...(dom.extremes ? [intMin(d), intMax(d), intMin(d) + 1n, intMax(d) - 1n, 0n, -1n] : []),
-      ...(dom.intSpecials ?? []).map(BigInt),
-    ].map((v) => asVal(d, clampInt(d, v)))
+    ? [...(dom.extremes ? [intMin(d), intMax(d), intMin(d) + 1n, intMax(d) - 1n, 0n, -1n] : []), ...(dom.intSpecials ?? []).map(BigInt)].map((v) =>
+        asVal(d, clampInt(d, v)),
+      )
     : [];
-  let lo = dom.ilo ?? -20, hi = dom.ihi ?? 20;
+  let lo = dom.ilo ?? -20,
+    hi = dom.ihi ?? 20;
   if (isInt(d)) {
     if (!isSigned(d)) {
       lo = Math.max(0, lo);

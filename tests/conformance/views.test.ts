@@ -13,10 +13,18 @@ const CASES: ViewCase[] = [
   ['reshape with -1', [4, 6], (x) => x.reshape([-1, 8]), (r) => R.reshapeRef(r, [3, 8])],
   ['reshape to 0-d', [1, 1], (x) => x.reshape([]), (r) => R.reshapeRef(r, [])],
   ['reshape of a transposed array (copies)', [4, 6], (x) => x.T.reshape([3, 8]), (r) => R.reshapeRef(R.transposeRef(r), [3, 8])],
-  ['reshape of a sliced array (copies)', [6, 7], (x) => x.slice([{ step: 2 }, { start: 1, step: 3 }]).reshape([6]),
-    (r) => R.reshapeRef(R.sliceRef(r, [{ step: 2 }, { start: 1, step: 3 }]), [6])],
-  ['reshape merging contiguous dims of a slice (view)', [4, 3, 5], (x) => x.slice([{ start: 1, step: 2 }]).reshape([2, 15]),
-    (r) => R.reshapeRef(R.sliceRef(r, [{ start: 1, step: 2 }]), [2, 15])],
+  [
+    'reshape of a sliced array (copies)',
+    [6, 7],
+    (x) => x.slice([{ step: 2 }, { start: 1, step: 3 }]).reshape([6]),
+    (r) => R.reshapeRef(R.sliceRef(r, [{ step: 2 }, { start: 1, step: 3 }]), [6]),
+  ],
+  [
+    'reshape merging contiguous dims of a slice (view)',
+    [4, 3, 5],
+    (x) => x.slice([{ start: 1, step: 2 }]).reshape([2, 15]),
+    (r) => R.reshapeRef(R.sliceRef(r, [{ start: 1, step: 2 }]), [2, 15]),
+  ],
   ['.T of 2-d', [3, 5], (x) => x.T, (r) => R.transposeRef(r)],
   ['.T of 3-d', [2, 3, 4], (x) => x.T, (r) => R.transposeRef(r)],
   ['transpose [1, 2, 0]', [2, 3, 4], (x) => x.transpose([1, 2, 0]), (r) => R.transposeRef(r, [1, 2, 0])],
@@ -31,13 +39,33 @@ const CASES: ViewCase[] = [
   ['slice negative step from an offset', [10], (x) => x.slice([{ start: -2, step: -3 }]), (r) => R.sliceRef(r, [{ start: -2, step: -3 }])],
   ['slice bounds clamp', [10], (x) => x.slice([{ start: -100, stop: 100, step: 4 }]), (r) => R.sliceRef(r, [{ start: -100, stop: 100, step: 4 }])],
   ['slice empty (start > stop)', [10], (x) => x.slice([{ start: 6, stop: 2 }]), (r) => R.sliceRef(r, [{ start: 6, stop: 2 }])],
-  ['slice empty (negative step, start < stop)', [10], (x) => x.slice([{ start: 2, stop: 6, step: -1 }]),
-    (r) => R.sliceRef(r, [{ start: 2, stop: 6, step: -1 }])],
-  ['slice 2-d mixed steps', [7, 9], (x) => x.slice([{ start: 5, stop: 0, step: -2 }, { start: 1, step: 3 }]),
-    (r) => R.sliceRef(r, [{ start: 5, stop: 0, step: -2 }, { start: 1, step: 3 }])],
+  [
+    'slice empty (negative step, start < stop)',
+    [10],
+    (x) => x.slice([{ start: 2, stop: 6, step: -1 }]),
+    (r) => R.sliceRef(r, [{ start: 2, stop: 6, step: -1 }]),
+  ],
+  [
+    'slice 2-d mixed steps',
+    [7, 9],
+    (x) =>
+      x.slice([
+        { start: 5, stop: 0, step: -2 },
+        { start: 1, step: 3 },
+      ]),
+    (r) =>
+      R.sliceRef(r, [
+        { start: 5, stop: 0, step: -2 },
+        { start: 1, step: 3 },
+      ]),
+  ],
   ['slice fewer specs than dims', [4, 3, 2], (x) => x.slice([{ start: 1, stop: 3 }]), (r) => R.sliceRef(r, [{ start: 1, stop: 3 }])],
-  ['slice of a slice', [20], (x) => x.slice([{ start: 2, step: 3 }]).slice([{ start: 5, step: -2 }]),
-    (r) => R.sliceRef(R.sliceRef(r, [{ start: 2, step: 3 }]), [{ start: 5, step: -2 }])],
+  [
+    'slice of a slice',
+    [20],
+    (x) => x.slice([{ start: 2, step: 3 }]).slice([{ start: 5, step: -2 }]),
+    (r) => R.sliceRef(R.sliceRef(r, [{ start: 2, step: 3 }]), [{ start: 5, step: -2 }]),
+  ],
   ['broadcastTo new leading dims', [3], (x) => x.broadcastTo([2, 4, 3]), (r) => R.broadcastToRef(r, [2, 4, 3])],
   ['broadcastTo size-1 dims', [4, 1], (x) => x.broadcastTo([4, 5]), (r) => R.broadcastToRef(r, [4, 5])],
   ['broadcastTo from 0-d', [], (x) => x.broadcastTo([3, 2]), (r) => R.broadcastToRef(r, [3, 2])],
@@ -53,16 +81,44 @@ const CASES: ViewCase[] = [
   ['asStrided sliding windows', [8], (x) => kn.asStrided(x, [6, 3], [1, 1]), (r) => R.asStridedRef(r, [6, 3], [1, 1])],
   ['asStrided negative stride and offset', [8], (x) => kn.asStrided(x, [4], [-2], 7), (r) => R.asStridedRef(r, [4], [-2], 7)],
   ['asStrided zero stride', [6], (x) => kn.asStrided(x, [3, 2], [0, 2], 1), (r) => R.asStridedRef(r, [3, 2], [0, 2], 1)],
-  ['asStrided of a transposed array (row-major order)', [3, 4], (x) => kn.asStrided(x.T, [2, 3], [3, 1], 2),
-    (r) => R.asStridedRef(R.transposeRef(r), [2, 3], [3, 1], 2)],
-  ['asStrided of a slice', [10], (x) => kn.asStrided(x.slice([{ start: 1, step: 2 }]), [2, 2], [2, 1]),
-    (r) => R.asStridedRef(R.sliceRef(r, [{ start: 1, step: 2 }]), [2, 2], [2, 1])],
-  ['transpose of a broadcast of a slice', [6, 5], (x) => x.slice([{ start: 1, step: 2 }, { step: -2 }]).broadcastTo([2, 3, 3]).transpose([2, 0, 1]),
-    (r) => R.transposeRef(R.broadcastToRef(R.sliceRef(r, [{ start: 1, step: 2 }, { step: -2 }]), [2, 3, 3]), [2, 0, 1])],
-  ['slice of a transposed broadcast', [3, 1], (x) => x.broadcastTo([3, 5]).T.slice([{ start: 4, step: -2 }, { start: 1 }]),
-    (r) => R.sliceRef(R.transposeRef(R.broadcastToRef(r, [3, 5])), [{ start: 4, step: -2 }, { start: 1 }])],
-  ['squeeze of an expanded slice', [5, 4], (x) => x.slice([{ start: 2, stop: 3 }]).squeeze(0).expandDims(1),
-    (r) => R.reshapeRef(R.sliceRef(r, [{ start: 2, stop: 3 }]), [4, 1])],
+  [
+    'asStrided of a transposed array (row-major order)',
+    [3, 4],
+    (x) => kn.asStrided(x.T, [2, 3], [3, 1], 2),
+    (r) => R.asStridedRef(R.transposeRef(r), [2, 3], [3, 1], 2),
+  ],
+  [
+    'asStrided of a slice',
+    [10],
+    (x) => kn.asStrided(x.slice([{ start: 1, step: 2 }]), [2, 2], [2, 1]),
+    (r) => R.asStridedRef(R.sliceRef(r, [{ start: 1, step: 2 }]), [2, 2], [2, 1]),
+  ],
+  [
+    'transpose of a broadcast of a slice',
+    [6, 5],
+    (x) =>
+      x
+        .slice([{ start: 1, step: 2 }, { step: -2 }])
+        .broadcastTo([2, 3, 3])
+        .transpose([2, 0, 1]),
+    (r) => R.transposeRef(R.broadcastToRef(R.sliceRef(r, [{ start: 1, step: 2 }, { step: -2 }]), [2, 3, 3]), [2, 0, 1]),
+  ],
+  [
+    'slice of a transposed broadcast',
+    [3, 1],
+    (x) => x.broadcastTo([3, 5]).T.slice([{ start: 4, step: -2 }, { start: 1 }]),
+    (r) => R.sliceRef(R.transposeRef(R.broadcastToRef(r, [3, 5])), [{ start: 4, step: -2 }, { start: 1 }]),
+  ],
+  [
+    'squeeze of an expanded slice',
+    [5, 4],
+    (x) =>
+      x
+        .slice([{ start: 2, stop: 3 }])
+        .squeeze(0)
+        .expandDims(1),
+    (r) => R.reshapeRef(R.sliceRef(r, [{ start: 2, stop: 3 }]), [4, 1]),
+  ],
 ];
 
 const ALL = DTYPES.flatMap((d) => CASES.map((c) => [d, c[0]] as [DType, string]));
@@ -110,7 +166,11 @@ describe('views share the buffer (no copy)', () => {
     const t = x.T;
     kn.eval(t);
     x.dispose();
-    expect(t.tolist()).toEqual([[0, 3], [1, 4], [2, 5]]);
+    expect(t.tolist()).toEqual([
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     t.dispose();
   });
 });

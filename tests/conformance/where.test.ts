@@ -4,8 +4,24 @@ import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import * as R from './reference.js';
 import {
-  DTYPES, LAYOUTS, broadcast, contiguous, expectMatches, genValues, mulberry32, nbytesOf, negstep, poison, runCase, seedOf,
-  showInputs, sliced, transposed, zeroD, type DType, type Layout,
+  DTYPES,
+  LAYOUTS,
+  broadcast,
+  contiguous,
+  expectMatches,
+  genValues,
+  mulberry32,
+  nbytesOf,
+  negstep,
+  poison,
+  runCase,
+  seedOf,
+  showInputs,
+  sliced,
+  transposed,
+  zeroD,
+  type DType,
+  type Layout,
 } from './util.js';
 
 const COND_DOMAIN = { lo: -1, hi: 1, specials: [NaN, -0, 0], specialRate: 0.4, ilo: -1, ihi: 1, intSpecials: [0] };
@@ -30,7 +46,9 @@ const CONFIGS: Config[] = [
 ];
 
 // two JS scalar branches make an int32 (or bool) result whatever the test dtype: run that config once
-const CASES = DTYPES.flatMap((d) => CONFIGS.filter((c) => c.name !== 'scalar branches' || d === 'int32' || d === 'bool').map((c) => [d, c.name] as [DType, string]));
+const CASES = DTYPES.flatMap((d) =>
+  CONFIGS.filter((c) => c.name !== 'scalar branches' || d === 'int32' || d === 'bool').map((c) => [d, c.name] as [DType, string]),
+);
 
 describe('where on every dtype and layout', () => {
   it.each(CASES)('%s %s', (d, name) => {
@@ -39,8 +57,10 @@ describe('where on every dtype and layout', () => {
       const rng = mulberry32(seedOf('where', d, name));
       const cd = cfg.condDType ?? 'bool';
       const C = typeof cfg.c === 'boolean' ? { x: cfg.c, ref: cfg.c } : cfg.c.build(cd, (n) => genValues(cd, n, rng, COND_DOMAIN));
-      const branch = (l: Layout | 'scalar', s: number) => (l === 'scalar' ? { x: d === 'bool' ? s > 0 : s, ref: d === 'bool' ? s > 0 : s } : l.build(d, (n) => genValues(d, n, rng)));
-      const X = branch(cfg.x, 2), Y = branch(cfg.y, R.isUnsigned(d) ? 3 : -3);
+      const branch = (l: Layout | 'scalar', s: number) =>
+        l === 'scalar' ? { x: d === 'bool' ? s > 0 : s, ref: d === 'bool' ? s > 0 : s } : l.build(d, (n) => genValues(d, n, rng));
+      const X = branch(cfg.x, 2),
+        Y = branch(cfg.y, R.isUnsigned(d) ? 3 : -3);
       const exp = R.whereRef(C.ref as R.Operand, X.ref as R.Operand, Y.ref as R.Operand);
       kn.eval([C.x, X.x, Y.x].filter((v): v is kn.NDArray => typeof v === 'object'));
       poison(nbytesOf(exp.dtype, exp.shape));

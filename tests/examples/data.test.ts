@@ -2,12 +2,8 @@
 // the unigram baseline and batch windows. Expected values come from the files' documented contents
 // (examples/data/README.md, counted with zcat/awk) or are worked out by hand.
 import { describe, expect, it } from 'vitest';
-import {
-  loadDigits, parseDigitsCsv, selectRows, splitStratified,
-} from '../../examples/lib/digits.mjs';
-import {
-  buildVocab, decode, encode, loadText, sampleBatch, splitTrainValidation, unigramEntropy,
-} from '../../examples/lib/text.mjs';
+import { loadDigits, parseDigitsCsv, selectRows, splitStratified } from '../../examples/lib/digits.mjs';
+import { buildVocab, decode, encode, loadText, sampleBatch, splitTrainValidation, unigramEntropy } from '../../examples/lib/text.mjs';
 import { makeRng, shuffleInPlace } from '../../examples/lib/rng.mjs';
 
 const row = (pixels: number[], label: number) => [...pixels, label].join(',');

@@ -18,7 +18,11 @@ describe('MLP digits classifier', () => {
   it('a short run lowers the loss and beats chance on held-out digits', () => {
     const active: number[] = [];
     const r = trainMlpClassifier({
-      steps: 40, hidden: [32], batchSize: 64, learningRate: 1e-2, silent: true,
+      steps: 40,
+      hidden: [32],
+      batchSize: 64,
+      learningRate: 1e-2,
+      silent: true,
       onStep: () => active.push(kn.memory.active()),
     });
     expect(r.losses).toHaveLength(40);
@@ -45,7 +49,8 @@ describe('character transformer', () => {
     expect(la.shape).toEqual([1, 6, 11]);
     const first = (l: kn.NDArray) => l.index(0, '0:3').tolist() as number[][];
     const later = (l: kn.NDArray) => l.index(0, '3:').tolist() as number[][];
-    const fa = first(la).flat(), fb = first(lb).flat();
+    const fa = first(la).flat(),
+      fb = first(lb).flat();
     fa.forEach((v, i) => expect(v).toBeCloseTo(fb[i], 5));
     expect(later(la).flat()).not.toEqual(later(lb).flat());
     kn.dispose([a, b, la, lb]);
@@ -54,7 +59,13 @@ describe('character transformer', () => {
   it('a short run lowers the loss towards the unigram baseline and samples from the vocabulary', () => {
     const active: number[] = [];
     const r = trainCharTransformer({
-      steps: 30, batchSize: 8, seqLen: 32, learningRate: 1e-2, evalBatches: 1, silent: true, ...tiny,
+      steps: 30,
+      batchSize: 8,
+      seqLen: 32,
+      learningRate: 1e-2,
+      evalBatches: 1,
+      silent: true,
+      ...tiny,
       onStep: () => active.push(kn.memory.active()),
     });
     expect(active.at(-1)).toBe(active[4]);

@@ -44,7 +44,9 @@ function build(c: Case, dtype: kn.DType, layout: Layout, seed: number) {
     const raw = normals(n, rand, 2);
     // bool masks keep most keys (and drop some whole rows in the full-shape case)
     mask = c.mask.bool
-      ? kn.array(Array.from(raw, (x, i) => x > -1.2 && !(c.mask !== null && c.mask !== 'causal' && c.mask.shape.length === 4 && i % 45 < 9))).reshape(c.mask.shape)
+      ? kn
+          .array(Array.from(raw, (x, i) => x > -1.2 && !(c.mask !== null && c.mask !== 'causal' && c.mask.shape.length === 4 && i % 45 < 9)))
+          .reshape(c.mask.shape)
       : kn.array(raw, 'float32').reshape(c.mask.shape);
     refMask = { bool: c.mask.bool, values: values(kn.broadcastTo(mask, [B, Hq, L, S])) };
   }
@@ -73,7 +75,8 @@ describe('scaledDotProductAttention', () => {
       });
 
   it('mixed dtypes promote; the mask does not change the result dtype', () => {
-    const q = kn.ones([1, 2, 3, 4], 'float16'), kv = kn.ones([1, 1, 5, 4], 'bfloat16');
+    const q = kn.ones([1, 2, 3, 4], 'float16'),
+      kv = kn.ones([1, 1, 5, 4], 'bfloat16');
     expect(kn.fast.scaledDotProductAttention(q, kv, kv).dtype).toBe('float32');
     const m = kn.zeros([3, 5], 'float64');
     expect(kn.fast.scaledDotProductAttention(q, q, q, { mask: kn.zeros([3, 3], 'float64') }).dtype).toBe('float16');
@@ -81,8 +84,12 @@ describe('scaledDotProductAttention', () => {
   });
 
   it('an additive -inf over a whole row gives NaN there, as softmax does', () => {
-    const q = kn.ones([1, 1, 2, 4]), kv = kn.ones([1, 1, 3, 4]);
-    const mask = kn.array([[-Infinity, -Infinity, -Infinity], [0, -Infinity, 0]]);
+    const q = kn.ones([1, 1, 2, 4]),
+      kv = kn.ones([1, 1, 3, 4]);
+    const mask = kn.array([
+      [-Infinity, -Infinity, -Infinity],
+      [0, -Infinity, 0],
+    ]);
     const y = values(kn.fast.scaledDotProductAttention(q, kv, kv, { mask }));
     const f = values(attentionComposed(attentionArgs(q, kv, kv, { mask })));
     expect(Array.from(y.slice(0, 4)).every(Number.isNaN)).toBe(true);
@@ -91,12 +98,23 @@ describe('scaledDotProductAttention', () => {
   });
 
   it('one key: the output is v whatever the scores', () => {
-    const q = kn.array([[[[100, -3]]]]), k = kn.array([[[[2, 5]]]]), v = kn.array([[[[7, -8, 9]]]]);
+    const q = kn.array([[[[100, -3]]]]),
+      k = kn.array([[[[2, 5]]]]),
+      v = kn.array([[[[7, -8, 9]]]]);
     expect(kn.fast.scaledDotProductAttention(q, k, v, { scale: 1 }).tolist()).toEqual([[[[7, -8, 9]]]]);
   });
 
   it('large scores stay finite (max subtraction)', () => {
-    const q = kn.full([1, 1, 1, 2], 300), k = kn.array([[[[1, 1], [1, 0.9]]]]), v = kn.array([[[[1], [2]]]]);
+    const q = kn.full([1, 1, 1, 2], 300),
+      k = kn.array([
+        [
+          [
+            [1, 1],
+            [1, 0.9],
+          ],
+        ],
+      ]),
+      v = kn.array([[[[1], [2]]]]);
     // scores 600 and 570: weights 1 : e^-30
     expectClose(kn.fast.scaledDotProductAttention(q, k, v, { scale: 1 }), [1 + 1 / (1 + Math.exp(30))], 'float32');
   });
@@ -107,8 +125,22 @@ describe('scaledDotProductAttention', () => {
     expect(sdpa(kn.zeros([0, 2, 3, 4]), kn.zeros([0, 1, 3, 4]), kn.zeros([0, 1, 3, 4])).shape).toEqual([0, 2, 3, 4]);
     expect(sdpa(kn.zeros([1, 2, 3, 4]), kn.zeros([1, 1, 3, 4]), kn.zeros([1, 1, 3, 0])).shape).toEqual([1, 2, 3, 0]);
     // no keys: an empty weighted sum is 0 (what q kᵀ v gives); the causal mask agrees
-    expect(sdpa(kn.ones([1, 1, 2, 2]), kn.ones([1, 1, 0, 2]), kn.ones([1, 1, 0, 3])).tolist()).toEqual([[[[0, 0, 0], [0, 0, 0]]]]);
-    expect(sdpa(kn.ones([1, 1, 2, 2]), kn.ones([1, 1, 0, 2]), kn.ones([1, 1, 0, 3]), { mask: 'causal' }).tolist()).toEqual([[[[0, 0, 0], [0, 0, 0]]]]);
+    expect(sdpa(kn.ones([1, 1, 2, 2]), kn.ones([1, 1, 0, 2]), kn.ones([1, 1, 0, 3])).tolist()).toEqual([
+      [
+        [
+          [0, 0, 0],
+          [0, 0, 0],
+        ],
+      ],
+    ]);
+    expect(sdpa(kn.ones([1, 1, 2, 2]), kn.ones([1, 1, 0, 2]), kn.ones([1, 1, 0, 3]), { mask: 'causal' }).tolist()).toEqual([
+      [
+        [
+          [0, 0, 0],
+          [0, 0, 0],
+        ],
+      ],
+    ]);
     // D = 0: every score is 0, so v is averaged evenly
     const v = kn.array([[[[1], [3]]]]);
     expect(sdpa(kn.zeros([1, 1, 1, 0]), kn.zeros([1, 1, 2, 0]), v).tolist()).toEqual([[[[2]]]]);
@@ -116,7 +148,8 @@ describe('scaledDotProductAttention', () => {
 
   it('errors name the op and the values', () => {
     const sdpa = kn.fast.scaledDotProductAttention;
-    const q = kn.ones([1, 4, 3, 8]), k = kn.ones([1, 2, 5, 8]);
+    const q = kn.ones([1, 4, 3, 8]),
+      k = kn.ones([1, 2, 5, 8]);
     expect(() => sdpa(kn.ones([4, 3, 8]), k, k)).toThrow(/\[scaledDotProductAttention\] q must have 4 dimensions \[B, Hq, L, D\], got shape \[4, 3, 8\]/);
     expect(() => sdpa(q, kn.ones([2, 2, 5, 8]), kn.ones([2, 2, 5, 8]))).toThrow(/same batch size/);
     expect(() => sdpa(q, k, kn.ones([1, 2, 6, 8]))).toThrow(/k and v must have the same heads and length/);

@@ -35,7 +35,11 @@ const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 export function makeInput(shape: readonly number[], dtype: kn.DType, layout: Layout, rand: () => number, scale = 1, shift = 0): Input {
   const nd = shape.length;
   let arr: kn.NDArray;
-  const gen = (s: readonly number[]) => kn.array(normals(prod(s), rand, scale, shift), 'float64').reshape([...s]).astype(dtype);
+  const gen = (s: readonly number[]) =>
+    kn
+      .array(normals(prod(s), rand, scale, shift), 'float64')
+      .reshape([...s])
+      .astype(dtype);
   switch (layout) {
     case 'contiguous':
       arr = gen(shape);
@@ -45,7 +49,10 @@ export function makeInput(shape: readonly number[], dtype: kn.DType, layout: Lay
       break;
     case 'sliced': {
       const base = gen(shape.map((d) => 2 * d + 1));
-      arr = kn.slice(base, shape.map((d) => ({ start: 1, stop: 2 * d + 1, step: 2 })));
+      arr = kn.slice(
+        base,
+        shape.map((d) => ({ start: 1, stop: 2 * d + 1, step: 2 })),
+      );
       break;
     }
     case 'flipped':
@@ -71,9 +78,11 @@ export function expectClose(actual: kn.NDArray, expected: ArrayLike<number>, dty
   expect(got.length, `${what} length`).toBe(expected.length);
   const eps = EPS[dtype as FloatDType] ?? EPS.float32;
   const tol = ulps * Math.max(eps, dtype === 'float64' ? eps * 1024 : 2 ** -22);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < got.length; i++) {
-    const e = expected[i], g = got[i];
+    const e = expected[i],
+      g = got[i];
     if (Number.isNaN(e) || Number.isNaN(g)) {
       if (!(Number.isNaN(e) && Number.isNaN(g))) {
         worst = Infinity;

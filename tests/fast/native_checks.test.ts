@@ -59,9 +59,13 @@ describe('native checks of the fused kernels', () => {
   });
 
   it('attention', () => {
-    const q = f32(1, 4, 3, 8), k = f32(1, 2, 5, 8), out = f32(1, 4, 3, 8);
+    const q = f32(1, 4, 3, 8),
+      k = f32(1, 2, 5, 8),
+      out = f32(1, 4, 3, 8);
     expect(run('attention', [1, 0], [q, k, f32(1, 2, 6, 8), out])).toThrow(/\[attention\] inconsistent shapes/);
-    expect(run('attention', [1, 0], [q, f32(1, 3, 5, 8), f32(1, 3, 5, 8), out])).toThrow(/\[attention\] query heads 4 must be a multiple of key\/value heads 3/);
+    expect(run('attention', [1, 0], [q, f32(1, 3, 5, 8), f32(1, 3, 5, 8), out])).toThrow(
+      /\[attention\] query heads 4 must be a multiple of key\/value heads 3/,
+    );
     expect(run('attention', [1, 0], [q, k, k, f32(1, 4, 3, 7)])).toThrow(/\[attention\] inconsistent shapes/);
     expect(run('attention', [1, 3], [q, k, k, out])).toThrow(/\[attention\] mask_kind must be 0 \(none\), 1 \(causal\) or 2 \(array\)/);
     expect(run('attention', [1, 2], [q, k, k, out])).toThrow(/\[attention\] mask_kind 2 needs 4 inputs, got 3/);

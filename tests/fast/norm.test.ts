@@ -7,7 +7,12 @@ import { LayerNorm, layerNormArgs, layerNormComposed } from '../../ops/fast/laye
 import { FLOATS, LAYOUTS, expectClose, makeInput, rng, values, type Layout } from './helpers.js';
 import { layerNormRef, rmsNormRef } from './reference.js';
 
-const SHAPES = [[5, 33], [2, 3, 8], [4, 1], [3, 300]];
+const SHAPES = [
+  [5, 33],
+  [2, 3, 8],
+  [4, 1],
+  [3, 300],
+];
 
 /** weight/bias layouts: contiguous, a stride-0 broadcast of one value, every other element */
 function affine(D: number, dtype: kn.DType, kind: 'contiguous' | 'broadcast' | 'sliced', seed: number) {
@@ -42,9 +47,15 @@ describe('rmsNorm', () => {
       });
 
   it('eps matters for small rows; rows of zeros give zeros', () => {
-    const x = kn.array([[1e-3, -1e-3], [0, 0]]);
+    const x = kn.array([
+      [1e-3, -1e-3],
+      [0, 0],
+    ]);
     expectClose(kn.fast.rmsNorm(x, null, 1e-6), rmsNormRef({ x: values(x), shape: [2, 2], eps: 1e-6 }), 'float32');
-    expect(kn.fast.rmsNorm(x, null, 1e-6).tolist()).toEqual([[expect.closeTo(0.7071, 3), expect.closeTo(-0.7071, 3)], [0, 0]]);
+    expect(kn.fast.rmsNorm(x, null, 1e-6).tolist()).toEqual([
+      [expect.closeTo(0.7071, 3), expect.closeTo(-0.7071, 3)],
+      [0, 0],
+    ]);
   });
 
   it('result dtype follows x and weight (MLX result_type); integers compute in float32', () => {
@@ -88,7 +99,13 @@ describe('layerNorm', () => {
           // a large mean: the variance must not cancel
           const x = makeInput(shape, dtype, layout, rng(s + 11), 1, 30);
           const D = shape[shape.length - 1];
-          const combos = [[null, null], ['contiguous', 'contiguous'], ['broadcast', null], [null, 'sliced'], ['sliced', 'broadcast']] as const;
+          const combos = [
+            [null, null],
+            ['contiguous', 'contiguous'],
+            ['broadcast', null],
+            [null, 'sliced'],
+            ['sliced', 'broadcast'],
+          ] as const;
           for (const [wk, bk] of combos) {
             const w = wk ? affine(D, dtype, wk, 5 + s) : null;
             const b = bk ? affine(D, dtype, bk, 9 + s) : null;

@@ -12,7 +12,8 @@ export interface NormRef {
 }
 
 export function rmsNormRef({ x, shape, weight, eps }: NormRef): Float64Array {
-  const D = shape[shape.length - 1], out = new Float64Array(x.length);
+  const D = shape[shape.length - 1],
+    out = new Float64Array(x.length);
   for (let r = 0; r * D < x.length; r++) {
     let ss = 0;
     for (let i = 0; i < D; i++) ss += x[r * D + i] ** 2;
@@ -23,7 +24,8 @@ export function rmsNormRef({ x, shape, weight, eps }: NormRef): Float64Array {
 }
 
 export function layerNormRef({ x, shape, weight, bias, eps }: NormRef): Float64Array {
-  const D = shape[shape.length - 1], out = new Float64Array(x.length);
+  const D = shape[shape.length - 1],
+    out = new Float64Array(x.length);
   for (let r = 0; r * D < x.length; r++) {
     let mean = 0;
     for (let i = 0; i < D; i++) mean += x[r * D + i];
@@ -31,8 +33,7 @@ export function layerNormRef({ x, shape, weight, bias, eps }: NormRef): Float64A
     let variance = 0;
     for (let i = 0; i < D; i++) variance += (x[r * D + i] - mean) ** 2;
     variance /= D;
-    for (let i = 0; i < D; i++)
-      out[r * D + i] = ((x[r * D + i] - mean) / Math.sqrt(variance + eps)) * (weight ? weight[i] : 1) + (bias ? bias[i] : 0);
+    for (let i = 0; i < D; i++) out[r * D + i] = ((x[r * D + i] - mean) / Math.sqrt(variance + eps)) * (weight ? weight[i] : 1) + (bias ? bias[i] : 0);
   }
   return out;
 }
@@ -49,14 +50,17 @@ export interface RopeRef {
 }
 
 export function ropeRef({ x, shape, dims, traditional, base, scale, offset, freqs }: RopeRef): Float64Array {
-  const D = shape[shape.length - 1], L = shape[shape.length - 2], half = dims / 2;
+  const D = shape[shape.length - 1],
+    L = shape[shape.length - 2],
+    half = dims / 2;
   const out = Float64Array.from(x);
   for (let r = 0; r * D < x.length; r++) {
     const pos = offset + (r % L);
     for (let i = 0; i < half; i++) {
       const theta = freqs ? (pos * scale) / freqs[i] : pos * scale * Math.pow(base, (-2 * i) / dims);
       const [ia, ib] = traditional ? [2 * i, 2 * i + 1] : [i, i + half];
-      const a = x[r * D + ia], b = x[r * D + ib];
+      const a = x[r * D + ia],
+        b = x[r * D + ib];
       out[r * D + ia] = a * Math.cos(theta) - b * Math.sin(theta);
       out[r * D + ib] = a * Math.sin(theta) + b * Math.cos(theta);
     }
@@ -82,7 +86,8 @@ export function attentionRef({ q, k, v, dims, scale, mask }: AttentionRef): Floa
     for (let h = 0; h < Hq; h++) {
       const g = Math.floor(h / (Hq / Hkv));
       for (let i = 0; i < L; i++) {
-        const scores: number[] = [], visible: boolean[] = [];
+        const scores: number[] = [],
+          visible: boolean[] = [];
         for (let j = 0; j < S; j++) {
           let s = 0;
           for (let d = 0; d < D; d++) s += q[((b * Hq + h) * L + i) * D + d] * k[((b * Hkv + g) * S + j) * D + d];
@@ -104,7 +109,7 @@ export function attentionRef({ q, k, v, dims, scale, mask }: AttentionRef): Floa
           let mx = -Infinity;
           for (let j = 0; j < S; j++) if (visible[j] && scores[j] > mx) mx = scores[j];
           let sum = 0;
-          for (let j = 0; j < S; j++) if (visible[j]) sum += (w[j] = Math.exp(scores[j] - mx));
+          for (let j = 0; j < S; j++) if (visible[j]) sum += w[j] = Math.exp(scores[j] - mx);
           for (let j = 0; j < S; j++) w[j] /= sum; // all -inf: mx = -inf, exp(NaN) -> NaN, as the ops
         }
         for (let d = 0; d < Dv; d++) {

@@ -31,8 +31,14 @@ describe('rope', () => {
           const freqs = opts.freqs ? kn.array(opts.freqs, 'float32') : null;
           const o: RopeOptions = { ...opts, freqs };
           const expected = ropeRef({
-            x: x.vals, shape, dims, traditional: opts.traditional ?? false, base: opts.base ?? 10000,
-            scale: opts.scale ?? 1, offset: opts.offset ?? 0, freqs: freqs ? values(freqs) : null,
+            x: x.vals,
+            shape,
+            dims,
+            traditional: opts.traditional ?? false,
+            base: opts.base ?? 10000,
+            scale: opts.scale ?? 1,
+            offset: opts.offset ?? 0,
+            freqs: freqs ? values(freqs) : null,
           });
           const y = kn.fast.rope(x.arr, dims, o);
           expect(y.node.primitive).toBe(Rope);
@@ -57,10 +63,10 @@ describe('rope', () => {
 
   it('rotations preserve the norm of each pair', () => {
     const x = kn.random.normal([1, 1, 5, 8], { key: kn.random.key(1) }).astype('float64');
-    const a = values(x), b = values(kn.fast.rope(x, 8, { offset: 5 }));
+    const a = values(x),
+      b = values(kn.fast.rope(x, 8, { offset: 5 }));
     for (let r = 0; r < 5; r++)
-      for (let i = 0; i < 4; i++)
-        expect(Math.hypot(b[r * 8 + i], b[r * 8 + i + 4])).toBeCloseTo(Math.hypot(a[r * 8 + i], a[r * 8 + i + 4]), 12);
+      for (let i = 0; i < 4; i++) expect(Math.hypot(b[r * 8 + i], b[r * 8 + i + 4])).toBeCloseTo(Math.hypot(a[r * 8 + i], a[r * 8 + i + 4]), 12);
   });
 
   it('integer input computes in float32', () => {

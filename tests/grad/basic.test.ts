@@ -2,12 +2,16 @@ import { test } from 'vitest';
 import * as kn from '../../index.js';
 import { checkGrad, checkJvp, randomArray } from '../helpers/grad_check.js';
 test('fd', () => {
-  const x = randomArray([3, 4], 1), y = randomArray([3, 4], 2, 0.5, 2);
+  const x = randomArray([3, 4], 1),
+    y = randomArray([3, 4], 2, 0.5, 2);
   for (const op of ['exp', 'sin', 'tanh', 'sigmoid', 'erf', 'square', 'abs', 'arctan', 'sinh', 'log1p'] as const) {
     checkGrad((a) => (kn as any)[op](a), [x]);
     checkJvp((a) => (kn as any)[op](a), [x]);
   }
-  for (const op of ['log', 'sqrt', 'rsqrt', 'reciprocal', 'log2', 'log10'] as const) { checkGrad((a) => (kn as any)[op](a), [y]); checkJvp((a) => (kn as any)[op](a), [y]); }
+  for (const op of ['log', 'sqrt', 'rsqrt', 'reciprocal', 'log2', 'log10'] as const) {
+    checkGrad((a) => (kn as any)[op](a), [y]);
+    checkJvp((a) => (kn as any)[op](a), [y]);
+  }
   for (const op of ['add', 'subtract', 'multiply', 'divide', 'power', 'maximum', 'minimum', 'logaddexp', 'arctan2'] as const) {
     checkGrad((a, b) => (kn as any)[op](a, b), [y, x]);
     checkJvp((a, b) => (kn as any)[op](a, b), [y, x]);

@@ -16,12 +16,21 @@ const r = (shape: number[], seed: number) => randomArray(shape, seed);
 
 test('matmul: matrices, vectors, batches and broadcasting', () => {
   const cases: [number[], number[]][] = [
-    [[3, 4], [4, 2]],
+    [
+      [3, 4],
+      [4, 2],
+    ],
     [[4], [4, 2]],
     [[3, 4], [4]],
     [[4], [4]],
-    [[2, 3, 4], [4, 2]],
-    [[2, 1, 3, 4], [3, 4, 5]],
+    [
+      [2, 3, 4],
+      [4, 2],
+    ],
+    [
+      [2, 1, 3, 4],
+      [3, 4, 5],
+    ],
     [[4], [2, 4, 3]],
     [[2, 3, 4], [4]],
   ];
@@ -32,25 +41,68 @@ test('matmul: matrices, vectors, batches and broadcasting', () => {
 
 test('einsum', () => {
   const specs: [string, number[][]][] = [
-    ['ij,jk->ik', [[2, 3], [3, 4]]],
+    [
+      'ij,jk->ik',
+      [
+        [2, 3],
+        [3, 4],
+      ],
+    ],
     ['ij->ji', [[2, 3]]],
     ['ii->', [[3, 3]]],
     ['ii->i', [[3, 3]]],
     ['i,i->', [[4], [4]]],
     ['i,j->ij', [[2], [3]]],
-    ['ij,ij->i', [[2, 3], [2, 3]]],
-    ['bij,bjk->bik', [[2, 2, 3], [2, 3, 2]]],
-    ['...ij,jk->...ik', [[2, 2, 3], [3, 2]]],
+    [
+      'ij,ij->i',
+      [
+        [2, 3],
+        [2, 3],
+      ],
+    ],
+    [
+      'bij,bjk->bik',
+      [
+        [2, 2, 3],
+        [2, 3, 2],
+      ],
+    ],
+    [
+      '...ij,jk->...ik',
+      [
+        [2, 2, 3],
+        [3, 2],
+      ],
+    ],
     ['ijk->k', [[2, 3, 2]]],
-    ['ij,jk,kl->il', [[2, 3], [3, 2], [2, 2]]],
+    [
+      'ij,jk,kl->il',
+      [
+        [2, 3],
+        [3, 2],
+        [2, 2],
+      ],
+    ],
   ];
-  specs.forEach(([s, shapes], i) => both((...xs) => kn.einsum(s, ...xs), shapes.map((sh, k) => r(sh, 30 + i * 3 + k))));
+  specs.forEach(([s, shapes], i) =>
+    both(
+      (...xs) => kn.einsum(s, ...xs),
+      shapes.map((sh, k) => r(sh, 30 + i * 3 + k)),
+    ),
+  );
 });
 
 test('tensordot, inner, outer, addmm', () => {
   both((a, b) => kn.tensordot(a, b), [r([2, 3, 4], 50), r([3, 4, 2], 51)]);
   both((a, b) => kn.tensordot(a, b, 1), [r([2, 3], 52), r([3, 4], 53)]);
-  both((a, b) => kn.tensordot(a, b, [[0, 2], [2, 0]]), [r([2, 3, 4], 54), r([4, 2, 2], 55)]);
+  both(
+    (a, b) =>
+      kn.tensordot(a, b, [
+        [0, 2],
+        [2, 0],
+      ]),
+    [r([2, 3, 4], 54), r([4, 2, 2], 55)],
+  );
   both((a, b) => kn.inner(a, b), [r([2, 3], 56), r([4, 3], 57)]);
   both((a, b) => kn.inner(a, b), [r([3], 58), r([3], 59)]);
   both((a, b) => kn.outer(a, b), [r([3], 60), r([2, 2], 61)]);

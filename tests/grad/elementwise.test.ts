@@ -17,14 +17,25 @@ describe('unary', () => {
   // every unary op of the native catalog with a derivative (ops/grad/elementwise.ts), plus composites
   const names = [...Object.keys(unaryDerivative).map((c) => UNARY_NAMES.get(c)!), 'degrees', 'radians'];
   const range: Record<string, [number, number]> = {
-    arcsin: [-0.9, 0.9], arccos: [-0.9, 0.9], arctanh: [-0.9, 0.9], erfinv: [-0.9, 0.9],
-    log: [0.5, 2], log1p: [0.5, 2], log2: [0.5, 2], log10: [0.5, 2], sqrt: [0.5, 2], rsqrt: [0.5, 2], reciprocal: [0.5, 2],
+    arcsin: [-0.9, 0.9],
+    arccos: [-0.9, 0.9],
+    arctanh: [-0.9, 0.9],
+    erfinv: [-0.9, 0.9],
+    log: [0.5, 2],
+    log1p: [0.5, 2],
+    log2: [0.5, 2],
+    log10: [0.5, 2],
+    sqrt: [0.5, 2],
+    rsqrt: [0.5, 2],
+    reciprocal: [0.5, 2],
     arccosh: [1.5, 3],
   };
   test.each(names)('%s', (name) => both((a) => op(name)(a), [randomArray([3, 4], 1, ...(range[name] ?? [-1, 1]))]));
 
   const piecewiseConstant = (reasons: Record<string, string>, names: ReadonlyMap<string, string>) =>
-    Object.keys(reasons).filter((c) => reasons[c].startsWith('piecewise constant')).map((c) => names.get(c)!);
+    Object.keys(reasons)
+      .filter((c) => reasons[c].startsWith('piecewise constant'))
+      .map((c) => names.get(c)!);
   test.each(piecewiseConstant(unaryNoDerivative, UNARY_NAMES))('%s has a zero gradient', (name) => {
     const x = randomArray([2, 5], 2, -3, 3);
     both((a) => kn.multiply(op(name)(a), a), [x]); // d(f(a)·a)/da = f(a) where f' = 0
@@ -43,7 +54,8 @@ describe('unary', () => {
 });
 
 describe('binary', () => {
-  const a = randomArray([3, 4], 5, 0.5, 2), b = randomArray([3, 4], 6, -1, 1);
+  const a = randomArray([3, 4], 5, 0.5, 2),
+    b = randomArray([3, 4], 6, -1, 1);
   // every binary op of the native catalog with partials (ops/grad/elementwise.ts)
   test.each(Object.keys(binaryPartials).map((c) => BINARY_NAMES.get(c)!))('%s', (name) => {
     both((p, q) => op(name)(p, q), [a, b]);
@@ -52,7 +64,9 @@ describe('binary', () => {
   });
 
   test('broadcasting operands and scalars', () => {
-    const col = randomArray([3, 1], 7), row = randomArray([1, 4], 8, 0.5, 1.5), s = randomArray([], 9);
+    const col = randomArray([3, 1], 7),
+      row = randomArray([1, 4], 8, 0.5, 1.5),
+      s = randomArray([], 9);
     for (const name of ['add', 'subtract', 'multiply', 'divide', 'maximum', 'logaddexp']) {
       both((p, q) => op(name)(p, q), [col, row]);
       both((p, q) => op(name)(p, q), [s, row]);
@@ -68,7 +82,8 @@ describe('binary', () => {
   });
 
   test('maximum and minimum split ties evenly', () => {
-    const p = kn.array([1, 2, 3], 'float64'), q = kn.array([1, 5, 3], 'float64');
+    const p = kn.array([1, 2, 3], 'float64'),
+      q = kn.array([1, 5, 3], 'float64');
     for (const f of [kn.maximum, kn.minimum]) {
       const [gp, gq] = kn.grad((x: kn.NDArray, y: kn.NDArray) => kn.sum(f(x, y)), { argnums: [0, 1] })(p, q) as kn.NDArray[];
       const win = f === kn.maximum ? [0, 1] : [1, 0];
@@ -108,7 +123,10 @@ describe('casts and dtypes', () => {
     const g = kn.grad((a: kn.NDArray) => kn.sum(kn.multiply(kn.astype(a, 'float32'), 2)))(n);
     expect(g.dtype).toBe('int32');
     expect(g.tolist()).toEqual([0, 0, 0]);
-    const [gi, gf] = kn.grad((a: kn.NDArray, f: kn.NDArray) => kn.sum(kn.multiply(a, f)), { argnums: [0, 1] })(n, kn.array([1, 1, 1], 'float64')) as kn.NDArray[];
+    const [gi, gf] = kn.grad((a: kn.NDArray, f: kn.NDArray) => kn.sum(kn.multiply(a, f)), { argnums: [0, 1] })(
+      n,
+      kn.array([1, 1, 1], 'float64'),
+    ) as kn.NDArray[];
     expect(gi.tolist()).toEqual([0, 0, 0]);
     expect(gf.tolist()).toEqual([1, 2, 3]);
     const gb = kn.grad((a: kn.NDArray) => kn.sum(kn.astype(a, 'float32')))(kn.array([true, false]));

@@ -49,11 +49,23 @@ describe('linalg', () => {
     checkGrad((a) => kn.multiply(kn.linalg.cholesky(kn.divide(kn.add(a, kn.transpose(a)), 2)), randomArray([3, 3], 18)), [s]);
   });
   test('qr: square, tall, wide, batched (Q and R)', () => {
-    for (const shape of [[3, 3], [4, 2], [2, 4], [2, 3, 2], [2, 2, 3]]) {
+    for (const shape of [
+      [3, 3],
+      [4, 2],
+      [2, 4],
+      [2, 3, 2],
+      [2, 2, 3],
+    ]) {
       const a = randomArray(shape, 19 + shape.length + shape[shape.length - 1]);
       both((x) => kn.linalg.qr(x)[0], [a]);
       both((x) => kn.linalg.qr(x)[1], [a]);
-      both((x) => { const [q, r] = kn.linalg.qr(x); return kn.add(kn.sum(q), kn.sum(kn.square(r))); }, [a]);
+      both(
+        (x) => {
+          const [q, r] = kn.linalg.qr(x);
+          return kn.add(kn.sum(q), kn.sum(kn.square(r)));
+        },
+        [a],
+      );
     }
   });
   test('det and slogdet', () => {

@@ -31,9 +31,16 @@ describe('scans', () => {
   });
 
   test('cumprod with zeros (one, several, first and last position)', () => {
-    const z = kn.array([[2, 0, 3, 0.5, 4], [0, 1.5, 2, -1, 3], [1.5, 2, -1, 0.5, 0], [0, 2, 0, 3, 0.5]], 'float64');
-    for (const reverse of [false, true])
-      for (const inclusive of [true, false]) both((a) => kn.cumprod(a, 1, { reverse, inclusive }), [z]);
+    const z = kn.array(
+      [
+        [2, 0, 3, 0.5, 4],
+        [0, 1.5, 2, -1, 3],
+        [1.5, 2, -1, 0.5, 0],
+        [0, 2, 0, 3, 0.5],
+      ],
+      'float64',
+    );
+    for (const reverse of [false, true]) for (const inclusive of [true, false]) both((a) => kn.cumprod(a, 1, { reverse, inclusive }), [z]);
     // d/dx of sum(cumprod([2, 0, 3])) = [1, 2 + 6, 0]
     expect(values(kn.grad((a: kn.NDArray) => kn.sum(kn.cumprod(a)))(kn.array([2, 0, 3], 'float64')))).toEqual([1, 8, 0]);
   });

@@ -56,18 +56,45 @@ describe('views', () => {
 });
 
 describe('shape ops', () => {
-  const a = randomArray([2, 3], 7), b = randomArray([2, 2], 8), c = randomArray([2, 3], 9);
+  const a = randomArray([2, 3], 7),
+    b = randomArray([2, 2], 8),
+    c = randomArray([2, 3], 9);
   test('concatenate and stack', () => {
     both((p, q) => kn.concatenate([p, q], 1), [a, b]);
     both((p, q) => kn.concatenate([p, q, p], 0), [a, c]);
-    both((p) => kn.concatenate([p, kn.array([[1, 2], [3, 4]])], -1), [a]); // mixed dtypes promote
+    both(
+      (p) =>
+        kn.concatenate(
+          [
+            p,
+            kn.array([
+              [1, 2],
+              [3, 4],
+            ]),
+          ],
+          -1,
+        ),
+      [a],
+    ); // mixed dtypes promote
     both((p, q) => kn.stack([p, q], 1), [a, c]);
     both((p, q) => kn.stack([p, q, p], -1), [a, c]);
   });
   test('split and unstack', () => {
-    both((p) => { const [u, , w] = kn.split(p, [1, 2], 1); return kn.concatenate([kn.multiply(u, 3), w], 1); }, [a]);
+    both(
+      (p) => {
+        const [u, , w] = kn.split(p, [1, 2], 1);
+        return kn.concatenate([kn.multiply(u, 3), w], 1);
+      },
+      [a],
+    );
     both((p) => kn.multiply(kn.split(p, 2, 0)[1], 2), [a]);
-    both((p) => { const [u, v] = kn.unstack(p, 0); return kn.multiply(u, kn.exp(v)); }, [a]);
+    both(
+      (p) => {
+        const [u, v] = kn.unstack(p, 0);
+        return kn.multiply(u, kn.exp(v));
+      },
+      [a],
+    );
   });
   test('tile, repeat, roll, flip', () => {
     both((p) => kn.tile(p, [2, 1, 3]), [a]);
@@ -81,8 +108,30 @@ describe('shape ops', () => {
   });
   test('pad in both modes', () => {
     both((p) => kn.pad(p, 1), [a]);
-    both((p) => kn.pad(p, [[2, 0], [1, 3]], { constantValue: 5 }), [a]);
-    both((p) => kn.pad(p, [[0, 2], [2, 1]], { mode: 'edge' }), [a]);
+    both(
+      (p) =>
+        kn.pad(
+          p,
+          [
+            [2, 0],
+            [1, 3],
+          ],
+          { constantValue: 5 },
+        ),
+      [a],
+    );
+    both(
+      (p) =>
+        kn.pad(
+          p,
+          [
+            [0, 2],
+            [2, 1],
+          ],
+          { mode: 'edge' },
+        ),
+      [a],
+    );
     both((p) => kn.pad(p, 2, { mode: 'edge' }), [a]);
   });
   test('diff and kron', () => {
@@ -96,19 +145,41 @@ describe('shape ops', () => {
 
 describe('more composites', () => {
   test('broadcastArrays, meshgrid, full with an array value, atleast1d/2d', () => {
-    const a = randomArray([3, 1], 12), b = randomArray([4], 13);
-    both((p, q) => { const [u, v] = kn.broadcastArrays(p, q); return kn.multiply(u, kn.exp(v)); }, [a, b]);
-    both((p, q) => { const [u, v] = kn.meshgrid(p, q); return kn.add(u, kn.square(v)); }, [randomArray([3], 14), b]);
-    both((p, q) => { const [u, v] = kn.meshgrid(p, q, { indexing: 'ij' }); return kn.multiply(u, v); }, [randomArray([3], 15), b]);
+    const a = randomArray([3, 1], 12),
+      b = randomArray([4], 13);
+    both(
+      (p, q) => {
+        const [u, v] = kn.broadcastArrays(p, q);
+        return kn.multiply(u, kn.exp(v));
+      },
+      [a, b],
+    );
+    both(
+      (p, q) => {
+        const [u, v] = kn.meshgrid(p, q);
+        return kn.add(u, kn.square(v));
+      },
+      [randomArray([3], 14), b],
+    );
+    both(
+      (p, q) => {
+        const [u, v] = kn.meshgrid(p, q, { indexing: 'ij' });
+        return kn.multiply(u, v);
+      },
+      [randomArray([3], 15), b],
+    );
     both((p) => kn.full([2, 3, 4], p), [b]);
     both((p) => kn.atleast1d(p), [randomArray([], 16)]);
     both((p) => kn.atleast2d(p), [b]);
   });
   test('an in-place put_ inside a differentiated function', () => {
-    both((p, v) => {
-      const y = kn.multiply(p, 2);
-      kn.put_(y, [kn.array([0, 2])], v);
-      return y;
-    }, [randomArray([4], 17), randomArray([2], 18)]);
+    both(
+      (p, v) => {
+        const y = kn.multiply(p, 2);
+        kn.put_(y, [kn.array([0, 2])], v);
+        return y;
+      },
+      [randomArray([4], 17), randomArray([2], 18)],
+    );
   });
 });

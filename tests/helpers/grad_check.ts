@@ -15,7 +15,8 @@ export function centralDiff(base: kn.NDArray, f: (x: kn.NDArray) => number, eps 
   const shape = base.shape;
   const out = new Float64Array(v.length);
   for (let k = 0; k < v.length; k++) {
-    const p = Float64Array.from(v), m = Float64Array.from(v);
+    const p = Float64Array.from(v),
+      m = Float64Array.from(v);
     p[k] += eps;
     m[k] -= eps;
     out[k] = (f(kn.array(p, 'float64').reshape(shape)) - f(kn.array(m, 'float64').reshape(shape))) / (2 * eps);
@@ -28,12 +29,16 @@ export function centralDiff(base: kn.NDArray, f: (x: kn.NDArray) => number, eps 
  * respect to argument `i` (float64 args).
  */
 export function numericGrad(fn: Fn, args: kn.NDArray[], i: number, eps = 1e-6, cotangent?: kn.NDArray): Float64Array {
-  return centralDiff(args[i], (x) => {
-    const xs = args.slice();
-    xs[i] = x;
-    const y = fn(...xs);
-    return Number(kn.sum(cotangent ? kn.multiply(y, cotangent) : y).item());
-  }, eps);
+  return centralDiff(
+    args[i],
+    (x) => {
+      const xs = args.slice();
+      xs[i] = x;
+      const y = fn(...xs);
+      return Number(kn.sum(cotangent ? kn.multiply(y, cotangent) : y).item());
+    },
+    eps,
+  );
 }
 
 /**
@@ -58,11 +63,19 @@ export function checkGrad(fn: Fn, args: kn.NDArray[], opts: { wrt?: number[]; to
 /** Asserts kn.jvp along a random direction matches the central difference along it. */
 export function checkJvp(fn: Fn, args: kn.NDArray[], seed = 0, tol = 1e-6, eps = 1e-6): void {
   const r = mulberry32(seed + 1);
-  const dirs = args.map((a) => kn.array(Float64Array.from({ length: a.size }, () => r() * 2 - 1), 'float64').reshape(a.shape));
+  const dirs = args.map((a) =>
+    kn
+      .array(
+        Float64Array.from({ length: a.size }, () => r() * 2 - 1),
+        'float64',
+      )
+      .reshape(a.shape),
+  );
   const [, [t]] = kn.jvp((...xs) => fn(...xs), args, dirs);
   const shift = (h: number) => fn(...args.map((a, i) => kn.add(a, kn.multiply(dirs[i], h))));
   const numeric = kn.divide(kn.subtract(shift(eps), shift(-eps)), 2 * eps);
-  const a = Array.from(t.astype('float64').toTypedArray() as Float64Array), n = Array.from(numeric.toTypedArray() as Float64Array);
+  const a = Array.from(t.astype('float64').toTypedArray() as Float64Array),
+    n = Array.from(numeric.toTypedArray() as Float64Array);
   const scale = Math.max(1, ...n.map(Math.abs));
   const worst = Math.max(0, ...a.map((v, k) => Math.abs(v - n[k])));
   if (!(worst <= tol * scale)) expect(a).toEqual(n);
@@ -72,5 +85,10 @@ export function checkJvp(fn: Fn, args: kn.NDArray[], seed = 0, tol = 1e-6, eps =
 export function randomArray(shape: number[], seed = 0, lo = -1, hi = 1): kn.NDArray {
   const r = mulberry32(seed * 7919 + 17);
   const n = shape.reduce((a, b) => a * b, 1);
-  return kn.array(Float64Array.from({ length: n }, () => lo + r() * (hi - lo)), 'float64').reshape(shape);
+  return kn
+    .array(
+      Float64Array.from({ length: n }, () => lo + r() * (hi - lo)),
+      'float64',
+    )
+    .reshape(shape);
 }

@@ -14,7 +14,8 @@ const flat = (a: kn.NDArray) => Array.from(kn.astype(a, 'float64').toTypedArray(
 
 function compare(what: string, analytic: number[], numeric: number[], tol: number): void {
   const scale = Math.max(1, ...numeric.map(Math.abs));
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   analytic.forEach((a, k) => {
     const e = Math.abs(a - numeric[k]);
     if (!(e <= worst)) [worst, at] = [Number.isNaN(e) ? Infinity : e, k];
@@ -35,7 +36,8 @@ export function checkModuleGrads(
   opts: { call?: Call; wrtInputs?: number[]; tol?: number; eps?: number; seed?: number } = {},
 ): number {
   const call: Call = opts.call ?? ((m, ...xs) => m.forward(...xs) as kn.NDArray);
-  const tol = opts.tol ?? 1e-6, eps = opts.eps ?? 1e-6;
+  const tol = opts.tol ?? 1e-6,
+    eps = opts.eps ?? 1e-6;
   const out = call(model, ...inputs);
   const R = det(out.shape, opts.seed ?? 3);
   const loss = (m: kn.nn.Module, ...xs: kn.NDArray[]) => kn.sum(kn.multiply(call(m, ...xs), R));
@@ -49,14 +51,18 @@ export function checkModuleGrads(
   for (const [path, p] of params) {
     const g = gflat.get(path)!;
     expect(g.shape).toEqual(p.shape);
-    const num = numeric(p, (x) => {
-      model.update(kn.tree.unflatten([[path, x]]) as Record<string, unknown>);
-      try {
-        return value(...inputs);
-      } finally {
-        model.update(kn.tree.unflatten([[path, p]]) as Record<string, unknown>);
-      }
-    }, eps);
+    const num = numeric(
+      p,
+      (x) => {
+        model.update(kn.tree.unflatten([[path, x]]) as Record<string, unknown>);
+        try {
+          return value(...inputs);
+        } finally {
+          model.update(kn.tree.unflatten([[path, p]]) as Record<string, unknown>);
+        }
+      },
+      eps,
+    );
     compare(`parameter ${path}`, flat(g), num, tol);
     count += num.length;
   }

@@ -35,14 +35,37 @@ describe('reading a file written by ggml', () => {
     expect(g.metadata).toEqual({
       'general.architecture': 'test',
       'general.name': 'kiln fixture é',
-      't.u8': 200, 't.i8': -100, 't.u16': 60000, 't.i16': -30000, 't.u32': 4000000000, 't.i32': -2000000000,
-      't.f32': Math.fround(0.1), 't.bool': true, 't.u64': 18446744073709551615n, 't.i64': -9007199254740993n,
-      't.f64': 1e300, 't.arr_i32': [1, -2, 3, -4], 't.arr_f32': [0.5, -1.25, 3], 't.arr_str': ['a', '', 'tok▁'], 't.arr_empty': [],
+      't.u8': 200,
+      't.i8': -100,
+      't.u16': 60000,
+      't.i16': -30000,
+      't.u32': 4000000000,
+      't.i32': -2000000000,
+      't.f32': Math.fround(0.1),
+      't.bool': true,
+      't.u64': 18446744073709551615n,
+      't.i64': -9007199254740993n,
+      't.f64': 1e300,
+      't.arr_i32': [1, -2, 3, -4],
+      't.arr_f32': [0.5, -1.25, 3],
+      't.arr_str': ['a', '', 'tok▁'],
+      't.arr_empty': [],
     });
     expect(g.metadataTypes).toMatchObject({
-      't.u8': 'uint8', 't.i8': 'int8', 't.u16': 'uint16', 't.i16': 'int16', 't.u32': 'uint32', 't.i32': 'int32',
-      't.f32': 'float32', 't.bool': 'bool', 't.u64': 'uint64', 't.i64': 'int64', 't.f64': 'float64',
-      't.arr_i32': 'array<int32>', 't.arr_str': 'array<string>', 't.arr_empty': 'array<uint8>',
+      't.u8': 'uint8',
+      't.i8': 'int8',
+      't.u16': 'uint16',
+      't.i16': 'int16',
+      't.u32': 'uint32',
+      't.i32': 'int32',
+      't.f32': 'float32',
+      't.bool': 'bool',
+      't.u64': 'uint64',
+      't.i64': 'int64',
+      't.f64': 'float64',
+      't.arr_i32': 'array<int32>',
+      't.arr_str': 'array<string>',
+      't.arr_empty': 'array<uint8>',
     });
   });
 
@@ -88,13 +111,20 @@ describe("quantizing like ggml's reference", () => {
     return readFileSync(GGML_FILE).subarray(t.offset, t.offset + t.nbytes);
   };
 
-  for (const [type, name] of [['Q8_0', 'w.q8_0'], ['Q4_0', 'w.q4_0']] as const) {
+  for (const [type, name] of [
+    ['Q8_0', 'w.q8_0'],
+    ['Q4_0', 'w.q4_0'],
+  ] as const) {
     it(`${type} blocks are byte-identical to ggml's`, () => {
       expect(Buffer.from(quantize(type, src)).equals(stored(name))).toBe(true);
       const p = tmp(`${type}.gguf`);
       kn.saveGguf(p, { tensors: { w: kn.array(src).reshape([2, 256]) } }, { types: { w: type } });
       const mine = ggufTensorLayout(p)[0];
-      expect(readFileSync(p).subarray(mine.offset, mine.offset + mine.nbytes).equals(stored(name))).toBe(true);
+      expect(
+        readFileSync(p)
+          .subarray(mine.offset, mine.offset + mine.nbytes)
+          .equals(stored(name)),
+      ).toBe(true);
     });
   }
 
@@ -147,15 +177,51 @@ describe('writing', () => {
     const p = tmp('infer.gguf');
     kn.saveGguf(p, {
       tensors: { w: kn.ones([2, 3]) },
-      metadata: { i: 5, f: 0.5, s: 'x', b: false, big: 2 ** 40, bi: 7n, ubig: 2n ** 64n - 1n, arr: [1, 2.5], strs: ['a', 'b'], nested: [[1, 2], [3]], u: 7, ctx: 4096 },
+      metadata: {
+        i: 5,
+        f: 0.5,
+        s: 'x',
+        b: false,
+        big: 2 ** 40,
+        bi: 7n,
+        ubig: 2n ** 64n - 1n,
+        arr: [1, 2.5],
+        strs: ['a', 'b'],
+        nested: [[1, 2], [3]],
+        u: 7,
+        ctx: 4096,
+      },
       metadataTypes: { u: 'uint8', ctx: 'uint32', nested: 'array<array<uint16>>' },
     });
     const h = kn.loadGguf(p);
     expect(h.metadataTypes).toEqual({
-      i: 'int32', f: 'float32', s: 'string', b: 'bool', big: 'int64', bi: 'int64', ubig: 'uint64', arr: 'array<float32>',
-      strs: 'array<string>', nested: 'array<array<uint16>>', u: 'uint8', ctx: 'uint32',
+      i: 'int32',
+      f: 'float32',
+      s: 'string',
+      b: 'bool',
+      big: 'int64',
+      bi: 'int64',
+      ubig: 'uint64',
+      arr: 'array<float32>',
+      strs: 'array<string>',
+      nested: 'array<array<uint16>>',
+      u: 'uint8',
+      ctx: 'uint32',
     });
-    expect(h.metadata).toEqual({ i: 5, f: 0.5, s: 'x', b: false, big: 2 ** 40, bi: 7, ubig: 2n ** 64n - 1n, arr: [1, 2.5], strs: ['a', 'b'], nested: [[1, 2], [3]], u: 7, ctx: 4096 });
+    expect(h.metadata).toEqual({
+      i: 5,
+      f: 0.5,
+      s: 'x',
+      b: false,
+      big: 2 ** 40,
+      bi: 7,
+      ubig: 2n ** 64n - 1n,
+      arr: [1, 2.5],
+      strs: ['a', 'b'],
+      nested: [[1, 2], [3]],
+      u: 7,
+      ctx: 4096,
+    });
     // nested arrays whose inner types differ, or that are empty, read back as 'array<array>' and save again
     const q = tmp('nested.gguf');
     kn.saveGguf(q, { tensors: {}, metadata: { mixed: [[1], ['a', 'b'], [true]], empty: [] }, metadataTypes: { mixed: 'array<array>', empty: 'array<array>' } });
@@ -169,7 +235,10 @@ describe('writing', () => {
   it('honours general.alignment, and copies tensors it cannot view aligned', () => {
     for (const alignment of [1, 64, 4096]) {
       const p = tmp(`align${alignment}.gguf`);
-      kn.saveGguf(p, { tensors: { a: kn.array([1, 2, 3], 'int8'), b: kn.arange(5, 'float32'), c: kn.ones([3], 'float64') }, metadata: { 'general.alignment': alignment } });
+      kn.saveGguf(p, {
+        tensors: { a: kn.array([1, 2, 3], 'int8'), b: kn.arange(5, 'float32'), c: kn.ones([3], 'float64') },
+        metadata: { 'general.alignment': alignment },
+      });
       const h = kn.loadGguf(p);
       expect(h.alignment).toBe(alignment);
       expect(h.metadataTypes['general.alignment']).toBe('uint32');
@@ -233,7 +302,10 @@ describe('writing', () => {
 
   it('rejects what GGUF or ggml cannot hold, with clear errors', () => {
     const p = tmp('bad.gguf');
-    const t = (tensors: Record<string, kn.Array>, opts = {}, metadata = {}, metadataTypes = {}) => () => kn.saveGguf(p, { tensors, metadata, metadataTypes }, opts);
+    const t =
+      (tensors: Record<string, kn.Array>, opts = {}, metadata = {}, metadataTypes = {}) =>
+      () =>
+        kn.saveGguf(p, { tensors, metadata, metadataTypes }, opts);
     expect(t({ w: kn.ones([2, 10]) }, { types: { w: 'Q8_0' } })).toThrow(/last axis \(10\) is not a multiple of the block size 32/);
     expect(t({ w: kn.ones([32]) }, { types: { w: 'Q4_K' } })).toThrow(/cannot write ggml type Q4_K/);
     expect(t({ w: kn.ones([2], 'uint8') })).toThrow(/dtype uint8.*astype/);
@@ -251,11 +323,31 @@ describe('writing', () => {
 
 class B {
   parts: Buffer[] = [];
-  u32(v: number) { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); this.parts.push(b); return this; }
-  u64(v: bigint | number) { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); this.parts.push(b); return this; }
-  str(s: string) { const b = Buffer.from(s); this.u64(b.length); this.parts.push(b); return this; }
-  raw(b: Buffer) { this.parts.push(b); return this; }
-  get buf() { return Buffer.concat(this.parts); }
+  u32(v: number) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v >>> 0);
+    this.parts.push(b);
+    return this;
+  }
+  u64(v: bigint | number) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    this.parts.push(b);
+    return this;
+  }
+  str(s: string) {
+    const b = Buffer.from(s);
+    this.u64(b.length);
+    this.parts.push(b);
+    return this;
+  }
+  raw(b: Buffer) {
+    this.parts.push(b);
+    return this;
+  }
+  get buf() {
+    return Buffer.concat(this.parts);
+  }
 }
 const MAGIC = 0x46554747;
 const head = (nt: number | bigint, nkv: number | bigint, version = 3) => new B().u32(MAGIC).u32(version).u64(nt).u64(nkv);
@@ -264,7 +356,11 @@ describe('corrupt and hostile files', () => {
   const p = tmp('hostile.gguf');
   const small = (() => {
     const q = tmp('small.gguf');
-    kn.saveGguf(q, { tensors: { a: kn.arange(8, 'float32'), q: kn.full([32], 0.5) }, metadata: { name: 'x', arr: [[1], [2, 3]], f: 1.5 } }, { types: { q: 'Q8_0' } });
+    kn.saveGguf(
+      q,
+      { tensors: { a: kn.arange(8, 'float32'), q: kn.full([32], 0.5) }, metadata: { name: 'x', arr: [[1], [2, 3]], f: 1.5 } },
+      { types: { q: 'Q8_0' } },
+    );
     return readFileSync(q);
   })();
 
@@ -276,18 +372,75 @@ describe('corrupt and hostile files', () => {
     ['huge tensor count', head(2n ** 60n, 0).buf, /tensor count 1152921504606846976 is too large/],
     ['huge kv count', head(0, 2n ** 63n).buf, /metadata count 9223372036854775808 is too large/],
     ['huge key length', head(0, 1).u64(2n ** 63n).buf, /key 0 length 9223372036854775808 is too large/],
-    ['huge string value', head(0, 1).str('k').u32(8).u64(2n ** 40n).buf, /length 1099511627776 is too large/],
-    ['huge array', head(0, 1).str('k').u32(9).u32(5).u64(2n ** 50n).buf, /element count 1125899906842624 is too large/],
-    ['deep arrays', (() => { const b = head(0, 1).str('k').u32(9); for (let i = 0; i < 20; i++) b.u32(9).u64(1); return b.u32(0).u64(0).buf; })(), /nests arrays more than 8 deep/],
+    [
+      'huge string value',
+      head(0, 1)
+        .str('k')
+        .u32(8)
+        .u64(2n ** 40n).buf,
+      /length 1099511627776 is too large/,
+    ],
+    [
+      'huge array',
+      head(0, 1)
+        .str('k')
+        .u32(9)
+        .u32(5)
+        .u64(2n ** 50n).buf,
+      /element count 1125899906842624 is too large/,
+    ],
+    [
+      'deep arrays',
+      (() => {
+        const b = head(0, 1).str('k').u32(9);
+        for (let i = 0; i < 20; i++) b.u32(9).u64(1);
+        return b.u32(0).u64(0).buf;
+      })(),
+      /nests arrays more than 8 deep/,
+    ],
     ['bad value type', head(0, 1).str('k').u32(13).buf, /invalid value type 13/],
     ['bad array element type', head(0, 1).str('k').u32(9).u32(77).u64(1).buf, /invalid element type 77/],
-    ['bool byte 2', head(0, 1).str('k').u32(7).raw(Buffer.from([2])).buf, /bool with byte value 2/],
-    ['duplicate key', head(0, 2).str('k').u32(0).raw(Buffer.from([1])).str('k').u32(0).raw(Buffer.from([1])).buf, /duplicate metadata key 'k'/],
+    [
+      'bool byte 2',
+      head(0, 1)
+        .str('k')
+        .u32(7)
+        .raw(Buffer.from([2])).buf,
+      /bool with byte value 2/,
+    ],
+    [
+      'duplicate key',
+      head(0, 2)
+        .str('k')
+        .u32(0)
+        .raw(Buffer.from([1]))
+        .str('k')
+        .u32(0)
+        .raw(Buffer.from([1])).buf,
+      /duplicate metadata key 'k'/,
+    ],
     ['alignment not a power of two', head(0, 1).str('general.alignment').u32(4).u32(24).buf, /not a uint32 power of two/],
     ['alignment of the wrong type', head(0, 1).str('general.alignment').u32(5).u32(32).buf, /not a uint32 power of two/],
     ['5 dimensions', head(1, 0).str('t').u32(5).buf, /has 5 dimensions/],
-    ['huge dimension', head(1, 0).str('t').u32(2).u64(2n ** 62n).u64(1).buf, /dimension 0 of 4611686018427387904 is too large/],
-    ['overflowing dimensions', head(1, 0).str('t').u32(3).u64(2n ** 30n).u64(2n ** 30n).u64(2n ** 30n).buf, /too many elements/],
+    [
+      'huge dimension',
+      head(1, 0)
+        .str('t')
+        .u32(2)
+        .u64(2n ** 62n)
+        .u64(1).buf,
+      /dimension 0 of 4611686018427387904 is too large/,
+    ],
+    [
+      'overflowing dimensions',
+      head(1, 0)
+        .str('t')
+        .u32(3)
+        .u64(2n ** 30n)
+        .u64(2n ** 30n)
+        .u64(2n ** 30n).buf,
+      /too many elements/,
+    ],
     ['unknown type', head(1, 0).str('t').u32(1).u64(1).u32(99).u64(0).buf, /unknown ggml type 99/],
     ['unsupported type', head(1, 0).str('t').u32(1).u64(256).u32(13).u64(0).buf, /Q5_K, which kiln cannot load yet/],
     ['row not a multiple of the block', head(1, 0).str('t').u32(1).u64(33).u32(8).u64(0).buf, /not a multiple of the Q8_0 block size 32/],
@@ -310,13 +463,19 @@ describe('corrupt and hostile files', () => {
     const end = Math.max(...ggufTensorLayout(p).map((t) => t.offset + t.nbytes));
     for (let n = 0; n < end; n++) {
       writeFileSync(p, small.subarray(0, n));
-      expect(throwsError(() => kn.loadGguf(p)), `truncated to ${n} bytes`).toBe(true);
+      expect(
+        throwsError(() => kn.loadGguf(p)),
+        `truncated to ${n} bytes`,
+      ).toBe(true);
     }
     const ggml = readFileSync(GGML_FILE);
     const ggmlEnd = Math.max(...ggufTensorLayout(GGML_FILE).map((t) => t.offset + t.nbytes));
     for (let n = 0; n < ggmlEnd; n += 37) {
       writeFileSync(p, ggml.subarray(0, n));
-      expect(throwsError(() => kn.loadGguf(p)), `truncated to ${n} bytes`).toBe(true);
+      expect(
+        throwsError(() => kn.loadGguf(p)),
+        `truncated to ${n} bytes`,
+      ).toBe(true);
     }
     expect(kn.memory.buffers()).toBe(before);
   });

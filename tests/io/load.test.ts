@@ -22,7 +22,13 @@ describe('kn.load', () => {
   });
 
   it('recognises files with other names by their first bytes', () => {
-    for (const [src, name] of [['a.npy', 'a.bin'], ['b.npz', 'b.zip'], ['c.safetensors', 'c.st'], ['d.gguf', 'd.model']]) copyFileSync(tmp(src), tmp(name));
+    for (const [src, name] of [
+      ['a.npy', 'a.bin'],
+      ['b.npz', 'b.zip'],
+      ['c.safetensors', 'c.st'],
+      ['d.gguf', 'd.model'],
+    ])
+      copyFileSync(tmp(src), tmp(name));
     expect(kn.load(tmp('a.bin'))).toBeInstanceOf(kn.Array);
     expect(Object.keys(kn.load(tmp('b.zip')) as object)).toEqual(['x']);
     expect(Object.keys(kn.load(tmp('c.st')) as object)).toEqual(['y']);

@@ -8,7 +8,12 @@ import type { DType } from '../../core/dtype.js';
 import { npyHeader } from '../../ops/io/npy.js';
 import { FIXTURES, SEED, loadArray, arrayOfBytes, bytesOf, randomArray, tempDir, throwsError } from './util.js';
 
-interface Case { dtype: DType; shape: number[]; values: (number | string | boolean)[]; writable: boolean }
+interface Case {
+  dtype: DType;
+  shape: number[];
+  values: (number | string | boolean)[];
+  writable: boolean;
+}
 const cases = JSON.parse(readFileSync(FIXTURES + 'io_cases.json', 'utf8')) as { npy: Record<string, Case> };
 const tmp = tempDir('npy');
 
@@ -55,9 +60,11 @@ describe('reading numpy files', () => {
   it('views Fortran-ordered data without reordering it (element [i, j] is right)', () => {
     const a = loadArray(FIXTURES + 'fortran_3d_i16.npy');
     expect(a.tolist()).toEqual(kn.arange(24, 'int16').reshape([2, 3, 4]).tolist());
-    expect(loadArray(FIXTURES + 'fortran_f32.npy').transpose().tolist()).toEqual(
-      kn.arange(12, 'float32').reshape([3, 4]).transpose().tolist(),
-    );
+    expect(
+      loadArray(FIXTURES + 'fortran_f32.npy')
+        .transpose()
+        .tolist(),
+    ).toEqual(kn.arange(12, 'float32').reshape([3, 4]).transpose().tolist());
   });
 });
 
@@ -115,8 +122,23 @@ describe("writing numpy's bytes", () => {
     const base = kn.arange(12, 'float32').reshape([3, 4]);
     const views: [kn.Array, unknown][] = [
       [base.transpose(), base.transpose().tolist()],
-      [kn.slice(base, [{ start: 1, stop: 3 }, { start: 0, stop: 4, step: 2 }]), [[4, 6], [8, 10]]],
-      [kn.broadcastTo(kn.arange(3), [2, 3]), [[0, 1, 2], [0, 1, 2]]],
+      [
+        kn.slice(base, [
+          { start: 1, stop: 3 },
+          { start: 0, stop: 4, step: 2 },
+        ]),
+        [
+          [4, 6],
+          [8, 10],
+        ],
+      ],
+      [
+        kn.broadcastTo(kn.arange(3), [2, 3]),
+        [
+          [0, 1, 2],
+          [0, 1, 2],
+        ],
+      ],
       [base.add(1), base.add(1).tolist()], // lazy: saving evaluates
     ];
     for (const [i, [v, want]] of views.entries()) {
@@ -153,7 +175,10 @@ describe('corrupt and hostile files', () => {
     const before = kn.memory.buffers();
     for (let n = 0; n < good.length; n++) {
       writeFileSync(p, good.subarray(0, n));
-      expect(throwsError(() => loadArray(p)), `truncated to ${n} bytes`).toBe(true);
+      expect(
+        throwsError(() => loadArray(p)),
+        `truncated to ${n} bytes`,
+      ).toBe(true);
     }
     expect(kn.memory.buffers()).toBe(before);
   });
@@ -185,13 +210,17 @@ describe('corrupt and hostile files', () => {
   };
   const hostile: [string, Buffer, RegExp][] = [
     ['huge shape', header("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }"), /needs 40000000000 bytes/],
-    ['overflowing shape', header("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999, 99999999999), }"), /not a tuple of non-negative integers/],
+    [
+      'overflowing shape',
+      header("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999, 99999999999), }"),
+      /not a tuple of non-negative integers/,
+    ],
     ['negative dim', header("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }"), /shape/],
     ['object dtype', header("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"), /object/],
     ['complex dtype', header("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }"), /complex/],
     ['structured dtype', header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"), /structured/],
     ['missing key', header("{'descr': '<f4', 'shape': (1,), }"), /keys/],
-    ['not a dict', header("[1, 2]"), /not a dict/],
+    ['not a dict', header('[1, 2]'), /not a dict/],
     ['garbage', header("{'descr': '<f4', 'fortran_order': Fals"), /header/],
     ['deep nesting', header('('.repeat(100) + ')'.repeat(100)), /nests too deeply|not a dict/],
     ['huge v2 header length', Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0xff, 0xff, 0xff, 0x7f, 0x7b]), /header length 2147483647 exceeds/],

@@ -10,7 +10,12 @@ import { crc32, readEntry, readZipDirectory, ZipWriter } from '../../ops/io/zip.
 import { npyHeader } from '../../ops/io/npy.js';
 import { FIXTURES, SEED, loadRecord, arrayOfBytes, bytesOf, randomArray, tempDir, throwsError } from './util.js';
 
-interface Member { dtype: string; shape: number[]; values: unknown[]; npy_hex: string }
+interface Member {
+  dtype: string;
+  shape: number[];
+  values: unknown[];
+  npy_hex: string;
+}
 const cases = JSON.parse(readFileSync(FIXTURES + 'io_cases.json', 'utf8')) as { npz: Record<string, Record<string, Member>> };
 const tmp = tempDir('npz');
 
@@ -192,7 +197,10 @@ describe('corrupt and hostile archives', () => {
     for (const good of [stored, deflated]) {
       for (let n = 0; n < good.length; n++) {
         writeFileSync(p, good.subarray(0, n));
-        expect(throwsError(() => loadRecord(p)), `truncated to ${n} bytes`).toBe(true);
+        expect(
+          throwsError(() => loadRecord(p)),
+          `truncated to ${n} bytes`,
+        ).toBe(true);
       }
     }
     expect(kn.memory.buffers()).toBe(before);

@@ -13,8 +13,19 @@ const tmp = tempDir('st');
 // zero-copy checks out, and then on purpose.
 const hasMap = process.env.KILN_NO_MMAP !== '1';
 const ST: Record<DType, string> = {
-  bool: 'BOOL', uint8: 'U8', int8: 'I8', uint16: 'U16', int16: 'I16', uint32: 'U32', int32: 'I32',
-  uint64: 'U64', int64: 'I64', float16: 'F16', bfloat16: 'BF16', float32: 'F32', float64: 'F64',
+  bool: 'BOOL',
+  uint8: 'U8',
+  int8: 'I8',
+  uint16: 'U16',
+  int16: 'I16',
+  uint32: 'U32',
+  int32: 'I32',
+  uint64: 'U64',
+  int64: 'I64',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  float32: 'F32',
+  float64: 'F64',
 };
 
 /** A safetensors file from a header object and a data section. */
@@ -53,7 +64,11 @@ describe('format', () => {
     fc.assert(
       fc.property(
         fc.array(randomArray(DTYPES), { maxLength: 5 }),
-        fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== '__metadata__'), fc.string({ maxLength: 12 }), { maxKeys: 3 }),
+        fc.dictionary(
+          fc.string({ maxLength: 8 }).filter((k) => k !== '__metadata__'),
+          fc.string({ maxLength: 12 }),
+          { maxKeys: 3 },
+        ),
         (list, metadata) => {
           const tensors: Record<string, kn.Array> = {};
           list.forEach((r, j) => (tensors[`t.${j}`] = arrayOfBytes(r.raw, r.shape, r.dtype)));
@@ -201,7 +216,10 @@ describe('sharded sets', () => {
     const p = index(wm);
     const all = loadRecord(p);
     expect(Object.keys(all).sort()).toEqual(['a.weight', 'b.bias', 'c.weight']);
-    expect(all['c.weight'].tolist()).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(all['c.weight'].tolist()).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
     const { metadata } = kn.loadSafetensors(p);
     expect(metadata).toEqual({ format: 'pt', total_size: '26' });
   });
@@ -268,7 +286,10 @@ describe('corrupt and hostile files', () => {
     const before = kn.memory.buffers();
     for (let n = 0; n < good.length; n++) {
       writeFileSync(p, good.subarray(0, n));
-      expect(throwsError(() => loadRecord(p)), `truncated to ${n} bytes`).toBe(true);
+      expect(
+        throwsError(() => loadRecord(p)),
+        `truncated to ${n} bytes`,
+      ).toBe(true);
     }
     expect(kn.memory.buffers()).toBe(before);
   });

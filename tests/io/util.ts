@@ -32,8 +32,19 @@ export function arrayOfBytes(raw: Uint8Array, shape: number[], dtype: DType): kn
 }
 
 const SIZES: Record<DType, number> = {
-  bool: 1, uint8: 1, uint16: 2, uint32: 4, uint64: 8, int8: 1, int16: 2, int32: 4, int64: 8,
-  float16: 2, bfloat16: 2, float32: 4, float64: 8,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  float16: 2,
+  bfloat16: 2,
+  float32: 4,
+  float64: 8,
 };
 
 export interface RandomArray {

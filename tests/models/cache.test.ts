@@ -9,11 +9,10 @@ import type { KVCacheLike, LanguageModel } from '../../models/types.js';
 import { CONFIGS, randomize, randomTokens, referenceForward, relErr, tok, type Visible } from './tiny.js';
 
 /** [B, H, L, D] keys whose every element is its absolute position (so contents are readable). */
-const rows = (start: number, L: number, B = 1, H = 2, D = 3) =>
-  kn.broadcastTo(kn.arange(start, start + L, 'float32').reshape([1, 1, L, 1]), [B, H, L, D]);
+const rows = (start: number, L: number, B = 1, H = 2, D = 3) => kn.broadcastTo(kn.arange(start, start + L, 'float32').reshape([1, 1, L, 1]), [B, H, L, D]);
 
 /** The positions a fetched [1, H, S, D] key array holds, read from head 0, feature 0. */
-const held = (k: kn.NDArray) => (k.index(0, 0, kn.sliceOf(), 0).tolist() as number[]);
+const held = (k: kn.NDArray) => k.index(0, 0, kn.sliceOf(), 0).tolist() as number[];
 
 function tiny(name = 'llama'): LanguageModel & kn.nn.Module {
   const m = createModel(CONFIGS[name]) as LanguageModel & kn.nn.Module;
@@ -131,10 +130,14 @@ describe('RotatingKVCache', () => {
     expect(held(k2).sort((a, b) => a - b)).toEqual([0, 5, 6, 7, 8, 9]);
   });
 
-  for (const [maxSize, keep] of [[8, 0], [8, 2]] as const) {
+  for (const [maxSize, keep] of [
+    [8, 0],
+    [8, 2],
+  ] as const) {
     it(`maxSize ${maxSize}, keep ${keep}: decoding equals full attention under the same visibility`, () => {
       const m = tiny('llama');
-      const T = 20, W = maxSize - keep;
+      const T = 20,
+        W = maxSize - keep;
       const vis: Visible = (_b, i, j) => j <= i && (j < keep || j > i - W);
       const t = randomTokens(1, T, 61, 4);
       const full = m.forward(tok(t), { mask: jsMask(T, vis) });
@@ -219,7 +222,9 @@ describe('prompt cache files', () => {
 describe('errors', () => {
   it('bad updates and constructor arguments', () => {
     const c = new KVCache();
-    expect(() => c.updateAndFetch(kn.ones([2, 3, 4]), kn.ones([2, 3, 4]))).toThrow(/keys and values must have shape \[B, nKvHeads, L, headDim\], got keys \[2, 3, 4\]/);
+    expect(() => c.updateAndFetch(kn.ones([2, 3, 4]), kn.ones([2, 3, 4]))).toThrow(
+      /keys and values must have shape \[B, nKvHeads, L, headDim\], got keys \[2, 3, 4\]/,
+    );
     expect(() => c.updateAndFetch(kn.ones([1, 2, 3, 4]), kn.ones([1, 2, 2, 4]))).toThrow(/must agree in B, nKvHeads and L/);
     c.updateAndFetch(kn.ones([1, 2, 1, 4]), kn.ones([1, 2, 1, 4]));
     expect(() => c.updateAndFetch(kn.ones([1, 3, 1, 4]), kn.ones([1, 3, 1, 4]))).toThrow(/keys \[1, 3, 1, 4\] do not match the cache's \[1, 2, \*, 4\]/);

@@ -20,7 +20,12 @@ describe.each(NAMES)('%s chat templates', (name) => {
     for (const it of fx.items) {
       const where = `${it.template} ${it.conversation} gen=${it.add_generation_prompt} tools=${it.tools}`;
       const template = it.template === 'default' ? tok.chatTemplate! : ownTemplate(it.template);
-      const opts = { addGenerationPrompt: it.add_generation_prompt, tools: it.tools ? inp.tools : null, templateArgs: it.extra, specialTokens: tok.specialTokens };
+      const opts = {
+        addGenerationPrompt: it.add_generation_prompt,
+        tools: it.tools ? inp.tools : null,
+        templateArgs: it.extra,
+        specialTokens: tok.specialTokens,
+      };
       const render = () => applyChatTemplate(template, conversations[it.conversation], opts);
       if (typeof it.text === 'string') expect(render(), where).toBe(it.text);
       else expect(render, where).toThrow(it.text.error.replace(/^TemplateError: /, ''));
@@ -38,7 +43,9 @@ describe('tokenized chat', () => {
     expect(ids).toEqual(l3.encode(text, { addSpecialTokens: false }));
     expect(ids.filter((i) => i === 128000)).toEqual([128000]);
     // Mistral's tokenizer adds <s> on encode; our [INST] template writes it itself: one <s> only
-    const mi = Tokenizer.fromJSON(readJson(`${folderOf('mistral')}/tokenizer.json`), (await tokenizer('mistral')).config, { chatTemplate: ownTemplate('mistral') });
+    const mi = Tokenizer.fromJSON(readJson(`${folderOf('mistral')}/tokenizer.json`), (await tokenizer('mistral')).config, {
+      chatTemplate: ownTemplate('mistral'),
+    });
     const mids = mi.applyChatTemplate(inp.conversations.user, { tokenize: true });
     expect(mids[0]).toBe(1);
     expect(mids[1]).not.toBe(1);
@@ -67,7 +74,9 @@ describe('tokenized chat', () => {
     expect(q.applyChatTemplate(msgs, { tokenize: false, continueFinalMessage: true })).toBe(
       '<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n1, 2,',
     );
-    expect(q.applyChatTemplate(msgs, { tokenize: false })).toBe('<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n1, 2,<|im_end|>\n');
+    expect(q.applyChatTemplate(msgs, { tokenize: false })).toBe(
+      '<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n1, 2,<|im_end|>\n',
+    );
     expect(() => q.applyChatTemplate(msgs, { tokenize: false, continueFinalMessage: true, addGenerationPrompt: true })).toThrow(
       /addGenerationPrompt and continueFinalMessage cannot both be set/,
     );
@@ -94,7 +103,15 @@ describe('helpers and errors', () => {
   it('pickChatTemplate', () => {
     expect(pickChatTemplate('A', 'cfg')).toBe('A');
     expect(pickChatTemplate(undefined, 'cfg')).toBe(undefined);
-    expect(pickChatTemplate([{ name: 'rag', template: 'R' }, { name: 'default', template: 'D' }], 'cfg')).toBe('D');
+    expect(
+      pickChatTemplate(
+        [
+          { name: 'rag', template: 'R' },
+          { name: 'default', template: 'D' },
+        ],
+        'cfg',
+      ),
+    ).toBe('D');
     expect(() => pickChatTemplate(3, 'cfg.json')).toThrow('[models] cfg.json: chat_template must be a string or a list of {name, template}, got number');
     expect(() => pickChatTemplate([{ name: 'x' }], 'cfg.json')).toThrow(/entries must be \{name, template\}/);
   });

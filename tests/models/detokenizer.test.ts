@@ -26,7 +26,40 @@ function checkStream(tok: Tokenizer, ids: number[], skip: boolean): void {
   expect(parts.reduce((n, p) => n + fffd(p), 0)).toBe(fffd(full));
 }
 
-const PIECES = ['😀', '👍🏽', '👨‍👩‍👧‍👦', '🇺🇸', '日本語', '中文', '한국어', 'e\u0301', 'a\u0308', ' ', '  ', '   ', '\n', '\n\n', '\t', 'Hello', ' world', 'ça', '€', '—', "'s", " n't", ' .', ' ,', ' ?', ' !', '123', '3.14', '<|im_end|>', '</s>', '<s>', '▁'];
+const PIECES = [
+  '😀',
+  '👍🏽',
+  '👨‍👩‍👧‍👦',
+  '🇺🇸',
+  '日本語',
+  '中文',
+  '한국어',
+  'e\u0301',
+  'a\u0308',
+  ' ',
+  '  ',
+  '   ',
+  '\n',
+  '\n\n',
+  '\t',
+  'Hello',
+  ' world',
+  'ça',
+  '€',
+  '—',
+  "'s",
+  " n't",
+  ' .',
+  ' ,',
+  ' ?',
+  ' !',
+  '123',
+  '3.14',
+  '<|im_end|>',
+  '</s>',
+  '<s>',
+  '▁',
+];
 const text = fc.oneof(
   fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 24 }).map((a) => a.join('')),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),

@@ -117,7 +117,8 @@ describe('cached decoding equals the full forward', () => {
   it('a left-padded batch gives each row the logits of its unpadded forward', () => {
     for (const name of ['llama', 'qwen3', 'mistral']) {
       const m = build(name);
-      const a = randomTokens(1, 9, 61, 21)[0], b = randomTokens(1, 5, 61, 22)[0];
+      const a = randomTokens(1, 9, 61, 21)[0],
+        b = randomTokens(1, 5, 61, 22)[0];
       const pad = [0, 4];
       const batch = [a, [0, 0, 0, 0, ...b]];
       const cache = makeCache(m, { leftPadding: pad });
@@ -134,15 +135,26 @@ describe('cached decoding equals the full forward', () => {
 });
 
 describe('weights', () => {
-  const names = (m: kn.nn.Module) => kn.tree.flatten(m.parameters()).map(([k]) => k).sort();
+  const names = (m: kn.nn.Module) =>
+    kn.tree
+      .flatten(m.parameters())
+      .map(([k]) => k)
+      .sort();
 
   it('module trees carry Hugging Face names', () => {
     const layer0 = (m: kn.nn.Module) => names(m).filter((k) => !k.startsWith('model.layers.1.'));
     expect(layer0(build('llama'))).toEqual([
-      'lm_head.weight', 'model.embed_tokens.weight', 'model.layers.0.input_layernorm.weight',
-      'model.layers.0.mlp.down_proj.weight', 'model.layers.0.mlp.gate_proj.weight', 'model.layers.0.mlp.up_proj.weight',
-      'model.layers.0.post_attention_layernorm.weight', 'model.layers.0.self_attn.k_proj.weight',
-      'model.layers.0.self_attn.o_proj.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.v_proj.weight',
+      'lm_head.weight',
+      'model.embed_tokens.weight',
+      'model.layers.0.input_layernorm.weight',
+      'model.layers.0.mlp.down_proj.weight',
+      'model.layers.0.mlp.gate_proj.weight',
+      'model.layers.0.mlp.up_proj.weight',
+      'model.layers.0.post_attention_layernorm.weight',
+      'model.layers.0.self_attn.k_proj.weight',
+      'model.layers.0.self_attn.o_proj.weight',
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.self_attn.v_proj.weight',
       'model.norm.weight',
     ]);
     const qwen2 = layer0(build('qwen2'));
@@ -211,15 +223,25 @@ describe('registry and errors', () => {
   it('registerFamily adds a type', () => {
     registerFamily('llama_alias', { create: (c) => createModel({ ...c, model_type: 'llama' }) });
     expect(createModel({ ...CONFIGS.llama, model_type: 'llama_alias' }).numLayers).toBe(2);
-    expect(() => registerFamily('', { create: () => { throw new Error('x'); } })).toThrow(/non-empty/);
+    expect(() =>
+      registerFamily('', {
+        create: () => {
+          throw new Error('x');
+        },
+      }),
+    ).toThrow(/non-empty/);
   });
 
   it('bad configs name the field and the value', () => {
     const { hidden_size: _h, ...noHidden } = CONFIGS.llama;
     expect(() => createModel(noHidden)).toThrow('[models] llama config: hidden_size must be a positive integer, got nothing (missing)');
-    expect(() => createModel({ ...CONFIGS.llama, num_key_value_heads: 3 })).toThrow(/num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)/);
+    expect(() => createModel({ ...CONFIGS.llama, num_key_value_heads: 3 })).toThrow(
+      /num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)/,
+    );
     expect(() => createModel({ ...CONFIGS.qwen2, vocab_size: 1.5 })).toThrow(/qwen2 config: vocab_size must be a positive integer, got 1\.5/);
-    expect(() => createModel({ ...CONFIGS.llama, rope_scaling: { type: 'yarnish', factor: 2 } })).toThrow(/unsupported rope_scaling type "yarnish"; supported: default, linear, dynamic, llama3, yarn/);
+    expect(() => createModel({ ...CONFIGS.llama, rope_scaling: { type: 'yarnish', factor: 2 } })).toThrow(
+      /unsupported rope_scaling type "yarnish"; supported: default, linear, dynamic, llama3, yarn/,
+    );
     expect(() => createModel({ ...CONFIGS.llama, rope_scaling: { rope_type: 'llama3' } })).toThrow(/factor must be a finite number/);
     expect(() => createModel({ ...CONFIGS.phi3, partial_rotary_factor: 2 })).toThrow(/partial_rotary_factor must be in \(0, 1\]/);
     expect(() => createModel({ ...CONFIGS.qwen3, layer_types: ['full_attention'] })).toThrow(/layer_types has 1 entries for 2 layers/);

@@ -32,7 +32,10 @@ interface Hf {
   tj: { model: { vocab: Record<string, number>; merges: (string | [string, string])[] }; added_tokens: { id: number; content: string; special: boolean }[] };
   cfg: Record<string, unknown>;
 }
-const hf = (name: Name): Hf => ({ tj: readJson(join(folderOf(name), 'tokenizer.json')) as unknown as Hf['tj'], cfg: readJson(join(folderOf(name), 'tokenizer_config.json')) });
+const hf = (name: Name): Hf => ({
+  tj: readJson(join(folderOf(name), 'tokenizer.json')) as unknown as Hf['tj'],
+  cfg: readJson(join(folderOf(name), 'tokenizer_config.json')),
+});
 
 /** tokens by id (vocab and added tokens) and llama.cpp token types */
 function tokensAndTypes({ tj }: Hf, typeOf: (tok: string, id: number) => number): { tokens: string[]; types: number[] } {
@@ -106,7 +109,10 @@ function roundTrip(file: string, metadata: Meta): Record<string, GgufValue> {
 
 const CASES: { name: Name; meta: () => Meta }[] = [
   // this Llama-3 tokenizer.json adds no BOS, so the flag says so (llama.cpp's default for llama-bpe is true)
-  { name: 'llama3', meta: () => gpt2Meta(hf('llama3'), 'llama-bpe', { bos_token_id: 128000, eos_token_id: 128001, eot_token_id: 128009 }, { add_bos_token: false }) },
+  {
+    name: 'llama3',
+    meta: () => gpt2Meta(hf('llama3'), 'llama-bpe', { bos_token_id: 128000, eos_token_id: 128001, eot_token_id: 128009 }, { add_bos_token: false }),
+  },
   { name: 'mistral', meta: () => llamaMeta(hf('mistral')) },
   { name: 'qwen3', meta: () => gpt2Meta(hf('qwen3'), 'qwen2', { eos_token_id: 151645, padding_token_id: 151643 }, { add_bos_token: false }) },
 ];
@@ -143,7 +149,10 @@ describe.each(CASES)('$name from a GGUF file', ({ name, meta }) => {
     const want = { llama3: [128000, [128001, 128009], 128256], mistral: [1, [2], 32000], qwen3: [null, [151645], 151669] }[name];
     expect([tok.bosTokenId, tok.eosTokenIds, tok.vocabSize]).toEqual(want);
     expect(tok.chatTemplate).toBe(m['tokenizer.chat_template'] ?? null);
-    if (name === 'qwen3') expect(tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { tokenize: false, addGenerationPrompt: true })).toBe('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
+    if (name === 'qwen3')
+      expect(tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { tokenize: false, addGenerationPrompt: true })).toBe(
+        '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n',
+      );
     if (name === 'mistral') {
       const ids = tok.applyChatTemplate([{ role: 'user', content: 'Hi' }]);
       expect(tok.decode(ids)).toBe('<s> [INST] Hi [/INST]');
@@ -184,7 +193,12 @@ describe('GGUF details', () => {
     const bl = (t: string) => bytes(t).join('');
     const tokens = [bl('1'), bl('2'), bl('12'), bl('e'), bl('\u0301'), bl('\u00e9'), ...bytes('\u0301'), ...bytes('\u00e9')];
     const merges = ['1 2', bytes('\u0301').join(' '), bytes('\u00e9').join(' ')];
-    const meta = (pre: string) => ({ 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.pre': pre, 'tokenizer.ggml.tokens': tokens, 'tokenizer.ggml.merges': merges });
+    const meta = (pre: string) => ({
+      'tokenizer.ggml.model': 'gpt2',
+      'tokenizer.ggml.pre': pre,
+      'tokenizer.ggml.tokens': tokens,
+      'tokenizer.ggml.merges': merges,
+    });
     expect(Tokenizer.fromGGUF(meta('default')).encode('12')).toEqual([2]);
     expect(Tokenizer.fromGGUF(meta('smollm')).encode('12')).toEqual([0, 1]);
     expect(Tokenizer.fromGGUF(meta('qwen2')).encode('12')).toEqual([0, 1]);
@@ -200,9 +214,15 @@ describe('GGUF details', () => {
     );
     expect(() => Tokenizer.fromGGUF({ 'tokenizer.ggml.model': 'gpt2' })).toThrow('[models] GGUF metadata has no tokenizer.ggml.tokens');
     const base = { 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.tokens': ['a', 'b', 'ab'], 'tokenizer.ggml.merges': ['a b'] };
-    expect(() => Tokenizer.fromGGUF({ ...base, 'tokenizer.ggml.pre': 'falcon3' })).toThrow(/tokenizer\.ggml\.pre "falcon3" is not supported; supported: llama-bpe, qwen2/);
-    expect(() => Tokenizer.fromGGUF({ ...base, 'tokenizer.ggml.token_type': [1, 1] })).toThrow('[models] GGUF tokenizer.ggml.token_type has 2 entries for 3 tokens');
-    expect(() => Tokenizer.fromGGUF({ ...base, 'tokenizer.ggml.eos_token_id': 7 })).toThrow('[models] GGUF tokenizer.ggml.eos_token_id = 7 is outside the vocabulary of 3 tokens');
+    expect(() => Tokenizer.fromGGUF({ ...base, 'tokenizer.ggml.pre': 'falcon3' })).toThrow(
+      /tokenizer\.ggml\.pre "falcon3" is not supported; supported: llama-bpe, qwen2/,
+    );
+    expect(() => Tokenizer.fromGGUF({ ...base, 'tokenizer.ggml.token_type': [1, 1] })).toThrow(
+      '[models] GGUF tokenizer.ggml.token_type has 2 entries for 3 tokens',
+    );
+    expect(() => Tokenizer.fromGGUF({ ...base, 'tokenizer.ggml.eos_token_id': 7 })).toThrow(
+      '[models] GGUF tokenizer.ggml.eos_token_id = 7 is outside the vocabulary of 3 tokens',
+    );
     expect(() => Tokenizer.fromGGUF({ ...base, 'tokenizer.ggml.merges': ['ab'] })).toThrow(/merges\[0\] = "ab" is not "left right"/);
     expect(() => Tokenizer.fromGGUF({ ...base, 'tokenizer.ggml.model': 'llama' })).toThrow(/"llama" needs tokenizer\.ggml\.scores/);
     // a minimal byte-level vocabulary works

@@ -18,9 +18,18 @@ const root = mkdtempSync(join(tmpdir(), 'kiln-load-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const CONFIG = {
-  model_type: 'llama', hidden_size: 32, num_hidden_layers: 2, intermediate_size: 48, num_attention_heads: 4,
-  num_key_value_heads: 2, vocab_size: 64, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 64,
-  bos_token_id: 1, eos_token_id: 2,
+  model_type: 'llama',
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  intermediate_size: 48,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 64,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  max_position_embeddings: 64,
+  bos_token_id: 1,
+  eos_token_id: 2,
 };
 const TOKENS = [[1, 5, 9, 33, 2, 60, 17]];
 
@@ -31,7 +40,8 @@ function logits(m: LanguageModel, t = TOKENS): Float32Array {
   return m.forward(kn.array(t, 'int32')).astype('float32').toTypedArray() as Float32Array;
 }
 function maxRel(a: Float32Array, b: Float32Array): number {
-  let d = 0, s = 0;
+  let d = 0,
+    s = 0;
   for (let i = 0; i < a.length; i++) {
     d = Math.max(d, Math.abs(a[i] - b[i]));
     s = Math.max(s, Math.abs(b[i]));
@@ -137,7 +147,9 @@ describe('Hugging Face folders', () => {
   });
 
   it('modelFromConfig: same seed, same weights; dtype; config path', () => {
-    const a = modelFromConfig(CONFIG, { seed: 11 }), b = modelFromConfig(CONFIG, { seed: 11 }), c = modelFromConfig(CONFIG, { seed: 12 });
+    const a = modelFromConfig(CONFIG, { seed: 11 }),
+      b = modelFromConfig(CONFIG, { seed: 11 }),
+      c = modelFromConfig(CONFIG, { seed: 12 });
     expect(logits(a)).toEqual(logits(b));
     expect(logits(a)).not.toEqual(logits(c));
     const h = modelFromConfig(join(baseDir, 'config.json'), { dtype: 'float16' });
@@ -175,8 +187,9 @@ describe('model ids in the local Hugging Face cache', () => {
     writeFileSync(join(repo, 'refs', 'main'), '2222222bbbbbbb\n');
   });
   afterAll(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   });
 
   it('resolves refs/main, an explicit revision, and loads by id', async () => {
@@ -256,13 +269,15 @@ describe('errors name the file and the problem', () => {
 
   it('a weight of the wrong shape names the tensor, both shapes and the file', async () => {
     const d = variant('wrong-shape', (dir) =>
-      kn.saveSafetensors(join(dir, 'model.safetensors'), weightsWithout('', ['model.layers.0.self_attn.k_proj.weight', kn.zeros([32, 32])])));
+      kn.saveSafetensors(join(dir, 'model.safetensors'), weightsWithout('', ['model.layers.0.self_attn.k_proj.weight', kn.zeros([32, 32])])),
+    );
     await rejects(loadModel(d), "'model.layers.0.self_attn.k_proj.weight'", join(d, 'model.safetensors'), 'has shape [32, 32]', 'expects [16, 32]');
   });
 
   it('an unexpected tensor is named', async () => {
     const d = variant('extra', (dir) =>
-      kn.saveSafetensors(join(dir, 'model.safetensors'), weightsWithout('', ['model.layers.0.self_attn.rogue.weight', kn.zeros([2])])));
+      kn.saveSafetensors(join(dir, 'model.safetensors'), weightsWithout('', ['model.layers.0.self_attn.rogue.weight', kn.zeros([2])])),
+    );
     await rejects(loadModel(d), 'model.layers.0.self_attn.rogue.weight', 'no place for');
   });
 
@@ -297,7 +312,16 @@ describe('GGUF', () => {
     // one head of size 8: rows [r0..r3 | r4..r7] (HF halves) become pairs (r0, r4), (r1, r5), ...
     const w = kn.arange(16).reshape([8, 2]);
     const p = permuteQK(w, 1);
-    expect(p.tolist()).toEqual([[0, 1], [8, 9], [2, 3], [10, 11], [4, 5], [12, 13], [6, 7], [14, 15]]);
+    expect(p.tolist()).toEqual([
+      [0, 1],
+      [8, 9],
+      [2, 3],
+      [10, 11],
+      [4, 5],
+      [12, 13],
+      [6, 7],
+      [14, 15],
+    ]);
     expect(permuteQK(p, 1, true).tolist()).toEqual(w.tolist());
     expect(permuteQK(kn.arange(8), 2).tolist()).toEqual([0, 2, 1, 3, 4, 6, 5, 7]);
   });
@@ -313,13 +337,26 @@ describe('GGUF', () => {
     expect(g.types['blk.0.attn_q.weight']).toBe('F32');
     expect(g.types['output_norm.weight']).toBe('F32');
     const c = ggufConfig(g, file);
-    for (const k of ['model_type', 'hidden_size', 'num_hidden_layers', 'intermediate_size', 'num_attention_heads', 'num_key_value_heads', 'vocab_size', 'max_position_embeddings'] as const)
+    for (const k of [
+      'model_type',
+      'hidden_size',
+      'num_hidden_layers',
+      'intermediate_size',
+      'num_attention_heads',
+      'num_key_value_heads',
+      'vocab_size',
+      'max_position_embeddings',
+    ] as const)
       expect(c[k], k).toBe(CONFIG[k]);
     expect(c.rms_norm_eps).toBeCloseTo(1e-5, 10);
     expect(c.rope_theta).toBe(10000);
     expect(c.tie_word_embeddings).toBe(false);
     // the stored q rows are permuted (not the HF rows), and loading undoes it
-    expect(g.tensors['blk.0.attn_q.weight'].tolist()).not.toEqual(params(m).find(([k]) => k === 'model.layers.0.self_attn.q_proj.weight')![1].tolist());
+    expect(g.tensors['blk.0.attn_q.weight'].tolist()).not.toEqual(
+      params(m)
+        .find(([k]) => k === 'model.layers.0.self_attn.q_proj.weight')![1]
+        .tolist(),
+    );
     const { model } = await loadModel(file);
     expect(logits(model)).toEqual(baseLogits);
   });
@@ -395,12 +432,21 @@ describe('GGUF', () => {
     exportGguf(file, config, new Map(params(m)), {
       type: 'F32',
       metadata: {
-        'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.pre': 'default', 'tokenizer.ggml.tokens': tokens,
-        'tokenizer.ggml.token_type': tokens.map((_, i) => (i < 3 ? 3 : 1)), 'tokenizer.ggml.merges': [],
-        'tokenizer.ggml.bos_token_id': 1, 'tokenizer.ggml.eos_token_id': 2,
+        'tokenizer.ggml.model': 'gpt2',
+        'tokenizer.ggml.pre': 'default',
+        'tokenizer.ggml.tokens': tokens,
+        'tokenizer.ggml.token_type': tokens.map((_, i) => (i < 3 ? 3 : 1)),
+        'tokenizer.ggml.merges': [],
+        'tokenizer.ggml.bos_token_id': 1,
+        'tokenizer.ggml.eos_token_id': 2,
         'tokenizer.chat_template': '{% for m in messages %}{{ m.content }}{% endfor %}',
       },
-      metadataTypes: { 'tokenizer.ggml.merges': 'array<string>', 'tokenizer.ggml.token_type': 'array<int32>', 'tokenizer.ggml.bos_token_id': 'uint32', 'tokenizer.ggml.eos_token_id': 'uint32' },
+      metadataTypes: {
+        'tokenizer.ggml.merges': 'array<string>',
+        'tokenizer.ggml.token_type': 'array<int32>',
+        'tokenizer.ggml.bos_token_id': 'uint32',
+        'tokenizer.ggml.eos_token_id': 'uint32',
+      },
     });
     const { model, tokenizer, config: c } = await load(file);
     expect([c.bos_token_id, c.eos_token_id]).toEqual([1, 2]);

@@ -33,7 +33,8 @@ const ints = (a: kn.Array): number[] => Array.from(a.astype('int32').toTypedArra
 /** max |a - b| and that over max |ref|: one relative error per comparison. */
 function diff(a: Float64Array, ref: Float64Array): { abs: number; rel: number } {
   expect(a.length).toBe(ref.length);
-  let d = 0, m = 0;
+  let d = 0,
+    m = 0;
   for (let i = 0; i < a.length; i++) {
     d = Math.max(d, Math.abs(a[i] - ref[i]));
     m = Math.max(m, Math.abs(ref[i]));
@@ -98,7 +99,9 @@ for (const family of FAMILIES) {
       const seq = ints(ref.sequence);
       const full = diff(forward(f32, seq), floats(ref.full_logits_f32));
       expect(full.rel).toBeLessThan(1e-4);
-      table.push(`${family.padEnd(8)} f32 last ${last.abs.toExponential(2)} / ${last.rel.toExponential(2)} (vs f64 ${last64.rel.toExponential(2)}), all ${seq.length} positions ${full.abs.toExponential(2)} / ${full.rel.toExponential(2)}`);
+      table.push(
+        `${family.padEnd(8)} f32 last ${last.abs.toExponential(2)} / ${last.rel.toExponential(2)} (vs f64 ${last64.rel.toExponential(2)}), all ${seq.length} positions ${full.abs.toExponential(2)} / ${full.rel.toExponential(2)}`,
+      );
     });
 
     it('float32: the same 32 greedy tokens, decoded through the KV cache', () => {
@@ -109,7 +112,10 @@ for (const family of FAMILIES) {
       expect(got).toEqual(ints(ref.greedy_f32));
     });
 
-    for (const [dtype, tag, tol] of [['bfloat16', 'bf16', 3e-2], ['float16', 'f16', 4e-3]] as const) {
+    for (const [dtype, tag, tol] of [
+      ['bfloat16', 'bf16', 3e-2],
+      ['float16', 'f16', 4e-3],
+    ] as const) {
       it(`${dtype}: logits within ${tol} relative of transformers in ${dtype}`, async () => {
         const m = (await loadModel(dir, { dtype, progress: false })).model;
         const all = forward(m, ints(ref.sequence));
@@ -118,14 +124,20 @@ for (const family of FAMILIES) {
         const last = diff(forward(m, meta.prompt).subarray((meta.prompt.length - 1) * V), floats(ref[`last_logits_${tag}`]));
         // and against float64: our error is of the size of transformers' own in that dtype
         const vs64 = diff(forward(m, meta.prompt).subarray((meta.prompt.length - 1) * V), floats(ref.last_logits_f64));
-        table.push(`${family.padEnd(8)} ${tag} last ${last.abs.toExponential(2)} / ${last.rel.toExponential(2)}, rows ${rows.rel.toExponential(2)}; vs f64 ours ${vs64.rel.toExponential(2)}, transformers ${Number(meta.checks[`${tag}_vs_f64_last_rel`]).toExponential(2)}`);
+        table.push(
+          `${family.padEnd(8)} ${tag} last ${last.abs.toExponential(2)} / ${last.rel.toExponential(2)}, rows ${rows.rel.toExponential(2)}; vs f64 ours ${vs64.rel.toExponential(2)}, transformers ${Number(meta.checks[`${tag}_vs_f64_last_rel`]).toExponential(2)}`,
+        );
         expect(last.rel).toBeLessThan(tol);
         expect(rows.rel).toBeLessThan(tol);
       });
     }
 
     if (GGUF_FAMILIES.has(family)) {
-      for (const [type, tol] of [['F32', 1e-5], ['F16', 4e-3], ['Q8_0', 3e-2]] as const) {
+      for (const [type, tol] of [
+        ['F32', 1e-5],
+        ['F16', 4e-3],
+        ['Q8_0', 3e-2],
+      ] as const) {
         it(`GGUF ${type}: export, load back, logits within ${tol} of the HF load and of transformers`, async () => {
           const { model: hf, config } = await loadModel(dir, { progress: false });
           const file = join(tmp, `${family}-${type}.gguf`);
@@ -141,7 +153,9 @@ for (const family of FAMILIES) {
           for (let p = 0; p < seq.length; p++) {
             if (argmax(got.subarray(p * V, (p + 1) * V)) === argmax(floats(ref.full_logits_f32).subarray(p * V, (p + 1) * V))) top1++;
           }
-          table.push(`${family.padEnd(8)} gguf ${type.padEnd(4)} vs HF load ${d.rel.toExponential(2)}, vs transformers ${dt.rel.toExponential(2)}, top-1 ${top1}/${seq.length}`);
+          table.push(
+            `${family.padEnd(8)} gguf ${type.padEnd(4)} vs HF load ${d.rel.toExponential(2)}, vs transformers ${dt.rel.toExponential(2)}, top-1 ${top1}/${seq.length}`,
+          );
           expect(d.rel).toBeLessThan(tol);
           expect(dt.rel).toBeLessThan(tol + 1e-4);
           if (type !== 'Q8_0') expect(top1).toBe(seq.length);
@@ -158,7 +172,10 @@ for (const family of [...GGUF_FAMILIES]) {
   describe.skipIf(!existsSync(file))(`${family} GGUF vs llama.cpp`, () => {
     const lc = existsSync(file) ? kn.loadSafetensors(file).tensors : {};
     // llama.cpp keeps its KV cache in F16 by default, so even F32 weights agree only to F16 tolerance
-    for (const [type, tol] of [['F32', 3e-3], ['F16', 3e-3]] as const) {
+    for (const [type, tol] of [
+      ['F32', 3e-3],
+      ['F16', 3e-3],
+    ] as const) {
       it(`${type}: top-1 agreement at every position and logits within ${tol} relative`, async () => {
         const { model: hf, config } = await loadModel(join(FIXTURES, family), { progress: false });
         const gg = join(tmp, `lc-${family}-${type}.gguf`);

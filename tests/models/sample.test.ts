@@ -38,16 +38,30 @@ describe('filters', () => {
     expect(kept(applyMinP(logOf(P), 0.9, 3))).toEqual([[true, true, false, true]]);
   });
   it('filters work row by row', () => {
-    const x = logOf([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]]);
-    expect(kept(applyTopK(x, 1))).toEqual([[true, false, false], [false, false, true]]);
-    expect(kept(applyTopP(x, 0.8))).toEqual([[true, true, false], [false, true, true]]);
+    const x = logOf([
+      [0.7, 0.2, 0.1],
+      [0.1, 0.2, 0.7],
+    ]);
+    expect(kept(applyTopK(x, 1))).toEqual([
+      [true, false, false],
+      [false, false, true],
+    ]);
+    expect(kept(applyTopP(x, 0.8))).toEqual([
+      [true, true, false],
+      [false, true, true],
+    ]);
   });
 });
 
 describe('makeSampler', () => {
   it('temp 0 is the argmax of each row', () => {
     const s = makeSampler({ temp: 0 });
-    const y = s(kn.array([[1, 5, 2], [3, 0, -1]]));
+    const y = s(
+      kn.array([
+        [1, 5, 2],
+        [3, 0, -1],
+      ]),
+    );
     expect(y.dtype).toBe('int32');
     expect(y.tolist()).toEqual([1, 0]);
     expect(makeSampler()(kn.array([[0, 0, 9]])).tolist()).toEqual([2]);
@@ -58,23 +72,29 @@ describe('makeSampler', () => {
       const x = logOf([[0.25, 0.25, 0.25, 0.25]]);
       return Array.from({ length: 40 }, () => s(x).item());
     };
-    const a = draw(7), b = draw(7), c = draw(8);
+    const a = draw(7),
+      b = draw(7),
+      c = draw(8);
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     expect(new Set(a).size).toBeGreaterThan(1); // the key advances between draws
   });
   it('a key option works like a seed', () => {
     const x = logOf([[0.25, 0.25, 0.25, 0.25]]);
-    const s1 = makeSampler({ temp: 1, key: kn.random.key(3) }), s2 = makeSampler({ temp: 1, key: kn.random.key(3) });
-    const a = Array.from({ length: 10 }, () => s1(x).item()), b = Array.from({ length: 10 }, () => s2(x).item());
+    const s1 = makeSampler({ temp: 1, key: kn.random.key(3) }),
+      s2 = makeSampler({ temp: 1, key: kn.random.key(3) });
+    const a = Array.from({ length: 10 }, () => s1(x).item()),
+      b = Array.from({ length: 10 }, () => s2(x).item());
     expect(a).toEqual(b);
   });
   it('more than one block of keys (256) stays reproducible', () => {
     const x = logOf([[0.5, 0.5]]);
-    const s1 = makeSampler({ temp: 1, seed: 1 }), s2 = makeSampler({ temp: 1, seed: 1 });
+    const s1 = makeSampler({ temp: 1, seed: 1 }),
+      s2 = makeSampler({ temp: 1, seed: 1 });
     const rows = kn.broadcastTo(x, [1, 2]);
-    const a: number[] = [], b: number[] = [];
-    for (let i = 0; i < 300; i++) a.push(s1(rows).item() as number), b.push(s2(rows).item() as number);
+    const a: number[] = [],
+      b: number[] = [];
+    for (let i = 0; i < 300; i++) (a.push(s1(rows).item() as number), b.push(s2(rows).item() as number));
     expect(a).toEqual(b);
     expect(a.slice(0, 256)).not.toEqual(a.slice(44, 300)); // the second block is new keys
   });
@@ -137,8 +157,18 @@ describe('makeLogitsProcessors', () => {
   });
   it('processors compose and work per row', () => {
     // row 0 saw token 0, row 1 saw token 1; bias +1 on token 1 first, then penalty 2
-    const out = run({ logitBias: { 1: 1 }, repetitionPenalty: 2 }, [[0], [1]], [[4, 1, 0], [4, 1, 0]]);
-    close(out, [[2, 2, 0], [4, 1, 0]]);
+    const out = run(
+      { logitBias: { 1: 1 }, repetitionPenalty: 2 },
+      [[0], [1]],
+      [
+        [4, 1, 0],
+        [4, 1, 0],
+      ],
+    );
+    close(out, [
+      [2, 2, 0],
+      [4, 1, 0],
+    ]);
   });
   it('an empty history leaves the logits as they are', () => {
     close(run({ repetitionPenalty: 3, frequencyPenalty: 1 }, [[]], [[1, -1]]), [[1, -1]]);

@@ -30,7 +30,15 @@ function loadShipped(dtype: 'float32' | 'bfloat16'): Model {
 }
 
 const lastLogits = (model: Model, ids: number[]) =>
-  kn.tidy(() => Array.from(model.forward(kn.array([ids], 'int32')).index(0, -1).astype('float32').toTypedArray() as Float32Array));
+  kn.tidy(() =>
+    Array.from(
+      model
+        .forward(kn.array([ids], 'int32'))
+        .index(0, -1)
+        .astype('float32')
+        .toTypedArray() as Float32Array,
+    ),
+  );
 const maxAbs = (xs: ArrayLike<number>) => Array.from(xs).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 const argmax = (xs: ArrayLike<number>) => Array.from(xs).reduce((best, x, i, all) => (x > all[best] ? i : best), 0);
@@ -66,7 +74,13 @@ describe('shipped model: logits against transformers', () => {
     for (const p of ref.prompts) {
       const got = lastLogits(model, p.ids);
       expect(maxDiff(got, p.last_logits) / maxAbs(p.last_logits)).toBeLessThan(1e-4);
-      const all = kn.tidy(() => model.forward(kn.array([p.ids], 'int32')).argmax(-1).tolist() as number[][]);
+      const all = kn.tidy(
+        () =>
+          model
+            .forward(kn.array([p.ids], 'int32'))
+            .argmax(-1)
+            .tolist() as number[][],
+      );
       expect(all[0]).toEqual(p.argmax);
     }
   });
@@ -86,7 +100,7 @@ describe('shipped model: logits against transformers', () => {
 });
 
 describe('shipped model: through models/load (what `kiln generate` uses)', () => {
-  it('load() gives transformers\' ids, chat rendering and float32 logits', async () => {
+  it("load() gives transformers' ids, chat rendering and float32 logits", async () => {
     const { model, tokenizer } = await load(DIR, { dtype: 'float32' });
     for (const p of ref.prompts) {
       expect(tokenizer.encode(p.text)).toEqual(p.transformers_ids);
@@ -96,7 +110,15 @@ describe('shipped model: through models/load (what `kiln generate` uses)', () =>
     expect(chat).toBe(ref.chat.rendered);
     expect(tokenizer.eosTokenIds).toEqual(expect.arrayContaining([config.eos_token_id[0], config.eos_token_id[1]]));
     const p = ref.prompts[1];
-    const got = kn.tidy(() => Array.from(model.forward(kn.array([p.ids], 'int32')).index(0, -1).astype('float32').toTypedArray() as Float32Array));
+    const got = kn.tidy(() =>
+      Array.from(
+        model
+          .forward(kn.array([p.ids], 'int32'))
+          .index(0, -1)
+          .astype('float32')
+          .toTypedArray() as Float32Array,
+      ),
+    );
     expect(maxDiff(got, p.last_logits) / maxAbs(p.last_logits)).toBeLessThan(1e-4);
   });
 });

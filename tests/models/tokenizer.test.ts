@@ -173,7 +173,10 @@ describe('fromFolder', () => {
     const cfg = readJson(join(folderOf('mistral'), 'tokenizer_config.json'));
     delete cfg.eos_token;
     delete cfg.bos_token;
-    const d = folder('mistral', { 'tokenizer_config.json': JSON.stringify(cfg), 'special_tokens_map.json': JSON.stringify({ bos_token: '<s>', eos_token: { content: '</s>', lstrip: false } }) });
+    const d = folder('mistral', {
+      'tokenizer_config.json': JSON.stringify(cfg),
+      'special_tokens_map.json': JSON.stringify({ bos_token: '<s>', eos_token: { content: '</s>', lstrip: false } }),
+    });
     const tok = await Tokenizer.fromFolder(d);
     expect([tok.bosTokenId, tok.eosTokenIds, tok.encode('Hi')[0]]).toEqual([1, [2], 1]);
   });
@@ -195,7 +198,9 @@ describe('fromFolder', () => {
     const badCfg = folder('mistral', { 'tokenizer_config.json': '{ nope' });
     await expect(Tokenizer.fromFolder(badCfg)).rejects.toThrow(/tokenizer_config\.json is not valid JSON/);
     const badGen = folder('mistral', { 'generation_config.json': JSON.stringify({ eos_token_id: 'x' }) });
-    await expect(Tokenizer.fromFolder(badGen)).rejects.toThrow(/generation_config\.json: eos_token_id must be a non-negative integer or a list of them, got "x"/);
+    await expect(Tokenizer.fromFolder(badGen)).rejects.toThrow(
+      /generation_config\.json: eos_token_id must be a non-negative integer or a list of them, got "x"/,
+    );
     const arr = folder('mistral', { 'tokenizer.json': '[1, 2]' });
     await expect(Tokenizer.fromFolder(arr)).rejects.toThrow(/tokenizer\.json must hold a JSON object, got an array/);
     const noModel = folder('mistral', { 'tokenizer.json': '{"added_tokens": []}' });

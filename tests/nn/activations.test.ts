@@ -8,11 +8,27 @@ const x = () => arr('act_x');
 
 describe('activation functions match float64 references', () => {
   const cases: [string, (a: kn.NDArray) => kn.NDArray][] = [
-    ['relu', nn.relu], ['relu6', nn.relu6], ['leakyRelu', (a) => nn.leakyRelu(a)], ['leakyRelu_0.2', (a) => nn.leakyRelu(a, 0.2)],
-    ['elu', (a) => nn.elu(a)], ['elu_0.5', (a) => nn.elu(a, 0.5)], ['selu', nn.selu], ['celu', (a) => nn.celu(a)],
-    ['celu_2', (a) => nn.celu(a, 2)], ['gelu', nn.gelu], ['geluApprox', nn.geluApprox], ['geluFastApprox', nn.geluFastApprox],
-    ['silu', nn.silu], ['sigmoid', nn.sigmoid], ['tanh', nn.tanh], ['softplus', nn.softplus], ['softsign', nn.softsign],
-    ['mish', nn.mish], ['hardswish', nn.hardswish], ['hardTanh', (a) => nn.hardTanh(a)], ['logSigmoid', nn.logSigmoid],
+    ['relu', nn.relu],
+    ['relu6', nn.relu6],
+    ['leakyRelu', (a) => nn.leakyRelu(a)],
+    ['leakyRelu_0.2', (a) => nn.leakyRelu(a, 0.2)],
+    ['elu', (a) => nn.elu(a)],
+    ['elu_0.5', (a) => nn.elu(a, 0.5)],
+    ['selu', nn.selu],
+    ['celu', (a) => nn.celu(a)],
+    ['celu_2', (a) => nn.celu(a, 2)],
+    ['gelu', nn.gelu],
+    ['geluApprox', nn.geluApprox],
+    ['geluFastApprox', nn.geluFastApprox],
+    ['silu', nn.silu],
+    ['sigmoid', nn.sigmoid],
+    ['tanh', nn.tanh],
+    ['softplus', nn.softplus],
+    ['softsign', nn.softsign],
+    ['mish', nn.mish],
+    ['hardswish', nn.hardswish],
+    ['hardTanh', (a) => nn.hardTanh(a)],
+    ['logSigmoid', nn.logSigmoid],
     ['step', (a) => nn.step(a)],
   ];
   for (const [name, f] of cases)
@@ -55,11 +71,25 @@ describe('activation functions match float64 references', () => {
 describe('activation modules', () => {
   it('each module computes its function', () => {
     const pairs: [kn.nn.Module, string][] = [
-      [new nn.ReLU(), 'relu'], [new nn.ReLU6(), 'relu6'], [new nn.LeakyReLU(0.2), 'leakyRelu_0.2'], [new nn.ELU(0.5), 'elu_0.5'],
-      [new nn.SELU(), 'selu'], [new nn.CELU(2), 'celu_2'], [new nn.GELU(), 'gelu'], [new nn.GELU({ approx: 'precise' }), 'geluApprox'],
-      [new nn.GELU({ approx: 'tanh' }), 'geluApprox'], [new nn.GELU({ approx: 'fast' }), 'geluFastApprox'], [new nn.SiLU(), 'silu'],
-      [new nn.Sigmoid(), 'sigmoid'], [new nn.Tanh(), 'tanh'], [new nn.Softplus(), 'softplus'], [new nn.Softsign(), 'softsign'],
-      [new nn.Mish(), 'mish'], [new nn.Hardswish(), 'hardswish'], [new nn.HardTanh(), 'hardTanh'], [new nn.LogSigmoid(), 'logSigmoid'],
+      [new nn.ReLU(), 'relu'],
+      [new nn.ReLU6(), 'relu6'],
+      [new nn.LeakyReLU(0.2), 'leakyRelu_0.2'],
+      [new nn.ELU(0.5), 'elu_0.5'],
+      [new nn.SELU(), 'selu'],
+      [new nn.CELU(2), 'celu_2'],
+      [new nn.GELU(), 'gelu'],
+      [new nn.GELU({ approx: 'precise' }), 'geluApprox'],
+      [new nn.GELU({ approx: 'tanh' }), 'geluApprox'],
+      [new nn.GELU({ approx: 'fast' }), 'geluFastApprox'],
+      [new nn.SiLU(), 'silu'],
+      [new nn.Sigmoid(), 'sigmoid'],
+      [new nn.Tanh(), 'tanh'],
+      [new nn.Softplus(), 'softplus'],
+      [new nn.Softsign(), 'softsign'],
+      [new nn.Mish(), 'mish'],
+      [new nn.Hardswish(), 'hardswish'],
+      [new nn.HardTanh(), 'hardTanh'],
+      [new nn.LogSigmoid(), 'logSigmoid'],
       [new nn.Step(), 'step'],
     ];
     for (const [m, key] of pairs) close(m.call(x()) as kn.NDArray, `act_${key}`);

@@ -19,14 +19,20 @@ interface Spec {
 
 /** out[n, o..., co] = Σ_{k..., c} x[n, o·s + k·d − p, cg·g + c] · w[co, k..., c] (zero outside). */
 function convRef(x: kn.NDArray, w: kn.NDArray, s: Spec): { shape: number[]; values: number[] } {
-  const xs = x.shape, ws = w.shape, nd = xs.length - 2;
-  const xv = values(x), wv = values(w);
-  const N = xs[0], [Cout, Cg] = [ws[0], ws[nd + 1]];
-  const K = ws.slice(1, 1 + nd), In = xs.slice(1, 1 + nd);
+  const xs = x.shape,
+    ws = w.shape,
+    nd = xs.length - 2;
+  const xv = values(x),
+    wv = values(w);
+  const N = xs[0],
+    [Cout, Cg] = [ws[0], ws[nd + 1]];
+  const K = ws.slice(1, 1 + nd),
+    In = xs.slice(1, 1 + nd);
   const O = In.map((d, i) => Math.floor((d + 2 * s.padding[i] - s.dilation[i] * (K[i] - 1) - 1) / s.stride[i]) + 1);
   const og = Cout / s.groups;
   const strides = (sh: number[]) => sh.map((_, i) => sh.slice(i + 1).reduce((a, b) => a * b, 1));
-  const xst = strides(xs), wst = strides(ws);
+  const xst = strides(xs),
+    wst = strides(ws);
   const iter = (dims: number[]): number[][] => dims.reduce<number[][]>((acc, d) => acc.flatMap((p) => Array.from({ length: d }, (_, i) => [...p, i])), [[]]);
   const out: number[] = [];
   for (let n = 0; n < N; n++)
@@ -65,21 +71,29 @@ describe('kn.conv1d / conv2d / conv3d against a direct loop', () => {
   ];
   cases.forEach((c, i) =>
     it(`case ${i}: ${c.nd}-d x ${JSON.stringify(c.x)} w ${JSON.stringify(c.w)} ${JSON.stringify(c.s)}`, () => {
-      const s: Spec = { stride: c.s.stride ?? new Array(c.nd).fill(1), padding: c.s.padding ?? new Array(c.nd).fill(0), dilation: c.s.dilation ?? new Array(c.nd).fill(1), groups: c.s.groups ?? 1 };
-      const x = data(c.x, 11 + i), w = data(c.w, 101 + i);
+      const s: Spec = {
+        stride: c.s.stride ?? new Array(c.nd).fill(1),
+        padding: c.s.padding ?? new Array(c.nd).fill(0),
+        dilation: c.s.dilation ?? new Array(c.nd).fill(1),
+        groups: c.s.groups ?? 1,
+      };
+      const x = data(c.x, 11 + i),
+        w = data(c.w, 101 + i);
       const y = conv[c.nd - 1](x, w, { stride: s.stride, padding: s.padding, dilation: s.dilation, groups: s.groups });
       close(y, convRef(x, w, s), 1e-13);
     }),
   );
 
   it('scalar stride/padding/dilation apply to every axis', () => {
-    const x = data([1, 6, 7, 2], 3), w = data([2, 3, 2, 2], 4);
+    const x = data([1, 6, 7, 2], 3),
+      w = data([2, 3, 2, 2], 4);
     const s: Spec = { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 1 };
     close(kn.conv2d(x, w, { stride: 2, padding: 1 }), convRef(x, w, s), 1e-13);
   });
 
   it('float32 in, float32 out', () => {
-    const x = kn.astype(data([1, 5, 2], 5), 'float32'), w = kn.astype(data([3, 2, 2], 6), 'float32');
+    const x = kn.astype(data([1, 5, 2], 5), 'float32'),
+      w = kn.astype(data([3, 2, 2], 6), 'float32');
     const y = kn.conv1d(x, w);
     expect(y.dtype).toBe('float32');
     close(y, convRef(x, w, { stride: [1], padding: [0], dilation: [1], groups: 1 }), 1e-6);
@@ -124,7 +138,8 @@ describe('Conv layers', () => {
   });
 
   it('same key, same weights', () => {
-    const a = new kn.nn.Conv2d(2, 2, 3, { key: kn.random.key(5) }), b = new kn.nn.Conv2d(2, 2, 3, { key: kn.random.key(5) });
+    const a = new kn.nn.Conv2d(2, 2, 3, { key: kn.random.key(5) }),
+      b = new kn.nn.Conv2d(2, 2, 3, { key: kn.random.key(5) });
     expect(a.weight.tolist()).toEqual(b.weight.tolist());
   });
 

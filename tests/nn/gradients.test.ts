@@ -16,7 +16,19 @@ describe('layer gradients match central differences', () => {
 
   it('Embedding (weights; ids are not differentiable) and asLinear', () => {
     const e = f64(new nn.Embedding(5, 3, { key: kn.random.key(3) }));
-    checkModuleGrads(e, [kn.array([[0, 4, 4], [2, 0, 1]], 'int32')], { wrtInputs: [] });
+    checkModuleGrads(
+      e,
+      [
+        kn.array(
+          [
+            [0, 4, 4],
+            [2, 0, 1],
+          ],
+          'int32',
+        ),
+      ],
+      { wrtInputs: [] },
+    );
     checkModuleGrads(e, [det([2, 3], 5)], { call: (m, x) => (m as kn.nn.Embedding).asLinear(x) });
   });
 
@@ -42,7 +54,8 @@ describe('layer gradients match central differences', () => {
 
   it('MultiHeadAttention with and without a mask', () => {
     const m = f64(new nn.MultiHeadAttention(4, 2, { bias: true, key: kn.random.key(4) }));
-    const q = det([1, 2, 4], 17), kv = det([1, 3, 4], 18);
+    const q = det([1, 2, 4], 17),
+      kv = det([1, 3, 4], 18);
     checkModuleGrads(m, [q, kv, kv]);
     checkModuleGrads(m, [q, kv, kv], { call: (mm, a, b, c) => (mm as kn.nn.MultiHeadAttention).forward(a, b, c, 'causal') });
   });
@@ -53,13 +66,16 @@ describe('layer gradients match central differences', () => {
   });
 
   it('Conv1d and Conv2d with stride, padding, dilation and groups', () => {
-    checkModuleGrads(f64(new nn.Conv1d(4, 2, 3, { stride: 2, padding: 1, groups: 2, key: kn.random.key(5) })).update({ bias: det([2], 21) }), [det([1, 6, 4], 22)]);
+    checkModuleGrads(f64(new nn.Conv1d(4, 2, 3, { stride: 2, padding: 1, groups: 2, key: kn.random.key(5) })).update({ bias: det([2], 21) }), [
+      det([1, 6, 4], 22),
+    ]);
     checkModuleGrads(f64(new nn.Conv2d(2, 3, [2, 3], { padding: [1, 0], dilation: [1, 2], key: kn.random.key(6) })), [det([1, 4, 5, 2], 23)]);
     checkModuleGrads(f64(new nn.Conv2d(2, 2, 2, { stride: 2, groups: 2, bias: false, key: kn.random.key(7) })), [det([2, 4, 4, 2], 24)]);
   });
 
   it('kn.conv1d / conv2d / conv3d with respect to input and weight', () => {
-    const R1 = det([1, 7, 4], 40), R3 = det([1, 2, 2, 1, 2], 41);
+    const R1 = det([1, 7, 4], 40),
+      R3 = det([1, 2, 2, 1, 2], 41);
     checkGrad((x, w) => kn.multiply(kn.conv1d(x, w, { padding: 2, dilation: 2, groups: 2 }), R1), [det([1, 5, 4], 42), det([4, 2, 2], 43)]);
     checkGrad((x, w) => kn.multiply(kn.conv3d(x, w, { stride: [2, 1, 1], padding: [1, 0, 0] }), R3), [det([1, 3, 3, 2, 2], 44), det([2, 2, 2, 2, 2], 45)]);
   });
@@ -73,10 +89,28 @@ describe('layer gradients match central differences', () => {
   it('activations (away from their kinks) and PReLU', () => {
     const x = kn.add(det([3, 4], 28), kn.multiply(kn.sign(det([3, 4], 28)), 0.05)); // |x| ≥ 0.05
     const mods = [
-      new nn.ReLU(), new nn.ReLU6(), new nn.LeakyReLU(0.1), new nn.ELU(0.7), new nn.SELU(), new nn.CELU(1.5), new nn.GELU(),
-      new nn.GELU({ approx: 'tanh' }), new nn.GELU({ approx: 'fast' }), new nn.SiLU(), new nn.Sigmoid(), new nn.Tanh(),
-      new nn.Softplus(), new nn.Softsign(), new nn.Mish(), new nn.Hardswish(), new nn.HardTanh(), new nn.LogSigmoid(),
-      new nn.Softmax(), new nn.LogSoftmax(), new nn.Softmin(), new nn.GLU(),
+      new nn.ReLU(),
+      new nn.ReLU6(),
+      new nn.LeakyReLU(0.1),
+      new nn.ELU(0.7),
+      new nn.SELU(),
+      new nn.CELU(1.5),
+      new nn.GELU(),
+      new nn.GELU({ approx: 'tanh' }),
+      new nn.GELU({ approx: 'fast' }),
+      new nn.SiLU(),
+      new nn.Sigmoid(),
+      new nn.Tanh(),
+      new nn.Softplus(),
+      new nn.Softsign(),
+      new nn.Mish(),
+      new nn.Hardswish(),
+      new nn.HardTanh(),
+      new nn.LogSigmoid(),
+      new nn.Softmax(),
+      new nn.LogSoftmax(),
+      new nn.Softmin(),
+      new nn.GLU(),
     ];
     for (const m of mods) checkModuleGrads(m, [kn.multiply(x, 3)]);
     checkModuleGrads(f64(new nn.PReLU(4, 0.2)), [x]);
@@ -96,7 +130,8 @@ describe('layer gradients match central differences', () => {
         return kn.multiply(this.w, x);
       }
     }
-    const m = new Scale(), x = det([2], 31);
+    const m = new Scale(),
+      x = det([2], 31);
     expect(checkModuleGrads(m, [x])).toBe(4);
     // same values, but stopGradient hides the dependence from autograd: analytic 0 ≠ numeric
     expect(() => checkModuleGrads(m, [x], { call: (mm, a) => kn.stopGradient((mm as Scale).forward(a)) })).toThrow(/analytic 0/);

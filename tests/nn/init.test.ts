@@ -18,9 +18,24 @@ describe('kn.nn.init', () => {
   });
 
   it('constant and identity', () => {
-    expect(init.constant(0.5)(kn.zeros([2, 2])).tolist()).toEqual([[0.5, 0.5], [0.5, 0.5]]);
+    expect(
+      init
+        .constant(0.5)(kn.zeros([2, 2]))
+        .tolist(),
+    ).toEqual([
+      [0.5, 0.5],
+      [0.5, 0.5],
+    ]);
     expect(init.constant(3, { dtype: 'int32' })(kn.zeros([2])).dtype).toBe('int32');
-    expect(init.identity()(kn.zeros([3, 3])).tolist()).toEqual([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    expect(
+      init
+        .identity()(kn.zeros([3, 3]))
+        .tolist(),
+    ).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     expect(() => init.identity()(kn.zeros([2, 3]))).toThrow(/\[init.identity\] needs a square 2-D array, got shape \[2, 3\]/);
   });
 
@@ -41,10 +56,15 @@ describe('kn.nn.init', () => {
 
   it('the same key gives the same array; the factory key is the default, the call key wins', () => {
     const f = init.normal(0, 1, { key: kn.random.key(5) });
-    const a = f(kn.zeros([4])).tolist(), b = f(kn.zeros([4])).tolist();
+    const a = f(kn.zeros([4])).tolist(),
+      b = f(kn.zeros([4])).tolist();
     expect(a).toEqual(b);
     expect(f(kn.zeros([4]), { key: kn.random.key(6) }).tolist()).not.toEqual(a);
-    expect(init.normal()(kn.zeros([4]), { key: kn.random.key(5) }).tolist()).toEqual(a);
+    expect(
+      init
+        .normal()(kn.zeros([4]), { key: kn.random.key(5) })
+        .tolist(),
+    ).toEqual(a);
   });
 
   it('glorot and he scales', () => {
@@ -70,6 +90,9 @@ describe('kn.nn.init', () => {
     const l = new kn.nn.Linear(3, 2);
     const f = init.constant(0.25);
     l.apply((p) => f(p));
-    expect(l.weight.tolist()).toEqual([[0.25, 0.25, 0.25], [0.25, 0.25, 0.25]]);
+    expect(l.weight.tolist()).toEqual([
+      [0.25, 0.25, 0.25],
+      [0.25, 0.25, 0.25],
+    ]);
   });
 });

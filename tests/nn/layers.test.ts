@@ -67,7 +67,9 @@ describe('normalisation', () => {
     const na = new nn.LayerNorm(8, { affine: false });
     expect(na.parameters()).toEqual({});
     close(na.call(arr('norm_x')), 'ln_noaffine', 1e-12);
-    expect(() => na.call(kn.ones([2, 7]))).toThrow(/\[LayerNorm\] expected input with at least 1 dimension and 8 features on the last axis, got shape \[2, 7\]/);
+    expect(() => na.call(kn.ones([2, 7]))).toThrow(
+      /\[LayerNorm\] expected input with at least 1 dimension and 8 features on the last axis, got shape \[2, 7\]/,
+    );
   });
 
   it('GroupNorm: MLX strided groups and PyTorch-compatible contiguous groups', () => {
@@ -124,7 +126,11 @@ describe('positional encodings', () => {
 
   it('SinusoidalPositionalEncoding', () => {
     close(new nn.SinusoidalPositionalEncoding(6).call(arr('sin_pos', 'float32')), 'sin_y', 1e-6);
-    close(new nn.SinusoidalPositionalEncoding(6, { cosFirst: true, fullTurns: true, scale: 0.5 }).call(arr('sin_pos', 'float32')), 'sin_y_cosfirst_turns', 1e-5);
+    close(
+      new nn.SinusoidalPositionalEncoding(6, { cosFirst: true, fullTurns: true, scale: 0.5 }).call(arr('sin_pos', 'float32')),
+      'sin_y_cosfirst_turns',
+      1e-5,
+    );
     expect(new nn.SinusoidalPositionalEncoding(6).parameters()).toEqual({});
   });
 });
@@ -135,7 +141,9 @@ describe('MultiHeadAttention', () => {
     const p = (w: string, b: string) => (bias ? { weight: arr(w), bias: arr(b) } : { weight: arr(w) });
     return m.update({ queryProj: p('mha_wq', 'mha_bq'), keyProj: p('mha_wk', 'mha_bk'), valueProj: p('mha_wv', 'mha_bv'), outProj: p('mha_wo', 'mha_bo') });
   };
-  const q = () => arr('mha_q'), k = () => arr('mha_k'), v = () => arr('mha_v');
+  const q = () => arr('mha_q'),
+    k = () => arr('mha_k'),
+    v = () => arr('mha_v');
 
   it('projections, heads, scaled softmax attention and output projection', () => {
     close(load(true).call(q(), k(), v()), 'mha_y', 1e-12);
@@ -159,7 +167,11 @@ describe('MultiHeadAttention', () => {
   it('createAdditiveCausalMask', () => {
     const m = nn.MultiHeadAttention.createAdditiveCausalMask(3).tolist() as number[][];
     const lo = kn.finfo('float32').min;
-    expect(m).toEqual([[0, lo, lo], [0, 0, lo], [0, 0, 0]]);
+    expect(m).toEqual([
+      [0, lo, lo],
+      [0, 0, lo],
+      [0, 0, 0],
+    ]);
   });
 });
 
@@ -182,8 +194,10 @@ describe('Dropout', () => {
   });
 
   it('a module-held key gives reproducible, changing masks', () => {
-    const a = new nn.Dropout(0.5, { key: kn.random.key(3) }), b = new nn.Dropout(0.5, { key: kn.random.key(3) });
-    const a1 = a.call(kn.ones([64])).tolist(), a2 = a.call(kn.ones([64])).tolist();
+    const a = new nn.Dropout(0.5, { key: kn.random.key(3) }),
+      b = new nn.Dropout(0.5, { key: kn.random.key(3) });
+    const a1 = a.call(kn.ones([64])).tolist(),
+      a2 = a.call(kn.ones([64])).tolist();
     expect(a1).not.toEqual(a2);
     expect(b.call(kn.ones([64])).tolist()).toEqual(a1);
     expect(b.call(kn.ones([64])).tolist()).toEqual(a2);

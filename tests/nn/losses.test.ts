@@ -48,9 +48,16 @@ describe('losses match numpy', () => {
 });
 
 describe('loss details', () => {
-  const logits = kn.array([[2, 0.5, -1], [0, 1, 0]]);
+  const logits = kn.array([
+    [2, 0.5, -1],
+    [0, 1, 0],
+  ]);
   test('MLX default reductions', () => {
-    const p = kn.array([[0.5, -1], [2, 0]]), t = kn.zeros([2, 2]);
+    const p = kn.array([
+        [0.5, -1],
+        [2, 0],
+      ]),
+      t = kn.zeros([2, 2]);
     expect(L.crossEntropy(logits, kn.array([0, 1])).shape).toEqual([2]);
     expect(L.nllLoss(logits, kn.array([0, 1])).shape).toEqual([2]);
     expect(L.klDivLoss(logits, logits).shape).toEqual([2]);
@@ -83,7 +90,15 @@ describe('loss details', () => {
     const t = kn.array([0, 1]);
     expect(() => L.crossEntropy(logits, kn.array([0, 1, 2]))).toThrow(/\[crossEntropy\] targets shape \[3\] does not match logits shape \[2, 3\]/);
     expect(() => L.crossEntropy(logits, kn.array([0.0, 1.5]))).toThrow(/class-index targets must have an integer dtype, got float32/);
-    expect(() => L.crossEntropy(logits, kn.array([[1, 0, 0], [0, 1, 0]]))).toThrow(/probability targets must be floating point, got int32/);
+    expect(() =>
+      L.crossEntropy(
+        logits,
+        kn.array([
+          [1, 0, 0],
+          [0, 1, 0],
+        ]),
+      ),
+    ).toThrow(/probability targets must be floating point, got int32/);
     expect(() => L.crossEntropy(logits, kn.zeros([2, 4]))).toThrow(/probability targets shape \[2, 4\] does not match logits shape \[2, 3\]/);
     expect(() => L.crossEntropy(kn.array([[1, 2]]), kn.array([0]))).toThrow(/logits must have a floating-point dtype, got int32/);
     expect(() => L.crossEntropy(logits, t, { labelSmoothing: 1 })).toThrow(/labelSmoothing must be in \[0, 1\), got 1/);

@@ -37,8 +37,12 @@ describe('the parameter tree', () => {
     const m = new Model();
     const names = keys(m.parameters());
     expect(names.slice(0, 6)).toEqual([
-      'embed.weight', 'layers.0.attn.queryProj.weight', 'layers.0.attn.keyProj.weight', 'layers.0.attn.valueProj.weight',
-      'layers.0.attn.outProj.weight', 'layers.0.norm.weight',
+      'embed.weight',
+      'layers.0.attn.queryProj.weight',
+      'layers.0.attn.keyProj.weight',
+      'layers.0.attn.valueProj.weight',
+      'layers.0.attn.outProj.weight',
+      'layers.0.norm.weight',
     ]);
     expect(names).toContain('layers.1.mlp.2.bias');
     expect(names.slice(-4)).toEqual(['extra.scale', 'extra.heads.a.weight', 'extra.heads.a.bias', 'extra.heads.b.weight']);
@@ -63,8 +67,15 @@ describe('the parameter tree', () => {
   it('namedModules(): parents first, fields in declaration order', () => {
     const names = new Model().namedModules().map(([k, m]) => `${k}:${m.constructor.name}`);
     expect(names.slice(0, 10)).toEqual([
-      ':Model', 'embed:Embedding', 'layers.0:Block', 'layers.0.attn:MultiHeadAttention', 'layers.0.attn.queryProj:Linear',
-      'layers.0.attn.keyProj:Linear', 'layers.0.attn.valueProj:Linear', 'layers.0.attn.outProj:Linear', 'layers.0.norm:LayerNorm',
+      ':Model',
+      'embed:Embedding',
+      'layers.0:Block',
+      'layers.0.attn:MultiHeadAttention',
+      'layers.0.attn.queryProj:Linear',
+      'layers.0.attn.keyProj:Linear',
+      'layers.0.attn.valueProj:Linear',
+      'layers.0.attn.outProj:Linear',
+      'layers.0.norm:LayerNorm',
       'layers.0.mlp.0:Linear',
     ]);
     expect(names.slice(-3)).toEqual(['layers.1.mlp.2:Linear', 'extra.heads.a:Linear', 'extra.heads.b:Linear']);
@@ -173,7 +184,10 @@ describe('update, apply, setDtype', () => {
     l.apply((p) => kn.zerosLike(p));
     expect(kn.abs(l.weight).sum().item()).toBe(0);
     expect(kn.abs(l.bias!).sum().item()).toBe(0);
-    l.apply((p) => kn.onesLike(p), (_m, k) => k === 'bias');
+    l.apply(
+      (p) => kn.onesLike(p),
+      (_m, k) => k === 'bias',
+    );
     expect(l.bias!.tolist()).toEqual([1, 1]);
     expect(kn.abs(l.weight).sum().item()).toBe(0);
   });
@@ -213,7 +227,8 @@ describe('train / eval and calling', () => {
   it('call and forward agree; the base class has no forward', () => {
     const m = new Model();
     const ids = kn.array([[1, 2, 3]]);
-    const a = m.call(ids), b = m.forward(ids);
+    const a = m.call(ids),
+      b = m.forward(ids);
     expect(a.shape).toEqual([1, 3, 2]);
     expect(a.tolist()).toEqual(b.tolist());
     expect(() => new nn.Module().call()).toThrow(/\[Module.forward\] this module does not implement forward/);

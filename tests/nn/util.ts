@@ -24,7 +24,8 @@ export function close(got: kn.NDArray, want: string | kn.NDArray | { shape: numb
   const w = typeof want === 'string' ? fx[want] : want instanceof kn.NDArray ? { shape: want.shape, values: values(want) } : want;
   expect(got.shape).toEqual(w.shape);
   const g = values(got);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   g.forEach((v, i) => {
     const e = Math.abs(v - w.values[i]) / (1 + Math.abs(w.values[i]));
     if (!(e <= worst)) [worst, at] = [Number.isNaN(e) ? Infinity : e, i];

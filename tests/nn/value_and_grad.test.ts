@@ -20,7 +20,8 @@ const mse = (m: MLP, x: kn.NDArray, y: kn.NDArray) => kn.mean(kn.square(kn.subtr
 describe('nn.valueAndGrad', () => {
   it('returns the loss and a gradient tree shaped like trainableParameters(), matching finite differences', () => {
     const m = new MLP().setDtype('float64');
-    const x = det([4, 3], 1), y = det([4, 2], 2);
+    const x = det([4, 3], 1),
+      y = det([4, 2], 2);
     const [loss, grads] = nn.valueAndGrad(m, mse)(x, y);
     expect(loss.item()).toBeCloseTo(mse(m, x, y).item() as number, 12);
     expect(keys(grads)).toEqual(keys(m.trainableParameters()));
@@ -71,7 +72,12 @@ describe('nn.valueAndGrad', () => {
   });
 
   it('gradient descent lowers the loss; BatchNorm statistics still update', () => {
-    const model = new nn.Sequential(new nn.Linear(2, 8, { key: kn.random.key(3) }), new nn.BatchNorm(8), nn.relu, new nn.Linear(8, 1, { key: kn.random.key(4) }));
+    const model = new nn.Sequential(
+      new nn.Linear(2, 8, { key: kn.random.key(3) }),
+      new nn.BatchNorm(8),
+      nn.relu,
+      new nn.Linear(8, 1, { key: kn.random.key(4) }),
+    );
     const x = det([16, 2], 6);
     const y = kn.sum(kn.multiply(x, kn.array([[1.5, -2]])), 1, { keepdims: true }).astype('float32');
     const xf = x.astype('float32');
@@ -90,12 +96,14 @@ describe('nn.valueAndGrad', () => {
 
   it('the model may be passed as the first argument too (MLX style)', () => {
     const m = new MLP().setDtype('float64');
-    const x = det([4, 3], 7), y = det([4, 2], 8);
+    const x = det([4, 3], 7),
+      y = det([4, 2], 8);
     const step = nn.valueAndGrad(m, mse);
     const [l1, g1] = step(x, y);
     const [l2, g2] = step(m, x, y);
     expect(l2.item()).toBe(l1.item());
-    const a = kn.tree.flatten<kn.NDArray>(g1), b = kn.tree.flatten<kn.NDArray>(g2);
+    const a = kn.tree.flatten<kn.NDArray>(g1),
+      b = kn.tree.flatten<kn.NDArray>(g2);
     a.forEach(([k, v], i) => {
       expect(b[i][0]).toBe(k);
       expect(b[i][1].tolist()).toEqual(v.tolist());

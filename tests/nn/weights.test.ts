@@ -13,7 +13,12 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const model = (seed: number) =>
-  new nn.Sequential(new nn.Linear(3, 4, { key: kn.random.key(seed) }), new nn.ReLU(), new nn.BatchNorm(4), new nn.Linear(4, 2, { key: kn.random.key(seed + 1) }));
+  new nn.Sequential(
+    new nn.Linear(3, 4, { key: kn.random.key(seed) }),
+    new nn.ReLU(),
+    new nn.BatchNorm(4),
+    new nn.Linear(4, 2, { key: kn.random.key(seed + 1) }),
+  );
 const flat = (m: kn.nn.Module) => Object.fromEntries(kn.tree.flatten<kn.NDArray>(m.parameters()).map(([k, v]) => [k, v.tolist()]));
 
 describe('saveWeights / loadWeights', () => {
@@ -46,13 +51,22 @@ describe('saveWeights / loadWeights', () => {
 
   it('loads [name, array] pairs and { name: array } records', () => {
     const l = new nn.Linear(2, 3);
-    const w = kn.ones([3, 2]), b = kn.zeros([3]);
-    l.loadWeights([['weight', w], ['bias', b]]);
+    const w = kn.ones([3, 2]),
+      b = kn.zeros([3]);
+    l.loadWeights([
+      ['weight', w],
+      ['bias', b],
+    ]);
     expect(l.weight).toBe(w);
     const w2 = kn.full([3, 2], 2);
     l.loadWeights({ weight: w2, bias: b });
     expect(l.weight).toBe(w2);
-    l.loadWeights(new Map([['weight', w], ['bias', b]]));
+    l.loadWeights(
+      new Map([
+        ['weight', w],
+        ['bias', b],
+      ]),
+    );
     expect(l.weight).toBe(w);
   });
 
@@ -92,7 +106,15 @@ describe('saveWeights / loadWeights', () => {
     const bad = join(dir, 'bad.safetensors');
     writeFileSync(bad, Buffer.from([1, 2, 3]));
     expect(() => l.loadWeights(bad)).toThrow(/truncated/);
-    expect(() => l.loadWeights({ weight: [[1, 2], [3, 4]] as unknown as kn.NDArray, bias: kn.ones([2]) })).toThrow(/the value for 'weight' is not an array/);
+    expect(() =>
+      l.loadWeights({
+        weight: [
+          [1, 2],
+          [3, 4],
+        ] as unknown as kn.NDArray,
+        bias: kn.ones([2]),
+      }),
+    ).toThrow(/the value for 'weight' is not an array/);
     expect(() => l.loadWeights([['weight']] as unknown as [string, kn.NDArray][])).toThrow(/\[name, array\] pairs/);
     expect(() => l.loadWeights(42 as unknown as string)).toThrow(TypeError);
   });

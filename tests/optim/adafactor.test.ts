@@ -11,7 +11,12 @@ describe('Adafactor', () => {
     opt.init({ m: kn.zeros([2, 3, 4]), v: kn.zeros([5]) });
     const shapes = Object.fromEntries(kn.tree.flatten<kn.NDArray>(opt.state).map(([k, a]) => [k, a.shape]));
     expect(shapes).toEqual({
-      step: [], 'm.exp_avg_sq_row': [2, 3], 'm.exp_avg_sq_col': [2, 4], 'm.exp_avg': [2, 3, 4], 'v.exp_avg_sq': [5], 'v.exp_avg': [5],
+      step: [],
+      'm.exp_avg_sq_row': [2, 3],
+      'm.exp_avg_sq_col': [2, 4],
+      'm.exp_avg': [2, 3, 4],
+      'v.exp_avg_sq': [5],
+      'v.exp_avg': [5],
     });
     expect(() => opt.learningRate).toThrow(/\[Adafactor\] has no learning rate/);
   });
@@ -28,9 +33,19 @@ describe('Adafactor', () => {
   test('hand-computed first step of a matrix: the factored moment is exact for rank-1 g²', () => {
     // g = a·bᵀ ⇒ g² = (a²)(b²)ᵀ: row means r_i = a_i²·mean(b²), column means c_j = b_j²·mean(a²),
     // r⊗c/mean(r) = a_i²·b_j², so u = g/|g| = sign(g) and RMS(u) = 1.
-    const a = [1, -2], b = [0.5, 1, 3];
-    const g = kn.array(a.map((x) => b.map((y) => x * y)), 'float64');
-    const p = kn.array([[1, 1, 1], [1, 1, 1]], 'float64');
+    const a = [1, -2],
+      b = [0.5, 1, 3];
+    const g = kn.array(
+      a.map((x) => b.map((y) => x * y)),
+      'float64',
+    );
+    const p = kn.array(
+      [
+        [1, 1, 1],
+        [1, 1, 1],
+      ],
+      'float64',
+    );
     const out = new kn.optim.Adafactor({ eps: [0, 1e-3] }).applyGradients({ p: g }, { p });
     const want = a.map((x) => b.map((y) => 1 - 1e-2 * Math.sign(x * y)));
     (out.p.tolist() as number[][]).forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(want[i][j], 13)));

@@ -27,7 +27,8 @@ function train(makeOpt: MakeOpt, compiled: boolean, steps: number) {
   };
   const compiledStep = compiled ? kn.compile(plain, { inputs: [model, opt], outputs: [model, opt] }) : undefined;
   const step = compiledStep ?? plain;
-  const x = kn.random.normal([8, 4], { key: kn.random.key(1) }), y = kn.random.normal([8, 3], { key: kn.random.key(2) });
+  const x = kn.random.normal([8, 4], { key: kn.random.key(1) }),
+    y = kn.random.normal([8, 3], { key: kn.random.key(2) });
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const l = kn.tidy(() => {
@@ -38,13 +39,20 @@ function train(makeOpt: MakeOpt, compiled: boolean, steps: number) {
     losses.push(l.item() as number);
     l.dispose();
   }
-  return { losses, weight: model.weight.toTypedArray() as Float32Array, lr: opt instanceof optim.Adafactor ? 0 : (opt.learningRate.item() as number), step: opt.step, traces: compiledStep?.info.traces ?? 0 };
+  return {
+    losses,
+    weight: model.weight.toTypedArray() as Float32Array,
+    lr: opt instanceof optim.Adafactor ? 0 : (opt.learningRate.item() as number),
+    step: opt.step,
+    traces: compiledStep?.info.traces ?? 0,
+  };
 }
 
 describe('compiled optimizer steps', () => {
   for (const [name, make] of cases)
     test(name, () => {
-      const eager = train(make, false, 6), comp = train(make, true, 6);
+      const eager = train(make, false, 6),
+        comp = train(make, true, 6);
       expect(comp.traces).toBe(1);
       expect(comp.step).toBe(6);
       expect(eager.step).toBe(6);

@@ -28,7 +28,8 @@ export function flat(t: unknown): Map<string, Vec> {
 
 export function expectClose(got: Vec, want: Vec, tol: number, what: string): void {
   expect(got.length).toBe(want.length);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   got.forEach((g, i) => {
     const err = Math.abs(g - want[i]) / Math.max(1, Math.abs(want[i]));
     if (!(err <= worst)) [worst, at] = [err, i];

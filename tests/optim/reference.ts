@@ -24,11 +24,16 @@ const zeros = (n: number) => new Array<number>(n).fill(0);
 const f32 = Math.fround;
 
 export class RefSGD extends RefOptimizer {
-  constructor(lr: (t: number) => number, public o: { momentum?: number; weightDecay?: number; dampening?: number; nesterov?: boolean } = {}) {
+  constructor(
+    lr: (t: number) => number,
+    public o: { momentum?: number; weightDecay?: number; dampening?: number; nesterov?: boolean } = {},
+  ) {
     super(lr);
   }
   step(name: string, p: Vec, g: Vec): Vec {
-    const mu = this.o.momentum ?? 0, wd = this.o.weightDecay ?? 0, damp = this.o.dampening ?? 0;
+    const mu = this.o.momentum ?? 0,
+      wd = this.o.weightDecay ?? 0,
+      damp = this.o.dampening ?? 0;
     const lr = f32(this.lr(this.t));
     const s = this.slot(name, () => ({ v: zeros(p.length) }));
     const out: Vec = [];
@@ -47,12 +52,16 @@ export class RefSGD extends RefOptimizer {
 }
 
 export class RefAdam extends RefOptimizer {
-  constructor(lr: (t: number) => number, public o: { betas?: [number, number]; eps?: number; biasCorrection?: boolean; weightDecay?: number } = {}) {
+  constructor(
+    lr: (t: number) => number,
+    public o: { betas?: [number, number]; eps?: number; biasCorrection?: boolean; weightDecay?: number } = {},
+  ) {
     super(lr);
   }
   step(name: string, p0: Vec, g: Vec): Vec {
     const [b1, b2] = this.o.betas ?? [0.9, 0.999];
-    const eps = this.o.eps ?? 1e-8, lr = f32(this.lr(this.t));
+    const eps = this.o.eps ?? 1e-8,
+      lr = f32(this.lr(this.t));
     const s = this.slot(name, () => ({ m: zeros(p0.length), v: zeros(p0.length) }));
     const wd = this.o.weightDecay ?? 0;
     const out: Vec = [];
@@ -61,7 +70,8 @@ export class RefAdam extends RefOptimizer {
       s.m[i] = b1 * s.m[i] + (1 - b1) * g[i];
       s.v[i] = b2 * s.v[i] + (1 - b2) * g[i] * g[i];
       if (this.o.biasCorrection) {
-        const mHat = s.m[i] / (1 - b1 ** this.t), vHat = s.v[i] / (1 - b2 ** this.t);
+        const mHat = s.m[i] / (1 - b1 ** this.t),
+          vHat = s.v[i] / (1 - b2 ** this.t);
         out.push(p - (lr * mHat) / (Math.sqrt(vHat) + eps));
       } else out.push(p - (lr * s.m[i]) / (Math.sqrt(s.v[i]) + eps));
     }
@@ -70,12 +80,16 @@ export class RefAdam extends RefOptimizer {
 }
 
 export class RefAdamax extends RefOptimizer {
-  constructor(lr: (t: number) => number, public o: { betas?: [number, number]; eps?: number } = {}) {
+  constructor(
+    lr: (t: number) => number,
+    public o: { betas?: [number, number]; eps?: number } = {},
+  ) {
     super(lr);
   }
   step(name: string, p: Vec, g: Vec): Vec {
     const [b1, b2] = this.o.betas ?? [0.9, 0.999];
-    const eps = this.o.eps ?? 1e-8, lr = f32(this.lr(this.t));
+    const eps = this.o.eps ?? 1e-8,
+      lr = f32(this.lr(this.t));
     const s = this.slot(name, () => ({ m: zeros(p.length), v: zeros(p.length) }));
     return p.map((pi, i) => {
       s.m[i] = b1 * s.m[i] + (1 - b1) * g[i];
@@ -86,11 +100,15 @@ export class RefAdamax extends RefOptimizer {
 }
 
 export class RefAdagrad extends RefOptimizer {
-  constructor(lr: (t: number) => number, public o: { eps?: number } = {}) {
+  constructor(
+    lr: (t: number) => number,
+    public o: { eps?: number } = {},
+  ) {
     super(lr);
   }
   step(name: string, p: Vec, g: Vec): Vec {
-    const eps = this.o.eps ?? 1e-8, lr = f32(this.lr(this.t));
+    const eps = this.o.eps ?? 1e-8,
+      lr = f32(this.lr(this.t));
     const s = this.slot(name, () => ({ v: zeros(p.length) }));
     return p.map((pi, i) => {
       s.v[i] += g[i] * g[i];
@@ -100,11 +118,16 @@ export class RefAdagrad extends RefOptimizer {
 }
 
 export class RefRMSprop extends RefOptimizer {
-  constructor(lr: (t: number) => number, public o: { alpha?: number; eps?: number } = {}) {
+  constructor(
+    lr: (t: number) => number,
+    public o: { alpha?: number; eps?: number } = {},
+  ) {
     super(lr);
   }
   step(name: string, p: Vec, g: Vec): Vec {
-    const a = this.o.alpha ?? 0.99, eps = this.o.eps ?? 1e-8, lr = f32(this.lr(this.t));
+    const a = this.o.alpha ?? 0.99,
+      eps = this.o.eps ?? 1e-8,
+      lr = f32(this.lr(this.t));
     const s = this.slot(name, () => ({ v: zeros(p.length) }));
     return p.map((pi, i) => {
       s.v[i] = a * s.v[i] + (1 - a) * g[i] * g[i];
@@ -114,11 +137,16 @@ export class RefRMSprop extends RefOptimizer {
 }
 
 export class RefAdaDelta extends RefOptimizer {
-  constructor(lr: (t: number) => number, public o: { rho?: number; eps?: number } = {}) {
+  constructor(
+    lr: (t: number) => number,
+    public o: { rho?: number; eps?: number } = {},
+  ) {
     super(lr);
   }
   step(name: string, p: Vec, g: Vec): Vec {
-    const rho = this.o.rho ?? 0.9, eps = this.o.eps ?? 1e-6, lr = f32(this.lr(this.t));
+    const rho = this.o.rho ?? 0.9,
+      eps = this.o.eps ?? 1e-6,
+      lr = f32(this.lr(this.t));
     const s = this.slot(name, () => ({ v: zeros(p.length), u: zeros(p.length) }));
     return p.map((pi, i) => {
       s.v[i] = rho * s.v[i] + (1 - rho) * g[i] * g[i];
@@ -130,12 +158,16 @@ export class RefAdaDelta extends RefOptimizer {
 }
 
 export class RefLion extends RefOptimizer {
-  constructor(lr: (t: number) => number, public o: { betas?: [number, number]; weightDecay?: number } = {}) {
+  constructor(
+    lr: (t: number) => number,
+    public o: { betas?: [number, number]; weightDecay?: number } = {},
+  ) {
     super(lr);
   }
   step(name: string, p: Vec, g: Vec): Vec {
     const [b1, b2] = this.o.betas ?? [0.9, 0.99];
-    const wd = this.o.weightDecay ?? 0, lr = f32(this.lr(this.t));
+    const wd = this.o.weightDecay ?? 0,
+      lr = f32(this.lr(this.t));
     const s = this.slot(name, () => ({ m: zeros(p.length) }));
     return p.map((pi, i) => {
       const c = b1 * s.m[i] + (1 - b1) * g[i];
@@ -166,14 +198,17 @@ export class RefAdafactor extends RefOptimizer {
     super(() => o.lr ?? NaN);
   }
   step(name: string, p: Vec, g: Vec, shape: Shape): Vec {
-    const o = this.o, t = this.t;
+    const o = this.o,
+      t = this.t;
     const [eps1, eps2] = o.eps ?? [1e-30, 1e-3];
     const relative = o.relativeStep ?? true;
     let alpha = relative ? Math.min(o.warmupInit ? 1e-6 * t : 1e-2, 1 / Math.sqrt(t)) : f32(o.lr!);
     if (o.scaleParameter ?? true) alpha *= Math.max(eps2, rms(p));
     const beta2 = 1 - t ** (o.decayRate ?? -0.8);
     const factored = shape.length >= 2;
-    const C = shape[shape.length - 1], R = factored ? shape[shape.length - 2] : 1, B = p.length / (R * C);
+    const C = shape[shape.length - 1],
+      R = factored ? shape[shape.length - 2] : 1,
+      B = p.length / (R * C);
     const s = this.slot(name, () => {
       const st: Record<string, Vec> = factored ? { row: zeros(B * R), col: zeros(B * C) } : { v: zeros(p.length) };
       if (o.beta1 !== undefined) st.m = zeros(p.length);

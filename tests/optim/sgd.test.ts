@@ -61,7 +61,9 @@ describe('SGD', () => {
   });
 
   test('bad options throw', () => {
-    expect(() => new kn.optim.SGD(0.1, { nesterov: true })).toThrow(/\[SGD\] Nesterov momentum needs momentum > 0 and dampening 0, got momentum 0 and dampening 0/);
+    expect(() => new kn.optim.SGD(0.1, { nesterov: true })).toThrow(
+      /\[SGD\] Nesterov momentum needs momentum > 0 and dampening 0, got momentum 0 and dampening 0/,
+    );
     expect(() => new kn.optim.SGD(0.1, { momentum: 0.9, dampening: 0.1, nesterov: true })).toThrow(/Nesterov/);
     expect(() => new kn.optim.SGD(0.1, { momentum: -1 })).toThrow(/\[SGD\] momentum must be >= 0, got -1/);
     expect(() => new kn.optim.SGD(0.1, { momentun: 0.9 } as object)).toThrow(/\[SGD\] unknown option 'momentun'/);

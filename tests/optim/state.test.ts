@@ -70,7 +70,10 @@ describe('trees and init', () => {
 describe('save → load → resume is bit-identical', () => {
   const cases: [string, () => kn.optim.Optimizer][] = [
     ['SGD nesterov + cosine schedule', () => new O.SGD(O.cosineDecay(0.1, 8, 0.01), { momentum: 0.9, nesterov: true, weightDecay: 1e-3 })],
-    ['Adam + warm-up/decay schedule + bias correction', () => new O.Adam(O.joinSchedules([O.linearSchedule(0, 1e-2, 2), O.exponentialDecay(1e-2, 0.9)], [2]), { biasCorrection: true })],
+    [
+      'Adam + warm-up/decay schedule + bias correction',
+      () => new O.Adam(O.joinSchedules([O.linearSchedule(0, 1e-2, 2), O.exponentialDecay(1e-2, 0.9)], [2]), { biasCorrection: true }),
+    ],
     ['AdamW', () => new O.AdamW(3e-3, { weightDecay: 0.1 })],
     ['Adafactor with first moment', () => new O.Adafactor({ beta1: 0.9, weightDecay: 0.01 })],
     ['Lion', () => new O.Lion(1e-3, { weightDecay: 0.1 })],
@@ -101,10 +104,12 @@ describe('save → load → resume is bit-identical', () => {
     const loaded = kn.tree.unflatten(Object.entries(kn.loadSafetensors(join(dir, 'params.safetensors')).tensors)) as ReturnType<typeof makeParams>;
     const resumed = run(b, loaded, 3, 7);
     expect(b.step).toBe(7);
-    const fa = kn.tree.flatten<kn.NDArray>(straight), fb = kn.tree.flatten<kn.NDArray>(resumed);
+    const fa = kn.tree.flatten<kn.NDArray>(straight),
+      fb = kn.tree.flatten<kn.NDArray>(resumed);
     expect(fb.map(([k]) => k)).toEqual(fa.map(([k]) => k));
     fa.forEach(([k, x], i) => expect(bytes(fb[i][1]).equals(bytes(x)), k).toBe(true));
-    const sa = kn.tree.flatten<kn.NDArray>(a.state), sb = kn.tree.flatten<kn.NDArray>(b.state);
+    const sa = kn.tree.flatten<kn.NDArray>(a.state),
+      sb = kn.tree.flatten<kn.NDArray>(b.state);
     expect(sb.map(([k]) => k)).toEqual(sa.map(([k]) => k));
     sa.forEach(([k, x], i) => expect(bytes(sb[i][1]).equals(bytes(x)), k).toBe(true));
 
@@ -165,8 +170,12 @@ describe('memory ownership', () => {
     const initial = kn.ones([3]);
     const model = {
       params: { w: initial } as Record<string, kn.NDArray>,
-      trainableParameters() { return this.params; },
-      update(t: Record<string, kn.NDArray>) { this.params = { ...this.params, ...t }; },
+      trainableParameters() {
+        return this.params;
+      },
+      update(t: Record<string, kn.NDArray>) {
+        this.params = { ...this.params, ...t };
+      },
     };
     const opt = new O.SGD(0.5);
     kn.tidy(() => opt.update(model, { w: kn.ones([3]) }));
@@ -198,8 +207,12 @@ describe('memory ownership', () => {
   test('buffers and bytes stay flat over many tidy steps', () => {
     const model = {
       params: makeParams() as Record<string, unknown>,
-      trainableParameters() { return this.params; },
-      update(t: Record<string, unknown>) { this.params = t; },
+      trainableParameters() {
+        return this.params;
+      },
+      update(t: Record<string, unknown>) {
+        this.params = t;
+      },
     };
     const opt = new O.AdamW(1e-3, { biasCorrection: true });
     const counts: [number, number][] = [];

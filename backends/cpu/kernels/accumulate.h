@@ -7,14 +7,16 @@ namespace kiln {
 
 template <typename V> inline bool is_nan(V v) {
   if constexpr (std::is_floating_point_v<V>) return v != v;
-  else { (void)v; return false; }
+  else {
+    (void)v;
+    return false;
+  }
 }
 
 // Sums and products of integers accumulate in the unsigned type of the same width, so overflow
 // wraps (numpy) without UB; floats in float (16-bit floats too) or double.
 template <typename T, typename = void> struct Wide { using type = typename Compute<T>::type; };
-template <typename T>
-struct Wide<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>> {
+template <typename T> struct Wide<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>> {
   using type = std::make_unsigned_t<T>;
 };
 

@@ -23,8 +23,8 @@
 namespace kiln {
 namespace {
 
-constexpr int64_t kBq = 48;  // query rows per task (a multiple of the micro-kernel's 6 rows)
-constexpr int64_t kBk = 64;  // keys per block (a multiple of 16: the micro-kernel's width)
+constexpr int64_t kBq = 48;      // query rows per task (a multiple of the micro-kernel's 6 rows)
+constexpr int64_t kBk = 64;      // keys per block (a multiple of 16: the micro-kernel's width)
 constexpr int64_t kFewRows = 4;  // up to this many query rows, q kᵀ is dot products (no K packing)
 
 inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
@@ -32,7 +32,8 @@ inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 // ---- C[M x N] (+)= A[M x K] B[K x N], N a multiple of 16 -------------------------------------
 
 template <typename F>
-void gemm_generic(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, const F* B, int64_t ldb, F* C, int64_t ldc, bool acc) {
+void gemm_generic(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, const F* B, int64_t ldb, F* C, int64_t ldc,
+                  bool acc) {
   for (int64_t i = 0; i < M; i++) {
     F* c = C + i * ldc;
     if (!acc) std::fill(c, c + N, F(0));
@@ -47,28 +48,28 @@ void gemm_generic(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, cons
 #if KILN_SIMD
 // C[MR x 16] (+)= A[MR x K] B[K x 16]: 2*MR accumulators held in named registers (an array of
 // __m256 gets spilled to the stack on every iteration by GCC).
-#define KILN_ROW(i)                                                                 \
-  if constexpr (MR > i) {                                                           \
-    const __m256 a = _mm256_broadcast_ss(A + i * lda + k);                          \
-    c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);                                      \
-    c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);                                      \
+#define KILN_ROW(i)                                        \
+  if constexpr (MR > i) {                                  \
+    const __m256 a = _mm256_broadcast_ss(A + i * lda + k); \
+    c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);             \
+    c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);             \
   }
-#define KILN_INIT(i)                                                                \
-  if constexpr (MR > i) {                                                           \
-    c##i##0 = acc ? _mm256_loadu_ps(C + i * ldc) : _mm256_setzero_ps();             \
-    c##i##1 = acc ? _mm256_loadu_ps(C + i * ldc + 8) : _mm256_setzero_ps();         \
+#define KILN_INIT(i)                                                        \
+  if constexpr (MR > i) {                                                   \
+    c##i##0 = acc ? _mm256_loadu_ps(C + i * ldc) : _mm256_setzero_ps();     \
+    c##i##1 = acc ? _mm256_loadu_ps(C + i * ldc + 8) : _mm256_setzero_ps(); \
   }
-#define KILN_STORE(i)                                                               \
-  if constexpr (MR > i) {                                                           \
-    _mm256_storeu_ps(C + i * ldc, c##i##0);                                         \
-    _mm256_storeu_ps(C + i * ldc + 8, c##i##1);                                     \
+#define KILN_STORE(i)                           \
+  if constexpr (MR > i) {                       \
+    _mm256_storeu_ps(C + i * ldc, c##i##0);     \
+    _mm256_storeu_ps(C + i * ldc + 8, c##i##1); \
   }
 template <int MR>
-KILN_AVX2 void ukr_6x16(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+KILN_AVX2 void ukr_6x16(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                        bool acc) {
   __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
   c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
-  KILN_INIT(0) KILN_INIT(1) KILN_INIT(2) KILN_INIT(3) KILN_INIT(4) KILN_INIT(5)
-  for (int64_t k = 0; k < K; k++) {
+  KILN_INIT(0) KILN_INIT(1) KILN_INIT(2) KILN_INIT(3) KILN_INIT(4) KILN_INIT(5) for (int64_t k = 0; k < K; k++) {
     const __m256 b0 = _mm256_loadu_ps(B + k * ldb), b1 = _mm256_loadu_ps(B + k * ldb + 8);
     KILN_ROW(0) KILN_ROW(1) KILN_ROW(2) KILN_ROW(3) KILN_ROW(4) KILN_ROW(5)
   }
@@ -78,7 +79,8 @@ KILN_AVX2 void ukr_6x16(int64_t K, const float* A, int64_t lda, const float* B, 
 #undef KILN_INIT
 #undef KILN_STORE
 
-void gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+void gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+               int64_t ldc, bool acc) {
   for (int64_t i = 0; i < M; i += 6) {
     const int64_t mr = std::min<int64_t>(6, M - i);
     for (int64_t j = 0; j < N; j += 16) {
@@ -100,7 +102,8 @@ void gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
 // AVX-512: C[MR x 16*NV] (+)= A B with MR x NV zmm accumulators (arrays indexed by constants only
 // stay in registers here). Each element adds its products in k order, as the AVX2 kernel does.
 template <int MR, int NV>
-KILN_AVX512 void ukr_avx512(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+KILN_AVX512 void ukr_avx512(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                            bool acc) {
   __m512 c[MR][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++)
@@ -124,7 +127,8 @@ KILN_AVX512 void ukr_avx512(int64_t K, const float* A, int64_t lda, const float*
 }
 
 template <int NV>
-void rows_avx512(int mr, int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool acc) {
+void rows_avx512(int mr, int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                 bool acc) {
   switch (mr) {
     case 6: ukr_avx512<6, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
     case 5: ukr_avx512<5, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
@@ -136,7 +140,8 @@ void rows_avx512(int mr, int64_t K, const float* a, int64_t lda, const float* b,
 }
 
 // 6 x 32 tiles (a 6 x 16 one for the last 16 columns when N is an odd multiple of 16).
-void gemm_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+void gemm_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                 int64_t ldc, bool acc) {
   for (int64_t i = 0; i < M; i += 6) {
     const int mr = (int)std::min<int64_t>(6, M - i);
     for (int64_t j = 0; j < N; j += 32) {
@@ -152,7 +157,8 @@ void gemm_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 
 // N is a multiple of 16 (kBk, Dv rounded up): the vector kernels' width.
 template <typename F>
-void gemm(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, const F* B, int64_t ldb, F* C, int64_t ldc, bool acc) {
+void gemm(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, const F* B, int64_t ldb, F* C, int64_t ldc,
+          bool acc) {
 #if KILN_SIMD
   if constexpr (std::is_same_v<F, float>) {
     if (use_avx512()) return gemm_avx512(M, N, K, A, lda, B, ldb, C, ldc, acc);
@@ -247,7 +253,8 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
       ldv = v.strides[2];
     } else {
       for (int64_t j = 0; j < nk; j++)
-        fastk::load_row<F>(V + j * Dvp, fastk::element_ptr(v, vbase + (kb + j) * v.strides[2]), v.dtype, v.strides[3], Dv);
+        fastk::load_row<F>(V + j * Dvp, fastk::element_ptr(v, vbase + (kb + j) * v.strides[2]), v.dtype, v.strides[3],
+                           Dv);
     }
     for (int64_t r = 0; r < nr; r++) {
       F* sr = Sb + r * kBk;
@@ -255,7 +262,8 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
         for (int64_t j = std::max<int64_t>(0, lim[r] + 1 - kb); j < nk; j++) sr[j] = lowest;
       } else if (a.mask_kind == 2) {
         const View& mk = *a.m;
-        const int64_t moff = mk.offset + b * mk.strides[0] + head[r] * mk.strides[1] + qi[r] * mk.strides[2] + kb * mk.strides[3];
+        const int64_t moff =
+            mk.offset + b * mk.strides[0] + head[r] * mk.strides[1] + qi[r] * mk.strides[2] + kb * mk.strides[3];
         if (mk.dtype == kBool) {
           const uint8_t* mp = reinterpret_cast<const uint8_t*>(fastk::element_ptr(mk, moff));
           for (int64_t j = 0; j < nk; j++)
@@ -295,7 +303,8 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
       // logsumexp of the scaled, masked scores: m + log(l) (-inf for an empty row)
       const View& ls = *a.lse;
       const F val = a.S == 0 || l[r] == F(0) ? ninf : m[r] + std::log(l[r]);
-      F* dst = reinterpret_cast<F*>(fastk::element_ptr(ls, ls.offset + b * ls.strides[0] + head[r] * ls.strides[1] + qi[r] * ls.strides[2]));
+      F* dst = reinterpret_cast<F*>(
+          fastk::element_ptr(ls, ls.offset + b * ls.strides[0] + head[r] * ls.strides[1] + qi[r] * ls.strides[2]));
       *dst = val;
     }
   }
@@ -325,7 +334,8 @@ template <typename F> void attention_typed(const Attn& a) {
 namespace {
 void check_attention_operands(const Command& c) {
   const double kind = c.params[1];
-  if (kind != 0 && kind != 1 && kind != 2) fail("[attention] mask_kind must be 0 (none), 1 (causal) or 2 (array), got ", kind);
+  if (kind != 0 && kind != 1 && kind != 2)
+    fail("[attention] mask_kind must be 0 (none), 1 (causal) or 2 (array), got ", kind);
   if (!std::isfinite(c.params[0])) fail("[attention] scale must be finite, got ", c.params[0]);
   const int want = kind == 2 ? 4 : 3;
   if (c.n_inputs != want) fail("[attention] mask_kind ", kind, " needs ", want, " inputs, got ", c.n_inputs);
@@ -334,20 +344,26 @@ void check_attention_operands(const Command& c) {
     if (c.in(i).ndim != 4) fail("[attention] ", names[i], " must have 4 dimensions, got ", c.in(i).describe());
   if (c.out().ndim != 4) fail("[attention] output must have 4 dimensions, got ", c.out().describe());
   for (int i = 0; i < 3; i++)
-    if (!fastk::is_float_dtype(c.in(i).dtype)) fail("[attention] ", names[i], " must be a floating dtype, got ", dtype_name(c.in(i).dtype));
-  if (!fastk::is_float_dtype(c.out().dtype)) fail("[attention] output must be a floating dtype, got ", dtype_name(c.out().dtype));
+    if (!fastk::is_float_dtype(c.in(i).dtype))
+      fail("[attention] ", names[i], " must be a floating dtype, got ", dtype_name(c.in(i).dtype));
+  if (!fastk::is_float_dtype(c.out().dtype))
+    fail("[attention] output must be a floating dtype, got ", dtype_name(c.out().dtype));
   const View &q = c.in(0), &k = c.in(1), &v = c.in(2), &o = c.out();
   const int64_t B = q.shape[0], Hq = q.shape[1], L = q.shape[2], D = q.shape[3];
   const int64_t Hkv = k.shape[1], S = k.shape[2], Dv = v.shape[3];
   const bool ok = k.shape[0] == B && k.shape[3] == D && v.shape[0] == B && v.shape[1] == Hkv && v.shape[2] == S &&
                   o.shape[0] == B && o.shape[1] == Hq && o.shape[2] == L && o.shape[3] == Dv;
-  if (!ok) fail("[attention] inconsistent shapes: q ", q.describe(), ", k ", k.describe(), ", v ", v.describe(), ", output ", o.describe());
-  if (Hkv == 0 ? Hq != 0 : Hq % Hkv != 0) fail("[attention] query heads ", Hq, " must be a multiple of key/value heads ", Hkv);
+  if (!ok)
+    fail("[attention] inconsistent shapes: q ", q.describe(), ", k ", k.describe(), ", v ", v.describe(), ", output ",
+         o.describe());
+  if (Hkv == 0 ? Hq != 0 : Hq % Hkv != 0)
+    fail("[attention] query heads ", Hq, " must be a multiple of key/value heads ", Hkv);
   if (kind == 2) {
     const View& m = c.in(3);
     if (m.shape[0] != B || m.shape[1] != Hq || m.shape[2] != L || m.shape[3] != S)
       fail("[attention] mask must have shape [", B, ", ", Hq, ", ", L, ", ", S, "], got ", m.describe());
-    if (m.dtype != kBool && !fastk::is_float_dtype(m.dtype)) fail("[attention] mask must be bool or floating, got ", dtype_name(m.dtype));
+    if (m.dtype != kBool && !fastk::is_float_dtype(m.dtype))
+      fail("[attention] mask must be bool or floating, got ", dtype_name(m.dtype));
   }
 }
 
@@ -376,8 +392,10 @@ void check_attention_lse(const Command& c) {
   const View &o = c.out(0), &ls = c.out(1);
   const int want = o.dtype == kFloat64 ? kFloat64 : kFloat32;
   if (ls.ndim != 3 || ls.shape[0] != o.shape[0] || ls.shape[1] != o.shape[1] || ls.shape[2] != o.shape[2])
-    fail("[attention_lse] logsumexp output must have shape [", o.shape[0], ", ", o.shape[1], ", ", o.shape[2], "], got ", ls.describe());
-  if (ls.dtype != want) fail("[attention_lse] logsumexp output must be ", dtype_name(want), ", got ", dtype_name(ls.dtype));
+    fail("[attention_lse] logsumexp output must have shape [", o.shape[0], ", ", o.shape[1], ", ", o.shape[2],
+         "], got ", ls.describe());
+  if (ls.dtype != want)
+    fail("[attention_lse] logsumexp output must be ", dtype_name(want), ", got ", dtype_name(ls.dtype));
 }
 void run_attention_lse(const Command& c) { run(c, &c.out(1)); }
 

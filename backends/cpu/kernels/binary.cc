@@ -117,8 +117,7 @@ __attribute__((noinline)) void binary_row(const typename Elem<T>::S* a, int64_t 
   for (int64_t i = 0; i < n; i++) o[i * so] = EO::store(Op::f(E::load(a[i * sa]), E::load(b[i * sb])));
 }
 
-template <typename T, typename TO, typename Op>
-void binary_typed(const Command& c) {
+template <typename T, typename TO, typename Op> void binary_typed(const Command& c) {
   using S = typename Elem<T>::S;
   using SO = typename Elem<TO>::S;
   auto vs = memory_order<3>({&c.in(0), &c.in(1), &c.out()});
@@ -132,10 +131,10 @@ void binary_typed(const Command& c) {
 }
 
 template <typename Op> void binary_op(const Command& c) {
-#define KILN_BINARY_T(T)                                                       \
-  if constexpr ((domain_of_type<T>() & Op::dom) != 0) {                        \
-    if constexpr (Op::pred) binary_typed<T, bool, Op>(c);                      \
-    else binary_typed<T, T, Op>(c);                                            \
+#define KILN_BINARY_T(T)                                  \
+  if constexpr ((domain_of_type<T>() & Op::dom) != 0) {   \
+    if constexpr (Op::pred) binary_typed<T, bool, Op>(c); \
+    else binary_typed<T, T, Op>(c);                       \
   }
   KILN_DISPATCH_ALL(c.in(0).dtype, KILN_BINARY_T)
 #undef KILN_BINARY_T
@@ -152,7 +151,8 @@ inline void where_contig(const uint8_t* c, const U* x, const U* y, U* o, int64_t
 }
 
 template <typename U>
-__attribute__((noinline)) void where_row(const uint8_t* pc, const U* px, const U* py, U* po, const int64_t* st, int64_t n) {
+__attribute__((noinline)) void where_row(const uint8_t* pc, const U* px, const U* py, U* po, const int64_t* st,
+                                         int64_t n) {
   auto unit = [](int64_t s) { return s == 0 || s == 1; };
   if (st[3] == 1 && unit(st[0]) && unit(st[1]) && unit(st[2])) {
     switch (st[0] * 4 + st[1] * 2 + st[2]) {
@@ -203,14 +203,13 @@ void check_binary(const Command& c) {
   if (!(domain_of(dt) & dom)) fail("[binary] ", name, " does not support dtype ", dtype_name(dt));
   int want = pred ? (int)kBool : dt;
   if (c.out().dtype != want)
-    fail("[binary] ", name, ": output dtype must be ", dtype_name(want), " for input dtype ", dtype_name(dt),
-         ", got ", dtype_name(c.out().dtype));
+    fail("[binary] ", name, ": output dtype must be ", dtype_name(want), " for input dtype ", dtype_name(dt), ", got ",
+         dtype_name(c.out().dtype));
 }
 
 void run_binary(const Command& c) {
-  ew::with_binary_op(ew::op_code(c, (int)BinaryOp::kCount, "binary"), [&](auto tag) {
-    ew::binary_op<decltype(tag)>(c);
-  });
+  ew::with_binary_op(ew::op_code(c, (int)BinaryOp::kCount, "binary"),
+                     [&](auto tag) { ew::binary_op<decltype(tag)>(c); });
 }
 
 void check_where(const Command& c) {
@@ -221,8 +220,8 @@ void check_where(const Command& c) {
   if (c.in(0).dtype != kBool) fail("[where] condition must be bool, got ", dtype_name(c.in(0).dtype));
   int dt = c.out().dtype;
   if (c.in(1).dtype != dt || c.in(2).dtype != dt)
-    fail("[where] x, y and output dtypes must match, got ", dtype_name(c.in(1).dtype), ", ",
-         dtype_name(c.in(2).dtype), " and ", dtype_name(dt));
+    fail("[where] x, y and output dtypes must match, got ", dtype_name(c.in(1).dtype), ", ", dtype_name(c.in(2).dtype),
+         " and ", dtype_name(dt));
 }
 
 void run_where(const Command& c) {

@@ -7,8 +7,7 @@ namespace kiln {
 
 void check_copy(const Command& c) { expect_same_shape(c, c.in(0), c.out(), "input and output"); }
 
-template <typename S, typename D>
-static void copy_typed(const Command& c) {
+template <typename S, typename D> static void copy_typed(const Command& c) {
   auto ord = memory_order<2>({&c.in(0), &c.out()});  // the densest dim innermost
   auto L = make_loop<2>({&ord[0], &ord[1]});
   const S* src = reinterpret_cast<const S*>(c.in(0).buf->data);
@@ -17,7 +16,10 @@ static void copy_typed(const Command& c) {
     const S* s = src + off[0];
     D* d = dst + off[1];
     if constexpr (std::is_same_v<S, D>) {
-      if (st[0] == 1 && st[1] == 1) { std::memcpy(d, s, n * sizeof(S)); return; }
+      if (st[0] == 1 && st[1] == 1) {
+        std::memcpy(d, s, n * sizeof(S));
+        return;
+      }
       for (int64_t i = 0; i < n; i++) d[i * st[1]] = s[i * st[0]];
     } else {
       for (int64_t i = 0; i < n; i++) d[i * st[1]] = from_value<D>(to_compute(s[i * st[0]]));
@@ -25,8 +27,7 @@ static void copy_typed(const Command& c) {
   });
 }
 
-template <typename S>
-static void copy_from(const Command& c) {
+template <typename S> static void copy_from(const Command& c) {
 #define KILN_COPY_TO(D) copy_typed<S, D>(c)
   KILN_DISPATCH_ALL(c.out().dtype, KILN_COPY_TO)
 #undef KILN_COPY_TO
@@ -40,8 +41,7 @@ void run_copy(const Command& c) {
 
 void check_fill(const Command&) {}
 
-template <typename T>
-static void fill_typed(const Command& c, double value) {
+template <typename T> static void fill_typed(const Command& c, double value) {
   T v = from_value<T>(value);
   auto L = make_loop<1>({&c.out()});
   T* dst = reinterpret_cast<T*>(c.out().buf->data);
@@ -61,8 +61,7 @@ void check_arange(const Command& c) {
   if (c.out().ndim != 1) fail("[arange] output must be 1-d, got ", c.out().describe());
 }
 
-template <typename T>
-static void arange_typed(const Command& c) {
+template <typename T> static void arange_typed(const Command& c) {
   double start = c.params[0], step = c.params[1];
   const View& o = c.out();
   T* dst = o.ptr<T>();
@@ -80,8 +79,7 @@ void run_arange(const Command& c) {
 
 void check_free(const Command& c) {
   double id = c.params[0];
-  if (!(id >= 1 && id <= 4294967295.0 && id == (double)(uint32_t)id))
-    fail("[free] invalid buffer id ", id);
+  if (!(id >= 1 && id <= 4294967295.0 && id == (double)(uint32_t)id)) fail("[free] invalid buffer id ", id);
 }
 
 void run_free(const Command& c) { Allocator::get().release((uint32_t)c.params[0]); }

@@ -29,16 +29,27 @@ namespace ew {
 
 // Dtype classes an op accepts.
 enum Domain : unsigned {
-  kDomBool = 1, kDomUint = 2, kDomSint = 4, kDomFloat = 8,
-  kDomInt = kDomUint | kDomSint, kDomNum = kDomInt | kDomFloat, kDomAll = kDomNum | kDomBool,
+  kDomBool = 1,
+  kDomUint = 2,
+  kDomSint = 4,
+  kDomFloat = 8,
+  kDomInt = kDomUint | kDomSint,
+  kDomNum = kDomInt | kDomFloat,
+  kDomAll = kDomNum | kDomBool,
   kDomIntBool = kDomInt | kDomBool,
 };
 
 inline unsigned domain_of(int dtype) {
   switch (dtype) {
     case kBool: return kDomBool;
-    case kUint8: case kUint16: case kUint32: case kUint64: return kDomUint;
-    case kInt8: case kInt16: case kInt32: case kInt64: return kDomSint;
+    case kUint8:
+    case kUint16:
+    case kUint32:
+    case kUint64: return kDomUint;
+    case kInt8:
+    case kInt16:
+    case kInt32:
+    case kInt64: return kDomSint;
     default: return kDomFloat;
   }
 }
@@ -67,8 +78,7 @@ template <> struct Elem<bool> {
 
 // Integer arithmetic goes through this unsigned type, so overflow wraps without UB (and
 // small types are not promoted to a signed int whose products could overflow).
-template <typename T>
-using Wide = std::conditional_t<(sizeof(T) < 4), uint32_t, std::make_unsigned_t<T>>;
+template <typename T> using Wide = std::conditional_t<(sizeof(T) < 4), uint32_t, std::make_unsigned_t<T>>;
 
 template <typename T> constexpr bool is_floatlike() {
   return std::is_same_v<T, float> || std::is_same_v<T, half_t> || std::is_same_v<T, bf16_t>;
@@ -82,13 +92,12 @@ inline int op_code(const Command& c, int count, const char* kernel) {
   return (int)p;
 }
 
-inline void same_shape(const char* kernel, const char* op, const View& a, const View& b,
-                       const char* what) {
+inline void same_shape(const char* kernel, const char* op, const View& a, const View& b, const char* what) {
   bool same = a.ndim == b.ndim;
   for (int d = 0; same && d < a.ndim; d++) same = a.shape[d] == b.shape[d];
   if (!same)
-    fail("[", kernel, "] ", op ? op : "", op ? ": " : "", what, " shapes differ (", a.describe(), " vs ",
-         b.describe(), ")");
+    fail("[", kernel, "] ", op ? op : "", op ? ": " : "", what, " shapes differ (", a.describe(), " vs ", b.describe(),
+         ")");
 }
 
 using ::kiln::memory_order;  // lives in strided.h, shared with copy
@@ -116,16 +125,15 @@ KILN_AVX2 inline void vstore(half_t* p, __m256 v) {
 KILN_AVX2 inline void vstore(bf16_t* p, __m256 v) {
   __m256i x = _mm256_castps_si256(v);
   __m256i hi = _mm256_srli_epi32(x, 16);
-  __m256i r = _mm256_add_epi32(x, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), _mm256_and_si256(hi, _mm256_set1_epi32(1))));
+  __m256i r =
+      _mm256_add_epi32(x, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), _mm256_and_si256(hi, _mm256_set1_epi32(1))));
   r = _mm256_srli_epi32(r, 16);
   __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
   r = _mm256_blendv_epi8(r, _mm256_or_si256(hi, _mm256_set1_epi32(0x40)), nan);
   __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
 }
-template <typename T> KILN_AVX2 inline __m256 vbroadcast(const T* p) {
-  return _mm256_set1_ps((float)to_compute(*p));
-}
+template <typename T> KILN_AVX2 inline __m256 vbroadcast(const T* p) { return _mm256_set1_ps((float)to_compute(*p)); }
 #endif
 
 }  // namespace ew

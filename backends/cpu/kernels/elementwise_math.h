@@ -112,7 +112,8 @@ KILN_AVX2 inline __m256 exp_ps(__m256 x) {
 
 KILN_AVX2 inline __m256 log_ps(__m256 x) {
   // lanes that are not positive normal finite numbers take the fix-ups below (rare)
-  __m256 normal = _mm256_and_ps(_mm256_cmp_ps(x, v1(1.17549435e-38f), _CMP_GE_OQ), _mm256_cmp_ps(x, v1(INFINITY), _CMP_LT_OQ));
+  __m256 normal =
+      _mm256_and_ps(_mm256_cmp_ps(x, v1(1.17549435e-38f), _CMP_GE_OQ), _mm256_cmp_ps(x, v1(INFINITY), _CMP_LT_OQ));
   bool all_normal = _mm256_movemask_ps(normal) == 0xff;
   __m256 xs = x, ebias = v1(0.0f);
   if (!all_normal) {  // subnormals: scale into the normal range first
@@ -156,7 +157,8 @@ KILN_AVX2 inline __m256 log_ps(__m256 x) {
 KILN_AVX2 inline __m256 expm1_nonpos_ps(__m256 a) {
   __m256 n;
   __m256 em1 = expm1_reduced_ps(a, &n);
-  __m256 s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  __m256 s =
+      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
   return _mm256_fmadd_ps(s, em1, _mm256_sub_ps(s, v1(1.0f)));
 }
 
@@ -181,21 +183,31 @@ KILN_AVX2 inline __m256 sigmoid_ps(__m256 x) {
 // lane by lane with a permute (no division, no exp); piece 0 is t + t q(t) with t = |x|, so small
 // x keep full relative accuracy; |x| >= 4 gives 1. Coefficients: backends/cpu/tools/fit_erf.py.
 // At most 1.09 ulp over every float32 input (checked exhaustively against double erf).
-alignas(32) inline constexpr float kErfPoly[8][8] = {  // [power of t][piece]
+alignas(32) inline constexpr float kErfPoly[8][8] = {
+    // [power of t][piece]
     {0.0f, 0.711155653f, 0.92290014f, 0.986671686f, 0.998537302f, 0.999899387f, 0.999995708f, 0.999999881f},
-    {0.128379181f, 0.642931044f, 0.236521125f, 0.0527749956f, 0.00714231934f, 0.000586277281f, 2.91890119e-05f, 8.81428832e-07f},
-    {-1.52609175e-06f, -0.482198149f, -0.295651734f, -0.092356205f, -0.0160701573f, -0.00161226746f, -9.48693341e-05f, -3.30607099e-06f},
-    {-0.376078635f, 0.0267883502f, 0.167535886f, 0.0901573896f, 0.0217245128f, 0.00276038027f, 0.000195812623f, 7.97032772e-06f},
-    {-0.000554451137f, 0.150675625f, -0.00613203505f, -0.048105523f, -0.0190882571f, -0.00325771049f, -0.000286169437f, -1.37854095e-05f},
-    {0.115838625f, -0.0532170907f, -0.0471865535f, 0.00661847321f, 0.0106600598f, 0.00275629107f, 0.000313628843f, 1.83300581e-05f},
-    {-0.00793613866f, -0.0265828297f, 0.0205977373f, 0.00904949475f, -0.00277956505f, -0.00166785053f, -0.000273758429f, -2.06924215e-05f},
-    {-0.0180231333f, 0.017885495f, 0.00374511047f, -0.00593309943f, -0.000721526972f, 0.000635815435f, 0.00017359652f, 1.71447373e-05f},
+    {0.128379181f, 0.642931044f, 0.236521125f, 0.0527749956f, 0.00714231934f, 0.000586277281f, 2.91890119e-05f,
+     8.81428832e-07f},
+    {-1.52609175e-06f, -0.482198149f, -0.295651734f, -0.092356205f, -0.0160701573f, -0.00161226746f, -9.48693341e-05f,
+     -3.30607099e-06f},
+    {-0.376078635f, 0.0267883502f, 0.167535886f, 0.0901573896f, 0.0217245128f, 0.00276038027f, 0.000195812623f,
+     7.97032772e-06f},
+    {-0.000554451137f, 0.150675625f, -0.00613203505f, -0.048105523f, -0.0190882571f, -0.00325771049f, -0.000286169437f,
+     -1.37854095e-05f},
+    {0.115838625f, -0.0532170907f, -0.0471865535f, 0.00661847321f, 0.0106600598f, 0.00275629107f, 0.000313628843f,
+     1.83300581e-05f},
+    {-0.00793613866f, -0.0265828297f, 0.0205977373f, 0.00904949475f, -0.00277956505f, -0.00166785053f, -0.000273758429f,
+     -2.06924215e-05f},
+    {-0.0180231333f, 0.017885495f, 0.00374511047f, -0.00593309943f, -0.000721526972f, 0.000635815435f, 0.00017359652f,
+     1.71447373e-05f},
 };
 alignas(32) inline constexpr float kErfCentre[8] = {0.0f, 0.75f, 1.25f, 1.75f, 2.25f, 2.75f, 3.25f, 3.75f};
 alignas(32) inline constexpr float kErfLinear[8] = {1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
 
 // Lane i gets table[k[i]] (an 8-entry table lookup).
-KILN_AVX2 inline __m256 pick_ps(const float* table, __m256i k) { return _mm256_permutevar8x32_ps(_mm256_load_ps(table), k); }
+KILN_AVX2 inline __m256 pick_ps(const float* table, __m256i k) {
+  return _mm256_permutevar8x32_ps(_mm256_load_ps(table), k);
+}
 
 KILN_AVX2 inline __m256 erf_ps(__m256 x) {
   __m256 ax = _mm256_min_ps(v1(4.0f), abs_ps(x));  // NaN stays NaN (min returns its second operand)
@@ -211,7 +223,8 @@ KILN_AVX2 inline __m256 erf_ps(__m256 x) {
 // sin/cos: quadrant n = round(x 2/pi), Cody-Waite reduction with FMA, Cephes polynomials on
 // [-pi/4, pi/4]. Lanes beyond the reduction's accurate range (and inf/NaN) go to libm.
 template <bool kCos> KILN_AVX2 inline __m256 sincos_ps(__m256 x) {
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, v1(0.636619772367581343f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(x, v1(0.636619772367581343f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, v1(1.57079637050628662109375f), x);
   r = _mm256_fnmadd_ps(n, v1(-4.371138828673793e-08f), r);
   r = _mm256_fnmadd_ps(n, v1(-1.7151245100058819e-15f), r);
@@ -226,7 +239,7 @@ template <bool kCos> KILN_AVX2 inline __m256 sincos_ps(__m256 x) {
   c = _mm256_fmadd_ps(c, z, v1(-1.388731625493765E-003f));
   c = _mm256_fmadd_ps(c, z, v1(4.166664568298827E-002f));
   c = _mm256_fmadd_ps(_mm256_mul_ps(c, z), z, _mm256_fnmadd_ps(z, v1(0.5f), v1(1.0f)));
-  __m256 use_cos = _mm256_castsi256_ps(_mm256_slli_epi32(q, 31));            // odd quadrant
+  __m256 use_cos = _mm256_castsi256_ps(_mm256_slli_epi32(q, 31));                    // odd quadrant
   __m256 neg = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(q, 1), 31));  // quadrants 2, 3
   __m256 res = _mm256_xor_ps(_mm256_blendv_ps(s, c, use_cos), neg);
   // sin x rounds to x below 2^-12; this also keeps sin(-0) = -0, which the reduction loses

@@ -13,7 +13,7 @@ namespace ew {
 // ---- unary ops ------------------------------------------------------------------------------
 
 #if KILN_SIMD
-#define KILN_VEC(expr) \
+#define KILN_VEC(expr)              \
   static constexpr bool vec = true; \
   KILN_AVX2 static __m256 v(__m256 x) { return expr; }
 #else
@@ -25,8 +25,13 @@ namespace ew {
 namespace uop {
 
 // hot = false: libm-bound ops get only the generic strided loop (compile time).
-struct Base { static constexpr bool vec = false, pred = false, hot = true; };
-struct Pred : Base { static constexpr bool pred = true; static constexpr unsigned dom = kDomAll; };
+struct Base {
+  static constexpr bool vec = false, pred = false, hot = true;
+};
+struct Pred : Base {
+  static constexpr bool pred = true;
+  static constexpr unsigned dom = kDomAll;
+};
 
 struct neg : Base {
   static constexpr unsigned dom = kDomNum;
@@ -63,14 +68,14 @@ struct square : Base {
 };
 
 // floor/ceil/round/trunc: identity on integers
-#define KILN_ROUNDING(name, expr, mode)                                                   \
-  struct name : Base {                                                                    \
-    static constexpr unsigned dom = kDomNum;                                              \
-    template <class C> static C f(C x) {                                                  \
-      if constexpr (std::is_integral_v<C>) return x;                                      \
-      else return expr;                                                                   \
-    }                                                                                     \
-    KILN_VEC(_mm256_round_ps(x, mode | _MM_FROUND_NO_EXC))                                \
+#define KILN_ROUNDING(name, expr, mode)                    \
+  struct name : Base {                                     \
+    static constexpr unsigned dom = kDomNum;               \
+    template <class C> static C f(C x) {                   \
+      if constexpr (std::is_integral_v<C>) return x;       \
+      else return expr;                                    \
+    }                                                      \
+    KILN_VEC(_mm256_round_ps(x, mode | _MM_FROUND_NO_EXC)) \
   };
 KILN_ROUNDING(floor, std::floor(x), _MM_FROUND_TO_NEG_INF)
 KILN_ROUNDING(ceil, std::ceil(x), _MM_FROUND_TO_POS_INF)
@@ -79,12 +84,11 @@ KILN_ROUNDING(trunc, std::trunc(x), _MM_FROUND_TO_ZERO)
 #undef KILN_ROUNDING
 
 // float-only ops
-#define KILN_FLOAT_OP(name, expr, vexpr)                  \
-  struct name : Base {                                    \
-    static constexpr unsigned dom = kDomFloat;            \
-    template <class C> static C f(C x) { return expr; }   \
-    vexpr                                                 \
-    static constexpr bool hot = vec;                      \
+#define KILN_FLOAT_OP(name, expr, vexpr)                \
+  struct name : Base {                                  \
+    static constexpr unsigned dom = kDomFloat;          \
+    template <class C> static C f(C x) { return expr; } \
+    vexpr static constexpr bool hot = vec;              \
   };
 #define KILN_NOVEC
 KILN_FLOAT_OP(exp, std::exp(x), KILN_VEC(exp_ps(x)))
@@ -156,7 +160,8 @@ inline constexpr const char* kUnaryNames[] = {
 
 template <class F> void with_unary_op(int op, F&& f) {
   switch ((UnaryOp)op) {
-#define KILN_CASE(n) case UnaryOp::n: f(uop::n{}); break;
+#define KILN_CASE(n) \
+  case UnaryOp::n: f(uop::n{}); break;
     KILN_UNARY_OPS(KILN_CASE)
 #undef KILN_CASE
     default: break;
@@ -216,7 +221,7 @@ template <typename C> inline C ipow(C a, C b) {
 
 #if KILN_SIMD
 KILN_AVX2 inline __m256 nan_mask(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
-#define KILN_VEC(expr) \
+#define KILN_VEC(expr)              \
   static constexpr bool vec = true; \
   KILN_AVX2 static __m256 v(__m256 a, __m256 b) { return expr; }
 #else
@@ -226,9 +231,16 @@ KILN_AVX2 inline __m256 nan_mask(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNO
 namespace bop {
 
 // hot = false: ops dominated by division or libm get only the generic strided loop (compile time).
-struct Base { static constexpr bool vec = false, pred = false, vcmp = false, hot = true; };
-struct Cold : Base { static constexpr bool hot = false; };
-struct Pred : Base { static constexpr bool pred = true; static constexpr unsigned dom = kDomAll; };
+struct Base {
+  static constexpr bool vec = false, pred = false, vcmp = false, hot = true;
+};
+struct Cold : Base {
+  static constexpr bool hot = false;
+};
+struct Pred : Base {
+  static constexpr bool pred = true;
+  static constexpr unsigned dom = kDomAll;
+};
 
 template <class C> constexpr bool is_int = std::is_integral_v<C> && !std::is_same_v<C, bool>;
 
@@ -336,16 +348,18 @@ struct floor_divide : Cold {
 
 // Predicates: bool output. m(a, b) is the AVX2 version as a lane mask.
 #if KILN_SIMD
-#define KILN_CMP(name, expr, mexpr)                                               \
-  struct name : Pred {                                                            \
-    template <class C> static bool f(C a, C b) { return expr; }                   \
-    static constexpr bool vcmp = true;                                            \
-    KILN_AVX2 static __m256 m(__m256 a, __m256 b) { return mexpr; }               \
+#define KILN_CMP(name, expr, mexpr)                                 \
+  struct name : Pred {                                              \
+    template <class C> static bool f(C a, C b) { return expr; }     \
+    static constexpr bool vcmp = true;                              \
+    KILN_AVX2 static __m256 m(__m256 a, __m256 b) { return mexpr; } \
   };
 KILN_AVX2 inline __m256 truthy(__m256 x) { return _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_NEQ_UQ); }
 #else
-#define KILN_CMP(name, expr, mexpr) \
-  struct name : Pred { template <class C> static bool f(C a, C b) { return expr; } };
+#define KILN_CMP(name, expr, mexpr)                             \
+  struct name : Pred {                                          \
+    template <class C> static bool f(C a, C b) { return expr; } \
+  };
 #endif
 KILN_CMP(equal, a == b, _mm256_cmp_ps(a, b, _CMP_EQ_OQ))
 KILN_CMP(not_equal, a != b, _mm256_cmp_ps(a, b, _CMP_NEQ_UQ))
@@ -423,7 +437,8 @@ inline constexpr const char* kBinaryNames[] = {
 
 template <class F> void with_binary_op(int op, F&& f) {
   switch ((BinaryOp)op) {
-#define KILN_CASE(n) case BinaryOp::n: f(bop::n{}); break;
+#define KILN_CASE(n) \
+  case BinaryOp::n: f(bop::n{}); break;
     KILN_BINARY_OPS(KILN_CASE)
 #undef KILN_CASE
     default: break;

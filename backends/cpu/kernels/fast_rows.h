@@ -41,7 +41,8 @@ KILN_AVX2 inline void load_bf16_avx2(float* dst, const uint16_t* p, int64_t n) {
 KILN_AVX2 inline void store_f16_avx2(uint16_t* p, const float* src, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128((__m128i*)(p + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm_storeu_si128((__m128i*)(p + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   for (; i < n; i++) p[i] = float_to_half(src[i]);
 }
 // float -> bfloat16 bits rounded to nearest even (NaN stays a quiet NaN), in 32-bit lanes
@@ -64,12 +65,14 @@ KILN_AVX2 inline void store_bf16_avx2(uint16_t* p, const float* src, int64_t n) 
 KILN_AVX2 inline void round_f16_avx2(float* x, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+    _mm256_storeu_ps(
+        x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
   for (; i < n; i++) x[i] = half_to_float(float_to_half(x[i]));
 }
 KILN_AVX2 inline void round_bf16_avx2(float* x, int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_castsi256_ps(_mm256_slli_epi32(bf16_bits8(_mm256_loadu_ps(x + i)), 16)));
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_castsi256_ps(_mm256_slli_epi32(bf16_bits8(_mm256_loadu_ps(x + i)), 16)));
   for (; i < n; i++) x[i] = bf16_to_float(float_to_bf16(x[i]));
 }
 #endif
@@ -81,7 +84,10 @@ template <typename F> void load_row(F* dst, const void* base, int dt, int64_t st
       const uint16_t* p = static_cast<const uint16_t*>(base);
 #if KILN_SIMD
       if constexpr (std::is_same_v<F, float>)
-        if (stride == 1 && has_avx2()) { load_f16_avx2(dst, p, n); return; }
+        if (stride == 1 && has_avx2()) {
+          load_f16_avx2(dst, p, n);
+          return;
+        }
 #endif
       for (int64_t i = 0; i < n; i++) dst[i] = (F)half_to_float(p[i * stride]);
       return;
@@ -90,14 +96,20 @@ template <typename F> void load_row(F* dst, const void* base, int dt, int64_t st
       const uint16_t* p = static_cast<const uint16_t*>(base);
 #if KILN_SIMD
       if constexpr (std::is_same_v<F, float>)
-        if (stride == 1 && has_avx2()) { load_bf16_avx2(dst, p, n); return; }
+        if (stride == 1 && has_avx2()) {
+          load_bf16_avx2(dst, p, n);
+          return;
+        }
 #endif
       for (int64_t i = 0; i < n; i++) dst[i] = (F)bf16_to_float(p[i * stride]);
       return;
     }
     case kFloat32: {
       const float* p = static_cast<const float*>(base);
-      if (stride == 1 && std::is_same_v<F, float>) { std::memcpy(dst, p, n * sizeof(float)); return; }
+      if (stride == 1 && std::is_same_v<F, float>) {
+        std::memcpy(dst, p, n * sizeof(float));
+        return;
+      }
       for (int64_t i = 0; i < n; i++) dst[i] = (F)p[i * stride];
       return;
     }
@@ -116,7 +128,10 @@ template <typename F> void store_row(void* base, int dt, int64_t stride, const F
     case kFloat16: {
 #if KILN_SIMD
       if constexpr (std::is_same_v<F, float>)
-        if (stride == 1 && has_avx2()) { store_f16_avx2(static_cast<uint16_t*>(base), src, n); return; }
+        if (stride == 1 && has_avx2()) {
+          store_f16_avx2(static_cast<uint16_t*>(base), src, n);
+          return;
+        }
 #endif
       half_t* p = static_cast<half_t*>(base);
       for (int64_t i = 0; i < n; i++) p[i * stride] = from_value<half_t>(src[i]);
@@ -125,7 +140,10 @@ template <typename F> void store_row(void* base, int dt, int64_t stride, const F
     case kBfloat16: {
 #if KILN_SIMD
       if constexpr (std::is_same_v<F, float>)
-        if (stride == 1 && has_avx2()) { store_bf16_avx2(static_cast<uint16_t*>(base), src, n); return; }
+        if (stride == 1 && has_avx2()) {
+          store_bf16_avx2(static_cast<uint16_t*>(base), src, n);
+          return;
+        }
 #endif
       bf16_t* p = static_cast<bf16_t*>(base);
       for (int64_t i = 0; i < n; i++) p[i * stride] = from_value<bf16_t>(src[i]);
@@ -133,7 +151,10 @@ template <typename F> void store_row(void* base, int dt, int64_t stride, const F
     }
     case kFloat32: {
       float* p = static_cast<float*>(base);
-      if (stride == 1 && std::is_same_v<F, float>) { std::memcpy(p, src, n * sizeof(float)); return; }
+      if (stride == 1 && std::is_same_v<F, float>) {
+        std::memcpy(p, src, n * sizeof(float));
+        return;
+      }
       for (int64_t i = 0; i < n; i++) p[i * stride] = (float)src[i];
       return;
     }
@@ -161,14 +182,22 @@ template <typename F> inline void round_row(int dt, F* x, int64_t n) {
   if (dt == kFloat64 || (dt == kFloat32 && std::is_same_v<F, float>)) return;
 #if KILN_SIMD
   if constexpr (std::is_same_v<F, float>) {
-    if (dt == kFloat16 && has_avx2()) { round_f16_avx2(x, n); return; }
-    if (dt == kBfloat16 && has_avx2()) { round_bf16_avx2(x, n); return; }
+    if (dt == kFloat16 && has_avx2()) {
+      round_f16_avx2(x, n);
+      return;
+    }
+    if (dt == kBfloat16 && has_avx2()) {
+      round_bf16_avx2(x, n);
+      return;
+    }
   }
 #endif
   for (int64_t i = 0; i < n; i++) x[i] = round_to<F>(dt, x[i]);
 }
 
-inline char* element_ptr(const View& v, int64_t off) { return static_cast<char*>(v.buf->data) + off * dtype_size(v.dtype); }
+inline char* element_ptr(const View& v, int64_t off) {
+  return static_cast<char*>(v.buf->data) + off * dtype_size(v.dtype);
+}
 
 // ---- float32 vector helpers -------------------------------------------------------------------
 
@@ -205,7 +234,10 @@ KILN_AVX2 inline float sum_avx2(const float* x, int64_t n, bool squares) {
       s0 = _mm256_fmadd_ps(a, a, s0), s1 = _mm256_fmadd_ps(b, b, s1);
       s2 = _mm256_fmadd_ps(c, c, s2), s3 = _mm256_fmadd_ps(d, d, s3);
     }
-    for (; i + 8 <= n; i += 8) { __m256 a = _mm256_loadu_ps(x + i); s0 = _mm256_fmadd_ps(a, a, s0); }
+    for (; i + 8 <= n; i += 8) {
+      __m256 a = _mm256_loadu_ps(x + i);
+      s0 = _mm256_fmadd_ps(a, a, s0);
+    }
   } else {
     for (; i + 32 <= n; i += 32) {
       s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i)), s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
@@ -224,7 +256,8 @@ KILN_AVX2 inline __m256 exp8(__m256 x) {
   const __m256 lo = _mm256_set1_ps(-87.33654f), hi = _mm256_set1_ps(88.37626f);
   __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
   x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));  // NaN passes through (second operand)
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(expc::kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(expc::kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(expc::kLn2Hi), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(expc::kLn2Lo), r);
   __m256 p = _mm256_set1_ps(expc::c0);

@@ -30,7 +30,7 @@ inline int64_t block_for(int n_block_regs, bool full_outputs) {
 // before writing it (a third of the memory traffic of a copy).
 constexpr int64_t kStreamBytes = (int64_t)16 << 20;
 constexpr int64_t kPrefetchRowBytes = 4096;  // rows at least this long fetch the next row ahead
-constexpr int64_t kRowBytes = 64;  // a row register is one vector wide (lane 0 holds the value)
+constexpr int64_t kRowBytes = 64;            // a row register is one vector wide (lane 0 holds the value)
 constexpr int kMaxRegs = 4096, kMaxInstrs = 1 << 16, kMaxPhases = 256, kMaxAccs = 1024;
 
 struct Frame;
@@ -89,7 +89,7 @@ struct Geom {
   int64_t oshape[kMaxDims] = {0}, ishape[kMaxDims] = {0};
   int64_t rows = 1, inner = 1;
   bool need_idx = false;
-  bool stream = false;  // full outputs are written with non-temporal stores (see kStreamBytes)
+  bool stream = false;                        // full outputs are written with non-temporal stores (see kStreamBytes)
   std::vector<std::pair<int, int>> prefetch;  // (operand, element size): contiguous inputs of rows fetched ahead
   std::vector<OpGeom> op;
 };
@@ -101,13 +101,13 @@ struct Frame {
   char** bscr = nullptr;  // each block register's scratch
   char* row = nullptr;
   uint64_t* acc = nullptr;
-  char* spill = nullptr;         // spill slots of the current row
-  int64_t spill_stride = 0;      // bytes per slot
-  int64_t f0 = 0;                // flat inner index of the block's first element
-  int64_t rowoff[64] = {0};      // element offset of the current row, per operand
+  char* spill = nullptr;              // spill slots of the current row
+  int64_t spill_stride = 0;           // bytes per slot
+  int64_t f0 = 0;                     // flat inner index of the block's first element
+  int64_t rowoff[64] = {0};           // element offset of the current row, per operand
   const int64_t* next_row = nullptr;  // element offsets of the next row, whose inputs the blocks prefetch
-  int64_t idx[kMaxDims] = {0};   // inner multi-index of f0 (when some operand is general)
-  const char* stream_to = nullptr;  // the output block the running instruction may stream into
+  int64_t idx[kMaxDims] = {0};        // inner multi-index of f0 (when some operand is general)
+  const char* stream_to = nullptr;    // the output block the running instruction may stream into
 };
 
 // Operands are fetched before the destination: a destination may reuse an operand's register.
@@ -145,7 +145,6 @@ KILN_AVX2 inline void copy_bytes_stream(char* d, const char* s, int64_t n) {
 }
 #endif
 
-
 // ---- loads and stores ------------------------------------------------------------------------
 
 #if KILN_SIMD
@@ -162,7 +161,8 @@ template <class T> KILN_AVX2 void store16_avx2(const float* s, T* d, int64_t n) 
 #endif
 
 // n elements at s with stride st (in elements) into compute values
-template <class T> inline void load_run(const typename ew::Elem<T>::S* s, int64_t st, typename ew::Elem<T>::C* d, int64_t n) {
+template <class T>
+inline void load_run(const typename ew::Elem<T>::S* s, int64_t st, typename ew::Elem<T>::C* d, int64_t n) {
   using E = ew::Elem<T>;
   using C = typename E::C;
   if (st == 0) {
@@ -183,14 +183,16 @@ template <class T> inline void load_run(const typename ew::Elem<T>::S* s, int64_
   }
 }
 
-template <class T> inline void store_run(const typename ew::Elem<T>::C* s, typename ew::Elem<T>::S* d, int64_t st, int64_t n,
-                                        bool stream = false) {
+template <class T>
+inline void store_run(const typename ew::Elem<T>::C* s, typename ew::Elem<T>::S* d, int64_t st, int64_t n,
+                      bool stream = false) {
   using E = ew::Elem<T>;
   if (st == 1) {
     if constexpr (std::is_same_v<typename E::S, typename E::C>) {
 #if KILN_SIMD
       if (stream && (reinterpret_cast<uintptr_t>(d) & 31) == 0 && ew::has_avx2())
-        return copy_bytes_stream(reinterpret_cast<char*>(d), reinterpret_cast<const char*>(s), n * (int64_t)sizeof(typename E::S));
+        return copy_bytes_stream(reinterpret_cast<char*>(d), reinterpret_cast<const char*>(s),
+                                 n * (int64_t)sizeof(typename E::S));
 #endif
       copy_bytes(reinterpret_cast<char*>(d), reinterpret_cast<const char*>(s), n * (int64_t)sizeof(typename E::S));
       return;
@@ -252,7 +254,8 @@ template <class T> void ins_load(const Ins& I, Frame& F, int64_t n) {
   C* d = wr<C>(F, I, I.dst, 0);
   if (o.kind == 0) load_run<T>(s + F.f0, 1, d, n);
   else if (o.kind == 1) load_run<T>(s, 0, d, n);
-  else for_runs(F, o.istr, n, [&](int64_t off, int64_t i, int64_t m, int64_t st) { load_run<T>(s + off, st, d + i, m); });
+  else
+    for_runs(F, o.istr, n, [&](int64_t off, int64_t i, int64_t m, int64_t st) { load_run<T>(s + off, st, d + i, m); });
 }
 
 template <class T> void ins_store(const Ins& I, Frame& F, int64_t n) {
@@ -264,7 +267,8 @@ template <class T> void ins_store(const Ins& I, Frame& F, int64_t n) {
   const C* s = rd<C>(F, I, I.b, 0);
   F.bfix[I.b] = F.bscr[I.b];  // (a bound register writes its scratch again)
   if (o.kind == 0) {
-    if (reinterpret_cast<const void*>(s) != reinterpret_cast<const void*>(d + F.f0)) store_run<T>(s, d + F.f0, 1, n, F.g->stream);
+    if (reinterpret_cast<const void*>(s) != reinterpret_cast<const void*>(d + F.f0))
+      store_run<T>(s, d + F.f0, 1, n, F.g->stream);
   } else {
     for_runs(F, o.istr, n, [&](int64_t off, int64_t i, int64_t m, int64_t st) { store_run<T>(s + i, d + off, st, m); });
   }
@@ -343,10 +347,16 @@ template <class CF, class T> void ins_cast(const Ins& I, Frame& F, int64_t n) { 
 
 #if KILN_SIMD
 // Same loops compiled for AVX2 (the compiler vectorises them 8 or 4 wide).
-template <class Op, class C> KILN_AVX2 void ins_unary_avx2(const Ins& I, Frame& F, int64_t n) { unary_body<Op, C>(I, F, n); }
-template <class Op, class C> KILN_AVX2 void ins_binary_avx2(const Ins& I, Frame& F, int64_t n) { binary_body<Op, C>(I, F, n); }
+template <class Op, class C> KILN_AVX2 void ins_unary_avx2(const Ins& I, Frame& F, int64_t n) {
+  unary_body<Op, C>(I, F, n);
+}
+template <class Op, class C> KILN_AVX2 void ins_binary_avx2(const Ins& I, Frame& F, int64_t n) {
+  binary_body<Op, C>(I, F, n);
+}
 template <class C> KILN_AVX2 void ins_where_avx2(const Ins& I, Frame& F, int64_t n) { where_body<C>(I, F, n); }
-template <class CF, class T> KILN_AVX2 void ins_cast_avx2(const Ins& I, Frame& F, int64_t n) { cast_body<CF, T>(I, F, n); }
+template <class CF, class T> KILN_AVX2 void ins_cast_avx2(const Ins& I, Frame& F, int64_t n) {
+  cast_body<CF, T>(I, F, n);
+}
 
 // float32 ops with explicit vector math, eight lanes at a time over whole vectors (registers
 // are padded to a vector, so a partial block computes a few unused lanes).
@@ -370,7 +380,8 @@ template <class Op> KILN_AVX2 void ins_unary_vec(const Ins& I, Frame& F, int64_t
   if (F.stream_to == reinterpret_cast<const char*>(d)) unary_vec_loop<Op, true>(a, d, n);
   else unary_vec_loop<Op, false>(a, d, n);
 }
-template <class Op, bool kStream> KILN_AVX2 inline void binary_vec_loop(const float* a, const float* b, float* d, int64_t n) {
+template <class Op, bool kStream>
+KILN_AVX2 inline void binary_vec_loop(const float* a, const float* b, float* d, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256 x0 = _mm256_loadu_ps(a + i), x1 = _mm256_loadu_ps(a + i + 8);
@@ -388,8 +399,11 @@ template <class Op> KILN_AVX2 void ins_binary_vec(const Ins& I, Frame& F, int64_
   else binary_vec_loop<Op, false>(a, b, d, n);
 }
 // One operand a constant (kConstA: the first), broadcast from I.scalar instead of loaded.
-template <class Op, bool kConstA> KILN_AVX2 inline __m256 with_const(__m256 v, __m256 c) { return kConstA ? Op::v(c, v) : Op::v(v, c); }
-template <class Op, bool kConstA, bool kStream> KILN_AVX2 inline void scalar_vec_loop(const float* x, __m256 c, float* d, int64_t n) {
+template <class Op, bool kConstA> KILN_AVX2 inline __m256 with_const(__m256 v, __m256 c) {
+  return kConstA ? Op::v(c, v) : Op::v(v, c);
+}
+template <class Op, bool kConstA, bool kStream>
+KILN_AVX2 inline void scalar_vec_loop(const float* x, __m256 c, float* d, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
@@ -429,7 +443,11 @@ template <class C, ReduceOp OP> struct Acc {
                                std::conditional_t<kLogic, bool, C>>;
   using Out = std::conditional_t<kLogic, bool, C>;
 
-  static A get_slot(const uint64_t* s) { A a; std::memcpy(&a, s, sizeof(A)); return a; }
+  static A get_slot(const uint64_t* s) {
+    A a;
+    std::memcpy(&a, s, sizeof(A));
+    return a;
+  }
   static void set_slot(uint64_t* s, A a) { std::memcpy(s, &a, sizeof(A)); }
 
   using R = red::Rule<OP, A>;
@@ -501,17 +519,17 @@ InsFn unary_fn(int op, int t, bool* pred, bool* streams) {
   ew::with_unary_op(op, [&](auto tag) {
     using Op = decltype(tag);
     *pred = Op::pred;
-#define KILN_FZ_U(C)                                                                        \
-  if constexpr ((ew::domain_of_type<C>() & Op::dom) != 0) {                                 \
-    fn = &ins_unary<Op, C>;                                                                 \
-    KILN_FZ_U_AVX(C)                                                                        \
+#define KILN_FZ_U(C)                                        \
+  if constexpr ((ew::domain_of_type<C>() & Op::dom) != 0) { \
+    fn = &ins_unary<Op, C>;                                 \
+    KILN_FZ_U_AVX(C)                                        \
   }
 #if KILN_SIMD
-#define KILN_FZ_U_AVX(C)                                                                    \
-    if (avx2()) {                                                                           \
-      fn = &ins_unary_avx2<Op, C>;                                                          \
-      if constexpr (Op::vec && std::is_same_v<C, float>) fn = &ins_unary_vec<Op>, *streams = true; \
-    }
+#define KILN_FZ_U_AVX(C)                                                                         \
+  if (avx2()) {                                                                                  \
+    fn = &ins_unary_avx2<Op, C>;                                                                 \
+    if constexpr (Op::vec && std::is_same_v<C, float>) fn = &ins_unary_vec<Op>, *streams = true; \
+  }
 #else
 #define KILN_FZ_U_AVX(C)
 #endif
@@ -527,17 +545,17 @@ InsFn binary_fn(int op, int t, bool* pred, bool* streams) {
   ew::with_binary_op(op, [&](auto tag) {
     using Op = decltype(tag);
     *pred = Op::pred;
-#define KILN_FZ_B(C)                                                                        \
-  if constexpr ((ew::domain_of_type<C>() & Op::dom) != 0) {                                 \
-    fn = &ins_binary<Op, C>;                                                                \
-    KILN_FZ_B_AVX(C)                                                                        \
+#define KILN_FZ_B(C)                                        \
+  if constexpr ((ew::domain_of_type<C>() & Op::dom) != 0) { \
+    fn = &ins_binary<Op, C>;                                \
+    KILN_FZ_B_AVX(C)                                        \
   }
 #if KILN_SIMD
-#define KILN_FZ_B_AVX(C)                                                                    \
-    if (avx2()) {                                                                           \
-      fn = &ins_binary_avx2<Op, C>;                                                         \
-      if constexpr (Op::vec && std::is_same_v<C, float>) fn = &ins_binary_vec<Op>, *streams = true; \
-    }
+#define KILN_FZ_B_AVX(C)                                                                          \
+  if (avx2()) {                                                                                   \
+    fn = &ins_binary_avx2<Op, C>;                                                                 \
+    if constexpr (Op::vec && std::is_same_v<C, float>) fn = &ins_binary_vec<Op>, *streams = true; \
+  }
 #else
 #define KILN_FZ_B_AVX(C)
 #endif
@@ -650,12 +668,12 @@ void acc_fns(AccDef& a, InsFn* reduce, InsFn* get) {
   *reduce = *get = nullptr;
   with_reduce(a.op, [&](auto opc) {
     constexpr ReduceOp OP = decltype(opc)::value;
-#define KILN_FZ_A(C)                                                                          \
+#define KILN_FZ_A(C)                                                                           \
   if constexpr (!((OP == ReduceOp::sum || OP == ReduceOp::prod) && std::is_same_v<C, bool>)) { \
-    *reduce = &ins_reduce<C, OP>;                                                            \
-    *get = &ins_accget<C, OP>;                                                               \
-    a.init = &Acc<C, OP>::init;                                                              \
-    a.merge = &Acc<C, OP>::merge;                                                            \
+    *reduce = &ins_reduce<C, OP>;                                                              \
+    *get = &ins_accget<C, OP>;                                                                 \
+    a.init = &Acc<C, OP>::init;                                                                \
+    a.merge = &Acc<C, OP>::merge;                                                              \
   }
     KILN_DISPATCH_COMPUTE(a.type, KILN_FZ_A)
 #undef KILN_FZ_A
@@ -671,7 +689,8 @@ struct Reader {
     if (pos >= n) fail("[compileProgram] program ends early while reading ", what, " at word ", pos);
     double v = w[pos++];
     if (!(v == std::floor(v)) || v < (double)lo || v > (double)hi)
-      fail("[compileProgram] invalid ", what, " ", v, " at word ", pos - 1, " (expected an integer in [", lo, ", ", hi, "])");
+      fail("[compileProgram] invalid ", what, " ", v, " at word ", pos - 1, " (expected an integer in [", lo, ", ", hi,
+           "])");
     return (int64_t)v;
   }
   double number(const char* what) {
@@ -681,7 +700,8 @@ struct Reader {
 };
 
 const char* code_name(int c) {
-  static const char* names[] = {"load", "store", "const", "splat", "unary", "binary", "where", "cast", "reduce", "accget", "spill", "fill"};
+  static const char* names[] = {"load",  "store", "const",  "splat",  "unary", "binary",
+                                "where", "cast",  "reduce", "accget", "spill", "fill"};
   return c >= 0 && c < kFzCodes ? names[c] : "invalid";
 }
 
@@ -691,7 +711,10 @@ enum Section { kSetup, kBody, kFinish, kInit };
 bool reads_reg(const Ins& I, int32_t r) {
   switch (I.code) {
     case kFzStore: return I.b == r;
-    case kFzUnary: case kFzCast: case kFzReduce: case kFzSpill: return I.a == r;
+    case kFzUnary:
+    case kFzCast:
+    case kFzReduce:
+    case kFzSpill: return I.a == r;
     case kFzBinary: return (I.a == r && I.row_operand != 0) || (I.b == r && I.row_operand != 1);
     case kFzWhere: return I.a == r || I.b == r || I.c == r;
     default: return false;
@@ -710,8 +733,14 @@ double const_value(const Ins& I) {
 // Whether an instruction of a setup or body writes block register dst.
 bool writes_block(const Ins& I) {
   switch (I.code) {
-    case kFzLoad: case kFzConst: case kFzSplat: case kFzUnary: case kFzBinary: case kFzWhere: case kFzCast: case kFzFill:
-      return !I.row;
+    case kFzLoad:
+    case kFzConst:
+    case kFzSplat:
+    case kFzUnary:
+    case kFzBinary:
+    case kFzWhere:
+    case kFzCast:
+    case kFzFill: return !I.row;
     default: return false;
   }
 }
@@ -783,7 +812,8 @@ void use_scalars(Program& P) {
       for (const Ins& I : *list)
         for (int32_t r : {I.a, I.b, I.c})
           if (r >= 0 && r < (int32_t)nb && reads_reg(I, r)) readers[r]++;
-    ph.setup.erase(std::remove_if(ph.setup.begin(), ph.setup.end(), [&](const Ins& I) { return I.code == kFzSplat && readers[I.dst] == 0; }),
+    ph.setup.erase(std::remove_if(ph.setup.begin(), ph.setup.end(),
+                                  [&](const Ins& I) { return I.code == kFzSplat && readers[I.dst] == 0; }),
                    ph.setup.end());
   }
 }
@@ -808,11 +838,13 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   for (int i = 0; i < P->n_out; i++) P->out_dtype.push_back((int)r.integer("output dtype", 0, kNumDtypes - 1));
   for (int i = 0; i < P->n_out; i++) {
     P->out_kind.push_back((int)r.integer("output kind", 0, 1));
-    if (P->out_kind.back() == 1 && P->nred == 0) fail("[compileProgram] output ", i, " is a row output but the program reduces nothing");
+    if (P->out_kind.back() == 1 && P->nred == 0)
+      fail("[compileProgram] output ", i, " is a row output but the program reduces nothing");
   }
   auto reg_type = [&](const char* what) {
     int t = (int)r.integer(what, 0, kNumDtypes - 1);
-    if (!is_compute_dtype(t)) fail("[compileProgram] ", what, " ", dtype_name(t), " is not a compute type (16-bit floats compute in float32)");
+    if (!is_compute_dtype(t))
+      fail("[compileProgram] ", what, " ", dtype_name(t), " is not a compute type (16-bit floats compute in float32)");
     return t;
   };
   for (int i = 0; i < nb; i++) P->breg.push_back(reg_type("block register type"));
@@ -831,7 +863,8 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
     a.op = (int)r.integer("accumulator op", 0, (int)ReduceOp::kCount - 1);
     a.type = reg_type("accumulator type");
     acc_fns(a, &acc_reduce[i], &acc_get[i]);
-    if (!acc_reduce[i]) fail("[compileProgram] accumulator ", i, ": reduce op ", a.op, " does not support ", dtype_name(a.type));
+    if (!acc_reduce[i])
+      fail("[compileProgram] accumulator ", i, ": reduce op ", a.op, " does not support ", dtype_name(a.type));
     P->accs.push_back(a);
   }
   for (int i = 0; i < ns; i++) P->spill.push_back(reg_type("spill slot type"));
@@ -839,155 +872,160 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
   int total = ni;
   // one instruction of section s (phase p), validated against the registers it names
   auto read_ins = [&](int s, int p) -> Ins {
-        Ins I;
-        I.code = (int)r.integer("instruction code", 0, kFzCodes - 1);
-        double opd = r.number("instruction op"), dd = r.number("dst"), ad = r.number("a"), bd = r.number("b"), cd = r.number("c");
-        I.imm = r.number("immediate");
-        auto as_int = [&](double v, const char* what) {
-          if (!(v == std::floor(v)) || v < -1 || v > 1e9) fail("[compileProgram] ", code_name(I.code), ": invalid ", what, " ", v);
-          return (int32_t)v;
-        };
-        I.op = as_int(opd, "op");
-        I.dst = as_int(dd, "dst");
-        I.a = as_int(ad, "a");
-        I.b = as_int(bd, "b");
-        I.c = as_int(cd, "c");
-        const bool row = s == kFinish;
-        if (s == kInit && I.code != kFzConst) fail("[compileProgram] init instructions are constants, got ", code_name(I.code));
-        I.row = row;
-        const char* cn = code_name(I.code);
-        // register index checks; returns the register's type
-        auto breg = [&](int32_t i, const char* what) {
-          if (i < 0 || i >= nb) fail("[compileProgram] ", cn, ": ", what, " block register ", i, " out of range (", nb, ")");
-          return P->breg[i];
-        };
-        auto rreg = [&](int32_t i, const char* what) {
-          if (i < 0 || i >= nr) fail("[compileProgram] ", cn, ": ", what, " row register ", i, " out of range (", nr, ")");
-          return P->rreg[i];
-        };
-        auto any_reg = [&](int32_t i, const char* what) { return row ? rreg(i, what) : breg(i, what); };
-        auto off_of = [&](int32_t i) { return row ? (int64_t)i * kRowBytes : P->boff[i]; };
-        auto need = [&](bool ok, const char* why) {
-          if (!ok) fail("[compileProgram] phase ", p, ": ", cn, " ", why);
-        };
-        switch (I.code) {
-          case kFzLoad: {
-            need(s == kBody, "is only allowed in a body");
-            need(I.a >= 0 && I.a < P->n_in, "reads an input out of range");
-            int dt = P->in_dtype[I.a];
-            need(breg(I.dst, "dst") == compute_dtype(dt), "register type does not match the input dtype");
-            I.fn = load_fn(dt);
-            I.od = off_of(I.dst);
-            break;
-          }
-          case kFzStore: {
-            need(s != kSetup, "is not allowed in a setup");
-            need(I.a >= 0 && I.a < P->n_out, "writes an output out of range");
-            int dt = P->out_dtype[I.a];
-            need(P->out_kind[I.a] == (row ? 1 : 0), row ? "in a finish must write a row output" : "in a body must write a full output");
-            need(any_reg(I.b, "source") == compute_dtype(dt), "register type does not match the output dtype");
-            need(++stored[I.a] == 1, "writes an output a second time");
-            I.fn = store_fn(dt, row);
-            I.ob = off_of(I.b);
-            I.a += P->n_in;  // operand index: outputs follow the inputs
-            break;
-          }
-          case kFzConst: {
-            need(s != kBody, "belongs in an init, setup or finish");
-            need(I.op >= 0 && I.op < kNumDtypes, "has an invalid dtype");
-            need(any_reg(I.dst, "dst") == compute_dtype(I.op), "register type does not match its dtype");
-            I.fn = const_fn(I.op);
-            I.od = off_of(I.dst);
-            break;
-          }
-          case kFzSplat: {
-            need(s == kSetup, "is only allowed in a setup");
-            int t = rreg(I.a, "source");
-            need(breg(I.dst, "dst") == t, "copies between registers of different types");
-            I.fn = splat_fn(t);
-            I.od = off_of(I.dst);
-            I.oa = (int64_t)I.a * kRowBytes;
-            break;
-          }
-          case kFzUnary: {
-            need(I.op >= 0 && I.op < (int)UnaryOp::kCount, "has an invalid op code");
-            int t = any_reg(I.a, "source");
-            bool pred = false;
-            I.fn = unary_fn(I.op, t, &pred, &I.streams);
-            if (!I.fn) fail("[compileProgram] unary op ", I.op, " does not support ", dtype_name(t));
-            need(any_reg(I.dst, "dst") == (pred ? (int)kBool : t), "has a dst register of the wrong type");
-            I.od = off_of(I.dst);
-            I.oa = off_of(I.a);
-            break;
-          }
-          case kFzBinary: {
-            need(I.op >= 0 && I.op < (int)BinaryOp::kCount, "has an invalid op code");
-            int t = any_reg(I.a, "first operand");
-            need(any_reg(I.b, "second operand") == t, "operands differ in type");
-            bool pred = false;
-            I.fn = binary_fn(I.op, t, &pred, &I.streams);
-            if (!I.fn) fail("[compileProgram] binary op ", I.op, " does not support ", dtype_name(t));
-            need(any_reg(I.dst, "dst") == (pred ? (int)kBool : t), "has a dst register of the wrong type");
-            I.od = off_of(I.dst);
-            I.oa = off_of(I.a);
-            I.ob = off_of(I.b);
-            break;
-          }
-          case kFzWhere: {
-            need(any_reg(I.a, "condition") == kBool, "needs a bool condition");
-            int t = any_reg(I.b, "x");
-            need(any_reg(I.c, "y") == t && any_reg(I.dst, "dst") == t, "mixes register types");
-            I.fn = where_fn(t);
-            I.od = off_of(I.dst);
-            I.oa = off_of(I.a);
-            I.ob = off_of(I.b);
-            I.oc = off_of(I.c);
-            break;
-          }
-          case kFzCast: {
-            need(I.op >= 0 && I.op < kNumDtypes, "has an invalid dtype");
-            int t = any_reg(I.a, "source");
-            need(any_reg(I.dst, "dst") == compute_dtype(I.op), "has a dst register that does not match its dtype");
-            I.fn = cast_fn(t, I.op);
-            I.od = off_of(I.dst);
-            I.oa = off_of(I.a);
-            break;
-          }
-          case kFzReduce: {
-            need(s == kBody, "is only allowed in a body");
-            need(I.dst >= 0 && I.dst < na, "names an accumulator out of range");
-            need(breg(I.a, "source") == P->accs[I.dst].type, "register type differs from the accumulator's");
-            I.fn = acc_reduce[I.dst];
-            I.oa = off_of(I.a);
-            break;
-          }
-          case kFzAccGet: {
-            need(s == kFinish, "is only allowed in a finish");
-            need(I.a >= 0 && I.a < na, "names an accumulator out of range");
-            const AccDef& a = P->accs[I.a];
-            bool logic = a.op == (int)ReduceOp::all || a.op == (int)ReduceOp::any;
-            need(rreg(I.dst, "dst") == (logic ? (int)kBool : a.type), "has a dst register of the wrong type");
-            I.fn = acc_get[I.a];
-            I.od = off_of(I.dst);
-            break;
-          }
-          case kFzSpill: {
-            need(s == kBody, "is only allowed in a body");
-            need(I.dst >= 0 && I.dst < ns, "names a spill slot out of range");
-            need(breg(I.a, "source") == P->spill[I.dst], "register type differs from the slot's");
-            I.fn = spill_fn(P->spill[I.dst]);
-            break;
-          }
-          case kFzFill: {
-            need(s == kBody, "is only allowed in a body");
-            need(I.a >= 0 && I.a < ns, "names a spill slot out of range");
-            need(breg(I.dst, "dst") == P->spill[I.a], "register type differs from the slot's");
-            I.fn = fill_fn(P->spill[I.a]);
-            break;
-          }
-          default: break;
-        }
-        return I;
+    Ins I;
+    I.code = (int)r.integer("instruction code", 0, kFzCodes - 1);
+    double opd = r.number("instruction op"), dd = r.number("dst"), ad = r.number("a"), bd = r.number("b"),
+           cd = r.number("c");
+    I.imm = r.number("immediate");
+    auto as_int = [&](double v, const char* what) {
+      if (!(v == std::floor(v)) || v < -1 || v > 1e9)
+        fail("[compileProgram] ", code_name(I.code), ": invalid ", what, " ", v);
+      return (int32_t)v;
+    };
+    I.op = as_int(opd, "op");
+    I.dst = as_int(dd, "dst");
+    I.a = as_int(ad, "a");
+    I.b = as_int(bd, "b");
+    I.c = as_int(cd, "c");
+    const bool row = s == kFinish;
+    if (s == kInit && I.code != kFzConst)
+      fail("[compileProgram] init instructions are constants, got ", code_name(I.code));
+    I.row = row;
+    const char* cn = code_name(I.code);
+    // register index checks; returns the register's type
+    auto breg = [&](int32_t i, const char* what) {
+      if (i < 0 || i >= nb)
+        fail("[compileProgram] ", cn, ": ", what, " block register ", i, " out of range (", nb, ")");
+      return P->breg[i];
+    };
+    auto rreg = [&](int32_t i, const char* what) {
+      if (i < 0 || i >= nr) fail("[compileProgram] ", cn, ": ", what, " row register ", i, " out of range (", nr, ")");
+      return P->rreg[i];
+    };
+    auto any_reg = [&](int32_t i, const char* what) { return row ? rreg(i, what) : breg(i, what); };
+    auto off_of = [&](int32_t i) { return row ? (int64_t)i * kRowBytes : P->boff[i]; };
+    auto need = [&](bool ok, const char* why) {
+      if (!ok) fail("[compileProgram] phase ", p, ": ", cn, " ", why);
+    };
+    switch (I.code) {
+      case kFzLoad: {
+        need(s == kBody, "is only allowed in a body");
+        need(I.a >= 0 && I.a < P->n_in, "reads an input out of range");
+        int dt = P->in_dtype[I.a];
+        need(breg(I.dst, "dst") == compute_dtype(dt), "register type does not match the input dtype");
+        I.fn = load_fn(dt);
+        I.od = off_of(I.dst);
+        break;
+      }
+      case kFzStore: {
+        need(s != kSetup, "is not allowed in a setup");
+        need(I.a >= 0 && I.a < P->n_out, "writes an output out of range");
+        int dt = P->out_dtype[I.a];
+        need(P->out_kind[I.a] == (row ? 1 : 0),
+             row ? "in a finish must write a row output" : "in a body must write a full output");
+        need(any_reg(I.b, "source") == compute_dtype(dt), "register type does not match the output dtype");
+        need(++stored[I.a] == 1, "writes an output a second time");
+        I.fn = store_fn(dt, row);
+        I.ob = off_of(I.b);
+        I.a += P->n_in;  // operand index: outputs follow the inputs
+        break;
+      }
+      case kFzConst: {
+        need(s != kBody, "belongs in an init, setup or finish");
+        need(I.op >= 0 && I.op < kNumDtypes, "has an invalid dtype");
+        need(any_reg(I.dst, "dst") == compute_dtype(I.op), "register type does not match its dtype");
+        I.fn = const_fn(I.op);
+        I.od = off_of(I.dst);
+        break;
+      }
+      case kFzSplat: {
+        need(s == kSetup, "is only allowed in a setup");
+        int t = rreg(I.a, "source");
+        need(breg(I.dst, "dst") == t, "copies between registers of different types");
+        I.fn = splat_fn(t);
+        I.od = off_of(I.dst);
+        I.oa = (int64_t)I.a * kRowBytes;
+        break;
+      }
+      case kFzUnary: {
+        need(I.op >= 0 && I.op < (int)UnaryOp::kCount, "has an invalid op code");
+        int t = any_reg(I.a, "source");
+        bool pred = false;
+        I.fn = unary_fn(I.op, t, &pred, &I.streams);
+        if (!I.fn) fail("[compileProgram] unary op ", I.op, " does not support ", dtype_name(t));
+        need(any_reg(I.dst, "dst") == (pred ? (int)kBool : t), "has a dst register of the wrong type");
+        I.od = off_of(I.dst);
+        I.oa = off_of(I.a);
+        break;
+      }
+      case kFzBinary: {
+        need(I.op >= 0 && I.op < (int)BinaryOp::kCount, "has an invalid op code");
+        int t = any_reg(I.a, "first operand");
+        need(any_reg(I.b, "second operand") == t, "operands differ in type");
+        bool pred = false;
+        I.fn = binary_fn(I.op, t, &pred, &I.streams);
+        if (!I.fn) fail("[compileProgram] binary op ", I.op, " does not support ", dtype_name(t));
+        need(any_reg(I.dst, "dst") == (pred ? (int)kBool : t), "has a dst register of the wrong type");
+        I.od = off_of(I.dst);
+        I.oa = off_of(I.a);
+        I.ob = off_of(I.b);
+        break;
+      }
+      case kFzWhere: {
+        need(any_reg(I.a, "condition") == kBool, "needs a bool condition");
+        int t = any_reg(I.b, "x");
+        need(any_reg(I.c, "y") == t && any_reg(I.dst, "dst") == t, "mixes register types");
+        I.fn = where_fn(t);
+        I.od = off_of(I.dst);
+        I.oa = off_of(I.a);
+        I.ob = off_of(I.b);
+        I.oc = off_of(I.c);
+        break;
+      }
+      case kFzCast: {
+        need(I.op >= 0 && I.op < kNumDtypes, "has an invalid dtype");
+        int t = any_reg(I.a, "source");
+        need(any_reg(I.dst, "dst") == compute_dtype(I.op), "has a dst register that does not match its dtype");
+        I.fn = cast_fn(t, I.op);
+        I.od = off_of(I.dst);
+        I.oa = off_of(I.a);
+        break;
+      }
+      case kFzReduce: {
+        need(s == kBody, "is only allowed in a body");
+        need(I.dst >= 0 && I.dst < na, "names an accumulator out of range");
+        need(breg(I.a, "source") == P->accs[I.dst].type, "register type differs from the accumulator's");
+        I.fn = acc_reduce[I.dst];
+        I.oa = off_of(I.a);
+        break;
+      }
+      case kFzAccGet: {
+        need(s == kFinish, "is only allowed in a finish");
+        need(I.a >= 0 && I.a < na, "names an accumulator out of range");
+        const AccDef& a = P->accs[I.a];
+        bool logic = a.op == (int)ReduceOp::all || a.op == (int)ReduceOp::any;
+        need(rreg(I.dst, "dst") == (logic ? (int)kBool : a.type), "has a dst register of the wrong type");
+        I.fn = acc_get[I.a];
+        I.od = off_of(I.dst);
+        break;
+      }
+      case kFzSpill: {
+        need(s == kBody, "is only allowed in a body");
+        need(I.dst >= 0 && I.dst < ns, "names a spill slot out of range");
+        need(breg(I.a, "source") == P->spill[I.dst], "register type differs from the slot's");
+        I.fn = spill_fn(P->spill[I.dst]);
+        break;
+      }
+      case kFzFill: {
+        need(s == kBody, "is only allowed in a body");
+        need(I.a >= 0 && I.a < ns, "names a spill slot out of range");
+        need(breg(I.dst, "dst") == P->spill[I.a], "register type differs from the slot's");
+        I.fn = fill_fn(P->spill[I.a]);
+        break;
+      }
+      default: break;
+    }
+    return I;
   };
   for (int k = 0; k < ni; k++) P->init.push_back(read_ins(kInit, -1));
   for (int p = 0; p < np; p++) {
@@ -1016,7 +1054,8 @@ std::shared_ptr<Program> parse_program(const double* words, size_t n) {
           w.bind = st.a;
           w.bind_size = (int32_t)dtype_size(dt);
           w.stream_ok = w.streams;
-          for (size_t q = j + 1; q < ph.body.size() && w.stream_ok; q++) w.stream_ok = q == k || !reads_reg(ph.body[q], st.b);
+          for (size_t q = j + 1; q < ph.body.size() && w.stream_ok; q++)
+            w.stream_ok = q == k || !reads_reg(ph.body[q], st.b);
         }
         break;
       }
@@ -1077,7 +1116,8 @@ char* scratch(int64_t bytes, int which) {
 
 // Merges dims [d0, d1) of the operands (skipping size-1 dims) where every operand is contiguous
 // across the pair; writes the merged shape and per-operand strides.
-int merge_dims(const Command& c, int d0, int d1, int64_t* shape, int64_t (OpGeom::*strides)[kMaxDims], std::vector<OpGeom>& ops) {
+int merge_dims(const Command& c, int d0, int d1, int64_t* shape, int64_t (OpGeom::*strides)[kMaxDims],
+               std::vector<OpGeom>& ops) {
   int m = 0;
   const View& v0 = c.ops[0];
   for (int d = d0; d < d1; d++) {
@@ -1343,7 +1383,9 @@ void check_fused(const Command& c) {
     if (v.dtype != want) fail("[fused] operand ", k, " must be ", dtype_name(want), ", got ", v.describe());
     bool same = v.ndim == P->ndim;
     for (int d = 0; same && d < v.ndim; d++) same = v.shape[d] == v0.shape[d];
-    if (!same) fail("[fused] every operand has the iteration shape: operand ", k, " is ", v.describe(), ", operand 0 is ", v0.describe());
+    if (!same)
+      fail("[fused] every operand has the iteration shape: operand ", k, " is ", v.describe(), ", operand 0 is ",
+           v0.describe());
     if (!out || v.size == 0) continue;
     bool row = P->out_kind[k - P->n_in] == 1;
     for (int d = 0; d < v.ndim; d++) {

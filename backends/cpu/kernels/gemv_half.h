@@ -34,13 +34,19 @@ template <typename S> float dot_portable(const float* x, const S* w, int64_t n) 
 
 #if KILN_SIMD
 // 8 (AVX2) or 16 (AVX-512) half values widened to float
-KILN_AVX2 inline __m256 load8(const half_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-KILN_AVX2 inline __m256 load8(const bf16_t* p) {
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+KILN_AVX2 inline __m256 load8(const half_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
-KILN_AVX512 inline __m512 load16(const half_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+KILN_AVX2 inline __m256 load8(const bf16_t* p) {
+  return _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+KILN_AVX512 inline __m512 load16(const half_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
 KILN_AVX512 inline __m512 load16(const bf16_t* p) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+  return _mm512_castsi512_ps(
+      _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
 }
 
 template <typename S> KILN_AVX2 float dot_avx2(const float* x, const S* w, int64_t n) {
@@ -81,7 +87,8 @@ template <typename S> KILN_AVX512 float dot_avx512(const float* x, const S* w, i
  * weight W [N, K] seen as W.T). Returns false (nothing done) for other layouts.
  */
 template <typename S>
-bool run(int64_t K, int64_t N, const S* x, int64_t xs, const S* B, int64_t brs, int64_t bcs, S* y, int64_t ys, bool par) {
+bool run(int64_t K, int64_t N, const S* x, int64_t xs, const S* B, int64_t brs, int64_t bcs, S* y, int64_t ys,
+         bool par) {
   if (brs != 1 && K > 1) return false;
   std::unique_ptr<float[]> xf(new float[(size_t)std::max<int64_t>(K, 1)]);
   for (int64_t k = 0; k < K; k++) xf[k] = widen(x[k * xs]);

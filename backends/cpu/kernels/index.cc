@@ -19,7 +19,10 @@ int64_t load_index(const View& v, int64_t off) {
     case kUint8: return *reinterpret_cast<const uint8_t*>(p);
     case kUint16: return *reinterpret_cast<const uint16_t*>(p);
     case kUint32: return *reinterpret_cast<const uint32_t*>(p);
-    case kUint64: { uint64_t u = *reinterpret_cast<const uint64_t*>(p); return u > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)u; }
+    case kUint64: {
+      uint64_t u = *reinterpret_cast<const uint64_t*>(p);
+      return u > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)u;
+    }
     case kInt8: return *reinterpret_cast<const int8_t*>(p);
     case kInt16: return *reinterpret_cast<const int16_t*>(p);
     case kInt32: return *reinterpret_cast<const int32_t*>(p);
@@ -51,7 +54,9 @@ std::vector<int64_t> read_indices(const Command& c, const View& idx, int64_t n, 
 
 void check_gather(const Command& c) {
   const View &src = c.in(0), &idx = c.in(1), &out = c.out();
-  expect_3d(c, src, "source"); expect_3d(c, idx, "indices"); expect_3d(c, out, "output");
+  expect_3d(c, src, "source");
+  expect_3d(c, idx, "indices");
+  expect_3d(c, out, "output");
   if (!is_int_dtype(idx.dtype)) fail("[gather] indices must be integers, got ", dtype_name(idx.dtype));
   if (src.dtype != out.dtype) fail("[gather] source and output dtypes differ");
   if (idx.shape[1] != out.shape[1] || (idx.shape[0] != out.shape[0] && idx.shape[0] != 1) ||
@@ -87,7 +92,10 @@ void run_gather(const Command& c) {
 // params[0]: 0 set, 1 add, 2 multiply, 3 maximum, 4 minimum, 5 subtract, 6 divide
 void check_scatter(const Command& c) {
   const View &base = c.in(0), &idx = c.in(1), &upd = c.in(2), &out = c.out();
-  expect_3d(c, base, "base"); expect_3d(c, idx, "indices"); expect_3d(c, upd, "updates"); expect_3d(c, out, "output");
+  expect_3d(c, base, "base");
+  expect_3d(c, idx, "indices");
+  expect_3d(c, upd, "updates");
+  expect_3d(c, out, "output");
   double mode = c.params[0];
   if (!(mode >= 0 && mode <= 6 && mode == (int)mode)) fail("[scatter] invalid mode ", mode);
   if (!is_int_dtype(idx.dtype)) fail("[scatter] indices must be integers, got ", dtype_name(idx.dtype));
@@ -96,12 +104,12 @@ void check_scatter(const Command& c) {
   expect_same_shape(c, idx, upd, "indices and updates");
   if (idx.shape[0] != out.shape[0] || idx.shape[2] != out.shape[2])
     fail("[scatter] indices ", idx.describe(), " do not match output ", out.describe());
-  if (mode != 0 && out.dtype == kBool && mode != 3 && mode != 4) fail("[scatter] arithmetic on bool arrays is not supported");
+  if (mode != 0 && out.dtype == kBool && mode != 3 && mode != 4)
+    fail("[scatter] arithmetic on bool arrays is not supported");
   if (out.shape[1] == 0 && idx.size > 0) fail("[scatter] cannot index an empty axis");
 }
 
-template <typename T>
-static void scatter_typed(const Command& c, const std::vector<int64_t>& ix, int mode) {
+template <typename T> static void scatter_typed(const Command& c, const std::vector<int64_t>& ix, int mode) {
   const View &idx = c.in(1), &upd = c.in(2), &out = c.out();
   T* o = reinterpret_cast<T*>(out.buf->data);
   const T* u = reinterpret_cast<const T*>(upd.buf->data);
@@ -114,15 +122,24 @@ static void scatter_typed(const Command& c, const std::vector<int64_t>& ix, int 
           int64_t i = ix[(size_t)((a * M + m) * B + b)];
           T* dst = o + out.offset + a * out.strides[0] + i * out.strides[1] + b * out.strides[2];
           T val = u[upd.offset + a * upd.strides[0] + m * upd.strides[1] + b * upd.strides[2]];
-          if (mode == 0) { *dst = val; continue; }
+          if (mode == 0) {
+            *dst = val;
+            continue;
+          }
           auto x = to_compute(*dst), y = to_compute(val);
           using C = decltype(x);
           C r;
           switch (mode) {
             case 1: r = (C)(x + y); break;
             case 2: r = (C)(x * y); break;
-            case 3: r = (x != x || x > y) ? x : y; if (y != y) r = y; break;
-            case 4: r = (x != x || x < y) ? x : y; if (y != y) r = y; break;
+            case 3:
+              r = (x != x || x > y) ? x : y;
+              if (y != y) r = y;
+              break;
+            case 4:
+              r = (x != x || x < y) ? x : y;
+              if (y != y) r = y;
+              break;
             case 5: r = (C)(x - y); break;
             default:
               if constexpr (std::is_integral_v<C>) r = y == 0 ? C(0) : (C)(x / y);
@@ -136,8 +153,7 @@ static void scatter_typed(const Command& c, const std::vector<int64_t>& ix, int 
 void run_scatter(const Command& c) {
   const View &base = c.in(0), &idx = c.in(1), &out = c.out();
   // out = base (skipped when the op wrote in place over a dead base)
-  if (!(base.buf == out.buf && base.offset == out.offset &&
-        std::equal(base.strides, base.strides + 3, out.strides))) {
+  if (!(base.buf == out.buf && base.offset == out.offset && std::equal(base.strides, base.strides + 3, out.strides))) {
     Command copy;
     copy.kernel = c.kernel;
     copy.ops = {base, out};

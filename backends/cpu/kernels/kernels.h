@@ -5,48 +5,75 @@
 namespace kiln {
 
 // copy.cc: copy/cast between any views, fill, arange, free
-void check_copy(const Command&);   void run_copy(const Command&);
-void check_fill(const Command&);   void run_fill(const Command&);
-void check_arange(const Command&); void run_arange(const Command&);
-void check_free(const Command&);   void run_free(const Command&);
+void check_copy(const Command&);
+void run_copy(const Command&);
+void check_fill(const Command&);
+void run_fill(const Command&);
+void check_arange(const Command&);
+void run_arange(const Command&);
+void check_free(const Command&);
+void run_free(const Command&);
 
 // unary.cc, binary.cc (binary also holds `where`)
-void check_unary(const Command&);  void run_unary(const Command&);
-void check_binary(const Command&); void run_binary(const Command&);
-void check_where(const Command&);  void run_where(const Command&);
+void check_unary(const Command&);
+void run_unary(const Command&);
+void check_binary(const Command&);
+void run_binary(const Command&);
+void check_where(const Command&);
+void run_where(const Command&);
 
 // reduce.cc
-void check_reduce(const Command&); void run_reduce(const Command&);
+void check_reduce(const Command&);
+void run_reduce(const Command&);
 
 // index.cc: gather / scatter along one axis of 3-d views
-void check_gather(const Command&); void run_gather(const Command&);
-void check_scatter(const Command&); void run_scatter(const Command&);
+void check_gather(const Command&);
+void run_gather(const Command&);
+void check_scatter(const Command&);
+void run_scatter(const Command&);
 
 // linalg.cc: batched small dense matrices ([batch, rows, cols] views)
-void check_cholesky(const Command&); void run_cholesky(const Command&);
-void check_inv(const Command&); void run_inv(const Command&);
-void check_solve(const Command&); void run_solve(const Command&);
-void check_solve_triangular(const Command&); void run_solve_triangular(const Command&);
-void check_qr(const Command&); void run_qr(const Command&);
-void check_det(const Command&); void run_det(const Command&);
-void check_slogdet(const Command&); void run_slogdet(const Command&);
+void check_cholesky(const Command&);
+void run_cholesky(const Command&);
+void check_inv(const Command&);
+void run_inv(const Command&);
+void check_solve(const Command&);
+void run_solve(const Command&);
+void check_solve_triangular(const Command&);
+void run_solve_triangular(const Command&);
+void check_qr(const Command&);
+void run_qr(const Command&);
+void check_det(const Command&);
+void run_det(const Command&);
+void check_slogdet(const Command&);
+void run_slogdet(const Command&);
 
 // matmul.cc
-void check_matmul(const Command&); void run_matmul(const Command&);
+void check_matmul(const Command&);
+void run_matmul(const Command&);
 
 // sort.cc: sort/argsort/partition/argpartition/topk along the last dim; searchsorted (1-d sorted)
-void check_sort(const Command&); void run_sort(const Command&);
-void check_searchsorted(const Command&); void run_searchsorted(const Command&);
-void check_topk_indexed(const Command&); void run_topk_indexed(const Command&);
+void check_sort(const Command&);
+void run_sort(const Command&);
+void check_searchsorted(const Command&);
+void run_searchsorted(const Command&);
+void check_topk_indexed(const Command&);
+void run_topk_indexed(const Command&);
 
 // scan.cc: cumsum/cumprod/cummax/cummin/logcumsumexp along the last dim
-void check_scan(const Command&); void run_scan(const Command&);
+void check_scan(const Command&);
+void run_scan(const Command&);
 
 // norm.cc, rope.cc, attention.cc: the fused kernels behind kn.fast (operands in each file's header)
-void check_rms_norm(const Command&); void run_rms_norm(const Command&);
-void check_layer_norm(const Command&); void run_layer_norm(const Command&);
-void check_rope(const Command&); void run_rope(const Command&);
-void check_attention(const Command&); void run_attention(const Command&);
-void check_attention_lse(const Command&); void run_attention_lse(const Command&);
+void check_rms_norm(const Command&);
+void run_rms_norm(const Command&);
+void check_layer_norm(const Command&);
+void run_layer_norm(const Command&);
+void check_rope(const Command&);
+void run_rope(const Command&);
+void check_attention(const Command&);
+void run_attention(const Command&);
+void check_attention_lse(const Command&);
+void run_attention_lse(const Command&);
 
 }  // namespace kiln

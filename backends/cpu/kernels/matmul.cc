@@ -66,25 +66,24 @@ void ukr_generic(int64_t kc, const F* a, const F* b, F* c, int64_t ldc, bool acc
 
 #if KILN_SIMD
 
-#define KILN_ROW(i)                                   \
-  {                                                   \
-    __m256 ai = _mm256_broadcast_ss(a + i);           \
-    c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);       \
-    c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);       \
+#define KILN_ROW(i)                             \
+  {                                             \
+    __m256 ai = _mm256_broadcast_ss(a + i);     \
+    c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0); \
+    c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1); \
   }
-#define KILN_STORE(i)                                                          \
-  {                                                                            \
-    float* ci = c + i * ldc;                                                   \
-    if (acc) {                                                                 \
-      c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(ci));                   \
-      c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(ci + 8));               \
-    }                                                                          \
-    _mm256_storeu_ps(ci, c##i##0);                                             \
-    _mm256_storeu_ps(ci + 8, c##i##1);                                         \
+#define KILN_STORE(i)                                            \
+  {                                                              \
+    float* ci = c + i * ldc;                                     \
+    if (acc) {                                                   \
+      c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(ci));     \
+      c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(ci + 8)); \
+    }                                                            \
+    _mm256_storeu_ps(ci, c##i##0);                               \
+    _mm256_storeu_ps(ci + 8, c##i##1);                           \
   }
 
-KILN_AVX2 void ukr_f32_avx2(int64_t kc, const float* a, const float* b, float* c,
-                                                      int64_t ldc, bool acc) {
+KILN_AVX2 void ukr_f32_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int i = 0; i < 6; i++) {
@@ -94,8 +93,7 @@ KILN_AVX2 void ukr_f32_avx2(int64_t kc, const float* a, const float* b, float* c
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++) {
     __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-    KILN_ROW(0) KILN_ROW(1) KILN_ROW(2) KILN_ROW(3) KILN_ROW(4) KILN_ROW(5)
-    a += 6;
+    KILN_ROW(0) KILN_ROW(1) KILN_ROW(2) KILN_ROW(3) KILN_ROW(4) KILN_ROW(5) a += 6;
     b += 16;
   }
   KILN_STORE(0) KILN_STORE(1) KILN_STORE(2) KILN_STORE(3) KILN_STORE(4) KILN_STORE(5)
@@ -103,33 +101,31 @@ KILN_AVX2 void ukr_f32_avx2(int64_t kc, const float* a, const float* b, float* c
 #undef KILN_ROW
 #undef KILN_STORE
 
-#define KILN_ROW(i)                                   \
-  {                                                   \
-    __m256d ai = _mm256_broadcast_sd(a + i);          \
-    c##i##0 = _mm256_fmadd_pd(ai, b0, c##i##0);       \
-    c##i##1 = _mm256_fmadd_pd(ai, b1, c##i##1);       \
+#define KILN_ROW(i)                             \
+  {                                             \
+    __m256d ai = _mm256_broadcast_sd(a + i);    \
+    c##i##0 = _mm256_fmadd_pd(ai, b0, c##i##0); \
+    c##i##1 = _mm256_fmadd_pd(ai, b1, c##i##1); \
   }
-#define KILN_STORE(i)                                                          \
-  {                                                                            \
-    double* ci = c + i * ldc;                                                  \
-    if (acc) {                                                                 \
-      c##i##0 = _mm256_add_pd(c##i##0, _mm256_loadu_pd(ci));                   \
-      c##i##1 = _mm256_add_pd(c##i##1, _mm256_loadu_pd(ci + 4));               \
-    }                                                                          \
-    _mm256_storeu_pd(ci, c##i##0);                                             \
-    _mm256_storeu_pd(ci + 4, c##i##1);                                         \
+#define KILN_STORE(i)                                            \
+  {                                                              \
+    double* ci = c + i * ldc;                                    \
+    if (acc) {                                                   \
+      c##i##0 = _mm256_add_pd(c##i##0, _mm256_loadu_pd(ci));     \
+      c##i##1 = _mm256_add_pd(c##i##1, _mm256_loadu_pd(ci + 4)); \
+    }                                                            \
+    _mm256_storeu_pd(ci, c##i##0);                               \
+    _mm256_storeu_pd(ci + 4, c##i##1);                           \
   }
 
-KILN_AVX2 void ukr_f64_avx2(int64_t kc, const double* a, const double* b, double* c,
-                                                      int64_t ldc, bool acc) {
+KILN_AVX2 void ukr_f64_avx2(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, bool acc) {
   __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int i = 0; i < 6; i++) _mm_prefetch((const char*)(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++) {
     __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4);
-    KILN_ROW(0) KILN_ROW(1) KILN_ROW(2) KILN_ROW(3) KILN_ROW(4) KILN_ROW(5)
-    a += 6;
+    KILN_ROW(0) KILN_ROW(1) KILN_ROW(2) KILN_ROW(3) KILN_ROW(4) KILN_ROW(5) a += 6;
     b += 8;
   }
   KILN_STORE(0) KILN_STORE(1) KILN_STORE(2) KILN_STORE(3) KILN_STORE(4) KILN_STORE(5)
@@ -374,8 +370,7 @@ void gemm_level(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_
                 alignas(64) F edge[MR * NR];  // partial tile: compute in full, store the valid part
                 ukr(kc, ap, bp, edge, NR, false);
                 for (int64_t i = 0; i < mr; i++)
-                  for (int64_t j = 0; j < nr; j++)
-                    c[i * ldc + j] = (acc ? c[i * ldc + j] : F(0)) + edge[i * NR + j];
+                  for (int64_t j = 0; j < nr; j++) c[i * ldc + j] = (acc ? c[i * ldc + j] : F(0)) + edge[i * NR + j];
               }
             }
           }
@@ -388,8 +383,8 @@ void gemm_level(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_
 }
 
 template <typename F, typename S>
-void gemm(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs, const S* B, int64_t brs,
-          int64_t bcs, F* C, int64_t ldc, bool par) {
+void gemm(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs, const S* B, int64_t brs, int64_t bcs,
+          F* C, int64_t ldc, bool par) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, F(0));
@@ -470,7 +465,8 @@ KILN_AVX2 float dot_avx2(const float* x, const float* y, int64_t n) {
 // y[0:n] += sum_r a[r] * b[r*ld + 0:n] for r < 4: one pass over y for four rows of B.
 KILN_AVX2 void axpy4_avx2(const float* a, const float* b, int64_t ld, float* y, int64_t n) {
   const float *b0 = b, *b1 = b + ld, *b2 = b + 2 * ld, *b3 = b + 3 * ld;
-  const __m256 a0 = _mm256_set1_ps(a[0]), a1 = _mm256_set1_ps(a[1]), a2 = _mm256_set1_ps(a[2]), a3 = _mm256_set1_ps(a[3]);
+  const __m256 a0 = _mm256_set1_ps(a[0]), a1 = _mm256_set1_ps(a[1]), a2 = _mm256_set1_ps(a[2]),
+               a3 = _mm256_set1_ps(a[3]);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(y + i);
@@ -487,7 +483,8 @@ KILN_AVX2 void axpy4_avx2(const float* a, const float* b, int64_t ld, float* y, 
 // scalar), sixteen at a time: the same bits.
 KILN_AVX512 void axpy4_avx512(const float* a, const float* b, int64_t ld, float* y, int64_t n) {
   const float *b0 = b, *b1 = b + ld, *b2 = b + 2 * ld, *b3 = b + 3 * ld;
-  const __m512 a0 = _mm512_set1_ps(a[0]), a1 = _mm512_set1_ps(a[1]), a2 = _mm512_set1_ps(a[2]), a3 = _mm512_set1_ps(a[3]);
+  const __m512 a0 = _mm512_set1_ps(a[0]), a1 = _mm512_set1_ps(a[1]), a2 = _mm512_set1_ps(a[2]),
+               a3 = _mm512_set1_ps(a[3]);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m512 v = _mm512_loadu_ps(y + i);
@@ -503,11 +500,12 @@ KILN_AVX512 void axpy4_avx512(const float* a, const float* b, int64_t ld, float*
 KILN_AVX2 void axpy_avx2(float a, const float* x, float* y, int64_t n) {
   const __m256 va = _mm256_set1_ps(a);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   for (; i < n; i++) y[i] += a * x[i];
 }
 
-#else  // never called (has_avx2_fma() is false); keeps gemv_f32 portable
+#else   // never called (has_avx2_fma() is false); keeps gemv_f32 portable
 void dot4_avx2(const float* x, const float* b, int64_t ld, int64_t n, float* out) {
   for (int c = 0; c < 4; c++) out[c] = dot_generic(x, b + c * ld, n);
 }
@@ -633,8 +631,7 @@ template <typename Fn> void for_batches(const Problem& p, Fn&& fn) {
 }
 
 // Tiny products: direct loops, no packing (many small batched matmuls).
-template <typename F, typename S>
-void small_product(const Problem& p, const S* a, const S* b, S* o) {
+template <typename F, typename S> void small_product(const Problem& p, const S* a, const S* b, S* o) {
   for (int64_t i = 0; i < p.M; i++)
     for (int64_t j = 0; j < p.N; j++) {
       F s = 0;
@@ -643,8 +640,7 @@ void small_product(const Problem& p, const S* a, const S* b, S* o) {
     }
 }
 
-template <typename F, typename S>
-void matmul_float(const Command& c) {
+template <typename F, typename S> void matmul_float(const Command& c) {
   const Problem p = make_problem(c);
   const S* A = c.in(0).ptr<S>();
   const S* B = c.in(1).ptr<S>();
@@ -662,10 +658,8 @@ void matmul_float(const Command& c) {
     if (tiny) return small_product<F, S>(p, a, b, o);
     if constexpr (std::is_same_v<S, float>) {
       // matrix-vector shapes: B (or A for N == 1) read once, in its contiguous direction
-      if (M == 1 && (p.brs == 1 || p.bcs == 1))
-        return gemv_f32(K, N, a, p.acs, b, p.brs, p.bcs, o, p.ocs, par);
-      if (N == 1 && (p.ars == 1 || p.acs == 1))
-        return gemv_f32(K, M, b, p.brs, a, p.acs, p.ars, o, p.ors, par);
+      if (M == 1 && (p.brs == 1 || p.bcs == 1)) return gemv_f32(K, N, a, p.acs, b, p.brs, p.bcs, o, p.ocs, par);
+      if (N == 1 && (p.ars == 1 || p.acs == 1)) return gemv_f32(K, M, b, p.brs, a, p.acs, p.ars, o, p.ors, par);
     } else if constexpr (std::is_same_v<S, half_t> || std::is_same_v<S, bf16_t>) {
       // half-precision decode steps: weights widened in registers, never packed (gemv_half.h)
       if (M == 1 && gemv_half::run<S>(K, N, a, p.acs, b, p.brs, p.bcs, o, p.ocs, par)) return;
@@ -686,8 +680,7 @@ void matmul_float(const Command& c) {
 }
 
 // Integers: exact products modulo 2^64, truncated to the output width (numpy wraps the same).
-template <typename T>
-void matmul_int(const Command& c) {
+template <typename T> void matmul_int(const Command& c) {
   const Problem p = make_problem(c);
   const T* A = c.in(0).ptr<T>();
   const T* B = c.in(1).ptr<T>();
@@ -732,8 +725,8 @@ void check_matmul(const Command& c) {
   const View& b = c.in(1);
   const View& o = c.out();
   if (a.ndim < 2 || b.ndim != a.ndim || o.ndim != a.ndim)
-    fail("[matmul] operands must have the same ndim >= 2: A is ", shape_str(a), ", B is ", shape_str(b),
-         ", output is ", shape_str(o));
+    fail("[matmul] operands must have the same ndim >= 2: A is ", shape_str(a), ", B is ", shape_str(b), ", output is ",
+         shape_str(o));
   if (a.dtype != b.dtype || o.dtype != a.dtype)
     fail("[matmul] dtypes differ: A is ", dtype_name(a.dtype), ", B is ", dtype_name(b.dtype), ", output is ",
          dtype_name(o.dtype));

@@ -24,7 +24,8 @@ void check_row_operands(const Command& c, int n_affine) {
   for (int i = 0; i < c.n_inputs; i++)
     if (!fastk::is_float_dtype(c.in(i).dtype))
       fail("[", name, "] operand ", i, " must be a floating dtype, got ", dtype_name(c.in(i).dtype));
-  if (!fastk::is_float_dtype(out.dtype)) fail("[", name, "] output must be a floating dtype, got ", dtype_name(out.dtype));
+  if (!fastk::is_float_dtype(out.dtype))
+    fail("[", name, "] output must be a floating dtype, got ", dtype_name(out.dtype));
   const int64_t D = x.shape[x.ndim - 1];
   for (int i = 1; i <= n_affine; i++) {
     const View& w = c.in(i);
@@ -113,7 +114,8 @@ template <typename F> void layer_norm_typed(const Command& c, bool has_weight, b
 }  // namespace
 
 void check_rms_norm(const Command& c) {
-  if (c.n_inputs != 1 && c.n_inputs != 2) fail("[rms_norm] expects x and an optional weight, got ", c.n_inputs, " inputs");
+  if (c.n_inputs != 1 && c.n_inputs != 2)
+    fail("[rms_norm] expects x and an optional weight, got ", c.n_inputs, " inputs");
   check_eps(c);
   check_row_operands(c, c.n_inputs - 1);
 }
@@ -128,7 +130,8 @@ void check_layer_norm(const Command& c) {
   check_eps(c);
   const int want = 1 + flag(c, 1) + flag(c, 2);
   if (c.n_inputs != want)
-    fail("[layer_norm] has_weight=", c.params[1], " and has_bias=", c.params[2], " need ", want, " inputs, got ", c.n_inputs);
+    fail("[layer_norm] has_weight=", c.params[1], " and has_bias=", c.params[2], " need ", want, " inputs, got ",
+         c.n_inputs);
   check_row_operands(c, want - 1);
 }
 

@@ -98,7 +98,10 @@ template <typename T, bool kAll> struct LogicOp {
   static Out finish(const A& a) { return a; }
 };
 
-template <typename V> struct ArgAcc { V v; int64_t i; };
+template <typename V> struct ArgAcc {
+  V v;
+  int64_t i;
+};
 
 // First occurrence of the extreme in flat order; the first NaN wins (numpy).
 template <typename T, bool kMax> struct ArgOp {
@@ -191,9 +194,8 @@ Plan make_plan(const View& in, const View& out, int r, bool keep_order) {
     if (in.shape[d] != 1) order[m++] = d;
   }
   if (!keep_order)
-    std::stable_sort(order, order + m, [&](int a, int b) {
-      return std::llabs(in.strides[a]) > std::llabs(in.strides[b]);
-    });
+    std::stable_sort(order, order + m,
+                     [&](int a, int b) { return std::llabs(in.strides[a]) > std::llabs(in.strides[b]); });
   for (int i = 0; i < m; i++) {
     int d = order[i];
     int64_t n = in.shape[d];
@@ -220,13 +222,12 @@ Plan make_plan(const View& in, const View& out, int r, bool keep_order) {
 // Contiguous runs of sum/prod/max/min over plain arithmetic types fold with red::fold_vec
 // (reduce_ops.h: explicit vectors, the auto-vectoriser gives up on NaN-propagating max).
 template <typename T, typename Op>
-constexpr bool kVectorisable = red::kVecOp<Op::kOp, typename Op::A> && std::is_same_v<typename Op::V, typename Op::A> &&
+constexpr bool kVectorisable = red::kVecOp<Op::kOp, typename Op::A>&& std::is_same_v<typename Op::V, typename Op::A> &&
                                sizeof(T) == sizeof(typename Op::A) && std::is_arithmetic_v<T>;
 using red::VecOf;
 
 // Pairwise sum of a run: error grows like log(n), as numpy's.
-template <typename T, typename Op>
-typename Op::A pairwise(const T* q, int64_t n, int64_t s) {
+template <typename T, typename Op> typename Op::A pairwise(const T* q, int64_t n, int64_t s) {
   if (n > 1024) {
     int64_t h = (n / 2) & ~int64_t(31);
     return pairwise<T, Op>(q, h, s) + pairwise<T, Op>(q + h * s, n - h, s);
@@ -235,8 +236,7 @@ typename Op::A pairwise(const T* q, int64_t n, int64_t s) {
 }
 
 // Folds a run into acc with interleaved accumulators (order-insensitive ops only).
-template <typename T, typename Op>
-KILN_INLINE void fold_multi(const T* q, int64_t n, int64_t s, typename Op::A& acc) {
+template <typename T, typename Op> KILN_INLINE void fold_multi(const T* q, int64_t n, int64_t s, typename Op::A& acc) {
   using A = typename Op::A;
   constexpr int W = 16;
   A part[W];
@@ -252,12 +252,12 @@ KILN_INLINE void fold_multi(const T* q, int64_t n, int64_t s, typename Op::A& ac
   for (int j = 0; j < W; j++) Op::merge(acc, part[j]);
   for (; i < n; i++) Op::step(acc, Op::load(q[i * s]), 0);
 }
-template <typename T, typename Op>
-KILN_AVX2 void fold_multi_avx2(const T* q, int64_t n, typename Op::A& acc) { fold_multi<T, Op>(q, n, 1, acc); }
+template <typename T, typename Op> KILN_AVX2 void fold_multi_avx2(const T* q, int64_t n, typename Op::A& acc) {
+  fold_multi<T, Op>(q, n, 1, acc);
+}
 
 // Index of the first element equal to m (of the first NaN when m is NaN); m occurs in the run.
-template <typename T, typename Op>
-int64_t find_first(const T* q, int64_t n, int64_t s, typename Op::V m) {
+template <typename T, typename Op> int64_t find_first(const T* q, int64_t n, int64_t s, typename Op::V m) {
   int64_t i = 0;
   if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
     if (s == 1) {  // blocks of 32 with a branch-free test, then the exact position
@@ -281,8 +281,7 @@ int64_t find_first(const T* q, int64_t n, int64_t s, typename Op::V m) {
   return i;
 }
 
-template <typename T, typename Op>
-void fold_run(const T* q, int64_t n, int64_t s, int64_t idx0, typename Op::A& acc) {
+template <typename T, typename Op> void fold_run(const T* q, int64_t n, int64_t s, int64_t idx0, typename Op::A& acc) {
   if constexpr (Op::kArg) {
     if (n >= 32) {  // the extreme with a vectorised pass, then the first index that holds it
       using E = ExtremeOp<T, Op::kIsMax>;
@@ -326,8 +325,7 @@ template <typename A> struct Cascade {
 };
 
 // Reduces the flat range [b, e) of the reduced dims of the input starting at p.
-template <typename T, typename Op>
-typename Op::A reduce_range(const T* p, const Plan& P, int64_t b, int64_t e) {
+template <typename T, typename Op> typename Op::A reduce_range(const T* p, const Plan& P, int64_t b, int64_t e) {
   using A = typename Op::A;
   const int nr = P.nr;
   const int64_t L = P.rshape[nr - 1], s = P.rstr[nr - 1];
@@ -355,8 +353,7 @@ typename Op::A reduce_range(const T* p, const Plan& P, int64_t b, int64_t e) {
   else return acc;
 }
 
-template <typename T, typename Op>
-void reduce_rows(const View& in, const View& out, const Plan& P) {
+template <typename T, typename Op> void reduce_rows(const View& in, const View& out, const Plan& P) {
   using A = typename Op::A;
   using Out = typename Op::Out;
   const T* src = in.ptr<T>();
@@ -367,8 +364,7 @@ void reduce_rows(const View& in, const View& out, const Plan& P) {
     parallel_for(n_out, std::max<int64_t>(1, (1 << 15) / R), [&](int64_t b, int64_t e) {
       Walker w(P.nk, P.kshape, P.kin, P.kout);
       w.seek(b);
-      for (int64_t o = b; o < e; o++, w.next())
-        dst[w.off1] = Op::finish(reduce_range<T, Op>(src + w.off0, P, 0, R));
+      for (int64_t o = b; o < e; o++, w.next()) dst[w.off1] = Op::finish(reduce_range<T, Op>(src + w.off0, P, 0, R));
     });
     return;
   }
@@ -434,8 +430,7 @@ KILN_INLINE void fold_row_body(const T* q, int64_t w, int64_t sv, int64_t r, typ
     for (int64_t j = 0; j < w; j++) Op::step(acc[j], Op::load(q[j * sv]), r);
   }
 }
-template <typename T, typename Op>
-KILN_AVX2 void fold_row_avx2(const T* q, int64_t w, int64_t r, typename Op::A* acc) {
+template <typename T, typename Op> KILN_AVX2 void fold_row_avx2(const T* q, int64_t w, int64_t r, typename Op::A* acc) {
   fold_row_body<T, Op>(q, w, 1, r, acc);
 }
 template <typename T, typename Op>
@@ -447,8 +442,7 @@ inline void fold_row(const T* q, int64_t w, int64_t sv, int64_t r, typename Op::
 // Four consecutive rows into a contiguous tile: one pass over acc instead of four (pays off
 // once acc no longer fits L1).
 template <typename T, typename Op>
-KILN_INLINE void fold_rows4_body(const T* q0, const T* q1, const T* q2, const T* q3, int64_t w,
-                                 typename Op::A* acc) {
+KILN_INLINE void fold_rows4_body(const T* q0, const T* q1, const T* q2, const T* q3, int64_t w, typename Op::A* acc) {
   using A = typename Op::A;
   const T* q[4] = {q0, q1, q2, q3};
   using VT = typename VecOf<A>::type;
@@ -467,15 +461,13 @@ KILN_INLINE void fold_rows4_body(const T* q0, const T* q1, const T* q2, const T*
     for (int u = 0; u < 4; u++) Op::step(acc[j], Op::load(q[u][j]), 0);
 }
 template <typename T, typename Op>
-KILN_AVX2 void fold_rows4_avx2(const T* q0, const T* q1, const T* q2, const T* q3, int64_t w,
-                               typename Op::A* acc) {
+KILN_AVX2 void fold_rows4_avx2(const T* q0, const T* q1, const T* q2, const T* q3, int64_t w, typename Op::A* acc) {
   fold_rows4_body<T, Op>(q0, q1, q2, q3, w, acc);
 }
 
 // Folds rows [r, end) (the walker is at row r) into acc; returns with the walker at `end`.
 template <typename T, typename Op>
-inline void fold_rows(const T* base, int64_t w, int64_t sv, int64_t r, int64_t end, Walker& wr,
-                      typename Op::A* acc) {
+inline void fold_rows(const T* base, int64_t w, int64_t sv, int64_t r, int64_t end, Walker& wr, typename Op::A* acc) {
   if constexpr (kVectorisable<T, Op>) {
     if (sv == 1 && w * (int64_t)sizeof(typename Op::A) > 16384) {
       const T* q[4];
@@ -491,8 +483,8 @@ inline void fold_rows(const T* base, int64_t w, int64_t sv, int64_t r, int64_t e
 
 // acc[j] = reduction over reduced flat range [rb, re) of the tile element j (at base + j*sv).
 template <typename T, typename Op>
-void fold_tile(const T* base, int64_t w, int64_t sv, const Plan& P, int64_t rb, int64_t re,
-               typename Op::A* acc, typename Op::A* l0, typename Op::A* l1) {
+void fold_tile(const T* base, int64_t w, int64_t sv, const Plan& P, int64_t rb, int64_t re, typename Op::A* acc,
+               typename Op::A* l0, typename Op::A* l1) {
   for (int64_t j = 0; j < w; j++) acc[j] = Op::init();
   if (rb >= re) return;
   Walker wr(P.nr, P.rshape, P.rstr, P.rstr);
@@ -508,7 +500,10 @@ void fold_tile(const T* base, int64_t w, int64_t sv, const Plan& P, int64_t rb, 
       r = end;
       for (int64_t j = 0; j < w; j++) l1[j] += l0[j];
       if (++blocks % 128 == 0)
-        for (int64_t j = 0; j < w; j++) { acc[j] += l1[j]; l1[j] = 0; }
+        for (int64_t j = 0; j < w; j++) {
+          acc[j] += l1[j];
+          l1[j] = 0;
+        }
     }
     for (int64_t j = 0; j < w; j++) acc[j] += l1[j];
   } else {
@@ -516,8 +511,7 @@ void fold_tile(const T* base, int64_t w, int64_t sv, const Plan& P, int64_t rb, 
   }
 }
 
-template <typename T, typename Op>
-void reduce_cols(const View& in, const View& out, const Plan& P) {
+template <typename T, typename Op> void reduce_cols(const View& in, const View& out, const Plan& P) {
   using A = typename Op::A;
   using Out = typename Op::Out;
   const T* src = in.ptr<T>();
@@ -529,7 +523,12 @@ void reduce_cols(const View& in, const View& out, const Plan& P) {
   int64_t oshape[kMaxDims], oin[kMaxDims], oout[kMaxDims];
   int no = 0;
   for (int d = 0; d < P.nk; d++)
-    if (d != v) { oshape[no] = P.kshape[d]; oin[no] = P.kin[d]; oout[no] = P.kout[d]; no++; }
+    if (d != v) {
+      oshape[no] = P.kshape[d];
+      oin[no] = P.kin[d];
+      oout[no] = P.kout[d];
+      no++;
+    }
   const int64_t ntile = ceil_div(Vn, kTile), items = (P.n_out / Vn) * ntile;
   const int64_t tw = std::min(kTile, (ceil_div(Vn, ntile) + 15) & ~int64_t(15));  // balanced tiles
   const int nt = num_threads();
@@ -573,8 +572,7 @@ void reduce_cols(const View& in, const View& out, const Plan& P) {
   });
 }
 
-template <typename T, typename Op>
-void reduce_typed(const Command& c) {
+template <typename T, typename Op> void reduce_typed(const Command& c) {
   using Out = typename Op::Out;
   const View& in = c.in(0);
   const View& out = c.out();
@@ -600,8 +598,7 @@ void reduce_typed(const Command& c) {
   else reduce_rows<T, Op>(in, out, P);
 }
 
-template <typename T>
-void reduce_dispatch(const Command& c) {
+template <typename T> void reduce_dispatch(const Command& c) {
   switch ((ReduceOp)c.iparam(0)) {
     case ReduceOp::sum:
       if constexpr (!std::is_same_v<T, bool>) reduce_typed<T, SumOp<T>>(c);
@@ -635,8 +632,8 @@ void check_reduce(const Command& c) {
   bool same = out.ndim == k;
   for (int d = 0; same && d < k; d++) same = out.shape[d] == in.shape[d];
   if (!same)
-    fail("[reduce] ", name, ": output shape must be the input shape without its last ", r,
-         " dims (input ", in.describe(), ", output ", out.describe(), ")");
+    fail("[reduce] ", name, ": output shape must be the input shape without its last ", r, " dims (input ",
+         in.describe(), ", output ", out.describe(), ")");
   const ReduceOp o = (ReduceOp)op;
   switch (o) {
     case ReduceOp::sum:

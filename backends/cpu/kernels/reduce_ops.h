@@ -43,7 +43,7 @@ template <ReduceOp OP, typename A> struct Rule {
     else if constexpr (OP == ReduceOp::prod) a = wrap_mul(a, x);
     else if constexpr (OP == ReduceOp::max || OP == ReduceOp::min) {
       A m = (OP == ReduceOp::max ? x > a : x < a) ? x : a;  // two selects: || would branch
-      a = is_nan(x) ? x : m;                                 // NaN propagates
+      a = is_nan(x) ? x : m;                                // NaN propagates
     } else if constexpr (OP == ReduceOp::all) a = a && x;
     else a = a || x;
   }
@@ -112,7 +112,8 @@ template <ReduceOp OP, typename A, typename T> inline void fold_run_vec(const T*
 // p[j] of the elements at j mod 32 (the last full eights into p[0..7]), folded to eight as
 // (p[j] + p[j+8]) + (p[j+16] + p[j+24]), then those and the tail added in double. The eager
 // kernel uses it as the leaf (n <= 1024) of its pairwise sum, fused programs once per block.
-template <typename Ld, typename T> using LeafP = std::conditional_t<std::is_same_v<decltype(Ld::load(*(const T*)nullptr)), double>, double, float>;
+template <typename Ld, typename T>
+using LeafP = std::conditional_t<std::is_same_v<decltype(Ld::load(*(const T*)nullptr)), double>, double, float>;
 
 template <typename Ld, typename T> KILN_RED_INLINE double sum_leaf_body(const T* q, int64_t n, int64_t s) {
   using P = LeafP<Ld, T>;

@@ -98,13 +98,17 @@ void check_rope(const Command& c) {
   for (int i : {1, 5})
     if (c.params[i] != 0 && c.params[i] != 1) fail("[rope] parameter ", i, " must be 0 or 1, got ", c.params[i]);
   const RopeParams p = rope_params(c);
-  if (c.n_inputs != 1 + (int)p.has_freqs) fail("[rope] has_freqs=", c.params[5], " needs ", 1 + (int)p.has_freqs, " inputs, got ", c.n_inputs);
-  if (!p.has_freqs && !(std::isfinite(p.base) && p.base > 0)) fail("[rope] base must be a finite positive number, got ", p.base);
+  if (c.n_inputs != 1 + (int)p.has_freqs)
+    fail("[rope] has_freqs=", c.params[5], " needs ", 1 + (int)p.has_freqs, " inputs, got ", c.n_inputs);
+  if (!p.has_freqs && !(std::isfinite(p.base) && p.base > 0))
+    fail("[rope] base must be a finite positive number, got ", p.base);
   if (!std::isfinite(p.scale)) fail("[rope] scale must be finite, got ", p.scale);
-  if (!(p.offset == std::floor(p.offset)) || std::fabs(p.offset) > kMaxExact) fail("[rope] offset must be an integer, got ", p.offset);
+  if (!(p.offset == std::floor(p.offset)) || std::fabs(p.offset) > kMaxExact)
+    fail("[rope] offset must be an integer, got ", p.offset);
   if (p.has_freqs) {
     const View& f = c.in(1);
-    if (f.ndim != 1 || f.shape[0] != p.dims / 2) fail("[rope] freqs must have shape [", p.dims / 2, "], got ", f.describe());
+    if (f.ndim != 1 || f.shape[0] != p.dims / 2)
+      fail("[rope] freqs must have shape [", p.dims / 2, "], got ", f.describe());
     if (!fastk::is_float_dtype(f.dtype)) fail("[rope] freqs must be a floating dtype, got ", dtype_name(f.dtype));
   }
 }

@@ -64,9 +64,15 @@ template <typename T> struct LogAddExpOp {
   static A init() { return -std::numeric_limits<A>::infinity(); }
   static A load(T x) { return to_compute(x); }
   static void step(A& a, A x) {
-    if (a != a || x != x) { a = a + x; return; }
+    if (a != a || x != x) {
+      a = a + x;
+      return;
+    }
     A mx = a > x ? a : x, mn = a > x ? x : a;
-    if (mn == -std::numeric_limits<A>::infinity() || mx == std::numeric_limits<A>::infinity()) { a = mx; return; }
+    if (mn == -std::numeric_limits<A>::infinity() || mx == std::numeric_limits<A>::infinity()) {
+      a = mx;
+      return;
+    }
     a = mx + std::log1p(std::exp(mn - mx));
   }
   static T store(A a) { return store_as<T>(a); }
@@ -77,19 +83,28 @@ template <typename T, typename O, typename Op, bool kInclusive>
 void scan_run(const T* p, int64_t is, O* q, int64_t os, int64_t n, typename Op::A a) {
   if (is == 1 && os == 1) {
     for (int64_t i = 0; i < n; i++) {
-      if constexpr (kInclusive) { Op::step(a, Op::load(p[i])); q[i] = Op::store(a); }
-      else { q[i] = Op::store(a); Op::step(a, Op::load(p[i])); }
+      if constexpr (kInclusive) {
+        Op::step(a, Op::load(p[i]));
+        q[i] = Op::store(a);
+      } else {
+        q[i] = Op::store(a);
+        Op::step(a, Op::load(p[i]));
+      }
     }
     return;
   }
   for (int64_t i = 0; i < n; i++) {
-    if constexpr (kInclusive) { Op::step(a, Op::load(p[i * is])); q[i * os] = Op::store(a); }
-    else { q[i * os] = Op::store(a); Op::step(a, Op::load(p[i * is])); }
+    if constexpr (kInclusive) {
+      Op::step(a, Op::load(p[i * is]));
+      q[i * os] = Op::store(a);
+    } else {
+      q[i * os] = Op::store(a);
+      Op::step(a, Op::load(p[i * is]));
+    }
   }
 }
 
-template <typename T, typename Op>
-typename Op::A fold_run(const T* p, int64_t is, int64_t n) {
+template <typename T, typename Op> typename Op::A fold_run(const T* p, int64_t is, int64_t n) {
   using A = typename Op::A;
   constexpr int W = 8;  // independent accumulators: the total needs no sequential chain
   A part[W];
@@ -112,7 +127,8 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // instead of striding through memory once per row. Returns false when the layout doesn't call
 // for it.
 template <typename T, typename O, typename Op, bool kInclusive>
-bool scan_columns(const View& in, const View& out, const T* ib, O* ob, int64_t n, int64_t is, int64_t os, bool reverse) {
+bool scan_columns(const View& in, const View& out, const T* ib, O* ob, int64_t n, int64_t is, int64_t os,
+                  bool reverse) {
   using A = typename Op::A;
   const int nd = in.ndim;
   int v = -1;
@@ -145,18 +161,31 @@ bool scan_columns(const View& in, const View& out, const T* ib, O* ob, int64_t n
       const int64_t j0 = (item % ntile) * TW, w = std::min(TW, W - j0);
       const T* p = ib + pi + j0 * sv;
       O* q = ob + po + j0 * so;
-      if (reverse) { p -= (n - 1) * is; q -= (n - 1) * os; }
+      if (reverse) {
+        p -= (n - 1) * is;
+        q -= (n - 1) * os;
+      }
       for (int64_t j = 0; j < w; j++) acc[j] = Op::init();
       for (int64_t i = 0; i < n; i++, p += is, q += os) {
         if (sv == 1 && so == 1) {
           for (int64_t j = 0; j < w; j++) {
-            if constexpr (kInclusive) { Op::step(acc[j], Op::load(p[j])); q[j] = Op::store(acc[j]); }
-            else { q[j] = Op::store(acc[j]); Op::step(acc[j], Op::load(p[j])); }
+            if constexpr (kInclusive) {
+              Op::step(acc[j], Op::load(p[j]));
+              q[j] = Op::store(acc[j]);
+            } else {
+              q[j] = Op::store(acc[j]);
+              Op::step(acc[j], Op::load(p[j]));
+            }
           }
         } else {
           for (int64_t j = 0; j < w; j++) {
-            if constexpr (kInclusive) { Op::step(acc[j], Op::load(p[j * sv])); q[j * so] = Op::store(acc[j]); }
-            else { q[j * so] = Op::store(acc[j]); Op::step(acc[j], Op::load(p[j * sv])); }
+            if constexpr (kInclusive) {
+              Op::step(acc[j], Op::load(p[j * sv]));
+              q[j * so] = Op::store(acc[j]);
+            } else {
+              q[j * so] = Op::store(acc[j]);
+              Op::step(acc[j], Op::load(p[j * sv]));
+            }
           }
         }
       }
@@ -179,7 +208,10 @@ void scan_typed(const View& in, const View& out, bool reverse) {
   auto starts = [&](int64_t r, const T*& p, O*& q) {
     p = ib + row_offset(in, r);
     q = ob + row_offset(out, r);
-    if (reverse) { p -= (n - 1) * is; q -= (n - 1) * os; }
+    if (reverse) {
+      p -= (n - 1) * is;
+      q -= (n - 1) * os;
+    }
   };
   if (scan_columns<T, O, Op, kInclusive>(in, out, ib, ob, n, is, os, reverse)) return;
   const int nt = num_threads();
@@ -187,7 +219,8 @@ void scan_typed(const View& in, const View& out, bool reverse) {
   if (rows >= 2 * nt || n < 2 * kChunk || nt == 1) {
     parallel_for(rows, std::max<int64_t>(1, (1 << 15) / n), [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; r++) {
-        const T* p; O* q;
+        const T* p;
+        O* q;
         starts(r, p, q);
         scan_run<T, O, Op, kInclusive>(p, is, q, os, n, Op::init());
       }
@@ -203,7 +236,8 @@ void scan_typed(const View& in, const View& out, bool reverse) {
     for (int64_t t = b; t < e; t++) {
       int64_t r = t / S, k = t % S;
       if (k == S - 1) continue;  // the last chunk's total carries nowhere
-      const T* p; O* q;
+      const T* p;
+      O* q;
       starts(r, p, q);
       tot[t] = fold_run<T, Op>(p + k * chunk * is, is, std::min(chunk, n - k * chunk));
     }
@@ -219,7 +253,8 @@ void scan_typed(const View& in, const View& out, bool reverse) {
   parallel_for(rows * S, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; t++) {
       int64_t r = t / S, k = t % S;
-      const T* p; O* q;
+      const T* p;
+      O* q;
       starts(r, p, q);
       scan_run<T, O, Op, kInclusive>(p + k * chunk * is, is, q + k * chunk * os, os, std::min(chunk, n - k * chunk),
                                      tot[t]);
@@ -227,24 +262,21 @@ void scan_typed(const View& in, const View& out, bool reverse) {
   });
 }
 
-template <typename T, typename O, typename Op>
-void scan_inc(const Command& c) {
+template <typename T, typename O, typename Op> void scan_inc(const Command& c) {
   const bool reverse = c.iparam(1) != 0, inclusive = c.iparam(2) != 0;
   if (inclusive) scan_typed<T, O, Op, true>(c.in(0), c.out(), reverse);
   else scan_typed<T, O, Op, false>(c.in(0), c.out(), reverse);
 }
 
 // sum/prod may widen small integers (bool, int8, int16 -> int32; uint8, uint16 -> uint32).
-template <typename T, template <typename, typename> class Op>
-void scan_widening(const Command& c) {
+template <typename T, template <typename, typename> class Op> void scan_widening(const Command& c) {
   const int od = c.out().dtype;
   if (od == c.in(0).dtype) scan_inc<T, T, Op<T, T>>(c);
   else if (od == kInt32) scan_inc<T, int32_t, Op<T, int32_t>>(c);
   else if (od == kUint32) scan_inc<T, uint32_t, Op<T, uint32_t>>(c);
 }
 
-template <typename T>
-void scan_dispatch(const Command& c) {
+template <typename T> void scan_dispatch(const Command& c) {
   switch ((ScanOp)c.iparam(0)) {
     case ScanOp::cumsum: scan_widening<T, SumOp>(c); break;
     case ScanOp::cumprod: scan_widening<T, ProdOp>(c); break;
@@ -277,8 +309,7 @@ void check_scan(const Command& c) {
   switch (op) {
     case ScanOp::cumsum:
     case ScanOp::cumprod: {
-      bool ok = (od == id && id != kBool) ||
-                (od == kInt32 && (id == kBool || id == kInt8 || id == kInt16)) ||
+      bool ok = (od == id && id != kBool) || (od == kInt32 && (id == kBool || id == kInt8 || id == kInt16)) ||
                 (od == kUint32 && (id == kUint8 || id == kUint16));
       if (!ok)
         fail("[scan] ", name, ": cannot accumulate ", dtype_name(id), " into ", dtype_name(od),
@@ -287,11 +318,13 @@ void check_scan(const Command& c) {
     }
     case ScanOp::cummax:
     case ScanOp::cummin:
-      if (od != id) fail("[scan] ", name, ": output dtype must equal the input dtype ", dtype_name(id), ", got ", dtype_name(od));
+      if (od != id)
+        fail("[scan] ", name, ": output dtype must equal the input dtype ", dtype_name(id), ", got ", dtype_name(od));
       break;
     case ScanOp::logcumsumexp:
       if (!is_float(id)) fail("[scan] logcumsumexp needs a floating-point input, got ", dtype_name(id));
-      if (od != id) fail("[scan] ", name, ": output dtype must equal the input dtype ", dtype_name(id), ", got ", dtype_name(od));
+      if (od != id)
+        fail("[scan] ", name, ": output dtype must equal the input dtype ", dtype_name(id), ", got ", dtype_name(od));
       break;
     default: break;
   }

@@ -64,11 +64,20 @@ template <> struct Keys<bool> {
 template <typename T, typename U, U kExp> struct FloatKeys {
   using B = FloatBits<U, kExp>;
   using K = U;
-  static U bits(T v) { U b; std::memcpy(&b, &v, sizeof(U)); return b; }
+  static U bits(T v) {
+    U b;
+    std::memcpy(&b, &v, sizeof(U));
+    return b;
+  }
   static bool nan(T v) { return B::nan(bits(v)); }
   static K key(T v) { return B::key(bits(v)); }
   static K canon(T v) { return B::canon(bits(v)); }
-  static T decode(K k) { U b = B::decode(k); T v; std::memcpy(&v, &b, sizeof(U)); return v; }
+  static T decode(K k) {
+    U b = B::decode(k);
+    T v;
+    std::memcpy(&v, &b, sizeof(U));
+    return v;
+  }
 };
 template <> struct Keys<half_t> : FloatKeys<half_t, uint16_t, 0x7c00> {};
 template <> struct Keys<bf16_t> : FloatKeys<bf16_t, uint16_t, 0x7f80> {};
@@ -80,8 +89,7 @@ template <> struct Keys<double> : FloatKeys<double, uint64_t, 0x7ff0000000000000
 // LSD radix sort of a[0, n) by the nbytes low bytes of key(e) (stable); t is scratch of n
 // elements. Returns the array that holds the result (a or t). Passes whose byte is the same for
 // every element are skipped.
-template <typename E, typename KeyFn>
-E* radix_sort(E* a, E* t, int64_t n, int nbytes, KeyFn key) {
+template <typename E, typename KeyFn> E* radix_sort(E* a, E* t, int64_t n, int nbytes, KeyFn key) {
   constexpr int kMax = 8;
   int64_t h[kMax][256];
   std::memset(h, 0, sizeof(int64_t) * 256 * nbytes);
@@ -146,9 +154,13 @@ void radix_select(E* a, E* t, int64_t n, int64_t kth, int nbytes, KeyFn key, Les
 
 // Scratch memory (64-byte aligned): up to 16 MiB comes from a grow-only per-thread block reused
 // across rows and commands; larger requests are allocated for the row and freed after it.
-struct Freer { void operator()(char* p) const { ::operator delete[](p, std::align_val_t(64)); } };
+struct Freer {
+  void operator()(char* p) const { ::operator delete[](p, std::align_val_t(64)); }
+};
 using Block = std::unique_ptr<char, Freer>;
-inline Block new_block(size_t bytes) { return Block(static_cast<char*>(::operator new[](bytes, std::align_val_t(64)))); }
+inline Block new_block(size_t bytes) {
+  return Block(static_cast<char*>(::operator new[](bytes, std::align_val_t(64))));
+}
 struct Scratch {
   Block own;
   char* p;
@@ -179,7 +191,10 @@ template <typename K> struct IdxKey<K, true> {
   static K key(E e) { return (K)(e >> 32); }
   static bool less(E a, E b) { return a < b; }
 };
-struct Pair64 { uint64_t k; uint32_t i; };
+struct Pair64 {
+  uint64_t k;
+  uint32_t i;
+};
 template <typename K> struct IdxKey<K, false> {
   using E = Pair64;
   static E make(K k, uint32_t i) { return {(uint64_t)k, i}; }
@@ -193,8 +208,7 @@ template <typename K> struct IdxKey<K, false> {
 // are equal in every key are skipped without a histogram.
 constexpr int64_t kLongRow = 1 << 16;
 
-template <typename E, typename KeyFn>
-E* par_radix_sort(E* a, E* t, int64_t n, int nbytes, int P, KeyFn key) {
+template <typename E, typename KeyFn> E* par_radix_sort(E* a, E* t, int64_t n, int nbytes, int P, KeyFn key) {
   auto cb = [&](int64_t c) { return n * c / P; };
   std::vector<uint64_t> diff(P, 0);
   const uint64_t k0 = key(a[0]);
@@ -311,8 +325,7 @@ template <typename T> struct Row {
   }
 
   static void run(SortOp op, const T* src, int64_t is, int64_t n, void* dstv, int64_t os, int64_t k, int P) {
-    if (P > 1 && (op == SortOp::sort || op == SortOp::argsort))
-      return run_long(op, src, is, n, dstv, os, P);
+    if (P > 1 && (op == SortOp::sort || op == SortOp::argsort)) return run_long(op, src, is, n, dstv, os, P);
     if (op == SortOp::argsort || op == SortOp::argpartition) {
       using I = IdxKey<K>;
       using E = typename I::E;
@@ -324,9 +337,11 @@ template <typename T> struct Row {
       E* r = a;
       if (op == SortOp::argpartition) {
         if constexpr (sizeof(K) <= 4)
-          radix_select(a, t, n, k, 8, [](uint64_t e) { return e; }, I::less);
+          radix_select(
+              a, t, n, k, 8, [](uint64_t e) { return e; }, I::less);
         else
-          radix_select(a, t, n, k, 8, [](const Pair64& e) { return e.k; }, I::less);
+          radix_select(
+              a, t, n, k, 8, [](const Pair64& e) { return e.k; }, I::less);
       } else if (n <= kSmallRow) {
         std::sort(a, a + n, I::less);
       } else if constexpr (sizeof(K) <= 4) {
@@ -350,14 +365,17 @@ template <typename T> struct Row {
       int64_t c = std::min(nn, k), r = k - c;
       for (int64_t i = 0; i < c; i++) dst[i * os] = nans[i];
       if (r == 0) return;
-      radix_select(keys, tmp, m, m - r, (int)sizeof(K), [](K e) { return (uint64_t)e; }, std::less<K>());
+      radix_select(
+          keys, tmp, m, m - r, (int)sizeof(K), [](K e) { return (uint64_t)e; }, std::less<K>());
       std::sort(keys + (m - r), keys + m, [](K x, K y) { return x > y; });
       for (int64_t i = 0; i < r; i++) dst[(c + i) * os] = KT::decode(keys[m - r + i]);
       return;
     }
     K* r = keys;
     if (op == SortOp::partition) {
-      if (k < m) radix_select(keys, tmp, m, k, (int)sizeof(K), [](K e) { return (uint64_t)e; }, std::less<K>());
+      if (k < m)
+        radix_select(
+            keys, tmp, m, k, (int)sizeof(K), [](K e) { return (uint64_t)e; }, std::less<K>());
     } else if (m <= kSmallRow) {
       std::sort(keys, keys + m);
     } else {
@@ -368,8 +386,7 @@ template <typename T> struct Row {
   }
 };
 
-template <typename T>
-void sort_typed(const Command& c) {
+template <typename T> void sort_typed(const Command& c) {
   const View& in = c.in(0);
   const View& out = c.out();
   const SortOp op = (SortOp)c.iparam(0);
@@ -397,8 +414,7 @@ void sort_typed(const Command& c) {
 
 // The k greatest of each row (NaN first, then descending; equal values by ascending index) and
 // where they came from: a partial sort of the row's indices, O(n log k).
-template <typename T>
-void topk_indexed_typed(const Command& c) {
+template <typename T> void topk_indexed_typed(const Command& c) {
   using KT = Keys<T>;
   using K = typename KT::K;
   const View& in = c.in(0);
@@ -441,8 +457,7 @@ void topk_indexed_typed(const Command& c) {
 
 // ---- searchsorted
 
-template <typename T>
-void searchsorted_typed(const Command& c) {
+template <typename T> void searchsorted_typed(const Command& c) {
   using KT = Keys<T>;
   using K = typename KT::K;
   const View& a = c.in(0);
@@ -489,8 +504,8 @@ void check_sort(const Command& c) {
   if (op == SortOp::topk) {
     if (k < 0 || k > n) fail("[sort] topk: k = ", k, " is out of range for an axis of size ", n);
     if (nout != k)
-      fail("[sort] topk: output must be the input shape with its last dim ", k, " (input ", in.describe(),
-           ", output ", out.describe(), ")");
+      fail("[sort] topk: output must be the input shape with its last dim ", k, " (input ", in.describe(), ", output ",
+           out.describe(), ")");
   } else {
     if (nout != n)
       fail("[sort] ", name, ": output shape must equal the input shape (input ", in.describe(), ", output ",
@@ -521,16 +536,21 @@ void check_topk_indexed(const Command& c) {
   const double kd = c.params[0];
   if (in.ndim < 1) fail("[topk_indexed] the input must have at least one dim (got a 0-d view)");
   const int64_t n = in.shape[in.ndim - 1];
-  if (!(kd == std::floor(kd)) || kd < 0 || kd > (double)n) fail("[topk_indexed] k = ", kd, " is out of range for an axis of size ", n);
+  if (!(kd == std::floor(kd)) || kd < 0 || kd > (double)n)
+    fail("[topk_indexed] k = ", kd, " is out of range for an axis of size ", n);
   const int64_t k = (int64_t)kd;
   for (const View* o : {&vo, &io}) {
     bool ok = o->ndim == in.ndim && o->shape[o->ndim - 1] == k;
     for (int d = 0; ok && d + 1 < in.ndim; d++) ok = o->shape[d] == in.shape[d];
-    if (!ok) fail("[topk_indexed] outputs must be the input shape with its last dim ", k, " (input ", in.describe(), ", output ", o->describe(), ")");
+    if (!ok)
+      fail("[topk_indexed] outputs must be the input shape with its last dim ", k, " (input ", in.describe(),
+           ", output ", o->describe(), ")");
   }
-  if (vo.dtype != in.dtype) fail("[topk_indexed] values must have the input dtype ", dtype_name(in.dtype), ", got ", dtype_name(vo.dtype));
+  if (vo.dtype != in.dtype)
+    fail("[topk_indexed] values must have the input dtype ", dtype_name(in.dtype), ", got ", dtype_name(vo.dtype));
   if (io.dtype != kInt32) fail("[topk_indexed] indices must be int32, got ", dtype_name(io.dtype));
-  if (n > std::numeric_limits<int32_t>::max()) fail("[topk_indexed] over ", n, " elements: the index does not fit int32");
+  if (n > std::numeric_limits<int32_t>::max())
+    fail("[topk_indexed] over ", n, " elements: the index does not fit int32");
 }
 
 void run_topk_indexed(const Command& c) {

@@ -40,8 +40,8 @@ template <typename T, typename Op> void unary_vec_row(const T* s, int64_t ss, T*
 
 // One row of n elements. Kept out of line: for_each_row instantiates its callback twice.
 template <typename TI, typename TO, typename Op>
-__attribute__((noinline)) void unary_row(const typename Elem<TI>::S* s, int64_t ss, typename Elem<TO>::S* d,
-                                         int64_t ds, int64_t n) {
+__attribute__((noinline)) void unary_row(const typename Elem<TI>::S* s, int64_t ss, typename Elem<TO>::S* d, int64_t ds,
+                                         int64_t n) {
   using EI = Elem<TI>;
   using EO = Elem<TO>;
 #if KILN_SIMD
@@ -67,8 +67,7 @@ __attribute__((noinline)) void unary_row(const typename Elem<TI>::S* s, int64_t 
   for (int64_t i = 0; i < n; i++) d[i * ds] = EO::store(Op::f(EI::load(s[i * ss])));
 }
 
-template <typename TI, typename TO, typename Op>
-void unary_typed(const Command& c) {
+template <typename TI, typename TO, typename Op> void unary_typed(const Command& c) {
   using SI = typename Elem<TI>::S;
   using SO = typename Elem<TO>::S;
   auto vs = memory_order<2>({&c.in(0), &c.out()});
@@ -81,10 +80,10 @@ void unary_typed(const Command& c) {
 }
 
 template <typename Op> void unary_op(const Command& c) {
-#define KILN_UNARY_T(T)                                                        \
-  if constexpr ((domain_of_type<T>() & Op::dom) != 0) {                        \
-    if constexpr (Op::pred) unary_typed<T, bool, Op>(c);                       \
-    else unary_typed<T, T, Op>(c);                                             \
+#define KILN_UNARY_T(T)                                  \
+  if constexpr ((domain_of_type<T>() & Op::dom) != 0) {  \
+    if constexpr (Op::pred) unary_typed<T, bool, Op>(c); \
+    else unary_typed<T, T, Op>(c);                       \
   }
   KILN_DISPATCH_ALL(c.in(0).dtype, KILN_UNARY_T)
 #undef KILN_UNARY_T
@@ -109,14 +108,12 @@ void check_unary(const Command& c) {
   if (!(domain_of(dt) & dom)) fail("[unary] ", name, " does not support dtype ", dtype_name(dt));
   int want = pred ? (int)kBool : dt;
   if (c.out().dtype != want)
-    fail("[unary] ", name, ": output dtype must be ", dtype_name(want), " for input dtype ", dtype_name(dt),
-         ", got ", dtype_name(c.out().dtype));
+    fail("[unary] ", name, ": output dtype must be ", dtype_name(want), " for input dtype ", dtype_name(dt), ", got ",
+         dtype_name(c.out().dtype));
 }
 
 void run_unary(const Command& c) {
-  ew::with_unary_op(ew::op_code(c, (int)UnaryOp::kCount, "unary"), [&](auto tag) {
-    ew::unary_op<decltype(tag)>(c);
-  });
+  ew::with_unary_op(ew::op_code(c, (int)UnaryOp::kCount, "unary"), [&](auto tag) { ew::unary_op<decltype(tag)>(c); });
 }
 
 }  // namespace kiln

@@ -23,7 +23,10 @@ const out: Case[] = [];
 const rng = mulberry32(42);
 const N = 200;
 const dom: Domain = {
-  lo: -30, hi: 30, specials: [NaN, Infinity, -Infinity, -0, 0, 0.5, -0.5, 2.5, 1e-5], extremes: true,
+  lo: -30,
+  hi: 30,
+  specials: [NaN, Infinity, -Infinity, -0, 0, 0.5, -0.5, 2.5, 1e-5],
+  extremes: true,
   intSpecials: [0, -1, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, -7],
 };
 
@@ -31,7 +34,9 @@ const dom: Domain = {
 for (const from of DT) {
   for (const to of DT) {
     let a = genValues(from, N, rng, {
-      lo: -300, hi: 300, extremes: true,
+      lo: -300,
+      hi: 300,
+      extremes: true,
       specials: [-0, 0, 0.5, -0.5, 1.5, 2.5, 65519, 65520, 1 + 2 ** -11 + 2 ** -40, 3.4e38, 1e-8, 1e-5, 5.96e-8],
     });
     if (R.isFloat(from) && R.isInt(to)) a = a.filter((v) => Number.isFinite(v as number) && Math.abs(v as number) < 2 ** 31);
@@ -77,7 +82,8 @@ for (const op of R.REDUCE_OPS) {
 }
 // matmul [3, 4] @ [4, 5]
 for (const d of DT.filter((x) => x !== 'bool')) {
-  const a = genValues(d, 12, rng, { lo: -3, hi: 3, extremes: true }), b = genValues(d, 20, rng, { lo: -3, hi: 3, extremes: true });
+  const a = genValues(d, 12, rng, { lo: -3, hi: 3, extremes: true }),
+    b = genValues(d, 20, rng, { lo: -3, hi: 3, extremes: true });
   const r = R.matmulRef(R.make(d, [3, 4], a), R.make(d, [4, 5], b));
   out.push({ kind: 'matmul', op: 'matmul', dtype: d, a: a.map(enc), b: b.map(enc), out: r.data.map(enc), outDtype: r.dtype, err: r.err });
 }
