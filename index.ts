@@ -1,4 +1,4 @@
-// kiln: lazy arrays for Node.js evaluated by native backends. `import * as kn from 'kiln'`.
+// kiln: lazy arrays for Node.js evaluated by native backends. `import * as kn from 'kilnjs'`.
 export { NDArray, NDArray as Array } from './core/array.js';
 export type { NestedList } from './core/array.js';
 export { DTYPES, promoteTypes, resultType, isDType } from './core/dtype.js';

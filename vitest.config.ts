@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // examples/*.mjs import the package by name; under test that name means the TS sources
-    alias: [{ find: /^kiln$/, replacement: fileURLToPath(new URL('./index.ts', import.meta.url)) }],
+    alias: [{ find: /^kilnjs$/, replacement: fileURLToPath(new URL('./index.ts', import.meta.url)) }],
   },
   test: {
     include: ['tests/**/*.test.ts'],

@@ -5,7 +5,7 @@
 // Options: --quick (smaller sizes), --cases name1,name2.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as kn from 'kiln';
+import * as kn from 'kilnjs';
 import { hasFlag, listArg, medianMs } from './lib/timing.mjs';
 
 const quick = hasFlag('quick');

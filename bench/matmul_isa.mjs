@@ -5,7 +5,7 @@
 // addon at its best level; BENCH_LEVELS=avx2,avx512 picks the levels (portable is slow: add it).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as kn from 'kiln';
+import * as kn from 'kilnjs';
 import { bestMs } from './lib/timing.mjs'; // best of reps: this often shares a small machine with other work
 
 // [name, M, K, N, dtype, B transposed (a Linear weight [N, K] used as x @ W.T)]

@@ -2,7 +2,7 @@
 // against this machine's limits. Run: `npm run bench` (needs python3 + numpy for the peer column).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as kn from 'kiln';
+import * as kn from 'kilnjs';
 import { medianMs } from './lib/timing.mjs';
 
 // Each case builds a graph, evaluates it and frees the result: the same work numpy does.

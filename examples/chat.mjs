@@ -2,7 +2,7 @@
 //   node examples/chat.mjs [model-folder]      (type a message; Ctrl-D quits)
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import * as kn from 'kiln';
+import * as kn from 'kilnjs';
 
 const modelPath = process.argv[2] ?? fileURLToPath(new URL('./models/kjv-llama-5m', import.meta.url));
 const { model, tokenizer } = await kn.models.load(modelPath);

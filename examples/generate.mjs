@@ -2,7 +2,7 @@
 //   node examples/generate.mjs [model-folder] [prompt]
 // (after `npm install`; the default model is the small KJV Llama shipped in examples/models/).
 import { fileURLToPath } from 'node:url';
-import * as kn from 'kiln';
+import * as kn from 'kilnjs';
 
 const modelPath = process.argv[2] ?? fileURLToPath(new URL('./models/kjv-llama-5m', import.meta.url));
 const prompt = process.argv[3] ?? 'And God said';

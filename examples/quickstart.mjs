@@ -1,5 +1,5 @@
 // A small worked example: run with `node examples/quickstart.mjs` after `npm install`.
-import * as kn from 'kiln';
+import * as kn from 'kilnjs';
 
 const a = kn.array([
   [1, 2],

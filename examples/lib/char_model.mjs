@@ -1,6 +1,6 @@
 // The character-level decoder-only transformer of examples/char_transformer.mjs: model, training
 // loop and temperature sampling, as functions the tests can call with few steps and small sizes.
-import * as kn from 'kiln';
+import * as kn from 'kilnjs';
 import { startProgress } from './progress.mjs';
 import { makeRng } from './rng.mjs';
 import { buildVocab, decode, encode, loadText, sampleBatch, splitTrainValidation, unigramEntropy } from './text.mjs';

@@ -1,6 +1,6 @@
 // The MLP digits classifier of examples/mlp_classifier.mjs: model, one training step, evaluation
 // and the training loop, as functions the tests can call with few steps.
-import * as kn from 'kiln';
+import * as kn from 'kilnjs';
 import { DIGITS_CLASSES, DIGITS_FEATURES, loadDigits, selectRows, splitStratified } from './digits.mjs';
 import { startProgress } from './progress.mjs';
 import { makeRng, shuffleInPlace } from './rng.mjs';
