@@ -1,9 +1,9 @@
 // The only module that talks to the native addon (DESIGN.md §1). It loads the CPU backend and
 // exposes its catalog (kernel ids and op codes come from the addon: one source of truth).
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAddon, packageRoot } from './addon_path.js';
 
 export interface NativeInfo {
   backend: string;
@@ -73,19 +73,13 @@ export interface NativeBackend {
   setNumThreads(n: number): void;
 }
 
-function findAddon(name: string): string {
-  // Works from the source tree (backends/) and from dist/backends/.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const p = join(dir, 'build', 'Release', name);
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new Error(`[kiln] native addon ${name} not found: run \`npm install\` (or \`npx cmake-js compile\`) first`);
-}
-
 const require = createRequire(import.meta.url);
-export const native: NativeBackend = require(process.env.KILN_ADDON ?? findAddon('kiln_cpu.node'));
+export const native: NativeBackend = loadAddon(
+  (p) => require(p) as NativeBackend,
+  packageRoot(dirname(fileURLToPath(import.meta.url))),
+  'kiln_cpu.node',
+  process.env.KILN_ADDON,
+);
 export const nativeInfo: NativeInfo = native.info();
 export const K = nativeInfo.kernels;
 export const UnaryOps = nativeInfo.unaryOps;

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The package's install step. In an app: use the prebuilt binary for this platform when it loads
+// (seconds), otherwise build the addon from source with cmake-js, first checking that cmake and a
+// C++ compiler exist. In a source checkout (tsconfig.json present): always build from source
+// (incremental), then compile the TypeScript to dist/ when the dev dependencies are installed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const require = createRequire(import.meta.url);
+const name = 'kiln_cpu.node';
+const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`, name);
+const checkout = existsSync(join(root, 'tsconfig.json'));
+const say = (msg) => console.log(`[kilnjs] ${msg}`);
+
+function loads(path) {
+  // in a child process: a binary that crashes on load must not take the install with it
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path)}).info()`], { stdio: 'pipe', encoding: 'utf8' });
+  return r.status === 0 ? null : (r.stderr || `exit status ${r.status}`).trim().split('\n').slice(-1)[0];
+}
+
+function have(cmd, args = ['--version']) {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function buildFromSource(reason) {
+  say(`${reason}: building the native addon from source (a few minutes)`);
+  const cxx = process.env.CXX || ['c++', 'g++', 'clang++'].find((c) => have(c));
+  const missing = [!have('cmake') && 'cmake (3.18 or newer)', !cxx && 'a C++17 compiler (g++ or clang++)'].filter(Boolean);
+  if (missing.length) {
+    console.error(
+      `[kilnjs] cannot build the native addon: ${missing.join(' and ')} not found.\n` +
+        `  Install them (Debian/Ubuntu: sudo apt-get install cmake g++; macOS: xcode-select --install && brew install cmake),\n` +
+        `  then run \`npm rebuild kilnjs\` in your app${checkout ? ` (or \`npm install\` in ${root})` : ''}.`,
+    );
+    process.exit(1);
+  }
+  let cmakeJs;
+  try {
+    cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+  } catch {
+    console.error('[kilnjs] cannot build the native addon: the cmake-js package is missing; run `npm install` again');
+    process.exit(1);
+  }
+  const r = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`[kilnjs] the source build failed (cmake-js exit status ${r.status}); the compiler output is above`);
+    process.exit(r.status || 1);
+  }
+}
+
+if (!checkout && existsSync(prebuilt)) {
+  const why = loads(prebuilt);
+  if (!why) {
+    say(`using the prebuilt binary ${relative(root, prebuilt)}`);
+    process.exit(0);
+  }
+  buildFromSource(`the prebuilt binary does not load here (${why})`);
+} else {
+  buildFromSource(checkout ? 'source checkout' : `no prebuilt binary for ${process.platform}-${process.arch}`);
+}
+
+if (checkout) {
+  let tsc;
+  try {
+    tsc = require.resolve('typescript/bin/tsc');
+  } catch {
+    say('TypeScript is not installed (dev dependencies missing): dist/ is not rebuilt; run `npm install` in this folder');
+  }
+  if (tsc) {
+    const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status || 1);
+  }
+}
