@@ -1,5 +1,6 @@
 // Dtypes, their sizes and categories, and type promotion (MLX's table, numpy-like).
 import { nativeInfo } from '../backends/native.js';
+import { fitsInt, floatDTypeOf, intDTypeOf, isWhole } from './int_range.js';
 
 export const DTYPES = ['bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64'] as const;
 export type DType = (typeof DTYPES)[number];
@@ -73,25 +74,31 @@ export function resultType(...dtypes: DType[]): DType {
   return dtypes.reduce(promoteTypes);
 }
 
-/** Dtype of a JS scalar used alone (MLX/numpy defaults: int32, float32, bool). */
+/**
+ * Dtype of a JS scalar used alone: bool; whole numbers int32, outside int32 int64 (uint64 from
+ * 2^63, float64 beyond); other numbers (and -0, whose sign only a float keeps) float32, float64
+ * past float32's range; bigints int64 (uint64 from 2^63).
+ */
 export function scalarDType(x: number | boolean | bigint): DType {
   if (typeof x === 'boolean') return 'bool';
-  if (typeof x === 'bigint') return 'int64';
-  return Number.isInteger(x) ? 'int32' : 'float32';
+  if (typeof x === 'bigint') return intDTypeOf(x) ?? 'int64';
+  return isWhole(x) ? (intDTypeOf(x) ?? 'float64') : floatDTypeOf(x);
 }
 
 /**
  * Dtype when a JS scalar meets an array of dtype `d`: scalars are weakly typed (as in MLX and
- * NEP 50), so `float16Array + 1.5` stays float16 and `int8Array + 1` stays int8.
+ * NEP 50), so `float16Array + 1.5` stays float16 and `int8Array + 1` stays int8. A whole number
+ * that an integer `d` cannot hold is not wrapped: it takes its own dtype and the two promote
+ * (`int32Array + 3e9` is int64, `uint8Array + 300` int32). As an operand -0 is the number 0.
  */
 export function weakScalarPromote(d: DType, x: number | boolean | bigint): DType {
-  if (typeof x === 'boolean') return d;
-  if (typeof x === 'bigint') return d === 'bool' ? 'int64' : d;
-  if (Number.isInteger(x) || !Number.isFinite(x)) {
-    if (!Number.isFinite(x) && !isFloating(d)) return 'float32';
-    return d === 'bool' ? 'int32' : d;
+  if (typeof x === 'boolean' || isFloating(d)) return d;
+  if (typeof x === 'bigint' || Number.isInteger(x)) {
+    if (d !== 'bool' && fitsInt(x, d)) return d;
+    const own = Object.is(x, -0) ? 'int32' : scalarDType(x);
+    return d === 'bool' ? own : promoteTypes(d, own);
   }
-  return isFloating(d) ? d : 'float32';
+  return 'float32';
 }
 
 /** Float dtype an op like `exp` or `divide` computes in for input dtype `d`. */

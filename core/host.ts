@@ -2,6 +2,7 @@
 // float16 goes through @petamoriken/float16; bfloat16 is the top half of a float32 (bit ops).
 import { Float16Array } from '@petamoriken/float16';
 import type { DType } from './dtype.js';
+import { fitsInt } from './int_range.js';
 
 export type Scalar = number | boolean | bigint;
 export type HostTypedArray =
@@ -22,10 +23,15 @@ export function bfloat16BitsToFloat(bits: number): number {
   return f32[0];
 }
 
-function toBig(v: Scalar, op: string): bigint {
+/** An integer dtype never wraps JS data: a value it cannot hold (after truncation) is an error. */
+function checkFits(v: Scalar, dtype: DType, op: string): void {
+  if (typeof v !== 'boolean' && !fitsInt(v, dtype)) throw new RangeError(`[${op}] ${String(v)} does not fit ${dtype}`);
+}
+
+function toBig(v: Scalar, dtype: DType, op: string): bigint {
+  checkFits(v, dtype, op);
   if (typeof v === 'bigint') return v;
   if (typeof v === 'boolean') return v ? 1n : 0n;
-  if (!Number.isFinite(v)) throw new TypeError(`[${op}] cannot store ${v} in an integer array`);
   return BigInt(Math.trunc(v));
 }
 
@@ -33,7 +39,10 @@ function toNum(v: Scalar): number {
   return typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
 }
 
-/** Raw storage for `values` in `dtype` (float16/bfloat16 as 16-bit patterns). */
+/**
+ * Raw storage for `values` in `dtype` (float16/bfloat16 as 16-bit patterns). Integer dtypes
+ * raise on values they cannot hold (`[array] 3000000000 does not fit int32`), as numpy 2 does.
+ */
 export function encode(values: ArrayLike<Scalar>, dtype: DType, op = 'array'): ArrayBufferView {
   const n = values.length;
   switch (dtype) {
@@ -44,12 +53,12 @@ export function encode(values: ArrayLike<Scalar>, dtype: DType, op = 'array'): A
     }
     case 'int64': {
       const out = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) out[i] = BigInt.asIntN(64, toBig(values[i], op));
+      for (let i = 0; i < n; i++) out[i] = toBig(values[i], dtype, op);
       return out;
     }
     case 'uint64': {
       const out = new BigUint64Array(n);
-      for (let i = 0; i < n; i++) out[i] = BigInt.asUintN(64, toBig(values[i], op));
+      for (let i = 0; i < n; i++) out[i] = toBig(values[i], dtype, op);
       return out;
     }
     case 'float16': {
@@ -75,11 +84,12 @@ export function encode(values: ArrayLike<Scalar>, dtype: DType, op = 'array'): A
       }[dtype];
       const out = new Ctor(n);
       const isInt = dtype !== 'float32' && dtype !== 'float64';
-      for (let i = 0; i < n; i++) {
-        const v = toNum(values[i]);
-        // integers wrap like a C cast (numpy's astype); floats truncate toward zero first
-        out[i] = isInt ? (Number.isFinite(v) ? Math.trunc(v) : 0) : v;
-      }
+      if (isInt)
+        for (let i = 0; i < n; i++) {
+          checkFits(values[i], dtype, op);
+          out[i] = Math.trunc(toNum(values[i])); // floats truncate toward zero, as numpy's astype
+        }
+      else for (let i = 0; i < n; i++) out[i] = toNum(values[i]);
       return out;
     }
   }

@@ -5,7 +5,8 @@ import { encode, Float16Array, type Scalar } from '../core/host.js';
 import { native } from '../backends/native.js';
 import { BufferRef, Constant, Node } from '../core/node.js';
 import { contiguousStrides, fmtValue, sizeOf } from '../core/shape.js';
-import { itemsize } from '../core/dtype.js';
+import { isInteger, itemsize } from '../core/dtype.js';
+import { fitsInt, floatDTypeOf, intDTypeOf, isWhole } from '../core/int_range.js';
 import { Full } from '../core/primitives.js';
 import { isFloat16Array } from '@petamoriken/float16';
 
@@ -66,19 +67,42 @@ function flattenNested(data: unknown, op: string): { shape: number[]; flat: Scal
   return { shape, flat };
 }
 
+/**
+ * numpy's choice narrowed to kiln's defaults: bool; whole numbers int32, or int64 when one is
+ * outside int32 (uint64 when every one is past int64, float64 when such a value meets others:
+ * numpy's uint64 + int64); any other number (-0 included: only a float keeps its sign) makes
+ * float32, or float64 when a value would overflow float32.
+ */
 function inferDType(flat: readonly Scalar[]): DType {
   if (flat.length === 0) return 'float32';
   let allBool = true,
-    allInt = true,
-    anyBig = false;
+    allWhole = true,
+    wide = false, // some value outside int32
+    huge = 0, // values past int64 (uint64 or nothing)
+    ints = 0,
+    float64 = false;
   for (const v of flat) {
-    if (typeof v !== 'boolean') allBool = false;
-    if (typeof v === 'bigint') anyBig = true;
-    else if (typeof v === 'number' && !Number.isInteger(v)) allInt = false;
+    if (typeof v === 'boolean') continue;
+    allBool = false;
+    if (typeof v === 'number') {
+      if (floatDTypeOf(v) === 'float64') float64 = true;
+      if (!isWhole(v)) {
+        allWhole = false;
+        continue;
+      }
+    }
+    ints++;
+    const d = intDTypeOf(v);
+    if (d !== 'int32') wide = true;
+    if (d !== 'int32' && d !== 'int64') huge++;
   }
   if (allBool) return 'bool';
-  if (anyBig && allInt) return 'int64';
-  return allInt ? 'int32' : 'float32';
+  if (!allWhole) return float64 ? 'float64' : 'float32';
+  if (!wide) return 'int32';
+  if (!huge) return 'int64';
+  // a bigint nothing holds raises in encode (int64 names the nearest home)
+  if (flat.some((v) => typeof v === 'bigint' && !fitsInt(v, 'uint64'))) return 'int64';
+  return huge === ints && flat.every((v) => typeof v === 'boolean' || fitsInt(v, 'uint64')) ? 'uint64' : 'float64';
 }
 
 /** An array that owns a fresh buffer holding `raw` (already encoded for `dtype`). */
@@ -127,8 +151,14 @@ export function arrayFrom(data: unknown, dtype: DType | undefined, op = 'array')
   return fromRaw(encode(flat, dt, op), shape, dt);
 }
 
-/** A lazily filled 0-d array (no host round trip), used for scalars in ops. */
-export function scalarArray(value: Scalar, dtype: DType): NDArray {
+/**
+ * A lazily filled 0-d array (no host round trip), used for scalars in ops and kn.full. An integer
+ * dtype that cannot hold `value` raises; a bigint a double cannot carry exactly goes through host
+ * memory instead of the fill kernel's float64 parameter.
+ */
+export function scalarArray(value: Scalar, dtype: DType, op = 'array'): NDArray {
+  if (typeof value === 'bigint' && BigInt(Number(value)) !== value) return fromRaw(encode([value], dtype, op), [], dtype);
+  if (typeof value !== 'boolean' && isInteger(dtype) && !fitsInt(value, dtype)) throw new RangeError(`[${op}] ${String(value)} does not fit ${dtype}`);
   const v = typeof value === 'boolean' ? (value ? 1 : 0) : Number(value);
   return new NDArray(new Node(Full, { value: v }, [], [], dtype));
 }
@@ -139,7 +169,7 @@ export function asArray(x: unknown, op: string, dtype?: DType): NDArray {
     x.node; // throws if disposed
     return x;
   }
-  if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return scalarArray(x, dtype ?? scalarDType(x));
+  if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return scalarArray(x, dtype ?? scalarDType(x), op);
   if (isDType(x)) throw new TypeError(`[${op}] expected an array, got the dtype name '${x}'`);
   return arrayFrom(x, dtype, op);
 }

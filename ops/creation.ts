@@ -1,19 +1,23 @@
 // Array creation: array/asarray, zeros, ones, full, *Like, arange.
 import { NDArray } from '../core/array.js';
-import { scalarDType, type DType } from '../core/dtype.js';
+import { isInteger, scalarDType, type DType } from '../core/dtype.js';
+import { fitsInt, isWhole } from '../core/int_range.js';
 import type { Scalar } from '../core/host.js';
 import { Arange, Full } from '../core/primitives.js';
 import { checkShape } from '../core/shape.js';
-import { arrayFrom, asArray, dtypeArg, type DTypeArg } from './convert.js';
+import { arrayFrom, asArray, dtypeArg, scalarArray, type DTypeArg } from './convert.js';
 import { astype } from './elementwise.js';
 import { make } from './make.js';
 import { broadcastTo } from './views.js';
 
 /**
  * Creates an array from nested JS lists, a typed array, a number, a boolean or a bigint.
- * Integers become int32, other numbers float32, booleans bool; typed arrays keep their type.
+ * Whole numbers become int32, or int64 when one is outside int32 (exact up to 2^53, as numpy's
+ * int64); other numbers float32 (-0 too: its sign survives); booleans bool; typed arrays keep
+ * their type. An integer dtype that cannot hold a value raises instead of wrapping.
  * @example kn.array([[1, 2], [3, 4]]) // [[1, 2], [3, 4]]
  * @example kn.array([1, 2], 'float16') // [1, 2]
+ * @example kn.array([2 ** 40]).dtype // 'int64'
  */
 export function array(data: unknown, dtype?: DTypeArg): NDArray {
   return arrayFrom(data, dtypeArg(dtype, 'array'), 'array');
@@ -46,7 +50,11 @@ export function full(shape: number | readonly number[], value: Scalar | NDArray,
   if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint')
     throw new TypeError(`[full] fill value must be a number, boolean or bigint, got ${typeof value}`);
   const d = dt ?? scalarDType(value);
-  return make(Full, { value: typeof value === 'boolean' ? (value ? 1 : 0) : Number(value) }, [], s, d);
+  const v = scalarArray(value, d, 'full'); // raises when an integer dtype cannot hold the value
+  if (v.node.primitive !== Full) return broadcastTo(v, s);
+  const filled = make(Full, v.node.params, [], s, d);
+  v.dispose();
+  return filled;
 }
 
 function broadcastValue(value: NDArray, shape: number[], dt: DType | undefined): NDArray {
@@ -99,6 +107,10 @@ export function arange(...args: (number | DTypeArg)[]): NDArray {
   if (step === 0) throw new RangeError('[arange] step must not be zero');
   const n = Math.max(0, Math.ceil((stop - start) / step));
   if (n > Number.MAX_SAFE_INTEGER) throw new RangeError(`[arange] ${n} elements is too many`);
-  const dt = dtype ?? (nums.every(Number.isInteger) ? 'int32' : 'float32');
+  // whole arguments give integers: int32, or int64 when the values leave int32 (as numpy's int64)
+  const end = start + (n - 1) * step;
+  const dt = dtype ?? (nums.every(isWhole) ? (n === 0 || [start, end].every((v) => fitsInt(v, 'int32')) ? 'int32' : 'int64') : 'float32');
+  if (isInteger(dt) && n > 0)
+    for (const v of [start, end]) if (!fitsInt(v, dt)) throw new RangeError(`[arange] ${String(v)} does not fit ${dt}`);
   return make(Arange, { start, step }, [], [n], dt);
 }

@@ -34,7 +34,7 @@ export function operandsDType(a: Operand, b: Operand, op: string): DType {
 
 /** An operand as an array of `dtype` (scalars become lazily filled 0-d arrays). */
 export function operandAs(x: Operand, dtype: DType, op: string): NDArray {
-  if (isScalar(x)) return scalarArray(x, dtype);
+  if (isScalar(x)) return scalarArray(x, dtype, op);
   return astype(asArray(x, op), dtype);
 }
 

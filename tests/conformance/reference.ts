@@ -180,13 +180,32 @@ export function promote(a: DType, b: DType): DType {
   return wider[bits(u)] ?? 'float32';
 }
 
-/** Weak JS scalar meeting an array of dtype `d` (MLX / NEP 50); a bigint is a weak int64. */
+// a JS whole number (or bigint) an integer dtype holds: [min, max] by dtype, in bigints
+const INT_BOUNDS: Partial<Record<DType, [bigint, bigint]>> = {
+  int8: [-128n, 127n],
+  uint8: [0n, 255n],
+  int16: [-32768n, 32767n],
+  uint16: [0n, 65535n],
+  int32: [-2147483648n, 2147483647n],
+  uint32: [0n, 4294967295n],
+  int64: [-9223372036854775808n, 9223372036854775807n],
+  uint64: [0n, 18446744073709551615n],
+};
+const holds = (d: DType, x: number | bigint): boolean => {
+  const b = INT_BOUNDS[d];
+  const v = typeof x === 'bigint' ? x : BigInt(x);
+  return b !== undefined && v >= b[0] && v <= b[1];
+};
+
+/** Weak JS scalar meeting an array of dtype `d` (MLX / NEP 50): the array's dtype where it holds the value, else both promote. */
 export function weakPromote(d: DType, x: number | boolean | bigint): DType {
-  if (typeof x === 'boolean') return d;
-  if (typeof x === 'bigint') return d === 'bool' ? 'int64' : d;
-  if (Number.isInteger(x)) return d === 'bool' ? 'int32' : d;
-  if (!Number.isFinite(x)) return isFloat(d) ? d : 'float32';
-  return isFloat(d) ? d : 'float32';
+  if (typeof x === 'boolean' || isFloat(d)) return d;
+  if (typeof x === 'bigint' || Number.isInteger(x)) {
+    if (d !== 'bool' && holds(d, x)) return d;
+    const own = Object.is(x, -0) ? 'int32' : scalarDType(x);
+    return d === 'bool' ? own : promote(d, own);
+  }
+  return 'float32';
 }
 
 export const floatFor = (d: DType): DType => (isFloat(d) ? d : 'float32');
@@ -807,8 +826,11 @@ const isScalar = (x: Operand): x is number | boolean => typeof x === 'number' ||
 
 /** The dtype kiln gives a JS scalar on its own (kn.array(x)). */
 export function scalarDType(x: number | boolean | bigint): DType {
-  if (typeof x === 'bigint') return 'int64';
-  return typeof x === 'boolean' ? 'bool' : Number.isInteger(x) ? 'int32' : 'float32';
+  if (typeof x === 'boolean') return 'bool';
+  if (typeof x === 'bigint') return holds('int64', x) ? 'int64' : holds('uint64', x) ? 'uint64' : 'int64';
+  if (!Number.isInteger(x) || Object.is(x, -0)) return Math.abs(x) > 3.4028234663852886e38 && Number.isFinite(x) ? 'float64' : 'float32';
+  for (const d of ['int32', 'int64', 'uint64'] as const) if (holds(d, x)) return d;
+  return 'float64';
 }
 
 export function operandsDType(a: Operand, b: Operand): DType {
