@@ -9,6 +9,7 @@ Commands:
   chat       chat with a model in the terminal
   info       describe a model (kiln info M)
   bench      prompt and generation speed (kiln bench --config llama-3.2-1b)
+  serve      an OpenAI-compatible server (kiln serve --model M --port 8080)
 
 Run kiln <command> --help for a command's options.
 `;
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   chat: async () => (await import('./chat.js')).chatCommand,
   info: async () => (await import('./info.js')).infoCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
 };
 
 /** Runs the command line `argv` (without node and the script); returns the exit code. */
