@@ -189,6 +189,7 @@ function completionPrompts(b: Record<string, unknown>, tok: ServeTokenizer, voca
   const p = b.prompt;
   const isIds = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((t) => typeof t === 'number');
   let out: number[][];
+  if (p === '' || (Array.isArray(p) && p.some((x) => x === ''))) throw badField('prompt', 'prompt must not be empty');
   if (typeof p === 'string') out = [tok.encode(p)];
   else if (isIds(p)) out = [p];
   else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string')) out = p.map((s: string) => tok.encode(s));
