@@ -115,7 +115,7 @@ for (const name of names) {
     c.reps,
   );
   // same results (within the tolerance of fused reductions)
-  const ok = kn.tidy(() => kn.allclose(compiled(...c.args), c.f(...c.args), { rtol: 1e-4, atol: 1e-5 }).item());
+  const ok = kn.tidy(() => kn.allclose(compiled(...c.args), c.f(...c.args), { rtol: 1e-4, atol: 1e-5 }));
   rows.push({ name, eager, comp, bytes: c.bytes, flops: c.flops, kernels: compiled.info.kernels, ok });
   kn.dispose(c.args);
 }

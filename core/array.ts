@@ -98,10 +98,41 @@ export class NDArray {
     return decode(readNode(this.node), this.node.dtype);
   }
 
-  /** The only element of a size-1 array as a JS number or boolean. @example kn.array(3).item() // 3 */
-  item(): number | boolean {
+  /**
+   * The only element of a size-1 array as a JS value: a number for numeric dtypes (64-bit
+   * integers exact up to 2^53), a boolean for bool. Typed `number` so
+   * numbers need no cast; name the type for other dtypes: `kn.all(m).item<boolean>()`.
+   * @example kn.array(3).item() // 3
+   * @example kn.array([[2.5]]).item() + 1 // 3.5
+   * @example kn.array(true).item() // true
+   */
+  item<T = number>(): T {
     if (this.size !== 1) throw new Error(`[item] can only convert an array of size 1, got shape [${this.node.shape.join(', ')}]`);
-    return toScalars(this.toTypedArray(), this.dtype)[0] as number | boolean;
+    return toScalars(this.toTypedArray(), this.dtype)[0] as T;
+  }
+
+  /**
+   * A size-1 array converts like its element, so `Number(a)`, `+a`, `a > 2` and `a + 1` work; a
+   * larger array throws there (numpy's rule). In text (`${a}`, `String(a)`) a 0-d array shows its
+   * element as numpy's `str` does, any other array its repr.
+   * @example `loss ${kn.array(0.25)}` // 'loss 0.25'
+   * @example kn.sum(kn.array([1, 2])) > 2 // true
+   * @example Number(kn.array([2.5])) // 2.5
+   */
+  [Symbol.toPrimitive](hint: 'number' | 'string' | 'default'): number | boolean | string {
+    if (!this.#node) {
+      if (hint === 'string') return this.toString();
+      throw new Error('[kiln] this array was disposed and cannot be used');
+    }
+    if (hint === 'string') {
+      if (this.ndim === 0 && this.dtype === 'bool') return String(this.item<boolean>()); // JS spelling
+      const repr = this.toString();
+      return this.ndim === 0 ? repr.replace(/^array\(([\s\S]*?)(, dtype=\w+)?\)$/, '$1') : repr;
+    }
+    if (this.size === 1) return this.item<number | boolean>();
+    throw new TypeError(
+      `[kiln] only a real size-1 array converts to a JS number (Number(a), +a, a > 2); this one is ${this.dtype} of shape [${this.node.shape.join(', ')}]: use a.tolist(), kn.all(...) or kn.any(...), or String(a) for text`,
+    );
   }
 
   /**

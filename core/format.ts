@@ -498,7 +498,7 @@ function shapeText(shape: readonly number[]): string {
  * @example
  * String(kn.array([1, 2.5, 3], 'float32'))  // 'array([1. , 2.5, 3. ])'
  * String(kn.array([1, -2], 'int64'))        // 'array([ 1, -2], dtype=int64)'
- * String(kn.array(0.1, 'float16'))          // 'array(0.1, dtype=float16)'
+ * kn.array(0.1, 'float16').toString()      // 'array(0.1, dtype=float16)'
  */
 export function formatArray(values: ArrayLike<number | bigint | boolean>, shape: readonly number[], dtype: string, options?: FormatOptions): string {
   if (options) checkOptions(options, 'formatArray');

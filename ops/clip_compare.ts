@@ -3,6 +3,7 @@
 import type { NDArray } from '../core/array.js';
 import { floatFor, isFloating, promoteTypes, type DType } from '../core/dtype.js';
 import { fmtValue, shapeEqual } from '../core/shape.js';
+import { tidy } from '../core/memory.js';
 import { asArray } from './convert.js';
 import { finfo } from './dtype_info.js';
 import {
@@ -142,30 +143,35 @@ export function isclose(a: Operand, b: Operand, opts: IscloseOptions = {}): NDAr
   return out;
 }
 
+/** Evaluates a 0-d bool array built inside `fn` to a JS boolean, freeing what `fn` made. */
+const decide = (fn: () => NDArray): boolean => tidy(() => fn().item<boolean>());
+
 /**
- * True when every element is close (see isclose), as a 0-d bool array (lazy, as in MLX; use
- * `.item()` for a JS boolean).
- * @example kn.allclose(kn.array([1, 2]), kn.array([1, 2 + 1e-9])).item() // true
+ * Whether every element is close (see isclose), as a JS boolean (numpy's; it evaluates now, so
+ * `if (kn.allclose(a, b))` means what it says). Use `kn.all(kn.isclose(a, b))` for a lazy array.
+ * @example kn.allclose(kn.array([1, 2]), kn.array([1, 2 + 1e-9])) // true
  */
-export function allclose(a: Operand, b: Operand, opts: IscloseOptions = {}): NDArray {
-  return all(isclose(a, b, opts));
+export function allclose(a: Operand, b: Operand, opts: IscloseOptions = {}): boolean {
+  return decide(() => all(isclose(a, b, opts)));
 }
 
 /**
- * True when both arrays have the same shape and elements (dtypes may differ), as a 0-d bool
- * array; shapes that differ give false without broadcasting.
- * @example kn.arrayEqual(kn.array([1, 2]), kn.array([1, 2], 'float32')).item() // true
- * @example kn.arrayEqual(kn.array([NaN]), kn.array([NaN]), { equalNan: true }).item() // true
+ * Whether both arrays have the same shape and elements (dtypes may differ), as a JS boolean
+ * (evaluated now, as numpy's); shapes that differ give false without broadcasting.
+ * @example kn.arrayEqual(kn.array([1, 2]), kn.array([1, 2], 'float32')) // true
+ * @example kn.arrayEqual(kn.array([NaN]), kn.array([NaN]), { equalNan: true }) // true
  */
-export function arrayEqual(a: Operand, b: Operand, opts: { equalNan?: boolean } = {}): NDArray {
-  const x = asArray(a, 'arrayEqual'),
-    y = asArray(b, 'arrayEqual');
+export function arrayEqual(a: Operand, b: Operand, opts: { equalNan?: boolean } = {}): boolean {
   const equalNan = opts.equalNan ?? false;
   if (typeof equalNan !== 'boolean') throw new TypeError(`[arrayEqual] equalNan must be a boolean, got ${fmtValue(equalNan)}`);
-  if (!shapeEqual(x.shape, y.shape)) return full([], false, 'bool');
-  let eq = equal(x, y);
-  if (equalNan && isFloating(promoteTypes(x.dtype, y.dtype))) eq = logicalOr(eq, logicalAnd(isnan(x), isnan(y)));
-  return all(eq);
+  return decide(() => {
+    const x = asArray(a, 'arrayEqual'),
+      y = asArray(b, 'arrayEqual');
+    if (!shapeEqual(x.shape, y.shape)) return full([], false, 'bool');
+    let eq = equal(x, y);
+    if (equalNan && isFloating(promoteTypes(x.dtype, y.dtype))) eq = logicalOr(eq, logicalAnd(isnan(x), isnan(y)));
+    return all(eq);
+  });
 }
 
 /**

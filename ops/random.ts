@@ -189,7 +189,7 @@ let globalKey: [number, number] = seedWords(BigInt(Date.now()), 'random.seed');
  * kn.random.seed(0);
  * const a = kn.random.uniform(0, 1, [2]);
  * kn.random.seed(0);
- * kn.arrayEqual(kn.random.uniform(0, 1, [2]), a).item() // true
+ * kn.arrayEqual(kn.random.uniform(0, 1, [2]), a) // true
  */
 export function seed(s: number | bigint): void {
   globalKey = seedWords(s, 'random.seed');
@@ -563,3 +563,6 @@ export function multivariateNormal(mean: NDArray, cov: NDArray, shape: ShapeArg 
   const x = add(reshape(matmul(expandDims(z, -2), swapaxes(L, -1, -2)), [...s, n]), m);
   return astype(x, dt);
 }
+
+export { rand, randn, random, choice, shuffle, exponential, lognormal, gamma, beta, dirichlet, poisson, binomial, multinomial, defaultRng, Generator } from './random_dists.js';
+export type { DistOptions, ChoiceOptions } from './random_dists.js';

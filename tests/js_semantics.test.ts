@@ -1,0 +1,51 @@
+// JS semantics that bite (issue 17): allclose/arrayEqual are JS booleans, size-1 arrays convert
+// to JS numbers (Symbol.toPrimitive), larger ones refuse with a clear error, item() is a number.
+import { describe, expect, it } from 'vitest';
+import * as kn from '../index.js';
+
+describe('JS booleans and numbers', () => {
+  it('allclose and arrayEqual return JS booleans, so if () means what it says', () => {
+    const a = kn.array([1, 2, 3]);
+    expect(kn.allclose(a, kn.array([1, 2, 3.5]))).toBe(false);
+    expect(kn.allclose(a, kn.array([1, 2, 3 + 1e-9]))).toBe(true);
+    expect(kn.arrayEqual(a, kn.array([1, 2, 4]))).toBe(false);
+    expect(kn.arrayEqual(a, kn.array([1, 2, 3], 'float64'))).toBe(true);
+    expect(kn.arrayEqual(a, kn.array([1, 2]))).toBe(false);
+    let taken = false;
+    if (kn.allclose(a, kn.array([9, 9, 9]))) taken = true;
+    expect(taken).toBe(false);
+    // nothing of the comparison is left behind
+    const before = kn.memory.active();
+    for (let i = 0; i < 5; i++) kn.allclose(a, a);
+    expect(kn.memory.active()).toBe(before);
+  });
+
+  it('size-1 arrays convert like their element', () => {
+    const a = kn.array([2.5]);
+    expect(Number(a)).toBe(2.5);
+    expect(+a).toBe(2.5);
+    expect((a as unknown as number) > 2).toBe(true);
+    expect((kn.array(3) as unknown as number) + 1).toBe(4);
+    expect(`${kn.array(0.1)}`).toBe('0.1'); // numpy's str of a float32 0-d array
+    expect(`${kn.array(7, 'int64')}`).toBe('7');
+    expect(`${kn.array(true)}`).toBe('true');
+    expect(`${kn.array([1, 2])}`).toBe('array([1, 2])');
+    expect(Number(kn.array(true))).toBe(1);
+  });
+
+  it('larger arrays refuse numeric conversion with a clear error', () => {
+    expect(() => +kn.array([1, 2])).toThrow(/only a real size-1 array converts to a JS number.*int32 of shape \[2\]/);
+    expect(() => (kn.zeros([2, 2]) as unknown as number) > 0).toThrow(/shape \[2, 2\]/);
+    const d = kn.array([1]);
+    d.dispose();
+    expect(() => +d).toThrow(/disposed/);
+    expect(String(d)).toBe('array(<disposed>)');
+  });
+
+  it('item() is typed number (bool arrays give booleans)', () => {
+    const n: number = kn.sum(kn.array([1, 2])).item();
+    expect(n + 1).toBe(4);
+    expect(kn.array(true).item<boolean>()).toBe(true);
+    expect(kn.array(2 ** 40).item()).toBe(2 ** 40);
+  });
+});
