@@ -77,7 +77,7 @@ describe('bad input gives a 4xx in OpenAI error shape', () => {
   it('a wrong method is 405 and an unsupported content type 415', async () => {
     const r = await fetch(s.url + '/v1/chat/completions');
     expect(r.status).toBe(405);
-    shape(await r.json());
+    shape((await r.json()) as Record<string, unknown>);
     const t = await post(s.url, '/v1/chat/completions', 'x', { 'Content-Type': 'text/plain' });
     expect(t.status).toBe(415);
   });
