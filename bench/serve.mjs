@@ -3,7 +3,7 @@
 // on the shipped kjv model and a TinyLlama-shape random model; and the prefix cache's speed-up
 // on requests that share a 1,000-token system prompt. The server runs in this process on
 // loopback (createServer); clients stream SSE with fetch.
-//   npx tsc -p tsconfig.json && nice node bench/serve.mjs [--models kjv,tinyllama] [-c 1,4,16,64] [-g 32] [--prefix]
+//   npx tsc -p tsconfig.json && nice node bench/serve.mjs [--models kjv,tinyllama] [-c 1,4,16,64] [-g 32] [--seq-max 8] [--prefix kjv|none]
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ const MODELS = arg('models', 'm', 'kjv,tinyllama').split(',');
 const CONC = arg('concurrency', 'c', '1,4,16,64').split(',').map(Number);
 const GEN = Number(arg('n-gen', 'g', 32));
 const PREFIX = arg('prefix', 'x', 'kjv');
+// one-at-a-time tokens/s does not depend on how many requests: the baseline sends at most this many
+const SEQ_MAX = Number(arg('seq-max', 's', 8));
 const NO_EOS = { 2043: -100, 2047: -100 };
 const KJV = new URL('../examples/models/kjv-llama-5m', import.meta.url).pathname;
 
@@ -107,7 +109,7 @@ async function table(name, model, tokenizer) {
   let base = null;
   for (const c of CONC) {
     const ps = prompts(c);
-    const seq = await wave(url, ps, 1);
+    const seq = await wave(url, ps.slice(0, SEQ_MAX), 1);
     const par = await wave(url, ps, c);
     if (c === CONC[0]) base = par.tps;
     console.log(
