@@ -27,7 +27,8 @@ export function addonFixHint(root: string): string {
   const inCheckout = existsSync(join(root, 'tsconfig.json'));
   return inCheckout
     ? `run \`npm install\` in ${root} (it builds the addon from source: needs cmake and a C++17 compiler)`
-    : `run \`npm rebuild kilnjs\` in your app (no prebuilt binary for ${process.platform}-${process.arch} loaded, so it builds from source: needs cmake and a C++17 compiler)`;
+    : `no prebuilt binary for ${process.platform}-${process.arch} loaded; build it from source in your app with ` +
+        '`npm install --save-dev cmake-js node-addon-api node-api-headers && npm rebuild kilnjs` (needs cmake and a C++17 compiler)';
 }
 
 /**

@@ -147,7 +147,7 @@ function findTokenId(tj: Json, tok: string): number | undefined {
  * tok.decode(tok.encode('Hello world'), { skipSpecialTokens: true }) // 'Hello world'
  */
 export class Tokenizer {
-  /** the underlying @huggingface/tokenizers object (encode runs there) */
+  /** @internal the underlying @huggingface/tokenizers object (encode runs there); left out of the published types, whose own .d.ts do not compile under NodeNext */
   readonly hf: HFTokenizer;
   readonly chatTemplate: string | null;
   readonly bosToken: string | null;

@@ -14,6 +14,8 @@ const require = createRequire(import.meta.url);
 const name = 'kiln_cpu.node';
 const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`, name);
 const checkout = existsSync(join(root, 'tsconfig.json'));
+// the source build's npm tools are optional peers: an app that loads the prebuilt never installs them
+const BUILD_TOOLS_FIX = 'Run `npm install --save-dev cmake-js node-addon-api node-api-headers` and then `npm rebuild kilnjs` in your app.';
 const say = (msg) => console.log(`[kilnjs] ${msg}`);
 
 function loads(path) {
@@ -39,15 +41,18 @@ function buildFromSource(reason) {
     console.error(
       `[kilnjs] cannot build the native addon: ${missing.join(' and ')} not found.\n` +
         `  Install them (Debian/Ubuntu: sudo apt-get install cmake g++; macOS: xcode-select --install && brew install cmake),\n` +
-        `  then run \`npm rebuild kilnjs\` in your app${checkout ? ` (or \`npm install\` in ${root})` : ''}.`,
+        `  then ${checkout ? `run \`npm install\` in ${root}` : BUILD_TOOLS_FIX.replace('Run', 'run')}`,
     );
     process.exit(1);
   }
   let cmakeJs;
   try {
-    cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+    cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
   } catch {
-    console.error('[kilnjs] cannot build the native addon: the cmake-js package is missing; run `npm install` again');
+    console.error(
+      '[kilnjs] cannot build the native addon: its build tools are optional peer dependencies, not installed here.\n' +
+        `  ${BUILD_TOOLS_FIX}`,
+    );
     process.exit(1);
   }
   const r = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
@@ -71,7 +76,7 @@ if (!checkout && existsSync(prebuilt)) {
 if (checkout) {
   let tsc;
   try {
-    tsc = require.resolve('typescript/bin/tsc');
+    tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
   } catch {
     say('TypeScript is not installed (dev dependencies missing): dist/ is not rebuilt; run `npm install` in this folder');
   }

@@ -16,7 +16,7 @@ const fail = (msg) => {
 };
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
-const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, [join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 if (tsc.status !== 0) fail(`tsc failed (exit status ${tsc.status})`);
 
 const built = join(root, 'build', 'Release', 'kiln_cpu.node');
