@@ -17,7 +17,7 @@ Options:
   --temp T, --top-p P, --top-k K, --min-p P, --seed S    sampling (as kiln generate)
   --system-prompt TEXT       a system message at the start of the conversation
   --max-kv-size N            rotating KV cache of N tokens
-  --adapter-path PATH        LoRA adapter (not supported yet)
+  --adapter-path PATH        apply a LoRA adapter (kiln lora's folder or a PEFT folder)
   --dtype D                  float32, float16 or bfloat16
   -h, --help                 this help
 `;
@@ -54,11 +54,10 @@ export async function chatCommand(argv: string[]): Promise<void> {
   }
   const modelPath = str(v, 'model');
   if (!modelPath) throw new CliError('--model is required (see kiln chat --help)');
-  if (str(v, 'adapter-path') !== undefined) throw new CliError('--adapter-path is not supported yet (LoRA adapters come with the LoRA issue)');
   const maxTokens = num(v, 'max-tokens', { int: true, min: 1 }) ?? 512;
   const sampling = samplingFlags(v);
   const system = str(v, 'system-prompt');
-  const { kn, model, tokenizer } = await loadForCli(modelPath, dtypeFlag(v));
+  const { kn, model, tokenizer } = await loadForCli(modelPath, dtypeFlag(v), str(v, 'adapter-path'));
   if (!tokenizer.hasChatTemplate) process.stderr.write('note: this tokenizer has no chat template; turns are sent as plain text\n');
 
   const fresh = (): Message[] => (system ? [{ role: 'system', content: system }] : []);

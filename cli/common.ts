@@ -14,13 +14,20 @@ export async function kiln(): Promise<Kiln> {
 }
 
 /** Loads a model; a missing or broken model is a one-line usage error. */
-export async function loadForCli(path: string, dtype?: ModelDType): Promise<Loaded & { kn: Kiln }> {
+export async function loadForCli(path: string, dtype?: ModelDType, adapterPath?: string): Promise<Loaded & { kn: Kiln }> {
   const kn = await kiln();
+  let r: Loaded;
   try {
-    const r = await kn.models.load(path, { ...(dtype ? { dtype } : {}), progress: process.stderr.isTTY === true });
-    return { ...r, kn };
+    r = await kn.models.load(path, { ...(dtype ? { dtype } : {}), progress: process.stderr.isTTY === true });
   } catch (e) {
     throw new CliError(`cannot load model '${path}': ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (adapterPath === undefined) return { ...r, kn };
+  try {
+    kn.models.lora.loadAdapters(r.model as unknown as InstanceType<Kiln['nn']['Module']>, adapterPath);
+    return { ...r, kn };
+  } catch (e) {
+    throw new CliError(`cannot apply adapter '${adapterPath}': ${(e as Error).message.split('\n')[0]}`);
   }
 }
 

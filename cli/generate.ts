@@ -23,7 +23,7 @@ Options:
   --max-kv-size N            rotating KV cache of N tokens
   --draft-model PATH         a small model with the same vocabulary for speculative decoding
   --num-draft-tokens N       tokens the draft proposes per step (default 3)
-  --adapter-path PATH        LoRA adapter (not supported yet)
+  --adapter-path PATH        apply a LoRA adapter (kiln lora's folder or a PEFT folder)
   --dtype D                  convert weights to float32, float16 or bfloat16 on load
   --verbose                  also print the rendered prompt, load time and finish reason to stderr
   -h, --help                 this help
@@ -69,7 +69,6 @@ export async function generateCommand(argv: string[]): Promise<void> {
   }
   const modelPath = str(v, 'model');
   if (!modelPath) throw new CliError('--model is required (see kiln generate --help)');
-  if (str(v, 'adapter-path') !== undefined) throw new CliError('--adapter-path is not supported yet (LoRA adapters come with the LoRA issue)');
   const maxTokens = num(v, 'max-tokens', { int: true, min: 0 }) ?? 256;
   const numDraftTokens = num(v, 'num-draft-tokens', { int: true, min: 1 });
   const sampling = samplingFlags(v);
@@ -78,7 +77,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const prompt = await readPrompt(str(v, 'prompt') ?? 'hello');
 
   const t0 = performance.now();
-  const { kn, model, tokenizer } = await loadForCli(modelPath, dtype);
+  const { kn, model, tokenizer } = await loadForCli(modelPath, dtype, str(v, 'adapter-path'));
   const draftPath = str(v, 'draft-model');
   const draft = draftPath ? (await loadForCli(draftPath, dtype)).model : undefined;
   if (verbose) process.stderr.write(`Loaded ${modelPath} in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);

@@ -27,5 +27,6 @@ export type { StepOptions, StepResult } from './generate_step.js';
 export { speculativeStep } from './speculative.js';
 export type { SpeculativeOptions } from './speculative.js';
 export { StopMatcher } from './stop.js';
+export * as lora from './lora/index.js';
 export { createServer, Engine as ServeEngine } from './serve/index.js';
 export type { ServerOptions, KilnServer, EngineOptions as ServeEngineOptions } from './serve/index.js';

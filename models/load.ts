@@ -19,6 +19,7 @@ import { isModelId, resolveHfModel } from './hf_cache.js';
 import { createModel } from './registry.js';
 import { Tokenizer } from './tokenizer.js';
 import type { LanguageModel } from './types.js';
+import { loadAdapters } from './lora/adapters.js';
 
 export type LoadDtype = 'float32' | 'float16' | 'bfloat16';
 
@@ -27,7 +28,7 @@ export interface LoadOptions {
   dtype?: LoadDtype;
   /** show a progress bar (default: when stderr is a TTY) */
   progress?: boolean;
-  /** a LoRA adapter folder (applied by the LoRA issue's loader; rejected until it lands) */
+  /** a LoRA adapter folder to apply (mlx-lm's adapters.safetensors + adapter_config.json, or a PEFT folder) */
   adapterPath?: string;
 }
 
@@ -46,7 +47,8 @@ function checkOpts(opts: LoadOptions, op: string): void {
   if (opts === null || typeof opts !== 'object') throw new TypeError(`[${op}] options must be an object`);
   if (opts.dtype !== undefined && !DTYPES.includes(opts.dtype))
     throw new Error(`[${op}] dtype must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(opts.dtype)}`);
-  if (opts.adapterPath !== undefined) throw new Error(`[${op}] adapterPath is not supported yet (LoRA adapters come with the LoRA issue)`);
+  if (opts.adapterPath !== undefined && (typeof opts.adapterPath !== 'string' || opts.adapterPath.length === 0))
+    throw new TypeError(`[${op}] adapterPath must be a non-empty string, got ${JSON.stringify(opts.adapterPath)}`);
 }
 
 /**
@@ -292,6 +294,7 @@ function loadFolderModel(dir: string, opts: LoadOptions): LoadedModel {
  */
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   checkOpts(opts, 'models.loadModel');
+  if (opts.adapterPath !== undefined) return withAdapter(await loadModel(path, { ...opts, adapterPath: undefined }), opts.adapterPath);
   const p = resolveModelPath(path);
   if (isGgufPath(p)) {
     const { model, config } = loadGgufModel(p, opts);
@@ -317,6 +320,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
  */
 export async function load(path: string, opts: LoadOptions = {}): Promise<Loaded> {
   checkOpts(opts, 'models.load');
+  if (opts.adapterPath !== undefined) return withAdapter(await load(path, { ...opts, adapterPath: undefined }), opts.adapterPath);
   const p = resolveModelPath(path);
   const gguf = isGgufPath(p) ? p : statSync(p).isDirectory() ? ggufInFolder(p) : null;
   if (gguf) {
@@ -334,6 +338,12 @@ export async function load(path: string, opts: LoadOptions = {}): Promise<Loaded
   const tokenizer = await Tokenizer.fromFolder(p);
   const { model, config } = loadFolderModel(p, opts);
   return { model, tokenizer, config };
+}
+
+/** Applies a LoRA adapter folder to a loaded model (models/lora). */
+function withAdapter<T extends LoadedModel>(r: T, adapterPath: string): T {
+  loadAdapters(r.model as unknown as Module, adapterPath);
+  return r;
 }
 
 /**

@@ -42,7 +42,7 @@ describe('usage errors: one line, exit code 2', () => {
     [['generate', '--model', 'x', '--temp', 'hot'], /^kiln generate: --temp must be a number, got 'hot'/],
     [['generate', '--model', 'x', '--max-tokens', '1.5'], /^kiln generate: --max-tokens must be an integer, got '1.5'/],
     [['generate', '--model', 'x', '--dtype', 'int8'], /^kiln generate: --dtype must be one of float32, float16, bfloat16, got 'int8'/],
-    [['generate', '--model', 'x', '--adapter-path', 'a'], /^kiln generate: --adapter-path is not supported yet/],
+    [['generate', '--model', '/no/such/model', '--adapter-path', 'a'], /^kiln generate: cannot load model '\/no\/such\/model'/],
     [['info'], /^kiln info: a model is required/],
     [['info', '/no/such/model'], /^kiln info: cannot load model/],
     [['bench'], /^kiln bench: pass exactly one of --model and --config/],
