@@ -114,9 +114,9 @@ export function loadPeftAdapter(model: Module, dir: string): AdapterConfig {
     const w = (base as unknown as { weight?: NDArray }).weight;
     const [out, inp] = w?.shape ?? [];
     if (e.A.ndim !== 2 || e.A.shape[0] !== c.r || e.A.shape[1] !== inp)
-      throw new Error(`[lora] ${file}: '${path}.lora_A.weight' has shape [${e.A.shape}], expected [${c.r}, ${inp}]`);
+      throw new Error(`[lora] ${file}: '${path}.lora_A.weight' has shape [${e.A.shape.join(', ')}], expected [${c.r}, ${inp}]`);
     if (e.B.ndim !== 2 || e.B.shape[1] !== c.r || e.B.shape[0] !== out)
-      throw new Error(`[lora] ${file}: '${path}.lora_B.weight' has shape [${e.B.shape}], expected [${out}, ${c.r}]`);
+      throw new Error(`[lora] ${file}: '${path}.lora_B.weight' has shape [${e.B.shape.join(', ')}], expected [${out}, ${c.r}]`);
     const layer = dora ? new DoRALinear(base, { rank: c.r, scale }) : new LoRALinear(base, { rank: c.r, scale });
     layer.lora_a = astype(swapaxes(e.A, 0, 1), 'float32');
     layer.lora_b = astype(swapaxes(e.B, 0, 1), 'float32');

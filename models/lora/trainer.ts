@@ -3,7 +3,7 @@
 // numbered checkpoints with everything a bit-identical resume needs (adapter weights, optimizer
 // state, the iteration; the data order and dropout keys are functions of (seed, step)), and a
 // stop request (Ctrl-C) that saves before returning.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NDArray } from '../../core/array.js';
 import { dispose, evaluate, keep, memory, tidy } from '../../core/memory.js';
@@ -215,6 +215,7 @@ export async function train(
   if (!Number.isInteger(iters) || iters < 0) throw new Error(`[lora.train] iters must be a non-negative integer, got ${iters}`);
   const plan = planBatches(trainSet, batchSize, maxLen, 'the training set');
   if (plan.truncated) o.onWarn?.(`${plan.truncated} training example(s) are longer than --max-seq-length ${maxLen} and were truncated`);
+  if (o.adapterPath) mkdirSync(o.adapterPath, { recursive: true });
   const undoCkpt = o.gradCheckpoint ? enableGradCheckpoint(model) : null;
   model.train();
 
