@@ -8,11 +8,14 @@ import { CommandEncoder, lowerSteps, type BufferSpace } from './lowering.js';
 import { BufferRef, type BufferView, type Node } from './node.js';
 import { contiguousStrides, isRowContiguous, sizeOf } from './shape.js';
 import { tracing } from './trace_state.js';
+import { noteEvaluation } from './growth_warning.js';
 
 /** Real native buffers: allocated now, ids written straight into the command words. */
 class NativeSpace implements BufferSpace {
   readonly created = new Set<BufferRef>();
+  bytes = 0;
   allocate(nbytes: number): BufferRef {
+    this.bytes += nbytes;
     const b = new BufferRef(native.alloc(nbytes), nbytes);
     this.created.add(b);
     return b;
@@ -63,12 +66,36 @@ interface Lowered {
   commands: Float64Array;
   created: BufferRef[];
   results: Map<Node, BufferView>;
+  bytes: number;
+}
+
+/**
+ * The reuse rule (DESIGN.md §2): an intermediate that an earlier evaluation already computed is
+ * demonstrably reused. When an evaluation computes it again, still held from outside (an array
+ * handle, or a node evaluated later), and read by a node new to this evaluation, it keeps its
+ * value from then on: the boundary of the recomputed part is kept, not its inside (those nodes
+ * are read only by recomputed ones and die once the boundary drops its inputs). The first
+ * computation keeps nothing.
+ */
+function reused(order: readonly Node[], isTarget: Set<Node>): void {
+  let again: Set<Node> | null = null;
+  for (const n of order) if (n.computed++ > 0 && !isTarget.has(n)) (again ??= new Set()).add(n);
+  if (!again || tracing()) return;
+  const uses = new Map<Node, number>();
+  const boundary = new Set<Node>();
+  for (const n of order)
+    for (const i of n.inputs) {
+      uses.set(i, (uses.get(i) ?? 0) + 1);
+      if (again.has(i) && (!again.has(n) || isTarget.has(n))) boundary.add(i);
+    }
+  for (const n of boundary) if (n.refs > (uses.get(n) ?? 0)) isTarget.add(n);
 }
 
 function lower(targets: Node[], order: Node[]): Lowered {
   const isTarget = new Set(targets);
   // siblings somebody still holds keep their value (computed anyway) instead of a later recompute
   for (const n of order) if (n.siblings) for (const x of n.siblings) if (x.refs > 0 && !x.data) isTarget.add(x);
+  reused(order, isTarget);
   const space = new NativeSpace();
   const encoder = new CommandEncoder(space);
   const labels: string[] | null = debugLevel() >= 1 ? [] : null;
@@ -90,7 +117,7 @@ function lower(targets: Node[], order: Node[]): Lowered {
     if (v) results.set(t, v);
   }
   if (labels) printEagerSchedule(labels, encoder.kernels, space.created.size);
-  return { commands: new Float64Array(encoder.words), created: [...space.created], results };
+  return { commands: new Float64Array(encoder.words), created: [...space.created], results, bytes: space.bytes };
 }
 
 // After a failed run the in-list `free` commands may not have run: free every buffer this
@@ -103,6 +130,7 @@ function abandon(l: Lowered): void {
 }
 
 function commit(l: Lowered): void {
+  noteEvaluation(l.bytes);
   for (const [node, v] of l.results) {
     node.data = v;
     if (!tracing()) node.dropInputs();

@@ -89,6 +89,8 @@ export class Node {
   refs = 0;
   /** every output of a multi-output primitive, this node included, in output order (else null) */
   siblings: readonly Node[] | null = null;
+  /** evaluations that computed this node as an intermediate (core/eval.ts keeps it the second time) */
+  computed = 0;
   constructor(
     readonly primitive: Primitive,
     readonly params: Readonly<Record<string, unknown>>,
