@@ -1,4 +1,4 @@
-// kn.linalg: norm, inv, solve, solveTriangular, cholesky, qr, det, slogdet, cross.
+// kn.linalg: norm, inv, solve, solveTriangular, cholesky, qr, det, slogdet, cross (and, from linalg_decomp.ts, eigh, svd and what is built on them).
 // Matrix kernels take float32/float64 (other dtypes compute in float32, as numpy would in
 // float64) and batch over leading dims; failures (singular, not positive definite) raise
 // when the result is evaluated.
@@ -13,6 +13,7 @@ import { max, min, sum } from './reduce.js';
 import { broadcastTo, reshape, slice, moveaxis } from './views.js';
 import { stack } from './shape.js';
 import { take } from './take_scatter.js';
+import { spectralNorm } from './linalg_decomp.js';
 
 function floatMatrix(a: NDArray, op: string, square = true): NDArray {
   const x = asArray(a, op);
@@ -135,12 +136,34 @@ export function slogdet(a: NDArray): [NDArray, NDArray] {
   return [reshape(sign, batch), reshape(logabs, batch)];
 }
 
+export interface NormOptions {
+  ord?: number | 'fro' | 'nuc' | null;
+  axis?: number | readonly number[] | null;
+  keepdims?: boolean;
+}
+
 /**
  * Vector and matrix norms like numpy: vectors support ord = 2 (default), 1, Infinity, -Infinity,
- * 0 and any p; matrices (axis of length 2) support 'fro' (default), 1, -1, Infinity, -Infinity.
+ * 0 and any p; matrices (axis of length 2) support 'fro' (default), 'nuc', 2, -2 (largest and
+ * smallest singular value), 1, -1, Infinity, -Infinity. Options may be passed as one object:
+ * `norm(x, { axis: 1 })`.
  * @example kn.linalg.norm(kn.array([3, 4])).item() // 5
+ * @example kn.linalg.norm(kn.array([[3, 4], [6, 8]]), { axis: 1 }).tolist() // [5, 10]
+ * @example kn.linalg.norm(kn.array([[1, 2], [3, 4]]), 2).item() // 5.465
  */
-export function norm(a: NDArray, ord?: number | 'fro' | null, axis?: number | readonly number[] | null, opts: { keepdims?: boolean } = {}): NDArray {
+export function norm(
+  a: NDArray,
+  ord?: number | 'fro' | 'nuc' | null | NormOptions,
+  axis?: number | readonly number[] | null,
+  opts: { keepdims?: boolean } = {},
+): NDArray {
+  if (ord !== null && typeof ord === 'object') {
+    if (axis !== undefined) throw new TypeError('[norm] pass either ord, axis and options, or one options object');
+    const o = ord;
+    for (const k of Object.keys(o))
+      if (k !== 'ord' && k !== 'axis' && k !== 'keepdims') throw new TypeError(`[norm] unknown option '${k}' (ord, axis, keepdims)`);
+    return norm(a, o.ord, o.axis, { keepdims: o.keepdims });
+  }
   let x = asArray(a, 'norm');
   x = astype(x, floatFor(x.dtype));
   const keepdims = opts.keepdims ?? false;
@@ -154,7 +177,7 @@ export function norm(a: NDArray, ord?: number | 'fro' | null, axis?: number | re
   if (axes.length === 1) {
     const ax = axes[0];
     const ax1 = abs(x);
-    if (o === 'fro') throw new Error("[norm] 'fro' is a matrix norm");
+    if (o === 'fro' || o === 'nuc') throw new Error(`[norm] '${o}' is a matrix norm`);
     if (o === Infinity) return max(ax1, ax, { keepdims });
     if (o === -Infinity) return min(ax1, ax, { keepdims });
     if (o === 0) return sum(astype(notEqual(ax1, 0), x.dtype), ax, { keepdims });
@@ -170,6 +193,7 @@ export function norm(a: NDArray, ord?: number | 'fro' | null, axis?: number | re
     return reshape(v, shape);
   };
   if (o === 'fro') return keep(sqrt(sum(multiply(x, x), [r, c])), [r, c]);
+  if (o === 'nuc' || o === 2 || o === -2) return keep(spectralNorm(moveaxis(moveaxis(x, r, -1), c > r ? c - 1 : c, -1), o), [r, c]);
   const absx = abs(x);
   const colSums = () => sum(absx, r, { keepdims: true });
   const rowSums = () => sum(absx, c, { keepdims: true });
@@ -178,7 +202,7 @@ export function norm(a: NDArray, ord?: number | 'fro' | null, axis?: number | re
   else if (o === -1) out = min(colSums(), c, { keepdims: true });
   else if (o === Infinity) out = max(rowSums(), r, { keepdims: true });
   else if (o === -Infinity) out = min(rowSums(), r, { keepdims: true });
-  else throw new Error(`[norm] matrix norm ord ${fmtValue(o)} is not supported (use 'fro', 1, -1, Infinity, -Infinity)`);
+  else throw new Error(`[norm] matrix norm ord ${fmtValue(o)} is not supported (use 'fro', 'nuc', 2, -2, 1, -1, Infinity, -Infinity)`);
   return keepdims
     ? out
     : reshape(
@@ -210,3 +234,6 @@ export function cross(a: NDArray, b: NDArray, axis = -1): NDArray {
   const out = stack([sub(mul(x1, y2), mul(x2, y1)), sub(mul(x2, y0), mul(x0, y2)), sub(mul(x0, y1), mul(x1, y0))], -1);
   return moveaxis(out, -1, Math.min(ax, out.ndim - 1));
 }
+
+export { eigh, eigvalsh, svd, pinv, matrixRank, lstsq, cond, matrixPower, multiDot } from './linalg_decomp.js';
+export type { EighOptions, SvdOptions, LstsqResult } from './linalg_decomp.js';

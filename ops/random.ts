@@ -563,3 +563,22 @@ export function multivariateNormal(mean: NDArray, cov: NDArray, shape: ShapeArg 
   const x = add(reshape(matmul(expandDims(z, -2), swapaxes(L, -1, -2)), [...s, n]), m);
   return astype(x, dt);
 }
+
+export {
+  rand,
+  randn,
+  random,
+  choice,
+  shuffle,
+  exponential,
+  lognormal,
+  gamma,
+  beta,
+  dirichlet,
+  poisson,
+  binomial,
+  multinomial,
+  defaultRng,
+  Generator,
+} from './random_dists.js';
+export type { DistOptions, ChoiceOptions } from './random_dists.js';

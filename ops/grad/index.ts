@@ -8,6 +8,7 @@ import './reduce.js';
 import './shape.js';
 import './gather_scatter.js';
 import './linalg.js';
+import './linalg_decomp.js';
 import './sort.js';
 import './scan.js';
 
