@@ -237,3 +237,4 @@ export function cross(a: NDArray, b: NDArray, axis = -1): NDArray {
 
 export { eigh, eigvalsh, svd, pinv, matrixRank, lstsq, cond, matrixPower, multiDot } from './linalg_decomp.js';
 export type { EighOptions, SvdOptions, LstsqResult } from './linalg_decomp.js';
+export { eig, eigvals } from './linalg_eig.js';

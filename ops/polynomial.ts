@@ -67,3 +67,4 @@ export function polyfit(x: ArrayInput, y: ArrayInput, deg: number, opts: { w?: A
   const { x: c } = lstsq(divide(lhs, scale), rhs, { rcond });
   return divide(c, rhs.ndim === 2 ? reshape(scale, [order, 1]) : scale);
 }
+export { roots } from './linalg_eig.js';

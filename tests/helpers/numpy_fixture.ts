@@ -30,8 +30,18 @@ export interface LstsqCase {
   s: Res;
 }
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/numpy_funcs_cases.json', import.meta.url), 'utf8')) as { cases: (Case | LstsqCase)[] };
-export const cases = fixture.cases.filter((c): c is Case => c.op !== 'lstsq');
+export interface EigCase {
+  name: string;
+  op: 'eig' | 'roots';
+  a?: Arr;
+  p?: Arr;
+  /** eigenvalues (or roots) as [re, im], sorted */
+  w: [number, number][];
+  tol: number;
+}
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/numpy_funcs_cases.json', import.meta.url), 'utf8')) as { cases: (Case | LstsqCase | EigCase)[] };
+export const eigCases = fixture.cases.filter((c): c is EigCase => c.op === 'eig' || c.op === 'roots');
+export const cases = fixture.cases.filter((c): c is Case => !['lstsq', 'eig', 'roots'].includes(c.op));
 export const lstsqCases = fixture.cases.filter((c): c is LstsqCase => c.op === 'lstsq');
 
 const SPECIAL = ['nan', 'inf', '-inf'];
