@@ -3,29 +3,31 @@
 // then samples from it. Run after `npm install` (which builds dist/):
 //   node examples/char_transformer.mjs [--steps 800] [--seed 0] [--batch-size 64] [--seq-len 64]
 //        [--dims 128] [--layers 4] [--heads 4] [--lr 0.003] [--temperature 0.8] [--sample-length 300]
-import { parseArgs } from 'node:util';
+import { exampleArgs } from './lib/args.mjs';
 import { prepareText, sampleText, trainCharTransformer } from './lib/char_model.mjs';
 
-const { values } = parseArgs({
-  options: {
-    steps: { type: 'string', default: '800' },
-    seed: { type: 'string', default: '0' },
-    'batch-size': { type: 'string', default: '64' },
-    'seq-len': { type: 'string', default: '64' },
-    dims: { type: 'string', default: '128' },
-    layers: { type: 'string', default: '4' },
-    heads: { type: 'string', default: '4' },
-    lr: { type: 'string', default: '0.003' },
-    temperature: { type: 'string', default: '0.8' },
-    'sample-length': { type: 'string', default: '300' },
-    prompt: { type: 'string', default: 'And God said' },
-  },
+const usage = `usage: node examples/char_transformer.mjs [--steps 800] [--seed 0] [--batch-size 64] [--seq-len 64] [--dims 128] [--layers 4] [--heads 4] [--lr 0.003] [--temperature 0.8] [--sample-length 300] [--prompt 'And God said']
+
+Trains a small character-level transformer on Genesis to Deuteronomy (examples/data/kjv_pentateuch.txt.gz), then samples from it.
+  --steps N, --seed N, --batch-size N, --seq-len N, --dims N, --layers N, --heads N   training setup
+  --lr X               Adam learning rate (default 0.003)
+  --temperature X      sampling temperature (default 0.8)
+  --sample-length N    characters to sample (default 300)
+  --prompt TEXT        the text sampling starts from (default 'And God said')
+  -h, --help           print this help`;
+const { values, int, num } = exampleArgs(usage, {
+  steps: { type: 'string', default: '800' },
+  seed: { type: 'string', default: '0' },
+  'batch-size': { type: 'string', default: '64' },
+  'seq-len': { type: 'string', default: '64' },
+  dims: { type: 'string', default: '128' },
+  layers: { type: 'string', default: '4' },
+  heads: { type: 'string', default: '4' },
+  lr: { type: 'string', default: '0.003' },
+  temperature: { type: 'string', default: '0.8' },
+  'sample-length': { type: 'string', default: '300' },
+  prompt: { type: 'string', default: 'And God said' },
 });
-const int = (name) => {
-  const v = Number(values[name]);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a non-negative integer, got '${values[name]}'`);
-  return v;
-};
 const options = {
   steps: int('steps'),
   seed: int('seed'),
@@ -34,7 +36,7 @@ const options = {
   dims: int('dims'),
   layers: int('layers'),
   heads: int('heads'),
-  learningRate: Number(values.lr),
+  learningRate: num('lr'),
 };
 
 const data = prepareText();
@@ -50,7 +52,7 @@ console.log(
 );
 console.log(`${r.stepsPerSecond.toFixed(2)} steps/s, ${Math.round(r.tokensPerSecond)} tokens/s (${r.seconds.toFixed(1)} s)`);
 
-const temperature = Number(values.temperature);
+const temperature = num('temperature');
 console.log(`\nsample (temperature ${temperature}):\n`);
 console.log(
   sampleText(r.model, r.vocab, values.prompt, {

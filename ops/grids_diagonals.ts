@@ -58,12 +58,22 @@ function bandMask(n: number, m: number, k: number, lower: boolean): NDArray {
   return lower ? lessEqual(cols, rows) : equal(cols, rows);
 }
 
+/** `eye(n, 'bool')`, `eye(n, m, 'int8')`: a dtype may stand in any trailing position. */
+function dtypeLast(m: unknown, k: unknown, dtype: DTypeArg): [number | null | undefined, number, DTypeArg] {
+  const isDt = (x: unknown) => typeof x === 'string' || (x !== null && typeof x === 'object');
+  if (isDt(m)) return [undefined, 0, m as DTypeArg];
+  if (isDt(k)) return [m as number | null | undefined, 0, k as DTypeArg];
+  return [m as number | null | undefined, k as number, dtype];
+}
+
 /**
  * A 2-d array with ones on the k-th diagonal and zeros elsewhere (default float32, as MLX).
  * @example kn.eye(3).tolist() // [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
  * @example kn.eye(2, 3, 1, 'int32').tolist() // [[0, 1, 0], [0, 0, 1]]
+ * @example kn.eye(2, 'bool').tolist() // [[true, false], [false, true]]
  */
-export function eye(n: number, m?: number | null, k = 0, dtype?: DTypeArg): NDArray {
+export function eye(n: number, m?: number | null | DTypeArg, k: number | DTypeArg = 0, dtype?: DTypeArg): NDArray {
+  [m, k, dtype] = dtypeLast(m, k, dtype);
   checkCount(n, 'eye', 'n');
   const mm = m === undefined || m === null ? n : checkCount(m, 'eye', 'm');
   checkInt(k, 'eye', 'k');
@@ -79,7 +89,8 @@ export function identity(n: number, dtype?: DTypeArg): NDArray {
  * Ones at and below the k-th diagonal, zeros above (numpy's tri).
  * @example kn.tri(3, 3, 0, 'int32').tolist() // [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
  */
-export function tri(n: number, m?: number | null, k = 0, dtype?: DTypeArg): NDArray {
+export function tri(n: number, m?: number | null | DTypeArg, k: number | DTypeArg = 0, dtype?: DTypeArg): NDArray {
+  [m, k, dtype] = dtypeLast(m, k, dtype);
   checkCount(n, 'tri', 'n');
   const mm = m === undefined || m === null ? n : checkCount(m, 'tri', 'm');
   checkInt(k, 'tri', 'k');

@@ -36,6 +36,20 @@ function parseSliceString(s: string): SliceSpec | '...' {
   return { start: num(parts[0]), stop: num(parts[1]), step: parts.length === 3 ? num(parts[2]) : null };
 }
 
+
+/**
+ * Index arrays that already hold data are checked now, so an out-of-range one is named as
+ * given (several advanced axes merge into one flat index, whose out-of-range marker would say
+ * nothing about the user's value).
+ */
+function checkEvaluated(t: NDArray, n: number, axis: number): void {
+  if (!t.node.data || t.size > 1 << 16) return;
+  for (const raw of Array.from(t.toTypedArray() as ArrayLike<number | bigint>)) {
+    const v = Number(raw);
+    if (v < -n || v >= n) throw new RangeError(`[index] index ${v} is out of bounds for axis ${axis} with size ${n}`);
+  }
+}
+
 /**
  * numpy indexing: integers, `kn.sliceOf(...)` or '1:-1:2' strings, `null` (newaxis), '...',
  * a boolean mask alone (a synchronisation point, see booleanMask), and integer arrays (advanced indexing: several arrays broadcast together; their result
@@ -134,6 +148,12 @@ export function index(a: NDArray, ...items: IndexItem[]): NDArray {
   for (let j = advAxes.length - 1; j >= 0; j--) {
     const n = dims[j];
     const t = astype(broadcastTo(arrs[j], bshape), 'int64');
+    checkEvaluated(arrs[j], n, advAxes[j]);
+    // one advanced axis: the gather kernel wraps negatives and names a bad index itself
+    if (advAxes.length === 1) {
+      flat = t;
+      break;
+    }
     const wrapped = where(less(t, 0), add(t, n), t);
     const ok = logicalAnd(greaterEqual(wrapped, 0), less(wrapped, n));
     const safe = where(ok, wrapped, total + 1); // pushes the flat index out of range

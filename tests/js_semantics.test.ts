@@ -49,3 +49,34 @@ describe('JS booleans and numbers', () => {
     expect(kn.array(2 ** 40).item()).toBe(2 ** 40);
   });
 });
+
+describe('smaller bugs of issue 17', () => {
+  it('an out-of-bounds index array names the index as given', () => {
+    const a = kn.arange(6);
+    expect(() => a.index(kn.array([9]))).toThrow('[index] index 9 is out of bounds for axis 0 with size 6');
+    expect(() => a.index(kn.array([-7]))).toThrow('[index] index -7 is out of bounds for axis 0 with size 6');
+    // not evaluated yet: the gather kernel reports it when evaluated, still as given
+    expect(() => a.index(kn.add(kn.array([9]), 0)).eval()).toThrow(/index 9 is out of bounds/);
+    const m = kn.arange(12).reshape(3, 4);
+    expect(() => m.index(kn.array([1, 5]), kn.array([0, 1]))).toThrow('[index] index 5 is out of bounds for axis 0 with size 3');
+    expect(m.index(kn.array([1, 2]), kn.array([0, -1])).tolist()).toEqual([4, 11]); // numpy: m[[1, 2], [0, -1]]
+    expect(a.index(kn.array([-1, 0])).tolist()).toEqual([5, 0]);
+  });
+
+  it('kn.eye and kn.tri take the dtype in any trailing position', () => {
+    expect(kn.eye(2, 'bool').tolist()).toEqual([
+      [true, false],
+      [false, true],
+    ]);
+    expect(kn.eye(2, 3, 'int8').dtype).toBe('int8');
+    expect(kn.eye(2, { dtype: 'float64' }).dtype).toBe('float64');
+    expect(kn.tri(2, 'int32').tolist()).toEqual([
+      [1, 0],
+      [1, 1],
+    ]);
+    expect(kn.eye(2, 2, 1).tolist()).toEqual([
+      [0, 1],
+      [0, 0],
+    ]);
+  });
+});

@@ -96,6 +96,16 @@ function parseHeader(src: FileSource): { entries: TensorEntry[]; metadata: Recor
     if (e - b !== nbytes) throw bad(`data_offsets [${b}, ${e}] hold ${e - b} bytes, but shape [${(shape as number[]).join(', ')}] ${dt} needs ${nbytes}`);
     entries.push({ name, dtype, shape: shape as number[], begin: dataStart + b, nbytes });
   }
+  // two tensors sharing bytes would alias each other's data (the reference loader refuses too)
+  const byBegin = entries.filter((t) => t.nbytes > 0).sort((x, y) => x.begin - y.begin);
+  for (let i = 1; i < byBegin.length; i++) {
+    const p = byBegin[i - 1],
+      t = byBegin[i];
+    if (t.begin < p.begin + p.nbytes) {
+      const range = (x: TensorEntry) => `[${x.begin - dataStart}, ${x.begin - dataStart + x.nbytes}]`;
+      throw src.error(`tensors '${p.name}' ${range(p)} and '${t.name}' ${range(t)} have overlapping data_offsets`);
+    }
+  }
   return { entries, metadata, dataStart };
 }
 

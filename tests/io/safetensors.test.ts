@@ -266,6 +266,12 @@ describe('corrupt and hostile files', () => {
     ['non-string metadata', { __metadata__: { n: 1 } }, /not a string/],
     ['a non-object header', [1, 2], /not a JSON object/],
     ['an entry that is not an object', { w: 3 }, /has no \{dtype/],
+    [
+      'overlapping tensors',
+      { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'U8', shape: [2], data_offsets: [3, 5] } },
+      /tensors 'a' \[0, 4\] and 'b' \[3, 5\] have overlapping data_offsets/,
+    ],
+    ['one tensor twice', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, /overlapping/],
   ];
   for (const [what, header, msg] of hostile) {
     it(`rejects ${what}`, () => {
