@@ -1,7 +1,8 @@
 // Makes a chat-formatted fine-tuning set from the public-domain King James text committed in
-// examples/data: the user gives a verse, the assistant answers with the same verse in plainer
-// modern English (thou/thee/ye -> you, hath -> has, unto -> to, saith -> says, -eth verbs...),
-// rewritten here by fixed word rules. Nothing is downloaded.
+// examples/data, in the shape the shipped model was trained on (a verse as the user's turn, the
+// next verse as the assistant's), but with the assistant's verse in plainer modern English
+// (thou/thee/ye -> you, hath -> has, unto -> to, saith -> says, -eth verbs...), rewritten here by
+// fixed word rules: fine-tuning changes the style of the answers. Nothing is downloaded.
 //   node examples/lora/make_data.mjs [--out examples/lora/data] [--train 1600] [--valid 100] [--test 100]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -42,7 +43,7 @@ export const MODERN = {
   sware: 'swore',
   brake: 'broke',
   bare: 'bore',
-  lest: 'so that not',
+  lest: 'in case',
   whither: 'where',
   hither: 'here',
   thither: 'there',
@@ -115,7 +116,12 @@ function rng(seed) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const text = gunzipSync(readFileSync(new URL('../data/kjv_pentateuch.txt.gz', import.meta.url))).toString('utf8');
-  const verses = text.split('\n').filter((v) => v.length > 20 && v.length < 220 && modernize(v) !== v);
+  const all = text.split('\n').filter((v) => v.length > 0);
+  // (verse, next verse) pairs whose answer changes
+  const pairs = [];
+  for (let i = 0; i + 1 < all.length; i++)
+    if (all[i].length < 200 && all[i + 1].length < 200 && modernize(all[i + 1]) !== all[i + 1]) pairs.push([all[i], all[i + 1]]);
+  const verses = pairs;
   const r = rng(1611);
   for (let i = verses.length - 1; i > 0; i--) {
     const j = Math.floor(r() * (i + 1));
@@ -129,17 +135,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   mkdirSync(values.out, { recursive: true });
   for (const [name, vs] of Object.entries(split)) {
-    const lines = vs.map((v) =>
+    const lines = vs.map(([q, a]) =>
       JSON.stringify({
         messages: [
-          { role: 'user', content: `In plain English: ${v}` },
-          { role: 'assistant', content: modernize(v) },
+          { role: 'user', content: q },
+          { role: 'assistant', content: modernize(a) },
         ],
       }),
     );
     writeFileSync(`${values.out}/${name}.jsonl`, lines.join('\n') + '\n');
   }
   console.log(
-    `${verses.length} verses change; wrote ${split.train.length} train, ${split.valid.length} valid, ${split.test.length} test examples to ${values.out}`,
+    `${verses.length} verse pairs whose answer changes; wrote ${split.train.length} train, ${split.valid.length} valid, ${split.test.length} test examples to ${values.out}`,
   );
 }

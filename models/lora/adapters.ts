@@ -102,8 +102,8 @@ export function loadAdapterWeights(model: Module, file: string): void {
  * Applies an adapter folder (mlx-lm layout or PEFT) to a loaded model; returns its config.
  * `path` may also name an .safetensors file beside an adapter_config.json.
  * @example
- * const { model } = await kn.models.load('examples/models/kjv-llama-5m');
- * // kn.models.lora.loadAdapters(model, 'adapters') reads adapters/adapter_config.json and adapters/adapters.safetensors
+ * const { model } = await kn.models.loadModel('tests/fixtures/lora/model');
+ * kn.models.lora.loadAdapters(model, 'tests/fixtures/lora/kiln_partial_mlx').lora_parameters // { rank: 2, scale: 3, dropout: 0, keys: ['q_proj', 'v_proj'] }
  */
 export function loadAdapters(model: Module, path: string): AdapterConfig {
   if (!existsSync(path)) throw new Error(`[lora] adapter path ${path} does not exist`);

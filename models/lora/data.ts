@@ -70,7 +70,7 @@ function checkMessages(file: string, line: number, r: Record<string, unknown>, m
  * Tokenizes one record of the given format (the line number is for errors).
  * @example
  * const tok = await kn.models.Tokenizer.fromFolder('examples/models/kjv-llama-5m');
- * kn.models.lora.tokenizeRecord(tok, { prompt: 'Who?', completion: 'Moses.' }, 'completions', { maskPrompt: true }).offset // 7
+ * kn.models.lora.tokenizeRecord(tok, { prompt: 'Who?', completion: 'Moses.' }, 'completions', { maskPrompt: true }).offset // 10
  */
 export function tokenizeRecord(
   tok: DataTokenizer,
@@ -125,7 +125,7 @@ const want = (f: DataFormat) => (f === 'chat' ? '"messages"' : f === 'completion
  * Reads and tokenizes a JSONL file; every line must be a JSON object of the first line's format.
  * @example
  * const tok = await kn.models.Tokenizer.fromFolder('examples/models/kjv-llama-5m');
- * // kn.models.lora.loadJsonl('data/train.jsonl', tok, { maskPrompt: true }).format gives 'chat', 'completions' or 'text'
+ * kn.models.lora.loadJsonl('tests/fixtures/lora/data_text/train.jsonl', tok).examples[0].tokens // [2042, 286, 387, 376, 2043]
  */
 export function loadJsonl(file: string, tok: DataTokenizer, opts: DataOptions = {}): Dataset {
   if (!existsSync(file)) throw new Error(`[lora.data] ${file} does not exist`);
@@ -161,7 +161,9 @@ export function loadJsonl(file: string, tok: DataTokenizer, opts: DataOptions = 
 /**
  * The splits of a data folder: train.jsonl (required when `train`), valid.jsonl, test.jsonl.
  * @example
- * // kn.models.lora.loadDatasets('data', tok, { train: true }) -> { train, valid, test } (absent files are null)
+ * const tok = await kn.models.Tokenizer.fromFolder('examples/models/kjv-llama-5m');
+ * const { train, valid } = kn.models.lora.loadDatasets('tests/fixtures/lora/data_completions', tok, { train: true });
+ * [train.format, valid] // ['completions', null]
  */
 export function loadDatasets(
   dir: string,

@@ -14,7 +14,7 @@ import { fuseLoRA } from './apply.js';
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'generation_config.json', 'special_tokens_map.json'];
 
 export interface FuseOptions {
-  /** also write a GGUF file (weights in `ggufType`, default F16) */
+  /** also write a GGUF file (weights in `ggufType`, default: the model's float type) */
   ggufPath?: string;
   ggufType?: GgufExportOptions['type'];
 }
@@ -23,8 +23,9 @@ export interface FuseOptions {
  * Fuses every adapter layer of `model` (loaded from the folder `srcDir` with an adapter) and writes
  * the merged model to `outDir`; returns the number of layers fused.
  * @example
- * // const { model } = await kn.models.load('base', { adapterPath: 'adapters' });
- * // kn.models.lora.fuseAndSave(model, 'base', 'fused_model') writes fused_model/{config.json, model.safetensors, tokenizer.json, ...}
+ * import { readConfig } from '../config.js';
+ * const { model } = await kn.models.loadModel('tests/fixtures/lora/model', { adapterPath: 'tests/fixtures/lora/peft_lora' });
+ * kn.models.lora.fuseAndSave(model, 'tests/fixtures/lora/model', '/tmp/kiln-doc-fused', readConfig('tests/fixtures/lora/model')) // 14
  */
 export function fuseAndSave(model: Module, srcDir: string, outDir: string, config: ModelConfig, opts: FuseOptions = {}): number {
   const n = fuseLoRA(model);
@@ -36,7 +37,10 @@ export function fuseAndSave(model: Module, srcDir: string, outDir: string, confi
   if (opts.ggufPath) {
     const tj = join(srcDir, 'tokenizer.json');
     const meta = existsSync(tj) ? tokenizerGgufMetadata(srcDir, config) : null;
-    exportGguf(opts.ggufPath, config, weights, { type: opts.ggufType ?? 'F16', ...(meta ?? {}) });
+    // the weights' own precision (a bfloat16 model stays BF16), unless asked otherwise
+    const dt = weights['model.embed_tokens.weight']?.dtype;
+    const type = opts.ggufType ?? (dt === 'bfloat16' ? 'BF16' : dt === 'float32' ? 'F32' : 'F16');
+    exportGguf(opts.ggufPath, config, weights, { type, ...(meta ?? {}) });
   }
   return n;
 }

@@ -76,7 +76,7 @@ function dims(linear: Module): [number, number] {
  * A Linear plus a trainable low-rank update; the base layer stays frozen.
  * @example
  * const l = kn.models.lora.LoRALinear.fromBase(new kn.nn.Linear(4, 3, { key: kn.random.key(0) }), { rank: 2, key: kn.random.key(1) });
- * Object.keys(kn.tree.flattenToObject(l.trainableParameters())) // ['lora_a', 'lora_b']
+ * kn.tree.flatten(l.trainableParameters()).map(([k]) => k) // ['lora_a', 'lora_b']
  */
 export class LoRALinear extends Module {
   linear: Module;

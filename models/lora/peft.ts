@@ -78,7 +78,7 @@ function setAt(root: Module, path: string, value: Module): void {
  * Applies a PEFT LoRA/DoRA adapter folder to a loaded model (every module the file names gets an
  * adapter); returns the equivalent mlx-lm style config.
  * @example
- * const { model } = await kn.models.load('tests/fixtures/lora/model');
+ * const { model } = await kn.models.loadModel('tests/fixtures/lora/model');
  * kn.models.lora.loadPeftAdapter(model, 'tests/fixtures/lora/peft_lora').lora_parameters.scale // 2
  */
 export function loadPeftAdapter(model: Module, dir: string): AdapterConfig {

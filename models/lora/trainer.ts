@@ -123,7 +123,8 @@ export function enableGradCheckpoint(model: Module): () => void {
 /**
  * Mean loss of up to `numBatches` batches (-1: all), weighted by their target tokens.
  * @example
- * // kn.models.lora.evaluate(model, valid.examples, { batchSize: 4, numBatches: 25 }) gives the validation loss
+ * const m = kn.models.createModel({ model_type: 'llama', hidden_size: 32, num_hidden_layers: 1, intermediate_size: 64, num_attention_heads: 4, vocab_size: 50 });
+ * kn.models.lora.evaluateLoss(m, [{ tokens: [1, 2, 3], offset: 0 }], { batchSize: 1 }) > 0 // true
  */
 export function evaluate_(model: Module, examples: readonly Example[], opts: { batchSize: number; numBatches?: number; maxSeqLength?: number }): number {
   const maxLen = opts.maxSeqLength ?? 2048;
@@ -193,7 +194,10 @@ export function resumeFrom(model: Module, opt: Optimizer, file: string): ResumeS
 /**
  * Trains the model's trainable parameters (after applyLoRA) on `train`, validating on `valid`.
  * @example
- * // const r = await kn.models.lora.train(model, new kn.optim.Adam(1e-4), train.examples, valid.examples, { iters: 100 })
+ * const m = kn.models.createModel({ model_type: 'llama', hidden_size: 32, num_hidden_layers: 1, intermediate_size: 64, num_attention_heads: 4, vocab_size: 50 });
+ * kn.models.lora.applyLoRA(m, { numLayers: 1, loraParameters: { rank: 2 } });
+ * const data = [{ tokens: [1, 2, 3, 4], offset: 1 }, { tokens: [5, 6, 7], offset: 0 }];
+ * (await kn.models.lora.train(m, new kn.optim.Adam(1e-3), data, null, { batchSize: 2, iters: 2, adapterPath: null })).iterations // 2
  */
 export async function train(
   model: Module,
