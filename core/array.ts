@@ -6,11 +6,12 @@ import { decRef, type Node } from './node.js';
 import { evaluateNodes, readNode } from './eval.js';
 import { track } from './scope.js';
 import { formatArray } from './format.js';
+import { complexScalars, type Complex } from './complex_host.js';
 
 // Safety net only: on Node finalizers run when the event loop turns (DESIGN.md §2).
 const registry = new FinalizationRegistry<Node>((node) => decRef(node));
 
-export type NestedList = Scalar | NestedList[];
+export type NestedList = Scalar | Complex | NestedList[];
 
 export class NDArray {
   #node: Node | null;
@@ -88,7 +89,7 @@ export class NDArray {
   /**
    * Copies the elements out as a typed array of the dtype (float16 as Float16Array from
    * @petamoriken/float16, bfloat16 widened to Float32Array, bool as Uint8Array, 64-bit ints as
-   * BigInt64Array/BigUint64Array).
+   * BigInt64Array/BigUint64Array, complex64 as a Float32Array of 2 * size interleaved re, im).
    * @example
    * const t = kn.arange(3).toTypedArray();
    * t instanceof Int32Array // true
@@ -100,7 +101,7 @@ export class NDArray {
 
   /**
    * The only element of a size-1 array as a JS value: a number for numeric dtypes (64-bit
-   * integers exact up to 2^53), a boolean for bool. Typed `number` so
+   * integers exact up to 2^53), a boolean for bool (complex64: `{ re, im }`). Typed `number` so
    * numbers need no cast; name the type for other dtypes: `kn.all(m).item<boolean>()`.
    * @example kn.array(3).item() // 3
    * @example kn.array([[2.5]]).item() + 1 // 3.5
@@ -108,6 +109,8 @@ export class NDArray {
    */
   item<T = number>(): T {
     if (this.size !== 1) throw new Error(`[item] can only convert an array of size 1, got shape [${this.node.shape.join(', ')}]`);
+    // complex64: a { re, im } object (see core/complex_host.ts)
+    if (this.dtype === 'complex64') return complexScalars(this.toTypedArray() as Float32Array)[0] as T;
     return toScalars(this.toTypedArray(), this.dtype)[0] as T;
   }
 
@@ -129,7 +132,7 @@ export class NDArray {
       const repr = this.toString();
       return this.ndim === 0 ? repr.replace(/^array\(([\s\S]*?)(, dtype=\w+)?\)$/, '$1') : repr;
     }
-    if (this.size === 1) return this.item<number | boolean>();
+    if (this.size === 1 && this.dtype !== 'complex64') return this.item<number | boolean>();
     throw new TypeError(
       `[kiln] only a real size-1 array converts to a JS number (Number(a), +a, a > 2); this one is ${this.dtype} of shape [${this.node.shape.join(', ')}]: use a.tolist(), kn.all(...) or kn.any(...), or String(a) for text`,
     );
@@ -140,7 +143,8 @@ export class NDArray {
    * @example kn.array([[1, 2], [3, 4]]).tolist() // [[1, 2], [3, 4]]
    */
   tolist(): NestedList {
-    const flat = toScalars(this.toTypedArray(), this.dtype);
+    const flat: (Scalar | Complex)[] =
+      this.dtype === 'complex64' ? complexScalars(this.toTypedArray() as Float32Array) : toScalars(this.toTypedArray(), this.dtype);
     const shape = this.node.shape;
     if (shape.length === 0) return flat[0];
     let pos = 0;

@@ -2,7 +2,22 @@
 import { nativeInfo } from '../backends/native.js';
 import { fitsInt, floatDTypeOf, intDTypeOf, isWhole } from './int_range.js';
 
-export const DTYPES = ['bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64'] as const;
+export const DTYPES = [
+  'bool',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'float16',
+  'bfloat16',
+  'float32',
+  'float64',
+  'complex64',
+] as const;
 export type DType = (typeof DTYPES)[number];
 
 const SIZES: Record<DType, number> = {
@@ -19,11 +34,13 @@ const SIZES: Record<DType, number> = {
   bfloat16: 2,
   float32: 4,
   float64: 8,
+  complex64: 8,
 };
 
 // Native dtype codes, checked against the addon's own table at load time.
 export const DTYPE_CODE: Record<DType, number> = Object.fromEntries(DTYPES.map((d, i) => [d, i])) as Record<DType, number>;
-if (nativeInfo.dtypes.join() !== DTYPES.join()) {
+// an addon built before complex64 lacks only the last code (complex ops then fail natively)
+if (nativeInfo.dtypes.join() !== DTYPES.join() && nativeInfo.dtypes.join() !== DTYPES.slice(0, -1).join()) {
   throw new Error(`[kiln] native dtype table ${nativeInfo.dtypes.join()} does not match ${DTYPES.join()}`);
 }
 
@@ -42,6 +59,8 @@ export const isUnsigned = (d: DType): boolean => d === 'uint8' || d === 'uint16'
 export const isSignedInt = (d: DType): boolean => d === 'int8' || d === 'int16' || d === 'int32' || d === 'int64';
 export const isInteger = (d: DType): boolean => isUnsigned(d) || isSignedInt(d);
 export const isBool = (d: DType): boolean => d === 'bool';
+/** complex64: interleaved float32 (re, im) pairs, as numpy and MLX store them. */
+export const isComplex = (d: DType): boolean => d === 'complex64';
 
 const INT_BY_SIZE: Record<number, DType> = { 1: 'int8', 2: 'int16', 4: 'int32', 8: 'int64' };
 
@@ -50,6 +69,7 @@ export function promoteTypes(a: DType, b: DType): DType {
   if (a === b) return a;
   if (a === 'bool') return b;
   if (b === 'bool') return a;
+  if (a === 'complex64' || b === 'complex64') return 'complex64'; // MLX: even with float64 (numpy: complex128)
   const fa = isFloating(a),
     fb = isFloating(b);
   if (fa && fb) {
@@ -92,7 +112,7 @@ export function scalarDType(x: number | boolean | bigint): DType {
  * (`int32Array + 3e9` is int64, `uint8Array + 300` int32). As an operand -0 is the number 0.
  */
 export function weakScalarPromote(d: DType, x: number | boolean | bigint): DType {
-  if (typeof x === 'boolean' || isFloating(d)) return d;
+  if (typeof x === 'boolean' || isFloating(d) || d === 'complex64') return d;
   if (typeof x === 'bigint' || Number.isInteger(x)) {
     if (d !== 'bool' && fitsInt(x, d)) return d;
     const own = Object.is(x, -0) ? 'int32' : scalarDType(x);
@@ -103,5 +123,5 @@ export function weakScalarPromote(d: DType, x: number | boolean | bigint): DType
 
 /** Float dtype an op like `exp` or `divide` computes in for input dtype `d`. */
 export function floatFor(d: DType): DType {
-  return isFloating(d) ? d : 'float32';
+  return isFloating(d) || d === 'complex64' ? d : 'float32';
 }

@@ -450,6 +450,32 @@ function floatingFormatter(data: number[], spec: FloatSpec, precision: number, s
   };
 }
 
+/**
+ * numpy's ComplexFloatingFormat: the real parts as one float column, the imaginary parts as
+ * another with a forced sign, then 'j' before the imaginary part's right padding.
+ */
+function complexFormatter(pairs: ArrayLike<number>, shownIdx: number[], spec: FloatSpec, precision: number, suppressSmall: boolean): ElementFormatter {
+  const re = floatingFormatter(
+    shownIdx.map((i) => spec.round(pairs[2 * i])),
+    spec,
+    precision,
+    suppressSmall,
+  );
+  const imData = shownIdx.map((i) => spec.round(pairs[2 * i + 1]));
+  const im = floatingFormatter(imData, spec, precision, suppressSmall);
+  const signed = (v: number) => {
+    const core = im(v).trimStart();
+    return core.startsWith('-') ? core : `+${core}`;
+  };
+  const width = Math.max(...imData.map((v) => signed(v).length));
+  return (raw) => {
+    const i = Number(raw);
+    const s = signed(spec.round(pairs[2 * i + 1])).padStart(width);
+    const sp = s.trimEnd().length;
+    return re(pairs[2 * i]) + s.slice(0, sp) + 'j' + s.slice(sp);
+  };
+}
+
 function intText(v: number | bigint | boolean): string {
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'boolean') return v ? '1' : '0';
@@ -503,7 +529,10 @@ function shapeText(shape: readonly number[]): string {
 export function formatArray(values: ArrayLike<number | bigint | boolean>, shape: readonly number[], dtype: string, options?: FormatOptions): string {
   if (options) checkOptions(options, 'formatArray');
   const opts = merged(options);
-  const spec = FLOATS[dtype];
+  // complex64 arrives as interleaved (re, im) float32 pairs; the walk below visits pair indices
+  const pairs = dtype === 'complex64' ? (values as ArrayLike<number>) : null;
+  if (pairs) values = Array.from({ length: pairs.length / 2 }, (_, i) => i);
+  const spec = FLOATS[pairs ? 'float32' : dtype];
   if (!spec && !INT_DTYPES.has(dtype) && dtype !== 'bool') {
     throw new TypeError(`[formatArray] unknown dtype ${JSON.stringify(dtype)}`);
   }
@@ -548,7 +577,9 @@ export function formatArray(values: ArrayLike<number | bigint | boolean>, shape:
     collect(0, 0);
 
     let fmt: ElementFormatter;
-    if (spec) {
+    if (pairs) {
+      fmt = complexFormatter(pairs, shown as number[], spec, opts.precision, opts.suppressSmall);
+    } else if (spec) {
       const data = shown.map((v) => spec.round(Number(v)));
       fmt = floatingFormatter(data, spec, opts.precision, opts.suppressSmall);
     } else if (dtype === 'bool') {

@@ -66,6 +66,12 @@ export function encode(values: ArrayLike<Scalar>, dtype: DType, op = 'array'): A
       for (let i = 0; i < n; i++) out[i] = toNum(values[i]);
       return new Uint16Array(out.buffer);
     }
+    case 'complex64': {
+      // real values (complex ones go through core/complex_host.ts): im = 0
+      const out = new Float32Array(2 * n);
+      for (let i = 0; i < n; i++) out[2 * i] = toNum(values[i]);
+      return out;
+    }
     case 'bfloat16': {
       const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) out[i] = floatToBfloat16Bits(toNum(values[i]));
@@ -127,6 +133,8 @@ export function decode(raw: ArrayBuffer, dtype: DType): HostTypedArray {
       return new Float32Array(raw);
     case 'float64':
       return new Float64Array(raw);
+    case 'complex64': // interleaved (re, im) pairs
+      return new Float32Array(raw);
   }
 }
 

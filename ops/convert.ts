@@ -9,6 +9,7 @@ import { isInteger, itemsize } from '../core/dtype.js';
 import { fitsInt, floatDTypeOf, intDTypeOf, isWhole } from '../core/int_range.js';
 import { Full } from '../core/primitives.js';
 import { isFloat16Array } from '@petamoriken/float16';
+import { encodeComplexNested, hasComplexLeaf, isComplexValue } from '../core/complex_host.js';
 
 export type ArrayInput = NDArray | Scalar | NestedInput | ArrayBufferView;
 export interface NestedInput extends ReadonlyArray<Scalar | NestedInput> {}
@@ -142,10 +143,24 @@ export function arrayFrom(data: unknown, dtype: DType | undefined, op = 'array')
     const dt = dtype ?? scalarDType(data);
     return fromRaw(encode([data], dt, op), [], dt);
   }
+  const complexData = () => {
+    if (dtype !== undefined && dtype !== 'complex64') throw new TypeError(`[${op}] complex values ({ re, im }) need dtype complex64, got ${dtype}`);
+    const { shape, raw } = encodeComplexNested(data, op);
+    return fromRaw(raw, shape, 'complex64');
+  };
+  if (dtype === 'complex64' || isComplexValue(data)) return complexData();
   if (!Array.isArray(data)) {
     throw new TypeError(`[${op}] cannot build an array from ${data === null ? 'null' : typeof data}`);
   }
-  const { shape, flat } = flattenNested(data, op);
+  let nested: ReturnType<typeof flattenNested>;
+  try {
+    nested = flattenNested(data, op);
+  } catch (e) {
+    // { re, im } leaves: only looked for once a real list failed, so real lists pay nothing
+    if (e instanceof TypeError && hasComplexLeaf(data)) return complexData();
+    throw e;
+  }
+  const { shape, flat } = nested;
   if (shape.length > 32) throw new RangeError(`[${op}] at most 32 dimensions are supported`);
   const dt = dtype ?? inferDType(flat);
   return fromRaw(encode(flat, dt, op), shape, dt);

@@ -8,6 +8,7 @@ import { broadcastShapes } from '../core/shape.js';
 import { asArray, scalarArray } from './convert.js';
 import { make } from './make.js';
 import { broadcastTo } from './views.js';
+import { hook } from './complex/hooks.js';
 
 export type Operand = NDArray | Scalar;
 
@@ -45,6 +46,7 @@ type UnaryKind = 'float' | 'numeric' | 'rounding' | 'predicate' | 'logical' | 'b
 function unary(op: string, name: string, kind: UnaryKind, a: Operand): NDArray {
   let x = asArray(a, name);
   const d = x.dtype;
+  if (d === 'complex64') return hook('unary', name)(op, name, x);
   switch (kind) {
     case 'float':
       x = astype(x, floatFor(d));
@@ -168,6 +170,7 @@ type BinaryKind = 'arith' | 'closed' | 'float' | 'compare' | 'logical' | 'bitwis
 
 function binary(op: string, name: string, kind: BinaryKind, a: Operand, b: Operand): NDArray {
   let dt = operandsDType(a, b, name);
+  if (dt === 'complex64') return hook('binary', name)(op, name, a, b);
   let out: DType;
   switch (kind) {
     case 'float':

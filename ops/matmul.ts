@@ -8,6 +8,7 @@ import { asArray } from './convert.js';
 import { astype } from './elementwise.js';
 import { make } from './make.js';
 import { broadcastTo, reshape } from './views.js';
+import { hook } from './complex/hooks.js';
 
 /**
  * @example kn.matmul(kn.ones([2, 3]), kn.ones([3, 4])).shape // [2, 4]
@@ -21,6 +22,7 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
   if (x.ndim === 0 || y.ndim === 0)
     throw new Error(`[matmul] operands must have at least one dimension, got shapes ${fmtShape(x.node.shape)} and ${fmtShape(y.node.shape)}`);
   const dt = promoteTypes(x.dtype, y.dtype);
+  if (dt === 'complex64') return hook('matmul', 'matmul')(x, y);
   if (dt === 'bool') throw new TypeError('[matmul] bool arrays are not supported; cast them with astype first');
   x = astype(x, dt);
   y = astype(y, dt);

@@ -8,6 +8,7 @@ import { asArray, checkOptions } from './convert.js';
 import { astype, divide } from './elementwise.js';
 import { make } from './make.js';
 import { reshape, transpose } from './views.js';
+import { hook } from './complex/hooks.js';
 
 export interface ReduceOptions {
   axis?: number | readonly number[] | null;
@@ -37,6 +38,7 @@ function sumDType(d: DType): DType {
 
 function reduce(op: string, name: string, a: NDArray, axes: number[], keepdims: boolean, outDType: DType): NDArray {
   const x = asArray(a, name);
+  if (x.dtype === 'complex64') return hook('reduce', name)(op, name, x, axes, keepdims);
   const sh = x.node.shape;
   const kept = sh.map((_, i) => i).filter((i) => !axes.includes(i));
   const identityless = op === 'max' || op === 'min' || op === 'argmax' || op === 'argmin';
@@ -90,6 +92,7 @@ export function mean(a: NDArray, axis?: AxisArg, opts?: ReduceOptions): NDArray 
   const x = asArray(a, 'mean');
   const o = parseArgs(axis, opts, 'mean');
   const axes = normalizeAxes(o.axis, x.ndim, 'mean');
+  if (x.dtype === 'complex64') return hook('mean', 'mean')(x, axes, o.keepdims ?? false);
   const target = floatFor(x.dtype);
   const acc: DType = target === 'float64' ? 'float64' : 'float32';
   const count = axes.reduce((n, i) => n * x.node.shape[i], 1);

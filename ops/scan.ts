@@ -9,6 +9,7 @@ import { asArray, checkOptions } from './convert.js';
 import { astype } from './elementwise.js';
 import { make } from './make.js';
 import { moveaxis, reshape } from './views.js';
+import { complexUnsupported } from './complex/hooks.js';
 
 export interface ScanOptions {
   /** the axis to scan; undefined or null scans the flattened array (numpy) */
@@ -46,6 +47,7 @@ function sumDType(d: DType): DType {
 
 function scan(op: string, name: string, a: unknown, o: ScanOptions, input: (x: NDArray) => NDArray, outDType: (d: DType) => DType): NDArray {
   let x = asArray(a, name);
+  if (x.dtype === 'complex64') throw complexUnsupported(name);
   let ax: number;
   if (o.axis === undefined || o.axis === null) {
     x = reshape(x, [x.size]);

@@ -10,6 +10,7 @@ import { astype } from './elementwise.js';
 import { take } from './take_scatter.js';
 import { make, multi } from './make.js';
 import { moveaxis, reshape } from './views.js';
+import { complexUnsupported } from './complex/hooks.js';
 
 /** Options of the sorting ops: the axis (default -1; null sorts the flattened array). */
 export interface SortOptions {
@@ -28,6 +29,7 @@ function axisOf(axis: SortAxis, op: string): number | null {
 /** The input with the op's axis last (flattened when axis is null), and the axis to restore. */
 function prepare(a: unknown, axis: SortAxis, op: string): { x: NDArray; ax: number } {
   let x = asArray(a, op);
+  if (x.dtype === 'complex64') throw complexUnsupported(op, 'complex64 arrays have no order (sort kn.abs or kn.real instead)');
   const ax0 = axisOf(axis, op);
   if (ax0 === null) return { x: reshape(x, [x.size]), ax: 0 };
   const ax = normalizeAxis(ax0, x.ndim, op);

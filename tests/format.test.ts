@@ -76,7 +76,7 @@ describe('print options', () => {
   });
   it('rejects bad input with the op named', () => {
     expect(() => formatArray([1, 2], [3], 'float32')).toThrow(/\[formatArray\]/);
-    expect(() => formatArray([1], [1], 'complex64')).toThrow(/unknown dtype/);
+    expect(() => formatArray([1], [1], 'complex128')).toThrow(/unknown dtype/);
     expect(() => setPrintOptions({ precision: -1 })).toThrow(/\[setPrintOptions\] precision/);
   });
 });

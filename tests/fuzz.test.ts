@@ -42,7 +42,7 @@ import {
   type Ref,
 } from './conformance/reference_calls.js';
 
-type DType = kn.DType;
+type DType = Exclude<kn.DType, 'complex64'>; // the reference has no complex64
 
 const SEED = 7_2024;
 const NUM_RUNS = 300;

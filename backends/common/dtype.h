@@ -22,17 +22,18 @@ enum Dtype : int32_t {
   kBfloat16,
   kFloat32,
   kFloat64,
+  kComplex64,  // interleaved float32 (re, im) pairs; only the kernels in complex_ok() accept it
   kNumDtypes
 };
 
 inline const char* dtype_name(int d) {
-  static const char* names[] = {"bool",  "uint8", "uint16",  "uint32",   "uint64",  "int8",   "int16",
-                                "int32", "int64", "float16", "bfloat16", "float32", "float64"};
+  static const char* names[] = {"bool",  "uint8", "uint16",  "uint32",   "uint64",  "int8",    "int16",
+                                "int32", "int64", "float16", "bfloat16", "float32", "float64", "complex64"};
   return (d >= 0 && d < kNumDtypes) ? names[d] : "invalid";
 }
 
 inline int64_t dtype_size(int d) {
-  static const int64_t sizes[] = {1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 2, 4, 8};
+  static const int64_t sizes[] = {1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 2, 4, 8, 8};
   return (d >= 0 && d < kNumDtypes) ? sizes[d] : 0;
 }
 
@@ -152,7 +153,9 @@ template <typename T, typename S> inline T from_value(S v) {
 
 // The compute dtype of a dtype: the 16-bit floats compute in float32, the others in themselves.
 inline int compute_dtype(int d) { return d == kFloat16 || d == kBfloat16 ? (int)kFloat32 : d; }
-inline bool is_compute_dtype(int d) { return d >= 0 && d < kNumDtypes && d != kFloat16 && d != kBfloat16; }
+inline bool is_compute_dtype(int d) {
+  return d >= 0 && d < kNumDtypes && d != kFloat16 && d != kBfloat16 && d != kComplex64;
+}
 
 // F(T) for T the C++ type of dtype d: KILN_DISPATCH_ALL over every storage type,
 // KILN_DISPATCH_COMPUTE over the compute types (every dtype but float16 and bfloat16).

@@ -35,6 +35,7 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"attention", -1, 1, 2, 2, check_attention, run_attention},
       {"attention_lse", -1, 2, 2, 2, check_attention_lse, run_attention_lse},
       {"fused", -1, 0, 1, 1, check_fused, run_fused},
+      {"fft", 1, 1, 4, 4, check_fft, run_fft},
   };
   return cat;
 }

@@ -128,6 +128,12 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
       for (int d = 0; d < c.ops[i].ndim && c.ops[i].size > 0; d++)
         if (c.ops[i].strides[d] == 0 && c.ops[i].shape[d] > 1)
           fail("[", k.name, "] output ", c.ops[i].describe(), " has a zero stride");
+    // complex64 reaches only the kernels written for it (byte moves, casts, fft); the others
+    // dispatch on real types and would skip the operand silently
+    static const std::string complex_ok[] = {"copy", "fill", "where", "gather", "scatter", "fft"};
+    if (std::find(std::begin(complex_ok), std::end(complex_ok), std::string(k.name)) == std::end(complex_ok))
+      for (const View& v : c.ops)
+        if (v.dtype == kComplex64) fail("[", k.name, "] does not support complex64 operands");
     if (k.check) k.check(c);
     cmds.push_back(std::move(c));
   }

@@ -155,6 +155,10 @@ class Fuser {
     return a;
   }
 
+  /** complex64 values run their own kernels (copy casts, where): fused programs are real-only. */
+  touchesComplex(n: IRNode): boolean {
+    return n.dtype === 'complex64' || n.inputs.some((i) => this.nodes[i].dtype === 'complex64');
+  }
   /** The node behind Contiguous views (identity index maps). */
   skipIdentity(id: number): number {
     while (this.nodes[id].prim === Contiguous) id = this.nodes[id].inputs[0];
@@ -163,7 +167,8 @@ class Fuser {
   /** Whether a chain of views ends at a fill (the input is a constant). */
   isConstant(id: number): boolean {
     let n = this.nodes[id];
-    while (isView(n) && n.inputs.length === 1) n = this.nodes[n.inputs[0]];
+    // a view that changes the dtype (complex64 <-> float32 pairs) does not read the fill's value
+    while (isView(n) && n.inputs.length === 1 && this.nodes[n.inputs[0]].dtype === n.dtype) n = this.nodes[n.inputs[0]];
     return n.kind === 'op' && n.prim === Full;
   }
   isRowValue(j: number, gr: Group): boolean {
@@ -180,7 +185,7 @@ class Fuser {
       this.deps[n.id] = d;
       if (n.kind !== 'op') continue;
       if (n.prim === Reduce) this.visitReduce(n);
-      else if (isEw(n)) this.visitElementwise(n);
+      else if (isEw(n) && !this.touchesComplex(n)) this.visitElementwise(n);
       else if (n.prim === Reshape) this.visitReshape(n);
     }
     return this.emit();

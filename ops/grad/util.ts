@@ -3,8 +3,8 @@ import type { NDArray } from '../../core/array.js';
 import { isFloating } from '../../core/dtype.js';
 import { moveaxis, broadcastTo, reshape } from '../views.js';
 
-/** true when gradients flow through values of this array (floating dtypes only). */
-export const differentiable = (a: NDArray): boolean => isFloating(a.dtype);
+/** true when gradients flow through values of this array (floating and complex dtypes). */
+export const differentiable = (a: NDArray): boolean => isFloating(a.dtype) || a.dtype === 'complex64';
 
 /** `x` with its batch axis `ax` moved to the front (unbatched arrays are returned as they are). */
 export function batchFirst(x: NDArray, ax: number | null): NDArray {

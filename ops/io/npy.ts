@@ -2,6 +2,8 @@
 // Header: "\x93NUMPY", version, header length, then a Python dict literal with 'descr',
 // 'fortran_order' and 'shape', padded with spaces to a multiple of 64 bytes and ending in "\n".
 import type { NDArray } from '../../core/array.js';
+import { viewAsComplex } from '../complex/views.js';
+import { transpose } from '../views.js';
 import { itemsize, type DType } from '../../core/dtype.js';
 import { arrayFromBytes, arrayFromFile, checkedSize, expectArray, streamBytes, withFile, writeAtomic, type FileSource } from './common.js';
 
@@ -24,6 +26,7 @@ const DESCR: Record<DType, string | null> = {
   float32: '<f4',
   float64: '<f8',
   bfloat16: null,
+  complex64: '<c8',
 };
 
 const FROM_KIND: Record<string, DType> = {
@@ -40,6 +43,7 @@ const FROM_KIND: Record<string, DType> = {
   f2: 'float16',
   f4: 'float32',
   f8: 'float64',
+  c8: 'complex64',
 };
 
 /**
@@ -153,13 +157,18 @@ export interface NpyInfo {
   swap: boolean;
   /** byte offset of the data */
   dataOffset: number;
+  /** complex data ('<c8', '<c16'): the dtype of one part of each (re, im) pair */
+  complexPart?: 'float32' | 'float64';
   nbytes: number;
 }
 
 /** Parses the descr string (e.g. '<f4', '>i8', '|b1'). */
-function parseDescr(descr: PyValue, fail: (m: string) => Error): { dtype: DType; swap: boolean } {
+function parseDescr(descr: PyValue, fail: (m: string) => Error): { dtype: DType; swap: boolean; complexPart?: 'float32' | 'float64' } {
   if (typeof descr !== 'string') throw fail('has a structured dtype (a list descr), which kiln does not support');
   const m = /^([<>|=]?)([a-zA-Z?])(\d*)$/.exec(descr);
+  // complex: pairs of floats; complex128 is read into complex64 (kiln has no complex128, as MLX)
+  if (m && m[2] === 'c' && (m[3] === '8' || m[3] === '16'))
+    return { dtype: 'complex64', swap: m[1] === '>', complexPart: m[3] === '8' ? 'float32' : 'float64' };
   const dtype = m ? FROM_KIND[m[2] + m[3]] : undefined;
   if (!m || !dtype) {
     const kind = /^[<>|=]?([a-zA-Z])/.exec(descr)?.[1];
@@ -207,7 +216,7 @@ export function parseNpyHeader(head: Uint8Array, avail: number, fail: (m: string
   if (!(dict instanceof Map)) throw fail('header is not a dict');
   const keys = [...dict.keys()].sort().join(',');
   if (keys !== 'descr,fortran_order,shape') throw fail(`header keys are [${keys}], expected descr, fortran_order and shape`);
-  const { dtype, swap } = parseDescr(dict.get('descr')!, fail);
+  const { dtype, swap, complexPart } = parseDescr(dict.get('descr')!, fail);
   const fortran = dict.get('fortran_order');
   if (typeof fortran !== 'boolean') throw fail('header fortran_order is not True or False');
   const shapeV = dict.get('shape');
@@ -215,11 +224,11 @@ export function parseNpyHeader(head: Uint8Array, avail: number, fail: (m: string
     throw fail(`header shape ${JSON.stringify(shapeV)} is not a tuple of non-negative integers`);
   const shape = shapeV as number[];
   if (shape.length > 32) throw fail(`has ${shape.length} dimensions; at most 32 are supported`);
-  const nbytes = checkedSize(shape, fail) * itemsize(dtype);
+  const nbytes = checkedSize(shape, fail) * (complexPart ? 2 * itemsize(complexPart) : itemsize(dtype));
   const dataOffset = start + hlen;
   if (dataOffset + nbytes > avail)
     throw fail(`is truncated: the data of shape [${shape.join(', ')}] ${dtype} needs ${nbytes} bytes after the header, but only ${avail - dataOffset} remain`);
-  return { dtype, shape, fortran, swap, dataOffset, nbytes, headerEnd: dataOffset };
+  return { dtype, shape, fortran, swap, dataOffset, nbytes, headerEnd: dataOffset, ...(complexPart ? { complexPart } : {}) };
 }
 
 /**
@@ -239,7 +248,18 @@ export function readNpyFile(src: FileSource): NDArray {
     need = Math.min(src.size, start + Math.min(hlen, MAX_HEADER));
   }
   const info = parseNpyHeader(src.read(0, need, 'npy header'), src.size, fail);
+  if (info.complexPart) return complexFrom(info, (shape, d) => arrayFromFile(src, info.dataOffset, shape, d, { swap: info.swap }));
   return arrayFromFile(src, info.dataOffset, info.shape, info.dtype, { swap: info.swap, fortran: info.fortran });
+}
+
+/**
+ * Complex data read as float pairs [..., 2] (byteswapped per part), then viewed as complex64; a
+ * Fortran-ordered array is the C-ordered one of the reversed shape, transposed.
+ */
+function complexFrom(info: NpyInfo, read: (shape: number[], dtype: DType) => NDArray): NDArray {
+  const shape = info.fortran ? [...info.shape].reverse() : info.shape;
+  const z = viewAsComplex(read([...shape, 2], info.complexPart!));
+  return info.fortran ? transpose(z) : z;
 }
 
 /**
@@ -252,6 +272,7 @@ export function readNpyFile(src: FileSource): NDArray {
 export function readNpyBytes(bytes: Uint8Array, fail: (m: string) => Error): NDArray {
   const info = parseNpyHeader(bytes, bytes.length, fail);
   const data = bytes.subarray(info.dataOffset, info.dataOffset + info.nbytes);
+  if (info.complexPart) return complexFrom(info, (shape, d) => arrayFromBytes(data, shape, d, { swap: info.swap }));
   return arrayFromBytes(data, info.shape, info.dtype, { swap: info.swap, fortran: info.fortran });
 }
 

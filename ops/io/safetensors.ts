@@ -35,6 +35,7 @@ const TO_DTYPE: Record<string, DType> = {
   BF16: 'bfloat16',
   F32: 'float32',
   F64: 'float64',
+  C64: 'complex64', // safetensors' complex64 (interleaved float32 pairs)
 };
 const FROM_DTYPE = Object.fromEntries(Object.entries(TO_DTYPE).map(([k, v]) => [v, k])) as Record<DType, string>;
 /** The reference implementation's limit on the JSON header. */

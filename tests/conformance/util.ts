@@ -216,8 +216,8 @@ export function poison(nbytes: number, copies = 4): void {
   for (const p of ps) p.dispose();
 }
 
-export function nbytesOf(d: DType, shape: readonly number[]): number {
-  return sizeOf(shape) * (d === 'bool' || d === 'int8' || d === 'uint8' ? 1 : d.endsWith('16') ? 2 : d.endsWith('32') ? 4 : 8);
+export function nbytesOf(d: DType | 'complex64', shape: readonly number[]): number {
+  return sizeOf(shape) * (d === 'complex64' ? 8 : d === 'bool' || d === 'int8' || d === 'uint8' ? 1 : d.endsWith('16') ? 2 : d.endsWith('32') ? 4 : 8);
 }
 
 /** Runs one case inside kn.tidy so every array it makes is freed. */

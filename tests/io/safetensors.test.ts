@@ -26,6 +26,7 @@ const ST: Record<DType, string> = {
   bfloat16: 'BF16',
   float32: 'F32',
   float64: 'F64',
+  complex64: 'C64',
 };
 
 /** A safetensors file from a header object and a data section. */

@@ -45,6 +45,7 @@ const SIZES: Record<DType, number> = {
   bfloat16: 2,
   float32: 4,
   float64: 8,
+  complex64: 8,
 };
 
 export interface RandomArray {

@@ -33,7 +33,51 @@ template <typename S> static void copy_from(const Command& c) {
 #undef KILN_COPY_TO
 }
 
+// complex64 is a pair of floats: complex->complex moves 8 bytes, real->complex sets im = 0,
+// complex->real keeps the real part (numpy's astype, which warns; MLX's astype).
+struct cfloat_pair {
+  float re, im;
+};
+
+template <typename S> static void copy_to_complex(const Command& c) {
+  auto ord = memory_order<2>({&c.in(0), &c.out()});
+  auto L = make_loop<2>({&ord[0], &ord[1]});
+  const S* src = reinterpret_cast<const S*>(c.in(0).buf->data);
+  cfloat_pair* dst = reinterpret_cast<cfloat_pair*>(c.out().buf->data);
+  for_each_row<2>(L, [&](const int64_t* off, int64_t n, const int64_t* st) {
+    for (int64_t i = 0; i < n; i++)
+      dst[off[1] + i * st[1]] = cfloat_pair{from_value<float>(to_compute(src[off[0] + i * st[0]])), 0.0f};
+  });
+}
+
+template <typename D> static void copy_from_complex(const Command& c) {
+  auto ord = memory_order<2>({&c.in(0), &c.out()});
+  auto L = make_loop<2>({&ord[0], &ord[1]});
+  const cfloat_pair* src = reinterpret_cast<const cfloat_pair*>(c.in(0).buf->data);
+  D* dst = reinterpret_cast<D*>(c.out().buf->data);
+  for_each_row<2>(L, [&](const int64_t* off, int64_t n, const int64_t* st) {
+    for (int64_t i = 0; i < n; i++) dst[off[1] + i * st[1]] = from_value<D>(src[off[0] + i * st[0]].re);
+  });
+}
+
 void run_copy(const Command& c) {
+  const int si = c.in(0).dtype, so = c.out().dtype;
+  if (si == kComplex64 && so == kComplex64) {
+    copy_typed<uint64_t, uint64_t>(c);
+    return;
+  }
+  if (so == kComplex64) {
+#define KILN_COPY_C(S) copy_to_complex<S>(c)
+    KILN_DISPATCH_ALL(si, KILN_COPY_C)
+#undef KILN_COPY_C
+    return;
+  }
+  if (si == kComplex64) {
+#define KILN_COPY_R(D) copy_from_complex<D>(c)
+    KILN_DISPATCH_ALL(so, KILN_COPY_R)
+#undef KILN_COPY_R
+    return;
+  }
 #define KILN_COPY_FROM(S) copy_from<S>(c)
   KILN_DISPATCH_ALL(c.in(0).dtype, KILN_COPY_FROM)
 #undef KILN_COPY_FROM
@@ -52,6 +96,15 @@ template <typename T> static void fill_typed(const Command& c, double value) {
 }
 
 void run_fill(const Command& c) {
+  if (c.out().dtype == kComplex64) {  // a real fill value: (value, 0)
+    float v = (float)c.params[0];
+    auto L = make_loop<1>({&c.out()});
+    cfloat_pair* dst = reinterpret_cast<cfloat_pair*>(c.out().buf->data);
+    for_each_row<1>(L, [&](const int64_t* off, int64_t n, const int64_t* st) {
+      for (int64_t i = 0; i < n; i++) dst[off[0] + i * st[0]] = cfloat_pair{v, 0.0f};
+    });
+    return;
+  }
 #define KILN_FILL(T) fill_typed<T>(c, c.params[0])
   KILN_DISPATCH_ALL(c.out().dtype, KILN_FILL)
 #undef KILN_FILL

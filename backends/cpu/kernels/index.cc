@@ -107,6 +107,7 @@ void check_scatter(const Command& c) {
   if (mode != 0 && out.dtype == kBool && mode != 3 && mode != 4)
     fail("[scatter] arithmetic on bool arrays is not supported");
   if (out.shape[1] == 0 && idx.size > 0) fail("[scatter] cannot index an empty axis");
+  if (mode != 0 && out.dtype == kComplex64) fail("[scatter] only assignment (mode 0) is supported for complex64");
 }
 
 template <typename T> static void scatter_typed(const Command& c, const std::vector<int64_t>& ix, int mode) {
@@ -163,6 +164,10 @@ void run_scatter(const Command& c) {
   if (idx.size == 0) return;
   std::vector<int64_t> ix = read_indices(c, idx, out.shape[1], "scatter");
   int mode = (int)c.params[0];
+  if (out.dtype == kComplex64) {  // assignment only (check_scatter): a move of 8 bytes
+    scatter_typed<uint64_t>(c, ix, 0);
+    return;
+  }
   if (out.dtype == kBool) {
     // set / maximum (or) / minimum (and) on bytes
     scatter_typed<uint8_t>(c, ix, mode);

@@ -76,4 +76,8 @@ void run_attention(const Command&);
 void check_attention_lse(const Command&);
 void run_attention_lse(const Command&);
 
+// fft.cc: batched 1-d transforms along the last dim (complex64 / float32 rows)
+void check_fft(const Command&);
+void run_fft(const Command&);
+
 }  // namespace kiln
