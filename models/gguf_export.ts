@@ -10,8 +10,14 @@ import { hfToGgufName, permuteQK } from './gguf_load.js';
 import { defaultInvFreq, llama3InvFreq, ropeType } from './rope.js';
 
 export interface GgufExportOptions {
-  /** storage type of the 2-D weight matrices (default F16; quantized rows not a multiple of 32 stay F16); 1-D tensors stay F32 */
-  type?: 'F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0';
+  /**
+   * storage type of the 2-D weight matrices (default F16); 1-D tensors stay F32. Q4_K_M is
+   * llama.cpp's mix: Q4_K, with Q6_K for the output head (the embedding when tied) and for attn_v
+   * and ffn_down of the first and last eighth of the layers and every third layer between. Rows
+   * that do not split into the type's blocks fall back (K types: Q8_0 when rows split into 32s,
+   * else F16; Q8_0/Q4_0: F16).
+   */
+  type?: GgufExportType;
   /** general.name */
   name?: string;
   /** extra metadata (e.g. tokenizer.ggml.* keys) and their GGUF types */
@@ -19,7 +25,24 @@ export interface GgufExportOptions {
   metadataTypes?: Record<string, string>;
 }
 
-const FILE_TYPE: Record<string, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, BF16: 32 };
+/** The file types exportGguf writes. */
+export type GgufExportType = 'F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K' | 'Q4_K_M';
+/** every GgufExportType (for argument checks) */
+export const GGUF_EXPORT_TYPES: readonly GgufExportType[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K', 'Q4_K_M'];
+
+// general.file_type (llama_ftype): Q4_K and Q6_K files are written as the _M mix / Q6_K ftypes
+const FILE_TYPE: Record<string, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 15, Q6_K: 18, Q4_K_M: 15, BF16: 32 };
+
+/** Q4_K_M's choice for one GGUF tensor (llama.cpp's use_more_bits layers get Q6_K for attn_v and ffn_down). */
+function q4kmType(name: string, nLayers: number, tied: boolean): GgmlTypeName {
+  if (name === 'output.weight' || (tied && name === 'token_embd.weight')) return 'Q6_K';
+  const m = /^blk\.(\d+)\.(attn_v|ffn_down)\.weight$/.exec(name);
+  if (m) {
+    const i = Number(m[1]);
+    if (i < nLayers / 8 || i >= (7 * nLayers) / 8 || (i - Math.floor(nLayers / 8)) % 3 === 2) return 'Q6_K';
+  }
+  return 'Q4_K';
+}
 const ARCH: Record<string, string> = { llama: 'llama', mistral: 'llama', qwen2: 'qwen2', qwen3: 'qwen3' };
 
 function int(c: ModelConfig, key: string, fallback?: number): number {
@@ -108,9 +131,18 @@ export function hfToGguf(config: ModelConfig, weights: Map<string, NDArray> | Re
   }
   Object.assign(metadata, opts.metadata ?? {});
   Object.assign(types, opts.metadataTypes ?? {});
-  // as llama.cpp's quantizer does, a matrix whose rows do not split into 32-element blocks falls back to F16
-  const quantized = type === 'Q8_0' || type === 'Q4_0';
-  const tensorTypes = (_name: string, a: NDArray): GgmlTypeName => (a.ndim < 2 ? 'F32' : quantized && a.shape[a.ndim - 1] % 32 !== 0 ? 'F16' : type);
+  if (!GGUF_EXPORT_TYPES.includes(type)) throw new Error(`[models.exportGguf] type must be one of ${GGUF_EXPORT_TYPES.join(', ')}, got ${String(type)}`);
+  // as llama.cpp's quantizer does, a matrix whose rows do not split into the type's blocks falls back
+  const nLayers = int(config, 'num_hidden_layers');
+  const tied = !tensors['output.weight'];
+  const tensorTypes = (name: string, a: NDArray): GgmlTypeName => {
+    if (a.ndim < 2) return 'F32';
+    const t: GgmlTypeName = type === 'Q4_K_M' ? q4kmType(name, nLayers, tied) : type;
+    const cols = a.shape[a.ndim - 1];
+    if ((t === 'Q4_K' || t === 'Q6_K') && cols % 256 !== 0) return cols % 32 === 0 ? 'Q8_0' : 'F16';
+    if ((t === 'Q8_0' || t === 'Q4_0') && cols % 32 !== 0) return 'F16';
+    return t;
+  };
   return { tensors, metadata, metadataTypes: types, tensorTypes };
 }
 

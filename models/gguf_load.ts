@@ -239,16 +239,21 @@ export function ggufWeights(file: Pick<GgufFile, 'metadata' | 'tensors'>, config
   return out;
 }
 
+/** Block types whose products run natively on float32 activations (kn.ggufMatmul). */
+const NATIVE = new Set(['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K']);
+
 /**
  * The float dtype a GGUF model computes in by default: the storage type most of its weight
- * matrices use (F16 -> float16, BF16 -> bfloat16, F32 -> float32; dequantized types count as float16).
+ * matrices use (F16 -> float16, BF16 -> bfloat16, F32 -> float32; the natively run block types
+ * count as float32, the kernels' activation type; other quantized types as float16).
  * @example ggufDefaultDtype({ 'blk.0.attn_q.weight': 'F16' }, { 'blk.0.attn_q.weight': [64, 64] }) // 'float16'
+ * @example ggufDefaultDtype({ 'blk.0.attn_q.weight': 'Q4_K' }, { 'blk.0.attn_q.weight': [256, 256] }) // 'float32'
  */
 export function ggufDefaultDtype(types: Record<string, string>, shapes: Record<string, readonly number[]>): DType {
   const votes = new Map<DType, number>();
   for (const [name, t] of Object.entries(types)) {
     if ((shapes[name]?.length ?? 0) < 2) continue;
-    const dt: DType = t === 'F32' ? 'float32' : t === 'BF16' ? 'bfloat16' : t === 'F64' ? 'float32' : 'float16';
+    const dt: DType = t === 'F32' || t === 'F64' || NATIVE.has(t) ? 'float32' : t === 'BF16' ? 'bfloat16' : 'float16';
     votes.set(dt, (votes.get(dt) ?? 0) + 1);
   }
   let best: DType = 'float32',

@@ -42,6 +42,18 @@ export interface GgufFile {
   alignment: number;
 }
 
+export interface LoadGgufOptions {
+  /**
+   * How quantized tensors load: 'float32' (default) dequantizes them; 'blocks' keeps the types
+   * kn.ggufMatmul runs natively (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K) as their raw blocks, uint8
+   * [..., rowBytes] zero-copy views of the mapped file (`types` names each tensor's ggml type).
+   */
+  quantized?: 'float32' | 'blocks';
+}
+
+/** ggml block types loadable as raw blocks (those with native kernels). */
+const BLOCK_TYPES = new Set<string>(['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K']);
+
 export interface SaveGgufOptions {
   /**
    * ggml type per tensor name (or a function of name and array); the default stores each dtype as
@@ -270,16 +282,23 @@ function dequantTensor(src: FileSource, pos: number, t: TensorInfo): NDArray {
  * kn.saveGguf('/tmp/kiln-doc.gguf', { tensors: { w: kn.ones([2, 2]) }, metadata: { 'general.name': 'demo' } });
  * withFile('/tmp/kiln-doc.gguf', 'load', 'gguf', readGguf).metadata // { 'general.name': 'demo' }
  */
-export function readGguf(src: FileSource): GgufFile {
+export function readGguf(src: FileSource, opts: LoadGgufOptions = {}): GgufFile {
   const h = parseGguf(src);
   const tensors: Record<string, NDArray> = {};
   const types: Record<string, GgmlTypeName> = {};
-  const mapped = h.infos.some((t) => t.type.dtype && t.nbytes > 0) ? mapFile(src) : null;
+  const blocks = opts.quantized === 'blocks';
+  const asBlocks = (t: TensorInfo) => blocks && BLOCK_TYPES.has(t.type.name) && t.shape.length >= 1;
+  const mapped = h.infos.some((t) => (t.type.dtype || asBlocks(t)) && t.nbytes > 0) ? mapFile(src) : null;
   try {
     for (const t of h.infos) {
       const pos = h.dataStart + t.offset;
       let a: NDArray;
-      if (t.type.dtype) {
+      if (asBlocks(t)) {
+        // the blocks as the file stores them: uint8 [..., rowBytes], a zero-copy view of the mapping
+        const rowBytes = (t.shape[t.shape.length - 1] / t.type.blockSize) * t.type.typeSize;
+        const shape = [...t.shape.slice(0, -1), rowBytes];
+        a = mapped ? viewArray(mapped, pos, shape, 'uint8') : arrayFromFile(src, pos, shape, 'uint8');
+      } else if (t.type.dtype) {
         const isz = t.type.typeSize;
         a = mapped && pos % isz === 0 ? viewArray(mapped, pos / isz, t.shape, t.type.dtype) : arrayFromFile(src, pos, t.shape, t.type.dtype);
       } else a = dequantTensor(src, pos, t);
@@ -305,8 +324,10 @@ export function readGguf(src: FileSource): GgufFile {
  * metadata['general.architecture'] // 'llama'
  * [tensors.w.shape, types.w] // [[2, 3], 'F32']
  */
-export function loadGguf(path: string): GgufFile {
-  return withFile(path, 'load', 'gguf', readGguf);
+export function loadGguf(path: string, opts: LoadGgufOptions = {}): GgufFile {
+  if (opts.quantized !== undefined && opts.quantized !== 'float32' && opts.quantized !== 'blocks')
+    throw new TypeError(`[loadGguf] quantized must be 'float32' or 'blocks', got ${String(opts.quantized)}`);
+  return withFile(path, 'load', 'gguf', (f) => readGguf(f, opts));
 }
 
 // ---- writing ---------------------------------------------------------------------------------
@@ -443,8 +464,15 @@ function tensorType(name: string, a: NDArray, opts: SaveGgufOptions): GgmlType {
   if (!tn)
     throw new Error(`[saveGguf] tensor '${name}' has dtype ${a.dtype}, which GGUF has no type for; convert it (e.g. astype('int32') or astype('float32'))`);
   const t = GGML_BY_NAME.get(tn);
+  // uint8 blocks of a block type (as loadGguf(..., { quantized: 'blocks' }) returns them) are written as they are
+  if (t && !t.dtype && a.dtype === 'uint8' && BLOCK_TYPES.has(t.name)) {
+    const rb = a.ndim ? a.shape[a.ndim - 1] : 0;
+    if (a.ndim < 1 || rb === 0 || rb % t.typeSize !== 0)
+      throw new Error(`[saveGguf] tensor '${name}' of shape [${a.shape.join(', ')}]: uint8 ${t.name} rows must be whole ${t.typeSize}-byte blocks`);
+    return t;
+  }
   if (!t || !(t.dtype || t.quant))
-    throw new Error(`[saveGguf] tensor '${name}': kiln cannot write ggml type ${String(tn)} (supported: ${WRITABLE.join(', ')})`);
+    throw new Error(`[saveGguf] tensor '${name}': kiln cannot write ggml type ${String(tn)} (supported: ${WRITABLE.join(', ')}, and ${[...BLOCK_TYPES].join(', ')} given as uint8 blocks)`);
   const ne0 = a.ndim ? a.shape[a.ndim - 1] : 1;
   if (ne0 % t.blockSize !== 0)
     throw new Error(
@@ -497,7 +525,10 @@ export function saveGguf(
     if (nb >= MAX_NAME) throw new Error(`[${op}] tensor name '${name}' is ${nb} bytes; ggml allows at most ${MAX_NAME - 1}`);
     if (a.ndim > MAX_DIMS) throw new Error(`[${op}] tensor '${name}' has ${a.ndim} dimensions; GGUF allows at most ${MAX_DIMS}`);
     const type = tensorType(name, expectArray(a, op, `'${name}'`), opts);
-    return { name, a, type, nbytes: (a.size / type.blockSize) * type.typeSize, offset: 0 };
+    const raw = !type.dtype && a.dtype === 'uint8';
+    // raw blocks: GGUF's shape counts values, the array's last axis counts bytes
+    const shape = raw ? [...a.shape.slice(0, -1), (a.shape[a.ndim - 1] / type.typeSize) * type.blockSize] : a.shape;
+    return { name, a, type, raw, shape, nbytes: raw ? a.size : (a.size / type.blockSize) * type.typeSize, offset: 0 };
   });
   let off = 0;
   for (const p of plan) {
@@ -507,7 +538,7 @@ export function saveGguf(
   for (const p of plan) {
     head.str(p.name);
     head.u32(p.a.ndim);
-    for (const d of p.a.shape.slice().reverse()) head.u64(d);
+    for (const d of p.shape.slice().reverse()) head.u64(d);
     head.u32(p.type.id);
     head.u64(p.offset);
   }
@@ -518,7 +549,8 @@ export function saveGguf(
     const dataStart = f.pos;
     for (const p of plan) {
       if (f.pos - dataStart !== p.offset) throw new Error(`[${op}] internal error: tensor '${p.name}' offset mismatch`);
-      if (p.type.dtype) {
+      if (p.raw) streamBytes(p.a, (b) => f.write(b));
+      else if (p.type.dtype) {
         const src = p.a.dtype === p.type.dtype ? p.a : astype(p.a, p.type.dtype);
         try {
           streamBytes(src, (b) => f.write(b));
