@@ -4,7 +4,10 @@
 // file's blocks and the products run on them (kn.ggufMatmul).
 import type { NDArray } from '../core/array.js';
 import type { DType } from '../core/dtype.js';
-import { Embedding, GGUFEmbedding, GGUFLinear, Linear, type Module } from '../nn/index.js';
+import type { Module } from '../nn/module.js';
+import { Embedding } from '../nn/layers/embedding.js';
+import { Linear } from '../nn/layers/linear.js';
+import { GGUFEmbedding, GGUFLinear } from '../nn/layers/gguf.js';
 import type { GgmlTypeName } from '../ops/io/index.js';
 import { ggufDequantize, GGUF_NATIVE_TYPES } from '../ops/gguf_quantized.js';
 import { astype } from '../ops/elementwise.js';
