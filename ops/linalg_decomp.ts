@@ -58,7 +58,7 @@ function uplo(opts: EighOptions, op: string): number {
  * @example
  * const [w, v] = kn.linalg.eigh(kn.array([[2, 1], [1, 2]]));
  * w // [1, 3]
- * v // [[-0.7071, 0.7071], [0.7071, 0.7071]]
+ * v // [[0.7071, 0.7071], [-0.7071, 0.7071]]
  */
 export function eigh(a: NDArray, opts: EighOptions = {}): [NDArray, NDArray] {
   const x = floatMatrix(a, 'eigh', true);

@@ -25,6 +25,8 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"qr", 1, 2, 0, 0, check_qr, run_qr},
       {"det", 1, 1, 0, 0, check_det, run_det},
       {"slogdet", 1, 2, 0, 0, check_slogdet, run_slogdet},
+      {"eigh", 1, 2, 1, 1, check_eigh, run_eigh},
+      {"svd", 1, 3, 1, 1, check_svd, run_svd},
       {"sort", 1, 1, 2, 2, check_sort, run_sort},
       {"topk_indexed", 1, 2, 1, 1, check_topk_indexed, run_topk_indexed},
       {"searchsorted", 2, 1, 1, 1, check_searchsorted, run_searchsorted},

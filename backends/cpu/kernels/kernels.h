@@ -47,6 +47,11 @@ void check_det(const Command&);
 void run_det(const Command&);
 void check_slogdet(const Command&);
 void run_slogdet(const Command&);
+// linalg_eig.cc: Jacobi eigh and svd
+void check_eigh(const Command&);
+void run_eigh(const Command&);
+void check_svd(const Command&);
+void run_svd(const Command&);
 
 // matmul.cc
 void check_matmul(const Command&);
