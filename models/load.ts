@@ -15,6 +15,8 @@ import { seed as randomSeed } from '../ops/random.js';
 import type { Module } from '../nn/index.js';
 import { readConfig, validateConfig, type ModelConfig } from './config.js';
 import { ggufConfig, ggufDefaultDtype, ggufWeights } from './gguf_load.js';
+import { useGgufLayers } from './gguf_layers.js';
+import { ggufNativeAvailable } from '../ops/gguf_quantized.js';
 import { isModelId, resolveHfModel } from './hf_cache.js';
 import { createModel } from './registry.js';
 import { Tokenizer } from './tokenizer.js';
@@ -256,13 +258,14 @@ function ggufInFolder(dir: string): string | null {
 }
 
 function loadGgufModel(file: string, opts: LoadOptions): LoadedModel & { metadata: Record<string, unknown> } {
-  const g = loadGguf(file);
+  const g = loadGguf(file, { quantized: ggufNativeAvailable() ? 'blocks' : 'float32' });
   try {
     const config = ggufConfig(g, file);
     const weights = ggufWeights(g, config, file);
     const model = createModel(config);
     const shapes = Object.fromEntries(Object.entries(g.tensors).map(([k, v]) => [k, v.shape]));
     const dtype = opts.dtype ?? ggufDefaultDtype(g.types, shapes);
+    useGgufLayers(model, weights, g.types, dtype); // quantized weights stay in their blocks
     applyWeights(model, weights, { where: file, dtype, progress: opts.progress });
     config.torch_dtype = dtype;
     return { model, config, metadata: g.metadata };

@@ -6,6 +6,8 @@ export type { GeluApprox } from './layers/activations.js';
 export { Identity, Linear, Bilinear } from './layers/linear.js';
 export type { LinearOptions } from './layers/linear.js';
 export { Embedding } from './layers/embedding.js';
+export { GGUFLinear, GGUFEmbedding } from './layers/gguf.js';
+export type { GGUFLayerOptions } from './layers/gguf.js';
 export { RMSNorm, LayerNorm, GroupNorm, InstanceNorm, BatchNorm } from './layers/normalization.js';
 export type { LayerNormOptions, GroupNormOptions, BatchNormOptions } from './layers/normalization.js';
 export { Dropout, Dropout2d, Dropout3d } from './layers/dropout.js';

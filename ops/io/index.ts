@@ -13,7 +13,7 @@ export type { SavezOptions } from './npz.js';
 export { saveSafetensors, loadSafetensors } from './safetensors.js';
 export type { SafetensorsFile } from './safetensors.js';
 export { saveGguf, loadGguf } from './gguf.js';
-export type { GgufFile, GgufValue, GgmlTypeName, SaveGgufOptions } from './gguf.js';
+export type { GgufFile, GgufValue, GgmlTypeName, SaveGgufOptions, LoadGgufOptions } from './gguf.js';
 
 type Format = 'npy' | 'npz' | 'safetensors' | 'safetensors-index' | 'gguf';
 
