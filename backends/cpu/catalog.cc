@@ -37,6 +37,8 @@ const std::vector<KernelDef>& kernel_catalog() {
       {"attention", -1, 1, 2, 2, check_attention, run_attention},
       {"attention_lse", -1, 2, 2, 2, check_attention_lse, run_attention_lse},
       {"fused", -1, 0, 1, 1, check_fused, run_fused},
+      {"gguf_matmul", 2, 1, 2, 2, check_gguf_matmul, run_gguf_matmul},
+      {"gguf_dequant", 1, 1, 2, 2, check_gguf_dequant, run_gguf_dequant},
       {"fft", 1, 1, 4, 4, check_fft, run_fft},
   };
   return cat;

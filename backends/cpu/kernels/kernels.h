@@ -85,4 +85,10 @@ void run_attention_lse(const Command&);
 void check_fft(const Command&);
 void run_fft(const Command&);
 
+// quantized_gguf.cc: ggml block types (Q4_0..Q6_K) used in their blocks: matmul and dequantization
+void check_gguf_matmul(const Command&);
+void run_gguf_matmul(const Command&);
+void check_gguf_dequant(const Command&);
+void run_gguf_dequant(const Command&);
+
 }  // namespace kiln
