@@ -1,6 +1,6 @@
 // The token loop under streamGenerate: chunked prefill, then a pipelined decode where step n+1's
-// graph is built while step n runs and queued with evalAsync as soon as step n's token is read,
-// so JS graph building and the consumer's work overlap the native runs. Every step runs inside kn.tidy and evaluates
+// graph is built and queued with evalAsync while step n runs, before step n's token is read,
+// so JS graph building, lowering and the consumer's work overlap the native runs. Every step runs inside kn.tidy and evaluates
 // its token, log-probabilities, the cache state and the token history together, so nothing
 // outside the cache grows with the number of tokens.
 import type { NDArray } from '../core/array.js';
@@ -117,9 +117,9 @@ export async function* batchSteps(
     p.targets = [];
   };
 
-  // Pipelining: step n+1's graph is built while step n runs natively. It is queued right after
-  // step n's tokens are read (a native read waits for every run queued before it, so queueing
-  // first would make the read wait for step n+1 too); the consumer's work then overlaps step n+1.
+  // Pipelining: step n+1's graph is built and queued (evalAsync) while step n runs natively, before
+  // step n's tokens are read: a native read waits only for the run that writes what it reads, so
+  // the read returns as soon as step n is done while step n+1 already runs.
   let cur: Pending | null = build(() => ops.array(tail, 'int32'), false);
   launch(cur);
   let next: Pending | null = null;
@@ -127,9 +127,9 @@ export async function* batchSteps(
     for (let n = 1; cur; n++) {
       const c: Pending = cur;
       next = n < maxTokens ? build(() => ops.reshape(c.y, [B, 1]), true) : null;
+      if (next) launch(next);
       await c.done;
       const tokens = readTokens(c.y);
-      if (next) launch(next);
       yield { tokens, logprobs: c.logprobs };
       dispose(c.y, c.logprobs);
       cur = next;

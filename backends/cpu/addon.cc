@@ -1,4 +1,5 @@
 // The Node-API surface of the CPU backend (DESIGN.md §3): buffers, run/runAsync, info, memory.
+#include <optional>
 #include <napi.h>
 #include <cstdlib>
 #include <cstring>
@@ -102,8 +103,15 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     if (!(off >= 0 && n >= 0 && off == (double)(int64_t)off && n == (double)(int64_t)n) ||
         (int64_t)off + (int64_t)n > b->nbytes)
       fail("[read] ", n, " bytes at offset ", off, " are outside buffer ", b->id, " of ", b->nbytes, " bytes");
-    Sequencer::Turn turn;
-    Allocator::get().materialize(*b);
+    // A read waits for the run that writes this buffer, not for every run queued after it (decode
+    // queues step n+1 before reading step n's token). Safe because a later run never writes a
+    // buffer JS still holds (donation takes dead buffers only); an unwritten buffer takes a turn.
+    std::optional<Sequencer::Turn> turn;
+    if (uint64_t w = b->writer.load()) Sequencer::get().wait_done(w - 1);
+    if (!b->data) {
+      turn.emplace();
+      Allocator::get().materialize(*b);
+    }
     // malloc + external ArrayBuffer: a failed V8 allocation would be fatal, a failed malloc throws
     void* mem = std::malloc(n > 0 ? (size_t)n : 1);
     if (!mem) fail("[read] out of memory copying ", n, " bytes to JavaScript");
@@ -196,7 +204,10 @@ class RunWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env),
         cmds_(std::move(cmds)),
         deferred_(Napi::Promise::Deferred::New(env)),
-        ticket_(Sequencer::get().take()) {}
+        ticket_(Sequencer::get().take()) {
+    for (auto& c : cmds_)
+      for (size_t i = (size_t)c.n_inputs; i < c.ops.size(); i++) c.ops[i].buf->writer.store(ticket_ + 1);
+  }
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     Sequencer::get().wait(ticket_);

@@ -1,6 +1,7 @@
 // Buffers: ids handed to JS, memory from a size-bucketed caching allocator.
 #pragma once
 #include <cstdint>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -15,6 +16,9 @@ struct Buffer {
   int64_t capacity = 0;  // bucketed size actually held
   void* data = nullptr;  // null until materialized (first write or kernel output)
   bool mapped = false;   // data is a private file mapping (mapFile): released with munmap
+  // 1 + the Sequencer ticket of the latest queued asynchronous run writing this buffer (0: none),
+  // set on the JS thread when the run is queued: a read waits for that run only.
+  std::atomic<uint64_t> writer{0};
   ~Buffer();
 };
 using BufferPtr = std::shared_ptr<Buffer>;

@@ -21,6 +21,11 @@ class Sequencer {
     std::unique_lock<std::mutex> g(mu_);
     cv_.wait(g, [&] { return serving_ == t; });
   }
+  // Blocks until the run holding ticket t has finished (without taking a turn).
+  void wait_done(uint64_t t) {
+    std::unique_lock<std::mutex> g(mu_);
+    cv_.wait(g, [&] { return serving_ > t; });
+  }
   void done() {
     {
       std::lock_guard<std::mutex> g(mu_);
