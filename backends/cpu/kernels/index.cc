@@ -76,6 +76,19 @@ void run_gather(const Command& c) {
   const char* s = static_cast<const char*>(src.buf->data);
   char* o = static_cast<char*>(out.buf->data);
   int64_t M = out.shape[1], B = out.shape[2];
+  if (IB == 1 && B > 1 && src.strides[2] == 1 && out.strides[2] == 1) {
+    // take of whole rows (an embedding lookup, a paged KV gather): one memcpy per dense row
+    parallel_for(out.shape[0] * M, std::max<int64_t>(1, 16384 / B), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        int64_t a = r / M, m = r % M;
+        int64_t i = ix[(size_t)((IA == 1 ? 0 : a) * M + m)];
+        int64_t so = src.offset + a * src.strides[0] + i * src.strides[1];
+        int64_t oo = out.offset + a * out.strides[0] + m * out.strides[1];
+        std::memcpy(o + oo * isz, s + so * isz, (size_t)(B * isz));
+      }
+    });
+    return;
+  }
   parallel_for(out.shape[0] * M, std::max<int64_t>(1, 4096 / std::max<int64_t>(B, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       int64_t a = r / M, m = r % M;
