@@ -14,7 +14,7 @@ Options:
   --adapter-path DIR    the adapter (default adapters)
   --save-path DIR       where the fused model goes (default fused_model)
   --dequantize          write dense weights when the base is quantized
-  --export-gguf FILE    also write the fused model as a GGUF file (F16 weights)
+  --export-gguf FILE    also write the fused model as a GGUF file (weights in the model's float type)
   -h, --help            this help
 `;
 
@@ -50,6 +50,6 @@ export async function fuseCommand(argv: string[]): Promise<void> {
     delete outConfig.quantization;
     delete outConfig.quantization_config;
   }
-  const n = kn.models.lora.fuseAndSave(m, dir, savePath, outConfig, { ggufPath: str(v, 'export-gguf') });
+  const n = kn.models.lora.fuseAndSave(m, dir, savePath, outConfig, { ggufPath: str(v, 'export-gguf'), dequantize: v.dequantize === true });
   process.stderr.write(`Fused ${n} adapter layers into ${savePath}${v['export-gguf'] ? ` and ${String(v['export-gguf'])}` : ''}\n`);
 }

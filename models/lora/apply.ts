@@ -105,17 +105,18 @@ function splitKey(k: NDArray): [NDArray, NDArray] {
 }
 
 /**
- * Replaces every LoRA / DoRA layer by a plain Linear with the update merged in; returns how many.
+ * Replaces every LoRA / DoRA layer by a plain Linear with the update merged in (a quantized base
+ * is quantized again after the merge unless `dequantize`); returns how many.
  * @example
  * const m = kn.models.createModel({ model_type: 'llama', hidden_size: 32, num_hidden_layers: 2, intermediate_size: 64, num_attention_heads: 4, vocab_size: 50 });
  * kn.models.lora.applyLoRA(m, { numLayers: 1 });
  * kn.models.lora.fuseLoRA(m) // 7
  */
-export function fuseLoRA(model: Module): number {
+export function fuseLoRA(model: Module, opts: { dequantize?: boolean } = {}): number {
   let n = 0;
   for (const [path, m] of model.namedModules()) {
     if (path === '' || !(m instanceof LoRALinear)) continue;
-    setAt(model, path, m.fuse());
+    setAt(model, path, m.fuse(opts));
     n++;
   }
   model.unfreeze();

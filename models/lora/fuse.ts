@@ -14,6 +14,8 @@ import { fuseLoRA } from './apply.js';
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'generation_config.json', 'special_tokens_map.json'];
 
 export interface FuseOptions {
+  /** write dense layers where the base was quantized (default: quantize the merged weights again) */
+  dequantize?: boolean;
   /** also write a GGUF file (weights in `ggufType`, default: the model's float type) */
   ggufPath?: string;
   ggufType?: GgufExportOptions['type'];
@@ -28,7 +30,7 @@ export interface FuseOptions {
  * kn.models.lora.fuseAndSave(model, 'tests/fixtures/lora/model', '/tmp/kiln-doc-fused', readConfig('tests/fixtures/lora/model')) // 14
  */
 export function fuseAndSave(model: Module, srcDir: string, outDir: string, config: ModelConfig, opts: FuseOptions = {}): number {
-  const n = fuseLoRA(model);
+  const n = fuseLoRA(model, { dequantize: opts.dequantize ?? false });
   mkdirSync(outDir, { recursive: true });
   const weights: Record<string, NDArray> = Object.fromEntries(flatten<NDArray>(model.parameters()));
   saveSafetensors(join(outDir, 'model.safetensors'), weights, { format: 'pt' });

@@ -60,10 +60,23 @@ function checkOpts(o: LoRAOptions, op: string): Required<Omit<LoRAOptions, 'key'
   return { rank, scale, dropout: p };
 }
 
-/** The base layer's dense weight [out, in] (a quantized base is dequantized). */
+/** The base layer's dense weight [out, in] (a quantized base, nn.QuantizedLinear, is dequantized). */
 export function denseWeight(linear: Module): NDArray {
-  const l = linear as unknown as { weight: NDArray; dequantizedWeight?: () => NDArray };
-  return typeof l.dequantizedWeight === 'function' ? l.dequantizedWeight() : l.weight;
+  const l = linear as unknown as { weight: NDArray; toLinear?: () => { weight: NDArray } };
+  return isQuantized(linear) ? l.toLinear!().weight : l.weight;
+}
+
+/** Whether a base layer is quantized (nn.QuantizedLinear: packed weight, groupSize, bits, toLinear). */
+export function isQuantized(linear: Module): boolean {
+  const l = linear as unknown as { bits?: unknown; groupSize?: unknown; toLinear?: unknown };
+  return typeof l.bits === 'number' && typeof l.groupSize === 'number' && typeof l.toLinear === 'function';
+}
+
+/** A fused dense layer, quantized again like `base` when base was quantized (unless `dequantize`). */
+function requantizeLike(base: Module, fused: Linear, dequantize: boolean): Module {
+  if (dequantize || !isQuantized(base)) return fused;
+  const q = base as unknown as { bits: number; groupSize: number; constructor: { fromLinear(l: Linear, p: object): Module } };
+  return q.constructor.fromLinear(fused, { groupSize: q.groupSize, bits: q.bits });
 }
 
 function dims(linear: Module): [number, number] {
@@ -118,11 +131,14 @@ export class LoRALinear extends Module {
     return add(y, astype(this.lowRank(x), y.dtype));
   }
 
-  /** A plain Linear with the update merged into its weight (dense). */
-  fuse(): Linear {
+  /**
+   * The base layer with the update merged into its weight: a Linear, or for a quantized base the
+   * merged weight quantized again with its group size and bits (dense with `dequantize`).
+   */
+  fuse(opts: { dequantize?: boolean } = {}): Module {
     const w = denseWeight(this.linear);
-    const merged = astype(add(astype(w, 'float32'), this.delta()), w.dtype);
-    return plainLinear(merged, (this.linear as unknown as { bias?: NDArray }).bias);
+    const merged = astype(add(astype(w, 'float32'), this.delta()), isQuantized(this.linear) ? 'float32' : w.dtype);
+    return requantizeLike(this.linear, plainLinear(merged, (this.linear as unknown as { bias?: NDArray }).bias), opts.dequantize ?? false);
   }
 }
 
@@ -155,11 +171,12 @@ export class DoRALinear extends LoRALinear {
     return base.bias ? add(r, base.bias) : r;
   }
 
-  override fuse(): Linear {
+  override fuse(opts: { dequantize?: boolean } = {}): Module {
     const w = denseWeight(this.linear);
     const a = this.adapted();
     const merged = multiply(a, swapaxes(divide(this.m, rowNorm(a)).reshape([1, -1]), 0, 1));
-    return plainLinear(astype(merged, w.dtype), (this.linear as unknown as { bias?: NDArray }).bias);
+    const fused = plainLinear(astype(merged, isQuantized(this.linear) ? 'float32' : w.dtype), (this.linear as unknown as { bias?: NDArray }).bias);
+    return requantizeLike(this.linear, fused, opts.dequantize ?? false);
   }
 }
 

@@ -2,8 +2,8 @@
 // a short training run from a YAML config (files in mlx-lm's layout, reports, checkpoints), --test,
 // --export-peft, fusing (folder and GGUF) with the same greedy tokens as base + adapter, and
 // one-line usage errors.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,40 @@ describe('kiln lora --train', () => {
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/Resuming at iteration 3/);
     expect(readFileSync(join(tmp, 'resumed', 'adapters.safetensors')).equals(readFileSync(join(ad, 'adapters.safetensors')))).toBe(true);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('saves the adapter and a resumable checkpoint, then exits', { timeout: 240_000 }, async () => {
+    const out = join(tmp, 'interrupted');
+    const child = spawn(process.execPath, [
+      KILN,
+      'lora',
+      '-c',
+      join(tmp, 'config.yaml'),
+      '--train',
+      '--iters',
+      '100000',
+      '--steps-per-report',
+      '1',
+      '--adapter-path',
+      out,
+    ]);
+    let err = '';
+    await new Promise<void>((done) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/Iter 2: Train loss/.test(err) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('exit', () => done());
+    });
+    expect(err).toMatch(/Interrupted: saving the adapter/);
+    expect(err).toMatch(/Stopped after \d+ iterations/);
+    expect(child.exitCode).toBe(0);
+    const ckpt = readdirSync(out).filter((f) => /^\d{7}_adapters\.safetensors$/.test(f));
+    expect(ckpt.length).toBe(1);
+    expect(existsSync(join(out, ckpt[0].replace('adapters', 'optimizer')))).toBe(true);
+    expect(readFileSync(join(out, ckpt[0])).equals(readFileSync(join(out, 'adapters.safetensors')))).toBe(true);
   });
 });
 

@@ -45,12 +45,7 @@ describe('LoRALinear', () => {
     l.lora_b = kn.array([[1, 0, -1]]);
     // x = [1, 1]: base = [3.5, -1, 3]; x·A = 3; 2·3·B = [6, 0, -6]
     expect(l.call(kn.array([[1, 1]])).tolist()).toEqual([[9.5, -1, -3]]);
-    expect(
-      l
-        .fuse()
-        .call(kn.array([[1, 1]]))
-        .tolist(),
-    ).toEqual([[9.5, -1, -3]]);
+    expect((l.fuse() as kn.nn.Linear).call(kn.array([[1, 1]])).tolist()).toEqual([[9.5, -1, -3]]);
   });
   it('starts as the base layer (B = 0) and trains only A and B', () => {
     const b = base();
@@ -88,7 +83,7 @@ describe('DoRALinear', () => {
     const y = row(l.call(kn.array([[1, 0]])));
     const want = [2 / Math.sqrt(8) + 0.5, (2 * 1) / Math.sqrt(2), (3 * 3) / Math.sqrt(10) - 1];
     y.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
-    const f = row(l.fuse().call(kn.array([[1, 0]])));
+    const f = row((l.fuse() as kn.nn.Linear).call(kn.array([[1, 0]])));
     f.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
     expect(keys(l.trainableParameters())).toEqual(['lora_a', 'lora_b', 'm']);
   });
