@@ -21,6 +21,7 @@ Options:
   --system-prompt TEXT       a system message before the prompt (with a chat template)
   --ignore-chat-template     send the prompt as raw text
   --max-kv-size N            rotating KV cache of N tokens
+  --kv-bits N                store the KV cache quantized (8 or 4 bits, groups of 64)
   --draft-model PATH         a small model with the same vocabulary for speculative decoding
   --num-draft-tokens N       tokens the draft proposes per step (default 3)
   --adapter-path PATH        apply a LoRA adapter (kiln lora's folder or a PEFT folder)
@@ -41,6 +42,7 @@ const OPTIONS = {
   'system-prompt': { type: 'string' },
   'ignore-chat-template': { type: 'boolean' },
   'max-kv-size': { type: 'string' },
+  'kv-bits': { type: 'string' },
   'draft-model': { type: 'string' },
   'num-draft-tokens': { type: 'string' },
   'adapter-path': { type: 'string' },
@@ -58,6 +60,7 @@ export function samplingFlags(v: Record<string, unknown>) {
     minP: num(v, 'min-p'),
     seed: num(v, 'seed', { int: true }),
     maxKvSize: num(v, 'max-kv-size', { int: true, min: 1 }),
+    kvBits: num(v, 'kv-bits', { int: true, min: 2, max: 8 }),
   };
 }
 

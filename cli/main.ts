@@ -9,6 +9,7 @@ Commands:
   chat       chat with a model in the terminal
   info       describe a model (kiln info M)
   bench      prompt and generation speed (kiln bench --config llama-3.2-1b)
+  convert    quantize, dequantize or cast a model; write a folder or a .gguf (kiln convert --model M -q --out DIR)
   lora       fine-tune with LoRA / DoRA (kiln lora --model M --data D --train)
   fuse       merge an adapter into its model (kiln fuse --model M --adapter-path A)
   serve      an OpenAI-compatible server (kiln serve --model M --port 8080)
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   chat: async () => (await import('./chat.js')).chatCommand,
   info: async () => (await import('./info.js')).infoCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
+  convert: async () => (await import('./convert.js')).convertCommand,
   lora: async () => (await import('./lora.js')).loraCommand,
   fuse: async () => (await import('./fuse.js')).fuseCommand,
   serve: async () => (await import('./serve.js')).serveCommand,

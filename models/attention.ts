@@ -7,6 +7,7 @@ import { greater, greaterEqual, less, lessEqual, logicalAnd, logicalOr, subtract
 import { scaledDotProductAttention } from '../ops/fast/index.js';
 import { expandDims, reshape } from '../ops/views.js';
 import type { KVCacheLike } from './types.js';
+import { packedKV, quantizedAttention } from './quantized_cache.js';
 
 /** What attention takes as a mask: an array (bool: true = attend), the kernel's causal rule, or none. */
 export type MaskSpec = NDArray | 'causal' | null;
@@ -69,6 +70,10 @@ export function createAttentionMask(L: number, cache?: KVCacheLike, opts: { wind
  * keep their nKvHeads, never repeated).
  */
 export function attend(q: NDArray, k: NDArray, v: NDArray, scale: number, mask: MaskSpec): NDArray {
+  // keys/values from a QuantizedKVCache: attention on the packed cache
+  const pk = packedKV(k),
+    pv = packedKV(v);
+  if (pk && pv) return quantizedAttention(q, pk, pv, scale, mask);
   return scaledDotProductAttention(q, k, v, mask === null ? { scale } : { scale, mask });
 }
 

@@ -23,12 +23,13 @@ import { broadcastTo, reshape, slice } from '../ops/views.js';
 import { loadSafetensors, saveSafetensors } from '../ops/io/safetensors.js';
 import { causalMask, type MaskingCache, type MaskSpec } from './attention.js';
 import type { KVCacheLike, LanguageModel } from './types.js';
+import { QuantizedKVCache } from './quantized_cache.js';
 
 /** Positions are allocated in multiples of this. */
 export const CACHE_STEP = 256;
 
 /** Rows start..start+L-1 (axis 2) of buf [B, H, cap, D] replaced by upd [B, H, L, D]; in place when buf is dead. */
-function writeRows(buf: NDArray, upd: NDArray, start: number): NDArray {
+export function writeRows(buf: NDArray, upd: NDArray, start: number): NDArray {
   const [B, H, cap, D] = buf.shape,
     L = upd.shape[2];
   const base = reshape(buf, [B * H, cap, D]);
@@ -45,7 +46,7 @@ function writeRows(buf: NDArray, upd: NDArray, start: number): NDArray {
 }
 
 /** Rows 0..n-1 of axis 2: a view, always a handle of its own (disposing it never frees the cache). */
-function firstRows(x: NDArray, n: number): NDArray {
+export function firstRows(x: NDArray, n: number): NDArray {
   const v = slice(x, [{}, {}, { start: 0, stop: n }, {}]);
   return v === x ? new NDArray(x.node) : v;
 }
@@ -404,6 +405,10 @@ export interface MakeCacheOptions {
   /** tokens a rotating cache keeps from the start (default 4) */
   keep?: number;
   leftPadding?: readonly number[] | null;
+  /** store keys/values quantized at this many bits (a QuantizedKVCache per layer; models/quantized_cache.ts) */
+  kvBits?: number | null;
+  /** values per scale/bias of a quantized cache (default 64) */
+  kvGroupSize?: number | null;
 }
 
 /** A model that builds its own caches (sliding-window families). */
@@ -431,6 +436,10 @@ export function makeCache(model: LanguageModel, opts: MakeCacheOptions = {}): KV
 export function defaultCache(numLayers: number, opts: MakeCacheOptions = {}): KVCacheLike[] {
   const m = opts.maxKvSize;
   const keep = opts.keep ?? 4;
+  if (opts.kvBits) {
+    if (m) throw new Error('[makeCache] kvBits (a quantized cache) cannot be combined with maxKvSize (a rotating cache)');
+    return Array.from({ length: numLayers }, () => new QuantizedKVCache({ bits: opts.kvBits!, groupSize: opts.kvGroupSize ?? 64, leftPadding: opts.leftPadding }));
+  }
   return Array.from({ length: numLayers }, () =>
     m ? new RotatingKVCache(m, Math.min(keep, m - 1), { leftPadding: opts.leftPadding }) : new KVCache({ leftPadding: opts.leftPadding }),
   );

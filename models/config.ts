@@ -2,6 +2,7 @@
 // with errors that name the file. Family-specific fields are checked by the family itself.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { quantizationOf } from './quantized.js';
 
 export type ModelConfig = Record<string, unknown>;
 
@@ -46,10 +47,8 @@ export function validateConfig(config: unknown, where: string): ModelConfig {
   }
   if (c.rope_scaling !== undefined && c.rope_scaling !== null && (typeof c.rope_scaling !== 'object' || Array.isArray(c.rope_scaling)))
     throw bad('rope_scaling', 'an object or null');
-  if (c.quantization !== undefined || c.quantization_config !== undefined)
-    throw new Error(
-      `[models.load] ${where} describes a quantized checkpoint (quantization settings present); kiln loads float checkpoints (float32/float16/bfloat16) and GGUF files`,
-    );
+  // MLX's quantized layout loads (models/quantized.ts); other schemes are refused by name
+  quantizationOf(c, where);
   return c;
 }
 

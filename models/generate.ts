@@ -28,6 +28,10 @@ export interface GenerateOptions extends SamplerOptions, LogitsProcessorOptions 
   prefillStepSize?: number;
   /** a rotating KV cache of this many tokens (keeps the first 4): unbounded generation in bounded memory */
   maxKvSize?: number;
+  /** store the KV cache quantized at this many bits (8 or 4; groups of 64 along the head dim): attention runs on the packed cache */
+  kvBits?: number;
+  /** values per scale/bias of the quantized KV cache (default 64) */
+  kvGroupSize?: number;
   /** a small model with the same vocabulary that proposes tokens for the target to verify */
   draftModel?: LanguageModel;
   /** tokens the draft model proposes per verification (default 3) */
@@ -68,6 +72,8 @@ const OPTION_KEYS = new Set([
   'stop',
   'prefillStepSize',
   'maxKvSize',
+  'kvBits',
+  'kvGroupSize',
   'draftModel',
   'numDraftTokens',
   'sampler',
@@ -122,7 +128,10 @@ export function resolveOptions(model: LanguageModel, opts: GenerateOptions, op: 
     if (processors.length)
       throw new Error(`[${op}] logits processors (repetition/presence/frequency penalties, logitBias) are not supported with draftModel yet`);
   }
-  return { maxTokens, prefillStepSize, maxKvSize, numDraftTokens, stop, sampler, processors, draft };
+  const kvBits = check(op, 'kvBits', opts.kvBits, (v) => [2, 3, 4, 5, 6, 8].includes(v as number), 'one of 2, 3, 4, 5, 6, 8');
+  const kvGroupSize = check(op, 'kvGroupSize', opts.kvGroupSize, (v) => [32, 64, 128].includes(v as number), 'one of 32, 64, 128');
+  if (kvBits !== undefined && maxKvSize !== undefined) throw new Error(`[${op}] kvBits (a quantized cache) cannot be combined with maxKvSize (a rotating cache)`);
+  return { maxTokens, prefillStepSize, maxKvSize, kvBits, kvGroupSize, numDraftTokens, stop, sampler, processors, draft };
 }
 
 /** @internal the prompt as token ids, validated against the model's vocabulary. */
@@ -176,7 +185,7 @@ export async function* streamGenerate(
   const ids = promptIds(tokenizer, model, prompt, op);
   if (o.maxTokens === 0) return;
   // caches made here are freed at the end; a promptCache passed in stays the caller's
-  const cache = opts.promptCache ?? makeCache(model, { maxKvSize: o.maxKvSize });
+  const cache = opts.promptCache ?? makeCache(model, { maxKvSize: o.maxKvSize, kvBits: o.kvBits, kvGroupSize: o.kvGroupSize });
   const draftCache = o.draft ? (opts.draftPromptCache ?? makeCache(o.draft)) : null;
   const owned = [...(opts.promptCache ? [] : cache), ...(o.draft && !opts.draftPromptCache ? draftCache! : [])];
   try {

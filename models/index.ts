@@ -2,6 +2,10 @@
 // and chat templates, KV caches, sampling and generation (DESIGN.md §4).
 export { load, loadModel, modelFromConfig, resolveModelPath } from './load.js';
 export type { LoadOptions, LoadDtype, Loaded, LoadedModel } from './load.js';
+export { saveModel as save, TOKENIZER_FILES } from './save.js';
+export type { SaveOptions } from './save.js';
+export { quantizationOf, quantizeLanguageModel, dequantizeLanguageModel } from './quantized.js';
+export type { QuantizationSpec } from './quantized.js';
 export { readConfig } from './config.js';
 export type { ModelConfig } from './config.js';
 export { Tokenizer, cleanUpTokenization } from './tokenizer.js';
@@ -15,6 +19,8 @@ export type { GgufTokenizerFiles } from './gguf_tokenizer.js';
 export { useGgufLayers, dequantizeGgufLayers } from './gguf_layers.js';
 export { exportGguf, GGUF_EXPORT_TYPES } from './gguf_export.js';
 export type { GgufExportOptions, GgufExportType } from './gguf_export.js';
+export { QuantizedKVCache, quantizedAttention, packedKV } from './quantized_cache.js';
+export type { QuantizedCacheOptions, PackedKV } from './quantized_cache.js';
 export { KVCache, RotatingKVCache, makeCache, trimCache, canTrimCache, cacheState, savePromptCache, loadPromptCache } from './cache.js';
 export type { CacheOptions, MakeCacheOptions } from './cache.js';
 export { registerFamily, createModel, supportedModelTypes, getFamily } from './registry.js';

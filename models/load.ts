@@ -21,6 +21,7 @@ import { isModelId, resolveHfModel } from './hf_cache.js';
 import { createModel } from './registry.js';
 import { Tokenizer } from './tokenizer.js';
 import type { LanguageModel } from './types.js';
+import { prepareQuantized, quantizationOf } from './quantized.js';
 import { loadAdapters } from './lora/adapters.js';
 
 export type LoadDtype = 'float32' | 'float16' | 'bfloat16';
@@ -280,6 +281,8 @@ function loadFolderModel(dir: string, opts: LoadOptions): LoadedModel {
   const model = createModel(config);
   const { weights, fileOf } = readFolderWeights(dir);
   try {
+    const quant = quantizationOf(config, join(dir, 'config.json'));
+    if (quant) prepareQuantized(model, quant, weights, dir);
     applyWeights(model, weights, { where: dir, fileOf, dtype: opts.dtype, progress: opts.progress });
   } catch (e) {
     dispose([...weights.values()]);

@@ -6,6 +6,8 @@ export type { GeluApprox } from './layers/activations.js';
 export { Identity, Linear, Bilinear } from './layers/linear.js';
 export type { LinearOptions } from './layers/linear.js';
 export { Embedding } from './layers/embedding.js';
+export { QuantizedLinear, QuantizedEmbedding, quantizeModel as quantize } from './layers/quantized.js';
+export type { QuantParams, QuantizeModelOptions, ClassPredicate, QuantizedLayers } from './layers/quantized.js';
 export { GGUFLinear, GGUFEmbedding } from './layers/gguf.js';
 export type { GGUFLayerOptions } from './layers/gguf.js';
 export { RMSNorm, LayerNorm, GroupNorm, InstanceNorm, BatchNorm } from './layers/normalization.js';

@@ -10,6 +10,8 @@ export * from './index_expr.js';
 export * from './datadep.js';
 export { where } from './datadep.js'; // the one- and three-argument kn.where (not elementwise.ts's)
 export { matmul } from './matmul.js';
+export { quantize, dequantize, quantizedMatmul } from './quantized.js';
+export type { Quantized, QuantizeOptions, DequantizeOptions, QuantizedMatmulOptions } from './quantized.js';
 export { ggufMatmul, ggufDequantize, ggmlQuantize, ggmlDequantize, ggufNativeAvailable, GGUF_NATIVE_TYPES } from './gguf_quantized.js';
 export * from './contract.js';
 export * as linalg from './linalg.js';
