@@ -71,6 +71,8 @@ export interface NativeBackend {
   resetPeak(): void;
   clearCache(): void;
   setNumThreads(n: number): void;
+  /** the thread pool's fork/join overhead: `iters` jobs of one chunk per thread busy `workUs` each, `gapUs` idle before each (bench/pool.mjs) */
+  measureForkJoin(iters: number, gapUs: number, workUs: number): { threads: number; meanUs: number; medianUs: number; bestUs: number };
 }
 
 const require = createRequire(import.meta.url);

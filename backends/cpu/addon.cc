@@ -372,6 +372,26 @@ Napi::Value ClearCache(const Napi::CallbackInfo& info) {
   Allocator::get().clear_cache();
   return info.Env().Undefined();
 }
+// The pool's fork/join overhead in microseconds (bench/pool.mjs): thread_pool.h measure_fork_join.
+Napi::Value MeasureForkJoin(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const char* fn = "measureForkJoin";
+    const double iters = number_arg(info, 0, fn, "iterations"), gap = number_arg(info, 1, fn, "gap (us)"),
+                 work = number_arg(info, 2, fn, "work (us)");
+    if (!(iters >= 1 && iters <= 1e6 && iters == std::floor(iters)))
+      fail("[measureForkJoin] iterations must be an integer in [1, 1e6], got ", iters);
+    if (!(gap >= 0 && gap <= 1e6 && work >= 0 && work <= 1e6))
+      fail("[measureForkJoin] gap and work must be in [0, 1e6] microseconds, got ", gap, " and ", work);
+    const ForkJoinTiming t = measure_fork_join((int)iters, (int64_t)gap, (int64_t)work);
+    auto o = Napi::Object::New(info.Env());
+    o.Set("threads", (double)t.threads);
+    o.Set("meanUs", t.mean_us);
+    o.Set("medianUs", t.median_us);
+    o.Set("bestUs", t.best_us);
+    return o;
+  });
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     double n = number_arg(info, 0, "setNumThreads", "thread count");
@@ -403,6 +423,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resetPeak", Napi::Function::New(env, ResetPeak));
   exports.Set("clearCache", Napi::Function::New(env, ClearCache));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("measureForkJoin", Napi::Function::New(env, MeasureForkJoin));
   return exports;
 }
 

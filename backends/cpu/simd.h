@@ -17,10 +17,12 @@
 #include <immintrin.h>
 #define KILN_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define KILN_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define KILN_AVX512BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 #else
 #define KILN_SIMD 0
 #define KILN_AVX2
 #define KILN_AVX512
+#define KILN_AVX512BF16
 #endif
 
 namespace kiln {
@@ -135,6 +137,11 @@ inline Isa isa_level() {
 }
 inline bool use_avx2() { return isa_level() >= Isa::kAvx2; }
 inline bool use_avx512() { return isa_level() >= Isa::kAvx512; }
+// AVX-512 BF16 (vdpbf16ps) is a feature of the avx512 level, not a level of its own.
+inline bool use_avx512bf16() {
+  static const bool on = use_avx512() && isa_state().cpu.avx512bf16;
+  return on;
+}
 
 // exp(x) = 2^n e^r with n = round(x log2 e) and r = x - n ln2 (ln2 split in a high part exact in
 // float and a low correction); e^r - 1 - r ~ r^2 (((((c0 r + c1) r + c2) r + c3) r + c4) r + c5)

@@ -1,18 +1,46 @@
 #include "thread_pool.h"
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define KILN_PAUSE() _mm_pause()
+#else
+#define KILN_PAUSE() std::this_thread::yield()
+#endif
 
 namespace kiln {
 namespace {
 
 thread_local bool in_pool_task = false;
 
+using Clock = std::chrono::steady_clock;
+
+// How long an idle worker spins for the next job before it sleeps on the condition variable:
+// one decode step runs hundreds of small kernels back to back, and a sleeping worker costs a
+// futex wake-up (tens of microseconds, more on a loaded machine) per kernel. KILN_SPIN_US=0 turns
+// spinning off (shared machines).
+int64_t spin_us() {
+  static const int64_t us = [] {
+    if (const char* e = std::getenv("KILN_SPIN_US")) {
+      char* end = nullptr;
+      long v = std::strtol(e, &end, 10);
+      if (end != e && v >= 0) return (int64_t)std::min<long>(v, 1000000);
+    }
+    return (int64_t)200;
+  }();
+  return us;
+}
+
+// Workers spin, then sleep; the caller takes part in every job and waits for it by spinning
+// (then yielding). Job state is atomic: a job is published by bumping `generation_`, chunks are
+// claimed with one fetch_add each and counted done with another (no lock per chunk).
 class Pool {
  public:
   explicit Pool(int n) : size_(n) {
@@ -22,62 +50,87 @@ class Pool {
 
   void run(int64_t chunks, const std::function<void(int64_t)>& task) {
     std::lock_guard<std::mutex> one_job(job_mu_);
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      task_.store(&task);
-      total_.store(chunks);
-      done_ = 0;
-      next_.store(0);  // last: a worker that sees it also sees the task and total
-      error_ = nullptr;
-      generation_++;
+    const uint64_t gen = generation_.load() + 1;
+    error_ = nullptr;
+    task_.store(&task);
+    total_.store(chunks);
+    done_.store(0);
+    claim_.store(gen << kIndexBits);  // before the generation: a worker that sees it sees the job
+    generation_.store(gen);
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> g(mu_);  // a worker between its check and its wait holds mu_
+      cv_.notify_all();
     }
-    cv_.notify_all();
-    work();
-    std::unique_lock<std::mutex> g(mu_);
-    done_cv_.wait(g, [&] { return done_ == total_; });
+    work(gen);
+    for (int spins = 0; done_.load(std::memory_order_acquire) != chunks; spins++) {
+      if (spins < 4096) KILN_PAUSE();
+      else std::this_thread::yield();  // a worker was descheduled: give it the core
+    }
     task_.store(nullptr);
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
-  void work() {
+  // The claim word holds the job's generation above its next chunk index, so a worker still
+  // finishing an old job can never take (and lose) a chunk of the next one.
+  static constexpr int kIndexBits = 24;
+  static constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1;
+
+  void work(uint64_t gen) {
     in_pool_task = true;
+    const int64_t total = total_.load();  // this job's, or a later one's (then the claim below fails)
+    const std::function<void(int64_t)>* task = task_.load();
+    uint64_t c = claim_.load();
     for (;;) {
-      int64_t i = next_.fetch_add(1);
-      if (i >= total_) break;
+      if ((c >> kIndexBits) != (gen & (~uint64_t(0) >> kIndexBits))) break;
+      const int64_t i = (int64_t)(c & kIndexMask);
+      if (i >= total) break;
+      if (!claim_.compare_exchange_weak(c, c + 1)) continue;
       try {
-        (*task_.load())(i);
+        (*task)(i);
       } catch (...) {
         std::lock_guard<std::mutex> g(mu_);
         if (!error_) error_ = std::current_exception();
       }
-      std::lock_guard<std::mutex> g(mu_);
-      if (++done_ == total_) done_cv_.notify_all();
+      done_.fetch_add(1, std::memory_order_release);
+      c = claim_.load();
     }
     in_pool_task = false;
   }
   void loop() {
     uint64_t seen = 0;
     for (;;) {
-      {
-        std::unique_lock<std::mutex> g(mu_);
-        cv_.wait(g, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (!task_.load()) continue;
+      if (generation_.load() == seen) {
+        const int64_t us = spin_us();
+        if (us > 0) {
+          const auto until = Clock::now() + std::chrono::microseconds(us);
+          for (int n = 0; generation_.load(std::memory_order_relaxed) == seen; n++) {
+            KILN_PAUSE();
+            if ((n & 255) == 255 && Clock::now() > until) break;
+          }
+        }
       }
-      work();
+      if (generation_.load() == seen) {
+        std::unique_lock<std::mutex> g(mu_);
+        sleepers_.fetch_add(1);
+        cv_.wait(g, [&] { return generation_.load() != seen; });
+        sleepers_.fetch_sub(1);
+      }
+      seen = generation_.load();
+      work(seen);
     }
   }
 
   int size_;
   std::vector<std::thread> workers_;
   std::mutex job_mu_, mu_;
-  std::condition_variable cv_, done_cv_;
+  std::condition_variable cv_;
   std::atomic<const std::function<void(int64_t)>*> task_{nullptr};
-  std::atomic<int64_t> next_{1 << 30};
+  std::atomic<uint64_t> claim_{0};
   std::atomic<int64_t> total_{0};
-  int64_t done_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int64_t> done_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> sleepers_{0};
   std::exception_ptr error_;
 };
 
@@ -128,6 +181,36 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     int64_t b = c * per, e = std::min(n, b + per);
     if (b < e) fn(b, e);
   });
+}
+
+ForkJoinTiming measure_fork_join(int iters, int64_t gap_us, int64_t work_us) {
+  ForkJoinTiming t;
+  t.threads = num_threads();
+  if (iters < 1) iters = 1;
+  auto spin_for = [](int64_t us) {
+    const auto until = Clock::now() + std::chrono::microseconds(us);
+    while (Clock::now() < until) {}
+  };
+  // one chunk per thread, each busy for work_us: the job's ideal time is work_us
+  auto body = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) spin_for(work_us);
+  };
+  const int64_t n = (int64_t)t.threads;
+  parallel_for(n, 1, body);  // starts the pool's threads
+  std::vector<double> over((size_t)iters);
+  for (int i = 0; i < iters; i++) {
+    spin_for(gap_us);  // idle time between jobs, as between the kernels of a decode step
+    const auto s = Clock::now();
+    parallel_for(n, 1, body);
+    over[(size_t)i] = std::chrono::duration<double, std::micro>(Clock::now() - s).count() - (double)work_us;
+  }
+  double total = 0;
+  for (double v : over) total += v;
+  std::sort(over.begin(), over.end());
+  t.mean_us = total / iters;
+  t.median_us = over[over.size() / 2];
+  t.best_us = over[0];
+  return t;
 }
 
 }  // namespace kiln

@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 #include "kernels.h"
+#include "gemm_pack.h"
 #include "gemv_half.h"
 #include "../scratch.h"
 #include "../thread_pool.h"
@@ -223,110 +224,123 @@ template <typename F, Isa L> Ukr<F> pick_ukr() {
 
 template <typename F, typename S> inline F cvt(S x) { return (F)to_compute(x); }
 
-// Packs an mc x kc block of A (element (i, k) at a[i*rs + k*cs]) into MR-row panels, k-major,
-// zero-padding the last panel.
-template <typename F, int MR, typename S>
-void pack_a(const S* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, F* out) {
-  for (int64_t i0 = 0; i0 < mc; i0 += MR, out += MR * kc) {
-    const int64_t mr = std::min<int64_t>(MR, mc - i0);
-    const S* p = a + i0 * rs;
-    if (mr == MR && rs == 1) {
-      for (int64_t k = 0; k < kc; k++)
-        for (int i = 0; i < MR; i++) out[k * MR + i] = cvt<F>(p[k * cs + i]);
-    } else if (mr == MR && cs == 1) {
-      for (int i = 0; i < MR; i++)
-        for (int64_t k = 0; k < kc; k++) out[k * MR + i] = cvt<F>(p[i * rs + k]);
-    } else {
-      for (int64_t k = 0; k < kc; k++) {
-        for (int64_t i = 0; i < mr; i++) out[k * MR + i] = cvt<F>(p[k * cs + i * rs]);
-        for (int64_t i = mr; i < MR; i++) out[k * MR + i] = F(0);
-      }
-    }
-  }
-}
-
 #if KILN_SIMD
-// One full 16-column panel of float B whose columns are contiguous (B^T views): 8x8 transposes.
-// Output rows are ldo floats apart (the panel width NR: 16, or 32 packed as two halves).
-KILN_AVX2 void pack_b16_cols_avx2(const float* p, int64_t cs, int64_t kc, float* o, int64_t ldo) {
-  int64_t k = 0;
-  for (; k + 8 <= kc; k += 8)
-    for (int jb = 0; jb < 16; jb += 8) {
-      const float* q = p + jb * cs + k;
-      __m256 r0 = _mm256_loadu_ps(q), r1 = _mm256_loadu_ps(q + cs), r2 = _mm256_loadu_ps(q + 2 * cs);
-      __m256 r3 = _mm256_loadu_ps(q + 3 * cs), r4 = _mm256_loadu_ps(q + 4 * cs), r5 = _mm256_loadu_ps(q + 5 * cs);
-      __m256 r6 = _mm256_loadu_ps(q + 6 * cs), r7 = _mm256_loadu_ps(q + 7 * cs);
-      __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-      __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-      __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-      __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-      __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-      __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-      __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-      __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-      float* d = o + k * ldo + jb;
-      _mm256_storeu_ps(d + 0 * ldo, _mm256_permute2f128_ps(u0, u4, 0x20));
-      _mm256_storeu_ps(d + 1 * ldo, _mm256_permute2f128_ps(u1, u5, 0x20));
-      _mm256_storeu_ps(d + 2 * ldo, _mm256_permute2f128_ps(u2, u6, 0x20));
-      _mm256_storeu_ps(d + 3 * ldo, _mm256_permute2f128_ps(u3, u7, 0x20));
-      _mm256_storeu_ps(d + 4 * ldo, _mm256_permute2f128_ps(u0, u4, 0x31));
-      _mm256_storeu_ps(d + 5 * ldo, _mm256_permute2f128_ps(u1, u5, 0x31));
-      _mm256_storeu_ps(d + 6 * ldo, _mm256_permute2f128_ps(u2, u6, 0x31));
-      _mm256_storeu_ps(d + 7 * ldo, _mm256_permute2f128_ps(u3, u7, 0x31));
+// bfloat16 x bfloat16 -> float with AVX-512 BF16: each step takes two k (one 32-bit pair per
+// element, gemm_pack.h) and `vdpbf16ps` adds both products to the float accumulator (products
+// of bfloat16 are exact in float; denormal inputs count as zero). Same MR x 32 tile as float.
+template <int MR>
+KILN_AVX512BF16 void ukr_bf16dot_avx512(int64_t kp, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc,
+                                        bool acc) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    _mm_prefetch((const char*)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char*)(c + i * ldc + 31), _MM_HINT_T0);
+  }
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kp; k++) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+      c0[i] = _mm512_dpbf16_ps(c0[i], ai, b0);
+      c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
     }
-  for (; k < kc; k++)
-    for (int j = 0; j < 16; j++) o[k * ldo + j] = p[k + j * cs];
+    a += MR;
+    b += 32;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    if (acc) {
+      c0[i] = _mm512_add_ps(c0[i], _mm512_loadu_ps(ci));
+      c1[i] = _mm512_add_ps(c1[i], _mm512_loadu_ps(ci + 16));
+    }
+    _mm512_storeu_ps(ci, c0[i]);
+    _mm512_storeu_ps(ci + 16, c1[i]);
+  }
 }
 #endif  // KILN_SIMD
 
-// Packs a kc x nc block of B (element (k, j) at b[k*rs + j*cs]) into NR-column panels.
-template <typename F, int NR, typename S>
-void pack_b(const S* b, int64_t rs, int64_t cs, int64_t kc, int64_t j_begin, int64_t j_end, F* out) {
-  for (int64_t j0 = j_begin; j0 < j_end; j0 += NR) {
-    const int64_t nr = std::min<int64_t>(NR, j_end - j0);
-    const S* p = b + j0 * cs;
-    F* o = out + (j0 / NR) * NR * kc;
-    if (nr == NR && cs == 1) {
-      for (int64_t k = 0; k < kc; k++)
-        for (int j = 0; j < NR; j++) o[k * NR + j] = cvt<F>(p[k * rs + j]);
-    } else if (nr == NR && rs == 1) {
-#if KILN_SIMD
-      if constexpr (std::is_same_v<S, float> && std::is_same_v<F, float> && NR % 16 == 0) {
-        if (has_avx2_fma()) {
-          for (int jb = 0; jb < NR; jb += 16) pack_b16_cols_avx2(p + jb * cs, cs, kc, o + jb, NR);
-          continue;
-        }
-      }
-#endif
-      for (int64_t k = 0; k < kc; k++)
-        for (int j = 0; j < NR; j++) o[k * NR + j] = cvt<F>(p[k + j * cs]);
-    } else {
-      for (int64_t k = 0; k < kc; k++) {
-        for (int64_t j = 0; j < nr; j++) o[k * NR + j] = cvt<F>(p[k * rs + j * cs]);
-        for (int64_t j = nr; j < NR; j++) o[k * NR + j] = F(0);
-      }
-    }
+// How one GEMM is packed and multiplied: P is the packed element, KU the k values per packed
+// element (2 for bfloat16 pairs), and the blocking. Plain: operands widened to F (float or
+// double), the level's float micro-kernel.
+template <typename F, typename S, Isa L> struct Plain {
+  using P = F;
+  using Bk = Blocking<F, L>;
+  static constexpr int KU = 1;
+  static Ukr<F> ukr() { return pick_ukr<F, L>(); }
+  // Panels of rows r with element (r, k) at p[r * rstr + k * kstr].
+  template <int R> static void panel(const S* p, int64_t rstr, int64_t kstr, int64_t nr, int64_t kc, P* out) {
+    gemm_pack::panel<R>(p, rstr, kstr, nr, kc, out, has_avx2_fma());
   }
+};
+
+struct Bf16Dot {
+  using P = uint32_t;
+  struct Bk {
+    static constexpr int MR = 14, NR = 32;
+    static constexpr int64_t MC = 168, KC = 512, NC = 3072;  // KC in k: 256 pairs, a 32 KiB B panel as float's
+  };
+  static constexpr int KU = 2;
+  using Kernel = void (*)(int64_t, const uint32_t*, const uint32_t*, float*, int64_t, bool);
+  static Kernel ukr() {
+#if KILN_SIMD
+    return ukr_bf16dot_avx512<Bk::MR>;
+#else
+    return nullptr;
+#endif
+  }
+  template <int R> static void panel(const bf16_t* p, int64_t rstr, int64_t kstr, int64_t nr, int64_t kc, P* out) {
+    gemm_pack::panel_pairs<R>(p, rstr, kstr, nr, kc, out, true);
+  }
+};
+
+// Packs an mc x kc block of A (element (i, k) at a[i*rs + k*cs]) into MR-row panels, zero-padding
+// the last panel.
+template <typename Sc, typename S>
+void pack_a(const S* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, typename Sc::P* out) {
+  constexpr int MR = Sc::Bk::MR;
+  const int64_t kcu = ceil_div(kc, Sc::KU);
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, out += MR * kcu)
+    Sc::template panel<MR>(a + i0 * rs, rs, cs, std::min<int64_t>(MR, mc - i0), kc, out);
 }
 
-// C (row stride ldc, unit column stride) = A @ B with level L's blocking. `par` allows
-// splitting over the pool.
-template <typename F, typename S, Isa L>
-void gemm_level(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs, const S* B, int64_t brs,
-                int64_t bcs, F* C, int64_t ldc, bool par) {
-  using Bk = Blocking<F, L>;
-  constexpr int MR = Bk::MR, NR = Bk::NR;
-  const Ukr<F> ukr = pick_ukr<F, L>();
+// Packs columns [j_begin, j_end) of a kc x nc block of B (element (k, j) at b[k*rs + j*cs]) into
+// NR-column panels.
+template <typename Sc, typename S>
+void pack_b(const S* b, int64_t rs, int64_t cs, int64_t kc, int64_t j_begin, int64_t j_end, typename Sc::P* out) {
+  constexpr int NR = Sc::Bk::NR;
+  const int64_t kcu = ceil_div(kc, Sc::KU);
+  for (int64_t j0 = j_begin; j0 < j_end; j0 += NR)
+    Sc::template panel<NR>(b + j0 * cs, cs, rs, std::min<int64_t>(NR, j_end - j0), kc, out + (j0 / NR) * NR * kcu);
+}
+
+// C (row stride ldc, unit column stride) = A @ B with scheme Sc's packing, kernel and blocking.
+// `par` allows splitting over the pool.
+template <typename F, typename S, typename Sc>
+void gemm_scheme(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs, const S* B, int64_t brs,
+                 int64_t bcs, F* C, int64_t ldc, bool par) {
+  using Bk = typename Sc::Bk;
+  using P = typename Sc::P;
+  constexpr int MR = Bk::MR, NR = Bk::NR, KU = Sc::KU;
+  const auto ukr = Sc::ukr();
   const int nt = par ? num_threads() : 1;
-  const int64_t kb = ceil_div(K, Bk::KC), kc_max = ceil_div(K, kb);
-  // M blocks: a multiple of the thread count when M is large enough, so threads share evenly.
+  const int64_t kb = ceil_div(K, Bk::KC), kc_max = round_up(ceil_div(K, kb), KU);
+  const int64_t kcu_max = kc_max / KU;
+  // M blocks: a multiple of the thread count when M is large enough, so threads share evenly,
+  // each of whole MR-row panels, the panels dealt out evenly (block sizes differ by one panel at
+  // most: no short last block left to one thread).
+  const int64_t panels = ceil_div(M, MR);
   int64_t mb = ceil_div(M, Bk::MC);
   if (nt > 1 && M >= nt * 4 * MR) mb = round_up(mb, nt);
-  const int64_t mc_max = round_up(ceil_div(M, mb), MR);
-  mb = ceil_div(M, mc_max);
+  mb = std::min(mb, panels);
+  const int64_t mc_max = ceil_div(panels, mb) * MR;
   const int64_t nc_max = std::min<int64_t>(Bk::NC, round_up(N, NR));
   static thread_local Scratch bscratch;
-  F* Bp = bscratch.get<F>(kc_max * round_up(nc_max, NR));
+  P* Bp = bscratch.get<P>(kcu_max * round_up(nc_max, NR));
 
   for (int64_t jc = 0; jc < N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, N - jc);
@@ -337,38 +351,36 @@ void gemm_level(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_
     const int64_t pan_per = ceil_div(npan, nsplit);
     nsplit = ceil_div(npan, pan_per);
     for (int64_t pc = 0; pc < K; pc += kc_max) {
-      const int64_t kc = std::min(kc_max, K - pc);
+      const int64_t kc = std::min(kc_max, K - pc), kcu = ceil_div(kc, KU);
       const bool acc = pc > 0;
       const S* bsrc = B + pc * brs + jc * bcs;
-      auto pack = [&](int64_t p0, int64_t p1) {
-        pack_b<F, NR>(bsrc, brs, bcs, kc, p0 * NR, std::min(nc, p1 * NR), Bp);
-      };
+      auto pack = [&](int64_t p0, int64_t p1) { pack_b<Sc>(bsrc, brs, bcs, kc, p0 * NR, std::min(nc, p1 * NR), Bp); };
       if (nt > 1) parallel_for(npan, std::max<int64_t>(1, 8192 / kc), pack);
       else pack(0, npan);
       auto compute = [&](int64_t t0, int64_t t1) {
         static thread_local Scratch ascratch;
-        F* Ap = ascratch.get<F>(mc_max * kc);
+        P* Ap = ascratch.get<P>(mc_max * kcu);
         int64_t packed = -1;
         for (int64_t t = t0; t < t1; t++) {
           const int64_t ib = t / nsplit, js = t % nsplit;
-          const int64_t ic = ib * mc_max, mc = std::min(mc_max, M - ic);
+          const int64_t ic = ib * panels / mb * MR, mc = std::min((ib + 1) * panels / mb * MR, M) - ic;
           if (ib != packed) {
-            pack_a<F, MR>(A + ic * ars + pc * acs, ars, acs, mc, kc, Ap);
+            pack_a<Sc>(A + ic * ars + pc * acs, ars, acs, mc, kc, Ap);
             packed = ib;
           }
           const int64_t jr_begin = js * pan_per * NR, jr_end = std::min(nc, (js + 1) * pan_per * NR);
           for (int64_t jr = jr_begin; jr < jr_end; jr += NR) {
             const int64_t nr = std::min<int64_t>(NR, nc - jr);
-            const F* bp = Bp + (jr / NR) * NR * kc;
+            const P* bp = Bp + (jr / NR) * NR * kcu;
             for (int64_t ir = 0; ir < mc; ir += MR) {
               const int64_t mr = std::min<int64_t>(MR, mc - ir);
-              const F* ap = Ap + (ir / MR) * MR * kc;
+              const P* ap = Ap + (ir / MR) * MR * kcu;
               F* c = C + (ic + ir) * ldc + jc + jr;
               if (mr == MR && nr == NR) {
-                ukr(kc, ap, bp, c, ldc, acc);
+                ukr(kcu, ap, bp, c, ldc, acc);
               } else {
                 alignas(64) F edge[MR * NR];  // partial tile: compute in full, store the valid part
-                ukr(kc, ap, bp, edge, NR, false);
+                ukr(kcu, ap, bp, edge, NR, false);
                 for (int64_t i = 0; i < mr; i++)
                   for (int64_t j = 0; j < nr; j++) c[i * ldc + j] = (acc ? c[i * ldc + j] : F(0)) + edge[i * NR + j];
               }
@@ -390,10 +402,12 @@ void gemm(int64_t M, int64_t N, int64_t K, const S* A, int64_t ars, int64_t acs,
     for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, F(0));
     return;
   }
-  if (use_avx512()) gemm_level<F, S, Isa::kAvx512>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
-  else gemm_level<F, S, Isa::kAvx2>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
+  if constexpr (std::is_same_v<S, bf16_t>) {
+    if (use_avx512bf16()) return gemm_scheme<F, S, Bf16Dot>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
+  }
+  if (use_avx512()) gemm_scheme<F, S, Plain<F, S, Isa::kAvx512>>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
+  else gemm_scheme<F, S, Plain<F, S, Isa::kAvx2>>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
 }
-
 // ---- matrix-vector products (M == 1 or N == 1) for float32: no packing, B read once.
 
 float dot_generic(const float* x, const float* y, int64_t n) {
