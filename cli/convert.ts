@@ -20,7 +20,8 @@ Options:
   --q-group-size N       weights per scale/bias: 32, 64 or 128 (default 64)
   --dtype D              float32, float16 or bfloat16 for the float weights, scales and biases
   --dequantize           turn a quantized model back into float weights
-  --gguf-type T          storage type of a .gguf output (default F16)
+  --gguf-type T          storage type of a .gguf output: F32, F16 (default), BF16, Q8_0, Q4_0,
+                         Q4_K, Q6_K or Q4_K_M (llama.cpp's mix)
   --force                write into a non-empty output folder
   -h, --help             this help
 `;
@@ -143,13 +144,15 @@ async function convertToGguf(
   out: string,
   type: string | undefined,
 ): Promise<void> {
-  const { exportGguf } = await import('../models/gguf_export.js');
+  const { exportGguf, GGUF_EXPORT_TYPES } = await import('../models/gguf_export.js');
   const { dequantizeLanguageModel } = await import('../models/quantized.js');
+  const { dequantizeGgufLayers } = await import('../models/gguf_layers.js');
   dequantizeLanguageModel(model as import('../models/types.js').LanguageModel);
+  dequantizeGgufLayers(model as import('../models/types.js').LanguageModel); // a quantized .gguf source
   const weights = new Map(kn.tree.flatten((model as import('../nn/module.js').Module).parameters()) as [string, import('../core/array.js').NDArray][]);
   const t = (type ?? 'F16').toUpperCase();
-  const known = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
+  const known: readonly string[] = GGUF_EXPORT_TYPES;
   if (!known.includes(t)) throw new CliError(`--gguf-type must be one of ${known.join(', ')}, got ${type}`);
-  exportGguf(out, config, weights, { type: t as 'F16' });
+  exportGguf(out, config, weights, { type: t as import('../models/gguf_export.js').GgufExportType });
   process.stderr.write(`Wrote ${out} (${t})\n`);
 }
