@@ -53,6 +53,8 @@ export interface NativeBackend {
   free(id: number): void;
   write(id: number, byteOffset: number, data: ArrayBufferView): void;
   read(id: number, byteOffset: number, nbytes: number): ArrayBuffer;
+  /** copies into `dst` (the reverse of write): no external ArrayBuffer per read; absent in addons built before it */
+  readInto?(id: number, byteOffset: number, dst: ArrayBufferView): void;
   hostView(id: number): ArrayBuffer;
   /** maps a file read-only (copy-on-write) into a new buffer: zero-copy weights */
   mapFile(path: string): number;

@@ -19,7 +19,14 @@ def cases():
     tiny = np.array([1, 2, 3, 4], dtype=np.float32)
     def dispatch():
         for _ in range(2000): tiny + 1
+    sa = np.arange(100, dtype=np.float32); sb = np.ones(100, dtype=np.float32)
+    def small_op():
+        for _ in range(2000): sa + sb
+    def small_chain():
+        for _ in range(2000): ((sa + sb) * 2).sum().item()
     out = {
+        'small op+eval 100 (us/call)': small_op,
+        'small chain 100 (us/call)': small_chain,
         'tiny add+eval (dispatch)': dispatch,
         'add f32 10M': lambda: a + b,
         'multiply-add f32 10M': lambda: a * b + a,
@@ -47,4 +54,5 @@ if __name__ == '__main__':
         if names is None or name in names:
             res[name] = median_ms(fn, 5 if 'matmul f32 1024' in name or 'f64' in name else 9)
             if 'dispatch' in name: res[name] /= 2000
+            if '(us/call)' in name: res[name] /= 2  # 2000 calls in ms -> us per call
     print(json.dumps(res))

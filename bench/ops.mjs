@@ -68,7 +68,25 @@ const p64 = mats[1024][0].astype('float64').eval(),
   q64 = mats[1024][1].astype('float64').eval();
 cases['matmul f64 1024'] = { f: () => kn.matmul(p64, q64), flops: 2 * 1024 ** 3 };
 
+// Small arrays (issue 17): the per-call cost of the JS side and one native crossing, as a user
+// writes it (no tidy: dropped intermediates, an explicit dispose of the result).
+const s100a = kn.arange(100).astype('float32').eval(),
+  s100b = kn.ones([100]).eval();
+const small = {
+  'small op+eval 100 (us/call)': () => {
+    const c = s100a.add(s100b);
+    kn.eval(c);
+    c.dispose();
+  },
+  'small chain 100 (us/call)': () => s100a.add(s100b).multiply(2).sum().item(),
+};
+
 const ours = {};
+for (const [name, f] of Object.entries(small))
+  ours[name] =
+    medianMs(() => {
+      for (let i = 0; i < 2000; i++) f();
+    }, 7) / 2;
 for (const [name, c] of Object.entries(cases)) {
   if (name.includes('dispatch')) {
     // per-op latency: time 2000 dispatches and report the mean
@@ -102,4 +120,9 @@ for (const [name, c] of Object.entries(cases)) {
   const fmt = (v) => (c.bytes === 32 ? (v * 1000).toFixed(2) + 'us' : v.toFixed(2));
   console.log(name.padEnd(28), fmt(k).padStart(9), (p ? fmt(p) : '-').padStart(9), (p ? (k / p).toFixed(2) + 'x' : '-').padStart(7), ' ', rate);
 }
-console.log('ratio = kiln time / numpy time (lower is better)');
+for (const name of Object.keys(small)) {
+  const k = ours[name],
+    p = peer[name];
+  console.log(name.padEnd(28), `${k.toFixed(2)}us`.padStart(9), (p ? `${p.toFixed(2)}us` : '-').padStart(9), (p ? (k / p).toFixed(2) + 'x' : '-').padStart(7));
+}
+console.log('ratio = kiln time / numpy time (lower is better); small cases: a.add(b) then eval, and a.add(b).multiply(2).sum().item(), 100 float32');

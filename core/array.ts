@@ -11,17 +11,43 @@ import { complexScalars, type Complex } from './complex_host.js';
 // Safety net only: on Node finalizers run when the event loop turns (DESIGN.md §2).
 const registry = new FinalizationRegistry<Node>((node) => decRef(node));
 
+// Registering costs more than building a small op (issue 17), and most arrays of a tidy scope or
+// an explicit dispose die young: new arrays wait in a batch, registered when it fills or the
+// event loop turns, and one disposed before then is never registered at all.
+const BATCH = 256;
+let pending: NDArray[] = [];
+let flushScheduled = false;
+function flushRegistrations(): void {
+  const list = pending;
+  pending = [];
+  flushScheduled = false;
+  for (const a of list) a[REGISTER]();
+}
+const REGISTER = Symbol('register');
+
 export type NestedList = Scalar | Complex | NestedList[];
 
 export class NDArray {
   #node: Node | null;
+  #registered = false;
 
   /** @internal wrap a graph node; ops create arrays, users call kn.array(...) */
   constructor(node: Node) {
     node.refs++;
     this.#node = node;
-    registry.register(this, node, this);
+    if (pending.push(this) >= BATCH) flushRegistrations();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushRegistrations).unref();
+    }
     track(this);
+  }
+
+  /** @internal register with the finalizer safety net (batched, see BATCH) */
+  [REGISTER](): void {
+    if (!this.#node) return; // disposed before its batch was registered
+    registry.register(this, this.#node, this);
+    this.#registered = true;
   }
 
   /** @internal the node behind this handle; throws when disposed */
@@ -35,8 +61,10 @@ export class NDArray {
     const old = this.node;
     node.refs++;
     this.#node = node;
-    registry.unregister(this);
-    registry.register(this, node, this);
+    if (this.#registered) {
+      registry.unregister(this);
+      registry.register(this, node, this);
+    }
     decRef(old);
   }
 
@@ -73,7 +101,8 @@ export class NDArray {
     const n = this.#node;
     if (!n) return;
     this.#node = null;
-    registry.unregister(this);
+    if (this.#registered) registry.unregister(this);
+    this.#registered = false;
     decRef(n);
   }
   [Symbol.dispose](): void {

@@ -2,9 +2,14 @@
 // per-kernel time table at exit, 4 also prints every fused program.
 import type { Node } from './node.js';
 
-export function debugLevel(): number {
+// read once: process.env costs a microsecond per read, and every evaluation asks
+const level = (() => {
   const v = Number(process.env.KILN_DEBUG ?? 0);
   return Number.isFinite(v) ? v : 0;
+})();
+
+export function debugLevel(): number {
+  return level;
 }
 
 /** One line naming a kernel-producing node: `binary(add) [2, 3] float32`. */

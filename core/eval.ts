@@ -174,6 +174,16 @@ export function evaluateNodesAsync(targets: Node[]): Promise<void> {
   });
 }
 
+// Small reads copy into a JS-owned buffer: an external ArrayBuffer (native.read) carries a
+// finalizer whose cost dominated item() (issue 17).
+const SMALL_READ = 1 << 16;
+function readBytes(id: number, offset: number, nbytes: number): ArrayBuffer {
+  if (nbytes > SMALL_READ || !native.readInto) return native.read(id, offset, nbytes);
+  const out = new Uint8Array(nbytes);
+  native.readInto(id, offset, out);
+  return out.buffer;
+}
+
 /** Raw bytes of an evaluated node in row-major order (copies strided views first). */
 export function readNode(node: Node): ArrayBuffer {
   evaluateNodes([node]);
@@ -182,7 +192,7 @@ export function readNode(node: Node): ArrayBuffer {
   const n = sizeOf(node.shape),
     isz = itemsize(node.dtype);
   if (n === 0) return new ArrayBuffer(0);
-  if (isRowContiguous(node.shape, v.strides)) return native.read(v.buf.id, v.offset * isz, n * isz);
+  if (isRowContiguous(node.shape, v.strides)) return readBytes(v.buf.id, v.offset * isz, n * isz);
   const tmp = new BufferRef(native.alloc(n * isz), n * isz).retain();
   try {
     const cmds = new CommandEncoder(new NativeSpace());
@@ -195,7 +205,7 @@ export function readNode(node: Node): ArrayBuffer {
       ],
     );
     native.run(new Float64Array(cmds.words));
-    return native.read(tmp.id, 0, n * isz);
+    return readBytes(tmp.id, 0, n * isz);
   } finally {
     tmp.release();
   }

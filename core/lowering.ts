@@ -35,11 +35,18 @@ export class CommandEncoder implements Emitter {
   kernel(name: string, params: number[], operands: readonly Operand[]): void {
     const id = K[name];
     if (id === undefined) throw new Error(`[${this.op}] the native backend has no kernel named ${name}`);
+    // plain indexed pushes: spreads allocate iterators, and this runs for every kernel
     const w = this.words;
-    w.push(id, params.length, ...params, operands.length);
-    for (const { view, dtype, shape } of operands) {
+    w.push(id, params.length);
+    for (let i = 0; i < params.length; i++) w.push(params[i]);
+    w.push(operands.length);
+    for (let k = 0; k < operands.length; k++) {
+      const { view, dtype, shape } = operands[k];
       const idPos = w.length;
-      w.push(0, DTYPE_CODE[dtype], view.offset, shape.length, ...shape, ...view.strides);
+      w.push(0, DTYPE_CODE[dtype], view.offset, shape.length);
+      for (let i = 0; i < shape.length; i++) w.push(shape[i]);
+      const st = view.strides;
+      for (let i = 0; i < st.length; i++) w.push(st[i]);
       this.space.bufferWord(w, view.buf, idPos, idPos + 2, view.offset);
     }
     this.kernels++;

@@ -24,11 +24,12 @@ namespace {
 
 int64_t reported_bytes = 0;
 
-// Tell V8 about native memory so its GC pressure heuristics see it.
+// Tell V8 about native memory so its GC pressure heuristics see it. Only changes of 1 MiB or
+// more: a call per small evaluation nudged V8 into GC work that cost more than the op (issue 17).
 void report_memory(Napi::Env env) {
   int64_t active = Allocator::get().stats().active;
   int64_t delta = active - reported_bytes;
-  if (delta != 0) {
+  if (delta >= (1 << 20) || delta <= -(1 << 20)) {
     int64_t result;
     napi_adjust_external_memory(env, delta, &result);
     reported_bytes = active;
@@ -117,6 +118,25 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     if (!mem) fail("[read] out of memory copying ", n, " bytes to JavaScript");
     if (n > 0) std::memcpy(mem, static_cast<char*>(b->data) + (int64_t)off, (size_t)n);
     return Napi::ArrayBuffer::New(info.Env(), mem, (size_t)n, [](Napi::Env, void* p) { std::free(p); });
+  });
+}
+
+// Copies bytes into a JS typed array (the reverse of write): no external ArrayBuffer and
+// finalizer per read, which cost more than the copy for the small reads of item() (issue 17).
+Napi::Value ReadInto(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    BufferPtr b = buffer_arg(info, 0, "readInto");
+    double off = number_arg(info, 1, "readInto", "byte offset");
+    if (info.Length() < 3 || !info[2].IsTypedArray()) fail("[readInto] destination must be a typed array");
+    auto ta = info[2].As<Napi::TypedArray>();
+    size_t n = ta.ByteLength();
+    char* dst = static_cast<char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    if (!(off >= 0 && off == (double)(int64_t)off) || (int64_t)off + (int64_t)n > b->nbytes)
+      fail("[readInto] ", n, " bytes at offset ", off, " are outside buffer ", b->id, " of ", b->nbytes, " bytes");
+    Sequencer::Turn turn;
+    Allocator::get().materialize(*b);
+    if (n) std::memcpy(dst, static_cast<char*>(b->data) + (int64_t)off, n);
+    return info.Env().Undefined();
   });
 }
 
@@ -408,6 +428,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("free", Napi::Function::New(env, Free));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("readInto", Napi::Function::New(env, ReadInto));
   exports.Set("hostView", Napi::Function::New(env, HostView));
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
   exports.Set("run", Napi::Function::New(env, Run));

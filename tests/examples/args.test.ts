@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const run = (script: string, ...args: string[]) => spawnSync(process.execPath, [`examples/${script}`, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+const run = (script: string, ...args: string[]) =>
+  spawnSync(process.execPath, [`examples/${script}`, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
 
 describe('example scripts', () => {
   for (const script of ['mlp_classifier.mjs', 'char_transformer.mjs']) {
