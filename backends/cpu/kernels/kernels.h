@@ -81,6 +81,14 @@ void run_attention(const Command&);
 void check_attention_lse(const Command&);
 void run_attention_lse(const Command&);
 
+// quantized.cc: MLX's affine quantization (quantize, dequantize, products on packed weights)
+void check_affine_quantize(const Command&);
+void run_affine_quantize(const Command&);
+void check_affine_dequantize(const Command&);
+void run_affine_dequantize(const Command&);
+void check_quantized_matmul(const Command&);
+void run_quantized_matmul(const Command&);
+
 // fft.cc: batched 1-d transforms along the last dim (complex64 / float32 rows)
 void check_fft(const Command&);
 void run_fft(const Command&);
