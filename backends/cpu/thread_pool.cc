@@ -33,7 +33,7 @@ int64_t spin_us() {
       long v = std::strtol(e, &end, 10);
       if (end != e && v >= 0) return (int64_t)std::min<long>(v, 1000000);
     }
-    return (int64_t)200;
+    return (int64_t)50;
   }();
   return us;
 }

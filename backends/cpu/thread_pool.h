@@ -1,5 +1,5 @@
 // A fixed pool sized to the cores (KILN_NUM_THREADS overrides). The caller thread takes part.
-// Idle workers spin for KILN_SPIN_US microseconds (default 200) before they sleep, so the many
+// Idle workers spin for KILN_SPIN_US microseconds (default 50) before they sleep, so the many
 // small kernels of one decode step do not each pay a thread wake-up.
 #pragma once
 #include <cstdint>
