@@ -293,6 +293,14 @@ template <int VPB, int NB, int MB>
 KILN_AVX512 void qmv_avx512(const QM& q, const WRow* rows, const float* const* xs, const float* const* xg, float* out) {
   constexpr int C = 16 * VPB, SH = 8 / VPB;
   const __m512i mask = _mm512_set1_epi32(VPB == 1 ? 0xff : (1 << SH) - 1);
+  const int64_t G = q.K / q.gs;
+  // the rows' scales and biases as float, once (a scalar conversion per group costs as much as its values)
+  static thread_local Scratch sb;
+  float* sf = sb.get<float>(2 * NB * G);
+  for (int n = 0; n < NB; n++) {
+    fastk::load_row<float>(sf + (2 * n) * G, rows[n].s, q.sdt, q.sstride, G);
+    fastk::load_row<float>(sf + (2 * n + 1) * G, rows[n].b, q.sdt, q.bstride, G);
+  }
   __m512 tot[NB][MB];
   float bsum[NB][MB];
   for (int n = 0; n < NB; n++)
@@ -301,28 +309,34 @@ KILN_AVX512 void qmv_avx512(const QM& q, const WRow* rows, const float* const* x
       bsum[n][m] = 0;
     }
   alignas(64) uint8_t ubuf[NB][128];
-  const int64_t G = q.K / q.gs;
+  const bool direct = q.bits == 8 || q.vpb > 1;
+  const int64_t gbytes = q.gs * q.bits / 8;
   for (int64_t g = 0; g < G; g++) {
     const uint8_t* bytes[NB];
     __m512 acc[NB][MB];
     for (int n = 0; n < NB; n++) {
-      bytes[n] = group_bytes(q, rows[n], g, ubuf[n]);
+      bytes[n] =
+          direct ? reinterpret_cast<const uint8_t*>(rows[n].w) + g * gbytes : group_bytes(q, rows[n], g, ubuf[n]);
       for (int m = 0; m < MB; m++) acc[n][m] = _mm512_setzero_ps();
     }
     for (int c = 0; c < q.gs / C; c++) {
       const int64_t k0 = g * q.gs + c * C;
-      for (int n = 0; n < NB; n++) {
-        const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes[n] + c * 16)));
-        for (int j = 0; j < VPB; j++) {
-          const __m512i f = VPB == 1 ? v : _mm512_and_si512(j ? _mm512_srli_epi32(v, j * SH) : v, mask);
+      __m512i v[NB];
+      for (int n = 0; n < NB; n++)
+        v[n] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes[n] + c * 16)));
+      for (int j = 0; j < VPB; j++) {
+        __m512 xv[MB];
+        for (int m = 0; m < MB; m++) xv[m] = _mm512_loadu_ps(xs[m] + k0 + j * 16);
+        for (int n = 0; n < NB; n++) {
+          const __m512i f = VPB == 1 ? v[n] : _mm512_and_si512(j ? _mm512_srli_epi32(v[n], j * SH) : v[n], mask);
           const __m512 w = _mm512_cvtepi32_ps(f);
-          for (int m = 0; m < MB; m++) acc[n][m] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xs[m] + k0 + j * 16), acc[n][m]);
+          for (int m = 0; m < MB; m++) acc[n][m] = _mm512_fmadd_ps(w, xv[m], acc[n][m]);
         }
       }
     }
     for (int n = 0; n < NB; n++) {
-      const float sv = load_scalar(rows[n].s, q.sdt, g * q.sstride), bv = load_scalar(rows[n].b, q.sdt, g * q.bstride);
-      const __m512 s = _mm512_set1_ps(sv);
+      const __m512 s = _mm512_set1_ps(sf[(2 * n) * G + g]);
+      const float bv = sf[(2 * n + 1) * G + g];
       for (int m = 0; m < MB; m++) {
         tot[n][m] = _mm512_fmadd_ps(s, acc[n][m], tot[n][m]);
         bsum[n][m] += bv * xg[m][g];
@@ -337,6 +351,13 @@ template <int VPB, int NB, int MB>
 KILN_AVX2 void qmv_avx2(const QM& q, const WRow* rows, const float* const* xs, const float* const* xg, float* out) {
   constexpr int C = 16 * VPB, SH = 8 / VPB;
   const __m256i mask = _mm256_set1_epi32(VPB == 1 ? 0xff : (1 << SH) - 1);
+  const int64_t G = q.K / q.gs;
+  static thread_local Scratch sb;
+  float* sf = sb.get<float>(2 * NB * G);
+  for (int n = 0; n < NB; n++) {
+    fastk::load_row<float>(sf + (2 * n) * G, rows[n].s, q.sdt, q.sstride, G);
+    fastk::load_row<float>(sf + (2 * n + 1) * G, rows[n].b, q.sdt, q.bstride, G);
+  }
   __m256 tot[NB][MB];
   float bsum[NB][MB];
   for (int n = 0; n < NB; n++)
@@ -345,31 +366,36 @@ KILN_AVX2 void qmv_avx2(const QM& q, const WRow* rows, const float* const* xs, c
       bsum[n][m] = 0;
     }
   alignas(64) uint8_t ubuf[NB][128];
-  const int64_t G = q.K / q.gs;
+  const bool direct = q.bits == 8 || q.vpb > 1;
+  const int64_t gbytes = q.gs * q.bits / 8;
   for (int64_t g = 0; g < G; g++) {
     const uint8_t* bytes[NB];
     __m256 acc[NB][MB];
     for (int n = 0; n < NB; n++) {
-      bytes[n] = group_bytes(q, rows[n], g, ubuf[n]);
+      bytes[n] =
+          direct ? reinterpret_cast<const uint8_t*>(rows[n].w) + g * gbytes : group_bytes(q, rows[n], g, ubuf[n]);
       for (int m = 0; m < MB; m++) acc[n][m] = _mm256_setzero_ps();
     }
     for (int c = 0; c < q.gs / C; c++) {
       const int64_t k0 = g * q.gs + c * C;
-      for (int h = 0; h < 2; h++)
-        for (int n = 0; n < NB; n++) {
-          const __m256i v =
-              _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes[n] + c * 16 + h * 8)));
-          for (int j = 0; j < VPB; j++) {
-            const __m256i f = VPB == 1 ? v : _mm256_and_si256(j ? _mm256_srli_epi32(v, j * SH) : v, mask);
+      for (int h = 0; h < 2; h++) {
+        __m256i v[NB];
+        for (int n = 0; n < NB; n++)
+          v[n] = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes[n] + c * 16 + h * 8)));
+        for (int j = 0; j < VPB; j++) {
+          __m256 xv[MB];
+          for (int m = 0; m < MB; m++) xv[m] = _mm256_loadu_ps(xs[m] + k0 + j * 16 + h * 8);
+          for (int n = 0; n < NB; n++) {
+            const __m256i f = VPB == 1 ? v[n] : _mm256_and_si256(j ? _mm256_srli_epi32(v[n], j * SH) : v[n], mask);
             const __m256 w = _mm256_cvtepi32_ps(f);
-            for (int m = 0; m < MB; m++)
-              acc[n][m] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xs[m] + k0 + j * 16 + h * 8), acc[n][m]);
+            for (int m = 0; m < MB; m++) acc[n][m] = _mm256_fmadd_ps(w, xv[m], acc[n][m]);
           }
         }
+      }
     }
     for (int n = 0; n < NB; n++) {
-      const float sv = load_scalar(rows[n].s, q.sdt, g * q.sstride), bv = load_scalar(rows[n].b, q.sdt, g * q.bstride);
-      const __m256 s = _mm256_set1_ps(sv);
+      const __m256 s = _mm256_set1_ps(sf[(2 * n) * G + g]);
+      const float bv = sf[(2 * n + 1) * G + g];
       for (int m = 0; m < MB; m++) {
         tot[n][m] = _mm256_fmadd_ps(s, acc[n][m], tot[n][m]);
         bsum[n][m] += bv * xg[m][g];
