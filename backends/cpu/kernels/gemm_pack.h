@@ -17,7 +17,8 @@
 namespace kiln {
 namespace gemm_pack {
 
-template <typename S> inline float widen(S v) { return (float)to_compute(v); }
+// float for float32 / float16 / bfloat16, double for float64 (never narrowed)
+template <typename S> inline auto widen(S v) { return to_compute(v); }
 inline uint32_t bits16(bf16_t v) { return v.bits; }
 
 // Any strides: row r, step k at p[r * rstr + k * kstr]; rows nr..R-1 are zero.
