@@ -28,6 +28,10 @@ const CASES: Case[] = [
   // at most 4 query rows per kv head take the dot-product path; Dv = 16 reads f32 v in place
   { dims: { B: 2, Hq: 4, Hkv: 2, L: 2, S: 150, D: 24, Dv: 16 }, mask: 'causal' },
   { dims: { B: 1, Hq: 4, Hkv: 4, L: 1, S: 100, D: 32, Dv: 32 }, mask: { bool: false, shape: [1, 4, 1, 100] } },
+  // GQA decode: 6 and 12 query rows per kv head share one transposed K block (8x8 transposes
+  // with D and the last block's key count not multiples of 8)
+  { dims: { B: 2, Hq: 12, Hkv: 2, L: 1, S: 77, D: 20, Dv: 16 }, mask: null },
+  { dims: { B: 1, Hq: 12, Hkv: 1, L: 1, S: 141, D: 64, Dv: 64 }, mask: 'causal' },
 ];
 
 function build(c: Case, dtype: kn.DType, layout: Layout, seed: number) {

@@ -18,6 +18,7 @@
 #include <vector>
 #include "kernels.h"
 #include "fast_rows.h"
+#include "gemm_pack.h"  // transpose8_store
 #include "../thread_pool.h"
 
 namespace kiln {
@@ -130,6 +131,8 @@ template <int NV>
 void rows_avx512(int mr, int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
                  bool acc) {
   switch (mr) {
+    case 8: ukr_avx512<8, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
+    case 7: ukr_avx512<7, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
     case 6: ukr_avx512<6, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
     case 5: ukr_avx512<5, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
     case 4: ukr_avx512<4, NV>(K, a, lda, b, ldb, c, ldc, acc); break;
@@ -139,11 +142,12 @@ void rows_avx512(int mr, int64_t K, const float* a, int64_t lda, const float* b,
   }
 }
 
-// 6 x 32 tiles (a 6 x 16 one for the last 16 columns when N is an odd multiple of 16).
+// 8 x 32 tiles (a x 16 one for the last 16 columns when N is an odd multiple of 16): the 8
+// query heads that share a kv head at decode fill one tile.
 void gemm_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                  int64_t ldc, bool acc) {
-  for (int64_t i = 0; i < M; i += 6) {
-    const int mr = (int)std::min<int64_t>(6, M - i);
+  for (int64_t i = 0; i < M; i += 8) {
+    const int mr = (int)std::min<int64_t>(8, M - i);
     for (int64_t j = 0; j < N; j += 32) {
       const float* a = A + i * lda;
       const float* b = B + j;
@@ -152,6 +156,15 @@ void gemm_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
       else rows_avx512<1>(mr, K, a, lda, b, ldb, c, ldc, acc);
     }
   }
+}
+#endif
+
+#if KILN_SIMD
+// 8 rows of 8 floats (src rows lds apart) transposed into 8 rows dst (ldd apart).
+KILN_AVX2 void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m256 r[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+  gemm_pack::transpose8_store(r, dst, ldd, 8);
 }
 #endif
 
@@ -166,6 +179,25 @@ void gemm(int64_t M, int64_t N, int64_t K, const F* A, int64_t lda, const F* B, 
   }
 #endif
   gemm_generic<F>(M, N, K, A, lda, B, ldb, C, ldc, acc);
+}
+
+// dst[d * ldd + j] = src[j * lds + d] for j < nk, d < D (a K block transposed for q kᵀ).
+template <typename F> void transpose_block(const F* src, int64_t lds, int64_t nk, int64_t D, F* dst, int64_t ldd) {
+  int64_t j0 = 0;
+#if KILN_SIMD
+  if constexpr (std::is_same_v<F, float>) {
+    if (fastk::has_avx2()) {
+      for (; j0 + 8 <= nk; j0 += 8) {
+        int64_t d0 = 0;
+        for (; d0 + 8 <= D; d0 += 8) transpose8(src + j0 * lds + d0, lds, dst + d0 * ldd + j0, ldd);
+        for (; d0 < D; d0++)
+          for (int64_t j = j0; j < j0 + 8; j++) dst[d0 * ldd + j] = src[j * lds + d0];
+      }
+    }
+  }
+#endif
+  for (int64_t j = j0; j < nk; j++)
+    for (int64_t d = 0; d < D; d++) dst[d * ldd + j] = src[j * lds + d];
 }
 
 // ---- the kernel ---------------------------------------------------------------------------------
@@ -193,6 +225,7 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
   F* tmp = s[5].get<F>(std::max({D, Dv, kBk, int64_t(1)}));
   F* m = s[6].get<F>(nr);
   F* l = s[7].get<F>(nr);
+  F* Kf = s[8].get<F>(kBk * std::max<int64_t>(D, 1));
   int64_t head[kBq], qi[kBq], lim[kBq];
   int64_t kend = 0;
   bool any_blind = false;  // a causal row that sees no key averages over all of them
@@ -233,14 +266,19 @@ void attention_rows(const Attn& a, int64_t b, int64_t g, int64_t r0, int64_t nr,
         for (int64_t r = 0; r < nr; r++) Sb[r * kBk + j] = fastk::dot_row<F>(Q + r * D, src, D);
       }
     } else {
-      // K block transposed: Kt[d][j]; columns past nk are zero
-      for (int64_t j = 0; j < nk; j++) {
-        const char* kp = fastk::element_ptr(k, kbase + (kb + j) * k.strides[2]);
-        const F* src = tmp;
-        if (direct_k) src = reinterpret_cast<const F*>(kp);
-        else fastk::load_row<F>(tmp, kp, k.dtype, k.strides[3], D);
-        for (int64_t d = 0; d < D; d++) Kt[d * kBk + j] = src[d];
+      // K block transposed: Kt[d][j]; columns past nk are zero. Rows of another dtype or stride
+      // are widened into Kf first (once per block, shared by every query row of the kv head).
+      const F* ksrc = Kf;
+      int64_t lds = std::max<int64_t>(D, 1);
+      if (direct_k) {
+        ksrc = reinterpret_cast<const F*>(fastk::element_ptr(k, kbase + kb * k.strides[2]));
+        lds = k.strides[2];
+      } else {
+        for (int64_t j = 0; j < nk; j++)
+          fastk::load_row<F>(Kf + j * lds, fastk::element_ptr(k, kbase + (kb + j) * k.strides[2]), k.dtype,
+                             k.strides[3], D);
       }
+      transpose_block<F>(ksrc, lds, nk, D, Kt, kBk);
       if (nk < kBk)
         for (int64_t d = 0; d < D; d++) std::fill(Kt + d * kBk + nk, Kt + d * kBk + kBk, F(0));
       if (D > 0) gemm<F>(nr, kBk, D, Q, D, Kt, kBk, Sb, kBk, false);
@@ -320,7 +358,7 @@ template <typename F> void attention_typed(const Attn& a) {
   const int64_t total = nblocks * groups;
   std::atomic<int64_t> next{0};
   parallel_for(std::min<int64_t>(total, num_threads()), 1, [&](int64_t, int64_t) {
-    fastk::Scratch s[8];
+    fastk::Scratch s[9];
     for (int64_t t; (t = next.fetch_add(1)) < total;) {
       const int64_t blk = nblocks - 1 - t / groups, bg = t % groups;
       const int64_t r0 = blk * kBq;
