@@ -23,9 +23,7 @@ function model() {
 }
 const data = Array.from({ length: 24 }, (_, i) => ({ tokens: Array.from({ length: 6 + (i % 7) }, (_, t) => 3 + ((i * 5 + t) % 37)), offset: 0 }));
 
-const haveKernels = (kn.info().kernels as string[]).includes('quantized_matmul');
-
-describe.skipIf(!haveKernels)('QLoRA on a 4-bit base', () => {
+describe('QLoRA on a 4-bit base', () => {
   it('trains float32 adapters over frozen quantized layers; the loss falls', async () => {
     const m = model();
     const q = quantizedCount(m);
