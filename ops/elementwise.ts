@@ -22,6 +22,8 @@ export function astype(a: NDArray, dtype: DType): NDArray {
   const x = asArray(a, 'astype');
   const d = toDType(dtype, 'astype');
   if (d === x.dtype) return x;
+  // numpy: a complex value is true when either part is nonzero (the copy kernel keeps the real part)
+  if (x.dtype === 'complex64' && d === 'bool') return notEqual(x, 0);
   return make(Copy, {}, [x], x.node.shape, d);
 }
 

@@ -92,8 +92,9 @@ export function ggufDequantize(w: NDArray, type: GgmlTypeName): NDArray {
  * blocks per row and the products are integer dot products. x [..., K] of any float dtype; the result
  * [..., N] has x's dtype. Differentiable with respect to x.
  * @example
- * const w = kn.array(Array.from(kn.ggmlQuantize('Q8_0', new Float32Array(64).fill(0.25))), 'uint8').reshape([2, 34]);
- * kn.ggufMatmul(kn.ones([1, 32]), w, 'Q8_0') // [[8, 8]]
+ * // 127/128 is exact in Q8_0 (scale 1/128 in float16); 0.25 would come back as 0.24997
+ * const w = kn.array(Array.from(kn.ggmlQuantize('Q8_0', new Float32Array(64).fill(127 / 128))), 'uint8').reshape([2, 34]);
+ * kn.ggufMatmul(kn.ones([1, 32]), w, 'Q8_0') // [[31.75, 31.75]]
  */
 export function ggufMatmul(x: NDArray, w: NDArray, type: GgmlTypeName): NDArray {
   const op = 'ggufMatmul';

@@ -377,7 +377,7 @@ function programArbitrary(chaos: boolean): fc.Arbitrary<Program> {
       arbitrary: dirty(fc.oneof(smallInt, fc.array(smallInt, { maxLength: 3 })), fc.constantFrom<unknown>(null, 'x', 1.5, {})).map((v) => ({ t: 'raw', v })),
     },
   );
-  const astypeArgArb = dirty(dtypeArb, fc.constantFrom<unknown>('float', 'int', 'Float32', 'complex64', '', undefined, null, 5, { dtype: 'int32' }));
+  const astypeArgArb = dirty(dtypeArb, fc.constantFrom<unknown>('float', 'int', 'Float32', 'complex128', '', undefined, null, 5, { dtype: 'int32' }));
 
   const stepOf = (op: OpName, arg: fc.Arbitrary<unknown> = fc.constant(undefined), arg2: fc.Arbitrary<unknown> = fc.constant(undefined)): fc.Arbitrary<Step> =>
     fc.record({ op: fc.constant(op), x: primaryArb, y: partnerArb, z: partnerArb, arg, arg2, method: fc.boolean() });

@@ -89,7 +89,13 @@ export function tokenizerGgufMetadata(dir: string, config: ModelConfig): { metad
     }
   };
   id('tokenizer.ggml.bos_token_id', config.bos_token_id);
-  id('tokenizer.ggml.eos_token_id', config.eos_token_id);
+  // every end id (config.json and generation_config.json may list several): the first is eos, the
+  // next one llama.cpp's end-of-turn id, so a chat model stops at its turn end as it does from the folder
+  const gcPath = join(dir, 'generation_config.json');
+  const gc = existsSync(gcPath) ? JSON.parse(readFileSync(gcPath, 'utf8')) : {};
+  const ends = [...new Set([config.eos_token_id, gc.eos_token_id].flat().filter((x): x is number => typeof x === 'number'))];
+  id('tokenizer.ggml.eos_token_id', ends[0]);
+  if (ends.length > 1) id('tokenizer.ggml.eot_token_id', ends[1]);
   id('tokenizer.ggml.padding_token_id', config.pad_token_id);
   const tcPath = join(dir, 'tokenizer_config.json');
   const tc = existsSync(tcPath) ? JSON.parse(readFileSync(tcPath, 'utf8')) : {};

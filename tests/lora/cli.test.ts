@@ -58,7 +58,7 @@ beforeAll(() => {
       '  rank: 4',
       '  scale: 10.0',
       '  keys: [q_proj, v_proj, down_proj]',
-      'learning_rate: 1.0e-2',
+      'learning_rate: 2.0e-3',
       'batch_size: 2',
       'iters: 6',
       'steps_per_report: 3',
@@ -75,7 +75,7 @@ describe('kiln lora --train', () => {
     expect(train.code).toBe(0);
     expect(train.err).toMatch(/Iter 0: Val loss \d+\.\d{3}/);
     expect(train.err).toMatch(
-      /Iter 3: Train loss \d+\.\d{3}, Learning Rate 1\.000e-2, It\/sec [\d.]+, Tokens\/sec [\d.]+, Trained Tokens \d+, Peak mem [\d.]+ GB/,
+      /Iter 3: Train loss \d+\.\d{3}, Learning Rate 2\.000e-3, It\/sec [\d.]+, Tokens\/sec [\d.]+, Trained Tokens \d+, Peak mem [\d.]+ GB/,
     );
     expect(train.err).toMatch(/Iter 6: Val loss/);
     const val = [...train.err.matchAll(/Val loss (\d+\.\d+)/g)].map((m) => +m[1]);

@@ -399,7 +399,8 @@ describe('GGUF', () => {
     const cm = ggufConfig(gm, fm);
     expect([cm.model_type, cm.sliding_window]).toEqual(['mistral', 4]);
     const lm = (await loadModel(fm, { dtype: 'float32' })).model;
-    expect(maxRel(logits(lm, [TOKENS[0].concat(TOKENS[0])]), logits(mm, [TOKENS[0].concat(TOKENS[0])]))).toBeLessThan(2e-2);
+    // Q8_0 layers run natively with activations quantized to 8-bit blocks (as llama.cpp does): ~2.6 % here
+    expect(maxRel(logits(lm, [TOKENS[0].concat(TOKENS[0])]), logits(mm, [TOKENS[0].concat(TOKENS[0])]))).toBeLessThan(4e-2);
   });
 
   it('GGUF errors: unknown architecture, vocabulary mismatch, unmapped tensor, no tokenizer', async () => {
