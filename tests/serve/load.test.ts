@@ -130,7 +130,9 @@ describe(`load: ${STREAMS} concurrent streams for ${SECONDS} s with faults`, () 
       const snap = s.server.engine.snapshot();
       expect(snap.blocksUsed).toBe(0);
       expect(snap.running + snap.waiting).toBe(0);
-      expect(kn.memory.active()).toBe(idleActive);
+      // nothing grew; it may shrink: arrays dropped before the baseline (the references, the warm-up)
+      // are freed by the GC's finalizers whenever they run
+      expect(kn.memory.active()).toBeLessThanOrEqual(idleActive);
 
       const m = await (await fetch(s.url + '/metrics')).text();
       expect(metric(m, 'kiln_requests_total', 'endpoint="/v1/completions",status="200"') - base.ok).toBe(counts.ok);
