@@ -4,8 +4,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
-#include "buffer.h"
-#include "command.h"
+#include "../common/buffer.h"
+#include "../common/command.h"
+#include "../common/device.h"
 #include "sequencer.h"
 #include "simd.h"
 #include "thread_pool.h"
@@ -89,8 +90,9 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
     if (!(off >= 0 && off == (double)(int64_t)off) || (int64_t)off + (int64_t)n > b->nbytes)
       fail("[write] ", n, " bytes at offset ", off, " do not fit in buffer ", b->id, " of ", b->nbytes, " bytes");
     Sequencer::Turn turn;
-    Allocator::get().materialize(*b);
+    make_resident(*b, 0);  // a partial write keeps the rest of the current contents
     if (n) std::memcpy(static_cast<char*>(b->data) + (int64_t)off, src, n);
+    mark_written(*b, 0);
     report_memory(info.Env());
     return info.Env().Undefined();
   });
@@ -109,9 +111,9 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     // buffer JS still holds (donation takes dead buffers only); an unwritten buffer takes a turn.
     std::optional<Sequencer::Turn> turn;
     if (uint64_t w = b->writer.load()) Sequencer::get().wait_done(w - 1);
-    if (!b->data) {
+    if (!b->data || !(b->valid_on(0) || b->valid.load() == 0)) {
       turn.emplace();
-      Allocator::get().materialize(*b);
+      make_resident(*b, 0);  // a device result is downloaded once; the host copy stays valid
     }
     // malloc + external ArrayBuffer: a failed V8 allocation would be fatal, a failed malloc throws
     void* mem = std::malloc(n > 0 ? (size_t)n : 1);
@@ -134,7 +136,7 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
     if (!(off >= 0 && off == (double)(int64_t)off) || (int64_t)off + (int64_t)n > b->nbytes)
       fail("[readInto] ", n, " bytes at offset ", off, " are outside buffer ", b->id, " of ", b->nbytes, " bytes");
     Sequencer::Turn turn;
-    Allocator::get().materialize(*b);
+    make_resident(*b, 0);
     if (n) std::memcpy(dst, static_cast<char*>(b->data) + (int64_t)off, n);
     return info.Env().Undefined();
   });
@@ -144,7 +146,9 @@ Napi::Value HostView(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     BufferPtr b = buffer_arg(info, 0, "hostView");
     Sequencer::Turn turn;
-    Allocator::get().materialize(*b);
+    make_resident(*b, 0);
+    // JS may write through the view: from now on only the host copy is current
+    mark_written(*b, 0);
     // the view keeps the buffer alive until V8 collects it
     auto* hold = new BufferPtr(b);
     return Napi::ArrayBuffer::New(
@@ -271,12 +275,16 @@ Napi::Value CompileProgram(const Napi::CallbackInfo& info) {
         info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
       fail("[compileProgram] program must be a Float64Array");
     auto w = info[0].As<Napi::Float64Array>();
-    return Napi::Number::New(info.Env(), (double)fused_compile(w.Data(), w.ElementLength()));
+    int64_t h = fused_compile(w.Data(), w.ElementLength());
+    announce_program(h, w.Data(), w.ElementLength());
+    return Napi::Number::New(info.Env(), (double)h);
   });
 }
 Napi::Value ReleaseProgram(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    fused_release((int64_t)number_arg(info, 0, "releaseProgram", "handle"));
+    int64_t h = (int64_t)number_arg(info, 0, "releaseProgram", "handle");
+    fused_release(h);
+    forget_program(h);
     return info.Env().Undefined();
   });
 }
@@ -299,8 +307,48 @@ Napi::Value Replay(const Napi::CallbackInfo& info) {
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Sequencer::Turn turn;
+    synchronize_devices();
     return info.Env().Undefined();
   });
+}
+
+// The accelerators the device backend libraries found (loading them on the first call):
+// { devices: [{ index, backend, name, arch, ordinal, totalMemory, kernels }], unavailable }.
+Napi::Value Devices(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto list = Napi::Array::New(env);
+    for (int d = 1; d < device_count(); d++) {
+      DeviceBackend* be = device_backend(d);
+      auto o = Napi::Object::New(env);
+      o.Set("index", d);
+      o.Set("backend", be->backend());
+      o.Set("name", be->name());
+      o.Set("arch", be->arch());
+      o.Set("ordinal", be->ordinal());
+      o.Set("totalMemory", (double)be->total_memory());
+      auto ks = Napi::Array::New(env);
+      uint32_t i = 0;
+      for (auto& k : be->kernels()) ks.Set(i++, k);
+      o.Set("kernels", ks);
+      list.Set((uint32_t)(d - 1), o);
+    }
+    auto out = Napi::Object::New(env);
+    out.Set("devices", list);
+    const std::string& why = device_unavailable_reason();
+    out.Set("unavailable", why.empty() ? env.Null() : Napi::Value(Napi::String::New(env, why)));
+    return out;
+  });
+}
+
+// An optional device argument (memory functions): 0 or absent is the CPU.
+DeviceBackend* device_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return nullptr;
+  double d = number_arg(info, i, fn, "device");
+  if (d == 0) return nullptr;
+  if (!(d >= 1 && d < kMaxDevices && d == std::floor(d)) || !device_backend((int)d))
+    fail("[", fn, "] device ", d, " is not available");
+  return device_backend((int)d);
 }
 
 Napi::Object name_table(Napi::Env env, const std::vector<const char*>& names) {
@@ -354,8 +402,18 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    auto s = Allocator::get().stats();
     auto o = Napi::Object::New(info.Env());
+    if (DeviceBackend* be = device_arg(info, 0, "memory")) {
+      DeviceMemoryStats m = be->memory();
+      o.Set("active", (double)m.active);
+      o.Set("peak", (double)m.peak);
+      o.Set("cache", (double)m.cache);
+      o.Set("limit", (double)m.limit);
+      o.Set("cacheLimit", (double)m.cache_limit);
+      o.Set("total", (double)m.total);
+      return o;
+    }
+    auto s = Allocator::get().stats();
     o.Set("active", (double)s.active);
     o.Set("peak", (double)s.peak);
     o.Set("cache", (double)s.cache);
@@ -374,23 +432,35 @@ double bytes_arg(const Napi::CallbackInfo& info, const char* fn) {
 
 Napi::Value SetLimit(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    Allocator::get().set_limit((int64_t)bytes_arg(info, "memory.setLimit"));
+    int64_t bytes = (int64_t)bytes_arg(info, "memory.setLimit");
+    if (DeviceBackend* be = device_arg(info, 1, "memory.setLimit")) be->set_limit(bytes);
+    else Allocator::get().set_limit(bytes);
     return info.Env().Undefined();
   });
 }
 Napi::Value SetCacheLimit(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    Allocator::get().set_cache_limit((int64_t)bytes_arg(info, "memory.setCacheLimit"));
+    int64_t bytes = (int64_t)bytes_arg(info, "memory.setCacheLimit");
+    if (DeviceBackend* be = device_arg(info, 1, "memory.setCacheLimit")) be->set_cache_limit(bytes);
+    else Allocator::get().set_cache_limit(bytes);
     return info.Env().Undefined();
   });
 }
 Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
-  Allocator::get().reset_peak();
-  return info.Env().Undefined();
+  return guarded(info, [&]() -> Napi::Value {
+    if (DeviceBackend* be = device_arg(info, 0, "memory.resetPeak")) be->reset_peak();
+    else Allocator::get().reset_peak();
+    return info.Env().Undefined();
+  });
 }
 Napi::Value ClearCache(const Napi::CallbackInfo& info) {
-  Allocator::get().clear_cache();
-  return info.Env().Undefined();
+  return guarded(info, [&]() -> Napi::Value {
+    if (DeviceBackend* be = device_arg(info, 0, "memory.clearCache")) {
+      Sequencer::Turn turn;  // queued work may still hold blocks: release them in order
+      be->clear_cache();
+    } else Allocator::get().clear_cache();
+    return info.Env().Undefined();
+  });
 }
 // The pool's fork/join overhead in microseconds (bench/pool.mjs): thread_pool.h measure_fork_join.
 Napi::Value MeasureForkJoin(const Napi::CallbackInfo& info) {
@@ -438,6 +508,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseProgram", Napi::Function::New(env, ReleaseProgram));
   exports.Set("replay", Napi::Function::New(env, Replay));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("setLimit", Napi::Function::New(env, SetLimit));
   exports.Set("setCacheLimit", Napi::Function::New(env, SetCacheLimit));

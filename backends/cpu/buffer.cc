@@ -1,5 +1,6 @@
-#include "buffer.h"
+#include "../common/buffer.h"
 #include "../common/error.h"
+#include "../common/device.h"
 #include <cstdlib>
 #include <cstring>
 #if defined(__linux__)
@@ -13,6 +14,7 @@
 namespace kiln {
 
 Buffer::~Buffer() {
+  release_device_copies(*this);
 #if defined(__unix__) || defined(__APPLE__)
   if (data && mapped) {
     munmap(data, (size_t)capacity);

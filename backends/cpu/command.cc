@@ -5,30 +5,12 @@
 #include <mutex>
 #include <string>
 #include <algorithm>
-#include "command.h"
+#include "../common/command.h"
+#include "../common/device.h"
 #include <cmath>
 #include <sstream>
 
 namespace kiln {
-
-bool View::row_contiguous() const {
-  int64_t expect = 1;
-  for (int d = ndim - 1; d >= 0; d--) {
-    if (shape[d] != 1 && strides[d] != expect) return false;
-    expect *= shape[d];
-  }
-  return true;
-}
-
-std::string View::describe() const {
-  std::ostringstream os;
-  os << "buffer " << (buf ? buf->id : 0) << " " << dtype_name(dtype) << " shape [";
-  for (int d = 0; d < ndim; d++) os << (d ? ", " : "") << shape[d];
-  os << "] strides [";
-  for (int d = 0; d < ndim; d++) os << (d ? ", " : "") << strides[d];
-  os << "] offset " << offset;
-  return os.str();
-}
 
 const char* kernel_name(const Command& c) { return kernel_catalog()[c.kernel].name; }
 
@@ -111,8 +93,15 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
   const auto& cat = kernel_catalog();
   while (r.pos < n) {
     Command c;
-    c.kernel = (int32_t)r.integer("kernel id", 0, (int64_t)cat.size() - 1);
+    int64_t word = r.integer("kernel id", 0, (int64_t)kDeviceStride * kMaxDevices - 1);
+    c.kernel = (int32_t)(word % kDeviceStride);
+    c.device = (int32_t)(word / kDeviceStride);
+    if (c.kernel >= (int64_t)cat.size())
+      fail("[run] invalid kernel id ", c.kernel, " at word ", r.pos - 1, " (the catalog has ", cat.size(), " kernels)");
     const KernelDef& k = cat[c.kernel];
+    if (c.device && !device_backend(c.device))
+      fail("[", k.name, "] device ", c.device, " is not available (", device_count() - 1, " accelerator(s) loaded",
+           device_unavailable_reason().empty() ? "" : ": ", device_unavailable_reason(), ")");
     int64_t np = r.integer("parameter count", 0, 64);
     for (int64_t i = 0; i < np; i++) c.params.push_back(r.next("parameter"));
     if (np < k.min_params || np > k.max_params)
@@ -135,6 +124,8 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
       for (const View& v : c.ops)
         if (v.dtype == kComplex64) fail("[", k.name, "] does not support complex64 operands");
     if (k.check) k.check(c);
+    // a device runs what it supports; anything else runs on the CPU, operands moved as needed
+    if (c.device && (c.kernel == 0 || !device_backend(c.device)->supports(c))) c.device = 0;
     cmds.push_back(std::move(c));
   }
   return cmds;
@@ -179,14 +170,24 @@ void execute_commands(std::vector<Command>& cmds) {
   const auto& cat = kernel_catalog();
   const bool prof = profiling();
   for (auto& c : cmds) {
-    for (auto& v : c.ops) Allocator::get().materialize(*v.buf);
+    // every operand current on the command's device (outputs too: a kernel may write part of a
+    // buffer, as concatenate's copies do, and the rest must already be there)
+    const int dev = c.device;
+    for (auto& v : c.ops) make_resident(*v.buf, dev);
+    DeviceBackend* be = dev ? device_backend(dev) : nullptr;
+    auto launch = [&] {
+      if (be) be->run(c);
+      else cat[c.kernel].run(c);
+      for (size_t i = c.n_inputs; i < c.ops.size(); i++) mark_written(*c.ops[i].buf, dev);
+    };
     if (!prof) {
-      cat[c.kernel].run(c);
+      launch();
     } else {
       auto t0 = std::chrono::steady_clock::now();
-      cat[c.kernel].run(c);
+      launch();
+      if (be) be->synchronize();  // device work is queued: time it to completion
       double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::string key = cat[c.kernel].name;
+      std::string key = std::string(be ? be->backend() : "") + (be ? ":" : "") + cat[c.kernel].name;
       // op-coded families: the first parameter is the op (codes in kn.info()) or the fused program
       static const std::string coded[] = {"unary", "binary", "reduce", "sort", "scan", "fused"};
       if (!c.params.empty() && std::find(std::begin(coded), std::end(coded), key) != std::end(coded))

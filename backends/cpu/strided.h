@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdlib>
 #include <cstdint>
-#include "command.h"
+#include "../common/command.h"
 #include "thread_pool.h"
 
 namespace kiln {

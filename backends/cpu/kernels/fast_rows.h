@@ -9,7 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include "../command.h"
+#include "../../common/command.h"
 #include "../scratch.h"
 #include "../strided.h"
 

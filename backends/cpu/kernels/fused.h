@@ -24,7 +24,7 @@
 #pragma once
 #include <cstdint>
 #include <vector>
-#include "../command.h"
+#include "../../common/command.h"
 
 namespace kiln {
 

@@ -1,6 +1,6 @@
 // Declarations of every kernel family's check and run functions; catalog.cc lists them.
 #pragma once
-#include "../command.h"
+#include "../../common/command.h"
 
 namespace kiln {
 

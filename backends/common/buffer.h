@@ -1,4 +1,5 @@
-// Buffers: ids handed to JS, memory from a size-bucketed caching allocator.
+// Buffers: ids handed to JS, host memory from a size-bucketed caching allocator, device copies
+// from the device backends (backends/common/device.h).
 #pragma once
 #include <cstdint>
 #include <atomic>
@@ -10,6 +11,9 @@
 
 namespace kiln {
 
+// Device 0 is the CPU (host memory, `data`); 1.. are accelerators (backends/common/device.h).
+constexpr int kMaxDevices = 8;
+
 struct Buffer {
   uint32_t id = 0;
   int64_t nbytes = 0;    // requested size
@@ -19,6 +23,12 @@ struct Buffer {
   // 1 + the Sequencer ticket of the latest queued asynchronous run writing this buffer (0: none),
   // set on the JS thread when the run is queued: a read waits for that run only.
   std::atomic<uint64_t> writer{0};
+  // Device copies (dev[0] unused: the host copy is `data`) and which copies hold the current
+  // contents: bit d for device d. 0 means never written (any copy may be used as it is).
+  void* dev[kMaxDevices] = {};
+  int64_t dev_capacity[kMaxDevices] = {};
+  std::atomic<uint32_t> valid{0};
+  bool valid_on(int device) const { return valid.load() & (1u << device); }
   ~Buffer();
 };
 using BufferPtr = std::shared_ptr<Buffer>;

@@ -1,6 +1,7 @@
 // A command list is a Float64Array encoding every kernel launch of one evaluation:
 //   command := kernel_id, n_params, params[n_params], n_operands, operand[n_operands]
 //   operand := buffer_id, dtype, offset (elements), ndim, shape[ndim], strides[ndim] (elements)
+//   kernel_id carries the device: id + kDeviceStride * device (backends/common/device.h)
 // Operands are inputs first, then outputs (each kernel's KernelDef says how many of each).
 // Everything is validated on parse, on the JS thread, so bad input throws before any work runs.
 #pragma once
@@ -8,8 +9,8 @@
 #include <vector>
 #include <string>
 #include "buffer.h"
-#include "../common/dtype.h"
-#include "../common/error.h"
+#include "dtype.h"
+#include "error.h"
 
 namespace kiln {
 
@@ -24,7 +25,9 @@ struct View {
   int64_t strides[kMaxDims] = {0};
   int64_t size = 1;
 
+  // the host copy (CPU kernels) or a device's copy (that device's kernels)
   char* data() const { return static_cast<char*>(buf->data) + offset * dtype_size(dtype); }
+  char* device_data(int device) const { return static_cast<char*>(buf->dev[device]) + offset * dtype_size(dtype); }
   template <typename T> T* ptr() const { return reinterpret_cast<T*>(data()); }
   bool row_contiguous() const;  // strides are those of a C-ordered array of this shape
   std::string describe() const;
@@ -32,6 +35,7 @@ struct View {
 
 struct Command {
   int32_t kernel = 0;
+  int32_t device = 0;  // where it runs: 0 the CPU, else a DeviceBackend (a device's unsupported commands run on 0)
   std::vector<double> params;
   std::vector<View> ops;  // inputs then outputs
   int32_t n_inputs = 0;
