@@ -68,9 +68,11 @@ class DeviceBackend {
 };
 
 // The library's one entry point: creates a backend per usable device, at most `max`, into `out`.
-// Returns how many; 0 with a reason in `err` when none can be used (no driver, no GPU).
+// `kernel_names[id]` is the core's catalog (a command's kernel id indexes it). Returns how many;
+// 0 with a reason in `err` when none can be used (no driver, no GPU).
 extern "C" {
-typedef int (*CreateDeviceBackendsFn)(int abi, DeviceBackend** out, int max, char* err, size_t errlen);
+typedef int (*CreateDeviceBackendsFn)(int abi, const char* const* kernel_names, int n_kernels, DeviceBackend** out,
+                                      int max, char* err, size_t errlen);
 }
 constexpr const char* kCreateDeviceBackendsSymbol = "kiln_create_device_backends";
 

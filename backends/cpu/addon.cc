@@ -10,7 +10,7 @@
 #include "sequencer.h"
 #include "simd.h"
 #include "thread_pool.h"
-#include "kernels/ops.h"
+#include "../common/ops.h"
 #include "kernels/fused.h"
 #if defined(__unix__) || defined(__APPLE__)
 #include <cerrno>

@@ -71,7 +71,9 @@ void load(Registry& r) {
   DeviceBackend* out[kMaxDevices - 1] = {};
   int n = 0;
   try {
-    n = create(kDeviceAbi, out, kMaxDevices - 1, err, sizeof err);
+    std::vector<const char*> names;
+    for (auto& k : kernel_catalog()) names.push_back(k.name);
+    n = create(kDeviceAbi, names.data(), (int)names.size(), out, kMaxDevices - 1, err, sizeof err);
   } catch (const std::exception& e) {
     r.reason = std::string("initialising ") + path + ": " + e.what();
     return;

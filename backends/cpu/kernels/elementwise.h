@@ -9,7 +9,7 @@
 #include <cstring>
 #include <type_traits>
 #include "kernels.h"
-#include "ops.h"
+#include "../../common/ops.h"
 #include "../simd.h"  // KILN_SIMD, KILN_AVX2, use_avx2()
 #include "../strided.h"
 

@@ -10,7 +10,7 @@
 #include <memory>
 #include "kernels.h"
 #include "accumulate.h"
-#include "ops.h"
+#include "../../common/ops.h"
 #include "reduce_ops.h"
 #include "../simd.h"
 #include "../thread_pool.h"

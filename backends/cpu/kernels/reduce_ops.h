@@ -11,7 +11,7 @@
 #include <limits>
 #include <type_traits>
 #include "accumulate.h"
-#include "ops.h"
+#include "../../common/ops.h"
 #include "../simd.h"
 
 namespace kiln {

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include "kernels.h"
 #include "accumulate.h"
-#include "ops.h"
+#include "../../common/ops.h"
 #include "../strided.h"
 #include "../thread_pool.h"
 

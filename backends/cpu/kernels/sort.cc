@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <vector>
 #include "kernels.h"
-#include "ops.h"
+#include "../../common/ops.h"
 #include "../strided.h"
 #include "../thread_pool.h"
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Compile-checks the CUDA kernels with nvcc alone (no link, no cuBLAS/NVRTC needed): what CI can do
+# on a machine with nvcc and the runtime headers. Usage: tools/cuda_check.sh [file.cu ...]
+# (default: every backends/cuda/kernels/*.cu). Exit status: non-zero when any file fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v nvcc >/dev/null; then
+  echo "cuda_check: nvcc not found, skipped"
+  exit 0
+fi
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then files=(backends/cuda/kernels/*.cu); fi
+[ -e "${files[0]}" ] || { echo "cuda_check: no CUDA kernel files"; exit 0; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+failed=0
+for f in "${files[@]}"; do
+  if nvcc -std=c++17 -O1 --expt-relaxed-constexpr -arch=sm_90 -Xcompiler=-fPIC -Xcompiler=-Wall \
+    -c "$f" -o "$out/$(basename "$f").o"; then
+    echo "cuda_check: ok $f"
+  else
+    echo "cuda_check: FAILED $f"
+    failed=1
+  fi
+done
+exit $failed
