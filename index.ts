@@ -21,6 +21,8 @@ export { setPrintOptions, getPrintOptions } from './core/format.js';
 export { Float16Array } from './core/host.js';
 export * from './ops/index.js';
 export { info, setNumThreads } from './ops/info.js';
+export { Device, cpu, gpu, devices, gpuAvailable, defaultDevice, setDefaultDevice, withDevice } from './core/device.js';
+export type { DeviceLike, DeviceType } from './core/device.js';
 export * as tree from './core/tree.js';
 export * as nn from './nn/index.js';
 export * as optim from './nn/optim/index.js';

@@ -46,6 +46,20 @@ export interface NativeMemory {
   limit: number;
   cacheLimit: number;
   buffers: number;
+  /** device stats only: the device's memory */
+  total?: number;
+}
+
+/** An accelerator a device backend library found (native.devices()). */
+export interface NativeDevice {
+  /** kiln's device number (commands carry it in the kernel word: id + 4096 * index) */
+  index: number;
+  backend: string;
+  name: string;
+  arch: string;
+  ordinal: number;
+  totalMemory: number;
+  kernels: string[];
 }
 
 export interface NativeBackend {
@@ -67,11 +81,14 @@ export interface NativeBackend {
   replay(commands: Float64Array, allocs: Float64Array): Float64Array;
   synchronize(): void;
   info(): NativeInfo;
-  memory(): NativeMemory;
-  setLimit(bytes: number): void;
-  setCacheLimit(bytes: number): void;
-  resetPeak(): void;
-  clearCache(): void;
+  /** the CPU's (device 0 or absent) or a device's memory */
+  memory(device?: number): NativeMemory;
+  setLimit(bytes: number, device?: number): void;
+  setCacheLimit(bytes: number, device?: number): void;
+  resetPeak(device?: number): void;
+  clearCache(device?: number): void;
+  /** the accelerators the device backend libraries found (loads them on first call), or why none */
+  devices(): { devices: NativeDevice[]; unavailable: string | null };
   setNumThreads(n: number): void;
   /** the thread pool's fork/join overhead: `iters` jobs of one chunk per thread busy `workUs` each, `gapUs` idle before each (bench/pool.mjs) */
   measureForkJoin(iters: number, gapUs: number, workUs: number): { threads: number; meanUs: number; medianUs: number; bestUs: number };

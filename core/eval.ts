@@ -196,6 +196,7 @@ export function readNode(node: Node): ArrayBuffer {
   const tmp = new BufferRef(native.alloc(n * isz), n * isz).retain();
   try {
     const cmds = new CommandEncoder(new NativeSpace());
+    cmds.device = node.device; // compact where it was computed: only the elements move
     cmds.kernel(
       'copy',
       [],

@@ -3,6 +3,7 @@
 // input's buffer, frees after the last use, and the command encoding. The two differ only in their
 // BufferSpace (real native buffers vs. symbolic ones patched at every replay).
 import { K } from '../backends/native.js';
+import { DEVICE_STRIDE } from './device.js';
 import { DTYPE_CODE, itemsize, type DType } from './dtype.js';
 import type { BufferRef, BufferView, Emitter, Node } from './node.js';
 import { contiguousStrides, isRowContiguous, sizeOf } from './shape.js';
@@ -28,6 +29,8 @@ export interface BufferSpace {
 export class CommandEncoder implements Emitter {
   words: number[] = [];
   kernels = 0;
+  /** the device the next kernels run on (set per step by lowerSteps): the word is id + 4096 * device */
+  device = 0;
   constructor(
     readonly space: BufferSpace,
     readonly op = 'eval',
@@ -37,7 +40,7 @@ export class CommandEncoder implements Emitter {
     if (id === undefined) throw new Error(`[${this.op}] the native backend has no kernel named ${name}`);
     // plain indexed pushes: spreads allocate iterators, and this runs for every kernel
     const w = this.words;
-    w.push(id, params.length);
+    w.push(id + DEVICE_STRIDE * this.device, params.length);
     for (let i = 0; i < params.length; i++) w.push(params[i]);
     w.push(operands.length);
     for (let k = 0; k < operands.length; k++) {
@@ -51,6 +54,7 @@ export class CommandEncoder implements Emitter {
     }
     this.kernels++;
   }
+  /** frees are device 0: the core frees every copy of the buffer */
   free(b: BufferRef): void {
     const w = this.words;
     w.push(K.free, 1, 0, 0);
@@ -194,6 +198,8 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
   for (const s of steps) {
     if (s.kind === 'group') {
       const ins = s.reads.map(valueOf);
+      // a fused kernel runs where its writes were built
+      encoder.device = s.writes[0]?.device ?? 0;
       const outs = s.writes.map((n) => {
         const v = fresh(n.shape, n.dtype);
         values.set(n, v);
@@ -207,6 +213,7 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
     }
     const n = s.node,
       p = n.primitive;
+    encoder.device = n.device;
     if (n.siblings) {
       // one launch writes every sibling; a sibling's own step (compile keeps one per output) only reads
       if (!values.has(n)) {

@@ -1,5 +1,6 @@
 // Deterministic memory management (DESIGN.md §2): eval, dispose, tidy and kn.memory.
 import { native } from '../backends/native.js';
+import { Device, loadedGpuIndices, toDevice, type DeviceLike } from './device.js';
 import { NDArray } from './array.js';
 import { evaluateNodes, evaluateNodesAsync } from './eval.js';
 import { Scope, scopeStorage } from './scope.js';
@@ -103,26 +104,60 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/** Which device a memory call is about: `{ device }` (a Device, 'cpu', 'gpu', 'gpu:N'); absent: see each function. */
+export interface MemoryOptions {
+  device?: DeviceLike;
+}
+
+function deviceIndexArg(opts: MemoryOptions | undefined, fn: string): number | null {
+  if (opts === undefined || opts === null) return null;
+  if (typeof opts !== 'object' || opts instanceof Device) throw new TypeError(`[memory.${fn}] expected options { device }, got ${String(opts)}`);
+  for (const k of Object.keys(opts)) if (k !== 'device') throw new TypeError(`[memory.${fn}] unknown option '${k}' (expected device)`);
+  return opts.device === undefined ? null : toDevice(opts.device, `memory.${fn}`).index;
+}
+
+/** Every device's stat `k` added up (the CPU, and the GPUs once the CUDA backend loaded). */
+function summed(k: 'active' | 'peak' | 'cache'): number {
+  let s = native.memory()[k];
+  for (const d of loadedGpuIndices()) s += native.memory(d)[k];
+  return s;
+}
+const stat = (k: 'active' | 'peak' | 'cache', fn: string, opts?: MemoryOptions): number => {
+  const d = deviceIndexArg(opts, fn);
+  return d === null ? summed(k) : native.memory(d)[k];
+};
+/** Applies `f` to the named device, or (absent) to every loaded one. */
+const each = (opts: MemoryOptions | undefined, fn: string, f: (d: number) => void): void => {
+  const d = deviceIndexArg(opts, fn);
+  if (d !== null) f(d);
+  else for (const x of [0, ...loadedGpuIndices()]) f(x);
+};
 /**
- * Native memory statistics and limits. Byte counts include the allocator's size rounding.
+ * Native memory statistics and limits per device. Byte counts include the allocator's size
+ * rounding. `{ device }` names one device (kn.cpu, kn.gpu, 'gpu:1'); without it `active`, `peak`
+ * and `cache` add up every device (the peaks of each), `resetPeak` and `clearCache` act on every
+ * device, and the limits are the CPU's.
  * @example
  * typeof kn.memory.active() // 'number'
  * kn.memory.peak() >= kn.memory.active() // true
+ * kn.memory.active({ device: kn.cpu }) <= kn.memory.active() // true
  */
 export const memory = {
-  /** bytes held by live buffers */
-  active: (): number => native.memory().active,
+  /** bytes held by live buffers (a buffer with copies on two devices counts on both) */
+  active: (opts?: MemoryOptions): number => stat('active', 'active', opts),
   /** highest `active` since start or the last resetPeak() */
-  peak: (): number => native.memory().peak,
-  resetPeak: (): void => native.resetPeak(),
+  peak: (opts?: MemoryOptions): number => stat('peak', 'peak', opts),
+  resetPeak: (opts?: MemoryOptions): void => each(opts, 'resetPeak', (d) => native.resetPeak(d)),
   /** bytes kept in the allocator's cache for reuse */
-  cache: (): number => native.memory().cache,
-  /** live buffer count (ids handed out and not yet freed) */
+  cache: (opts?: MemoryOptions): number => stat('cache', 'cache', opts),
+  /** live buffer count (ids handed out and not yet freed; a buffer is one id whatever devices hold copies) */
   buffers: (): number => native.memory().buffers,
-  /** limit on active bytes (0 = none); an allocation crossing it throws a JS error */
-  setLimit: (bytes: number): void => native.setLimit(bytes),
-  getLimit: (): number => native.memory().limit,
-  /** limit on cached bytes (default: 4 GiB, or the memory limit when set) */
-  setCacheLimit: (bytes: number): void => native.setCacheLimit(bytes),
-  clearCache: (): void => native.clearCache(),
+  /** limit on active bytes of a device (0 = none; default device: the CPU); an allocation crossing it throws a JS error */
+  setLimit: (bytes: number, opts?: MemoryOptions): void => native.setLimit(bytes, deviceIndexArg(opts, 'setLimit') ?? 0),
+  getLimit: (opts?: MemoryOptions): number => native.memory(deviceIndexArg(opts, 'getLimit') ?? 0).limit,
+  /** limit on cached bytes of a device (CPU default: 4 GiB, or the memory limit when set) */
+  setCacheLimit: (bytes: number, opts?: MemoryOptions): void => native.setCacheLimit(bytes, deviceIndexArg(opts, 'setCacheLimit') ?? 0),
+  getCacheLimit: (opts?: MemoryOptions): number => native.memory(deviceIndexArg(opts, 'getCacheLimit') ?? 0).cacheLimit,
+  /** returns cached blocks to the system (every device without `{ device }`) */
+  clearCache: (opts?: MemoryOptions): void => each(opts, 'clearCache', (d) => native.clearCache(d)),
 };

@@ -2,6 +2,7 @@
 // buffer view and drops its inputs. Nodes and buffers are reference counted so memory is freed
 // deterministically (DESIGN.md §2, "Evaluation and memory").
 import { native } from '../backends/native.js';
+import { currentDeviceIndex } from './device.js';
 import type { DType } from './dtype.js';
 
 /** A native buffer id with a JS-side count of the views (node data) that hold it. */
@@ -97,6 +98,8 @@ export class Node {
     inputs: Node[],
     readonly shape: readonly number[],
     readonly dtype: DType,
+    /** the device its kernels run on (core/device.ts): kn.withDevice's or the default when built */
+    readonly device: number = currentDeviceIndex(),
   ) {
     this.inputs = inputs;
     for (const i of inputs) i.refs++;

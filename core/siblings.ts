@@ -53,7 +53,7 @@ export function regroupSiblings(nodes: Iterable<Node>): void {
     for (let k = 0; k < g.types.length; k++) {
       if (list[k]) continue;
       // a stand-in that only receives the kernel's output: it holds no reference on its inputs
-      list[k] = new Node(some.primitive, { ...some.params, output: k }, some.inputs, g.types[k].shape, g.types[k].dtype);
+      list[k] = new Node(some.primitive, { ...some.params, output: k }, some.inputs, g.types[k].shape, g.types[k].dtype, some.device);
       for (const i of some.inputs) i.refs--;
     }
     for (const n of list) n.siblings = list;

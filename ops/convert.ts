@@ -1,5 +1,6 @@
 // Turning JS values into arrays: nested lists, typed arrays, scalars.
 import { NDArray } from '../core/array.js';
+import type { DeviceLike } from '../core/device.js';
 import { isDType, toDType, scalarDType, type DType } from '../core/dtype.js';
 import { encode, Float16Array, type Scalar } from '../core/host.js';
 import { native } from '../backends/native.js';
@@ -13,16 +14,22 @@ import { encodeComplexNested, hasComplexLeaf, isComplexValue } from '../core/com
 
 export type ArrayInput = NDArray | Scalar | NestedInput | ArrayBufferView;
 export interface NestedInput extends ReadonlyArray<Scalar | NestedInput> {}
-export type DTypeArg = DType | { dtype?: DType } | undefined;
+/** A dtype, or creation options `{ dtype, device }` (device: where the array is made, core/device.ts). */
+export type DTypeArg = DType | { dtype?: DType; device?: DeviceLike } | undefined;
 
 export function dtypeArg(arg: unknown, op: string): DType | undefined {
   if (arg === undefined || arg === null) return undefined;
   if (typeof arg === 'string') return toDType(arg, op);
-  if (typeof arg === 'object' && 'dtype' in (arg as object)) {
+  if (typeof arg === 'object' && ('dtype' in (arg as object) || 'device' in (arg as object))) {
     const d = (arg as { dtype?: unknown }).dtype;
     return d === undefined ? undefined : toDType(d, op);
   }
-  throw new TypeError(`[${op}] expected a dtype string or { dtype }, got ${String(arg)}`);
+  throw new TypeError(`[${op}] expected a dtype string or { dtype, device }, got ${String(arg)}`);
+}
+
+/** The `device` of creation options (undefined for a dtype string or no options). */
+export function deviceIn(arg: unknown): DeviceLike | undefined {
+  return arg !== null && typeof arg === 'object' && 'device' in (arg as object) ? (arg as { device?: DeviceLike }).device : undefined;
 }
 
 function typedArrayDType(t: ArrayBufferView): DType | undefined {

@@ -1,11 +1,14 @@
-// Array creation: array/asarray, zeros, ones, full, *Like, arange.
+// Array creation: array/asarray, zeros, ones, full, *Like, arange. Each takes a dtype or the
+// options `{ dtype, device }` in the dtype's place (device: where the array is made and its
+// fill kernels run; default kn.withDevice's or the default device).
 import { NDArray } from '../core/array.js';
 import { isInteger, scalarDType, type DType } from '../core/dtype.js';
 import { fitsInt, isWhole } from '../core/int_range.js';
 import type { Scalar } from '../core/host.js';
 import { Arange, Full } from '../core/primitives.js';
 import { checkShape } from '../core/shape.js';
-import { arrayFrom, asArray, dtypeArg, scalarArray, type DTypeArg } from './convert.js';
+import { onDevice } from '../core/device.js';
+import { arrayFrom, asArray, deviceIn, dtypeArg, scalarArray, type DTypeArg } from './convert.js';
 import { astype } from './elementwise.js';
 import { make } from './make.js';
 import { broadcastTo } from './views.js';
@@ -18,9 +21,10 @@ import { broadcastTo } from './views.js';
  * @example kn.array([[1, 2], [3, 4]]) // [[1, 2], [3, 4]]
  * @example kn.array([1, 2], 'float16') // [1, 2]
  * @example kn.array([2 ** 40]).dtype // 'int64'
+ * @example kn.array([1, 2], { dtype: 'int8', device: 'cpu' }) // [1, 2]
  */
 export function array(data: unknown, dtype?: DTypeArg): NDArray {
-  return arrayFrom(data, dtypeArg(dtype, 'array'), 'array');
+  return onDevice(deviceIn(dtype), 'array', () => arrayFrom(data, dtypeArg(dtype, 'array'), 'array'));
 }
 
 /**
@@ -32,8 +36,10 @@ export function array(data: unknown, dtype?: DTypeArg): NDArray {
  */
 export function asarray(data: unknown, dtype?: DTypeArg): NDArray {
   const dt = dtypeArg(dtype, 'asarray');
-  if (data instanceof NDArray) return dt && dt !== data.dtype ? astype(data, dt) : data;
-  return arrayFrom(data, dt, 'asarray');
+  return onDevice(deviceIn(dtype), 'asarray', () => {
+    if (data instanceof NDArray) return dt && dt !== data.dtype ? astype(data, dt) : data;
+    return arrayFrom(data, dt, 'asarray');
+  });
 }
 
 /**
@@ -41,6 +47,11 @@ export function asarray(data: unknown, dtype?: DTypeArg): NDArray {
  * @example kn.full([2, 2], 7) // [[7, 7], [7, 7]]
  */
 export function full(shape: number | readonly number[], value: Scalar | NDArray, dtype?: DTypeArg): NDArray {
+  const device = deviceIn(dtype);
+  return device === undefined ? fullOn(shape, value, dtype) : onDevice(device, 'full', () => fullOn(shape, value, dtype));
+}
+
+function fullOn(shape: number | readonly number[], value: Scalar | NDArray, dtype: DTypeArg): NDArray {
   const s = checkShape(shape, 'full');
   const dt = dtypeArg(dtype, 'full');
   if (value instanceof NDArray) {
@@ -63,30 +74,30 @@ function broadcastValue(value: NDArray, shape: number[], dt: DType | undefined):
 
 /** @example kn.zeros([2, 3]) // [[0, 0, 0], [0, 0, 0]] */
 export function zeros(shape: number | readonly number[], dtype?: DTypeArg): NDArray {
-  return full(shape, 0, dtypeArg(dtype, 'zeros') ?? 'float32');
+  return onDevice(deviceIn(dtype), 'zeros', () => full(shape, 0, dtypeArg(dtype, 'zeros') ?? 'float32'));
 }
 
 /** @example kn.ones([3], 'int32') // [1, 1, 1] */
 export function ones(shape: number | readonly number[], dtype?: DTypeArg): NDArray {
-  return full(shape, 1, dtypeArg(dtype, 'ones') ?? 'float32');
+  return onDevice(deviceIn(dtype), 'ones', () => full(shape, 1, dtypeArg(dtype, 'ones') ?? 'float32'));
 }
 
 /** @example kn.zerosLike(kn.array([1.5, 2])) // [0, 0] */
 export function zerosLike(a: NDArray, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'zerosLike');
-  return full(x.shape, 0, dtypeArg(dtype, 'zerosLike') ?? x.dtype);
+  return onDevice(deviceIn(dtype), 'zerosLike', () => full(x.shape, 0, dtypeArg(dtype, 'zerosLike') ?? x.dtype));
 }
 
 /** @example kn.onesLike(kn.array([[1, 2]], 'int8')) // [[1, 1]] */
 export function onesLike(a: NDArray, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'onesLike');
-  return full(x.shape, 1, dtypeArg(dtype, 'onesLike') ?? x.dtype);
+  return onDevice(deviceIn(dtype), 'onesLike', () => full(x.shape, 1, dtypeArg(dtype, 'onesLike') ?? x.dtype));
 }
 
 /** @example kn.fullLike(kn.zeros([2]), 3) // [3, 3] */
 export function fullLike(a: NDArray, value: Scalar, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'fullLike');
-  return full(x.shape, value, dtypeArg(dtype, 'fullLike') ?? x.dtype);
+  return onDevice(deviceIn(dtype), 'fullLike', () => full(x.shape, value, dtypeArg(dtype, 'fullLike') ?? x.dtype));
 }
 
 /**
@@ -98,8 +109,12 @@ export function fullLike(a: NDArray, value: Scalar, dtype?: DTypeArg): NDArray {
  */
 export function arange(...args: (number | DTypeArg)[]): NDArray {
   let dtype: DType | undefined;
+  let device: unknown;
   const last = args[args.length - 1];
-  if (args.length && typeof last !== 'number') dtype = dtypeArg(args.pop(), 'arange');
+  if (args.length && typeof last !== 'number') {
+    device = deviceIn(last);
+    dtype = dtypeArg(args.pop(), 'arange');
+  }
   const nums = args as number[];
   if (nums.length < 1 || nums.length > 3 || nums.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
     throw new TypeError(`[arange] expected (stop), (start, stop) or (start, stop, step) as finite numbers, got (${args.map(String).join(', ')})`);
@@ -110,7 +125,6 @@ export function arange(...args: (number | DTypeArg)[]): NDArray {
   // whole arguments give integers: int32, or int64 when the values leave int32 (as numpy's int64)
   const end = start + (n - 1) * step;
   const dt = dtype ?? (nums.every(isWhole) ? (n === 0 || [start, end].every((v) => fitsInt(v, 'int32')) ? 'int32' : 'int64') : 'float32');
-  if (isInteger(dt) && n > 0)
-    for (const v of [start, end]) if (!fitsInt(v, dt)) throw new RangeError(`[arange] ${String(v)} does not fit ${dt}`);
-  return make(Arange, { start, step }, [], [n], dt);
+  if (isInteger(dt) && n > 0) for (const v of [start, end]) if (!fitsInt(v, dt)) throw new RangeError(`[arange] ${String(v)} does not fit ${dt}`);
+  return onDevice(device, 'arange', () => make(Arange, { start, step }, [], [n], dt));
 }

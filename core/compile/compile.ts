@@ -3,6 +3,7 @@
 // crossing. State declared in `inputs`/`outputs` is read before the call and rebound after it.
 import { NDArray } from '../array.js';
 import { evaluateNodes } from '../eval.js';
+import { currentDeviceIndex } from '../device.js';
 import { decRef, type Node } from '../node.js';
 import { tracing } from '../trace_state.js';
 import { arrayKey, fillResult, flattenArgs, layoutKey, stateArrays } from './args.js';
@@ -98,7 +99,7 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
     if (!['shapeless', 'inputs', 'outputs'].includes(k)) throw new TypeError(`[compile] unknown option '${k}' (expected shapeless, inputs, outputs)`);
   if (opts.shapeless !== undefined && typeof opts.shapeless !== 'boolean') throw new TypeError('[compile] shapeless must be a boolean');
   const shapeless = opts.shapeless ?? false;
-  const prefix = `${idOf(fn)}|${shapeless ? 's' : ''}|${idOf(opts.inputs)}|${idOf(opts.outputs)}|cpu|`;
+  const prefix = `${idOf(fn)}|${shapeless ? 's' : ''}|${idOf(opts.inputs)}|${idOf(opts.outputs)}|`;
   const info: CompiledInfo = { traces: 0, calls: 0, kernels: 0, fused: 0, buffers: 0, schedule: [] };
 
   const compiled = (...args: unknown[]): unknown => {
@@ -108,7 +109,8 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
     const inputs = [...flat.arrays, ...stateIn];
     const lazy = inputs.map((a) => a.node).filter((n) => !n.data);
     if (lazy.length) evaluateNodes(lazy);
-    const key = prefix + flat.key + '|' + inputs.map((a) => arrayKey(a, shapeless)).join(';');
+    // a trace records the device its ops run on (kn.withDevice's or the default at call time)
+    const key = prefix + currentDeviceIndex() + '|' + flat.key + '|' + inputs.map((a) => arrayKey(a, shapeless)).join(';');
     // the input values stay alive through the call even if the function disposes their handles
     // (an optimizer releases the state it replaces)
     const ins = inputs.map((a) => a.node);

@@ -34,7 +34,7 @@ export function foldConstants(g: IRGraph, maxElements = FOLD_MAX_ELEMENTS): { gr
     const hit = real.get(id);
     if (hit) return hit;
     const n = g.nodes[id];
-    const node = n.kind === 'const' ? n.source! : new Node(n.prim, n.params, n.inputs.map(build), n.shape, n.dtype);
+    const node = n.kind === 'const' ? n.source! : new Node(n.prim, n.params, n.inputs.map(build), n.shape, n.dtype, n.device);
     real.set(id, node);
     return node;
   };
@@ -52,7 +52,7 @@ export function foldConstants(g: IRGraph, maxElements = FOLD_MAX_ELEMENTS): { gr
     if (k < 0) return n;
     const t = targets[k];
     t.refs--; // the graph's holder (compile.ts) takes its own reference
-    return irNode(n.id, 'const', Constant, {}, [], n.shape, n.dtype, -1, t);
+    return irNode(n.id, 'const', Constant, {}, [], n.shape, n.dtype, -1, t, n.device);
   });
   return { graph: { nodes, nInputs: g.nInputs, outputs: g.outputs }, folded: fold.length };
 }

@@ -57,6 +57,8 @@ interface Group {
   ext: Set<number>;
   /** nodes the members read from outside (bounded by fusionLimits.maxInputs) */
   srcs: Set<number>;
+  /** the device every member runs on: a fused kernel never spans devices */
+  dev: number;
 }
 
 export interface Schedule {
@@ -102,6 +104,11 @@ class Fuser {
   groupOf(n: number): Group | null {
     return this.grp[n] < 0 ? null : this.groups[this.find(this.grp[n])];
   }
+  /** n's group when a node on device `dev` may join it (else null: read it as an outside value) */
+  groupOn(n: number, dev: number): Group | null {
+    const g = this.groupOf(n);
+    return g && g.dev === dev ? g : null;
+  }
   /** Groups (representatives) that reading node n's value depends on, its own included. */
   readDeps(n: number): Set<number> {
     const s = new Set<number>();
@@ -109,8 +116,8 @@ class Fuser {
     if (this.grp[n] >= 0) s.add(this.find(this.grp[n]));
     return s;
   }
-  newGroup(S: readonly number[], A: number[] | null): Group {
-    const gr: Group = { id: this.groups.length, S: S.slice(), A, members: [], ext: new Set(), srcs: new Set() };
+  newGroup(S: readonly number[], A: number[] | null, dev: number): Group {
+    const gr: Group = { id: this.groups.length, S: S.slice(), A, members: [], ext: new Set(), srcs: new Set(), dev };
     this.groups.push(gr);
     this.parent.push(gr.id);
     return gr;
@@ -142,6 +149,7 @@ class Fuser {
   /** Merges b into a when neither depends on the other through outside nodes. */
   merge(a: Group, b: Group): Group | null {
     if (this.find(a.id) === this.find(b.id)) return a;
+    if (a.dev !== b.dev) return null;
     if (!eqShape(a.S, b.S) || (a.A && b.A && !eqShape(a.A, b.A))) return null;
     if (a.members.length + b.members.length > fusionLimits.maxOps) return null;
     if (new Set([...a.srcs, ...b.srcs]).size > fusionLimits.maxInputs) return null;
@@ -207,7 +215,7 @@ class Fuser {
     const A = p.slice(nk).sort((a, b) => a - b);
     if (A.length === 0 || A.every((a) => S[a] === 1)) return;
     const src = this.skipIdentity(x);
-    const gx = this.groupOf(src);
+    const gx = this.groupOn(src, n.device);
     if (
       gx &&
       this.role[src] === 'E' &&
@@ -223,12 +231,12 @@ class Fuser {
       return;
     }
     this.avail[n.id] = 1;
-    this.add(this.newGroup(S, A), n.id, 'RED', this.isConstant(x) ? [] : this.readDeps(src), this.isConstant(x) ? [] : [src]);
+    this.add(this.newGroup(S, A, n.device), n.id, 'RED', this.isConstant(x) ? [] : this.readDeps(src), this.isConstant(x) ? [] : [src]);
   }
 
   visitReshape(n: IRNode): void {
     const p = this.skipIdentity(n.inputs[0]);
-    const gp = this.groupOf(p);
+    const gp = this.groupOn(p, n.device);
     if (!gp || !gp.A || !this.isRowValue(p, gp)) return;
     if ((eqShape(n.shape, kShape(gp.S, gp.A)) || eqShape(n.shape, kKeep(gp.S, gp.A))) && !eqShape(n.shape, gp.S)) {
       this.avail[n.id] = this.avail[p];
@@ -242,7 +250,7 @@ class Fuser {
     for (const i of n.inputs) {
       if (this.isConstant(i)) continue;
       const j = this.skipIdentity(i);
-      const gj = this.groupOf(j);
+      const gj = this.groupOn(j, n.device);
       if (gj && this.role[j] === 'E' && eqShape(gj.S, n.shape)) {
         edges.push({ kind: 'E', j, gr: gj });
         continue;
@@ -254,7 +262,7 @@ class Fuser {
       const b = this.nodes[i];
       if (b.prim === BroadcastTo && eqShape(b.shape, n.shape)) {
         const p = this.skipIdentity(b.inputs[0]);
-        const gp = this.groupOf(p);
+        const gp = this.groupOn(p, n.device);
         if (gp && gp.A && this.isRowValue(p, gp) && eqShape(gp.S, n.shape) && eqShape(this.nodes[p].shape, kKeep(gp.S, gp.A))) {
           edges.push({ kind: 'B', j: p, gr: gp });
           continue;
@@ -304,7 +312,7 @@ class Fuser {
       this.add(gr, n.id, 'E', extDeps, srcs);
     } else
       this.add(
-        this.newGroup(n.shape, null),
+        this.newGroup(n.shape, null, n.device),
         n.id,
         'E',
         depsOf(edges),

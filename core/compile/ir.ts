@@ -2,6 +2,7 @@
 // the function's inputs (placeholders) and at constants (nodes that already hold data). Building
 // our own copy leaves the user's graph untouched and lets simplify/fuse rewrite freely.
 import { postOrder } from '../graph.js';
+import { currentDeviceIndex } from '../device.js';
 import type { DType } from '../dtype.js';
 import { Constant, Node, type Primitive } from '../node.js';
 
@@ -28,6 +29,8 @@ export interface IRNode {
   slot: number;
   /** for kind 'const': the node that holds the data */
   source: Node | null;
+  /** the device the node runs on (core/device.ts), from the traced node */
+  device: number;
 }
 
 export interface IRGraph {
@@ -48,8 +51,9 @@ export function irNode(
   dtype: DType,
   slot = -1,
   source: Node | null = null,
+  device = currentDeviceIndex(),
 ): IRNode {
-  return { id, kind, prim, params, inputs, shape: shape.slice(), dtype, slot, source };
+  return { id, kind, prim, params, inputs, shape: shape.slice(), dtype, slot, source, device };
 }
 
 /**
@@ -75,10 +79,10 @@ export function buildIR(outputs: Node[], nInputs: number, firstTracedId: number,
     const id = nodes.length;
     if (n.primitive === Placeholder) {
       const slot = n.params.slot as number;
-      nodes.push(irNode(id, 'input', Placeholder, { slot }, [], n.shape, n.dtype, slot));
+      nodes.push(irNode(id, 'input', Placeholder, { slot }, [], n.shape, n.dtype, slot, null, n.device));
       slots.set(slot, id);
     } else if (n.data) {
-      nodes.push(irNode(id, 'const', Constant, {}, [], n.shape, n.dtype, -1, n));
+      nodes.push(irNode(id, 'const', Constant, {}, [], n.shape, n.dtype, -1, n, n.device));
     } else {
       nodes.push(
         irNode(
@@ -89,6 +93,9 @@ export function buildIR(outputs: Node[], nInputs: number, firstTracedId: number,
           n.inputs.map((i) => ids.get(i)!),
           n.shape,
           n.dtype,
+          -1,
+          null,
+          n.device,
         ),
       );
     }

@@ -100,6 +100,7 @@ export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: numb
         n.inputs.map((i) => shadows[i]),
         n.shape,
         n.dtype,
+        n.device,
       ),
     );
   regroupSiblings(shadows);

@@ -79,7 +79,7 @@ export function inferGraph(g: IRGraph, inputShapes: readonly (readonly number[])
     return n.shape.slice();
   };
 
-  const nodes = g.nodes.map((n) => irNode(n.id, n.kind, n.prim, n.params, n.inputs, shape(n.id), n.dtype, n.slot, n.source));
+  const nodes = g.nodes.map((n) => irNode(n.id, n.kind, n.prim, n.params, n.inputs, shape(n.id), n.dtype, n.slot, n.source, n.device));
   nodes.forEach((n, k) => {
     n.params = params[k];
   });

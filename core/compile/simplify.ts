@@ -31,7 +31,7 @@ export function simplify(g: IRGraph, stats: SimplifyStats = { noops: 0, merged: 
       stats.noops++;
       continue;
     }
-    let node = irNode(out.length, n.kind, n.prim, n.params, ins, n.shape, n.dtype, n.slot, n.source);
+    let node = irNode(out.length, n.kind, n.prim, n.params, ins, n.shape, n.dtype, n.slot, n.source, n.device);
     if (n.kind === 'const') {
       const fill = scalarFill(n);
       if (fill) {
