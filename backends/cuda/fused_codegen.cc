@@ -1,0 +1,951 @@
+// Renders fused programs to CUDA C (see fused_codegen.h). The op semantics mirror
+// backends/cpu/kernels/elementwise_ops.h and reduce_ops.h line by line (the prelude below);
+// constants are folded here with the CPU's own conversions (backends/common/dtype.h).
+#include "fused_codegen.h"
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include "../common/dtype.h"
+#include "../common/ops.h"
+
+namespace kiln {
+namespace cuda {
+namespace {
+
+// The device code every fused kernel starts with (no headers: NVRTC gets none at run time).
+const char* kPrelude = R"KZ(
+// ---- kiln fused-program prelude (no headers: NVRTC gets none) ----
+typedef unsigned char kz_u8;
+typedef unsigned short kz_u16;
+typedef unsigned int kz_u32;
+typedef unsigned long long kz_u64;
+template <class T> struct kt;
+#define KZ_T(T, I, S, F, B, W, U)                                                            \
+  template <> struct kt<T> {                                                                 \
+    static constexpr bool is_int = I, is_signed = S, is_float = F, is_bool = B;              \
+    typedef W wide;                                                                          \
+    typedef U uns;                                                                           \
+  };
+KZ_T(bool, false, false, false, true, bool, bool)
+KZ_T(unsigned char, true, false, false, false, kz_u32, unsigned char)
+KZ_T(unsigned short, true, false, false, false, kz_u32, unsigned short)
+KZ_T(unsigned int, true, false, false, false, kz_u32, unsigned int)
+KZ_T(unsigned long long, true, false, false, false, kz_u64, unsigned long long)
+KZ_T(signed char, true, true, false, false, kz_u32, unsigned char)
+KZ_T(short, true, true, false, false, kz_u32, unsigned short)
+KZ_T(int, true, true, false, false, kz_u32, unsigned int)
+KZ_T(long long, true, true, false, false, kz_u64, unsigned long long)
+KZ_T(float, false, true, true, false, float, float)
+KZ_T(double, false, true, true, false, double, double)
+#undef KZ_T
+#define KZ_D __device__ __forceinline__
+#define KZ_M1(n, ff, fd) \
+  KZ_D float m_##n(float x) { return ff(x); } \
+  KZ_D double m_##n(double x) { return fd(x); }
+KZ_M1(exp, expf, exp) KZ_M1(log, logf, log) KZ_M1(sqrt, sqrtf, sqrt) KZ_M1(tanh, tanhf, tanh)
+KZ_M1(sin, sinf, sin) KZ_M1(cos, cosf, cos) KZ_M1(tan, tanf, tan) KZ_M1(erf, erff, erf) KZ_M1(erfc, erfcf, erfc)
+KZ_M1(expm1, expm1f, expm1) KZ_M1(log1p, log1pf, log1p) KZ_M1(log2, log2f, log2) KZ_M1(log10, log10f, log10)
+KZ_M1(asin, asinf, asin) KZ_M1(acos, acosf, acos) KZ_M1(atan, atanf, atan) KZ_M1(sinh, sinhf, sinh)
+KZ_M1(cosh, coshf, cosh) KZ_M1(asinh, asinhf, asinh) KZ_M1(acosh, acoshf, acosh) KZ_M1(atanh, atanhf, atanh)
+KZ_M1(floor, floorf, floor) KZ_M1(ceil, ceilf, ceil) KZ_M1(trunc, truncf, trunc) KZ_M1(rint, rintf, rint)
+KZ_M1(fabs, fabsf, fabs)
+#undef KZ_M1
+#define KZ_M2(n, ff, fd) \
+  KZ_D float m_##n(float x, float y) { return ff(x, y); } \
+  KZ_D double m_##n(double x, double y) { return fd(x, y); }
+KZ_M2(fmod, fmodf, fmod) KZ_M2(copysign, copysignf, copysign) KZ_M2(pow, powf, pow) KZ_M2(atan2, atan2f, atan2)
+#undef KZ_M2
+
+// NaN / inf tests on the bits (independent of any fast-math setting)
+KZ_D bool kz_isnan(float x) { return (__float_as_uint(x) & 0x7fffffffu) > 0x7f800000u; }
+KZ_D bool kz_isnan(double x) { return ((kz_u64)__double_as_longlong(x) & 0x7fffffffffffffffull) > 0x7ff0000000000000ull; }
+KZ_D bool kz_isinf(float x) { return (__float_as_uint(x) & 0x7fffffffu) == 0x7f800000u; }
+KZ_D bool kz_isinf(double x) { return ((kz_u64)__double_as_longlong(x) & 0x7fffffffffffffffull) == 0x7ff0000000000000ull; }
+template <class C> KZ_D bool kz_nan(C x) {
+  if constexpr (kt<C>::is_float) return kz_isnan(x);
+  else return false;
+}
+
+// float16 / bfloat16 bits <-> float32 (round to nearest even), as backends/common/dtype.h
+KZ_D float kz_h2f(kz_u16 h) {
+  kz_u32 sign = (kz_u32)(h & 0x8000) << 16;
+  kz_u32 e = (h >> 10) & 0x1f, man = h & 0x3ff, f;
+  if (e == 0) {
+    if (man == 0) f = sign;
+    else {
+      int k = -1;
+      do {
+        man <<= 1;
+        k++;
+      } while (!(man & 0x400));
+      f = sign | ((kz_u32)(127 - 15 - k) << 23) | ((man & 0x3ff) << 13);
+    }
+  } else if (e == 31) f = sign | 0x7f800000u | (man << 13);
+  else f = sign | ((e + 127 - 15) << 23) | (man << 13);
+  return __uint_as_float(f);
+}
+KZ_D kz_u16 kz_f2h(float v) {
+  kz_u32 x = __float_as_uint(v);
+  kz_u32 sign = (x >> 16) & 0x8000;
+  kz_u32 ax = x & 0x7fffffffu;
+  if (ax >= 0x7f800000u) return (kz_u16)(sign | 0x7c00 | (ax > 0x7f800000u ? 0x200 | ((ax >> 13) & 0x3ff) : 0));
+  if (ax >= 0x477ff000u) return (kz_u16)(sign | 0x7c00);
+  if (ax < 0x38800000u) {
+    if (ax < 0x33000000u) return (kz_u16)sign;
+    kz_u32 e = ax >> 23, m = (ax & 0x7fffff) | 0x800000;
+    kz_u32 shift = 126 - e;
+    kz_u32 r = m >> shift;
+    kz_u32 rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (r & 1))) r++;
+    return (kz_u16)(sign | r);
+  }
+  kz_u32 r = ax + 0xc8000000u;
+  r = (r + 0xfff + ((r >> 13) & 1)) >> 13;
+  return (kz_u16)(sign | r);
+}
+KZ_D float kz_b2f(kz_u16 b) { return __uint_as_float((kz_u32)b << 16); }
+KZ_D kz_u16 kz_f2b(float v) {
+  kz_u32 x = __float_as_uint(v);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return (kz_u16)((x >> 16) | 0x40);
+  x += 0x7fff + ((x >> 16) & 1);
+  return (kz_u16)(x >> 16);
+}
+// double -> float rounded to odd, so a second rounding to 16 bits is as if rounding the double once
+KZ_D float kz_d2f_odd(double v) {
+  float f = (float)v;
+  if (kz_isnan(f) || kz_isinf(f) || (double)f == v) return f;
+  if (m_fabs((double)f) > m_fabs(v)) f = __uint_as_float(__float_as_uint(f) - 1u);
+  return __uint_as_float(__float_as_uint(f) | 1u);
+}
+
+// from_value<T>(v) for compute types T (float -> int truncates; NaN and out-of-range fixed)
+template <class T, class S> KZ_D T kz_cv(S v) {
+  if constexpr (kt<T>::is_bool) return v != S(0);
+  else if constexpr (kt<S>::is_float && kt<T>::is_int) {
+    if (!(v == v)) return T(0);
+    if constexpr (kt<T>::is_signed) {
+      if (v >= (S)9.2233720368547758e18 || v < (S)-9.2233720368547758e18)
+        return (T)((typename kt<T>::uns)1 << (sizeof(T) * 8 - 1));
+      return (T)(long long)v;
+    } else {
+      if (v >= (S)1.8446744073709552e19 || v <= (S)-9.2233720368547758e18) return T(0);
+      if (v < 0) return (T)(kz_u64)(long long)v;
+      return (T)(kz_u64)v;
+    }
+  } else {
+    return (T)v;
+  }
+}
+template <class S> KZ_D kz_u16 kz_to_h(S v) {
+  if constexpr (sizeof(S) == 8 && kt<S>::is_float) return kz_f2h(kz_d2f_odd(v));
+  else return kz_f2h((float)v);
+}
+template <class S> KZ_D kz_u16 kz_to_b(S v) {
+  if constexpr (sizeof(S) == 8 && kt<S>::is_float) return kz_f2b(kz_d2f_odd(v));
+  else return kz_f2b((float)v);
+}
+
+// ---- unary ops (backends/cpu/kernels/elementwise_ops.h) ----
+template <class C> KZ_D C u_neg(C x) {
+  if constexpr (kt<C>::is_int) return (C)((typename kt<C>::wide)0 - (typename kt<C>::wide)x);
+  else return -x;
+}
+template <class C> KZ_D C u_abs(C x) {
+  if constexpr (kt<C>::is_bool || (kt<C>::is_int && !kt<C>::is_signed)) return x;
+  else if constexpr (kt<C>::is_int) return x < 0 ? (C)((typename kt<C>::wide)0 - (typename kt<C>::wide)x) : x;
+  else return m_fabs(x);
+}
+template <class C> KZ_D C u_sign(C x) {
+  if constexpr (kt<C>::is_int && !kt<C>::is_signed) return (C)(x > 0);
+  else if constexpr (kt<C>::is_int) return (C)((x > 0) - (x < 0));
+  else return x != x ? x : (C)((x > 0) - (x < 0));
+}
+template <class C> KZ_D C u_square(C x) {
+  if constexpr (kt<C>::is_int) return (C)((typename kt<C>::wide)x * (typename kt<C>::wide)x);
+  else return x * x;
+}
+template <class C> KZ_D C u_floor(C x) {
+  if constexpr (kt<C>::is_float) return m_floor(x);
+  else return x;
+}
+template <class C> KZ_D C u_ceil(C x) {
+  if constexpr (kt<C>::is_float) return m_ceil(x);
+  else return x;
+}
+template <class C> KZ_D C u_round(C x) {
+  if constexpr (kt<C>::is_float) return m_rint(x);  // half to even
+  else return x;
+}
+template <class C> KZ_D C u_trunc(C x) {
+  if constexpr (kt<C>::is_float) return m_trunc(x);
+  else return x;
+}
+template <class C> KZ_D C u_exp(C x) { return m_exp(x); }
+template <class C> KZ_D C u_log(C x) { return m_log(x); }
+template <class C> KZ_D C u_sqrt(C x) { return m_sqrt(x); }
+template <class C> KZ_D C u_rsqrt(C x) { return C(1) / m_sqrt(x); }
+template <class C> KZ_D C u_reciprocal(C x) { return C(1) / x; }
+template <class C> KZ_D C u_tanh(C x) { return m_tanh(x); }
+template <class C> KZ_D C u_sigmoid(C x) {
+  return x >= 0 ? C(1) / (C(1) + m_exp(-x)) : m_exp(x) / (C(1) + m_exp(x));
+}
+template <class C> KZ_D C u_sin(C x) { return m_sin(x); }
+template <class C> KZ_D C u_cos(C x) { return m_cos(x); }
+template <class C> KZ_D C u_tan(C x) { return m_tan(x); }
+template <class C> KZ_D C u_erf(C x) { return m_erf(x); }
+template <class C> KZ_D C u_expm1(C x) { return m_expm1(x); }
+template <class C> KZ_D C u_log1p(C x) { return m_log1p(x); }
+template <class C> KZ_D C u_log2(C x) { return m_log2(x); }
+template <class C> KZ_D C u_log10(C x) { return m_log10(x); }
+template <class C> KZ_D C u_arcsin(C x) { return m_asin(x); }
+template <class C> KZ_D C u_arccos(C x) { return m_acos(x); }
+template <class C> KZ_D C u_arctan(C x) { return m_atan(x); }
+template <class C> KZ_D C u_sinh(C x) { return m_sinh(x); }
+template <class C> KZ_D C u_cosh(C x) { return m_cosh(x); }
+template <class C> KZ_D C u_arcsinh(C x) { return m_asinh(x); }
+template <class C> KZ_D C u_arccosh(C x) { return m_acosh(x); }
+template <class C> KZ_D C u_arctanh(C x) { return m_atanh(x); }
+// erfinv in double for every float type (elementwise_math.h erfinv_d)
+__device__ double kz_erfinv_d(double y, double tol) {
+  if (!(y >= -1.0 && y <= 1.0)) return __longlong_as_double(0x7ff8000000000000ll);
+  if (y == 0.0) return y;
+  double a = m_fabs(y);
+  if (a == 1.0) return m_copysign(__longlong_as_double(0x7ff0000000000000ll), y);
+  double w = -m_log((1.0 - a) * (1.0 + a)), p;
+  if (w < 5.0) {
+    w -= 2.5;
+    p = 2.81022636e-08;
+    p = 3.43273939e-07 + p * w;
+    p = -3.5233877e-06 + p * w;
+    p = -4.39150654e-06 + p * w;
+    p = 0.00021858087 + p * w;
+    p = -0.00125372503 + p * w;
+    p = -0.00417768164 + p * w;
+    p = 0.246640727 + p * w;
+    p = 1.50140941 + p * w;
+  } else {
+    w = m_sqrt(w) - 3.0;
+    p = -0.000200214257;
+    p = 0.000100950558 + p * w;
+    p = 0.00134934322 + p * w;
+    p = -0.00367342844 + p * w;
+    p = 0.00573950773 + p * w;
+    p = -0.0076224613 + p * w;
+    p = 0.00943887047 + p * w;
+    p = 1.00167406 + p * w;
+    p = 2.83297682 + p * w;
+  }
+  double x = p * a, lq = m_log1p(-a);
+  for (int k = 0; k < 8; k++) {
+    double d = 1.1283791670955126 * m_exp(-x * x);
+    double dx;
+    if (a <= 0.5) {
+      double u = (m_erf(x) - a) / d;
+      dx = -u / (1.0 + x * u);
+    } else {
+      double e = m_erfc(x);
+      dx = (m_log(e) - lq) * e / d;
+    }
+    x += dx;
+    if (!(m_fabs(dx) > tol * x)) break;
+  }
+  return m_copysign(x, y);
+}
+template <class C> KZ_D C u_erfinv(C x) { return (C)kz_erfinv_d((double)x, sizeof(C) == 8 ? 1e-15 : 1e-9); }
+template <class C> KZ_D bool u_logical_not(C x) { return !(x != C(0)); }
+template <class C> KZ_D bool u_isnan(C x) { return kz_nan(x); }
+template <class C> KZ_D bool u_isinf(C x) {
+  if constexpr (kt<C>::is_float) return kz_isinf(x);
+  else return false;
+}
+template <class C> KZ_D bool u_isfinite(C x) {
+  if constexpr (kt<C>::is_float) return !kz_isinf(x) && !kz_isnan(x);
+  else return true;
+}
+template <class C> KZ_D C u_bitwise_invert(C x) {
+  if constexpr (kt<C>::is_bool) return !x;
+  else return (C)~x;
+}
+
+// ---- binary ops ----
+template <class C> KZ_D C kz_py_divmod(C a, C b, C* modulus) {
+  C mod = m_fmod(a, b);
+  if (!b) {
+    *modulus = mod;
+    return a / b;
+  }
+  C div = (a - mod) / b;
+  if (mod) {
+    if ((b < 0) != (mod < 0)) {
+      mod += b;
+      div -= C(1);
+    }
+  } else {
+    mod = m_copysign(C(0), b);
+  }
+  C floordiv;
+  if (div) {
+    floordiv = m_floor(div);
+    if (div - floordiv > C(0.5)) floordiv += C(1);
+  } else {
+    floordiv = m_copysign(C(0), a / b);
+  }
+  *modulus = mod;
+  return floordiv;
+}
+template <class C> KZ_D C kz_ipow(C a, C b) {
+  if constexpr (kt<C>::is_signed) {
+    if (b < 0) {
+      if (a == 1) return C(1);
+      if (a == -1) return (b & 1) ? C(-1) : C(1);
+      return C(0);
+    }
+  }
+  typedef typename kt<C>::wide W;
+  W r = 1, base = (W)a;
+  typename kt<C>::uns e = (typename kt<C>::uns)b;
+  while (e) {
+    if (e & 1) r *= base;
+    e >>= 1;
+    if (e) base *= base;
+  }
+  return (C)r;
+}
+#define KZ_W(C) typename kt<C>::wide
+template <class C> KZ_D C b_add(C a, C b) {
+  if constexpr (kt<C>::is_bool) return a || b;
+  else if constexpr (kt<C>::is_int) return (C)((KZ_W(C))a + (KZ_W(C))b);
+  else return a + b;
+}
+template <class C> KZ_D C b_subtract(C a, C b) {
+  if constexpr (kt<C>::is_int) return (C)((KZ_W(C))a - (KZ_W(C))b);
+  else return a - b;
+}
+template <class C> KZ_D C b_multiply(C a, C b) {
+  if constexpr (kt<C>::is_bool) return a && b;
+  else if constexpr (kt<C>::is_int) return (C)((KZ_W(C))a * (KZ_W(C))b);
+  else return a * b;
+}
+template <class C> KZ_D C b_divide(C a, C b) { return a / b; }
+template <class C> KZ_D C b_power(C a, C b) {
+  if constexpr (kt<C>::is_int) return kz_ipow(a, b);
+  else return m_pow(a, b);
+}
+template <class C> KZ_D C b_maximum(C a, C b) {
+  if constexpr (kt<C>::is_bool) return a || b;
+  else if constexpr (kt<C>::is_int) return a > b ? a : b;
+  else return (a > b || a != a) ? a : b;
+}
+template <class C> KZ_D C b_minimum(C a, C b) {
+  if constexpr (kt<C>::is_bool) return a && b;
+  else if constexpr (kt<C>::is_int) return a < b ? a : b;
+  else return (a < b || a != a) ? a : b;
+}
+template <class C> KZ_D C b_remainder(C a, C b) {
+  if constexpr (kt<C>::is_int) {
+    if (b == 0) return C(0);
+    if constexpr (kt<C>::is_signed) {
+      if (b == C(-1)) return C(0);
+      C r = (C)(a % b);
+      if (r != 0 && ((r < 0) != (b < 0))) r = (C)(r + b);
+      return r;
+    } else {
+      return (C)(a % b);
+    }
+  } else {
+    if (!b) return m_fmod(a, b);
+    C m;
+    kz_py_divmod(a, b, &m);
+    return m;
+  }
+}
+template <class C> KZ_D C b_floor_divide(C a, C b) {
+  if constexpr (kt<C>::is_int) {
+    if (b == 0) return C(0);
+    if constexpr (kt<C>::is_signed) {
+      if (b == C(-1)) return (C)((KZ_W(C))0 - (KZ_W(C))a);
+      C q = (C)(a / b);
+      if ((a % b != 0) && ((a < 0) != (b < 0))) q = (C)(q - 1);
+      return q;
+    } else {
+      return (C)(a / b);
+    }
+  } else {
+    if (!b) return a / b;
+    C m;
+    return kz_py_divmod(a, b, &m);
+  }
+}
+template <class C> KZ_D bool b_equal(C a, C b) { return a == b; }
+template <class C> KZ_D bool b_not_equal(C a, C b) { return a != b; }
+template <class C> KZ_D bool b_less(C a, C b) { return a < b; }
+template <class C> KZ_D bool b_less_equal(C a, C b) { return a <= b; }
+template <class C> KZ_D bool b_greater(C a, C b) { return a > b; }
+template <class C> KZ_D bool b_greater_equal(C a, C b) { return a >= b; }
+template <class C> KZ_D bool b_logical_and(C a, C b) { return (a != C(0)) && (b != C(0)); }
+template <class C> KZ_D bool b_logical_or(C a, C b) { return (a != C(0)) || (b != C(0)); }
+template <class C> KZ_D bool b_logical_xor(C a, C b) { return (a != C(0)) != (b != C(0)); }
+template <class C> KZ_D C b_logaddexp(C a, C b) {
+  if (a == b) return a + C(0.693147180559945309417232121458176568);
+  C t = a - b;
+  if (t > 0) return a + m_log1p(m_exp(-t));
+  if (t <= 0) return b + m_log1p(m_exp(t));
+  return t;
+}
+template <class C> KZ_D C b_arctan2(C a, C b) { return m_atan2(a, b); }
+template <class C> KZ_D C b_bitwise_and(C a, C b) {
+  if constexpr (kt<C>::is_bool) return a && b;
+  else return (C)(a & b);
+}
+template <class C> KZ_D C b_bitwise_or(C a, C b) {
+  if constexpr (kt<C>::is_bool) return a || b;
+  else return (C)(a | b);
+}
+template <class C> KZ_D C b_bitwise_xor(C a, C b) {
+  if constexpr (kt<C>::is_bool) return a != b;
+  else return (C)(a ^ b);
+}
+template <class C> KZ_D C b_left_shift(C a, C b) {
+  if ((kz_u64)b < sizeof(C) * 8) return (C)((KZ_W(C))a << b);
+  return C(0);
+}
+template <class C> KZ_D C b_right_shift(C a, C b) {
+  if ((kz_u64)b < sizeof(C) * 8) return (C)(a >> b);
+  if constexpr (kt<C>::is_signed) return a < 0 ? C(-1) : C(0);
+  else return C(0);
+}
+#undef KZ_W
+
+// ---- reductions (backends/cpu/kernels/reduce_ops.h Rule) ----
+template <class A> KZ_D A kz_lowest() {
+  if constexpr (kt<A>::is_float) return -(A)__int_as_float(0x7f800000);
+  else if constexpr (kt<A>::is_bool) return false;
+  else if constexpr (kt<A>::is_signed) return (A)((typename kt<A>::uns)1 << (sizeof(A) * 8 - 1));
+  else return (A)0;
+}
+template <class A> KZ_D A kz_highest() {
+  if constexpr (kt<A>::is_float) return (A)__int_as_float(0x7f800000);
+  else if constexpr (kt<A>::is_bool) return true;
+  else if constexpr (kt<A>::is_signed) return (A)(((typename kt<A>::uns)1 << (sizeof(A) * 8 - 1)) - 1);
+  else return (A)~(A)0;
+}
+// OP: 0 sum, 1 prod, 2 max, 3 min, 4 all, 5 any
+template <int OP, class A> KZ_D A kz_identity() {
+  if constexpr (OP == 0) return A(0);
+  else if constexpr (OP == 1) return A(1);
+  else if constexpr (OP == 2) return kz_lowest<A>();
+  else if constexpr (OP == 3) return kz_highest<A>();
+  else return OP == 4;
+}
+template <int OP, class A> KZ_D void kz_step(A& a, A x) {
+  if constexpr (OP == 0) a = a + x;
+  else if constexpr (OP == 1) a = a * x;
+  else if constexpr (OP == 2 || OP == 3) {
+    A m = (OP == 2 ? x > a : x < a) ? x : a;
+    a = kz_nan(x) ? x : m;
+  } else if constexpr (OP == 4) a = a && x;
+  else a = a || x;
+}
+// Combines the values of the G threads of each row (lanes tid - lane .. + G) in a fixed tree; every
+// thread of the block calls it (it synchronises the block).
+template <int OP, class A> KZ_D A kz_group_reduce(A v, kz_u64* sh, int tid, int lane, int G) {
+  A* s = (A*)sh;
+  s[tid] = v;
+  __syncthreads();
+  for (int st = G >> 1; st > 0; st >>= 1) {
+    if (lane < st) {
+      A a = s[tid];
+      kz_step<OP, A>(a, s[tid + st]);
+      s[tid] = a;
+    }
+    __syncthreads();
+  }
+  A r = s[tid - lane];
+  __syncthreads();
+  return r;
+}
+// ---- end of prelude ----
+)KZ";
+
+enum { kLoad = 0, kStore, kConst, kSplat, kUnary, kBinary, kWhere, kCast, kReduce, kAccGet, kSpill, kFill, kCodes };
+
+const char* kUnaryNames[] = {
+#define KZ_NAME(n) #n,
+    KILN_UNARY_OPS(KZ_NAME)
+#undef KZ_NAME
+};
+const char* kBinaryNames[] = {
+#define KZ_NAME(n) #n,
+    KILN_BINARY_OPS(KZ_NAME)
+#undef KZ_NAME
+};
+
+// The C type of a compute dtype (and of the plain storage dtypes).
+const char* ctype(int d) {
+  switch (d) {
+    case kBool: return "bool";
+    case kUint8: return "unsigned char";
+    case kUint16: return "unsigned short";
+    case kUint32: return "unsigned int";
+    case kUint64: return "unsigned long long";
+    case kInt8: return "signed char";
+    case kInt16: return "short";
+    case kInt32: return "int";
+    case kInt64: return "long long";
+    case kFloat32: return "float";
+    case kFloat64: return "double";
+    default: return "float";  // float16 / bfloat16 compute in float32
+  }
+}
+// The C type an operand of dtype d is read and written through.
+const char* stype(int d) {
+  if (d == kBool) return "unsigned char";
+  if (d == kFloat16 || d == kBfloat16) return "unsigned short";
+  return ctype(d);
+}
+bool is_sum_prod(int op) { return op == (int)ReduceOp::sum || op == (int)ReduceOp::prod; }
+bool is_logic(int op) { return op == (int)ReduceOp::all || op == (int)ReduceOp::any; }
+// The accumulator's C type (reduce_ops.h Acc::A): sums and products of floats in double, of
+// integers in uint64 (wrapping as the narrow type), all/any in bool, max/min in the type.
+const char* acc_ctype(int op, int t) {
+  if (is_sum_prod(op)) return t == kFloat32 || t == kFloat64 ? "double" : "unsigned long long";
+  if (is_logic(op)) return "bool";
+  return ctype(t);
+}
+
+// A compute value as an exact literal of its C type.
+std::string literal(int t, double v) {
+  char buf[96];
+  if (t == kBool) return v != 0 ? "true" : "false";
+  if (t == kFloat32) {
+    float f = (float)v;
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    std::snprintf(buf, sizeof buf, "__uint_as_float(0x%08xu)", (unsigned)u);
+    return buf;
+  }
+  if (t == kFloat64) {
+    uint64_t u;
+    std::memcpy(&u, &v, 8);
+    std::snprintf(buf, sizeof buf, "__longlong_as_double((long long)0x%016llxull)", (unsigned long long)u);
+    return buf;
+  }
+  return "";
+}
+
+// The compute value of constant instruction I (its dtype's rounding applied, as fused.cc does).
+std::string const_literal(const FzIns& I) {
+  const int ct = compute_dtype(I.op);
+  std::string out;
+#define KZ_CV(T)                                                                                     \
+  {                                                                                                  \
+    auto v = to_compute(from_value<T>(I.imm));                                                       \
+    using V = decltype(v);                                                                           \
+    if constexpr (std::is_floating_point_v<V>) out = literal(ct, (double)v);                         \
+    else if constexpr (std::is_same_v<V, bool>) out = v ? "true" : "false";                          \
+    else {                                                                                           \
+      char buf[64];                                                                                  \
+      std::snprintf(buf, sizeof buf, "((%s)0x%llxull)", ctype(ct), (unsigned long long)(uint64_t)v); \
+      out = buf;                                                                                     \
+    }                                                                                                \
+  }
+  KILN_DISPATCH_ALL(I.op, KZ_CV)
+#undef KZ_CV
+  return out;
+}
+
+struct Reader {
+  const double* w;
+  size_t n, pos = 0;
+  bool ok = true;
+  int next() {
+    if (pos >= n) {
+      ok = false;
+      return 0;
+    }
+    double v = w[pos++];
+    if (!(v == std::floor(v)) || v < -1 || v > 1e9) ok = false;
+    return ok ? (int)v : 0;
+  }
+};
+
+}  // namespace
+
+bool fz_parse(const double* words, size_t n, FzProgram& P, std::string* why) {
+  Reader r{words, n};
+  P = FzProgram();
+  int version = r.next();
+  if (version != 2) {
+    if (why) *why = "unsupported program version";
+    return false;
+  }
+  P.n_in = r.next();
+  P.n_out = r.next();
+  P.ndim = r.next();
+  P.nred = r.next();
+  int nb = r.next(), nr = r.next(), na = r.next(), np = r.next(), ns = r.next(), ni = r.next();
+  if (!r.ok || P.n_in < 0 || P.n_out < 1 || P.ndim < 0 || P.ndim > kFzMaxDims || nb < 0 || nr < 0 || na < 0 || np < 1 ||
+      ns < 0 || ni < 0) {
+    if (why) *why = "malformed program header";
+    return false;
+  }
+  for (int i = 0; i < P.n_in && r.ok; i++) P.in_dtype.push_back(r.next());
+  for (int i = 0; i < P.n_out && r.ok; i++) P.out_dtype.push_back(r.next());
+  for (int i = 0; i < P.n_out && r.ok; i++) P.out_kind.push_back(r.next());
+  for (int i = 0; i < nb && r.ok; i++) P.breg.push_back(r.next());
+  for (int i = 0; i < nr && r.ok; i++) P.rreg.push_back(r.next());
+  for (int i = 0; i < na && r.ok; i++) {
+    int op = r.next();
+    int t = r.next();
+    P.accs.emplace_back(op, t);
+  }
+  for (int i = 0; i < ns && r.ok; i++) P.spill.push_back(r.next());
+  auto ins = [&]() {
+    FzIns I;
+    I.code = r.next();
+    I.op = r.next();
+    I.dst = r.next();
+    I.a = r.next();
+    I.b = r.next();
+    I.c = r.next();
+    if (r.pos < r.n) I.imm = r.w[r.pos++];
+    else r.ok = false;
+    return I;
+  };
+  for (int i = 0; i < ni && r.ok; i++) P.init.push_back(ins());
+  for (int p = 0; p < np && r.ok; p++) {
+    FzPhase ph;
+    int c0 = r.next(), c1 = r.next(), c2 = r.next();
+    for (int k = 0; k < c0 && r.ok; k++) ph.setup.push_back(ins());
+    for (int k = 0; k < c1 && r.ok; k++) ph.body.push_back(ins());
+    for (int k = 0; k < c2 && r.ok; k++) ph.finish.push_back(ins());
+    P.phases.push_back(std::move(ph));
+  }
+  if (!r.ok || r.pos != n) {
+    if (why) *why = "malformed program words";
+    return false;
+  }
+  return true;
+}
+
+std::string fz_unsupported(const FzProgram& P) {
+  std::vector<int> phase_of(P.accs.size(), -1);
+  for (size_t p = 0; p < P.phases.size(); p++)
+    for (const FzIns& I : P.phases[p].body) {
+      if (I.code != kReduce) continue;
+      if (I.dst < 0 || I.dst >= (int)P.accs.size()) return "an accumulator index out of range";
+      if (phase_of[I.dst] >= 0 && phase_of[I.dst] != (int)p) return "an accumulator folded in two phases";
+      phase_of[I.dst] = (int)p;
+    }
+  for (auto& a : P.accs)
+    if (a.first < 0 || a.first > (int)ReduceOp::any) return "a reduce op other than sum/prod/max/min/all/any";
+  for (int d : P.in_dtype)
+    if (d == kComplex64 || d < 0 || d >= kNumDtypes) return "a complex64 operand";
+  for (int d : P.out_dtype)
+    if (d == kComplex64 || d < 0 || d >= kNumDtypes) return "a complex64 operand";
+  return "";
+}
+
+FzGeom fz_geometry(const FzProgram& P, const int64_t* shape, const std::vector<const int64_t*>& strides) {
+  FzGeom g;
+  const size_t nops = strides.size();
+  g.ostr.assign(nops, std::vector<int64_t>());
+  g.istr.assign(nops, std::vector<int64_t>());
+  const int nk = P.nred == 0 ? 0 : P.ndim - P.nred;  // elementwise: every dim is "inner"
+  // merges dims [d0, d1) where every operand is contiguous across the pair (fused.cc merge_dims)
+  auto merge = [&](int d0, int d1, int64_t* out_shape, std::vector<std::vector<int64_t>>& st) {
+    int m = 0;
+    for (int d = d0; d < d1; d++) {
+      int64_t n = shape[d];
+      if (n == 1) continue;
+      bool mergeable = m > 0;
+      for (size_t k = 0; k < nops && mergeable; k++) mergeable = st[k][m - 1] == strides[k][d] * n;
+      if (mergeable) {
+        out_shape[m - 1] *= n;
+        for (size_t k = 0; k < nops; k++) st[k][m - 1] = strides[k][d];
+      } else {
+        out_shape[m] = n;
+        for (size_t k = 0; k < nops; k++) st[k].push_back(strides[k][d]);
+        m++;
+      }
+    }
+    return m;
+  };
+  g.no = merge(0, nk, g.oshape, g.ostr);
+  g.ni = merge(nk, P.ndim, g.ishape, g.istr);
+  for (int d = 0; d < g.no; d++) g.rows *= g.oshape[d];
+  for (int d = 0; d < g.ni; d++) g.inner *= g.ishape[d];
+  const int64_t lim = (int64_t)1 << 30;
+  bool small = g.rows < lim && g.inner < lim && g.rows * g.inner < lim;
+  for (size_t k = 0; k < nops; k++) {
+    bool flat = true, zero = true;
+    int64_t expect = 1, extent = 0;
+    for (int d = g.ni - 1; d >= 0; d--) {
+      flat = flat && g.istr[k][d] == expect;
+      zero = zero && g.istr[k][d] == 0;
+      expect *= g.ishape[d];
+      extent += std::llabs(g.istr[k][d]) * (g.ishape[d] - 1);
+    }
+    for (int d = 0; d < g.no; d++) extent += std::llabs(g.ostr[k][d]) * (g.oshape[d] - 1);
+    g.kind.push_back(flat ? 'c' : zero ? 'z' : 's');
+    small = small && extent < lim;
+  }
+  g.idx32 = small;
+  return g;
+}
+
+std::string fz_layout_key(const FzGeom& g) {
+  std::string k = std::to_string(g.no) + "." + std::to_string(g.ni) + ".";
+  k.append(g.kind.begin(), g.kind.end());
+  k += g.idx32 ? ".i32" : ".i64";
+  return k;
+}
+
+FzArgSlots fz_arg_slots(int nops, int no, int ni) {
+  FzArgSlots s;
+  s.oshape = s.ptr + nops;
+  s.ishape = s.oshape + no;
+  s.ostr = s.ishape + ni;
+  s.istr = s.ostr + nops * no;
+  s.count = s.istr + nops * ni;
+  return s;
+}
+
+int64_t fz_spill_bytes(const FzProgram& P, const FzGeom& g) { return (int64_t)P.spill.size() * g.rows * g.inner * 8; }
+
+int fz_group(const FzGeom& g) {
+  int G = 1;
+  while (G < kFzBlock && G < g.inner) G <<= 1;
+  return G;
+}
+
+std::vector<long long> fz_args(const FzProgram& P, const FzGeom& g, const std::vector<const void*>& ptrs, void* spill,
+                               int group) {
+  const int nops = P.nops();
+  FzArgSlots s = fz_arg_slots(nops, g.no, g.ni);
+  std::vector<long long> w(s.count, 0);
+  w[s.rows] = g.rows;
+  w[s.inner] = g.inner;
+  w[s.group] = group;
+  w[s.spill] = (long long)(uintptr_t)spill;
+  for (int k = 0; k < nops; k++) w[s.ptr + k] = (long long)(uintptr_t)ptrs[k];
+  for (int d = 0; d < g.no; d++) w[s.oshape + d] = g.oshape[d];
+  for (int d = 0; d < g.ni; d++) w[s.ishape + d] = g.ishape[d];
+  for (int k = 0; k < nops; k++) {
+    for (int d = 0; d < g.no; d++) w[s.ostr + k * g.no + d] = g.ostr[k][d];
+    for (int d = 0; d < g.ni; d++) w[s.istr + k * g.ni + d] = g.istr[k][d];
+  }
+  return w;
+}
+
+namespace {
+
+struct Renderer {
+  const FzProgram& P;
+  const FzGeom& g;
+  FzArgSlots s;
+  std::ostringstream o;
+  bool red;
+  Renderer(const FzProgram& p, const FzGeom& geom) : P(p), g(geom), red(p.nred > 0) {
+    s = fz_arg_slots(P.nops(), g.no, g.ni);
+  }
+
+  std::string reg(bool row, int i) { return (row ? "r" : "b") + std::to_string(i); }
+  int reg_type(bool row, int i) { return row ? P.rreg.at(i) : P.breg.at(i); }
+  int op_dtype(int k) { return k < P.n_in ? P.in_dtype[k] : P.out_dtype[k - P.n_in]; }
+  std::string ptr(int k) { return "p" + std::to_string(k); }
+  // the element offset of operand k at the current (row, f)
+  std::string off(int k) {
+    std::string in = g.kind[k] == 'c' ? "f" : g.kind[k] == 'z' ? "(I)0" : "o" + std::to_string(k);
+    return red ? "(ro" + std::to_string(k) + " + " + in + ")" : in;
+  }
+  std::string load_expr(int dt, const std::string& e) {
+    if (dt == kFloat16) return "kz_h2f(" + e + ")";
+    if (dt == kBfloat16) return "kz_b2f(" + e + ")";
+    if (dt == kBool) return "(" + e + " != 0)";
+    return e;
+  }
+  std::string store_expr(int dt, const std::string& v) {
+    if (dt == kFloat16) return "kz_f2h(" + v + ")";
+    if (dt == kBfloat16) return "kz_f2b(" + v + ")";
+    if (dt == kBool) return "(unsigned char)(" + v + ")";
+    return v;
+  }
+  std::string spill_at(int slot) {
+    return "((" + std::string(ctype(P.spill.at(slot))) + "*)(kz_spill + (unsigned long long)" + std::to_string(slot) +
+           " * kz_spill_elems * 8ull))[row * inner + f]";
+  }
+
+  // One instruction; `row`: it runs on the row registers (a finish).
+  void ins(const FzIns& I, bool row, const char* ind) {
+    auto R = [&](int i) { return reg(row, i); };
+    switch (I.code) {
+      case kLoad:
+        o << ind << R(I.dst) << " = " << load_expr(P.in_dtype[I.a], ptr(I.a) + "[" + off(I.a) + "]") << ";\n";
+        break;
+      case kStore: {
+        int k = P.n_in + I.a;
+        int dt = P.out_dtype[I.a];
+        if (row)
+          o << ind << "if (active && lane == 0) " << ptr(k) << "[ro" << k << "] = " << store_expr(dt, R(I.b)) << ";\n";
+        else o << ind << ptr(k) << "[" << off(k) << "] = " << store_expr(dt, R(I.b)) << ";\n";
+        break;
+      }
+      case kConst: o << ind << R(I.dst) << " = " << const_literal(I) << ";\n"; break;
+      case kSplat: o << ind << reg(false, I.dst) << " = " << reg(true, I.a) << ";\n"; break;
+      case kUnary: {
+        int t = reg_type(row, I.a);
+        o << ind << R(I.dst) << " = u_" << kUnaryNames[I.op] << "<" << ctype(t) << ">(" << R(I.a) << ");\n";
+        break;
+      }
+      case kBinary: {
+        int t = reg_type(row, I.a);
+        o << ind << R(I.dst) << " = b_" << kBinaryNames[I.op] << "<" << ctype(t) << ">(" << R(I.a) << ", " << R(I.b)
+          << ");\n";
+        break;
+      }
+      case kWhere: o << ind << R(I.dst) << " = " << R(I.a) << " ? " << R(I.b) << " : " << R(I.c) << ";\n"; break;
+      case kCast: {
+        const char* from = ctype(reg_type(row, I.a));
+        if (I.op == kFloat16) o << ind << R(I.dst) << " = kz_h2f(kz_to_h<" << from << ">(" << R(I.a) << "));\n";
+        else if (I.op == kBfloat16) o << ind << R(I.dst) << " = kz_b2f(kz_to_b<" << from << ">(" << R(I.a) << "));\n";
+        else o << ind << R(I.dst) << " = kz_cv<" << ctype(I.op) << ", " << from << ">(" << R(I.a) << ");\n";
+        break;
+      }
+      case kReduce: {
+        auto [op, t] = P.accs.at(I.dst);
+        const char* A = acc_ctype(op, t);
+        std::string x = R(I.a);
+        if (is_logic(op)) x = "(" + x + " != (" + ctype(t) + ")0)";
+        else if (is_sum_prod(op)) x = "(" + std::string(A) + ")" + x;
+        o << ind << "kz_step<" << op << ", " << A << ">(acc" << I.dst << ", " << x << ");\n";
+        break;
+      }
+      case kAccGet: {
+        auto [op, t] = P.accs.at(I.a);
+        o << ind << R(I.dst) << " = (" << (is_logic(op) ? "bool" : ctype(t)) << ")acc" << I.a << ";\n";
+        break;
+      }
+      case kSpill: o << ind << spill_at(I.dst) << " = " << R(I.a) << ";\n"; break;
+      case kFill: o << ind << R(I.dst) << " = " << spill_at(I.a) << ";\n"; break;
+      default: o << ind << "/* unknown instruction */\n"; break;
+    }
+  }
+
+  // operands a body reads or writes at (row, f)
+  std::vector<char> body_operands(const FzPhase& ph) {
+    std::vector<char> used(P.nops(), 0);
+    for (const FzIns& I : ph.body) {
+      if (I.code == kLoad) used[I.a] = 1;
+      if (I.code == kStore) used[P.n_in + I.a] = 1;
+    }
+    return used;
+  }
+  // the strided operands' inner offsets of flat inner index f
+  void inner_offsets(const FzPhase& ph, const char* ind) {
+    std::vector<char> used = body_operands(ph);
+    std::vector<int> ks;
+    for (int k = 0; k < P.nops(); k++)
+      if (used[k] && g.kind[k] == 's') ks.push_back(k);
+    if (ks.empty()) return;
+    for (int k : ks) o << ind << "I o" << k << " = 0;\n";
+    o << ind << "{\n" << ind << "  I t = f, i;\n";
+    for (int d = g.ni - 1; d >= 0; d--) {
+      if (d > 0) o << ind << "  { const I q = t / is" << d << "; i = t - q * is" << d << "; t = q; }\n";
+      else o << ind << "  i = t;\n";
+      for (int k : ks) o << ind << "  o" << k << " += i * (I)A.w[" << s.istr + k * g.ni + d << "];\n";
+    }
+    o << ind << "}\n";
+  }
+
+  void body_loop(const FzPhase& ph, const char* head, const char* ind) {
+    if (ph.body.empty()) return;
+    o << head;
+    std::string in = std::string(ind) + "  ";
+    inner_offsets(ph, in.c_str());
+    for (const FzIns& I : ph.body) ins(I, false, in.c_str());
+    o << ind << "}\n";
+  }
+
+  std::string render() {
+    o << kPrelude;
+    o << "\ntypedef " << (g.idx32 ? "int" : "long long") << " I;\n";
+    o << "struct KzArgs {\n  long long w[" << (s.count > 0 ? s.count : 1) << "];\n};\n";
+    o << "// layout class " << fz_layout_key(g) << "\n";
+    o << "extern \"C\" __global__ void __launch_bounds__(" << kFzBlock << ") kiln_fused(const KzArgs A) {\n";
+    o << "  const I rows = (I)A.w[" << s.rows << "], inner = (I)A.w[" << s.inner << "];\n";
+    o << "  (void)rows;\n";
+    for (int d = 0; d < g.ni; d++)
+      o << "  const I is" << d << " = (I)A.w[" << s.ishape + d << "];\n  (void)is" << d << ";\n";
+    for (int d = 0; d < g.no; d++)
+      o << "  const I os" << d << " = (I)A.w[" << s.oshape + d << "];\n  (void)os" << d << ";\n";
+    for (int k = 0; k < P.nops(); k++) {
+      bool in = k < P.n_in;
+      o << "  " << (in ? "const " : "") << stype(op_dtype(k)) << "* __restrict__ " << ptr(k) << " = ("
+        << (in ? "const " : "") << stype(op_dtype(k)) << "*)A.w[" << s.ptr + k << "];\n";
+    }
+    if (!P.spill.empty())
+      o << "  char* kz_spill = (char*)A.w[" << s.spill << "];\n"
+        << "  const unsigned long long kz_spill_elems = (unsigned long long)rows * (unsigned long long)inner;\n";
+    for (size_t i = 0; i < P.breg.size(); i++) o << "  " << ctype(P.breg[i]) << " b" << i << " = 0;\n";
+    for (size_t i = 0; i < P.rreg.size(); i++) o << "  " << ctype(P.rreg[i]) << " r" << i << " = 0;\n";
+    for (const FzIns& I : P.init) ins(I, false, "  ");
+    if (!red) {
+      const FzPhase& ph = P.phases.at(0);
+      for (const FzIns& I : ph.setup) ins(I, false, "  ");
+      body_loop(ph,
+                "  for (I f = (I)blockIdx.x * (I)blockDim.x + (I)threadIdx.x; f < inner; f += (I)gridDim.x * "
+                "(I)blockDim.x) {\n",
+                "  ");
+      o << "}\n";
+      return o.str();
+    }
+    o << "  __shared__ kz_u64 kz_sh[" << kFzBlock << "];\n";
+    o << "  const int tid = threadIdx.x, G = (int)A.w[" << s.group << "], lane = tid & (G - 1);\n";
+    o << "  const I rpb = (I)(blockDim.x / G);\n";
+    for (size_t a = 0; a < P.accs.size(); a++)
+      o << "  " << acc_ctype(P.accs[a].first, P.accs[a].second) << " acc" << a << ";\n";
+    o << "  for (I rbase = (I)blockIdx.x * rpb; rbase < rows; rbase += (I)gridDim.x * rpb) {\n";
+    o << "    const I row = rbase + (I)(tid / G);\n    const bool active = row < rows;\n";
+    for (int k = 0; k < P.nops(); k++) {
+      o << "    I ro" << k << " = 0;\n";
+      if (g.no == 0) continue;
+      o << "    {\n      I t = row, i;\n";
+      for (int d = g.no - 1; d >= 0; d--) {
+        if (d > 0) o << "      { const I q = t / os" << d << "; i = t - q * os" << d << "; t = q; }\n";
+        else o << "      i = t;\n";
+        o << "      ro" << k << " += i * (I)A.w[" << s.ostr + k * g.no + d << "];\n";
+      }
+      o << "    }\n";
+    }
+    for (size_t a = 0; a < P.accs.size(); a++) {
+      auto [op, t] = P.accs[a];
+      o << "    acc" << a << " = kz_identity<" << op << ", " << acc_ctype(op, t) << ">();\n";
+    }
+    for (size_t p = 0; p < P.phases.size(); p++) {
+      const FzPhase& ph = P.phases[p];
+      o << "    // phase " << p << "\n";
+      for (const FzIns& I : ph.setup) ins(I, false, "    ");
+      body_loop(ph, "    if (active) for (I f = (I)lane; f < inner; f += (I)G) {\n", "    ");
+      std::vector<char> done(P.accs.size(), 0);
+      for (const FzIns& I : ph.body) {
+        if (I.code != kReduce || done[I.dst]) continue;
+        done[I.dst] = 1;
+        auto [op, t] = P.accs[I.dst];
+        o << "    acc" << I.dst << " = kz_group_reduce<" << op << ", " << acc_ctype(op, t) << ">(acc" << I.dst
+          << ", kz_sh, tid, lane, G);\n";
+      }
+      for (const FzIns& I : ph.finish) ins(I, true, "    ");
+    }
+    o << "  }\n}\n";
+    return o.str();
+  }
+};
+
+}  // namespace
+
+std::string fz_render(const FzProgram& P, const FzGeom& g) { return Renderer(P, g).render(); }
+
+}  // namespace cuda
+}  // namespace kiln
