@@ -337,6 +337,12 @@ void run_matmul(const Command& c, Context& ctx) {
         cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alo, sizeof(alo)));
     KILN_LT(
         cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alo, sizeof(alo)));
+    if (dt == kFloat16 || dt == kBfloat16) {
+      // split-K partial sums stay float32 (no reduction in the output type), as the CPU accumulates
+      const uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_NONE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+      KILN_LT(cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
+                                                   sizeof(schemes)));
+    }
     cublasLtMatmulHeuristicResult_t res[8];
     std::memset(res, 0, sizeof(res));
     int found = 0;
