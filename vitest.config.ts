@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
+    // tests/gpu needs a GPU: run by `npm run test:gpu` (scripts/gpu/test.sh sets KILN_GPU_TESTS=1)
+    exclude: process.env.KILN_GPU_TESTS === '1' ? configDefaults.exclude : [...configDefaults.exclude, 'tests/gpu/**'],
     // native addon + FinalizationRegistry: one process per file keeps memory tests honest
     pool: 'forks',
     testTimeout: 60_000,
