@@ -354,6 +354,7 @@ void run_matmul(const Command& c, Context& ctx) {
     choice.algo = res[pick].algo;
     choice.workspace = res[pick].workspaceSize;
     std::lock_guard<std::mutex> g(S.mu);
+    if (S.algos.size() >= 16384) S.algos.clear();  // e.g. a sequence length growing one step at a time
     S.algos.emplace(key, choice);
   }
   void* workspace = choice.workspace > 0 ? ctx.scratch((int64_t)choice.workspace) : nullptr;
