@@ -265,26 +265,26 @@ void run_matmul(const Command& c, Context& ctx) {
   const Types t = types_of(dt, S.tf32);
   Descs ds;
   cublasStatus_t st;
-#define KILN_LT(call)                                         \
-  do {                                                        \
-    st = (call);                                              \
-    if (st != CUBLAS_STATUS_SUCCESS) blas_fail(c, #call, st); \
+#define KILN_LT(fn, ...)                                    \
+  do {                                                      \
+    st = fn(__VA_ARGS__);                                   \
+    if (st != CUBLAS_STATUS_SUCCESS) blas_fail(c, #fn, st); \
   } while (0)
-  KILN_LT(cublasLtMatmulDescCreate(&ds.op, t.compute, t.scale));
-  KILN_LT(cublasLtMatmulDescSetAttribute(ds.op, CUBLASLT_MATMUL_DESC_TRANSA, &oa.op, sizeof(oa.op)));
-  KILN_LT(cublasLtMatmulDescSetAttribute(ds.op, CUBLASLT_MATMUL_DESC_TRANSB, &ob.op, sizeof(ob.op)));
-  KILN_LT(cublasLtMatrixLayoutCreate(&ds.a, t.data, oa.rows, oa.cols, oa.ld));
-  KILN_LT(cublasLtMatrixLayoutCreate(&ds.b, t.data, ob.rows, ob.cols, ob.ld));
-  KILN_LT(cublasLtMatrixLayoutCreate(&ds.d, t.data, (uint64_t)m, (uint64_t)n, od.ld));
+  KILN_LT(cublasLtMatmulDescCreate, &ds.op, t.compute, t.scale);
+  KILN_LT(cublasLtMatmulDescSetAttribute, ds.op, CUBLASLT_MATMUL_DESC_TRANSA, &oa.op, sizeof(oa.op));
+  KILN_LT(cublasLtMatmulDescSetAttribute, ds.op, CUBLASLT_MATMUL_DESC_TRANSB, &ob.op, sizeof(ob.op));
+  KILN_LT(cublasLtMatrixLayoutCreate, &ds.a, t.data, oa.rows, oa.cols, oa.ld);
+  KILN_LT(cublasLtMatrixLayoutCreate, &ds.b, t.data, ob.rows, ob.cols, ob.ld);
+  KILN_LT(cublasLtMatrixLayoutCreate, &ds.d, t.data, (uint64_t)m, (uint64_t)n, od.ld);
   if (inner.n > 1) {
     const int32_t count = (int32_t)inner.n;
     const int64_t s1 = inner.s1, s2 = inner.s2, so = inner.so;
-    KILN_LT(cublasLtMatrixLayoutSetAttribute(ds.a, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute(ds.a, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s1, sizeof(s1)));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute(ds.b, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute(ds.b, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s2, sizeof(s2)));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute(ds.d, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute(ds.d, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &so, sizeof(so)));
+    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.a, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
+    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.a, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s1, sizeof(s1));
+    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.b, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
+    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.b, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s2, sizeof(s2));
+    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.d, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
+    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.d, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &so, sizeof(so));
   }
   if (inner.n > 1) {  // every matrix of the strided batch starts as aligned as the first one
     st1.push_back(inner.s1 * es);
@@ -326,27 +326,27 @@ void run_matmul(const Command& c, Context& ctx) {
     }
   }
   if (!cached) {
-    KILN_LT(cublasLtMatmulPreferenceCreate(&ds.pref));
+    KILN_LT(cublasLtMatmulPreferenceCreate, &ds.pref);
     const uint64_t ws = kMaxWorkspace;
-    KILN_LT(cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
-    KILN_LT(
-        cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al1, sizeof(al1)));
-    KILN_LT(
-        cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al2, sizeof(al2)));
-    KILN_LT(
-        cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alo, sizeof(alo)));
-    KILN_LT(
-        cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alo, sizeof(alo)));
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al1,
+            sizeof(al1));
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al2,
+            sizeof(al2));
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alo,
+            sizeof(alo));
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alo,
+            sizeof(alo));
     if (dt == kFloat16 || dt == kBfloat16) {
       // split-K partial sums stay float32 (no reduction in the output type), as the CPU accumulates
       const uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_NONE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
-      KILN_LT(cublasLtMatmulPreferenceSetAttribute(ds.pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
-                                                   sizeof(schemes)));
+      KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
+              sizeof(schemes));
     }
     cublasLtMatmulHeuristicResult_t res[8];
     std::memset(res, 0, sizeof(res));
     int found = 0;
-    KILN_LT(cublasLtMatmulAlgoGetHeuristic(S.lt, ds.op, ds.a, ds.b, ds.d, ds.d, ds.pref, 8, res, &found));
+    KILN_LT(cublasLtMatmulAlgoGetHeuristic, S.lt, ds.op, ds.a, ds.b, ds.d, ds.d, ds.pref, 8, res, &found);
     int pick = -1;
     for (int i = 0; i < found && pick < 0; i++)
       if (res[i].state == CUBLAS_STATUS_SUCCESS) pick = i;
@@ -375,8 +375,8 @@ void run_matmul(const Command& c, Context& ctx) {
     const char* p1 = f1->base + o1 * es;
     const char* p2 = f2->base + o2 * es;
     char* pd = mo.base + oo * es;
-    KILN_LT(cublasLtMatmul(S.lt, ds.op, alpha, p1, ds.a, p2, ds.b, beta, pd, ds.d, pd, ds.d, &choice.algo, workspace,
-                           choice.workspace, ctx.stream));
+    KILN_LT(cublasLtMatmul, S.lt, ds.op, alpha, p1, ds.a, p2, ds.b, beta, pd, ds.d, pd, ds.d, &choice.algo, workspace,
+            choice.workspace, ctx.stream);
   }
 #undef KILN_LT
   if (scratch_out) copy_from_contiguous(c, scratch_out, O, ctx);
