@@ -42,4 +42,11 @@ describe('README', () => {
     expect(checks.length).toBeGreaterThan(0);
     for (const c of checks) expect(c.printed, c.line).toBe(c.shown);
   });
+
+  it('the devices example runs with or without a GPU and prints what its comments say', async () => {
+    const [code] = blocksUnder('Devices (CPU and GPU)');
+    const checks = await runShown(code);
+    expect(checks.length).toBe(2);
+    for (const c of checks) expect(c.printed, c.line).toBe(c.shown);
+  });
 });
