@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <algorithm>
@@ -85,6 +87,26 @@ View read_operand(Reader& r) {
   return v;
 }
 
+// KILN_DEBUG=1: say once per kernel and dtype when a device hands a command to the CPU.
+void note_fallback(const Command& c, const char* name) {
+  static const bool on = [] {
+    const char* d = std::getenv("KILN_DEBUG");
+    return d && std::atoi(d) >= 1;
+  }();
+  if (!on) return;
+  static std::mutex mu;
+  static std::set<std::string> seen;
+  std::string key = std::string(name) + " (" + (c.ops.empty() ? "no operands" : dtype_name(c.ops[0].dtype)) + ")";
+  if (!c.params.empty() &&
+      (std::strcmp(name, "unary") == 0 || std::strcmp(name, "binary") == 0 || std::strcmp(name, "reduce") == 0 ||
+       std::strcmp(name, "sort") == 0 || std::strcmp(name, "scan") == 0))
+    key += " op " + std::to_string((long long)c.params[0]);
+  std::lock_guard<std::mutex> g(mu);
+  if (seen.insert(key).second)
+    std::fprintf(stderr, "[kiln] %s: %s runs on the CPU (no native kernel for it)\n",
+                 device_backend(c.device)->backend(), key.c_str());
+}
+
 }  // namespace
 
 std::vector<Command> parse_commands(const double* words, size_t n) {
@@ -125,7 +147,10 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
         if (v.dtype == kComplex64) fail("[", k.name, "] does not support complex64 operands");
     if (k.check) k.check(c);
     // a device runs what it supports; anything else runs on the CPU, operands moved as needed
-    if (c.device && (c.kernel == 0 || !device_backend(c.device)->supports(c))) c.device = 0;
+    if (c.device && (c.kernel == 0 || !device_backend(c.device)->supports(c))) {
+      if (c.kernel != 0) note_fallback(c, k.name);
+      c.device = 0;
+    }
     cmds.push_back(std::move(c));
   }
   return cmds;
