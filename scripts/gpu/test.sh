@@ -6,7 +6,7 @@
 #      tests/gpu (mixed devices, GPU memory, errors; excluded from npm test),
 #   4. writes each suite's log to $OUT (else build/gpu-logs) and prints one summary line per suite.
 # Usage: bash scripts/gpu/test.sh [suite ...]   suites: build conformance grad nn compile random io gpu
-#   (default: all). KILN_GPU_SKIP_BUILD=1 skips the build; KILN_GPU_SUITE_TIMEOUT (s, default 420)
+#   (default: all), or any tests/<path> (run with KILN_DEVICE=gpu). KILN_GPU_SKIP_BUILD=1 skips the build; KILN_GPU_SUITE_TIMEOUT (s, default 420)
 #   bounds each suite. Exit status: 0 when every suite passed.
 # On the GPU machine there is no npm/npx: `source .device/setup.sh` (../shared/device/README.md)
 # puts node and node_modules/.bin on PATH; this script sources it when node is missing.
@@ -19,12 +19,23 @@ if ! command -v node >/dev/null 2>&1 && [ -f .device/setup.sh ]; then
 fi
 export PATH="$root/node_modules/.bin:$PATH"
 export NO_COLOR=1
+# Makefile builds in parallel too (Ninja is parallel anyway)
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 8)}
 logs=${OUT:-$root/build/gpu-logs}
 mkdir -p "$logs"
 suite_timeout=${KILN_GPU_SUITE_TIMEOUT:-420}
 
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=(build conformance grad nn compile random io gpu)
+for s in "${suites[@]}"; do
+  case $s in
+    build | conformance | grad | nn | compile | io | random | gpu | tests/*) ;;
+    *)
+      echo "unknown suite '$s' (expected build conformance grad nn compile random io gpu, or tests/<path>)" >&2
+      exit 2
+      ;;
+  esac
+done
 summary=()
 failed=0
 
@@ -102,9 +113,13 @@ for s in "${suites[@]}"; do
         break
       fi
       ;;
-    conformance | grad | nn | compile | io | random | gpu)
+    conformance | grad | nn | compile | io | random | gpu | tests/*)
       ensure_gpu || break
       ;;&
+    tests/*)
+      # any other test file or folder, against the GPU
+      KILN_DEVICE=gpu run_vitest "$(echo "${s#tests/}" | tr '/' '_')" vitest run --no-color "$s"
+      ;;
     conformance | grad | nn | compile | io)
       KILN_DEVICE=gpu run_vitest "$s" vitest run --no-color "tests/$s"
       ;;
@@ -113,10 +128,6 @@ for s in "${suites[@]}"; do
       ;;
     gpu)
       KILN_GPU_TESTS=1 run_vitest gpu vitest run --no-color tests/gpu
-      ;;
-    *)
-      echo "unknown suite '$s' (expected build conformance grad nn compile random io gpu)" >&2
-      exit 2
       ;;
   esac
 done
