@@ -78,49 +78,58 @@ template <typename V> __device__ __forceinline__ Acc<V> identity(int op) {
 
 // a = a (op) b. Commutative (the arg ops break ties by the smaller index, a NaN beats any number
 // and the first NaN wins), so partial results merge in any order.
-template <typename V> __device__ __forceinline__ void combine(int op, Acc<V>& a, const Acc<V>& b) {
-  switch ((ReduceOp)op) {
-    case ReduceOp::sum:
-      if constexpr (std::is_floating_point_v<V>) a.v = a.v + b.v;
-      else a.v = (V)((uint64_t)a.v + (uint64_t)b.v);
-      break;
-    case ReduceOp::prod:
-      if constexpr (std::is_floating_point_v<V>) a.v = a.v * b.v;
-      else a.v = (V)((uint64_t)a.v * (uint64_t)b.v);
-      break;
-    case ReduceOp::max: {
-      V m = b.v > a.v ? b.v : a.v;
-      a.v = isnan_v(b.v) ? b.v : m;
-      break;
+template <int OP, typename V> __device__ __forceinline__ void combine_t(Acc<V>& a, const Acc<V>& b) {
+  constexpr ReduceOp o = (ReduceOp)OP;
+  if constexpr (o == ReduceOp::sum) {
+    if constexpr (std::is_floating_point_v<V>) a.v = a.v + b.v;
+    else a.v = (V)((uint64_t)a.v + (uint64_t)b.v);
+  } else if constexpr (o == ReduceOp::prod) {
+    if constexpr (std::is_floating_point_v<V>) a.v = a.v * b.v;
+    else a.v = (V)((uint64_t)a.v * (uint64_t)b.v);
+  } else if constexpr (o == ReduceOp::max) {
+    V m = b.v > a.v ? b.v : a.v;
+    a.v = isnan_v(b.v) ? b.v : m;
+  } else if constexpr (o == ReduceOp::min) {
+    V m = b.v < a.v ? b.v : a.v;
+    a.v = isnan_v(b.v) ? b.v : m;
+  } else if constexpr (o == ReduceOp::all) {
+    a.v = (a.v != V(0) && b.v != V(0)) ? V(1) : V(0);
+  } else if constexpr (o == ReduceOp::any) {
+    a.v = (a.v != V(0) || b.v != V(0)) ? V(1) : V(0);
+  } else {  // argmax / argmin
+    if (b.i < 0) return;
+    if (a.i < 0) {
+      a = b;
+      return;
     }
-    case ReduceOp::min: {
-      V m = b.v < a.v ? b.v : a.v;
-      a.v = isnan_v(b.v) ? b.v : m;
-      break;
-    }
-    case ReduceOp::all: a.v = (a.v != V(0) && b.v != V(0)) ? V(1) : V(0); break;
-    case ReduceOp::any: a.v = (a.v != V(0) || b.v != V(0)) ? V(1) : V(0); break;
-    default: {  // argmax / argmin
-      if (b.i < 0) break;
-      if (a.i < 0) {
-        a = b;
-        break;
-      }
-      const bool an = isnan_v(a.v), bn = isnan_v(b.v);
-      bool take;
-      if (an || bn) take = an && bn ? b.i < a.i : bn;
-      else if (a.v == b.v) take = b.i < a.i;
-      else take = op == (int)ReduceOp::argmax ? b.v > a.v : b.v < a.v;
-      if (take) a = b;
-    }
+    const bool an = isnan_v(a.v), bn = isnan_v(b.v);
+    bool take;
+    if (an || bn) take = an && bn ? b.i < a.i : bn;
+    else if (a.v == b.v) take = b.i < a.i;
+    else take = o == ReduceOp::argmax ? b.v > a.v : b.v < a.v;
+    if (take) a = b;
   }
 }
 
-template <typename V> __device__ __forceinline__ void step(int op, Acc<V>& a, V x, int64_t i) {
+// The op as a runtime value (merges of partials: off the hot loops).
+template <typename V> __device__ __forceinline__ void combine(int op, Acc<V>& a, const Acc<V>& b) {
+  switch ((ReduceOp)op) {
+    case ReduceOp::sum: return combine_t<(int)ReduceOp::sum>(a, b);
+    case ReduceOp::prod: return combine_t<(int)ReduceOp::prod>(a, b);
+    case ReduceOp::max: return combine_t<(int)ReduceOp::max>(a, b);
+    case ReduceOp::min: return combine_t<(int)ReduceOp::min>(a, b);
+    case ReduceOp::all: return combine_t<(int)ReduceOp::all>(a, b);
+    case ReduceOp::any: return combine_t<(int)ReduceOp::any>(a, b);
+    case ReduceOp::argmax: return combine_t<(int)ReduceOp::argmax>(a, b);
+    default: return combine_t<(int)ReduceOp::argmin>(a, b);
+  }
+}
+
+template <int OP, typename V> __device__ __forceinline__ void step(Acc<V>& a, V x, int64_t i) {
   Acc<V> b;
   b.v = x;
   b.i = i;
-  combine(op, a, b);
+  combine_t<OP>(a, b);
 }
 
 template <typename V> __device__ __forceinline__ Acc<V> shfl_xor(const Acc<V>& a, int m) {
@@ -241,40 +250,99 @@ __device__ __forceinline__ int64_t reduced_offset(const Plan& P, int64_t j) {
   return off;
 }
 
-// This thread's share (threads t, t + G, ...) of the reduced range [b, e) of the input at p.
-// Contiguous single runs read 16 bytes at a time once aligned.
 template <typename T>
-__device__ __forceinline__ void fold_range(int op, const T* p, const Plan& P, int64_t b, int64_t e, int t, int G,
-                                           Acc<typename RedT<T>::V>& a) {
-  using V = typename RedT<T>::V;
+constexpr bool kSmallFloat = std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, float>;
+
+template <typename T> __device__ __forceinline__ float to_f(T x) {
+  if constexpr (std::is_same_v<T, __half>) return __half2float(x);
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __bfloat162float(x);
+  else return (float)x;
+}
+
+// This thread's share (threads t, t + G, ...) of the reduced range [b, e) of the input at p.
+// Contiguous single runs read 16 bytes at a time once aligned; sums and extremes of 16- and
+// 32-bit floats fold each vector in float first (exact for max/min; the CPU sums those in float).
+template <typename T, int OP>
+__device__ __forceinline__ void fold_range_t(const T* p, const Plan& P, int64_t b, int64_t e, int t, int G,
+                                             Acc<typename RedT<T>::V>& a) {
+  constexpr ReduceOp o = (ReduceOp)OP;
   if (P.nr == 1 && P.rstr[0] == 1) {
     constexpr int W = 16 / sizeof(T);
     const T* q = p + b;
     const int64_t n = e - b;
-    int64_t head = (int64_t)((16 - (reinterpret_cast<uintptr_t>(q) & 15)) & 15);
-    if (head % sizeof(T)) head = n;  // misaligned elements: no vector path
-    head /= (int64_t)sizeof(T);
+    const uintptr_t mis = reinterpret_cast<uintptr_t>(q) & 15;
+    int64_t head = mis % sizeof(T) ? n : (int64_t)(((16 - mis) & 15) / sizeof(T));
     if (head > n) head = n;
-    for (int64_t j = t; j < head; j += G) step(op, a, load_v(q[j]), b + j);
+    for (int64_t j = t; j < head; j += G) step<OP>(a, load_v(q[j]), b + j);
     const int64_t nv = (n - head) / W;
     const uint4* qv = reinterpret_cast<const uint4*>(q + head);
+#pragma unroll 4
     for (int64_t v = t; v < nv; v += G) {
       uint4 raw = __ldg(qv + v);
       const T* x = reinterpret_cast<const T*>(&raw);
-      const int64_t j0 = b + head + v * W;
+      if constexpr (kSmallFloat<T> && (o == ReduceOp::sum || o == ReduceOp::max || o == ReduceOp::min)) {
+        float f = to_f(x[0]);
 #pragma unroll
-      for (int u = 0; u < W; u++) step(op, a, load_v(x[u]), j0 + u);
+        for (int u = 1; u < W; u++) {
+          const float y = to_f(x[u]);
+          if constexpr (o == ReduceOp::sum) f = f + y;
+          else {
+            const float m = o == ReduceOp::max ? (y > f ? y : f) : (y < f ? y : f);
+            f = y != y ? y : m;
+          }
+        }
+        step<OP>(a, (double)f, 0);
+      } else {
+        const int64_t j0 = b + head + v * W;
+#pragma unroll
+        for (int u = 0; u < W; u++) step<OP>(a, load_v(x[u]), j0 + u);
+      }
     }
-    for (int64_t j = head + nv * W + t; j < n; j += G) step(op, a, load_v(q[j]), b + j);
+    for (int64_t j = head + nv * W + t; j < n; j += G) step<OP>(a, load_v(q[j]), b + j);
     return;
   }
   if (P.nr == 1) {
     const int64_t s = P.rstr[0];
-    for (int64_t j = b + t; j < e; j += G) step(op, a, load_v(p[j * s]), j);
+    for (int64_t j = b + t; j < e; j += G) step<OP>(a, load_v(p[j * s]), j);
     return;
   }
-  for (int64_t j = b + t; j < e; j += G) step(op, a, load_v(p[reduced_offset(P, j)]), j);
-  (void)sizeof(V);
+  for (int64_t j = b + t; j < e; j += G) step<OP>(a, load_v(p[reduced_offset(P, j)]), j);
+}
+
+// The same along a strided run, one thread (columns).
+template <typename T, int OP>
+__device__ __forceinline__ void fold_column_t(const T* p, const Plan& P, int64_t b, int64_t e,
+                                              Acc<typename RedT<T>::V>& a) {
+  if (P.nr == 1) {
+    const int64_t s = P.rstr[0];
+    for (int64_t j = b; j < e; j++) step<OP>(a, load_v(p[j * s]), j);
+  } else {
+    for (int64_t j = b; j < e; j++) step<OP>(a, load_v(p[reduced_offset(P, j)]), j);
+  }
+}
+
+// Calls f(std::integral_constant<int, op>) for a runtime op (bool has no sum / prod).
+template <typename T, typename F> __device__ __forceinline__ void with_op(int op, F&& f) {
+  switch ((ReduceOp)op) {
+    case ReduceOp::sum:
+      if constexpr (!std::is_same_v<T, bool>) f(std::integral_constant<int, (int)ReduceOp::sum>{});
+      break;
+    case ReduceOp::prod:
+      if constexpr (!std::is_same_v<T, bool>) f(std::integral_constant<int, (int)ReduceOp::prod>{});
+      break;
+    case ReduceOp::max: f(std::integral_constant<int, (int)ReduceOp::max>{}); break;
+    case ReduceOp::min: f(std::integral_constant<int, (int)ReduceOp::min>{}); break;
+    case ReduceOp::all: f(std::integral_constant<int, (int)ReduceOp::all>{}); break;
+    case ReduceOp::any: f(std::integral_constant<int, (int)ReduceOp::any>{}); break;
+    case ReduceOp::argmax: f(std::integral_constant<int, (int)ReduceOp::argmax>{}); break;
+    default: f(std::integral_constant<int, (int)ReduceOp::argmin>{}); break;
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ void fold_range(int op, const T* p, const Plan& P, int64_t b, int64_t e, int t, int G,
+                                           Acc<typename RedT<T>::V>& a) {
+  with_op<T>(op, [&](auto k) { fold_range_t<T, decltype(k)::value>(p, P, b, e, t, G, a); });
 }
 
 // rows: blockDim = (G, rows per block); group (blockIdx.x * blockDim.y + threadIdx.y) reduces
@@ -315,12 +383,7 @@ __global__ void reduce_cols_kernel(const T* in, void* out, Plan P, int op, int64
     kept_offsets(P, o, oi, oo);
     Acc<V> a = identity<V>(op);
     const T* p = in + oi;
-    if (P.nr == 1) {
-      const int64_t s = P.rstr[0];
-      for (int64_t j = b; j < e; j++) step(op, a, load_v(p[j * s]), j);
-    } else {
-      for (int64_t j = b; j < e; j++) step(op, a, load_v(p[reduced_offset(P, j)]), j);
-    }
+    with_op<T>(op, [&](auto k) { fold_column_t<T, decltype(k)::value>(p, P, b, e, a); });
     if (S == 1) finish<T>(op, a, out, oo);
     else part[o * S + c] = a;
   }
