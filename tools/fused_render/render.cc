@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 #include "../../backends/cuda/fused_codegen.h"
+#include "layouts.h"
 
 using namespace kiln::cuda;
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   std::string line, marker = "// ---- end of prelude ----";
   int n = 0, unsupported = 0, rendered = 0;
   bool first = true;
+  std::string table;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     std::vector<double> w;
@@ -47,25 +49,9 @@ int main(int argc, char** argv) {
       n++;
       continue;
     }
-    const int nops = P.nops(), nk = P.nred ? P.ndim - P.nred : 0;
-    std::vector<int64_t> shape(P.ndim);
-    for (int d = 0; d < P.ndim; d++) shape[d] = 3 + d;
+    std::vector<int64_t> shape = harness_shape(P);
     for (int variant = 0; variant < 2; variant++) {
-      std::vector<std::vector<int64_t>> st(nops, std::vector<int64_t>(P.ndim, 0));
-      for (int k = 0; k < nops; k++) {
-        bool row_out = k >= P.n_in && P.out_kind[k - P.n_in] == 1;
-        int64_t s = 1;
-        for (int d = P.ndim - 1; d >= 0; d--) {
-          if (row_out && d >= nk) continue;  // zero strides on the reduced dims
-          st[k][d] = s;
-          s *= shape[d];
-        }
-        if (variant == 1 && k == 0 && P.n_in > 0) {  // column-major first input
-          s = 1;
-          for (int d = 0; d < P.ndim; d++) st[k][d] = s, s *= shape[d];
-        }
-        if (variant == 1 && k == 1 && k < P.n_in && P.ndim > 0) st[k][0] = 0;  // broadcast along dim 0
-      }
+      std::vector<std::vector<int64_t>> st = harness_strides(P, shape, variant);
       std::vector<const int64_t*> sp;
       for (auto& v : st) sp.push_back(v.data());
       FzGeom g = fz_geometry(P, shape.data(), sp);
@@ -80,7 +66,11 @@ int main(int argc, char** argv) {
       size_t p = src.find(marker);
       std::string body = src.substr(p + marker.size());
       std::string itype = g.idx32 ? "int" : "long long";
-      body = "\nnamespace ns_" + name + " {\ntypedef " + itype + " I;\n" + body + "}\n";
+      body = "\nnamespace ns_" + name + " {\ntypedef " + itype + " I;\n" + body +
+             "#ifdef KZ_HOST_EMULATION\nvoid call(const long long* w) {\n  KzArgs_" + name +
+             " a;\n  for (size_t i = 0; i < sizeof a.w / sizeof a.w[0]; i++) a.w[i] = w[i];\n  " + name +
+             "(a);\n}\n#endif\n}\n";
+      table += "  {" + std::to_string(n) + ", " + std::to_string(variant) + ", ns_" + name + "::call},\n";
       if (first) out << src.substr(0, p + marker.size()) << "\n";
       first = false;
       out << "// program " << n << " layout " << fz_layout_key(g) << "\n" << body;
@@ -88,6 +78,7 @@ int main(int argc, char** argv) {
     }
     n++;
   }
+  out << "#ifdef KZ_HOST_EMULATION\nKzEntry kz_entries[] = {\n" << table << "  {-1, -1, nullptr}};\n#endif\n";
   std::cout << "render: " << n << " programs, " << rendered << " kernels rendered, " << unsupported
             << " unsupported -> " << argv[2] << "\n";
   return 0;
