@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -41,17 +42,32 @@ const char* status_name(cublasStatus_t s) {
   }
 }
 
-struct AlgoChoice {
+// The cuBLASLt descriptors and algorithm of one problem shape (owned by the plan cache).
+struct Plan {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
   cublasLtMatmulAlgo_t algo;
-  size_t workspace;
+  size_t workspace = 0;
+  ~Plan() {
+    if (d) cublasLtMatrixLayoutDestroy(d);
+    if (b) cublasLtMatrixLayoutDestroy(b);
+    if (a) cublasLtMatrixLayoutDestroy(a);
+    if (op) cublasLtMatmulDescDestroy(op);
+  }
+};
+struct Preference {
+  cublasLtMatmulPreference_t p = nullptr;
+  ~Preference() {
+    if (p) cublasLtMatmulPreferenceDestroy(p);
+  }
 };
 
-// Per device (Context::blas): the handle and the algorithm chosen for each problem key.
+// Per device (Context::blas): the handle and the plan made for each problem key.
 struct BlasState {
   cublasLtHandle_t lt = nullptr;
   bool tf32 = false;
   std::mutex mu;
-  std::unordered_map<std::string, AlgoChoice> algos;
+  std::unordered_map<std::string, std::unique_ptr<Plan>> plans;
 };
 
 std::mutex init_mu;
@@ -168,20 +184,6 @@ uint32_t alignment(const char* base, const std::vector<int64_t>& byte_steps) {
   return (uint32_t)(bits & (~bits + 1));
 }
 
-// RAII for the cuBLASLt descriptors of one command.
-struct Descs {
-  cublasLtMatmulDesc_t op = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
-  cublasLtMatmulPreference_t pref = nullptr;
-  ~Descs() {
-    if (pref) cublasLtMatmulPreferenceDestroy(pref);
-    if (d) cublasLtMatrixLayoutDestroy(d);
-    if (b) cublasLtMatrixLayoutDestroy(b);
-    if (a) cublasLtMatrixLayoutDestroy(a);
-    if (op) cublasLtMatmulDescDestroy(op);
-  }
-};
-
 void run_matmul(const Command& c, Context& ctx) {
   const View& A = c.in(0);
   const View& B = c.in(1);
@@ -261,31 +263,6 @@ void run_matmul(const Command& c, Context& ctx) {
     sto.push_back(x.so * es);
   }
 
-  BlasState& S = state(c, ctx);
-  const Types t = types_of(dt, S.tf32);
-  Descs ds;
-  cublasStatus_t st;
-#define KILN_LT(fn, ...)                                    \
-  do {                                                      \
-    st = fn(__VA_ARGS__);                                   \
-    if (st != CUBLAS_STATUS_SUCCESS) blas_fail(c, #fn, st); \
-  } while (0)
-  KILN_LT(cublasLtMatmulDescCreate, &ds.op, t.compute, t.scale);
-  KILN_LT(cublasLtMatmulDescSetAttribute, ds.op, CUBLASLT_MATMUL_DESC_TRANSA, &oa.op, sizeof(oa.op));
-  KILN_LT(cublasLtMatmulDescSetAttribute, ds.op, CUBLASLT_MATMUL_DESC_TRANSB, &ob.op, sizeof(ob.op));
-  KILN_LT(cublasLtMatrixLayoutCreate, &ds.a, t.data, oa.rows, oa.cols, oa.ld);
-  KILN_LT(cublasLtMatrixLayoutCreate, &ds.b, t.data, ob.rows, ob.cols, ob.ld);
-  KILN_LT(cublasLtMatrixLayoutCreate, &ds.d, t.data, (uint64_t)m, (uint64_t)n, od.ld);
-  if (inner.n > 1) {
-    const int32_t count = (int32_t)inner.n;
-    const int64_t s1 = inner.s1, s2 = inner.s2, so = inner.so;
-    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.a, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.a, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s1, sizeof(s1));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.b, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.b, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s2, sizeof(s2));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.d, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
-    KILN_LT(cublasLtMatrixLayoutSetAttribute, ds.d, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &so, sizeof(so));
-  }
   if (inner.n > 1) {  // every matrix of the strided batch starts as aligned as the first one
     st1.push_back(inner.s1 * es);
     st2.push_back(inner.s2 * es);
@@ -293,7 +270,9 @@ void run_matmul(const Command& c, Context& ctx) {
   }
   const uint32_t al1 = alignment(f1->base, st1), al2 = alignment(f2->base, st2), alo = alignment(mo.base, sto);
 
-  // The algorithm for this problem: chosen by the heuristic once, then cached.
+  BlasState& S = state(c, ctx);
+  const Types t = types_of(dt, S.tf32);
+  // The plan (descriptors and the heuristic's algorithm) for this problem: made once, then cached.
   const int64_t key_words[] = {dt,
                                (int64_t)t.compute,
                                (int64_t)oa.op,
@@ -315,49 +294,65 @@ void run_matmul(const Command& c, Context& ctx) {
                                al2,
                                alo};
   const std::string key(reinterpret_cast<const char*>(key_words), sizeof(key_words));
-  AlgoChoice choice;
-  bool cached = false;
-  {
-    std::lock_guard<std::mutex> g(S.mu);
-    auto it = S.algos.find(key);
-    if (it != S.algos.end()) {
-      choice = it->second;
-      cached = true;
+  std::lock_guard<std::mutex> g(S.mu);  // held while the plan is in use (a full cache is cleared)
+  auto it = S.plans.find(key);
+  cublasStatus_t st;
+#define KILN_LT(fn, ...)                                    \
+  do {                                                      \
+    st = fn(__VA_ARGS__);                                   \
+    if (st != CUBLAS_STATUS_SUCCESS) blas_fail(c, #fn, st); \
+  } while (0)
+  if (it == S.plans.end()) {
+    std::unique_ptr<Plan> ds(new Plan());
+    KILN_LT(cublasLtMatmulDescCreate, &ds->op, t.compute, t.scale);
+    KILN_LT(cublasLtMatmulDescSetAttribute, ds->op, CUBLASLT_MATMUL_DESC_TRANSA, &oa.op, sizeof(oa.op));
+    KILN_LT(cublasLtMatmulDescSetAttribute, ds->op, CUBLASLT_MATMUL_DESC_TRANSB, &ob.op, sizeof(ob.op));
+    KILN_LT(cublasLtMatrixLayoutCreate, &ds->a, t.data, oa.rows, oa.cols, oa.ld);
+    KILN_LT(cublasLtMatrixLayoutCreate, &ds->b, t.data, ob.rows, ob.cols, ob.ld);
+    KILN_LT(cublasLtMatrixLayoutCreate, &ds->d, t.data, (uint64_t)m, (uint64_t)n, od.ld);
+    if (inner.n > 1) {
+      const int32_t count = (int32_t)inner.n;
+      const int64_t s1 = inner.s1, s2 = inner.s2, so = inner.so;
+      KILN_LT(cublasLtMatrixLayoutSetAttribute, ds->a, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
+      KILN_LT(cublasLtMatrixLayoutSetAttribute, ds->a, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s1, sizeof(s1));
+      KILN_LT(cublasLtMatrixLayoutSetAttribute, ds->b, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
+      KILN_LT(cublasLtMatrixLayoutSetAttribute, ds->b, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &s2, sizeof(s2));
+      KILN_LT(cublasLtMatrixLayoutSetAttribute, ds->d, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
+      KILN_LT(cublasLtMatrixLayoutSetAttribute, ds->d, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &so, sizeof(so));
     }
-  }
-  if (!cached) {
-    KILN_LT(cublasLtMatmulPreferenceCreate, &ds.pref);
+    Preference pref;
+    KILN_LT(cublasLtMatmulPreferenceCreate, &pref.p);
     const uint64_t ws = kMaxWorkspace;
-    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
-    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al1,
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, pref.p, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, pref.p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al1,
             sizeof(al1));
-    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al2,
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, pref.p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al2,
             sizeof(al2));
-    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alo,
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, pref.p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alo,
             sizeof(alo));
-    KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alo,
+    KILN_LT(cublasLtMatmulPreferenceSetAttribute, pref.p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alo,
             sizeof(alo));
     if (dt == kFloat16 || dt == kBfloat16) {
       // split-K partial sums stay float32 (no reduction in the output type), as the CPU accumulates
       const uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_NONE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
-      KILN_LT(cublasLtMatmulPreferenceSetAttribute, ds.pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
+      KILN_LT(cublasLtMatmulPreferenceSetAttribute, pref.p, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
               sizeof(schemes));
     }
     cublasLtMatmulHeuristicResult_t res[8];
     std::memset(res, 0, sizeof(res));
     int found = 0;
-    KILN_LT(cublasLtMatmulAlgoGetHeuristic, S.lt, ds.op, ds.a, ds.b, ds.d, ds.d, ds.pref, 8, res, &found);
+    KILN_LT(cublasLtMatmulAlgoGetHeuristic, S.lt, ds->op, ds->a, ds->b, ds->d, ds->d, pref.p, 8, res, &found);
     int pick = -1;
     for (int i = 0; i < found && pick < 0; i++)
       if (res[i].state == CUBLAS_STATUS_SUCCESS) pick = i;
     if (pick < 0) blas_fail(c, "cublasLtMatmulAlgoGetHeuristic (no algorithm)", CUBLAS_STATUS_NOT_SUPPORTED);
-    choice.algo = res[pick].algo;
-    choice.workspace = res[pick].workspaceSize;
-    std::lock_guard<std::mutex> g(S.mu);
-    if (S.algos.size() >= 16384) S.algos.clear();  // e.g. a sequence length growing one step at a time
-    S.algos.emplace(key, choice);
+    ds->algo = res[pick].algo;
+    ds->workspace = res[pick].workspaceSize;
+    if (S.plans.size() >= 4096) S.plans.clear();  // e.g. a sequence length growing one step at a time
+    it = S.plans.emplace(key, std::move(ds)).first;
   }
-  void* workspace = choice.workspace > 0 ? ctx.scratch((int64_t)choice.workspace) : nullptr;
+  const Plan& P = *it->second;
+  void* workspace = P.workspace > 0 ? ctx.scratch((int64_t)P.workspace) : nullptr;
 
   const float one_f = 1.0f, zero_f = 0.0f;
   const double one_d = 1.0, zero_d = 0.0;
@@ -375,8 +370,8 @@ void run_matmul(const Command& c, Context& ctx) {
     const char* p1 = f1->base + o1 * es;
     const char* p2 = f2->base + o2 * es;
     char* pd = mo.base + oo * es;
-    KILN_LT(cublasLtMatmul, S.lt, ds.op, alpha, p1, ds.a, p2, ds.b, beta, pd, ds.d, pd, ds.d, &choice.algo, workspace,
-            choice.workspace, ctx.stream);
+    KILN_LT(cublasLtMatmul, S.lt, P.op, alpha, p1, P.a, p2, P.b, beta, pd, P.d, pd, P.d, &P.algo, workspace,
+            P.workspace, ctx.stream);
   }
 #undef KILN_LT
   if (scratch_out) copy_from_contiguous(c, scratch_out, O, ctx);
