@@ -14,13 +14,16 @@ import { encodeComplexNested, hasComplexLeaf, isComplexValue } from '../core/com
 
 export type ArrayInput = NDArray | Scalar | NestedInput | ArrayBufferView;
 export interface NestedInput extends ReadonlyArray<Scalar | NestedInput> {}
-/** A dtype, or creation options `{ dtype, device }` (device: where the array is made, core/device.ts). */
-export type DTypeArg = DType | { dtype?: DType; device?: DeviceLike } | undefined;
+export type DTypeArg = DType | { dtype?: DType } | undefined;
+/** The creation ops' dtype argument: a dtype, or `{ dtype, device }` (device: where the array is made, core/device.ts). */
+export type CreationDTypeArg = DType | { dtype?: DType; device?: DeviceLike } | undefined;
 
-export function dtypeArg(arg: unknown, op: string): DType | undefined {
+/** The dtype of a dtype argument; `{ device }` is accepted only where the op handles it (`allowDevice`). */
+export function dtypeArg(arg: unknown, op: string, allowDevice = false): DType | undefined {
   if (arg === undefined || arg === null) return undefined;
   if (typeof arg === 'string') return toDType(arg, op);
   if (typeof arg === 'object' && ('dtype' in (arg as object) || 'device' in (arg as object))) {
+    if (!allowDevice && 'device' in (arg as object)) throw new TypeError(`[${op}] takes no device option: run it inside kn.withDevice(device, () => ...)`);
     const d = (arg as { dtype?: unknown }).dtype;
     return d === undefined ? undefined : toDType(d, op);
   }

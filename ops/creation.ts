@@ -8,7 +8,7 @@ import type { Scalar } from '../core/host.js';
 import { Arange, Full } from '../core/primitives.js';
 import { checkShape } from '../core/shape.js';
 import { onDevice } from '../core/device.js';
-import { arrayFrom, asArray, deviceIn, dtypeArg, scalarArray, type DTypeArg } from './convert.js';
+import { arrayFrom, asArray, deviceIn, dtypeArg, scalarArray, type CreationDTypeArg as DTypeArg } from './convert.js';
 import { astype } from './elementwise.js';
 import { make } from './make.js';
 import { broadcastTo } from './views.js';
@@ -24,7 +24,7 @@ import { broadcastTo } from './views.js';
  * @example kn.array([1, 2], { dtype: 'int8', device: 'cpu' }) // [1, 2]
  */
 export function array(data: unknown, dtype?: DTypeArg): NDArray {
-  return onDevice(deviceIn(dtype), 'array', () => arrayFrom(data, dtypeArg(dtype, 'array'), 'array'));
+  return onDevice(deviceIn(dtype), 'array', () => arrayFrom(data, dtypeArg(dtype, 'array', true), 'array'));
 }
 
 /**
@@ -35,7 +35,7 @@ export function array(data: unknown, dtype?: DTypeArg): NDArray {
  * kn.asarray([1, 2], 'float16').dtype // 'float16'
  */
 export function asarray(data: unknown, dtype?: DTypeArg): NDArray {
-  const dt = dtypeArg(dtype, 'asarray');
+  const dt = dtypeArg(dtype, 'asarray', true);
   return onDevice(deviceIn(dtype), 'asarray', () => {
     if (data instanceof NDArray) return dt && dt !== data.dtype ? astype(data, dt) : data;
     return arrayFrom(data, dt, 'asarray');
@@ -53,7 +53,7 @@ export function full(shape: number | readonly number[], value: Scalar | NDArray,
 
 function fullOn(shape: number | readonly number[], value: Scalar | NDArray, dtype: DTypeArg): NDArray {
   const s = checkShape(shape, 'full');
-  const dt = dtypeArg(dtype, 'full');
+  const dt = dtypeArg(dtype, 'full', true);
   if (value instanceof NDArray) {
     // broadcast an array value, as MLX allows
     return broadcastValue(value, s, dt);
@@ -74,30 +74,30 @@ function broadcastValue(value: NDArray, shape: number[], dt: DType | undefined):
 
 /** @example kn.zeros([2, 3]) // [[0, 0, 0], [0, 0, 0]] */
 export function zeros(shape: number | readonly number[], dtype?: DTypeArg): NDArray {
-  return onDevice(deviceIn(dtype), 'zeros', () => full(shape, 0, dtypeArg(dtype, 'zeros') ?? 'float32'));
+  return onDevice(deviceIn(dtype), 'zeros', () => full(shape, 0, dtypeArg(dtype, 'zeros', true) ?? 'float32'));
 }
 
 /** @example kn.ones([3], 'int32') // [1, 1, 1] */
 export function ones(shape: number | readonly number[], dtype?: DTypeArg): NDArray {
-  return onDevice(deviceIn(dtype), 'ones', () => full(shape, 1, dtypeArg(dtype, 'ones') ?? 'float32'));
+  return onDevice(deviceIn(dtype), 'ones', () => full(shape, 1, dtypeArg(dtype, 'ones', true) ?? 'float32'));
 }
 
 /** @example kn.zerosLike(kn.array([1.5, 2])) // [0, 0] */
 export function zerosLike(a: NDArray, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'zerosLike');
-  return onDevice(deviceIn(dtype), 'zerosLike', () => full(x.shape, 0, dtypeArg(dtype, 'zerosLike') ?? x.dtype));
+  return onDevice(deviceIn(dtype), 'zerosLike', () => full(x.shape, 0, dtypeArg(dtype, 'zerosLike', true) ?? x.dtype));
 }
 
 /** @example kn.onesLike(kn.array([[1, 2]], 'int8')) // [[1, 1]] */
 export function onesLike(a: NDArray, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'onesLike');
-  return onDevice(deviceIn(dtype), 'onesLike', () => full(x.shape, 1, dtypeArg(dtype, 'onesLike') ?? x.dtype));
+  return onDevice(deviceIn(dtype), 'onesLike', () => full(x.shape, 1, dtypeArg(dtype, 'onesLike', true) ?? x.dtype));
 }
 
 /** @example kn.fullLike(kn.zeros([2]), 3) // [3, 3] */
 export function fullLike(a: NDArray, value: Scalar, dtype?: DTypeArg): NDArray {
   const x = asArray(a, 'fullLike');
-  return onDevice(deviceIn(dtype), 'fullLike', () => full(x.shape, value, dtypeArg(dtype, 'fullLike') ?? x.dtype));
+  return onDevice(deviceIn(dtype), 'fullLike', () => full(x.shape, value, dtypeArg(dtype, 'fullLike', true) ?? x.dtype));
 }
 
 /**
@@ -113,7 +113,7 @@ export function arange(...args: (number | DTypeArg)[]): NDArray {
   const last = args[args.length - 1];
   if (args.length && typeof last !== 'number') {
     device = deviceIn(last);
-    dtype = dtypeArg(args.pop(), 'arange');
+    dtype = dtypeArg(args.pop(), 'arange', true);
   }
   const nums = args as number[];
   if (nums.length < 1 || nums.length > 3 || nums.some((x) => typeof x !== 'number' || !Number.isFinite(x)))

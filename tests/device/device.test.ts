@@ -111,6 +111,8 @@ describe('devices on a machine without a GPU', () => {
     expect(kn.arange(0, 3, { dtype: 'float32', device: 'cpu' }).tolist()).toEqual([0, 1, 2]);
     expect(kn.zerosLike(kn.array([1, 2]), { device: 'cpu' }).tolist()).toEqual([0, 0]);
     expect(kn.fullLike(kn.array([1, 2]), 7, { device: 'cpu' }).tolist()).toEqual([7, 7]);
+    // ops without a device option say so instead of ignoring it
+    expect(() => kn.eye(3, { device: 'cpu' } as never)).toThrow('[eye] takes no device option: run it inside kn.withDevice(device, () => ...)');
   });
 });
 
