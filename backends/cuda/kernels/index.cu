@@ -198,6 +198,36 @@ __global__ void assign_winners_kernel(U* out, V3 O, const void* idx, int dtype, 
   }
 }
 
+// Add / subtract / maximum / minimum with few columns and many updates: atomics on each target.
+// Integers give the CPU's bits (wrapping sums and extremes do not depend on the order); float
+// sums may round differently from the CPU's in-order sum.
+template <typename T>
+__global__ void scatter_atomic_kernel(T* out, V3 O, const void* idx, int dtype, V3 I, const T* upd, V3 Up, int mode) {
+  const int64_t M = I.shape[1], B = I.shape[2], total = I.shape[0] * M * B, n = O.shape[1];
+  for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t b = t % B, am = t / B, m = am % M, a = am / M;
+    int64_t i = load_index(idx, dtype, a * I.strides[0] + m * I.strides[1] + b * I.strides[2]);
+    if (i < 0) i += n;
+    T* d = out + a * O.strides[0] + i * O.strides[1] + b * O.strides[2];
+    const T y = upd[a * Up.strides[0] + m * Up.strides[1] + b * Up.strides[2]];
+    if constexpr (std::is_floating_point_v<T>) {
+      atomicAdd(d, mode == 5 ? -y : y);
+    } else {
+      using W = std::conditional_t<sizeof(T) == 8, unsigned long long, unsigned int>;
+      using S = std::conditional_t<sizeof(T) == 8, long long, int>;
+      using X = std::conditional_t<std::is_signed_v<T>, S, W>;
+      if (mode == 1) atomicAdd(reinterpret_cast<W*>(d), (W)y);
+      else if (mode == 5) atomicAdd(reinterpret_cast<W*>(d), (W)0 - (W)y);
+      else if (mode == 3) atomicMax(reinterpret_cast<X*>(d), (X)y);
+      else atomicMin(reinterpret_cast<X*>(d), (X)y);
+    }
+  }
+}
+
+template <typename T>
+constexpr bool kAtomicType = std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t> ||
+                             std::is_same_v<T, uint32_t> || std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t>;
+
 // Calls f(TypeTag<U>) with the unsigned type of an element's size.
 template <typename F> void by_size(int dtype, F&& f) {
   switch (dtype_size(dtype)) {
@@ -266,6 +296,14 @@ void scatter_run(const Command& c, Context& ctx) {
     if constexpr (std::is_same_v<T, complex64> || std::is_same_v<T, bool>) {
       fail("[scatter] mode ", mode, " is not supported for ", dtype_name(out.dtype), " on the GPU");
     } else {
+      if constexpr (kAtomicType<T>) {
+        const bool ok = mode == 1 || mode == 5 || (!std::is_floating_point_v<T> && (mode == 3 || mode == 4));
+        if (ok && cols < 8192 && M >= 64) {
+          scatter_atomic_kernel<T><<<grid_for(idx.size), 256, 0, ctx.stream>>>(
+              dptr<T>(out, ctx), v3(out), ip, idx.dtype, v3(idx), dptr<const T>(upd, ctx), v3(upd), mode);
+          return;
+        }
+      }
       scatter_cols_kernel<T><<<grid_for(cols, 128), 128, 0, ctx.stream>>>(
           dptr<T>(out, ctx), v3(out), ip, idx.dtype, v3(idx), dptr<const T>(upd, ctx), v3(upd), mode);
     }

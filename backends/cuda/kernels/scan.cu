@@ -39,16 +39,19 @@ template <typename O, typename V> __device__ __forceinline__ O store_s(V v) {
   else return (O)v;  // integers: truncation (wraps)
 }
 
-template <typename V> __device__ __forceinline__ V identity(int op) {
+// T: the input dtype (cummax / cummin start from its own extremes: exclusive scans store them).
+template <typename T, typename V> __device__ __forceinline__ V identity(int op) {
   switch ((ScanOp)op) {
     case ScanOp::cumsum: return V(0);
     case ScanOp::cumprod: return V(1);
     case ScanOp::cummax:
       if constexpr (std::is_floating_point_v<V>) return -INFINITY;
-      else return std::numeric_limits<V>::lowest();  // bool: 0 (false), as the CPU's !kMax
+      else if constexpr (std::is_same_v<T, bool>) return V(0);  // the CPU's !kMax
+      else return (V)std::numeric_limits<T>::lowest();
     case ScanOp::cummin:
       if constexpr (std::is_floating_point_v<V>) return INFINITY;
-      else return std::numeric_limits<V>::max();  // bool: any nonzero is true
+      else if constexpr (std::is_same_v<T, bool>) return V(1);
+      else return (V)std::numeric_limits<T>::max();
     default:
       if constexpr (std::is_floating_point_v<V>) return -INFINITY;
       else return V(0);
@@ -108,7 +111,7 @@ __device__ __forceinline__ void row_offsets(const Rows& R, int64_t r, int64_t& o
 // Inclusive scan of v over the group's x threads (blockDim.x: 32 or a multiple of 32, y groups
 // per block when 32); returns the inclusive value, excl gets the exclusive one (identity first),
 // total the group total.
-template <typename V> __device__ __forceinline__ V group_scan(int op, V v, V& excl, V& total) {
+template <typename T, typename V> __device__ __forceinline__ V group_scan(int op, V v, V& excl, V& total) {
   const int lane = threadIdx.x & 31;
   V x = v;
 #pragma unroll
@@ -117,7 +120,7 @@ template <typename V> __device__ __forceinline__ V group_scan(int op, V v, V& ex
     if (lane >= d) x = combine(op, y, x);
   }
   V up = __shfl_up_sync(0xffffffffu, x, 1);
-  V ex = lane == 0 ? identity<V>(op) : up;
+  V ex = lane == 0 ? identity<T, V>(op) : up;
   if (blockDim.x == 32) {
     excl = ex;
     total = __shfl_sync(0xffffffffu, x, 31);
@@ -129,7 +132,7 @@ template <typename V> __device__ __forceinline__ V group_scan(int op, V v, V& ex
   if (lane == 31) wsum[w] = x;
   __syncthreads();
   if (w == 0) {
-    V t = lane < nw ? wsum[lane] : identity<V>(op);
+    V t = lane < nw ? wsum[lane] : identity<T, V>(op);
     V s = t;
 #pragma unroll
     for (int d = 1; d < 32; d <<= 1) {
@@ -137,8 +140,8 @@ template <typename V> __device__ __forceinline__ V group_scan(int op, V v, V& ex
       if (lane >= d) s = combine(op, y, s);
     }
     V e = __shfl_up_sync(0xffffffffu, s, 1);
-    if (lane < nw) wsum[lane] = lane == 0 ? identity<V>(op) : e;  // exclusive prefix of warp totals
-    if (lane == 31) wsum[31] = s;                                 // the total (launches use at most 16 warps)
+    if (lane < nw) wsum[lane] = lane == 0 ? identity<T, V>(op) : e;  // exclusive prefix of warp totals
+    if (lane == 31) wsum[31] = s;                                    // the total (launches use at most 16 warps)
   }
   __syncthreads();
   const V pre = wsum[w];
@@ -156,7 +159,7 @@ __global__ void scan_rows_kernel(const T* in, O* out, Rows R, int op, bool inclu
   const bool live = item < items;  // whole groups are live or not
   if (!live && blockDim.x == 32) return;
   int64_t oi = 0, oo = 0, b = 0, e = 0;
-  V a = identity<V>(op);
+  V a = identity<T, V>(op);
   if (live) {
     const int64_t r = item / S, c = item - r * S;
     row_offsets(R, r, oi, oo);
@@ -168,9 +171,9 @@ __global__ void scan_rows_kernel(const T* in, O* out, Rows R, int op, bool inclu
   // groups wider than a warp are whole blocks: every thread loops the same tiles (barriers)
   for (int64_t t0 = b; t0 < e; t0 += G) {
     const int64_t j = t0 + threadIdx.x;
-    const V x = j < e ? load_s<V>(in[oi + j * R.is]) : identity<V>(op);
+    const V x = j < e ? load_s<V>(in[oi + j * R.is]) : identity<T, V>(op);
     V ex, tot;
-    const V inc = group_scan(op, x, ex, tot);
+    const V inc = group_scan<T>(op, x, ex, tot);
     if (j < e) out[oo + j * R.os] = store_s<O>(combine(op, a, inclusive ? inc : ex));
     a = combine(op, a, tot);
   }
@@ -185,7 +188,7 @@ __global__ void scan_totals_kernel(const T* in, Rows R, int op, int64_t S, int64
   int64_t oi, oo;
   row_offsets(R, r, oi, oo);
   const int64_t b = c * chunk, e = b + chunk < R.n ? b + chunk : R.n;
-  V a = identity<V>(op);
+  V a = identity<T, V>(op);
   for (int64_t j = b + threadIdx.x; j < e; j += blockDim.x) a = combine(op, a, load_s<V>(in[oi + j * R.is]));
   for (int m = 16; m > 0; m >>= 1) a = combine(op, a, __shfl_xor_sync(0xffffffffu, a, m));
   __shared__ V part[32];
@@ -200,9 +203,9 @@ __global__ void scan_totals_kernel(const T* in, Rows R, int op, int64_t S, int64
 }
 
 // Per row: the chunk totals become each chunk's carry (exclusive prefix, in chunk order).
-template <typename V> __global__ void scan_carry_kernel(V* tot, int64_t rows, int64_t S, int op) {
+template <typename T, typename V> __global__ void scan_carry_kernel(V* tot, int64_t rows, int64_t S, int op) {
   for (int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; r < rows; r += (int64_t)gridDim.x * blockDim.x) {
-    V a = identity<V>(op);
+    V a = identity<T, V>(op);
     for (int64_t k = 0; k < S; k++) {
       V t = tot[r * S + k];
       tot[r * S + k] = a;
@@ -218,7 +221,7 @@ __global__ void scan_cols_kernel(const T* in, O* out, Rows R, int op, bool inclu
   for (int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; r < rows; r += (int64_t)gridDim.x * blockDim.x) {
     int64_t oi, oo;
     row_offsets(R, r, oi, oo);
-    V a = identity<V>(op);
+    V a = identity<T, V>(op);
     for (int64_t j = 0; j < R.n; j++) {
       const V x = load_s<V>(in[oi + j * R.is]);
       if (inclusive) {
@@ -290,7 +293,7 @@ template <typename T, typename O> void scan_typed(const Command& c, Context& ctx
     tot = static_cast<V*>(ctx.scratch((int64_t)sizeof(V) * rows * S));
     scan_totals_kernel<T><<<(unsigned)(rows * S), 256, 0, ctx.stream>>>(src, R, op, S, chunk, tot);
     check_launch(c, "scan totals");
-    scan_carry_kernel<V><<<grid_for(rows), 256, 0, ctx.stream>>>(tot, rows, S, op);
+    scan_carry_kernel<T, V><<<grid_for(rows), 256, 0, ctx.stream>>>(tot, rows, S, op);
     check_launch(c, "scan carries");
   }
   scan_rows_kernel<T, O>
