@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     FzProgram P;
     std::string why;
     if (!fz_parse(w.data(), w.size(), P, &why)) return 1;
-    std::vector<int64_t> shape = harness_shape(P);
+    std::vector<int64_t> shape = harness_shape(P, e->variant);
     std::vector<std::vector<int64_t>> st = harness_strides(P, shape, e->variant);
     std::vector<const int64_t*> sp;
     for (auto& v : st) sp.push_back(v.data());

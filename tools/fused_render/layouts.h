@@ -1,14 +1,16 @@
 // The launch layouts the harness renders and runs each program in (render.cc, emulate.cc):
 // variant 0 every operand contiguous; variant 1 a column-major first input and a second input
-// broadcast along dim 0. Row outputs have zero strides on the reduced dims.
+// broadcast along dim 0; variant 2 contiguous with short rows (several rows per block, some
+// threads past the last row). Row outputs have zero strides on the reduced dims.
+constexpr int kHarnessVariants = 3;
 #pragma once
 #include <cstdint>
 #include <vector>
 #include "../../backends/cuda/fused_codegen.h"
 
-inline std::vector<int64_t> harness_shape(const kiln::cuda::FzProgram& P) {
+inline std::vector<int64_t> harness_shape(const kiln::cuda::FzProgram& P, int variant) {
   std::vector<int64_t> shape(P.ndim);
-  for (int d = 0; d < P.ndim; d++) shape[d] = 3 + 2 * d + (d == P.ndim - 1 ? 20 : 0);
+  for (int d = 0; d < P.ndim; d++) shape[d] = variant == 2 ? 3 : 3 + 2 * d + (d == P.ndim - 1 ? 20 : 0);
   return shape;
 }
 

@@ -1,5 +1,5 @@
 // Renders dumped fused programs (tools/fused_render/dump_programs.mjs) to CUDA C with
-// backends/cuda/fused_codegen, two layouts each (all contiguous; transposed / broadcast inputs),
+// backends/cuda/fused_codegen, three layouts each (layouts.h),
 // into one .cu file that `nvcc -c` checks. See tools/fused_render/README.md.
 //   render <programs.txt> <out.cu>
 #include <cstdio>
@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
       n++;
       continue;
     }
-    std::vector<int64_t> shape = harness_shape(P);
-    for (int variant = 0; variant < 2; variant++) {
+    for (int variant = 0; variant < kHarnessVariants; variant++) {
+      std::vector<int64_t> shape = harness_shape(P, variant);
       std::vector<std::vector<int64_t>> st = harness_strides(P, shape, variant);
       std::vector<const int64_t*> sp;
       for (auto& v : st) sp.push_back(v.data());
