@@ -20,12 +20,12 @@ namespace kiln {
 namespace cuda {
 namespace {
 
-constexpr int kBK = 32;       // keys per step: one per lane
+constexpr int kBK = 32;        // keys per step: one per lane
 constexpr int kThreads = 128;  // 4 warps
 constexpr int kWarps = kThreads / 32;
-constexpr int kMaxBQ = 16;  // query rows per tile
+constexpr int kMaxBQ = 16;                // query rows per tile
 constexpr int64_t kSafeSmem = 96 * 1024;  // under what every sm_80+ part lets a block opt into (99 KiB)
-constexpr int64_t kStaticSmem = 512;       // the kernel's static shared arrays, with room
+constexpr int64_t kStaticSmem = 512;      // the kernel's static shared arrays, with room
 
 struct AttnArgs {
   const void *q, *k, *v, *m;
@@ -35,12 +35,12 @@ struct AttnArgs {
   int64_t qs[4], ks[4], vs[4], ms[4], os[4], ls[3];
   int64_t B, Hq, Hkv, L, S, D, Dv, rep;
   int mask_kind;
-  int64_t rows_g;  // query rows per kv head: rep * L
-  int64_t ntiles;  // tiles per kv head
-  int bq;          // rows per tile (a multiple of 4, at most kMaxBQ)
-  int nsplit;      // key splits (1: the tile writes the output itself)
-  int64_t split_len;  // keys per split, a multiple of kBK
-  int64_t total_rows;  // B * Hkv * rows_g
+  int64_t rows_g;                  // query rows per kv head: rep * L
+  int64_t ntiles;                  // tiles per kv head
+  int bq;                          // rows per tile (a multiple of 4, at most kMaxBQ)
+  int nsplit;                      // key splits (1: the tile writes the output itself)
+  int64_t split_len;               // keys per split, a multiple of kBK
+  int64_t total_rows;              // B * Hkv * rows_g
   void *part_o, *part_m, *part_l;  // split partials [nsplit, total_rows, (Dv | 1)] in the compute type
 };
 
@@ -131,8 +131,7 @@ template <typename F> __global__ void __launch_bounds__(kThreads) attn_kernel(At
         if (a.mask_kind == 1) {
           if (kb + j > lim_s[i]) s = lowest;
         } else if (a.mask_kind == 2) {
-          const int64_t moff =
-              b * a.ms[0] + head_s[i] * a.ms[1] + qi_s[i] * a.ms[2] + (kb + j) * a.ms[3];
+          const int64_t moff = b * a.ms[0] + head_s[i] * a.ms[1] + qi_s[i] * a.ms[2] + (kb + j) * a.ms[3];
           if (a.mdt == kBool) {
             if (!static_cast<const uint8_t*>(a.m)[moff]) s = lowest;
           } else {

@@ -132,9 +132,7 @@ void launch_norm(const Command& c, Context& ctx, bool layer, bool has_w, bool ha
 
 void run_rms_norm(const Command& c, Context& ctx) { launch_norm(c, ctx, false, c.n_inputs == 2, false); }
 
-void run_layer_norm(const Command& c, Context& ctx) {
-  launch_norm(c, ctx, true, c.params[1] == 1, c.params[2] == 1);
-}
+void run_layer_norm(const Command& c, Context& ctx) { launch_norm(c, ctx, true, c.params[1] == 1, c.params[2] == 1); }
 
 }  // namespace
 

@@ -64,8 +64,8 @@ __global__ void quantize_kernel(QuantArgs a, Rows wr, Rows qr, Rows sr, Rows br)
     for (int j = 0; j < a.gs; j++) {
       const float x = nn::ldf<float>(a.w, a.wdt, wo + j * wr.last_stride);
       float q = rintf(__fdiv_rn(__fsub_rn(x, bias), scale));
-      q = q < 0.0f ? 0.0f : q;       // std::max(q, 0)
-      q = n_bins < q ? n_bins : q;   // std::min(q, n_bins)
+      q = q < 0.0f ? 0.0f : q;                        // std::max(q, 0)
+      q = n_bins < q ? n_bins : q;                    // std::min(q, n_bins)
       const uint32_t qi = q == q ? (uint32_t)q : 0u;  // NaN packs as 0
       acc |= (uint64_t)(qi & vmask) << have;
       have += a.bits;
@@ -93,7 +93,7 @@ void run_affine_quantize(const Command& c, Context& ctx) {
   a.s = dptr<char>(s, ctx), a.b = dptr<char>(b, ctx);
   a.wdt = w.dtype, a.sdt = s.dtype;
   quantize_kernel<<<grid_for(a.R * a.G, 128), 128, 0, ctx.stream>>>(a, nn::rows_of(w), nn::rows_of(wq), nn::rows_of(s),
-                                                                     nn::rows_of(b));
+                                                                    nn::rows_of(b));
 }
 
 // ---- affine_dequantize
@@ -139,7 +139,7 @@ void run_affine_dequantize(const Command& c, Context& ctx) {
   a.o = dptr<char>(out, ctx);
   a.sdt = s.dtype, a.odt = out.dtype;
   dequantize_kernel<<<grid_for(a.R * a.K), 256, 0, ctx.stream>>>(a, nn::rows_of(wq), nn::rows_of(s), nn::rows_of(b),
-                                                                  nn::rows_of(out));
+                                                                 nn::rows_of(out));
 }
 
 // ---- quantized_matmul
@@ -272,8 +272,7 @@ constexpr int kTM = 64, kTN = 64, kTK = 32, kTPad = 4;
 
 // The tile kernel: y[m, n] = sum_k x[m, k] W(k, n) with W(k, n) = wq row n value k (transpose) or
 // wq row k value n, dequantized (s * q + b) into shared memory 32 values of k at a time.
-__global__ void __launch_bounds__(256) qmm_tile_kernel(QmmArgs a, bool transpose, Rows wr, Rows sr, Rows br,
-                                                      Rows orr) {
+__global__ void __launch_bounds__(256) qmm_tile_kernel(QmmArgs a, bool transpose, Rows wr, Rows sr, Rows br, Rows orr) {
   __shared__ __align__(16) float Xs[kTK][kTM + kTPad];
   __shared__ __align__(16) float Ws[kTK][kTN + kTPad];
   const int t = threadIdx.x, ty = t / 16, tx = t % 16;

@@ -17,8 +17,8 @@ namespace {
 using nn::Rows;
 
 template <typename F>
-__global__ void rope_table(F* cs, F* sn, int64_t L, int64_t half, const void* freqs, int fdt, int64_t fstride,
-                           double k, double offset, double scale) {
+__global__ void rope_table(F* cs, F* sn, int64_t L, int64_t half, const void* freqs, int fdt, int64_t fstride, double k,
+                           double offset, double scale) {
   const int64_t n = L * half;
   for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
     const int64_t l = e / half, i = e - l * half;
@@ -90,8 +90,8 @@ template <typename F> void rope_typed(const Command& c, Context& ctx) {
   const double k = has_freqs ? 0.0 : -std::log(base) / (double)a.half;
   const int64_t nt = a.L * a.half;
   F* tab = static_cast<F*>(ctx.scratch(2 * nt * (int64_t)sizeof(F)));
-  rope_table<F><<<grid_for(nt), 256, 0, ctx.stream>>>(tab, tab + nt, a.L, a.half, freqs, fdt, fstride, k, offset,
-                                                      scale);
+  rope_table<F>
+      <<<grid_for(nt), 256, 0, ctx.stream>>>(tab, tab + nt, a.L, a.half, freqs, fdt, fstride, k, offset, scale);
   check_launch(c, "rope table");
   const Rows xr = nn::rows_of(x), orr = nn::rows_of(out);
   rope_apply<F><<<grid_for(a.rows * a.D), 256, 0, ctx.stream>>>(a, xr, orr, tab, tab + nt);
