@@ -269,3 +269,16 @@ export function withDeviceIndex<T>(index: number, fn: () => T): T {
   scoped = true;
   return scopes.run(index, fn);
 }
+
+/**
+ * The `device` of an op's options among its arguments (the last plain object that has one), for
+ * ops whose options object may sit at several positions (kn.random's).
+ */
+export function optionsDevice(...args: unknown[]): DeviceLike | undefined {
+  for (let i = args.length - 1; i >= 0; i--) {
+    const a = args[i];
+    if (a !== null && typeof a === 'object' && !Array.isArray(a) && !ArrayBuffer.isView(a) && Object.prototype.hasOwnProperty.call(a, 'device'))
+      return (a as { device?: DeviceLike }).device;
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@
 // from uint32 array ops, so sampling is lazy, runs in native kernels and gives the same bits for a
 // key on any thread count or backend. Keys and splitting follow JAX/MLX: a key is a uint32 [2]
 // array; `bits(key, n)` hashes the counters 0..n-1 as JAX's threefry_random_bits does.
+import { onDevice, optionsDevice, type DeviceLike } from '../core/device.js';
 import { compileTracing } from '../core/compile/trace.js';
 import { NDArray } from '../core/array.js';
 import { isFloating, isInteger, type DType } from '../core/dtype.js';
@@ -217,6 +218,8 @@ function resolveKey(k: unknown, op: string): NDArray {
 export interface KeyOption {
   /** a key from kn.random.key / split; the global key sequence is used when omitted */
   key?: NDArray;
+  /** where the samples are drawn (kn.cpu, kn.gpu, 'gpu:1'); default: kn.withDevice's or the default device */
+  device?: DeviceLike;
 }
 export interface SampleOptions extends KeyOption {
   dtype?: DType;
@@ -314,12 +317,14 @@ function checkShapeFits(op: string, shape: number[], ...params: NDArray[]): void
  * @example kn.random.bits([4], { key: kn.random.key(0) }).dtype // 'uint32'
  */
 export function bits(shape?: ShapeArg | (KeyOption & { width?: 1 | 2 | 4 }), opts?: KeyOption & { width?: 1 | 2 | 4 }): NDArray {
-  const [s, o] = shapeAndOpts(shape, opts, 'random.bits');
-  const width = o.width ?? 4;
-  if (width !== 1 && width !== 2 && width !== 4) throw new TypeError(`[random.bits] width must be 1, 2 or 4 bytes, got ${fmtValue(width)}`);
-  const b = reshape(bitsFlat(resolveKey(o.key, 'random.bits'), sizeOf(s)), s);
-  if (width === 4) return b;
-  return astype(bitwiseAnd(b, width === 2 ? 0xffff : 0xff), width === 2 ? 'uint16' : 'uint8');
+  return onDevice(optionsDevice(shape, opts), 'random.bits', () => {
+    const [s, o] = shapeAndOpts(shape, opts, 'random.bits');
+    const width = o.width ?? 4;
+    if (width !== 1 && width !== 2 && width !== 4) throw new TypeError(`[random.bits] width must be 1, 2 or 4 bytes, got ${fmtValue(width)}`);
+    const b = reshape(bitsFlat(resolveKey(o.key, 'random.bits'), sizeOf(s)), s);
+    if (width === 4) return b;
+    return astype(bitwiseAnd(b, width === 2 ? 0xffff : 0xff), width === 2 ? 'uint16' : 'uint8');
+  });
 }
 
 /**
@@ -329,18 +334,20 @@ export function bits(shape?: ShapeArg | (KeyOption & { width?: 1 | 2 | 4 }), opt
  * @example kn.random.uniform(-1, 1, [4], { dtype: 'float16', key: kn.random.key(0) }) // [0.9297, -0.5498, 0.2656, -0.4082]
  */
 export function uniform(low: Operand = 0, high: Operand = 1, shape: ShapeArg = [], opts: SampleOptions = {}): NDArray {
-  const op = 'random.uniform';
-  const s = checkShape(shape, op);
-  const dt = floatDType(opts.dtype, op);
-  const lo = asArray(low, op, dt),
-    hi = asArray(high, op, dt);
-  checkShapeFits(op, s, lo, hi);
-  const u = astype(unitFloats(resolveKey(opts.key, op), s, dt, 'co'), dt);
-  const l = astype(lo, dt),
-    h = astype(hi, dt);
-  let out = maximum(add(multiply(u, subtract(h, l)), l), l);
-  if (typeof low === 'number' && typeof high === 'number' && high > low) out = minimum(out, nextDown(high, dt));
-  return out;
+  return onDevice(optionsDevice(low, high, shape, opts), 'random.uniform', () => {
+    const op = 'random.uniform';
+    const s = checkShape(shape, op);
+    const dt = floatDType(opts.dtype, op);
+    const lo = asArray(low, op, dt),
+      hi = asArray(high, op, dt);
+    checkShapeFits(op, s, lo, hi);
+    const u = astype(unitFloats(resolveKey(opts.key, op), s, dt, 'co'), dt);
+    const l = astype(lo, dt),
+      h = astype(hi, dt);
+    let out = maximum(add(multiply(u, subtract(h, l)), l), l);
+    if (typeof low === 'number' && typeof high === 'number' && high > low) out = minimum(out, nextDown(high, dt));
+    return out;
+  });
 }
 
 export interface NormalOptions extends SampleOptions {
@@ -376,10 +383,12 @@ function locScale(z: NDArray, o: { loc?: Operand; scale?: Operand }, dt: DType, 
  * @example kn.random.normal([3], { loc: 10, scale: 2, dtype: 'float64', key: kn.random.key(0) }) // [10.3757, 7.4333, 11.2988]
  */
 export function normal(shape?: ShapeArg | NormalOptions, opts?: NormalOptions): NDArray {
-  const op = 'random.normal';
-  const [s, o] = shapeAndOpts(shape, opts, op);
-  const dt = floatDType(o.dtype, op);
-  return locScale(standardNormal(resolveKey(o.key, op), s, dt), o, dt, op);
+  return onDevice(optionsDevice(shape, opts), 'random.normal', () => {
+    const op = 'random.normal';
+    const [s, o] = shapeAndOpts(shape, opts, op);
+    const dt = floatDType(o.dtype, op);
+    return locScale(standardNormal(resolveKey(o.key, op), s, dt), o, dt, op);
+  });
 }
 
 /**
@@ -388,19 +397,21 @@ export function normal(shape?: ShapeArg | NormalOptions, opts?: NormalOptions): 
  * @example kn.random.truncatedNormal(-1, 1, [5], { key: kn.random.key(0) }) // [0.1278, -0.7497, -0.1839, 0.7359, 0.166]
  */
 export function truncatedNormal(lower: Operand, upper: Operand, shape?: ShapeArg | null, opts: SampleOptions = {}): NDArray {
-  const op = 'random.truncatedNormal';
-  const dt = floatDType(opts.dtype, op);
-  const ct = computeType(dt);
-  const lo = astype(asArray(lower, op, ct), ct),
-    hi = astype(asArray(upper, op, ct), ct);
-  const s = shape === undefined || shape === null ? broadcastShapes(op, lo.shape, hi.shape) : checkShape(shape, op);
-  checkShapeFits(op, s, lo, hi);
-  const a = erf(multiply(lo, Math.SQRT1_2)),
-    b = erf(multiply(hi, Math.SQRT1_2));
-  const v = unitFloats(resolveKey(opts.key, op), s, ct, 'open');
-  const u = add(a, multiply(v, subtract(b, a)));
-  const z = multiply(erfinv(u), Math.SQRT2);
-  return astype(minimum(maximum(z, lo), hi), dt);
+  return onDevice(optionsDevice(lower, upper, shape, opts), 'random.truncatedNormal', () => {
+    const op = 'random.truncatedNormal';
+    const dt = floatDType(opts.dtype, op);
+    const ct = computeType(dt);
+    const lo = astype(asArray(lower, op, ct), ct),
+      hi = astype(asArray(upper, op, ct), ct);
+    const s = shape === undefined || shape === null ? broadcastShapes(op, lo.shape, hi.shape) : checkShape(shape, op);
+    checkShapeFits(op, s, lo, hi);
+    const a = erf(multiply(lo, Math.SQRT1_2)),
+      b = erf(multiply(hi, Math.SQRT1_2));
+    const v = unitFloats(resolveKey(opts.key, op), s, ct, 'open');
+    const u = add(a, multiply(v, subtract(b, a)));
+    const z = multiply(erfinv(u), Math.SQRT2);
+    return astype(minimum(maximum(z, lo), hi), dt);
+  });
 }
 
 /**
@@ -409,23 +420,25 @@ export function truncatedNormal(lower: Operand, upper: Operand, shape?: ShapeArg
  * @example kn.random.randint(0, 10, [5], { key: kn.random.key(0) }).dtype // 'int32'
  */
 export function randint(low: Operand, high: Operand, shape: ShapeArg = [], opts: SampleOptions = {}): NDArray {
-  const op = 'random.randint';
-  const s = checkShape(shape, op);
-  const dt = dtypeArg(opts.dtype, op) ?? 'int32';
-  if (!isInteger(dt)) throw new TypeError(`[${op}] dtype must be an integer type, got ${dt}`);
-  for (const [name, v] of [
-    ['low', low],
-    ['high', high],
-  ] as const)
-    if (typeof v === 'number' && !Number.isInteger(v)) throw new TypeError(`[${op}] ${name} must be an integer, got ${v}`);
-  const lo = astype(asArray(low, op), 'float64'),
-    hi = astype(asArray(high, op), 'float64');
-  checkShapeFits(op, s, lo, hi);
-  const u = unitFloats(resolveKey(opts.key, op), s, 'float64', 'co');
-  const span = subtract(hi, lo);
-  // floor(u·span) can round up to span itself; clamp to high - 1 (and to low when high <= low)
-  const r = maximum(minimum(add(floor(multiply(u, span)), lo), subtract(hi, 1)), lo);
-  return astype(r, dt);
+  return onDevice(optionsDevice(low, high, shape, opts), 'random.randint', () => {
+    const op = 'random.randint';
+    const s = checkShape(shape, op);
+    const dt = dtypeArg(opts.dtype, op) ?? 'int32';
+    if (!isInteger(dt)) throw new TypeError(`[${op}] dtype must be an integer type, got ${dt}`);
+    for (const [name, v] of [
+      ['low', low],
+      ['high', high],
+    ] as const)
+      if (typeof v === 'number' && !Number.isInteger(v)) throw new TypeError(`[${op}] ${name} must be an integer, got ${v}`);
+    const lo = astype(asArray(low, op), 'float64'),
+      hi = astype(asArray(high, op), 'float64');
+    checkShapeFits(op, s, lo, hi);
+    const u = unitFloats(resolveKey(opts.key, op), s, 'float64', 'co');
+    const span = subtract(hi, lo);
+    // floor(u·span) can round up to span itself; clamp to high - 1 (and to low when high <= low)
+    const r = maximum(minimum(add(floor(multiply(u, span)), lo), subtract(hi, 1)), lo);
+    return astype(r, dt);
+  });
 }
 
 /**
@@ -434,13 +447,15 @@ export function randint(low: Operand, high: Operand, shape: ShapeArg = [], opts:
  * @example kn.random.bernoulli(0.3, [10], { key: kn.random.key(0) }).dtype // 'bool'
  */
 export function bernoulli(p: Operand = 0.5, shape?: ShapeArg | null, opts: KeyOption = {}): NDArray {
-  const op = 'random.bernoulli';
-  if (typeof p === 'number' && !(p >= 0 && p <= 1)) throw new RangeError(`[${op}] p must be in [0, 1], got ${p}`);
-  const pa = asArray(p, op, 'float32');
-  const s = shape === undefined || shape === null ? pa.shape : checkShape(shape, op);
-  checkShapeFits(op, s, pa);
-  const ct = pa.dtype === 'float64' ? 'float64' : 'float32';
-  return less(unitFloats(resolveKey(opts.key, op), s, ct, 'co'), astype(pa, ct));
+  return onDevice(optionsDevice(p, shape, opts), 'random.bernoulli', () => {
+    const op = 'random.bernoulli';
+    if (typeof p === 'number' && !(p >= 0 && p <= 1)) throw new RangeError(`[${op}] p must be in [0, 1], got ${p}`);
+    const pa = asArray(p, op, 'float32');
+    const s = shape === undefined || shape === null ? pa.shape : checkShape(shape, op);
+    checkShapeFits(op, s, pa);
+    const ct = pa.dtype === 'float64' ? 'float64' : 'float32';
+    return less(unitFloats(resolveKey(opts.key, op), s, ct, 'co'), astype(pa, ct));
+  });
 }
 
 /**
@@ -448,11 +463,13 @@ export function bernoulli(p: Operand = 0.5, shape?: ShapeArg | null, opts: KeyOp
  * @example kn.random.gumbel([3], { key: kn.random.key(0) }) // [3.344, -0.1451, 0.7826]
  */
 export function gumbel(shape?: ShapeArg | SampleOptions, opts?: SampleOptions): NDArray {
-  const op = 'random.gumbel';
-  const [s, o] = shapeAndOpts(shape, opts, op);
-  const dt = floatDType(o.dtype, op);
-  const u = unitFloats(resolveKey(o.key, op), s, computeType(dt), 'open');
-  return astype(negative(log(negative(log(u)))), dt);
+  return onDevice(optionsDevice(shape, opts), 'random.gumbel', () => {
+    const op = 'random.gumbel';
+    const [s, o] = shapeAndOpts(shape, opts, op);
+    const dt = floatDType(o.dtype, op);
+    const u = unitFloats(resolveKey(o.key, op), s, computeType(dt), 'open');
+    return astype(negative(log(negative(log(u)))), dt);
+  });
 }
 
 /**
@@ -460,11 +477,13 @@ export function gumbel(shape?: ShapeArg | SampleOptions, opts?: SampleOptions): 
  * @example kn.random.laplace([3], { key: kn.random.key(0), scale: 2 }) // [5.337, -0.9261, 0.6187]
  */
 export function laplace(shape?: ShapeArg | NormalOptions, opts?: NormalOptions): NDArray {
-  const op = 'random.laplace';
-  const [s, o] = shapeAndOpts(shape, opts, op);
-  const dt = floatDType(o.dtype, op);
-  const v = subtract(multiply(unitFloats(resolveKey(o.key, op), s, computeType(dt), 'open'), 2), 1);
-  return locScale(negative(multiply(sign(v), log1p(negative(abs(v))))), o, dt, op);
+  return onDevice(optionsDevice(shape, opts), 'random.laplace', () => {
+    const op = 'random.laplace';
+    const [s, o] = shapeAndOpts(shape, opts, op);
+    const dt = floatDType(o.dtype, op);
+    const v = subtract(multiply(unitFloats(resolveKey(o.key, op), s, computeType(dt), 'open'), 2), 1);
+    return locScale(negative(multiply(sign(v), log1p(negative(abs(v))))), o, dt, op);
+  });
 }
 
 export interface CategoricalOptions extends KeyOption {
@@ -482,32 +501,34 @@ export interface CategoricalOptions extends KeyOption {
  * @example kn.random.categorical(kn.log(kn.array([0.2, 0.8])), { numSamples: 5, key: kn.random.key(0) }).shape // [5]
  */
 export function categorical(logits: NDArray, opts: CategoricalOptions = {}): NDArray {
-  const op = 'random.categorical';
-  let x = asArray(logits, op);
-  if (x.ndim === 0) throw new Error(`[${op}] logits must have at least one dimension`);
-  const ax = normalizeAxis(opts.axis ?? -1, x.ndim, op);
-  const rest = x.shape.filter((_, i) => i !== ax);
-  const k = x.shape[ax];
-  if (k === 0) throw new Error(`[${op}] logits have no categories along axis ${ax}`);
-  if (opts.numSamples !== undefined && opts.shape !== undefined) throw new TypeError(`[${op}] pass at most one of shape and numSamples`);
-  let outShape = rest;
-  if (opts.numSamples !== undefined) {
-    const n = opts.numSamples;
-    if (!Number.isInteger(n) || n < 0) throw new TypeError(`[${op}] numSamples must be a non-negative integer, got ${fmtValue(n)}`);
-    x = expandDims(x, -1);
-    outShape = [...rest, n];
-  } else if (opts.shape !== undefined) {
-    outShape = checkShape(opts.shape, op);
-    if (!broadcastsTo(rest, outShape))
-      throw new Error(`[${op}] shape ${fmtShape(outShape)} does not broadcast with logits of shape ${fmtShape(x.shape)} without axis ${ax}`);
-  }
-  // gumbel noise of the sample shape with the category axis inserted where it lines up (from
-  // the right, as broadcasting does) with logits' axis
-  const pos = outShape.length - (x.ndim - 1 - ax);
-  const noiseShape = [...outShape.slice(0, pos), k, ...outShape.slice(pos)];
-  const ct = x.dtype === 'float64' ? 'float64' : 'float32';
-  const g = gumbel(noiseShape, { key: resolveKey(opts.key, op), dtype: ct });
-  return argmax(add(astype(x, ct), g), pos);
+  return onDevice(optionsDevice(logits, opts), 'random.categorical', () => {
+    const op = 'random.categorical';
+    let x = asArray(logits, op);
+    if (x.ndim === 0) throw new Error(`[${op}] logits must have at least one dimension`);
+    const ax = normalizeAxis(opts.axis ?? -1, x.ndim, op);
+    const rest = x.shape.filter((_, i) => i !== ax);
+    const k = x.shape[ax];
+    if (k === 0) throw new Error(`[${op}] logits have no categories along axis ${ax}`);
+    if (opts.numSamples !== undefined && opts.shape !== undefined) throw new TypeError(`[${op}] pass at most one of shape and numSamples`);
+    let outShape = rest;
+    if (opts.numSamples !== undefined) {
+      const n = opts.numSamples;
+      if (!Number.isInteger(n) || n < 0) throw new TypeError(`[${op}] numSamples must be a non-negative integer, got ${fmtValue(n)}`);
+      x = expandDims(x, -1);
+      outShape = [...rest, n];
+    } else if (opts.shape !== undefined) {
+      outShape = checkShape(opts.shape, op);
+      if (!broadcastsTo(rest, outShape))
+        throw new Error(`[${op}] shape ${fmtShape(outShape)} does not broadcast with logits of shape ${fmtShape(x.shape)} without axis ${ax}`);
+    }
+    // gumbel noise of the sample shape with the category axis inserted where it lines up (from
+    // the right, as broadcasting does) with logits' axis
+    const pos = outShape.length - (x.ndim - 1 - ax);
+    const noiseShape = [...outShape.slice(0, pos), k, ...outShape.slice(pos)];
+    const ct = x.dtype === 'float64' ? 'float64' : 'float32';
+    const g = gumbel(noiseShape, { key: resolveKey(opts.key, op), dtype: ct });
+    return argmax(add(astype(x, ct), g), pos);
+  });
 }
 
 /**
@@ -516,25 +537,27 @@ export function categorical(logits: NDArray, opts: CategoricalOptions = {}): NDA
  * @example kn.random.permutation(5, { key: kn.random.key(0) }).shape // [5]
  */
 export function permutation(x: number | NDArray, opts: KeyOption & { axis?: number } = {}): NDArray {
-  const op = 'random.permutation';
-  let n: number,
-    axis = 0;
-  if (typeof x === 'number') {
-    if (!Number.isInteger(x) || x < 0) throw new TypeError(`[${op}] n must be a non-negative integer, got ${x}`);
-    n = x;
-  } else {
-    const a = asArray(x, op);
-    if (a.ndim === 0) throw new Error(`[${op}] x must have at least one dimension (or be an integer)`);
-    axis = normalizeAxis(opts.axis ?? 0, a.ndim, op);
-    n = a.shape[axis];
-  }
-  const k = resolveKey(opts.key, op);
-  // lazy: a stable argsort of 64 random bits per element (ties are then vanishingly rare)
-  const raw = bitsFlat(k, 2 * n);
-  const hi = astype(slice(raw, [{ stop: n }]), 'uint64'),
-    lo = astype(slice(raw, [{ start: n }]), 'uint64');
-  const perm = astype(argsort(bitwiseOr(leftShift(hi, 32), lo)), 'int32');
-  return typeof x === 'number' ? perm : take(x, perm, axis);
+  return onDevice(optionsDevice(x, opts), 'random.permutation', () => {
+    const op = 'random.permutation';
+    let n: number,
+      axis = 0;
+    if (typeof x === 'number') {
+      if (!Number.isInteger(x) || x < 0) throw new TypeError(`[${op}] n must be a non-negative integer, got ${x}`);
+      n = x;
+    } else {
+      const a = asArray(x, op);
+      if (a.ndim === 0) throw new Error(`[${op}] x must have at least one dimension (or be an integer)`);
+      axis = normalizeAxis(opts.axis ?? 0, a.ndim, op);
+      n = a.shape[axis];
+    }
+    const k = resolveKey(opts.key, op);
+    // lazy: a stable argsort of 64 random bits per element (ties are then vanishingly rare)
+    const raw = bitsFlat(k, 2 * n);
+    const hi = astype(slice(raw, [{ stop: n }]), 'uint64'),
+      lo = astype(slice(raw, [{ start: n }]), 'uint64');
+    const perm = astype(argsort(bitwiseOr(leftShift(hi, 32), lo)), 'int32');
+    return typeof x === 'number' ? perm : take(x, perm, axis);
+  });
 }
 
 /**
@@ -544,24 +567,27 @@ export function permutation(x: number | NDArray, opts: KeyOption & { axis?: numb
  * @example kn.random.multivariateNormal(kn.zeros([2]), kn.eye(2), [100], { key: kn.random.key(0) }).shape // [100, 2]
  */
 export function multivariateNormal(mean: NDArray, cov: NDArray, shape: ShapeArg = [], opts: SampleOptions = {}): NDArray {
-  const op = 'random.multivariateNormal';
-  const dt = floatDType(opts.dtype, op);
-  const ct = computeType(dt);
-  const m = astype(asArray(mean, op), ct),
-    c = astype(asArray(cov, op), ct);
-  if (m.ndim < 1) throw new Error(`[${op}] mean must have at least one dimension, got shape ${fmtShape(m.shape)}`);
-  const n = m.shape[m.ndim - 1];
-  if (c.ndim < 2 || c.shape[c.ndim - 1] !== n || c.shape[c.ndim - 2] !== n)
-    throw new Error(`[${op}] cov of shape ${fmtShape(c.shape)} must be [..., ${n}, ${n}] for mean of shape ${fmtShape(m.shape)}`);
-  const batch = broadcastShapes(op, m.shape.slice(0, -1), c.shape.slice(0, -2));
-  let s = checkShape(shape, op);
-  if (s.length === 0) s = batch;
-  else if (!broadcastsTo(batch, s)) throw new Error(`[${op}] shape ${fmtShape(s)} does not broadcast with the batch shape ${fmtShape(batch)} of mean and cov`);
-  const L = cholesky(c);
-  const z = standardNormal(resolveKey(opts.key, op), [...s, n], ct);
-  // x = mean + L z, as row vectors: z Lᵀ
-  const x = add(reshape(matmul(expandDims(z, -2), swapaxes(L, -1, -2)), [...s, n]), m);
-  return astype(x, dt);
+  return onDevice(optionsDevice(mean, cov, shape, opts), 'random.multivariateNormal', () => {
+    const op = 'random.multivariateNormal';
+    const dt = floatDType(opts.dtype, op);
+    const ct = computeType(dt);
+    const m = astype(asArray(mean, op), ct),
+      c = astype(asArray(cov, op), ct);
+    if (m.ndim < 1) throw new Error(`[${op}] mean must have at least one dimension, got shape ${fmtShape(m.shape)}`);
+    const n = m.shape[m.ndim - 1];
+    if (c.ndim < 2 || c.shape[c.ndim - 1] !== n || c.shape[c.ndim - 2] !== n)
+      throw new Error(`[${op}] cov of shape ${fmtShape(c.shape)} must be [..., ${n}, ${n}] for mean of shape ${fmtShape(m.shape)}`);
+    const batch = broadcastShapes(op, m.shape.slice(0, -1), c.shape.slice(0, -2));
+    let s = checkShape(shape, op);
+    if (s.length === 0) s = batch;
+    else if (!broadcastsTo(batch, s))
+      throw new Error(`[${op}] shape ${fmtShape(s)} does not broadcast with the batch shape ${fmtShape(batch)} of mean and cov`);
+    const L = cholesky(c);
+    const z = standardNormal(resolveKey(opts.key, op), [...s, n], ct);
+    // x = mean + L z, as row vectors: z Lᵀ
+    const x = add(reshape(matmul(expandDims(z, -2), swapaxes(L, -1, -2)), [...s, n]), m);
+    return astype(x, dt);
+  });
 }
 
 export {

@@ -5,6 +5,7 @@
 // number of lazy rounds (a sample still rejected after 12 rounds has probability < 1e-15);
 // poisson and binomial invert the CDF over a window of ±12 standard deviations (the mass outside
 // is below 1e-30), from a host table for JS-number parameters.
+import { onDevice, optionsDevice } from '../core/device.js';
 import { NDArray } from '../core/array.js';
 import { isFloating, isInteger, type DType } from '../core/dtype.js';
 import { broadcastShapes, checkShape, fmtShape, fmtValue, sizeOf } from '../core/shape.js';
@@ -96,8 +97,10 @@ function varShape(args: (number | DistOptions)[], op: string): [number[], DistOp
  * @example kn.random.rand(2, 3, { key: kn.random.key(0) }).shape // [2, 3]
  */
 export function rand(...args: (number | DistOptions)[]): NDArray {
-  const [s, o] = varShape(args, 'random.rand');
-  return uniform(0, 1, s, { key: o.key, dtype: floatType(o.dtype, 'random.rand') });
+  return onDevice(optionsDevice(...args), 'random.rand', () => {
+    const [s, o] = varShape(args, 'random.rand');
+    return uniform(0, 1, s, { key: o.key, dtype: floatType(o.dtype, 'random.rand') });
+  });
 }
 
 /**
@@ -105,8 +108,10 @@ export function rand(...args: (number | DistOptions)[]): NDArray {
  * @example kn.random.randn(4, { key: kn.random.key(0) }).shape // [4]
  */
 export function randn(...args: (number | DistOptions)[]): NDArray {
-  const [s, o] = varShape(args, 'random.randn');
-  return normal(s, { key: o.key, dtype: floatType(o.dtype, 'random.randn') });
+  return onDevice(optionsDevice(...args), 'random.randn', () => {
+    const [s, o] = varShape(args, 'random.randn');
+    return normal(s, { key: o.key, dtype: floatType(o.dtype, 'random.randn') });
+  });
 }
 
 /**
@@ -114,7 +119,9 @@ export function randn(...args: (number | DistOptions)[]): NDArray {
  * @example kn.random.random([2], { key: kn.random.key(0) }).shape // [2]
  */
 export function random(shape: Shape = [], opts: DistOptions = {}): NDArray {
-  return uniform(0, 1, shape, { key: opts.key, dtype: floatType(opts.dtype, 'random.random') });
+  return onDevice(optionsDevice(shape, opts), 'random.random', () => {
+    return uniform(0, 1, shape, { key: opts.key, dtype: floatType(opts.dtype, 'random.random') });
+  });
 }
 
 export interface ChoiceOptions extends KeyOption {
@@ -133,45 +140,47 @@ export interface ChoiceOptions extends KeyOption {
  * @example kn.random.choice(5, { size: [3], replace: false, key: kn.random.key(0) }).shape // [3]
  */
 export function choice(a: number | ArrayInput, opts: ChoiceOptions = {}): NDArray {
-  const op = 'random.choice';
-  let pool: NDArray | null = null,
-    n: number;
-  if (typeof a === 'number') {
-    if (!Number.isInteger(a) || a <= 0) throw new RangeError(`[${op}] a must be a positive integer or a non-empty 1-d array, got ${fmtValue(a)}`);
-    n = a;
-  } else {
-    pool = asArray(a, op);
-    if (pool.ndim !== 1 || pool.size === 0) throw new Error(`[${op}] a must be 1-dimensional and non-empty, got shape ${fmtShape(pool.shape)}`);
-    n = pool.size;
-  }
-  const shape = checkShape(opts.size ?? [], op);
-  const k = sizeOf(shape);
-  const replace = opts.replace ?? true;
-  const key = keyOf(opts.key);
-  let p: NDArray | null = null;
-  if (opts.p !== undefined) {
-    p = Array.isArray(opts.p) ? arrayFrom(opts.p, 'float64', op) : asArray(opts.p, op);
-    if (p.ndim !== 1 || p.size !== n) throw new Error(`[${op}] p must be 1-d with ${n} entries (the population), got shape ${fmtShape(p.shape)}`);
-    const h = Array.from(p.astype('float64').toTypedArray() as Float64Array);
-    if (h.some((v) => !(v >= 0))) throw new RangeError(`[${op}] probabilities are not non-negative: ${fmtValue(h)}`);
-    const tot = h.reduce((s, v) => s + v, 0);
-    if (Math.abs(tot - 1) > (p.dtype === 'float64' ? 1e-8 : 1e-6) * Math.max(1, n / 1000))
-      throw new RangeError(`[${op}] probabilities do not sum to 1 (sum ${tot})`);
-    if (!replace && h.filter((v) => v > 0).length < k)
-      throw new RangeError(`[${op}] fewer non-zero entries in p (${h.filter((v) => v > 0).length}) than size (${k})`);
-  }
-  let idx: NDArray;
-  if (replace) {
-    idx = p ? categorical(log(astype(p, 'float32')), { shape, key }) : randint(0, n, shape, { key });
-  } else {
-    if (k > n) throw new RangeError(`[${op}] cannot take a larger sample (${k}) than population (${n}) when replace is false`);
-    if (p) {
-      const g = add(log(astype(p, 'float64')), gumbel([n], { key, dtype: 'float64' }));
-      idx = reshape(slice(argsort(negative(g)), [{ stop: k }]), shape);
-    } else idx = reshape(slice(permutation(n, { key }), [{ stop: k }]), shape);
-  }
-  idx = astype(idx, 'int32');
-  return pool ? take(pool, idx) : astype(idx, 'int32');
+  return onDevice(optionsDevice(a, opts), 'random.choice', () => {
+    const op = 'random.choice';
+    let pool: NDArray | null = null,
+      n: number;
+    if (typeof a === 'number') {
+      if (!Number.isInteger(a) || a <= 0) throw new RangeError(`[${op}] a must be a positive integer or a non-empty 1-d array, got ${fmtValue(a)}`);
+      n = a;
+    } else {
+      pool = asArray(a, op);
+      if (pool.ndim !== 1 || pool.size === 0) throw new Error(`[${op}] a must be 1-dimensional and non-empty, got shape ${fmtShape(pool.shape)}`);
+      n = pool.size;
+    }
+    const shape = checkShape(opts.size ?? [], op);
+    const k = sizeOf(shape);
+    const replace = opts.replace ?? true;
+    const key = keyOf(opts.key);
+    let p: NDArray | null = null;
+    if (opts.p !== undefined) {
+      p = Array.isArray(opts.p) ? arrayFrom(opts.p, 'float64', op) : asArray(opts.p, op);
+      if (p.ndim !== 1 || p.size !== n) throw new Error(`[${op}] p must be 1-d with ${n} entries (the population), got shape ${fmtShape(p.shape)}`);
+      const h = Array.from(p.astype('float64').toTypedArray() as Float64Array);
+      if (h.some((v) => !(v >= 0))) throw new RangeError(`[${op}] probabilities are not non-negative: ${fmtValue(h)}`);
+      const tot = h.reduce((s, v) => s + v, 0);
+      if (Math.abs(tot - 1) > (p.dtype === 'float64' ? 1e-8 : 1e-6) * Math.max(1, n / 1000))
+        throw new RangeError(`[${op}] probabilities do not sum to 1 (sum ${tot})`);
+      if (!replace && h.filter((v) => v > 0).length < k)
+        throw new RangeError(`[${op}] fewer non-zero entries in p (${h.filter((v) => v > 0).length}) than size (${k})`);
+    }
+    let idx: NDArray;
+    if (replace) {
+      idx = p ? categorical(log(astype(p, 'float32')), { shape, key }) : randint(0, n, shape, { key });
+    } else {
+      if (k > n) throw new RangeError(`[${op}] cannot take a larger sample (${k}) than population (${n}) when replace is false`);
+      if (p) {
+        const g = add(log(astype(p, 'float64')), gumbel([n], { key, dtype: 'float64' }));
+        idx = reshape(slice(argsort(negative(g)), [{ stop: k }]), shape);
+      } else idx = reshape(slice(permutation(n, { key }), [{ stop: k }]), shape);
+    }
+    idx = astype(idx, 'int32');
+    return pool ? take(pool, idx) : astype(idx, 'int32');
+  });
 }
 
 /**
@@ -183,11 +192,13 @@ export function choice(a: number | ArrayInput, opts: ChoiceOptions = {}): NDArra
  * kn.sort(x).tolist() // [0, 1, 2, 3, 4]
  */
 export function shuffle(x: NDArray, opts: KeyOption = {}): NDArray {
-  if (!(x instanceof NDArray)) throw new TypeError(`[random.shuffle] x must be an NDArray (it is shuffled in place), got ${fmtValue(x)}`);
-  if (x.ndim === 0) throw new Error('[random.shuffle] cannot shuffle a 0-d array');
-  const y = permutation(x, { key: keyOf(opts.key) });
-  x.rebind(y.node);
-  return x;
+  return onDevice(optionsDevice(x, opts), 'random.shuffle', () => {
+    if (!(x instanceof NDArray)) throw new TypeError(`[random.shuffle] x must be an NDArray (it is shuffled in place), got ${fmtValue(x)}`);
+    if (x.ndim === 0) throw new Error('[random.shuffle] cannot shuffle a 0-d array');
+    const y = permutation(x, { key: keyOf(opts.key) });
+    x.rebind(y.node);
+    return x;
+  });
 }
 
 // ---- continuous distributions -----------------------------------------------------------------
@@ -197,13 +208,15 @@ export function shuffle(x: NDArray, opts: KeyOption = {}): NDArray {
  * @example kn.random.exponential(2, [3], { key: kn.random.key(0) }).shape // [3]
  */
 export function exponential(scale: Operand = 1, size?: Shape | null, opts: DistOptions = {}): NDArray {
-  const op = 'random.exponential';
-  checkParam(scale, (v) => v >= 0, op, 'scale must be non-negative');
-  const dt = floatType(opts.dtype, op);
-  const sc = asArray(scale, op, ct(dt));
-  const s = sampleShape(op, size, sc);
-  const u = unit(keyOf(opts.key), s, dt);
-  return astype(multiply(negative(log1p(negative(u))), astype(sc, ct(dt))), dt);
+  return onDevice(optionsDevice(scale, size, opts), 'random.exponential', () => {
+    const op = 'random.exponential';
+    checkParam(scale, (v) => v >= 0, op, 'scale must be non-negative');
+    const dt = floatType(opts.dtype, op);
+    const sc = asArray(scale, op, ct(dt));
+    const s = sampleShape(op, size, sc);
+    const u = unit(keyOf(opts.key), s, dt);
+    return astype(multiply(negative(log1p(negative(u))), astype(sc, ct(dt))), dt);
+  });
 }
 
 /**
@@ -211,14 +224,16 @@ export function exponential(scale: Operand = 1, size?: Shape | null, opts: DistO
  * @example kn.random.lognormal(0, 1, [3], { key: kn.random.key(0) }).shape // [3]
  */
 export function lognormal(mean: Operand = 0, sigma: Operand = 1, size?: Shape | null, opts: DistOptions = {}): NDArray {
-  const op = 'random.lognormal';
-  checkParam(sigma, (v) => v >= 0, op, 'sigma must be non-negative');
-  const dt = floatType(opts.dtype, op);
-  const m = asArray(mean, op, ct(dt)),
-    sg = asArray(sigma, op, ct(dt));
-  const s = sampleShape(op, size, m, sg);
-  const z = normal(s, { key: keyOf(opts.key), dtype: ct(dt) });
-  return astype(exp(add(astype(m, ct(dt)), multiply(astype(sg, ct(dt)), z))), dt);
+  return onDevice(optionsDevice(mean, sigma, size, opts), 'random.lognormal', () => {
+    const op = 'random.lognormal';
+    checkParam(sigma, (v) => v >= 0, op, 'sigma must be non-negative');
+    const dt = floatType(opts.dtype, op);
+    const m = asArray(mean, op, ct(dt)),
+      sg = asArray(sigma, op, ct(dt));
+    const s = sampleShape(op, size, m, sg);
+    const z = normal(s, { key: keyOf(opts.key), dtype: ct(dt) });
+    return astype(exp(add(astype(m, ct(dt)), multiply(astype(sg, ct(dt)), z))), dt);
+  });
 }
 
 /**
@@ -284,15 +299,17 @@ function flatTrue(m: NDArray): number[] {
  * @example kn.random.gamma(2, 1, [3], { key: kn.random.key(0) }).shape // [3]
  */
 export function gamma(shape: Operand, scale: Operand = 1, size?: Shape | null, opts: DistOptions = {}): NDArray {
-  const op = 'random.gamma';
-  checkParam(shape, (v) => v > 0, op, 'shape must be positive');
-  checkParam(scale, (v) => v >= 0, op, 'scale must be non-negative');
-  const dt = floatType(opts.dtype, op);
-  const k = asArray(shape, op, 'float64'),
-    sc = asArray(scale, op, 'float64');
-  const s = sampleShape(op, size, k, sc);
-  const g = exp(logGamma(k, s, keyOf(opts.key), ct(dt)));
-  return astype(multiply(g, astype(sc, ct(dt))), dt);
+  return onDevice(optionsDevice(shape, scale, size, opts), 'random.gamma', () => {
+    const op = 'random.gamma';
+    checkParam(shape, (v) => v > 0, op, 'shape must be positive');
+    checkParam(scale, (v) => v >= 0, op, 'scale must be non-negative');
+    const dt = floatType(opts.dtype, op);
+    const k = asArray(shape, op, 'float64'),
+      sc = asArray(scale, op, 'float64');
+    const s = sampleShape(op, size, k, sc);
+    const g = exp(logGamma(k, s, keyOf(opts.key), ct(dt)));
+    return astype(multiply(g, astype(sc, ct(dt))), dt);
+  });
 }
 
 /**
@@ -300,17 +317,19 @@ export function gamma(shape: Operand, scale: Operand = 1, size?: Shape | null, o
  * @example kn.random.beta(2, 3, [3], { key: kn.random.key(0) }).shape // [3]
  */
 export function beta(a: Operand, b: Operand, size?: Shape | null, opts: DistOptions = {}): NDArray {
-  const op = 'random.beta';
-  checkParam(a, (v) => v > 0, op, 'a must be positive');
-  checkParam(b, (v) => v > 0, op, 'b must be positive');
-  const dt = floatType(opts.dtype, op);
-  const aa = asArray(a, op, 'float64'),
-    bb = asArray(b, op, 'float64');
-  const s = sampleShape(op, size, aa, bb);
-  const [k1, k2] = keys(keyOf(opts.key), 2);
-  const lx = logGamma(aa, s, k1, 'float64'),
-    ly = logGamma(bb, s, k2, 'float64');
-  return astype(sigmoid(subtract(lx, ly)), dt);
+  return onDevice(optionsDevice(a, b, size, opts), 'random.beta', () => {
+    const op = 'random.beta';
+    checkParam(a, (v) => v > 0, op, 'a must be positive');
+    checkParam(b, (v) => v > 0, op, 'b must be positive');
+    const dt = floatType(opts.dtype, op);
+    const aa = asArray(a, op, 'float64'),
+      bb = asArray(b, op, 'float64');
+    const s = sampleShape(op, size, aa, bb);
+    const [k1, k2] = keys(keyOf(opts.key), 2);
+    const lx = logGamma(aa, s, k1, 'float64'),
+      ly = logGamma(bb, s, k2, 'float64');
+    return astype(sigmoid(subtract(lx, ly)), dt);
+  });
 }
 
 /**
@@ -318,14 +337,16 @@ export function beta(a: Operand, b: Operand, size?: Shape | null, opts: DistOpti
  * @example kn.random.dirichlet([1, 2, 3], [2], { key: kn.random.key(0) }).sum(-1).tolist() // [1, 1]
  */
 export function dirichlet(alpha: ArrayInput, size: Shape = [], opts: DistOptions = {}): NDArray {
-  const op = 'random.dirichlet';
-  const al = Array.isArray(alpha) ? arrayFrom(alpha, 'float64', op) : asArray(alpha, op);
-  if (al.ndim !== 1 || al.size === 0) throw new Error(`[${op}] alpha must be a non-empty 1-d array, got shape ${fmtShape(al.shape)}`);
-  checkParam(al, (v) => v > 0, op, 'alpha must be positive');
-  const dt = floatType(opts.dtype, op);
-  const s = [...checkShape(size, op), al.size];
-  const lg = logGamma(astype(al, 'float64'), s, keyOf(opts.key), 'float64');
-  return astype(exp(logSoftmax(lg, -1)), dt);
+  return onDevice(optionsDevice(alpha, size, opts), 'random.dirichlet', () => {
+    const op = 'random.dirichlet';
+    const al = Array.isArray(alpha) ? arrayFrom(alpha, 'float64', op) : asArray(alpha, op);
+    if (al.ndim !== 1 || al.size === 0) throw new Error(`[${op}] alpha must be a non-empty 1-d array, got shape ${fmtShape(al.shape)}`);
+    checkParam(al, (v) => v > 0, op, 'alpha must be positive');
+    const dt = floatType(opts.dtype, op);
+    const s = [...checkShape(size, op), al.size];
+    const lg = logGamma(astype(al, 'float64'), s, keyOf(opts.key), 'float64');
+    return astype(exp(logSoftmax(lg, -1)), dt);
+  });
 }
 
 // ---- discrete distributions -------------------------------------------------------------------
@@ -388,35 +409,37 @@ function intType(d: unknown, op: string): DType {
  * @example kn.random.poisson(4, [3], { key: kn.random.key(0) }).dtype // 'int32'
  */
 export function poisson(lam: Operand = 1, size?: Shape | null, opts: DistOptions = {}): NDArray {
-  const op = 'random.poisson';
-  checkParam(lam, (v) => v >= 0 && v < 1e10, op, 'lam must be non-negative and below 1e10');
-  const dt = intType(opts.dtype, op);
-  const key = keyOf(opts.key);
-  if (typeof lam === 'number') {
-    const s = sampleShape(op, size);
-    if (lam === 0) return full(s, 0, dt);
-    const sd = Math.sqrt(lam);
-    const lo = Math.max(0, Math.floor(lam - WINDOW_SD * sd - 10)),
-      hi = Math.ceil(lam + WINDOW_SD * sd + 20);
-    if (hi - lo > MAX_TABLE) throw new RangeError(`[${op}] lam ${lam} is too large`);
-    const logp = Float64Array.from({ length: hi - lo + 1 }, (_, i) => (lo + i) * Math.log(lam) - lam - lgammaHost(lo + i + 1));
-    return fromTable(logp, lo, s, key, dt, op);
-  }
-  const l = astype(asArray(lam, op), 'float64');
-  const s = sampleShape(op, size, l);
-  const lb = broadcastTo(l, s);
-  const K = Math.ceil(2 * WINDOW_SD * Math.sqrt(Number(max(l).item())) + 31);
-  const lo = maximum(subtract(lb, add(multiply(sqrt(lb), WINDOW_SD), 10)).floor(), 0);
-  const ll = expandDims(log(lb), -1);
-  const r = fromWindow(
-    lo,
-    K,
-    (k) => subtract(ll, log(k)),
-    () => full([1], true, 'bool'),
-    s,
-    key,
-  );
-  return astype(where(equal(lb, 0), 0, r), dt);
+  return onDevice(optionsDevice(lam, size, opts), 'random.poisson', () => {
+    const op = 'random.poisson';
+    checkParam(lam, (v) => v >= 0 && v < 1e10, op, 'lam must be non-negative and below 1e10');
+    const dt = intType(opts.dtype, op);
+    const key = keyOf(opts.key);
+    if (typeof lam === 'number') {
+      const s = sampleShape(op, size);
+      if (lam === 0) return full(s, 0, dt);
+      const sd = Math.sqrt(lam);
+      const lo = Math.max(0, Math.floor(lam - WINDOW_SD * sd - 10)),
+        hi = Math.ceil(lam + WINDOW_SD * sd + 20);
+      if (hi - lo > MAX_TABLE) throw new RangeError(`[${op}] lam ${lam} is too large`);
+      const logp = Float64Array.from({ length: hi - lo + 1 }, (_, i) => (lo + i) * Math.log(lam) - lam - lgammaHost(lo + i + 1));
+      return fromTable(logp, lo, s, key, dt, op);
+    }
+    const l = astype(asArray(lam, op), 'float64');
+    const s = sampleShape(op, size, l);
+    const lb = broadcastTo(l, s);
+    const K = Math.ceil(2 * WINDOW_SD * Math.sqrt(Number(max(l).item())) + 31);
+    const lo = maximum(subtract(lb, add(multiply(sqrt(lb), WINDOW_SD), 10)).floor(), 0);
+    const ll = expandDims(log(lb), -1);
+    const r = fromWindow(
+      lo,
+      K,
+      (k) => subtract(ll, log(k)),
+      () => full([1], true, 'bool'),
+      s,
+      key,
+    );
+    return astype(where(equal(lb, 0), 0, r), dt);
+  });
 }
 
 /**
@@ -424,30 +447,32 @@ export function poisson(lam: Operand = 1, size?: Shape | null, opts: DistOptions
  * @example kn.random.binomial(10, 0.5, [3], { key: kn.random.key(0) }).dtype // 'int32'
  */
 export function binomial(n: Operand, p: Operand, size?: Shape | null, opts: DistOptions = {}): NDArray {
-  const op = 'random.binomial';
-  checkParam(n, (v) => v >= 0 && Number.isInteger(v), op, 'n must be a non-negative integer');
-  checkParam(p, (v) => v >= 0 && v <= 1, op, 'p must be in [0, 1]');
-  const dt = intType(opts.dtype, op);
-  const key = keyOf(opts.key);
-  if (typeof n === 'number' && typeof p === 'number') {
-    const s = sampleShape(op, size);
-    if (p === 0 || n === 0) return full(s, 0, dt);
-    if (p === 1) return full(s, n, dt);
-    const sd = Math.sqrt(n * p * (1 - p));
-    const lo = Math.max(0, Math.floor(n * p - WINDOW_SD * sd - 10)),
-      hi = Math.min(n, Math.ceil(n * p + WINDOW_SD * sd + 20));
-    if (hi - lo > MAX_TABLE) throw new RangeError(`[${op}] n ${n} is too large`);
-    const base = lgammaHost(n + 1);
-    const logp = Float64Array.from({ length: hi - lo + 1 }, (_, i) => {
-      const k = lo + i;
-      return base - lgammaHost(k + 1) - lgammaHost(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p);
-    });
-    return fromTable(logp, lo, s, key, dt, op);
-  }
-  const na = astype(asArray(n, op), 'float64'),
-    pa = astype(asArray(p, op), 'float64');
-  const s = sampleShape(op, size, na, pa);
-  return astype(binomialArrays(broadcastTo(na, s), broadcastTo(pa, s), s, key), dt);
+  return onDevice(optionsDevice(n, p, size, opts), 'random.binomial', () => {
+    const op = 'random.binomial';
+    checkParam(n, (v) => v >= 0 && Number.isInteger(v), op, 'n must be a non-negative integer');
+    checkParam(p, (v) => v >= 0 && v <= 1, op, 'p must be in [0, 1]');
+    const dt = intType(opts.dtype, op);
+    const key = keyOf(opts.key);
+    if (typeof n === 'number' && typeof p === 'number') {
+      const s = sampleShape(op, size);
+      if (p === 0 || n === 0) return full(s, 0, dt);
+      if (p === 1) return full(s, n, dt);
+      const sd = Math.sqrt(n * p * (1 - p));
+      const lo = Math.max(0, Math.floor(n * p - WINDOW_SD * sd - 10)),
+        hi = Math.min(n, Math.ceil(n * p + WINDOW_SD * sd + 20));
+      if (hi - lo > MAX_TABLE) throw new RangeError(`[${op}] n ${n} is too large`);
+      const base = lgammaHost(n + 1);
+      const logp = Float64Array.from({ length: hi - lo + 1 }, (_, i) => {
+        const k = lo + i;
+        return base - lgammaHost(k + 1) - lgammaHost(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p);
+      });
+      return fromTable(logp, lo, s, key, dt, op);
+    }
+    const na = astype(asArray(n, op), 'float64'),
+      pa = astype(asArray(p, op), 'float64');
+    const s = sampleShape(op, size, na, pa);
+    return astype(binomialArrays(broadcastTo(na, s), broadcastTo(pa, s), s, key), dt);
+  });
 }
 
 function binomialArrays(nb: NDArray, pb: NDArray, s: number[], key: NDArray): NDArray {
@@ -476,29 +501,31 @@ function binomialArrays(nb: NDArray, pb: NDArray, s: number[], key: NDArray): ND
  * @example kn.random.multinomial(10, [0.2, 0.3, 0.5], [2], { key: kn.random.key(0) }).sum(-1).tolist() // [10, 10]
  */
 export function multinomial(n: number, pvals: ArrayInput, size: Shape = [], opts: DistOptions = {}): NDArray {
-  const op = 'random.multinomial';
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`[${op}] n must be a non-negative integer, got ${fmtValue(n)}`);
-  const pa = Array.isArray(pvals) ? arrayFrom(pvals, 'float64', op) : asArray(pvals, op);
-  if (pa.ndim !== 1 || pa.size === 0) throw new Error(`[${op}] pvals must be a non-empty 1-d array, got shape ${fmtShape(pa.shape)}`);
-  const ph = Array.from(pa.astype('float64').toTypedArray() as Float64Array);
-  if (ph.some((v) => !(v >= 0 && v <= 1))) throw new RangeError(`[${op}] pvals must be in [0, 1], got ${fmtValue(ph)}`);
-  const head = ph.slice(0, -1).reduce((s, v) => s + v, 0);
-  if (head > 1 + 1e-12) throw new RangeError(`[${op}] sum(pvals[:-1]) = ${head} > 1`);
-  const dt = intType(opts.dtype, op);
-  const s = checkShape(size, op);
-  const ks = keys(keyOf(opts.key), ph.length);
-  let left: NDArray = full(s, n, 'float64');
-  let rest = 1;
-  const counts: NDArray[] = [];
-  for (let i = 0; i < ph.length - 1; i++) {
-    const pi = rest > 0 ? Math.min(1, Math.max(0, ph[i] / rest)) : 0;
-    const x = binomialArrays(left, full(s, pi, 'float64'), s, ks[i]);
-    counts.push(x);
-    left = subtract(left, x);
-    rest -= ph[i];
-  }
-  counts.push(left);
-  return astype(stack(counts, -1), dt);
+  return onDevice(optionsDevice(n, pvals, size, opts), 'random.multinomial', () => {
+    const op = 'random.multinomial';
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`[${op}] n must be a non-negative integer, got ${fmtValue(n)}`);
+    const pa = Array.isArray(pvals) ? arrayFrom(pvals, 'float64', op) : asArray(pvals, op);
+    if (pa.ndim !== 1 || pa.size === 0) throw new Error(`[${op}] pvals must be a non-empty 1-d array, got shape ${fmtShape(pa.shape)}`);
+    const ph = Array.from(pa.astype('float64').toTypedArray() as Float64Array);
+    if (ph.some((v) => !(v >= 0 && v <= 1))) throw new RangeError(`[${op}] pvals must be in [0, 1], got ${fmtValue(ph)}`);
+    const head = ph.slice(0, -1).reduce((s, v) => s + v, 0);
+    if (head > 1 + 1e-12) throw new RangeError(`[${op}] sum(pvals[:-1]) = ${head} > 1`);
+    const dt = intType(opts.dtype, op);
+    const s = checkShape(size, op);
+    const ks = keys(keyOf(opts.key), ph.length);
+    let left: NDArray = full(s, n, 'float64');
+    let rest = 1;
+    const counts: NDArray[] = [];
+    for (let i = 0; i < ph.length - 1; i++) {
+      const pi = rest > 0 ? Math.min(1, Math.max(0, ph[i] / rest)) : 0;
+      const x = binomialArrays(left, full(s, pi, 'float64'), s, ks[i]);
+      counts.push(x);
+      left = subtract(left, x);
+      rest -= ph[i];
+    }
+    counts.push(left);
+    return astype(stack(counts, -1), dt);
+  });
 }
 
 // ---- Generator ----------------------------------------------------------------------------------

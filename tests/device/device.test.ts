@@ -111,6 +111,16 @@ describe('devices on a machine without a GPU', () => {
     expect(kn.arange(0, 3, { dtype: 'float32', device: 'cpu' }).tolist()).toEqual([0, 1, 2]);
     expect(kn.zerosLike(kn.array([1, 2]), { device: 'cpu' }).tolist()).toEqual([0, 0]);
     expect(kn.fullLike(kn.array([1, 2]), 7, { device: 'cpu' }).tolist()).toEqual([7, 7]);
+    // kn.random samplers take { device } in their options; the option wins over a scope
+    const key = kn.random.key(0);
+    const a = withDeviceIndex(5, () => kn.random.normal([3], { key, device: 'cpu' }));
+    expect(a.node.device).toBe(0);
+    expect(a.tolist()).toEqual(kn.random.normal([3], { key }).tolist());
+    expect(withDeviceIndex(5, () => kn.random.uniform(0, 1, [2], { key, device: kn.cpu })).node.device).toBe(0);
+    expect(withDeviceIndex(5, () => kn.random.randint(0, 9, [2], { key, device: kn.cpu })).node.device).toBe(0);
+    expect(withDeviceIndex(5, () => kn.random.rand(2, 2, { key, device: kn.cpu })).node.device).toBe(0);
+    expect(withDeviceIndex(5, () => kn.random.normal({ key })).node.device).toBe(5);
+    expect(() => kn.random.normal([2], { key, device: 'npu' as never })).toThrow("[random.normal] unknown device 'npu'");
     // ops without a device option say so instead of ignoring it
     expect(() => kn.eye(3, { device: 'cpu' } as never)).toThrow('[eye] takes no device option: run it inside kn.withDevice(device, () => ...)');
   });
