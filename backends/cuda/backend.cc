@@ -78,6 +78,14 @@ const char* catalog_name(int kernel) {
   return kernel >= 0 && kernel < (int)catalog().size() ? catalog()[kernel].c_str() : "cuda";
 }
 
+}  // namespace cuda
+
+// kiln::kernel_name (command.h) lives in the core addon's command.cc, which this library does not
+// link: here it names a command's kernel from the catalog the backend was created with.
+const char* kernel_name(const Command& c) { return cuda::catalog_name(c.kernel); }
+
+namespace cuda {
+
 CudaBackend::CudaBackend(int kiln_device, int ordinal, const char* const* kernel_names, int n_kernels)
     : kiln_device_(kiln_device), ordinal_(ordinal) {
   cudaDeviceProp prop;
