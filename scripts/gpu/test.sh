@@ -39,7 +39,15 @@ done
 summary=()
 failed=0
 
-note() { summary+=("$(printf '%-12s %s' "$1" "$2")"); }
+# each line also goes to summary.txt at once: a call cut off by its time limit still brings it back
+: >"$logs/summary.txt"
+note() {
+  local line
+  line=$(printf '%-12s %s' "$1" "$2")
+  summary+=("$line")
+  echo "$line" >>"$logs/summary.txt"
+  echo "   $line"
+}
 
 # vitest's "Test Files" and "Tests" lines, folded into one
 vitest_summary() {
@@ -134,5 +142,5 @@ done
 
 echo
 echo "== GPU test summary (logs in $logs)"
-printf '%s\n' "${summary[@]}" | tee "$logs/summary.txt"
+printf '%s\n' "${summary[@]}"
 exit $failed
