@@ -135,6 +135,10 @@ describe.skipIf(!gpu)('nn kernels on the GPU agree with the CPU', () => {
     expectClose(() => kn.fast.scaledDotProductAttention(q, k, v, { mask: ninf, returnLogsumexp: true }), 1e-5, 'all -inf');
     const qt = kn.swapaxes(arr([1, 6, 2, 8], 'float32', 24), 1, 2);
     expectClose(() => kn.fast.scaledDotProductAttention(qt, k, v, { mask: 'causal' }), 1e-5, 'strided q');
+    // K and V with a column stride of 2 (element loads instead of 16-byte vectors)
+    const ks = kn.slice(arr([1, 2, 4, 16], 'bfloat16', 25), [{}, {}, {}, { step: 2 }]),
+      vs = kn.slice(arr([1, 2, 4, 16], 'float32', 26), [{}, {}, {}, { step: 2 }]);
+    expectClose(() => kn.fast.scaledDotProductAttention(q, ks, vs, { returnLogsumexp: true }), 1e-5, 'strided k, v');
   });
 
   const BITS = [2, 3, 4, 5, 6, 8];

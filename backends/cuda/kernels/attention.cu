@@ -37,6 +37,7 @@ struct AttnArgs {
   int mask_kind;
   int64_t rows_g;                  // query rows per kv head: rep * L
   int64_t ntiles;                  // tiles per kv head
+  int kvec, vvec;                  // K / V rows as 16-byte vectors of this many elements (0: element loads)
   int bq;                          // rows per tile (a multiple of 4, at most kMaxBQ)
   int nsplit;                      // key splits (1: the tile writes the output itself)
   int64_t split_len;               // keys per split, a multiple of kBK
@@ -51,6 +52,44 @@ inline int64_t smem_elems(int bq, int64_t D, int64_t Dv) {
 template <typename F> __device__ __forceinline__ F lowest_of();
 template <> __device__ __forceinline__ float lowest_of<float>() { return -3.402823466e38f; }
 template <> __device__ __forceinline__ double lowest_of<double>() { return -1.7976931348623157e308; }
+
+// Rows [0, nk) x columns [0, n) of an operand block (element offset off0, row stride rs, column
+// stride cs) into dst (row pitch ld), in the compute type. ev > 0: rows are unit-stride and 16-byte
+// aligned 16-bit (ev 8) or float32 (ev 4) values, read as one 16-byte vector per thread.
+template <typename F>
+__device__ __forceinline__ void load_block(F* dst, int ld, const void* base, int dt, int64_t off0, int64_t rs,
+                                           int64_t cs, int nk, int n, int ev) {
+  if (ev) {
+    const int nv = n / ev;
+    for (int e = threadIdx.x; e < nk * nv; e += kThreads) {
+      const int j = e / nv, c = e - j * nv;
+      const int64_t off = off0 + j * rs + (int64_t)c * ev;
+      F* o = dst + j * ld + c * ev;
+      if (ev == 4) {
+        const float4 t = *reinterpret_cast<const float4*>(static_cast<const float*>(base) + off);
+        o[0] = (F)t.x, o[1] = (F)t.y, o[2] = (F)t.z, o[3] = (F)t.w;
+      } else {
+        const uint4 t = *reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(base) + off);
+        const uint32_t w[4] = {t.x, t.y, t.z, t.w};
+#pragma unroll
+        for (int u = 0; u < 4; u++) {  // little-endian: element 2u is the low half of word u
+          if (dt == kBfloat16) {
+            o[2 * u] = (F)__uint_as_float(w[u] << 16);
+            o[2 * u + 1] = (F)__uint_as_float(w[u] & 0xffff0000u);
+          } else {
+            o[2 * u] = (F)__half2float(__ushort_as_half((unsigned short)(w[u] & 0xffffu)));
+            o[2 * u + 1] = (F)__half2float(__ushort_as_half((unsigned short)(w[u] >> 16)));
+          }
+        }
+      }
+    }
+  } else {
+    for (int e = threadIdx.x; e < nk * n; e += kThreads) {
+      const int j = e / n, d = e - j * n;
+      dst[j * ld + d] = nn::ldf<F>(base, dt, off0 + j * rs + d * cs);
+    }
+  }
+}
 
 template <typename F> __global__ void __launch_bounds__(kThreads) attn_kernel(AttnArgs a, F scale) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -108,14 +147,8 @@ template <typename F> __global__ void __launch_bounds__(kThreads) attn_kernel(At
 
   for (int64_t kb = k_lo; kb < k_hi; kb += kBK) {
     const int nk = (int)min((int64_t)kBK, k_hi - kb);
-    for (int e = tid; e < nk * D; e += kThreads) {
-      const int j = e / D, d = e - j * D;
-      Ks[j * Dp + d] = nn::ldf<F>(a.k, a.kdt, kbase + (kb + j) * a.ks[2] + d * a.ks[3]);
-    }
-    for (int e = tid; e < nk * Dv; e += kThreads) {
-      const int j = e / Dv, d = e - j * Dv;
-      Vs[e] = nn::ldf<F>(a.v, a.vdt, vbase + (kb + j) * a.vs[2] + d * a.vs[3]);
-    }
+    load_block<F>(Ks, Dp, a.k, a.kdt, kbase + kb * a.ks[2], a.ks[2], a.ks[3], nk, D, a.kvec);
+    load_block<F>(Vs, Dv, a.v, a.vdt, vbase + kb * a.vs[2], a.vs[2], a.vs[3], nk, Dv, a.vvec);
     __syncthreads();
     // scores and the online softmax: warp w owns rows w, w + 4, ...; lane j owns key kb + j
     for (int i = warp; i < nr; i += kWarps) {
@@ -227,6 +260,16 @@ template <typename F> __global__ void attn_combine(AttnArgs a) {
   }
 }
 
+// Elements per 16-byte vector when every row of v (shape [B, H, S, n]) can be read that way, else 0.
+inline int vec_width(const View& v, const void* p) {
+  const int ev = v.dtype == kFloat16 || v.dtype == kBfloat16 ? 8 : v.dtype == kFloat32 ? 4 : 0;
+  if (!ev || v.shape[3] % ev != 0 || (v.strides[3] != 1 && v.shape[3] > 1)) return 0;
+  if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return 0;
+  for (int d = 0; d < 3; d++)
+    if (v.shape[d] > 1 && v.strides[d] % ev != 0) return 0;
+  return ev;
+}
+
 inline int pick_bq(int64_t rows_g) { return rows_g >= kMaxBQ ? kMaxBQ : (int)((rows_g + 3) / 4 * 4); }
 
 bool supports_attention(const Command& c) {
@@ -305,6 +348,8 @@ void run_common(const Command& c, Context& ctx, const View* lse) {
   a.B = q.shape[0], a.Hq = q.shape[1], a.L = q.shape[2], a.D = q.shape[3];
   a.Hkv = k.shape[1], a.S = k.shape[2], a.Dv = v.shape[3];
   a.rep = a.Hkv == 0 ? 0 : a.Hq / a.Hkv;
+  a.kvec = vec_width(k, a.k);
+  a.vvec = vec_width(v, a.v);
   a.rows_g = a.rep * a.L;
   if (a.B == 0 || a.Hkv == 0 || a.rows_g == 0) return;
   if (o.dtype == kFloat64) attention_typed<double>(c, ctx, a);
