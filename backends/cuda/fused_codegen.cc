@@ -880,10 +880,11 @@ struct Renderer {
       o << "  const I is" << d << " = (I)A.w[" << s.ishape + d << "];\n  (void)is" << d << ";\n";
     for (int d = 0; d < g.no; d++)
       o << "  const I os" << d << " = (I)A.w[" << s.oshape + d << "];\n  (void)os" << d << ";\n";
+    // no __restrict__: a donated output may share an input's memory (same element, same thread)
     for (int k = 0; k < P.nops(); k++) {
       bool in = k < P.n_in;
-      o << "  " << (in ? "const " : "") << stype(op_dtype(k)) << "* __restrict__ " << ptr(k) << " = ("
-        << (in ? "const " : "") << stype(op_dtype(k)) << "*)A.w[" << s.ptr + k << "];\n";
+      o << "  " << (in ? "const " : "") << stype(op_dtype(k)) << "* " << ptr(k) << " = (" << (in ? "const " : "")
+        << stype(op_dtype(k)) << "*)A.w[" << s.ptr + k << "];\n";
     }
     if (!P.spill.empty())
       o << "  char* kz_spill = (char*)A.w[" << s.spill << "];\n"
