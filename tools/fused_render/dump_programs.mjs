@@ -84,6 +84,8 @@ for (const dt of ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64'
     ri([4, 8], dt),
     ri([4, 8], dt),
   );
+for (const dt of ['int8', 'uint16', 'int32', 'uint64'])
+  run((x) => [kn.floor(kn.ceil(kn.round(kn.trunc(x)))), kn.isnan(x), kn.logicalNot(x), kn.prod(x, -1), kn.max(kn.astype(x, 'bool'), -1)], ri([4, 8], dt));
 // predicates, where, casts
 run(
   (x, y) => {
@@ -97,6 +99,7 @@ run(
 run((x) => kn.astype(kn.add(kn.astype(x, 'float64'), 1), 'float16'), r([3, 5], 6));
 run((x) => kn.add(kn.astype(kn.astype(x, 'uint8'), 'int64'), kn.astype(kn.astype(x, 'bool'), 'int64')), r([3, 5], 6));
 run((x) => kn.bitwiseInvert(kn.astype(x, 'int16')), r([3, 5], 6));
+run((x) => [kn.astype(x, 'uint32'), kn.astype(x, 'int8'), kn.astype(kn.astype(x, 'float64'), 'bfloat16'), kn.astype(x, 'bool')], r([3, 5], 6));
 // reductions: softmax, rms norm, layer norm, logsumexp, argmax-free max/min/all/any, integer sums, mse
 run((x) => kn.softmax(x, -1), r([8, 100], 4));
 run((x) => kn.softmax(x, -1), r([8, 100], 4, 'bfloat16'));

@@ -51,7 +51,12 @@ double uniform() { return (double)(next() >> 11) / 9007199254740992.0; }
 void fill(char* p, int dt, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     double v = uniform() * 4 - 2;
-    if (uniform() < 0.03) v = 0;
+    double u = uniform();
+    if (u < 0.03) v = 0;
+    else if (u < 0.10) {  // specials: NaN propagation, infinities, out-of-range casts
+      const double special[] = {NAN, INFINITY, -INFINITY, 1e20, -1e20, 3e9, -0.0};
+      v = special[next() % 7];
+    }
     switch (dt) {
       case kBool: p[i] = (char)(next() & 1); break;
       case kUint8: ((uint8_t*)p)[i] = (uint8_t)(next() % 40); break;
