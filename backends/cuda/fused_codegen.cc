@@ -4,8 +4,10 @@
 #include "fused_codegen.h"
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <type_traits>
 #include "../common/dtype.h"
 #include "../common/ops.h"
 
