@@ -66,8 +66,14 @@ __global__ void bad_value_kernel(const void* idx, int dtype, V3 I, unsigned long
 }
 
 // Throws the CPU's error when some index is out of range (waits for the check).
+// While the stream is being captured into a CUDA graph (a compiled function's replay) nothing
+// may wait: the check is skipped and the kernels drop out-of-range indices instead (a gather
+// writes 0, a scatter skips the update) so a bad index never touches memory outside the view.
 void validate(const Command& c, Context& ctx, const View& idx, int64_t n, const char* op) {
   if (idx.size == 0) return;
+  cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
+  check(cudaStreamIsCapturing(ctx.stream, &cap), c, "index check");
+  if (cap != cudaStreamCaptureStatusNone) return;
   unsigned long long* bad = static_cast<unsigned long long*>(ctx.scratch(16));
   check(cudaMemsetAsync(bad, 0xff, 16, ctx.stream), c, "index check");
   const V3 I = v3(idx);
@@ -90,8 +96,9 @@ __global__ void gather_kernel(const U* src, V3 S, const void* idx, int dtype, V3
     const int64_t ia = I.shape[0] == 1 ? 0 : a, ib = I.shape[2] == 1 ? 0 : b;
     int64_t i = load_index(idx, dtype, ia * I.strides[0] + m * I.strides[1] + ib * I.strides[2]);
     if (i < 0) i += n;
-    out[a * O.strides[0] + m * O.strides[1] + b * O.strides[2]] =
-        src[a * S.strides[0] + i * S.strides[1] + b * S.strides[2]];
+    U* d = out + a * O.strides[0] + m * O.strides[1] + b * O.strides[2];
+    if (i < 0 || i >= n) *d = U(0);  // only while capturing (validate)
+    else *d = src[a * S.strides[0] + i * S.strides[1] + b * S.strides[2]];
   }
 }
 
@@ -167,6 +174,7 @@ __global__ void scatter_cols_kernel(T* out, V3 O, const void* idx, int dtype, V3
     for (int64_t m = 0; m < M; m++) {
       int64_t i = load_index(idx, dtype, io + m * I.strides[1]);
       if (i < 0) i += n;
+      if (i < 0 || i >= n) continue;  // only while capturing (validate)
       T* d = col + i * O.strides[1];
       *d = apply<T>(mode, *d, u[m * Up.strides[1]]);
     }
@@ -180,6 +188,7 @@ __global__ void winner_kernel(int32_t* win, int64_t n, const void* idx, int dtyp
     const int64_t b = t % B, am = t / B, m = am % M, a = am / M;
     int64_t i = load_index(idx, dtype, a * I.strides[0] + m * I.strides[1] + b * I.strides[2]);
     if (i < 0) i += n;
+    if (i < 0 || i >= n) continue;
     atomicMax(win + (a * n + i) * B + b, (int32_t)m);
   }
 }
@@ -192,6 +201,7 @@ __global__ void assign_winners_kernel(U* out, V3 O, const void* idx, int dtype, 
     const int64_t b = t % B, am = t / B, m = am % M, a = am / M;
     int64_t i = load_index(idx, dtype, a * I.strides[0] + m * I.strides[1] + b * I.strides[2]);
     if (i < 0) i += n;
+    if (i < 0 || i >= n) continue;
     if (win[(a * n + i) * B + b] == (int32_t)m)
       out[a * O.strides[0] + i * O.strides[1] + b * O.strides[2]] =
           upd[a * Up.strides[0] + m * Up.strides[1] + b * Up.strides[2]];
@@ -208,6 +218,7 @@ __global__ void scatter_atomic_kernel(T* out, V3 O, const void* idx, int dtype, 
     const int64_t b = t % B, am = t / B, m = am % M, a = am / M;
     int64_t i = load_index(idx, dtype, a * I.strides[0] + m * I.strides[1] + b * I.strides[2]);
     if (i < 0) i += n;
+    if (i < 0 || i >= n) continue;
     T* d = out + a * O.strides[0] + i * O.strides[1] + b * O.strides[2];
     const T y = upd[a * Up.strides[0] + m * Up.strides[1] + b * Up.strides[2]];
     if constexpr (std::is_floating_point_v<T>) {
