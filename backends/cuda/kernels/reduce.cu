@@ -315,7 +315,8 @@ __device__ __forceinline__ void fold_column_t(const T* p, const Plan& P, int64_t
                                               Acc<typename RedT<T>::V>& a) {
   if (P.nr == 1) {
     const int64_t s = P.rstr[0];
-    for (int64_t j = b; j < e; j++) step<OP>(a, load_v(p[j * s]), j);
+#pragma unroll 4
+    for (int64_t j = b; j < e; j++) step<OP>(a, load_v(p[j * s]), j);  // independent loads in flight
   } else {
     for (int64_t j = b; j < e; j++) step<OP>(a, load_v(p[reduced_offset(P, j)]), j);
   }
@@ -440,7 +441,7 @@ template <typename T> void reduce_typed(const Command& c, Context& ctx) {
     const int threads = 256;
     const int64_t blocks = ceil_div(P.n_out, threads);
     int64_t S = 1;
-    if (blocks < 2 * sms && P.R >= 64) S = std::min<int64_t>(ceil_div(4 * sms, blocks), ceil_div(P.R, 32));
+    if (blocks < 4 * sms && P.R >= 64) S = std::min<int64_t>(ceil_div(8 * sms, blocks), ceil_div(P.R, 32));
     if (S > 65535) S = 65535;
     const int64_t chunk = ceil_div(P.R, S);
     S = ceil_div(P.R, chunk);
