@@ -12,7 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(KILN_PORTABLE)
+// nvcc (the CUDA kernels share the scalar elementwise ops) never sees the SIMD paths.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(KILN_PORTABLE) && !defined(__CUDACC__)
 #define KILN_SIMD 1
 #include <immintrin.h>
 #define KILN_AVX2 __attribute__((target("avx2,fma,f16c")))

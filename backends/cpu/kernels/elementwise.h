@@ -1,6 +1,13 @@
 // Shared pieces of the elementwise families (unary.cc, binary.cc): dtype domains, element
 // load/store, op-code parsing, CPU feature dispatch and 8-wide AVX2 loads/stores of float-like types.
 #pragma once
+// The scalar op bodies (elementwise_ops.h, elementwise_math.h) are also compiled as CUDA device
+// code by backends/cuda/kernels/*.cu (one definition for both backends); empty for the CPU.
+#if defined(__CUDACC__)
+#define KILN_HD __host__ __device__
+#else
+#define KILN_HD
+#endif
 #include <algorithm>
 #include <cmath>
 #include <array>

@@ -9,7 +9,7 @@ namespace ew {
 
 // Round half to even without depending on the FP environment: adding 2^23 (2^52) to a value below
 // it leaves no fraction bits, so the hardware's round-to-nearest-even does the work.
-template <typename C> inline C round_even(C x) {
+template <typename C> KILN_HD inline C round_even(C x) {
   const C big = sizeof(C) == 4 ? (C)8388608.0 : (C)4503599627370496.0;
   C ax = std::fabs(x);
   if (ax < big) return std::copysign((ax + big) - big, x);
@@ -20,7 +20,7 @@ template <typename C> inline C round_even(C x) {
 // erf(x) - y for |y| <= 0.5, Newton steps on log(erfc(x)) - log(1 - |y|) in the tail (no
 // cancellation near |y| = 1, and fast convergence from the rough guess the approximation gives
 // beyond float range), until the step is below tol relative to x.
-inline double erfinv_d(double y, double tol) {
+KILN_HD inline double erfinv_d(double y, double tol) {
   if (!(y >= -1.0 && y <= 1.0)) return std::numeric_limits<double>::quiet_NaN();
   if (y == 0.0) return y;
   double a = std::fabs(y);
@@ -65,6 +65,33 @@ inline double erfinv_d(double y, double tol) {
   }
   return std::copysign(x, y);
 }
+
+// The erf tables are plain data outside the SIMD block: the CUDA kernels (unary.cu) evaluate the
+// same pieces with scalar FMAs, so GPU and AVX2 give the same float32 bits.
+// erf: [0, 4) in 8 pieces of width 1/2, each a degree-7 polynomial in t = |x| - centre picked
+// lane by lane with a permute (no division, no exp); piece 0 is t + t q(t) with t = |x|, so small
+// x keep full relative accuracy; |x| >= 4 gives 1. Coefficients: backends/cpu/tools/fit_erf.py.
+// At most 1.09 ulp over every float32 input (checked exhaustively against double erf).
+alignas(32) inline constexpr float kErfPoly[8][8] = {
+    // [power of t][piece]
+    {0.0f, 0.711155653f, 0.92290014f, 0.986671686f, 0.998537302f, 0.999899387f, 0.999995708f, 0.999999881f},
+    {0.128379181f, 0.642931044f, 0.236521125f, 0.0527749956f, 0.00714231934f, 0.000586277281f, 2.91890119e-05f,
+     8.81428832e-07f},
+    {-1.52609175e-06f, -0.482198149f, -0.295651734f, -0.092356205f, -0.0160701573f, -0.00161226746f, -9.48693341e-05f,
+     -3.30607099e-06f},
+    {-0.376078635f, 0.0267883502f, 0.167535886f, 0.0901573896f, 0.0217245128f, 0.00276038027f, 0.000195812623f,
+     7.97032772e-06f},
+    {-0.000554451137f, 0.150675625f, -0.00613203505f, -0.048105523f, -0.0190882571f, -0.00325771049f, -0.000286169437f,
+     -1.37854095e-05f},
+    {0.115838625f, -0.0532170907f, -0.0471865535f, 0.00661847321f, 0.0106600598f, 0.00275629107f, 0.000313628843f,
+     1.83300581e-05f},
+    {-0.00793613866f, -0.0265828297f, 0.0205977373f, 0.00904949475f, -0.00277956505f, -0.00166785053f, -0.000273758429f,
+     -2.06924215e-05f},
+    {-0.0180231333f, 0.017885495f, 0.00374511047f, -0.00593309943f, -0.000721526972f, 0.000635815435f, 0.00017359652f,
+     1.71447373e-05f},
+};
+alignas(32) inline constexpr float kErfCentre[8] = {0.0f, 0.75f, 1.25f, 1.75f, 2.25f, 2.75f, 3.25f, 3.75f};
+alignas(32) inline constexpr float kErfLinear[8] = {1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
 
 #if KILN_SIMD
 // ---- AVX2 float32 math (Cephes-style polynomials, ~1 ulp) -----------------------------------
@@ -178,31 +205,6 @@ KILN_AVX2 inline __m256 sigmoid_ps(__m256 x) {
   __m256 num = _mm256_blendv_ps(e, v1(1.0f), _mm256_cmp_ps(x, v1(0.0f), _CMP_GE_OQ));
   return _mm256_div_ps(num, _mm256_add_ps(v1(1.0f), e));
 }
-
-// erf: [0, 4) in 8 pieces of width 1/2, each a degree-7 polynomial in t = |x| - centre picked
-// lane by lane with a permute (no division, no exp); piece 0 is t + t q(t) with t = |x|, so small
-// x keep full relative accuracy; |x| >= 4 gives 1. Coefficients: backends/cpu/tools/fit_erf.py.
-// At most 1.09 ulp over every float32 input (checked exhaustively against double erf).
-alignas(32) inline constexpr float kErfPoly[8][8] = {
-    // [power of t][piece]
-    {0.0f, 0.711155653f, 0.92290014f, 0.986671686f, 0.998537302f, 0.999899387f, 0.999995708f, 0.999999881f},
-    {0.128379181f, 0.642931044f, 0.236521125f, 0.0527749956f, 0.00714231934f, 0.000586277281f, 2.91890119e-05f,
-     8.81428832e-07f},
-    {-1.52609175e-06f, -0.482198149f, -0.295651734f, -0.092356205f, -0.0160701573f, -0.00161226746f, -9.48693341e-05f,
-     -3.30607099e-06f},
-    {-0.376078635f, 0.0267883502f, 0.167535886f, 0.0901573896f, 0.0217245128f, 0.00276038027f, 0.000195812623f,
-     7.97032772e-06f},
-    {-0.000554451137f, 0.150675625f, -0.00613203505f, -0.048105523f, -0.0190882571f, -0.00325771049f, -0.000286169437f,
-     -1.37854095e-05f},
-    {0.115838625f, -0.0532170907f, -0.0471865535f, 0.00661847321f, 0.0106600598f, 0.00275629107f, 0.000313628843f,
-     1.83300581e-05f},
-    {-0.00793613866f, -0.0265828297f, 0.0205977373f, 0.00904949475f, -0.00277956505f, -0.00166785053f, -0.000273758429f,
-     -2.06924215e-05f},
-    {-0.0180231333f, 0.017885495f, 0.00374511047f, -0.00593309943f, -0.000721526972f, 0.000635815435f, 0.00017359652f,
-     1.71447373e-05f},
-};
-alignas(32) inline constexpr float kErfCentre[8] = {0.0f, 0.75f, 1.25f, 1.75f, 2.25f, 2.75f, 3.25f, 3.75f};
-alignas(32) inline constexpr float kErfLinear[8] = {1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
 
 // Lane i gets table[k[i]] (an 8-entry table lookup).
 KILN_AVX2 inline __m256 pick_ps(const float* table, __m256i k) {

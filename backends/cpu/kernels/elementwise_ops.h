@@ -35,7 +35,7 @@ struct Pred : Base {
 
 struct neg : Base {
   static constexpr unsigned dom = kDomNum;
-  template <class C> static C f(C x) {
+  template <class C> KILN_HD static C f(C x) {
     if constexpr (std::is_integral_v<C>) return (C)(Wide<C>(0) - (Wide<C>)x);  // wraps
     else return -x;
   }
@@ -43,7 +43,7 @@ struct neg : Base {
 };
 struct abs : Base {
   static constexpr unsigned dom = kDomAll;
-  template <class C> static C f(C x) {
+  template <class C> KILN_HD static C f(C x) {
     if constexpr (std::is_same_v<C, bool> || std::is_unsigned_v<C>) return x;
     else if constexpr (std::is_integral_v<C>) return x < 0 ? (C)(Wide<C>(0) - (Wide<C>)x) : x;  // abs(MIN) == MIN
     else return std::fabs(x);
@@ -52,7 +52,7 @@ struct abs : Base {
 };
 struct sign : Base {
   static constexpr unsigned dom = kDomNum;
-  template <class C> static C f(C x) {
+  template <class C> KILN_HD static C f(C x) {
     if constexpr (std::is_unsigned_v<C>) return (C)(x > 0);
     else if constexpr (std::is_integral_v<C>) return (C)((x > 0) - (x < 0));
     else return x != x ? x : (C)((x > 0) - (x < 0));  // NaN stays NaN, sign(-0) = 0
@@ -60,7 +60,7 @@ struct sign : Base {
 };
 struct square : Base {
   static constexpr unsigned dom = kDomNum;
-  template <class C> static C f(C x) {
+  template <class C> KILN_HD static C f(C x) {
     if constexpr (std::is_integral_v<C>) return (C)((Wide<C>)x * (Wide<C>)x);
     else return x * x;
   }
@@ -71,7 +71,7 @@ struct square : Base {
 #define KILN_ROUNDING(name, expr, mode)                    \
   struct name : Base {                                     \
     static constexpr unsigned dom = kDomNum;               \
-    template <class C> static C f(C x) {                   \
+    template <class C> KILN_HD static C f(C x) {           \
       if constexpr (std::is_integral_v<C>) return x;       \
       else return expr;                                    \
     }                                                      \
@@ -84,11 +84,11 @@ KILN_ROUNDING(trunc, std::trunc(x), _MM_FROUND_TO_ZERO)
 #undef KILN_ROUNDING
 
 // float-only ops
-#define KILN_FLOAT_OP(name, expr, vexpr)                \
-  struct name : Base {                                  \
-    static constexpr unsigned dom = kDomFloat;          \
-    template <class C> static C f(C x) { return expr; } \
-    vexpr static constexpr bool hot = vec;              \
+#define KILN_FLOAT_OP(name, expr, vexpr)                        \
+  struct name : Base {                                          \
+    static constexpr unsigned dom = kDomFloat;                  \
+    template <class C> KILN_HD static C f(C x) { return expr; } \
+    vexpr static constexpr bool hot = vec;                      \
   };
 #define KILN_NOVEC
 KILN_FLOAT_OP(exp, std::exp(x), KILN_VEC(exp_ps(x)))
@@ -121,29 +121,29 @@ KILN_FLOAT_OP(erfinv, (C)erfinv_d((double)x, sizeof(C) == 8 ? 1e-15 : 1e-9), KIL
 #undef KILN_FLOAT_OP
 
 struct logical_not : Pred {
-  template <class C> static bool f(C x) { return !(x != C(0)); }  // NaN is truthy
+  template <class C> KILN_HD static bool f(C x) { return !(x != C(0)); }  // NaN is truthy
 };
 struct isnan : Pred {
-  template <class C> static bool f(C x) {
+  template <class C> KILN_HD static bool f(C x) {
     if constexpr (std::is_floating_point_v<C>) return std::isnan(x);
     else return false;
   }
 };
 struct isinf : Pred {
-  template <class C> static bool f(C x) {
+  template <class C> KILN_HD static bool f(C x) {
     if constexpr (std::is_floating_point_v<C>) return std::isinf(x);
     else return false;
   }
 };
 struct isfinite : Pred {
-  template <class C> static bool f(C x) {
+  template <class C> KILN_HD static bool f(C x) {
     if constexpr (std::is_floating_point_v<C>) return std::isfinite(x);
     else return true;
   }
 };
 struct bitwise_invert : Base {
   static constexpr unsigned dom = kDomIntBool;
-  template <class C> static C f(C x) {
+  template <class C> KILN_HD static C f(C x) {
     if constexpr (std::is_same_v<C, bool>) return !x;
     else return (C)~x;
   }
@@ -171,7 +171,7 @@ template <class F> void with_unary_op(int op, F&& f) {
 // ---- binary ops -----------------------------------------------------------------------------
 
 // numpy's npy_divmod: Python-style floor division and remainder for floats.
-template <typename C> inline C py_divmod(C a, C b, C* modulus) {
+template <typename C> KILN_HD inline C py_divmod(C a, C b, C* modulus) {
   C mod = std::fmod(a, b);
   if (!b) {  // b == 0: fmod gives NaN, the quotient inf or NaN
     *modulus = mod;
@@ -200,7 +200,7 @@ template <typename C> inline C py_divmod(C a, C b, C* modulus) {
 // Integer power by squaring, wrapping on overflow. numpy raises for negative exponents
 // ("Integers to negative integer powers are not allowed"); we return the truncated real
 // result instead: 1 for base 1, +-1 for base -1, 0 otherwise (also for base 0).
-template <typename C> inline C ipow(C a, C b) {
+template <typename C> KILN_HD inline C ipow(C a, C b) {
   if constexpr (std::is_signed_v<C>) {
     if (b < 0) {
       if (a == 1) return C(1);
@@ -247,7 +247,7 @@ template <class C> constexpr bool is_int = std::is_integral_v<C> && !std::is_sam
 // bool: add = or, multiply = and (numpy)
 struct add : Base {
   static constexpr unsigned dom = kDomAll;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (std::is_same_v<C, bool>) return a || b;
     else if constexpr (is_int<C>) return (C)((Wide<C>)a + (Wide<C>)b);
     else return a + b;
@@ -256,7 +256,7 @@ struct add : Base {
 };
 struct subtract : Base {
   static constexpr unsigned dom = kDomNum;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (is_int<C>) return (C)((Wide<C>)a - (Wide<C>)b);
     else return a - b;
   }
@@ -264,7 +264,7 @@ struct subtract : Base {
 };
 struct multiply : Base {
   static constexpr unsigned dom = kDomAll;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (std::is_same_v<C, bool>) return a && b;
     else if constexpr (is_int<C>) return (C)((Wide<C>)a * (Wide<C>)b);
     else return a * b;
@@ -273,12 +273,12 @@ struct multiply : Base {
 };
 struct divide : Base {
   static constexpr unsigned dom = kDomFloat;
-  template <class C> static C f(C a, C b) { return a / b; }
+  template <class C> KILN_HD static C f(C a, C b) { return a / b; }
   KILN_VEC(_mm256_div_ps(a, b))
 };
 struct power : Cold {
   static constexpr unsigned dom = kDomNum;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (is_int<C>) return ipow(a, b);
     else return std::pow(a, b);
   }
@@ -286,7 +286,7 @@ struct power : Cold {
 // NaN in either input gives NaN (numpy); equal values give b, like numpy's SIMD loops.
 struct maximum : Base {
   static constexpr unsigned dom = kDomAll;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (std::is_same_v<C, bool>) return a || b;
     else if constexpr (is_int<C>) return a > b ? a : b;
     else return (a > b || a != a) ? a : b;
@@ -295,7 +295,7 @@ struct maximum : Base {
 };
 struct minimum : Base {
   static constexpr unsigned dom = kDomAll;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (std::is_same_v<C, bool>) return a && b;
     else if constexpr (is_int<C>) return a < b ? a : b;
     else return (a < b || a != a) ? a : b;
@@ -306,7 +306,7 @@ struct minimum : Base {
 // (numpy warns and gives 0); MIN // -1 wraps to MIN.
 struct remainder : Cold {
   static constexpr unsigned dom = kDomNum;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (is_int<C>) {
       if (b == 0) return C(0);
       if constexpr (std::is_signed_v<C>) {
@@ -327,7 +327,7 @@ struct remainder : Cold {
 };
 struct floor_divide : Cold {
   static constexpr unsigned dom = kDomNum;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (is_int<C>) {
       if (b == 0) return C(0);
       if constexpr (std::is_signed_v<C>) {
@@ -348,17 +348,17 @@ struct floor_divide : Cold {
 
 // Predicates: bool output. m(a, b) is the AVX2 version as a lane mask.
 #if KILN_SIMD
-#define KILN_CMP(name, expr, mexpr)                                 \
-  struct name : Pred {                                              \
-    template <class C> static bool f(C a, C b) { return expr; }     \
-    static constexpr bool vcmp = true;                              \
-    KILN_AVX2 static __m256 m(__m256 a, __m256 b) { return mexpr; } \
+#define KILN_CMP(name, expr, mexpr)                                     \
+  struct name : Pred {                                                  \
+    template <class C> KILN_HD static bool f(C a, C b) { return expr; } \
+    static constexpr bool vcmp = true;                                  \
+    KILN_AVX2 static __m256 m(__m256 a, __m256 b) { return mexpr; }     \
   };
 KILN_AVX2 inline __m256 truthy(__m256 x) { return _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_NEQ_UQ); }
 #else
-#define KILN_CMP(name, expr, mexpr)                             \
-  struct name : Pred {                                          \
-    template <class C> static bool f(C a, C b) { return expr; } \
+#define KILN_CMP(name, expr, mexpr)                                     \
+  struct name : Pred {                                                  \
+    template <class C> KILN_HD static bool f(C a, C b) { return expr; } \
   };
 #endif
 KILN_CMP(equal, a == b, _mm256_cmp_ps(a, b, _CMP_EQ_OQ))
@@ -375,7 +375,7 @@ KILN_CMP(logical_xor, (a != C(0)) != (b != C(0)), _mm256_xor_ps(truthy(a), truth
 // log(exp(a) + exp(b)) without overflow, as numpy computes it
 struct logaddexp : Cold {
   static constexpr unsigned dom = kDomFloat;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if (a == b) return a + C(0.693147180559945309417232121458176568);  // also inf, inf and -inf, -inf
     C t = a - b;
     if (t > 0) return a + std::log1p(std::exp(-t));
@@ -385,26 +385,26 @@ struct logaddexp : Cold {
 };
 struct arctan2 : Cold {
   static constexpr unsigned dom = kDomFloat;
-  template <class C> static C f(C a, C b) { return std::atan2(a, b); }
+  template <class C> KILN_HD static C f(C a, C b) { return std::atan2(a, b); }
 };
 
 struct bitwise_and : Base {
   static constexpr unsigned dom = kDomIntBool;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (std::is_same_v<C, bool>) return a && b;
     else return (C)(a & b);
   }
 };
 struct bitwise_or : Base {
   static constexpr unsigned dom = kDomIntBool;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (std::is_same_v<C, bool>) return a || b;
     else return (C)(a | b);
   }
 };
 struct bitwise_xor : Base {
   static constexpr unsigned dom = kDomIntBool;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if constexpr (std::is_same_v<C, bool>) return a != b;
     else return (C)(a ^ b);
   }
@@ -412,14 +412,14 @@ struct bitwise_xor : Base {
 // Shift counts that are negative or >= the bit width give 0 (left) or the sign fill (right), as in numpy.
 struct left_shift : Cold {
   static constexpr unsigned dom = kDomInt;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if ((uint64_t)b < sizeof(C) * 8) return (C)((Wide<C>)a << b);
     return C(0);
   }
 };
 struct right_shift : Cold {
   static constexpr unsigned dom = kDomInt;
-  template <class C> static C f(C a, C b) {
+  template <class C> KILN_HD static C f(C a, C b) {
     if ((uint64_t)b < sizeof(C) * 8) return (C)(a >> b);  // arithmetic for signed types
     if constexpr (std::is_signed_v<C>) return a < 0 ? C(-1) : C(0);
     else return C(0);
