@@ -60,6 +60,7 @@ uint32_t Allocator::adopt_mapping(void* data, int64_t nbytes) {
   b->nbytes = b->capacity = nbytes;
   b->data = data;
   b->mapped = true;
+  b->valid.store(1u);  // the file's bytes are the contents: a device must upload them
   table_[id] = b;
   return id;
 }

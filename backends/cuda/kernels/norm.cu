@@ -39,7 +39,8 @@ struct NormArgs {
   bool layer;  // layer_norm (subtract the mean) vs rms_norm
 };
 
-template <typename F> __global__ void norm_kernel(NormArgs a, Rows xr, Rows orr, F eps) {
+// launched with up to 1024 threads: the bound keeps registers within what such a block may have
+template <typename F> __global__ void __launch_bounds__(1024) norm_kernel(NormArgs a, Rows xr, Rows orr, F eps) {
   __shared__ F sh[32];
   const int tid = threadIdx.x, bd = blockDim.x;
   const int64_t D = a.D;
