@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A broad first look on the GPU machine in one call: build, the smoke table (scripts/gpu/smoke.mjs),
-# then every conformance file and every tests/gpu file, six at a time, each bounded by a timeout,
+# then every conformance file and every tests/gpu file (or TRIAGE_GLOBS), six at a time (TRIAGE_JOBS), each bounded by a timeout,
 # so a slow or crashing file cannot hide the others. Logs: $OUT/triage.log (all files), $OUT/smoke.txt.
 # Needs dist/ (carry it). Usage: bash scripts/gpu/triage.sh [per-file timeout s, default 150]
 set -uo pipefail
@@ -16,7 +16,8 @@ if [ "${KILN_GPU_SKIP_BUILD:-0}" != 1 ]; then
 fi
 node scripts/gpu/smoke.mjs 2>&1 | tee "$out/smoke.txt"
 export per out
-ls tests/conformance/*.test.ts tests/gpu/*.test.ts | xargs -P 6 -I{} bash -c '
+# TRIAGE_GLOBS: which test files (default: conformance and tests/gpu)
+ls ${TRIAGE_GLOBS:-tests/conformance/*.test.ts tests/gpu/*.test.ts} | xargs -P "${TRIAGE_JOBS:-6}" -I{} bash -c '
   f={}; log="$out/parts/$(echo "$f" | tr "/" "_").log"
   KILN_DEVICE=gpu KILN_GPU_TESTS=1 timeout "$per" vitest run --no-color "$f" >"$log" 2>&1
   rc=$?
