@@ -24,6 +24,18 @@ const emit = (obj) => {
 // markers in stderr, so the fallback lines KILN_DEBUG=1 prints can be tied to a row
 const mark = (what, id) => process.stderr.write(`@@kiln ${what} ${id}\n`);
 
+const whyNoGpu = () => {
+  try {
+    kn.withDevice(kn.gpu, () => kn.array([1]).eval());
+    return 'unknown reason';
+  } catch (e) {
+    return String(e?.message ?? e).split('\n')[0];
+  }
+};
+if (device.type === 'gpu' && !kn.gpuAvailable()) {
+  emit({ meta: true, devices: kn.devices().map(String), error: `no GPU: ${whyNoGpu()}` });
+  process.exit(1);
+}
 kn.setDefaultDevice(device);
 emit({ meta: true, devices: kn.devices().map((d) => `${d} (${d.name})`), device: `${device} (${device.name})`, small, probe });
 

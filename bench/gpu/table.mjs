@@ -103,7 +103,8 @@ for (const id of ids) {
 const widths = header.map((_, c) => Math.max(...table.map((r) => String(r[c]).length)));
 const line = (r) => r.map((v, c) => (c === 0 || c === r.length - 1 ? String(v).padEnd(widths[c]) : String(v).padStart(widths[c]))).join(' | ');
 
-console.log(`kiln: ${kMeta ? `${kMeta.device}; devices ${kMeta.devices.join(', ')}` : 'no output'}${kMeta?.small ? ' (SMALL sizes)' : ''}`);
+console.log(`kiln: ${kMeta ? `${kMeta.device ?? 'no device'}; devices ${kMeta.devices.join(', ')}` : 'no output'}${kMeta?.small ? ' (SMALL sizes)' : ''}`);
+if (kMeta?.error) console.log(`kiln: ${kMeta.error}`);
 console.log(`torch: ${tMeta ? `${tMeta.device}, torch ${tMeta.torch}` : 'no output'}`);
 console.log(
   `limits: copy ${copyLimit ? copyLimit.toFixed(0) : '?'} GB/s (torch clone() of 1 GiB, read+write, this run; kiln's kn.copy: ${kilnCopy ? kilnCopy.toFixed(0) : '?'} GB/s); ` +
