@@ -175,6 +175,40 @@ export function scanRow(op: ScanOp, d: DType, row: readonly Val[], reverse: bool
   return out;
 }
 
+/**
+ * Allowance for a float cumsum / cumprod whose steps are associated in another order than the
+ * sequential reference (a GPU's parallel scan: numpy and PyTorch on GPUs do the same). Any
+ * association of the m values folded into an element is within (m-1)·u of the exact result,
+ * u = eps/2 of the accumulator (float32 for float16/bfloat16/float32, float64 for float64),
+ * relative to Σ|x| for sums and to |product| for products (their roundings are relative), so two
+ * orders differ by at most m·eps times that. float16/bfloat16 round the float32 running value
+ * once more, where a tiny difference may cross a rounding boundary: one storage ulp more.
+ * Non-finite inputs are left out of Σ|x| (those results compare exactly). Zero for integer outputs.
+ */
+export function scanOrderErr(op: 'cumsum' | 'cumprod', d: DType, row: readonly Val[], reverse: boolean, inclusive: boolean): number[] {
+  const od = scanDType(op, d);
+  const n = row.length;
+  const out = new Array<number>(n).fill(0);
+  if (!isFloat(od)) return out;
+  const eps = od === 'float64' ? EPS.float64 : EPS.float32;
+  const storage = od === 'float16' || od === 'bfloat16';
+  const tiny = od === 'float16' ? 2 ** -24 : 2 ** -133; // the smallest subnormal: an ulp near 0
+  const vals = scanRow(op, d, row, reverse, inclusive);
+  let abs = 0;
+  for (let k = 0; k < n; k++) {
+    const i = reverse ? n - 1 - k : k;
+    const x = Math.abs(toNum(row[i]));
+    const before = abs;
+    if (Number.isFinite(x)) abs += x;
+    const m = inclusive ? k + 1 : k; // values folded into out[i]
+    const v = Math.abs(toNum(vals[i]));
+    let e = m * eps * (op === 'cumsum' ? (inclusive ? abs : before) : v);
+    if (storage) e += EPS[od as 'float16' | 'bfloat16'] * v + tiny;
+    out[i] = e;
+  }
+  return out;
+}
+
 /** Allowance for logcumsumexp computed in float32 (float64): a few ulps of the running value per step. */
 export function lcseErr(d: DType, row: readonly Val[], reverse: boolean): number[] {
   const eps = d === 'float64' ? EPS.float64 : EPS.float32;

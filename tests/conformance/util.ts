@@ -220,6 +220,15 @@ export function nbytesOf(d: DType | 'complex64', shape: readonly number[]): numb
   return sizeOf(shape) * (d === 'complex64' ? 8 : d === 'bool' || d === 'int8' || d === 'uint8' ? 1 : d.endsWith('16') ? 2 : d.endsWith('32') ? 4 : 8);
 }
 
+/**
+ * The device the suite's kernels run on: the default device (the GPU under KILN_DEVICE=gpu on a
+ * machine with one). Tolerances stay the CPU's everywhere except where a GPU kernel may round in
+ * another, equally valid, order (scan.test.ts: float cumsum / cumprod).
+ */
+export function evalDevice(): kn.Device {
+  return kn.defaultDevice();
+}
+
 /** Runs one case inside kn.tidy so every array it makes is freed. */
 export function runCase(fn: () => void): void {
   kn.tidy(() => {
