@@ -82,6 +82,9 @@ int device_count();                         // devices loaded, the CPU included 
 const std::string& device_unavailable_reason();
 // Makes `b` hold its current contents on `device` (transfers through the host when needed).
 void make_resident(Buffer& b, int device);
+// A read of part of a buffer whose only current copy is on a device: copies just those bytes into
+// `dst` (the host copy stays stale). False when the host copy is current or nothing was written.
+bool read_device_copy(Buffer& b, int64_t offset, int64_t nbytes, void* dst);
 // After a kernel on `device` wrote `b`: that copy is now the only current one.
 inline void mark_written(Buffer& b, int device) { b.valid.store(1u << device); }
 // Frees the device copies of a buffer being destroyed.

@@ -111,14 +111,22 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     // buffer JS still holds (donation takes dead buffers only); an unwritten buffer takes a turn.
     std::optional<Sequencer::Turn> turn;
     if (uint64_t w = b->writer.load()) Sequencer::get().wait_done(w - 1);
-    if (!b->data || !(b->valid_on(0) || b->valid.load() == 0)) {
-      turn.emplace();
-      make_resident(*b, 0);  // a device result is downloaded once; the host copy stays valid
-    }
     // malloc + external ArrayBuffer: a failed V8 allocation would be fatal, a failed malloc throws
     void* mem = std::malloc(n > 0 ? (size_t)n : 1);
     if (!mem) fail("[read] out of memory copying ", n, " bytes to JavaScript");
-    if (n > 0) std::memcpy(mem, static_cast<char*>(b->data) + (int64_t)off, (size_t)n);
+    bool done = false;
+    if (!b->data || !b->valid_on(0)) {
+      turn.emplace();
+      try {
+        // a device result: only the bytes asked for cross (item() of a big buffer reads 8 bytes)
+        done = read_device_copy(*b, (int64_t)off, (int64_t)n, mem);
+        if (!done) make_resident(*b, 0);
+      } catch (...) {
+        std::free(mem);
+        throw;
+      }
+    }
+    if (!done && n > 0) std::memcpy(mem, static_cast<char*>(b->data) + (int64_t)off, (size_t)n);
     return Napi::ArrayBuffer::New(info.Env(), mem, (size_t)n, [](Napi::Env, void* p) { std::free(p); });
   });
 }
@@ -136,8 +144,10 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
     if (!(off >= 0 && off == (double)(int64_t)off) || (int64_t)off + (int64_t)n > b->nbytes)
       fail("[readInto] ", n, " bytes at offset ", off, " are outside buffer ", b->id, " of ", b->nbytes, " bytes");
     Sequencer::Turn turn;
-    make_resident(*b, 0);
-    if (n) std::memcpy(dst, static_cast<char*>(b->data) + (int64_t)off, n);
+    if (!read_device_copy(*b, (int64_t)off, (int64_t)n, dst)) {
+      make_resident(*b, 0);
+      if (n) std::memcpy(dst, static_cast<char*>(b->data) + (int64_t)off, n);
+    }
     return info.Env().Undefined();
   });
 }

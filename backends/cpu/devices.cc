@@ -136,6 +136,14 @@ void make_resident(Buffer& b, int device) {
   b.valid.fetch_or(1u << device);
 }
 
+bool read_device_copy(Buffer& b, int64_t offset, int64_t nbytes, void* dst) {
+  uint32_t v = b.valid.load();
+  if (!v || (v & 1u)) return false;
+  int src = lowest_valid(v);
+  if (nbytes) device_backend(src)->download(dst, static_cast<char*>(b.dev[src]) + offset, nbytes);
+  return true;
+}
+
 void release_device_copies(Buffer& b) {
   for (int d = 1; d < kMaxDevices; d++)
     if (b.dev[d]) {
