@@ -348,11 +348,12 @@ __device__ __forceinline__ void fold_range(int op, const T* p, const Plan& P, in
 
 // rows: blockDim = (G, rows per block); group (blockIdx.x * blockDim.y + threadIdx.y) reduces
 // chunk c of output o (item = o * S + c). S == 1: the result is stored; else the partial.
-// Blocks of up to 512 threads (32 x 8, 256 or 512 x 1): the bound caps registers at the 128 a
-// thread such a block may use (ptxas -O3 reports at most 78), so growth spills instead of failing.
+// Blocks of up to 512 threads (32 x 8, 256 or 512 x 1): ptxas -O3 uses at most 78 registers (sm_90;
+// 72 on sm_80), under the 128 a 512-thread block allows. No __launch_bounds__(512): with it ptxas
+// caps the kernel at 64 registers and spills. Past 128 a 512-thread launch would fail.
 template <typename T>
-__global__ void __launch_bounds__(512) reduce_rows_kernel(const T* in, void* out, Plan P, int op, int64_t S,
-                                                          int64_t chunk, Acc<typename RedT<T>::V>* part) {
+__global__ void reduce_rows_kernel(const T* in, void* out, Plan P, int op, int64_t S, int64_t chunk,
+                                   Acc<typename RedT<T>::V>* part) {
   using V = typename RedT<T>::V;
   const int64_t item = (int64_t)blockIdx.x * blockDim.y + threadIdx.y;
   const bool live = item < P.n_out * S;

@@ -151,12 +151,11 @@ template <typename T, typename V> __device__ __forceinline__ V group_scan(int op
 }
 
 // Scans chunk c (of S, length chunk) of row r from its carry: one group per (row, chunk).
-// Blocks of up to 512 threads (32 x 8, 512 x 1): the bound caps registers at the 128 a thread such
-// a block may use (ptxas -O3 reports at most 56), so growth spills instead of failing to launch.
+// Blocks of up to 512 threads (32 x 8, 512 x 1): ptxas -O3 uses at most 56 registers (sm_90), under
+// the 128 a 512-thread block allows (no __launch_bounds__: it makes ptxas aim lower than needed).
 template <typename T, typename O>
-__global__ void __launch_bounds__(512)
-    scan_rows_kernel(const T* in, O* out, Rows R, int op, bool inclusive, int64_t S, int64_t chunk,
-                     const typename ScanT<T>::V* carry, int64_t items) {
+__global__ void scan_rows_kernel(const T* in, O* out, Rows R, int op, bool inclusive, int64_t S, int64_t chunk,
+                                 const typename ScanT<T>::V* carry, int64_t items) {
   using V = typename ScanT<T>::V;
   const int64_t item = (int64_t)blockIdx.x * blockDim.y + threadIdx.y;
   const bool live = item < items;  // whole groups are live or not
