@@ -177,7 +177,7 @@ export function scanRow(op: ScanOp, d: DType, row: readonly Val[], reverse: bool
 
 /**
  * Allowance for a float cumsum / cumprod whose steps are associated in another order than the
- * sequential reference (a GPU's parallel scan: numpy and PyTorch on GPUs do the same). Any
+ * sequential reference (a GPU's parallel scan, as CuPy's and PyTorch's on GPUs). Any
  * association of the m values folded into an element is within (m-1)·u of the exact result,
  * u = eps/2 of the accumulator (float32 for float16/bfloat16/float32, float64 for float64),
  * relative to Σ|x| for sums and to |product| for products (their roundings are relative), so two
