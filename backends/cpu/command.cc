@@ -9,6 +9,7 @@
 #include <algorithm>
 #include "../common/command.h"
 #include "../common/device.h"
+#include "kernels/fused.h"
 #include <cmath>
 #include <sstream>
 
@@ -146,6 +147,9 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
       for (const View& v : c.ops)
         if (v.dtype == kComplex64) fail("[", k.name, "] does not support complex64 operands");
     if (k.check) k.check(c);
+    // a fused command's program says how many operands are inputs (the catalog entry cannot):
+    // without it no output would be marked written (a device result read back as stale host bytes)
+    if (std::strcmp(k.name, "fused") == 0) c.n_inputs = fused_input_count(c);
     // a device runs what it supports; anything else runs on the CPU, operands moved as needed
     if (c.device && (c.kernel == 0 || !device_backend(c.device)->supports(c))) {
       if (c.kernel != 0) note_fallback(c, k.name);

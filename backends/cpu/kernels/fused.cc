@@ -1400,6 +1400,8 @@ void check_fused(const Command& c) {
   }
 }
 
+int32_t fused_input_count(const Command& c) { return fz::find_program(c)->n_in; }
+
 void run_fused(const Command& c) {
   auto P = fz::find_program(c);
   fz::Geom g = fz::make_geom(c, *P);

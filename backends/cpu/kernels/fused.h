@@ -55,6 +55,8 @@ void fused_release(int64_t handle);
 std::vector<uint32_t> replay_commands(double* words, size_t n, const double* allocs, size_t na);
 
 void check_fused(const Command&);
+// How many of a checked fused command's operands are inputs (its program's n_inputs).
+int32_t fused_input_count(const Command&);
 void run_fused(const Command&);
 
 }  // namespace kiln
