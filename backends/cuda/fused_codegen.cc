@@ -10,6 +10,7 @@
 #include <type_traits>
 #include "../common/dtype.h"
 #include "../common/ops.h"
+#include "../cpu/kernels/elementwise_math.h"
 
 namespace kiln {
 namespace cuda {
@@ -46,7 +47,7 @@ KZ_T(double, false, true, true, false, double, double)
   KZ_D float m_##n(float x) { return ff(x); } \
   KZ_D double m_##n(double x) { return fd(x); }
 KZ_M1(exp, expf, exp) KZ_M1(log, logf, log) KZ_M1(sqrt, sqrtf, sqrt) KZ_M1(tanh, tanhf, tanh)
-KZ_M1(sin, sinf, sin) KZ_M1(cos, cosf, cos) KZ_M1(tan, tanf, tan) KZ_M1(erf, erff, erf) KZ_M1(erfc, erfcf, erfc)
+KZ_M1(sin, sinf, sin) KZ_M1(cos, cosf, cos) KZ_M1(tan, tanf, tan) KZ_M1(erfc, erfcf, erfc)
 KZ_M1(expm1, expm1f, expm1) KZ_M1(log1p, log1pf, log1p) KZ_M1(log2, log2f, log2) KZ_M1(log10, log10f, log10)
 KZ_M1(asin, asinf, asin) KZ_M1(acos, acosf, acos) KZ_M1(atan, atanf, atan) KZ_M1(sinh, sinhf, sinh)
 KZ_M1(cosh, coshf, cosh) KZ_M1(asinh, asinhf, asinh) KZ_M1(acosh, acoshf, acosh) KZ_M1(atanh, atanhf, atanh)
@@ -58,6 +59,11 @@ KZ_M1(fabs, fabsf, fabs)
   KZ_D double m_##n(double x, double y) { return fd(x, y); }
 KZ_M2(fmod, fmodf, fmod) KZ_M2(copysign, copysignf, copysign) KZ_M2(pow, powf, pow) KZ_M2(atan2, atan2f, atan2)
 #undef KZ_M2
+KZ_D double m_erf(double x) { return erf(x); }
+)KZ"
+                       // float32 erf: the eager kernel's pieces (fz_erf_source), then the rest
+                       "%ERF_F32%"
+                       R"KZ(
 
 // NaN / inf tests on the bits (independent of any fast-math setting)
 KZ_D bool kz_isnan(float x) { return (__float_as_uint(x) & 0x7fffffffu) > 0x7f800000u; }
@@ -470,6 +476,53 @@ template <int OP, class A> KZ_D A kz_group_reduce(A v, kz_u64* sh, int tid, int 
 // ---- end of prelude ----
 )KZ";
 
+// float32 erf as the eager kernels compute it (backends/cuda/kernels/unary.cu erf_f32, the CPU's
+// AVX2 erf_ps): the same tables (elementwise_math.h, written as exact hex literals) and the same
+// FMAs, so a fused erf gives the eager GPU kernel's bits and its 1.09 ulp bound (erff allows 2).
+std::string fz_erf_source() {
+  auto hex = [](float v) {
+    char b[48];
+    std::snprintf(b, sizeof b, "%af", (double)v);
+    return std::string(b);
+  };
+  std::string o = "__device__ const float kz_erf_poly[8][8] = {";
+  for (int j = 0; j < 8; j++) {
+    o += j ? ",\n  {" : "\n  {";
+    for (int k = 0; k < 8; k++) o += (k ? ", " : "") + hex(ew::kErfPoly[j][k]);
+    o += "}";
+  }
+  o += "};\n__device__ const float kz_erf_centre[8] = {";
+  for (int k = 0; k < 8; k++) o += (k ? ", " : "") + hex(ew::kErfCentre[k]);
+  o += "};\n__device__ const float kz_erf_linear[8] = {";
+  for (int k = 0; k < 8; k++) o += (k ? ", " : "") + hex(ew::kErfLinear[k]);
+  o += "};\n";
+  o += R"KZ(KZ_D float m_erf(float x) {
+  const float a = __uint_as_float(__float_as_uint(x) & 0x7fffffffu);
+  const float ax = 4.0f < a ? 4.0f : a;  // min(4, |x|): NaN stays NaN
+  int k = ax == ax ? (int)(ax * 2.0f) : 0;  // truncation; NaN takes piece 0 (the result is NaN)
+  k = k < 7 ? k : 7;
+  const float t = ax - kz_erf_centre[k];
+  float p = kz_erf_poly[7][k];
+  for (int j = 6; j >= 1; j--) p = fmaf(p, t, kz_erf_poly[j][k]);
+  p = fmaf(p, t, fmaf(t, kz_erf_linear[k], kz_erf_poly[0][k]));
+  p = 1.0f < p ? 1.0f : p;  // min(1, p)
+  return __uint_as_float(__float_as_uint(p) | (__float_as_uint(x) & 0x80000000u));  // odd, erf(-0) = -0
+}
+)KZ";
+  return o;
+}
+
+// The prelude with its generated parts filled in (built once).
+const std::string& prelude() {
+  static const std::string p = [] {
+    std::string s = kPrelude;
+    const std::string mark = "%ERF_F32%";
+    s.replace(s.find(mark), mark.size(), fz_erf_source());
+    return s;
+  }();
+  return p;
+}
+
 enum { kLoad = 0, kStore, kConst, kSplat, kUnary, kBinary, kWhere, kCast, kReduce, kAccGet, kSpill, kFill, kCodes };
 
 const char* kUnaryNames[] = {
@@ -871,7 +924,7 @@ struct Renderer {
   }
 
   std::string render() {
-    o << kPrelude;
+    o << prelude();
     o << "\ntypedef " << (g.idx32 ? "int" : "long long") << " I;\n";
     o << "struct KzArgs {\n  long long w[" << (s.count > 0 ? s.count : 1) << "];\n};\n";
     o << "// layout class " << fz_layout_key(g) << "\n";
