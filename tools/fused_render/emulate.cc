@@ -15,8 +15,8 @@
 #include "host_shim.h"
 #include "layouts.h"
 
-thread_local KzDim3 threadIdx;
-KzDim3 blockIdx, blockDim, gridDim;
+thread_local KzDim3 threadIdx, blockIdx;
+KzDim3 blockDim, gridDim;
 
 namespace {
 std::mutex bar_mu;

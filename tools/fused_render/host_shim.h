@@ -14,8 +14,8 @@
 struct KzDim3 {
   unsigned x = 0, y = 1, z = 1;
 };
-extern thread_local KzDim3 threadIdx;
-extern KzDim3 blockIdx, blockDim, gridDim;
+extern thread_local KzDim3 threadIdx, blockIdx;
+extern KzDim3 blockDim, gridDim;
 void __syncthreads();
 inline float __uint_as_float(unsigned u) {
   float f;
