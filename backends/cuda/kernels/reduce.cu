@@ -260,8 +260,8 @@ template <typename T> __device__ __forceinline__ float to_f(T x) {
 }
 
 // This thread's share (threads t, t + G, ...) of the reduced range [b, e) of the input at p.
-// Contiguous single runs read 16 bytes at a time once aligned; sums and extremes of 16- and
-// 32-bit floats fold each vector in float first (exact for max/min; the CPU sums those in float).
+// Contiguous single runs read 16 bytes at a time once aligned; extremes of 16- and 32-bit floats
+// fold each vector in float first (exact for max/min).
 template <typename T, int OP>
 __device__ __forceinline__ void fold_range_t(const T* p, const Plan& P, int64_t b, int64_t e, int t, int G,
                                              Acc<typename RedT<T>::V>& a) {
@@ -280,16 +280,15 @@ __device__ __forceinline__ void fold_range_t(const T* p, const Plan& P, int64_t 
     for (int64_t v = t; v < nv; v += G) {
       uint4 raw = __ldg(qv + v);
       const T* x = reinterpret_cast<const T*>(&raw);
-      if constexpr (kSmallFloat<T> && (o == ReduceOp::sum || o == ReduceOp::max || o == ReduceOp::min)) {
+      // extremes fold in float (exact); sums add every element to the double accumulator, so eager
+      // and fused (kn.compile) reductions, which both sum in double, round to the same float
+      if constexpr (kSmallFloat<T> && (o == ReduceOp::max || o == ReduceOp::min)) {
         float f = to_f(x[0]);
 #pragma unroll
         for (int u = 1; u < W; u++) {
           const float y = to_f(x[u]);
-          if constexpr (o == ReduceOp::sum) f = f + y;
-          else {
-            const float m = o == ReduceOp::max ? (y > f ? y : f) : (y < f ? y : f);
-            f = y != y ? y : m;
-          }
+          const float m = o == ReduceOp::max ? (y > f ? y : f) : (y < f ? y : f);
+          f = y != y ? y : m;
         }
         step<OP>(a, (double)f, 0);
       } else {
