@@ -1,6 +1,7 @@
 // The JS device API on a machine without a GPU (CI): names, errors, scopes, the device each
 // command carries, and the compile cache keyed by the device a function is traced for.
 // GPU behaviour is tested in tests/gpu (npm run test:gpu, on the GPU machine).
+import './no_gpu.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { native } from '../../backends/native.js';

@@ -1,6 +1,7 @@
 // KILN_DEVICE on a machine without a GPU: 'cpu' never asks for the CUDA backend, 'gpu' warns once
 // and uses the CPU, anything else is a clear error. Each case imports a fresh copy of the device
 // module (the default device is resolved once per process).
+import './no_gpu.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { native } from '../../backends/native.js';
 
