@@ -62,13 +62,35 @@ function buildFromSource(reason) {
   }
 }
 
+// The prebuilt binary has the CPU backend only; the CUDA backend (kiln_cuda.so) is built here from
+// source where an NVIDIA GPU and the CUDA toolkit are present (KILN_INSTALL_CUDA=0 skips it).
+function cudaMachine() {
+  if (process.platform !== 'linux' || process.env.KILN_INSTALL_CUDA === '0') return false;
+  const nvcc = have('nvcc') || existsSync(join(process.env.CUDA_HOME || '/usr/local/cuda', 'bin', 'nvcc'));
+  return nvcc && have('nvidia-smi', ['-L']);
+}
+
+function buildToolsPresent() {
+  try {
+    require.resolve('cmake-js/package.json');
+  } catch {
+    return false;
+  }
+  return have('cmake') && ['c++', 'g++', 'clang++'].some((c) => have(c));
+}
+
 if (!checkout && existsSync(prebuilt)) {
   const why = loads(prebuilt);
-  if (!why) {
+  if (!why && cudaMachine()) {
+    if (buildToolsPresent()) buildFromSource('an NVIDIA GPU and the CUDA toolkit are here (the prebuilt binary is CPU-only)');
+    else {
+      say(`using the prebuilt binary ${relative(root, prebuilt)} (CPU only). For the CUDA backend on this GPU machine: ${BUILD_TOOLS_FIX}`);
+      process.exit(0);
+    }
+  } else if (!why) {
     say(`using the prebuilt binary ${relative(root, prebuilt)}`);
     process.exit(0);
-  }
-  buildFromSource(`the prebuilt binary does not load here (${why})`);
+  } else buildFromSource(`the prebuilt binary does not load here (${why})`);
 } else {
   buildFromSource(checkout ? 'source checkout' : `no prebuilt binary for ${process.platform}-${process.arch}`);
 }
