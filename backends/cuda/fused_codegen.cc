@@ -65,6 +65,15 @@ KZ_D double m_erf(double x) { return erf(x); }
                        "%ERF_F32%"
                        R"KZ(
 
+// The float arithmetic ops, never contracted into an FMA with a neighbouring op (the eager kernels
+// round each op's result; inside an op's own body the module contracts as nvcc does for them)
+KZ_D float kz_add(float a, float b) { return __fadd_rn(a, b); }
+KZ_D double kz_add(double a, double b) { return __dadd_rn(a, b); }
+KZ_D float kz_sub(float a, float b) { return __fsub_rn(a, b); }
+KZ_D double kz_sub(double a, double b) { return __dsub_rn(a, b); }
+KZ_D float kz_mul(float a, float b) { return __fmul_rn(a, b); }
+KZ_D double kz_mul(double a, double b) { return __dmul_rn(a, b); }
+
 // NaN / inf tests on the bits (independent of any fast-math setting)
 KZ_D bool kz_isnan(float x) { return (__float_as_uint(x) & 0x7fffffffu) > 0x7f800000u; }
 KZ_D bool kz_isnan(double x) { return ((kz_u64)__double_as_longlong(x) & 0x7fffffffffffffffull) > 0x7ff0000000000000ull; }
@@ -171,7 +180,7 @@ template <class C> KZ_D C u_sign(C x) {
 }
 template <class C> KZ_D C u_square(C x) {
   if constexpr (kt<C>::is_int) return (C)((typename kt<C>::wide)x * (typename kt<C>::wide)x);
-  else return x * x;
+  else return kz_mul(x, x);
 }
 template <class C> KZ_D C u_floor(C x) {
   if constexpr (kt<C>::is_float) return m_floor(x);
@@ -324,16 +333,16 @@ template <class C> KZ_D C kz_ipow(C a, C b) {
 template <class C> KZ_D C b_add(C a, C b) {
   if constexpr (kt<C>::is_bool) return a || b;
   else if constexpr (kt<C>::is_int) return (C)((KZ_W(C))a + (KZ_W(C))b);
-  else return a + b;
+  else return kz_add(a, b);
 }
 template <class C> KZ_D C b_subtract(C a, C b) {
   if constexpr (kt<C>::is_int) return (C)((KZ_W(C))a - (KZ_W(C))b);
-  else return a - b;
+  else return kz_sub(a, b);
 }
 template <class C> KZ_D C b_multiply(C a, C b) {
   if constexpr (kt<C>::is_bool) return a && b;
   else if constexpr (kt<C>::is_int) return (C)((KZ_W(C))a * (KZ_W(C))b);
-  else return a * b;
+  else return kz_mul(a, b);
 }
 template <class C> KZ_D C b_divide(C a, C b) { return a / b; }
 template <class C> KZ_D C b_power(C a, C b) {

@@ -218,8 +218,12 @@ std::string nvrtc_version() {
   return std::to_string(major) + "." + std::to_string(minor);
 }
 
-// fmad off: a*b+c rounds twice, as the CPU's scalar code does
-const char* const kOptions[] = {"-std=c++17", "--fmad=false"};
+// NVRTC's defaults are nvcc's, which builds the eager kernels (fmad on, IEEE division and square
+// root, no flush to zero): libm and the ops' own bodies (erfinv's polynomial, ...) then contract
+// as in the eager kernels, for the same bits; the rendered add/subtract/multiply use __f*_rn, so
+// no FMA spans two ops (an eager chain rounds every op). (--fmad=false differed from the eager
+// kernels wherever nvcc contracts inside an op.)
+const char* const kOptions[] = {"-std=c++17"};
 
 // Compiles source to an image (cubin, or ptx with its terminating NUL). Throws with the log.
 std::string nvrtc_compile(const std::string& src, const Target& t, int64_t h, const std::string& layout) {

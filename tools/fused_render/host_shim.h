@@ -17,6 +17,13 @@ struct KzDim3 {
 extern thread_local KzDim3 threadIdx, blockIdx;
 extern KzDim3 blockDim, gridDim;
 void __syncthreads();
+// round-to-nearest arithmetic intrinsics (the host build never contracts: -ffp-contract=off)
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
 inline float __uint_as_float(unsigned u) {
   float f;
   std::memcpy(&f, &u, 4);
