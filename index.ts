@@ -16,7 +16,7 @@ export const float16 = 'float16',
   bfloat16 = 'bfloat16',
   float32 = 'float32',
   float64 = 'float64';
-export { evaluate as eval, evalAsync, dispose, tidy, keep, memory } from './core/memory.js';
+export { evaluate as eval, evalAsync, synchronize, dispose, tidy, keep, memory } from './core/memory.js';
 export { setPrintOptions, getPrintOptions } from './core/format.js';
 export { Float16Array } from './core/host.js';
 export * from './ops/index.js';

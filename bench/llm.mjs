@@ -26,11 +26,13 @@ function readBandwidth() {
   const n = 2 ** 28;
   const a = kn.ones([n]);
   a.eval();
+  kn.synchronize();
   let best = Infinity;
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
     const s = kn.sum(a);
     s.eval();
+    kn.synchronize(); // a GPU's eval only queues the kernels
     best = Math.min(best, (performance.now() - t) / 1000);
     s.dispose();
   }
@@ -39,6 +41,7 @@ function readBandwidth() {
     const t = performance.now();
     const c = kn.add(a, 1);
     c.eval();
+    kn.synchronize();
     bestCopy = Math.min(bestCopy, (performance.now() - t) / 1000);
     c.dispose();
   }

@@ -34,6 +34,20 @@ export function evalAsync(...trees: unknown[]): Promise<void> {
 }
 
 /**
+ * Waits until all queued work has finished on every device (the CPU's worker thread and each GPU's
+ * stream), like MLX's `mx.synchronize()`. On a GPU `kn.eval` queues kernels and returns: time GPU
+ * code with this (or by reading a result, which waits for what it needs).
+ * @example
+ * const y = kn.exp(kn.ones([1024]));
+ * kn.eval(y);
+ * kn.synchronize(); // y's kernels have run
+ * y.shape // [1024]
+ */
+export function synchronize(): void {
+  native.synchronize();
+}
+
+/**
  * Frees every array in a tree now.
  * @example
  * const w = kn.ones([2, 2]), b = kn.zeros([2]);
