@@ -69,10 +69,20 @@ async function llamaWorker(file) {
   return { pp: (P - 1) / ppS, tg: n / tgS, loadS, rssLoaded };
 }
 
+// This process's own peak: VmHWM belongs to the address space, made new at exec. (getrusage's
+// maxRSS is kept across execve, so every worker reported the driver's peak at spawn time.)
+function peakRss() {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {}
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 if (process.argv[2] === '--worker') {
   const [, , , who, file] = process.argv;
   const r = who === 'kiln' ? await kilnWorker(file) : await llamaWorker(file);
-  r.maxRss = process.resourceUsage().maxRSS * 1024;
+  r.maxRss = peakRss();
   console.log(`RESULT ${JSON.stringify(r)}`);
   process.exit(0);
 }
