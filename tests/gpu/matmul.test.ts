@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 
-const gpu = kn.gpuAvailable();
+// this folder runs only on a GPU machine (npm run test:gpu): without a GPU it fails with the reason
+if (!kn.gpuAvailable()) throw new Error(`tests/gpu needs a GPU: ${kn.info().gpuUnavailable}`);
 
 /** Deterministic integers in [lo, hi] (a 32-bit LCG). */
 function ints(n: number, lo: number, hi: number, seed: number): number[] {
@@ -36,7 +37,7 @@ function closeLists(a: unknown, b: unknown, tol: number) {
   fa.forEach((x, i) => expect(Math.abs(fb[i] - x)).toBeLessThanOrEqual(tol * (1 + Math.abs(x))));
 }
 
-describe.skipIf(!gpu)('matmul on the GPU equals the CPU', () => {
+describe('matmul on the GPU equals the CPU', () => {
   const floats: kn.DType[] = ['float32', 'float16', 'bfloat16', 'float64'];
 
   it.each(floats)('%s: plain, transposed, strided, negative strides, vectors, K = 0', (dt) => {
@@ -95,7 +96,7 @@ describe.skipIf(!gpu)('matmul on the GPU equals the CPU', () => {
   });
 });
 
-describe.skipIf(!gpu)('linalg on the GPU matches the CPU', () => {
+describe('linalg on the GPU matches the CPU', () => {
   // symmetric positive definite: M M^T + n I
   const spd = (n: number, dt: kn.DType) => {
     const M = arr([3, n, n], dt, -5, 5, 10 + n);
