@@ -7,7 +7,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cxx="g++ -std=c++17 -O1"
 node tools/fused_render/dump_programs.mjs "$out/programs.txt"
-$cxx -Wall -Wextra -o "$out/render" tools/fused_render/render.cc backends/cuda/fused_codegen.cc
+$cxx -Wall -Wextra -o "$out/render" tools/fused_render/render.cc backends/cuda/fused_codegen.cc backends/cuda/fused_prelude.cc
 "$out/render" "$out/programs.txt" "$out/fused.cu"
 if command -v nvcc >/dev/null; then
   nvcc -std=c++17 -O1 -arch=sm_90 -Werror all-warnings -c "$out/fused.cu" -o "$out/fused.o"
@@ -18,7 +18,7 @@ fi
 cp "$out/fused.cu" "$out/kernels.cc"
 $cxx -ffp-contract=off -w -DKZ_HOST_EMULATION -include tools/fused_render/host_shim.h -c "$out/kernels.cc" -o "$out/kernels.o"
 $cxx -o "$out/emulate" tools/fused_render/emulate.cc tools/fused_render/stubs.cc backends/cpu/kernels/fused.cc \
-  backends/common/view.cc backends/cuda/fused_codegen.cc "$out/kernels.o" -lpthread
+  backends/common/view.cc backends/cuda/fused_codegen.cc backends/cuda/fused_prelude.cc "$out/kernels.o" -lpthread
 for isa in portable avx2; do KILN_ISA=$isa "$out/emulate" "$out/programs.txt"; done
 # the whole GPU path (core residency, the real backend and glue, caches, launches) over host
 # stand-ins of the runtime, driver and NVRTC (glue/README.md); FUSED_RENDER_GLUE=0 skips it

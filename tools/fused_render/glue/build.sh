@@ -12,6 +12,6 @@ $cxx -Wall -Wno-unused-function -Itools/fused_render/glue -I"$cuda_inc" -c backe
 $cxx -Itools/fused_render/glue -I"$cuda_inc" -c tools/fused_render/glue/fake_driver.cc -o "$out/fake_driver.o"
 $cxx -I"$cuda_inc" -c tools/fused_render/glue/glue_emulate.cc -o "$out/glue_emulate.o"
 $cxx -rdynamic -o "$out/glue_emulate" "$out/glue_emulate.o" "$out/fused_nvrtc.o" "$out/fake_driver.o" \
-  backends/cuda/fused_codegen.cc backends/cpu/kernels/fused.cc backends/common/view.cc tools/fused_render/stubs.cc \
+  backends/cuda/fused_codegen.cc backends/cuda/fused_prelude.cc backends/cpu/kernels/fused.cc backends/common/view.cc tools/fused_render/stubs.cc \
   -ldl -lpthread
 echo "$out/glue_emulate"

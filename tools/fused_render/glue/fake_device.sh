@@ -17,7 +17,7 @@ cuda_inc=${CUDA_INC:-$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")
 [ -f "$cuda_inc/cuda.h" ] || cuda_inc=/usr/local/cuda/include
 cxx="g++ -std=c++17 -O1 -g -fPIC -fvisibility=hidden -I$root/tools/fused_render/glue -I$cuda_inc"
 objs=()
-for f in backends/cuda/backend.cc backends/cuda/fused_nvrtc.cc backends/cuda/fused_codegen.cc backends/common/view.cc \
+for f in backends/cuda/backend.cc backends/cuda/fused_nvrtc.cc backends/cuda/fused_codegen.cc backends/cuda/fused_prelude.cc backends/common/view.cc \
   tools/fused_render/glue/fake_runtime.cc; do
   o="$out/$(basename "$f" .cc).o"
   $cxx -Wall -Wno-unused-function -c "$f" -o "$o"
