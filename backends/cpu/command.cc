@@ -114,6 +114,7 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
   Reader r{words, n};
   std::vector<Command> cmds;
   const auto& cat = kernel_catalog();
+  static const int fused_id = kernel_id("fused");
   while (r.pos < n) {
     Command c;
     int64_t word = r.integer("kernel id", 0, (int64_t)kDeviceStride * kMaxDevices - 1);
@@ -149,7 +150,7 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
     if (k.check) k.check(c);
     // a fused command's program says how many operands are inputs (the catalog entry cannot):
     // without it no output would be marked written (a device result read back as stale host bytes)
-    if (std::strcmp(k.name, "fused") == 0) c.n_inputs = fused_input_count(c);
+    if (c.kernel == fused_id) c.n_inputs = fused_input_count(c);
     // a device runs what it supports; anything else runs on the CPU, operands moved as needed
     if (c.device && (c.kernel == 0 || !device_backend(c.device)->supports(c))) {
       if (c.kernel != 0) note_fallback(c, k.name);
