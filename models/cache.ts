@@ -11,6 +11,7 @@
 // shifted by its padding attends exactly as unpadded) and the padding keys of each row are masked
 // out (`leftPadding`, per-row counts): makeMask returns a bool mask [B, 1, L, S].
 import { NDArray } from '../core/array.js';
+import type { DType } from '../core/dtype.js';
 import { keep as keepArray } from '../core/memory.js';
 import { Scatter } from '../core/primitives.js';
 import { fmtShape } from '../core/shape.js';
@@ -144,6 +145,31 @@ export class KVCache implements MaskingCache {
     }
     this.offset = prev + L;
     return [firstRows(this.keys, this.offset), firstRows(this.values!, this.offset)];
+  }
+
+  /**
+   * Makes room for `n` positions (rounded up to the step) without changing the contents; an
+   * empty cache takes its batch, heads, head size and dtype from `like`.
+   * @example
+   * const c = new kn.models.KVCache();
+   * c.reserve(300, { batch: 1, heads: 2, headDim: 8, dtype: 'float32' });
+   * c.capacity // 512
+   */
+  reserve(n: number, like: { batch: number; heads: number; headDim: number; dtype: DType }): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`[KVCache] reserve takes a non-negative integer, got ${n}`);
+    if (n <= this.capacity) return;
+    const cap = Math.ceil(n / this.step) * this.step;
+    const grow = (buf: NDArray | null): NDArray => {
+      const [B, H, , D] = buf ? buf.shape : [like.batch, like.heads, 0, like.headDim];
+      const dtype = buf?.dtype ?? like.dtype;
+      const parts = [buf && this.offset > 0 ? firstRows(buf, this.offset) : null, zeros([B, H, cap - this.offset, D], dtype)].filter((p): p is NDArray => p !== null);
+      const out = keepArray(parts.length === 1 ? parts[0] : concatenate(parts, 2));
+      for (const p of parts) if (p !== out) p.dispose();
+      buf?.dispose();
+      return out;
+    };
+    this.keys = grow(this.keys);
+    this.values = grow(this.values);
   }
 
   /** The buffers (evaluate them with each step's logits). */

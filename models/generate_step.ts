@@ -9,7 +9,8 @@ import * as ops from '../ops/index.js';
 import type { KVCacheLike, LanguageModel } from './types.js';
 import type { LogitsProcessor, Sampler } from './sample.js';
 import { readTokens } from './read_token.js';
-import { cacheState } from './cache.js';
+import { cacheState, type KVCache } from './cache.js';
+import { DecodeGraph } from './decode_graph.js';
 
 export interface StepOptions {
   cache: KVCacheLike[];
@@ -19,6 +20,11 @@ export interface StepOptions {
   prefillStepSize?: number;
   /** stop after this many tokens (default Infinity: the caller stops) */
   maxTokens?: number;
+  /**
+   * run decode steps as one compiled graph when the model and caches allow it (default true;
+   * `KILN_DECODE_GRAPH=0` turns it off everywhere)
+   */
+  compiled?: boolean;
 }
 
 /** One decoded token: its id and the log-probabilities [V] it was drawn from (valid until the next token). */
@@ -75,6 +81,9 @@ export async function* batchSteps(
   if (maxTokens <= 0) return;
   const B = rows.length;
   const tail = prefill(model, rows, cache, opts.prefillStepSize ?? 2048);
+  // decode steps replay one compiled graph where the model and caches allow (models/decode_graph.ts)
+  const graph = opts.compiled === false ? null : DecodeGraph.for(model, cache);
+  const reserve = Number.isFinite(maxTokens) ? cache[0].offset + tail[0].length + maxTokens : 0;
 
   // the token history the processors see, cut to the most any of them looks at
   const span = Math.max(0, ...processors.map((p) => p.contextSize ?? Infinity));
@@ -91,7 +100,7 @@ export async function* batchSteps(
   const build = (input: () => NDArray, append: boolean): Pending => {
     const [y, logprobs, hist] = tidy(() => {
       const x = input();
-      let logits = lastLogits(model.forward(x, { cache }));
+      let logits = graph && x.shape[1] === 1 ? graph.step(x, cache as KVCache[], reserve) : lastLogits(model.forward(x, { cache }));
       let h = history;
       if (h && append && span > 0) {
         h = ops.concatenate([h, x], 1);

@@ -32,6 +32,7 @@ export type { GenerateOptions, GenerationResponse, TokenizerLike } from './gener
 export { batchGenerate } from './batch_generate.js';
 export type { BatchGenerateOptions, BatchResponse } from './batch_generate.js';
 export { generateStep } from './generate_step.js';
+export { DecodeGraph, DECODE_GRAPH_STEP } from './decode_graph.js';
 export type { StepOptions, StepResult } from './generate_step.js';
 export { speculativeStep } from './speculative.js';
 export type { SpeculativeOptions } from './speculative.js';

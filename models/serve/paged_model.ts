@@ -10,6 +10,7 @@ import * as ops from '../../ops/index.js';
 import { scaledDotProductAttention } from '../../ops/fast/index.js';
 import type { LanguageModel } from '../types.js';
 import type { PagedKV } from './paged_kv.js';
+import { decoderParts, ropeAngles, rotateHalves, type Callable, type Decoder } from '../decoder_parts.js';
 
 /** One sequence's part of a step: `tokens` fed at positions start..start+len-1. */
 export interface StepRow {
@@ -20,37 +21,6 @@ export interface StepRow {
   /** whether the logits of the row's last token are needed */
   sample: boolean;
 }
-
-interface Callable {
-  call(...args: unknown[]): NDArray;
-}
-interface AttnModule {
-  q_proj: Callable;
-  k_proj: Callable;
-  v_proj: Callable;
-  o_proj: Callable;
-  q_norm?: Callable;
-  k_norm?: Callable;
-  nHeads: number;
-  nKvHeads: number;
-  headDim: number;
-  scale: number;
-  _rope: { type: string; dims: number; traditional: boolean; scale: number; freqsFor(n: number): NDArray };
-}
-interface Block {
-  self_attn: AttnModule;
-  mlp: Callable;
-  input_layernorm: Callable;
-  post_attention_layernorm: Callable;
-}
-interface Decoder {
-  embed_tokens: Callable & { asLinear(x: NDArray): NDArray; weight: NDArray };
-  layers: Block[];
-  norm: Callable;
-  windows?: (number | null)[];
-}
-
-const ROPE_TYPES = new Set(['default', 'linear', 'llama3']);
 
 /** A model the paged path can run: the Llama-style decoder families (llama, mistral, qwen2, qwen3). */
 export class PagedModel {
@@ -65,49 +35,22 @@ export class PagedModel {
   readonly #lmHead: Callable | null;
 
   constructor(model: LanguageModel) {
-    const m = model as unknown as { model?: Decoder; lm_head?: Callable };
-    const dec = m.model;
-    const what = `[serve] model_type "${model.modelType}"`;
-    if (!dec || !Array.isArray(dec.layers) || dec.layers.length === 0) throw new Error(`${what} has no decoder layers the server can run`);
-    const a0 = dec.layers[0].self_attn;
-    if (!a0 || !a0.q_proj || !a0.k_proj || !a0.v_proj || !a0.o_proj || !a0._rope)
-      throw new Error(
-        `${what}: the paged KV path runs models with separate q/k/v projections (llama, mistral, qwen2, qwen3); this family is not supported yet`,
-      );
-    if (!ROPE_TYPES.has(a0._rope.type))
-      throw new Error(`${what}: rope_scaling type "${a0._rope.type}" is not supported by the server yet (supported: default, linear, llama3)`);
-    if (a0._rope.traditional) throw new Error(`${what}: traditional (interleaved) RoPE is not supported by the server yet`);
-    const args = model.args as { sliding_window?: number | null; layer_windows?: (number | null)[] };
-    if (args.sliding_window != null || (args.layer_windows ?? []).some((w) => w != null))
-      throw new Error(`${what}: sliding-window attention is not supported by the paged KV cache yet`);
+    const parts = decoderParts(model, 'serve');
+    if (parts instanceof Error) throw parts;
     this.model = model;
-    this.#dec = dec;
-    this.#lmHead = m.lm_head ?? null;
-    this.numLayers = dec.layers.length;
-    this.nHeads = a0.nHeads;
-    this.nKvHeads = a0.nKvHeads;
-    this.headDim = a0.headDim;
+    this.#dec = parts.dec;
+    this.#lmHead = parts.lmHead;
+    this.numLayers = parts.dec.layers.length;
+    this.nHeads = parts.nHeads;
+    this.nKvHeads = parts.nKvHeads;
+    this.headDim = parts.headDim;
     this.vocabSize = model.vocabSize;
-    const w = (a0.k_proj as unknown as { weight: NDArray }).weight;
-    this.dtype = w.dtype === 'float16' || w.dtype === 'bfloat16' ? w.dtype : 'float32';
+    this.dtype = parts.dtype;
   }
 
   /** nKvHeads * headDim: the width of one layer's key (or value) row. */
   get kvWidth(): number {
     return this.nKvHeads * this.headDim;
-  }
-
-  /** Rotates x [N, heads, D] with cos/sin [N, 1, dims/2] (the halves convention of kn.fast.rope). */
-  #rope(x: NDArray, cos: NDArray, sin: NDArray, dims: number): NDArray {
-    const D = x.shape[2];
-    const xc = ops.astype(x, 'float32');
-    const x1 = ops.slice(xc, [{}, {}, { start: 0, stop: dims / 2 }]);
-    const x2 = ops.slice(xc, [{}, {}, { start: dims / 2, stop: dims }]);
-    const o1 = ops.subtract(ops.multiply(x1, cos), ops.multiply(x2, sin));
-    const o2 = ops.add(ops.multiply(x1, sin), ops.multiply(x2, cos));
-    const parts = [o1, o2];
-    if (dims < D) parts.push(ops.slice(xc, [{}, {}, { start: dims, stop: D }]));
-    return ops.astype(ops.concatenate(parts, -1), x.dtype);
   }
 
   /**
@@ -135,9 +78,7 @@ export class PagedModel {
     for (let i = nDec; i < rows.length; i++) if (rows[i].tokens.length === 1) throw new Error('[serve] single-token rows must come first in a step');
 
     const rope = dec.layers[0].self_attn._rope;
-    const angles = ops.divide(ops.multiply(ops.reshape(ops.array(Float64Array.from(pos), 'float64'), [N, 1, 1]), rope.scale), rope.freqsFor(1));
-    const cos = ops.astype(ops.cos(angles), 'float32'),
-      sin = ops.astype(ops.sin(angles), 'float32');
+    const { cos, sin } = ropeAngles(rope, ops.reshape(ops.array(Int32Array.from(pos), 'int32'), [N, 1]));
     const slotArr = ops.array(Int32Array.from(newSlots), 'int32');
 
     // decode rows: one padded [nDec, Smax] slot table and its mask
@@ -171,8 +112,8 @@ export class PagedModel {
       const v = ops.reshape(at.v_proj.call(x), [N, Hk * D]);
       if (at.q_norm) q = at.q_norm.call(q);
       if (at.k_norm) k = at.k_norm.call(k);
-      q = this.#rope(q, cos, sin, at._rope.dims);
-      k = this.#rope(k, cos, sin, at._rope.dims);
+      q = rotateHalves(q, cos, sin, at._rope.dims);
+      k = rotateHalves(k, cos, sin, at._rope.dims);
       kv.write(li, slotArr, ops.reshape(k, [N, Hk * D]), v);
       const outs: NDArray[] = [];
       if (nDec > 0) {

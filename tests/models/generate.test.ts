@@ -137,7 +137,16 @@ describe('speculative decoding', () => {
     const t = counting(target);
     const rs = await collect(PROMPT, { maxTokens: 24, draftModel: draft, numDraftTokens: 3 }, target);
     expect(rs.map((r) => r.token)).toEqual(ref);
-    expect(plainCalls).toBe(25); // prefill (all but the last prompt token) + 24 steps
+    // prefill (all but the last prompt token); the 24 decode steps replay the compiled decode graph
+    expect(plainCalls).toBe(process.env.KILN_DISABLE_COMPILE === '1' ? 25 : 1);
+    process.env.KILN_DECODE_GRAPH = '0';
+    try {
+      const eager = counting(model);
+      expect((await collect(PROMPT, { maxTokens: 24 })).map((r) => r.token)).toEqual(ref);
+      expect(eager.calls).toBe(25); // eager decode: prefill + 24 steps
+    } finally {
+      delete process.env.KILN_DECODE_GRAPH;
+    }
     // prefill + 24 tokens in rounds of 4 (3 accepted + 1)
     expect(t.calls).toBe(1 + 6);
     expect(rs.filter((r) => r.fromDraft).length).toBe(18);
