@@ -78,7 +78,8 @@ export interface NativeBackend {
   compileProgram(program: Float64Array): number;
   releaseProgram(handle: number): void;
   /** allocates buffers at recorded positions of a stored command list, then runs it; returns their ids */
-  replay(commands: Float64Array, allocs: Float64Array): Float64Array;
+  /** `key` names the stored list (a compiled plan's id): an accelerator may capture a list it runs again */
+  replay(commands: Float64Array, allocs: Float64Array, key?: number): Float64Array;
   synchronize(): void;
   info(): NativeInfo;
   /** the CPU's (device 0 or absent) or a device's memory */

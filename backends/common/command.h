@@ -60,6 +60,10 @@ struct KernelDef {
 // so JS may release ids while an asynchronous run still uses them.
 std::vector<Command> parse_commands(const double* words, size_t n);
 void execute_commands(std::vector<Command>& cmds);  // consumes operand references
+// A compiled replay whose kernels all run on one accelerator: every operand made resident first,
+// then the whole list handed to the device (DeviceBackend::run_replay). False, with nothing run,
+// when the list does not qualify or the device declines (run it with execute_commands then).
+bool execute_replay(uint64_t key, std::vector<Command>& cmds);
 
 const std::vector<KernelDef>& kernel_catalog();
 int kernel_id(const char* name);

@@ -16,7 +16,7 @@
 
 namespace kiln {
 
-constexpr int kDeviceAbi = 1;
+constexpr int kDeviceAbi = 2;
 // Commands carry their device in the kernel word: word = kernel id + kDeviceStride * device.
 constexpr int kDeviceStride = 4096;
 
@@ -54,6 +54,14 @@ class DeviceBackend {
   virtual void run(const Command& c) = 0;
   // Waits for all queued work; throws the first asynchronous error (naming its kernel).
   virtual void synchronize() = 0;
+
+  // A compiled function's stored command list (kn.compile's replay), every command on this
+  // device with its operands resident: `key` names the list (the same commands and parameters
+  // at every call, only the buffers change). A backend may record the launches once and relaunch
+  // them while the operands' addresses repeat. Returns false when it did not run the list (the
+  // core then runs it command by command). Checks that would wait on the host (out-of-range
+  // indices) are reported by the next synchronize or download instead.
+  virtual bool run_replay(uint64_t key, const std::vector<const Command*>& cmds) = 0;
 
   // Fused programs (kn.compile): every registered program is announced to every device; a
   // backend may translate it now or on first use. `fused` commands name the handle.

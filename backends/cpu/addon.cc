@@ -306,7 +306,9 @@ Napi::Value Replay(const Napi::CallbackInfo& info) {
         fail("[replay] commands and allocations must be Float64Arrays");
     auto w = info[0].As<Napi::Float64Array>();
     auto a = info[1].As<Napi::Float64Array>();
-    auto ids = replay_commands(w.Data(), w.ElementLength(), a.Data(), a.ElementLength());
+    // the third argument names the stored list (kn.compile's plan id; absent: 0, none)
+    uint64_t key = info.Length() > 2 && info[2].IsNumber() ? (uint64_t)std::max(0.0, info[2].As<Napi::Number>().DoubleValue()) : 0;
+    auto ids = replay_commands(w.Data(), w.ElementLength(), a.Data(), a.ElementLength(), key);
     report_memory(info.Env());
     auto out = Napi::Float64Array::New(info.Env(), ids.size());
     for (size_t i = 0; i < ids.size(); i++) out[i] = ids[i];

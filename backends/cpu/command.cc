@@ -196,6 +196,33 @@ Profile& profile() {
 }
 }  // namespace
 
+bool execute_replay(uint64_t key, std::vector<Command>& cmds) {
+  if (key == 0 || profiling()) return false;
+  int dev = -1;
+  std::vector<const Command*> list;
+  for (auto& c : cmds) {
+    if (c.kernel == 0) continue;  // frees are the core's (run below, after the kernels)
+    if (dev < 0) dev = c.device;
+    if (c.device != dev || dev == 0) return false;
+    list.push_back(&c);
+  }
+  DeviceBackend* be = dev > 0 ? device_backend(dev) : nullptr;
+  if (!be) return false;
+  // residency first (allocations and uploads queued ahead of the kernels; buffers freed by the
+  // list are reused only by the next call), then the list in one piece
+  for (const Command* c : list)
+    for (const View& v : c->ops) make_resident(*v.buf, dev);
+  if (!be->run_replay(key, list)) return false;
+  const auto& cat = kernel_catalog();
+  for (auto& c : cmds) {
+    if (c.kernel == 0) cat[0].run(c);
+    else
+      for (size_t i = c.n_inputs; i < c.ops.size(); i++) mark_written(*c.ops[i].buf, dev);
+    c.ops.clear();
+  }
+  return true;
+}
+
 void execute_commands(std::vector<Command>& cmds) {
   const auto& cat = kernel_catalog();
   const bool prof = profiling();

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 #include <sstream>
+#include <algorithm>
 
 namespace kiln {
 namespace cuda {
@@ -55,6 +56,18 @@ const std::vector<double>* program_words(int64_t handle) {
 }
 
 void* Context::scratch(int64_t nbytes) {
+  if (capture_scratch) {
+    // a recorded graph keeps its own scratch (relaunches write the same addresses); cudaMalloc,
+    // not the stream-ordered pool, so the allocation is not itself recorded
+    void* p = nullptr;
+    cudaError_t e = cudaMalloc(&p, (size_t)std::max<int64_t>(nbytes, 1));
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      fail("[memory] out of memory on cuda:", ordinal, " allocating ", nbytes, " bytes of scratch for a CUDA graph (", cudaGetErrorString(e), ")");
+    }
+    capture_scratch->push_back(p);
+    return p;
+  }
   int64_t cap = 0;
   void* p = owner->alloc(nbytes, &cap);
   scratch_blocks.emplace_back(p, cap);
@@ -105,6 +118,16 @@ CudaBackend::CudaBackend(int kiln_device, int ordinal, const char* const* kernel
   ctx_.cc_minor = prop.minor;
   ctx_.smem_per_block_optin = (int64_t)prop.sharedMemPerBlockOptin;
   ctx_.owner = this;
+  // the record captured index checks write into (zero-copy host memory: read after any wait)
+  e = cudaHostAlloc(reinterpret_cast<void**>(&deferred_host_), sizeof(DeferredError), cudaHostAllocMapped);
+  if (e == cudaSuccess) e = cudaHostGetDevicePointer(reinterpret_cast<void**>(&deferred_dev_), deferred_host_, 0);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    deferred_host_ = deferred_dev_ = nullptr;  // captured replays then skip index checks' records (kernels still drop bad indices)
+  } else {
+    std::memset(deferred_host_, 0, sizeof(DeferredError));
+  }
+  graphs_ = new ReplayGraphs(*this, ctx_);
   if (catalog().empty())
     for (int i = 0; i < n_kernels; i++) catalog().push_back(kernel_names[i]);
   by_id_.assign(n_kernels, nullptr);
@@ -235,6 +258,23 @@ void CudaBackend::download(void* dst, const void* src, int64_t nbytes) {
     std::string what = std::string("reading a result (the latest kernel queued was ") + last_kernel_ + ")";
     raise(e, "download", what.c_str());
   }
+  raise_deferred();
+}
+
+void CudaBackend::raise_deferred() {
+  volatile DeferredError* d = deferred_host_;
+  if (!d || !d->set) return;
+  const int op = d->op;
+  const long long value = d->value, n = d->n;
+  d->set = 0;
+  fail("[", op == 1 ? "take" : "scatter", "] index ", value, " is out of bounds for an axis of size ", n, " (found on ", label(),
+       " while replaying a compiled function: its results are not valid)");
+}
+
+bool CudaBackend::run_replay(uint64_t key, const std::vector<const Command*>& cmds) {
+  ensure_usable();
+  select();
+  return graphs_->run(key, cmds);
 }
 
 void CudaBackend::run(const Command& c) {
@@ -266,6 +306,7 @@ void CudaBackend::synchronize() {
     std::string what = std::string("waiting for queued work (the latest kernel queued was ") + last_kernel_ + ")";
     raise(e, "synchronize", what.c_str());
   }
+  raise_deferred();
 }
 
 void CudaBackend::program_registered(int64_t handle, const double* words, size_t n) {

@@ -8,6 +8,7 @@
 #include "../common/device.h"
 #include "context.h"
 #include "registry.h"
+#include "replay_graphs.h"
 
 namespace kiln {
 namespace cuda {
@@ -29,6 +30,7 @@ class CudaBackend final : public DeviceBackend {
   void download(void* dst, const void* src, int64_t nbytes) override;
   void run(const Command& c) override;
   void synchronize() override;
+  bool run_replay(uint64_t key, const std::vector<const Command*>& cmds) override;
   void program_registered(int64_t handle, const double* words, size_t n) override;
   void program_released(int64_t handle) override;
   DeviceMemoryStats memory() override;
@@ -43,10 +45,14 @@ class CudaBackend final : public DeviceBackend {
   void ensure_usable() const;
   // Raises a failed CUDA call as a JS-facing error; a sticky error also marks the device unusable.
   [[noreturn]] void raise(cudaError_t e, const char* kernel, const char* what);
+  // The device-visible address of the record where captured index checks report (context.h).
+  DeferredError* deferred_record() const { return deferred_dev_; }
 
  private:
   void select() const;  // makes this device current on the calling thread
   void trim_locked(int64_t keep);
+  // After a wait: raises an index error a captured replay recorded (and clears it).
+  void raise_deferred();
   int kiln_device_, ordinal_;
   std::string name_, arch_;
   int64_t total_ = 0;
@@ -58,6 +64,9 @@ class CudaBackend final : public DeviceBackend {
   std::mutex mu_;
   std::multimap<int64_t, void*> cache_;  // capacity -> block
   int64_t active_ = 0, peak_ = 0, cached_ = 0, limit_ = 0, cache_limit_ = -1;
+  DeferredError* deferred_host_ = nullptr;  // host-mapped (pinned) memory
+  DeferredError* deferred_dev_ = nullptr;
+  ReplayGraphs* graphs_ = nullptr;  // never destroyed (backends live as long as the process)
 };
 
 // Fused programs registered with the core (kn.compile), as words (backends/cpu/kernels/fused.h).

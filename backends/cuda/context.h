@@ -13,6 +13,15 @@ namespace cuda {
 
 class CudaBackend;
 
+// An out-of-range index found by a kernel while no host wait was allowed (a captured replay):
+// written on the device into host-mapped memory, raised by the next synchronize or download.
+struct DeferredError {
+  unsigned int set;  // 0 until the first error; the first kernel to set it writes the rest
+  int op;            // 1 take, 2 scatter
+  long long value;   // the bad index
+  long long n;       // the axis size
+};
+
 struct Context {
   int device = 1;   // kiln's device number (Command::device, the index into Buffer::dev)
   int ordinal = 0;  // the CUDA device ordinal
@@ -25,6 +34,10 @@ struct Context {
   // the kernels that use it still may. Throws like any allocation (naming the kernel).
   void* scratch(int64_t nbytes);
   std::vector<std::pair<void*, int64_t>> scratch_blocks;
+  // While a replay is captured into a CUDA graph: scratch is allocated for the graph and kept
+  // with it (relaunches reuse those addresses), and index checks record into `deferred`.
+  std::vector<void*>* capture_scratch = nullptr;
+  DeferredError* deferred = nullptr;  // device-visible pointer of the host-mapped record
 };
 
 // The device copy of an operand (the view's element offset applied).

@@ -47,6 +47,8 @@ export type OutputSpec =
   | { kind: 'const'; ref: BufferRef; offset: number; strides: number[] };
 
 export interface Plan {
+  /** names this list for the native replay (never reused: a GPU may keep a captured graph per id) */
+  id: number;
   words: Float64Array;
   /** per patched operand: slot, position of the id word, position of the offset word, offset delta */
   patches: Float64Array;
@@ -84,6 +86,8 @@ class SymbolicSpace implements BufferSpace {
 
 const symbolic = (kind: SymBuf['kind'], index: number, nbytes: number, ref: BufferRef | null = null): BufferRef =>
   ({ kind, index, ref, nbytes, refs: 0, freed: false }) as unknown as BufferRef;
+
+let nextPlanId = 1;
 
 /** Lowers `steps` (a topological schedule of g) into a Plan, through the lowering eval uses. */
 export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: number[] }[]): Plan {
@@ -147,6 +151,7 @@ export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: numb
   const alloc: number[] = [space.allocBytes.length];
   space.allocBytes.forEach((nb, i) => alloc.push(nb, space.allocPositions[i].length, ...space.allocPositions[i]));
   return {
+    id: nextPlanId++,
     words: new Float64Array(encoder.words),
     patches: new Float64Array(space.patches),
     allocs: new Float64Array(alloc),

@@ -20,7 +20,7 @@ export function runPlan(plan: Plan, inputs: readonly BufferView[], outTypes: rea
     w[p[k + 1]] = v.buf.id;
     w[p[k + 2]] = v.offset + p[k + 3];
   }
-  const ids = native.replay(w, plan.allocs);
+  const ids = native.replay(w, plan.allocs, plan.id);
   const refs = new Map<number, BufferRef>();
   return plan.outputs.map((o, i) => {
     let buf: BufferRef, offset: number;

@@ -89,7 +89,7 @@ describe('compiled decode graph', () => {
     const llama = kn.models.modelFromConfig(CONFIGS.llama, { seed: 1 });
     expect(kn.models.DecodeGraph.unsupported(llama, kn.models.makeCache(llama, { maxKvSize: 16 }))).toMatch(/RotatingKVCache/);
     expect(kn.models.DecodeGraph.unsupported(llama, kn.models.makeCache(llama, { leftPadding: [0] }))).toMatch(/left-padded/);
-    const q = llama.layers.map(() => new kn.models.QuantizedKVCache({ bits: 8 }));
+    const q = Array.from({ length: llama.numLayers }, () => new kn.models.QuantizedKVCache({ bits: 8 }));
     expect(kn.models.DecodeGraph.unsupported(llama, q)).toMatch(/QuantizedKVCache/);
     expect(kn.models.DecodeGraph.unsupported(llama, kn.models.makeCache(llama).slice(1))).toMatch(/1 caches for 2 layers/);
     const mistral = kn.models.modelFromConfig(CONFIGS.mistral, { seed: 1 });

@@ -1415,7 +1415,7 @@ void run_fused(const Command& c) {
   fz::run_program(*P, g);
 }
 
-std::vector<uint32_t> replay_commands(double* words, size_t n, const double* allocs, size_t na) {
+std::vector<uint32_t> replay_commands(double* words, size_t n, const double* allocs, size_t na, uint64_t key) {
   auto integer = [&](size_t i, double hi, const char* what) {
     if (i >= na) fail("[replay] allocation list ends early reading ", what);
     double v = allocs[i];
@@ -1435,7 +1435,7 @@ std::vector<uint32_t> replay_commands(double* words, size_t n, const double* all
     if (p != na) fail("[replay] ", na - p, " words after the end of the allocation list");
     auto cmds = parse_commands(words, n);
     Sequencer::Turn turn;
-    execute_commands(cmds);
+    if (!execute_replay(key, cmds)) execute_commands(cmds);
   } catch (...) {
     for (uint32_t id : ids) Allocator::get().release(id);
     throw;

@@ -10,6 +10,7 @@
 // updates of different columns never meet), so every mode gives the CPU's bits; assignment with
 // few columns and many updates instead lets the last m of each target win through atomicMax.
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include "common.cuh"
 #include "../registry.h"
@@ -65,15 +66,28 @@ __global__ void bad_value_kernel(const void* idx, int dtype, V3 I, unsigned long
   bad[1] = (unsigned long long)load_index(idx, dtype, a * I.strides[0] + m * I.strides[1] + b * I.strides[2]);
 }
 
+// While a replay is captured: the first failing check of a launch records its index and axis
+// size into the host-mapped record (raised at the next synchronize or download).
+__global__ void record_kernel(const unsigned long long* bad, int op, int64_t n, DeferredError* rec) {
+  if (bad[0] == ~0ull) return;
+  if (atomicCAS(&rec->set, 0u, 1u) != 0u) return;
+  rec->op = op;
+  rec->value = (long long)bad[1];
+  rec->n = (long long)n;
+  __threadfence_system();
+}
+
 // Throws the CPU's error when some index is out of range (waits for the check).
 // While the stream is being captured into a CUDA graph (a compiled function's replay) nothing
-// may wait: the check is skipped and the kernels drop out-of-range indices instead (a gather
-// writes 0, a scatter skips the update) so a bad index never touches memory outside the view.
+// may wait: the kernels drop out-of-range indices (a gather writes 0, a scatter skips the update,
+// so a bad index never touches memory outside the view) and the check records the error into
+// the device's deferred record, raised by the next synchronize or read.
 void validate(const Command& c, Context& ctx, const View& idx, int64_t n, const char* op) {
   if (idx.size == 0) return;
   cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
   check(cudaStreamIsCapturing(ctx.stream, &cap), c, "index check");
-  if (cap != cudaStreamCaptureStatusNone) return;
+  const bool deferred = cap != cudaStreamCaptureStatusNone;
+  if (deferred && !ctx.deferred) return;
   unsigned long long* bad = static_cast<unsigned long long*>(ctx.scratch(16));
   check(cudaMemsetAsync(bad, 0xff, 16, ctx.stream), c, "index check");
   const V3 I = v3(idx);
@@ -82,6 +96,11 @@ void validate(const Command& c, Context& ctx, const View& idx, int64_t n, const 
   check_launch(c, "index check");
   bad_value_kernel<<<1, 1, 0, ctx.stream>>>(ip, idx.dtype, I, bad);
   check_launch(c, "index check");
+  if (deferred) {
+    record_kernel<<<1, 1, 0, ctx.stream>>>(bad, std::strcmp(op, "take") == 0 ? 1 : 2, n, ctx.deferred);
+    check_launch(c, "index check");
+    return;
+  }
   unsigned long long h[2] = {0, 0};
   check(cudaMemcpyAsync(h, bad, 16, cudaMemcpyDeviceToHost, ctx.stream), c, "index check");
   check(cudaStreamSynchronize(ctx.stream), c, "index check");
