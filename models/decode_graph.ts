@@ -132,7 +132,7 @@ export class DecodeGraph {
     const [B] = tokens.shape;
     const cap = caches[0].capacity;
     const rope = dec.layers[0].self_attn._rope;
-    const { cos, sin } = ropeAngles(rope, pos); // [1, dims/2], broadcast over [B, heads, 1, dims/2]
+    const rot = ropeAngles(rope, pos); // [1, dims/2], broadcast over [B, heads, 1, dims/2]
     const mask = ops.reshape(ops.lessEqual(ops.arange(cap, 'int32'), pos), [1, 1, 1, cap]);
     let h = dec.embed_tokens.call(tokens); // [B, 1, hidden]
     dec.layers.forEach((layer, li) => {
@@ -144,8 +144,8 @@ export class DecodeGraph {
       let k = ops.reshape(at.k_proj.call(x), [B, 1, Hk, D]);
       if (at.q_norm) q = at.q_norm.call(q);
       if (at.k_norm) k = at.k_norm.call(k);
-      q = rotateHalves(split(q, H), cos, sin, at._rope.dims);
-      k = rotateHalves(split(k, Hk), cos, sin, at._rope.dims);
+      q = rotateHalves(split(q, H), rot, at._rope.dims);
+      k = rotateHalves(split(k, Hk), rot, at._rope.dims);
       const v = split(at.v_proj.call(x), Hk);
       const [oldK, oldV] = [c.keys!, c.values!];
       c.keys = writeRowAt(oldK, k, pos);

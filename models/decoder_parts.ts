@@ -73,30 +73,50 @@ export function decoderParts(model: LanguageModel, who: string): DecoderParts | 
   return { dec, lmHead: m.lm_head ?? null, nHeads: a0.nHeads, nKvHeads: a0.nKvHeads, headDim: a0.headDim, dtype };
 }
 
+/** RoPE angles of some positions, in the forms rotateHalves uses. */
+export interface RopeRotation {
+  /** [..., dims/2] float32 */
+  cos: NDArray;
+  sin: NDArray;
+  /** [..., 2, dims/2]: cos for both halves, and -sin then sin (one fused expression rotates) */
+  cos2: NDArray;
+  sin2: NDArray;
+}
+
 /**
  * RoPE angles of `positions` (int32, any shape [...]) as float32 cos and sin [..., dims/2],
  * computed in float64 as kn.fast.rope computes them.
  */
-export function ropeAngles(rope: AttnModule['_rope'], positions: NDArray): { cos: NDArray; sin: NDArray } {
+export function ropeAngles(rope: AttnModule['_rope'], positions: NDArray): RopeRotation {
   const p = ops.expandDims(ops.astype(positions, 'float64'), -1);
   const angles = ops.divide(ops.multiply(p, rope.scale), rope.freqsFor(1));
-  return { cos: ops.astype(ops.cos(angles), 'float32'), sin: ops.astype(ops.sin(angles), 'float32') };
+  const cos = ops.astype(ops.cos(angles), 'float32'),
+    sin = ops.astype(ops.sin(angles), 'float32');
+  const c = ops.expandDims(cos, -2),
+    s = ops.expandDims(sin, -2);
+  return { cos, sin, cos2: c, sin2: ops.concatenate([ops.negative(s), s], -2) };
 }
 
 /**
  * Rotates the first `dims` features of x [..., D] in halves (kn.fast.rope's non-traditional
- * layout) by angles whose cos and sin broadcast against [..., dims/2]; computed in float32,
- * returned in x's dtype.
+ * layout) by angles broadcasting against [..., dims/2]; computed in float32, returned in x's
+ * dtype. A full rotation is one elementwise expression over x and x with its halves swapped (a
+ * reversed view), which kn.compile fuses into one kernel: first half x1 cos - x2 sin, second
+ * x2 cos + x1 sin, the same roundings as the two-part form.
  */
-export function rotateHalves(x: NDArray, cos: NDArray, sin: NDArray, dims: number): NDArray {
+export function rotateHalves(x: NDArray, r: RopeRotation, dims: number): NDArray {
   const D = x.shape[x.ndim - 1];
   const xc = ops.astype(x, 'float32');
   const lead = x.shape.slice(0, -1).map(() => ({}));
+  if (dims === D) {
+    const halves = ops.reshape(xc, [...x.shape.slice(0, -1), 2, D / 2]);
+    const swapped = ops.slice(halves, [...lead, { step: -1 }, {}]);
+    const out = ops.add(ops.multiply(halves, r.cos2), ops.multiply(swapped, r.sin2));
+    return ops.astype(ops.reshape(out, x.shape), x.dtype);
+  }
   const x1 = ops.slice(xc, [...lead, { start: 0, stop: dims / 2 }]);
   const x2 = ops.slice(xc, [...lead, { start: dims / 2, stop: dims }]);
-  const o1 = ops.subtract(ops.multiply(x1, cos), ops.multiply(x2, sin));
-  const o2 = ops.add(ops.multiply(x1, sin), ops.multiply(x2, cos));
-  const parts = [o1, o2];
-  if (dims < D) parts.push(ops.slice(xc, [...lead, { start: dims, stop: D }]));
-  return ops.astype(ops.concatenate(parts, -1), x.dtype);
+  const o1 = ops.subtract(ops.multiply(x1, r.cos), ops.multiply(x2, r.sin));
+  const o2 = ops.add(ops.multiply(x1, r.sin), ops.multiply(x2, r.cos));
+  return ops.astype(ops.concatenate([o1, o2, ops.slice(xc, [...lead, { start: dims, stop: D }])], -1), x.dtype);
 }

@@ -78,7 +78,7 @@ export class PagedModel {
     for (let i = nDec; i < rows.length; i++) if (rows[i].tokens.length === 1) throw new Error('[serve] single-token rows must come first in a step');
 
     const rope = dec.layers[0].self_attn._rope;
-    const { cos, sin } = ropeAngles(rope, ops.reshape(ops.array(Int32Array.from(pos), 'int32'), [N, 1]));
+    const rot = ropeAngles(rope, ops.reshape(ops.array(Int32Array.from(pos), 'int32'), [N, 1]));
     const slotArr = ops.array(Int32Array.from(newSlots), 'int32');
 
     // decode rows: one padded [nDec, Smax] slot table and its mask
@@ -112,8 +112,8 @@ export class PagedModel {
       const v = ops.reshape(at.v_proj.call(x), [N, Hk * D]);
       if (at.q_norm) q = at.q_norm.call(q);
       if (at.k_norm) k = at.k_norm.call(k);
-      q = rotateHalves(q, cos, sin, at._rope.dims);
-      k = rotateHalves(k, cos, sin, at._rope.dims);
+      q = rotateHalves(q, rot, at._rope.dims);
+      k = rotateHalves(k, rot, at._rope.dims);
       kv.write(li, slotArr, ops.reshape(k, [N, Hk * D]), v);
       const outs: NDArray[] = [];
       if (nDec > 0) {
