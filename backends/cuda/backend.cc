@@ -173,6 +173,9 @@ void* CudaBackend::alloc(int64_t nbytes, int64_t* capacity) {
   {
     std::lock_guard<std::mutex> g(mu_);
     auto it = cache_.lower_bound(cap);
+    // the block freed last among the best-fitting size (a stack: a call that repeats gets the
+    // same addresses back, which keeps recorded CUDA graphs valid, and memory stays warm)
+    if (it != cache_.end()) it = std::prev(cache_.upper_bound(it->first));
     if (it != cache_.end() && it->first <= cap + cap / 4) {
       void* p = it->second;
       *capacity = it->first;

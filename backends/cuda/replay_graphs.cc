@@ -117,7 +117,19 @@ bool ReplayGraphs::run(uint64_t key, const std::vector<const Command*>& cmds) {
   Graph* hit = nullptr;
   for (Graph& g : e.graphs)
     if (g.addresses == addr) hit = &g;
-  if (!hit) {
+  if (hit) {
+    e.hits++;
+  } else {
+    // addresses that never repeat would record a graph per call: give up on such a list
+    if (e.recordings >= 8 && e.hits < 2 * e.recordings) {
+      e.uncapturable = true;
+      for (Graph& g : e.graphs) destroy(g);
+      e.graphs.clear();
+      if (debug())
+        std::fprintf(stderr, "[kiln] cuda: a compiled replay (%zu kernels) runs kernel by kernel: its buffers' addresses do not repeat (%llu recordings, %llu relaunches)\n",
+                     cmds.size(), (unsigned long long)e.recordings, (unsigned long long)e.hits);
+      return false;
+    }
     Graph g;
     g.addresses = std::move(addr);
     std::string why;
@@ -127,6 +139,7 @@ bool ReplayGraphs::run(uint64_t key, const std::vector<const Command*>& cmds) {
       return false;
     }
     recordings_++;
+    e.recordings++;
     if (e.graphs.size() >= kGraphsPerList) {
       size_t lru = 0;
       for (size_t i = 1; i < e.graphs.size(); i++)

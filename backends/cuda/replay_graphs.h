@@ -36,7 +36,7 @@ class ReplayGraphs {
     uint64_t used = 0;
   };
   struct Entry {
-    uint64_t calls = 0, used = 0;
+    uint64_t calls = 0, used = 0, hits = 0, recordings = 0;
     bool uncapturable = false;
     std::vector<Graph> graphs;
   };
