@@ -7,6 +7,7 @@
 // loop on the host. float16/bfloat16 accumulate in float32; float32 computes in float32 (TF32 only
 // with KILN_CUDA_TF32=1); float64 in float64. Integers run kernels/matmul_int.cu; complex64 stays
 // on the CPU. The heuristic's algorithm is chosen once per problem shape and cached.
+// Decode shapes (1..8 rows times a transposed weight, the Linear layer) take kernels/gemv.cu first.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <vector>
 #include "backend.h"
 #include "registry.h"
+#include "kernels/gemv.h"
 #include "kernels/matmul_int.h"
 
 namespace kiln {
@@ -194,6 +196,7 @@ void run_matmul(const Command& c, Context& ctx) {
   const int nd = O.ndim;
   const int64_t M = O.shape[nd - 2], N = O.shape[nd - 1], K = A.shape[nd - 1];
   if (K == 0) return fill_zero_strided(c, O, ctx);
+  if (gemv_matmul(c, ctx)) return;  // 1..8 rows times a transposed weight: kernels/gemv.cu
   const int64_t es = dtype_size(dt);
 
   // Inputs: as they are when a layout fits, else contiguous scratch.
