@@ -92,7 +92,9 @@ describe('decode matmul x @ W^T on the GPU equals the CPU', () => {
     const cases: [string, () => kn.NDArray][] = [
       ['x [1, 1, K] (one decode token)', () => linear(mat([1, 1, K], dt, 22), W)],
       ['x [1, 5, K]: a batch dim of size 1', () => linear(mat([1, 5, K], dt, 23), W)],
-      ['x [2, 4, K]: batch and M collapse to 8 rows', () => linear(mat([2, 4, K], dt, 24), W)],
+      ['x [2, 4, K]: 8 rows (matmul flattens the leading dims)', () => linear(mat([2, 4, K], dt, 24), W)],
+      // a batched product whose weight broadcasts (batch stride 0): batch and M collapse to 8 rows
+      ['x [2, 4, K] @ W^T broadcast to [2, K, N]', () => kn.matmul(mat([2, 4, K], dt, 38), kn.broadcastTo(kn.transpose(W), [2, K, N]))],
       ['x rows with stride 2K (a column slice)', () => linear(kn.slice(mat([6, 2 * K], dt, 25), [{}, { start: 0, stop: K }]), W)],
       ['x every other row (a row slice)', () => linear(kn.slice(mat([16, K], dt, 26), [{ step: 2 }]), W)],
       ['x rows offset by one element (unaligned: scalar loads)', () => linear(kn.slice(mat([4, K + 1], dt, 27), [{}, { start: 1 }]), W)],
