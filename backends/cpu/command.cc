@@ -165,7 +165,7 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
 // exits — where the time of a training step or a decode loop goes.
 namespace {
 struct KernelStat {
-  double seconds = 0;
+  double seconds = 0, host = 0;  // host: queueing a device kernel (its launch cost on the CPU)
   int64_t calls = 0, elements = 0;
 };
 struct Profile {
@@ -178,9 +178,14 @@ struct Profile {
     double total = 0;
     for (auto& r : rows) total += r.second.seconds;
     std::fprintf(stderr, "[kiln] kernel time (KILN_DEBUG=2), total %.3f s\n", total);
-    for (auto& [name, st] : rows)
-      std::fprintf(stderr, "  %-28s %9.3f ms %5.1f%% %8lld calls %12lld elements out\n", name.c_str(), st.seconds * 1e3,
+    for (auto& [name, st] : rows) {
+      std::fprintf(stderr, "  %-28s %9.3f ms %5.1f%% %8lld calls %12lld elements out", name.c_str(), st.seconds * 1e3,
                    100 * st.seconds / (total > 0 ? total : 1), (long long)st.calls, (long long)st.elements);
+      // device kernels: what queueing one costs the CPU (the launch), apart from waiting for it
+      if (name.find(':') != std::string::npos)
+        std::fprintf(stderr, " %8.1f us host per call", st.calls ? 1e6 * st.host / st.calls : 0.0);
+      std::fprintf(stderr, "\n");
+    }
   }
 };
 bool profiling() {
@@ -242,8 +247,10 @@ void execute_commands(std::vector<Command>& cmds) {
     } else {
       auto t0 = std::chrono::steady_clock::now();
       launch();
+      auto t1 = std::chrono::steady_clock::now();
       if (be) be->synchronize();  // device work is queued: time it to completion
       double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double host = std::chrono::duration<double>(t1 - t0).count();
       std::string key = std::string(be ? be->backend() : "") + (be ? ":" : "") + cat[c.kernel].name;
       // op-coded families: the first parameter is the op (codes in kn.info()) or the fused program
       static const std::string coded[] = {"unary", "binary", "reduce", "sort", "scan", "fused"};
@@ -252,6 +259,7 @@ void execute_commands(std::vector<Command>& cmds) {
       std::lock_guard<std::mutex> lock(profile().mu);
       auto& st = profile().stats[key];
       st.seconds += dt;
+      st.host += host;
       st.calls++;
       if (c.ops.size() > (size_t)c.n_inputs) st.elements += c.out().size;
     }

@@ -70,6 +70,9 @@ struct BlasState {
   bool tf32 = false;
   std::mutex mu;
   std::unordered_map<std::string, std::unique_ptr<Plan>> plans;
+  // one workspace of the largest size any algorithm is allowed, for every matmul of the device:
+  // they run one after another on its stream, and a recorded CUDA graph keeps a valid address
+  void* workspace = nullptr;
 };
 
 std::mutex init_mu;
@@ -93,6 +96,14 @@ BlasState& state(const Command& c, Context& ctx) {
     }
     const char* e = std::getenv("KILN_CUDA_TF32");
     s->tf32 = e && std::strcmp(e, "1") == 0;
+    cudaError_t ce = cudaMalloc(&s->workspace, kMaxWorkspace);
+    if (ce != cudaSuccess) {
+      cudaGetLastError();
+      cublasLtDestroy(s->lt);
+      delete s;
+      fail("[matmul] out of memory reserving cuBLASLt's ", kMaxWorkspace >> 20, " MiB workspace on cuda:", ctx.ordinal, " (",
+           cudaGetErrorString(ce), ")");
+    }
     ctx.blas = s;  // lives as long as the process (the device's handle)
   }
   return *static_cast<BlasState*>(ctx.blas);
@@ -355,7 +366,7 @@ void run_matmul(const Command& c, Context& ctx) {
     it = S.plans.emplace(key, std::move(ds)).first;
   }
   const Plan& P = *it->second;
-  void* workspace = P.workspace > 0 ? ctx.scratch((int64_t)P.workspace) : nullptr;
+  void* workspace = P.workspace > 0 ? S.workspace : nullptr;  // P.workspace <= kMaxWorkspace (the preference)
 
   const float one_f = 1.0f, zero_f = 0.0f;
   const double one_d = 1.0, zero_d = 0.0;

@@ -192,7 +192,9 @@ describe('weights', () => {
     const fresh = createModel(CONFIGS.qwen2) as LanguageModel & kn.nn.Module;
     fresh.loadWeights(path);
     const t = tok([[1, 2, 3, 4]]);
-    expect(relErr(fresh.forward(t), m.forward(t))).toBe(0);
+    // bit-identical on the CPU; a GPU's matmul may pick another algorithm for weights at other
+    // addresses (a mapped file's tensors are views at byte offsets), so a different summation order
+    expect(relErr(fresh.forward(t), m.forward(t))).toBeLessThanOrEqual(kn.defaultDevice().type === 'gpu' ? 1e-6 : 0);
   });
 
   it('a weight of the wrong shape names both shapes', () => {

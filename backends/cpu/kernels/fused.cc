@@ -5,6 +5,9 @@
 // (contiguous, broadcast or general strided). Reductions fold blocks into per-row accumulators,
 // so a reduction absorbs the elementwise work before it and after it (later phases).
 #include "fused.h"
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -1415,6 +1418,29 @@ void run_fused(const Command& c) {
   fz::run_program(*P, g);
 }
 
+namespace {
+// KILN_DEBUG=1: what compiled replays cost the calling thread, printed when the process exits
+struct ReplayTimes {
+  double parse = 0, run = 0;
+  int64_t calls = 0, commands = 0;
+  ~ReplayTimes() {
+    if (!calls) return;
+    std::fprintf(stderr, "[kiln] compiled replays: %lld calls of %.0f commands on average: %.1f us parsing + %.1f us running or queueing per call\n",
+                 (long long)calls, (double)commands / (double)calls, 1e6 * parse / (double)calls, 1e6 * run / (double)calls);
+  }
+};
+ReplayTimes* replay_times() {
+  static ReplayTimes* t = [] {
+    const char* d = std::getenv("KILN_DEBUG");
+    return d && std::atoi(d) >= 1 ? new ReplayTimes() : nullptr;
+  }();
+  return t;
+}
+struct ReplayTimesAtExit {
+  ~ReplayTimesAtExit() { delete replay_times(); }
+} replay_times_at_exit;
+}  // namespace
+
 std::vector<uint32_t> replay_commands(double* words, size_t n, const double* allocs, size_t na, uint64_t key) {
   auto integer = [&](size_t i, double hi, const char* what) {
     if (i >= na) fail("[replay] allocation list ends early reading ", what);
@@ -1433,9 +1459,19 @@ std::vector<uint32_t> replay_commands(double* words, size_t n, const double* all
       for (int64_t j = 0; j < npos; j++) words[integer(p++, (double)n - 1, "position")] = ids.back();
     }
     if (p != na) fail("[replay] ", na - p, " words after the end of the allocation list");
+    ReplayTimes* times = replay_times();
+    auto t0 = std::chrono::steady_clock::now();
     auto cmds = parse_commands(words, n);
+    auto t1 = std::chrono::steady_clock::now();
+    const size_t ncmd = cmds.size();
     Sequencer::Turn turn;
     if (!execute_replay(key, cmds)) execute_commands(cmds);
+    if (times) {
+      times->parse += std::chrono::duration<double>(t1 - t0).count();
+      times->run += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+      times->calls++;
+      times->commands += (int64_t)ncmd;
+    }
   } catch (...) {
     for (uint32_t id : ids) Allocator::get().release(id);
     throw;
