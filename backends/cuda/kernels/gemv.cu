@@ -2,8 +2,9 @@
 // layer x @ W^T as it reaches the matmul command (A = x [M, K], B = W^T [K, N] with strides (1, K)).
 // A token reads every weight once, so the kernel is a stream of W at memory bandwidth:
 // - a warp owns kRows = 4 weight rows (output columns) and one K slice; each lane reads 16 bytes
-//   of each of the 4 rows per step (8 bf16/f16 or 4 float), two steps unrolled: 8 independent
-//   128-bit loads (128 bytes) in flight per lane, whole 512-byte runs of a row per warp load;
+//   of each of the 4 rows per step (8 bf16/f16 or 4 float), software-pipelined over two steps:
+//   4 to 8 independent 128-bit loads (64-128 bytes) in flight per lane, whole 512-byte runs of a
+//   row per warp load;
 // - those weights are used for all M rows of x before the next load (each weight is read once per
 //   call), x (at most 8 rows) is read through the read-only cache and reused by the 4 rows;
 // - float32 accumulators per (m, row), a warp-shuffle sum, then the K slices of a row (the warps of
@@ -63,8 +64,9 @@ template <> struct St<__half> {
     const uint32_t w[4] = {q.x, q.y, q.z, q.w};
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-      v[2 * i] = f((B)(w[i] & 0xffffu));
-      v[2 * i + 1] = f((B)(w[i] >> 16));
+      const float2 p = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));  // exact widening
+      v[2 * i] = p.x;                                                             // the low half is the lower address
+      v[2 * i + 1] = p.y;
     }
   }
   static __device__ __forceinline__ B store(float v) { return d_float_to_half(v); }
@@ -90,7 +92,7 @@ __device__ __forceinline__ float warp_sum(float v) {
 
 // One 16-byte unit u of the 4 weight rows (already loaded) times unit u of every x row.
 template <typename T>
-__device__ __forceinline__ void fma_unit(const GemvArgs& a, const uint4 (&q)[kRows], int64_t u,
+__device__ __forceinline__ void fma_unit(const GemvArgs& a, const uint4 (&q)[kRows], int u,
                                          float (&acc)[kMaxM][kRows]) {
   using S = St<T>;
   float wf[kRows][S::V];
@@ -129,26 +131,38 @@ template <typename T> __global__ void __launch_bounds__(kThreads, 2) gemv_kernel
     const B* wr[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; r++) wr[r] = static_cast<const B*>(a.w) + (n0 + (r < nr ? r : nr - 1)) * a.ws;
-    const int64_t units = a.vec ? a.K / S::V : a.K;
-    const int64_t ub = (int64_t)blockIdx.y * a.chunk;
-    const int64_t ue = ub + a.chunk < units ? ub + a.chunk : units;
-    const int64_t step = 32LL * a.slices;  // the slices of a row interleave in 32-unit runs
-    int64_t u = ub + s * 32 + lane;
+    // K < 2^31 (the host checks): 32-bit unit indices
+    const int units = (int)(a.vec ? a.K / S::V : a.K);
+    const int ub = (int)(blockIdx.y * a.chunk);
+    const int ue = a.chunk < units - ub ? ub + (int)a.chunk : units;
+    const int step = 32 * a.slices;  // the slices of a row interleave in 32-unit runs
+    int u = ub + s * 32 + lane;
     if (a.vec) {
-      for (; u + step < ue; u += 2 * step) {  // two steps of loads in flight before any math
-        uint4 q0[kRows], q1[kRows];
+      // software pipeline over two register sets: the next step's 4 loads are issued before this
+      // step's math, so 4 to 8 loads per lane stay in flight the whole time
+      const uint4* wv[kRows];
 #pragma unroll
-        for (int r = 0; r < kRows; r++) q0[r] = __ldcs(reinterpret_cast<const uint4*>(wr[r]) + u);
-#pragma unroll
-        for (int r = 0; r < kRows; r++) q1[r] = __ldcs(reinterpret_cast<const uint4*>(wr[r]) + u + step);
-        fma_unit<T>(a, q0, u, acc);
-        fma_unit<T>(a, q1, u + step, acc);
-      }
+      for (int r = 0; r < kRows; r++) wv[r] = reinterpret_cast<const uint4*>(wr[r]);
+      uint4 qa[kRows], qb[kRows];
       if (u < ue) {
-        uint4 q0[kRows];
 #pragma unroll
-        for (int r = 0; r < kRows; r++) q0[r] = __ldcs(reinterpret_cast<const uint4*>(wr[r]) + u);
-        fma_unit<T>(a, q0, u, acc);
+        for (int r = 0; r < kRows; r++) qa[r] = __ldcs(wv[r] + u);
+      }
+      while (u < ue) {
+        const int u2 = u + step;
+        if (u2 < ue) {
+#pragma unroll
+          for (int r = 0; r < kRows; r++) qb[r] = __ldcs(wv[r] + u2);
+        }
+        fma_unit<T>(a, qa, u, acc);
+        if (u2 >= ue) break;
+        const int u3 = u2 + step;
+        if (u3 < ue) {
+#pragma unroll
+          for (int r = 0; r < kRows; r++) qa[r] = __ldcs(wv[r] + u3);
+        }
+        fma_unit<T>(a, qb, u2, acc);
+        u = u3;
       }
     } else {  // any alignment, any K: one element per lane per step
       const B* x = static_cast<const B*>(a.x);
@@ -236,7 +250,7 @@ bool gemv_matmul(const Command& c, Context& ctx) {
   if (A.dtype != dt || Bv.dtype != dt || !enabled()) return false;
   const int nd = O.ndim;
   const int64_t N = O.shape[nd - 1], K = A.shape[nd - 1];
-  if (K < 1 || N < 1) return false;
+  if (K < 1 || N < 1 || K > 0x7fffffffLL - 4096) return false;  // 32-bit K indices in the kernel
   if (K > 1 && (A.strides[nd - 1] != 1 || Bv.strides[nd - 2] != 1)) return false;
   if (N > 1 && O.strides[nd - 1] != 1) return false;
   // rows of x / out: the batch dims and M, size-1 dims dropped, as one (count, A stride, O stride)
