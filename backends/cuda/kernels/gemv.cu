@@ -90,6 +90,33 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
+// One halving step of warp_sum_all: lanes with bit O keep values [O, 2O) of the current set, their
+// partner [0, O); each sends the half it drops (one shuffle per value kept).
+template <int O> __device__ __forceinline__ void halve(float (&v)[32], bool upper) {
+#pragma unroll
+  for (int i = 0; i < O; i++) {
+    const float send = upper ? v[i] : v[i + O];
+    const float keep = upper ? v[i + O] : v[i];
+    v[i] = keep + __shfl_xor_sync(0xffffffffu, send, O);
+  }
+}
+
+// The 32 accumulators of every lane summed over the warp, sum number i ending in lane i:
+// 16 + 8 + 4 + 2 + 1 = 31 shuffles instead of 5 per value.
+__device__ __forceinline__ float warp_sum_all(const float (&acc)[kMaxM][kRows]) {
+  static_assert(kMaxM * kRows == 32, "one value per lane");
+  const int lane = threadIdx.x & 31;
+  float v[32];
+#pragma unroll
+  for (int i = 0; i < 32; i++) v[i] = acc[i / kRows][i % kRows];
+  halve<16>(v, lane & 16);
+  halve<8>(v, lane & 8);
+  halve<4>(v, lane & 4);
+  halve<2>(v, lane & 2);
+  halve<1>(v, lane & 1);
+  return v[0];
+}
+
 // One 16-byte unit u of the 4 weight rows (already loaded) times unit u of every x row.
 template <typename T>
 __device__ __forceinline__ void fma_unit(const GemvArgs& a, const uint4 (&q)[kRows], int u,
@@ -184,15 +211,15 @@ template <typename T> __global__ void __launch_bounds__(kThreads, 2) gemv_kernel
 
   // warp sums, then the slices of each row group in slice order (deterministic)
   __shared__ float red[kWarps][kMaxM * kRows];
+  if (a.M <= 1) {  // 4 sums: plain butterflies (20 shuffles)
 #pragma unroll
-  for (int m = 0; m < kMaxM; m++) {
-    if (m < a.M) {
-#pragma unroll
-      for (int r = 0; r < kRows; r++) {
-        const float v = warp_sum(acc[m][r]);
-        if (lane == 0) red[warp][m * kRows + r] = v;
-      }
+    for (int r = 0; r < kRows; r++) {
+      const float v = warp_sum(acc[0][r]);
+      if (lane == 0) red[warp][r] = v;
     }
+  } else {  // all 32 sums at once (31 shuffles): lane l ends with sum number l = m * kRows + r
+    const float v = warp_sum_all(acc);
+    if (lane < a.M * kRows) red[warp][lane] = v;
   }
   __syncthreads();
   const int per = a.M * kRows;  // one thread per (row group, m, row): at most 8 * 32 = 256
