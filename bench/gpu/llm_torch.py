@@ -254,6 +254,8 @@ class OwnStep:
         emb = torch.cat([freqs, freqs], dim=-1)
         self.cos, self.sin = (emb.cos() * scale).to(DT), (emb.sin() * scale).to(DT)
         self.ar = torch.arange(max_len, device=dev)
+        for t in (self.cos, self.sin, self.ar):  # fixed addresses: CUDA graphs read them in place
+            torch._dynamo.mark_static_address(t)
         self.max_len = max_len
 
     def _rms(self, x, w):
