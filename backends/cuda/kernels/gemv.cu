@@ -267,7 +267,9 @@ bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 // - B's K axis has stride 1 (each weight row n contiguous in K; W^T of a row-major W);
 // - A's last axis and O's last axis have stride 1 (or size 1);
 // - every batch dim of size > 1 broadcasts B (stride 0) and, together with the M dim, collapses
-//   to one row stride in A and in O, giving at most 8 rows (e.g. x [2, 4, K] @ W^T).
+//   to one row stride in A and in O, giving at most 8 rows (x [2, 4, K] @ W^T broadcast to
+//   [2, K, N]; matmul itself flattens x [..., K] @ a 2-d W^T into rows);
+// - K < 2^31 - 4096 (32-bit indices along K).
 bool gemv_matmul(const Command& c, Context& ctx) {
   const View& A = c.in(0);
   const View& Bv = c.in(1);
