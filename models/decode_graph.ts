@@ -11,6 +11,8 @@ import type { NDArray } from '../core/array.js';
 import { compile } from '../ops/compile.js';
 import { compileEnabled, type Compiled, type CompiledInfo } from '../core/compile/compile.js';
 import { keep } from '../core/memory.js';
+import { flatten } from '../core/tree.js';
+import type { Module } from '../nn/module.js';
 import { make } from '../ops/make.js';
 import { Scatter } from '../core/primitives.js';
 import * as ops from '../ops/index.js';
@@ -53,12 +55,21 @@ export class DecodeGraph {
     this.#parts = parts;
     // the caches of the current call are state (read and replaced), as are the weights: nothing
     // model-sized is held by the trace as a constant
-    const state = () => [this.model, this.#layerCaches.map((c) => [c.keys, c.values])];
+    const state = () => [this.#weights(), this.#layerCaches.map((c) => [c.keys, c.values])];
     this.#fn = compile((tokens: NDArray, pos: NDArray) => this.#forward(tokens, pos), {
       inputs: state,
       outputs: () => this.#layerCaches.map((c) => [c.keys, c.values]),
     });
   }
+
+  // The model's arrays as a flat list, walked once (a module walk per token costs more than the
+  // rest of the step's JavaScript); walked again when the model's arrays were replaced (a weight
+  // load frees the old ones).
+  #weights(): NDArray[] {
+    if (!this.#params || this.#params.some((a) => a.disposed)) this.#params = flatten<NDArray>((this.model as unknown as Module).parameters()).map(([, a]) => a);
+    return this.#params;
+  }
+  #params: NDArray[] | null = null;
 
   /** What the compiled step ran on its last call (traces, calls, kernels of the replayed list). */
   get info(): CompiledInfo {

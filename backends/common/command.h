@@ -58,7 +58,9 @@ struct KernelDef {
 
 // Parses and validates a whole command list. Buffers are held (shared_ptr) by the commands,
 // so JS may release ids while an asynchronous run still uses them.
-std::vector<Command> parse_commands(const double* words, size_t n);
+// `id_positions`, when given, receives the word position of every operand's buffer id in order
+// (its element offset is two words later).
+std::vector<Command> parse_commands(const double* words, size_t n, std::vector<size_t>* id_positions = nullptr);
 void execute_commands(std::vector<Command>& cmds);  // consumes operand references
 // A compiled replay whose kernels all run on one accelerator: every operand made resident first,
 // then the whole list handed to the device (DeviceBackend::run_replay). False, with nothing run,

@@ -12,6 +12,7 @@
 #include "thread_pool.h"
 #include "../common/ops.h"
 #include "kernels/fused.h"
+#include "replay.h"
 #if defined(__unix__) || defined(__APPLE__)
 #include <cerrno>
 #include <fcntl.h>

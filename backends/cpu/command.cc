@@ -54,8 +54,9 @@ struct Reader {
 
 constexpr int64_t kMaxInt = (int64_t)1 << 53;
 
-View read_operand(Reader& r) {
+View read_operand(Reader& r, std::vector<size_t>* id_positions) {
   View v;
+  if (id_positions) id_positions->push_back(r.pos);
   uint32_t id = (uint32_t)r.integer("buffer id", 1, 0xffffffffLL);
   v.buf = Allocator::get().find(id);
   if (!v.buf) fail("[run] unknown or freed buffer id ", id);
@@ -110,7 +111,7 @@ void note_fallback(const Command& c, const char* name) {
 
 }  // namespace
 
-std::vector<Command> parse_commands(const double* words, size_t n) {
+std::vector<Command> parse_commands(const double* words, size_t n, std::vector<size_t>* id_positions) {
   Reader r{words, n};
   std::vector<Command> cmds;
   const auto& cat = kernel_catalog();
@@ -131,7 +132,7 @@ std::vector<Command> parse_commands(const double* words, size_t n) {
     if (np < k.min_params || np > k.max_params)
       fail("[", k.name, "] expects ", k.min_params, "..", k.max_params, " parameters, got ", np);
     int64_t nops = r.integer("operand count", 0, 64);
-    for (int64_t i = 0; i < nops; i++) c.ops.push_back(read_operand(r));
+    for (int64_t i = 0; i < nops; i++) c.ops.push_back(read_operand(r, id_positions));
     c.n_inputs = k.n_inputs >= 0 ? k.n_inputs : (int32_t)(nops - k.n_outputs);
     if ((k.n_inputs >= 0 && nops != k.n_inputs + k.n_outputs) || c.n_inputs < 0 || (k.n_inputs < 0 && c.n_inputs < 1))
       fail("[", k.name, "] expects ", k.n_inputs, " inputs and ", k.n_outputs, " outputs, got ", nops, " operands");

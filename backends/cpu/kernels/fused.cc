@@ -5,9 +5,6 @@
 // (contiguous, broadcast or general strided). Reductions fold blocks into per-row accumulators,
 // so a reduction absorbs the elementwise work before it and after it (later phases).
 #include "fused.h"
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -1416,67 +1413,6 @@ void run_fused(const Command& c) {
     for (int k = 0; k < P->n_in; k++)
       if (g.op[k].kind == 0) g.prefetch.emplace_back(k, (int)dtype_size(P->in_dtype[k]));
   fz::run_program(*P, g);
-}
-
-namespace {
-// KILN_DEBUG=1: what compiled replays cost the calling thread, printed when the process exits
-struct ReplayTimes {
-  double parse = 0, run = 0;
-  int64_t calls = 0, commands = 0;
-  ~ReplayTimes() {
-    if (!calls) return;
-    std::fprintf(stderr, "[kiln] compiled replays: %lld calls of %.0f commands on average: %.1f us parsing + %.1f us running or queueing per call\n",
-                 (long long)calls, (double)commands / (double)calls, 1e6 * parse / (double)calls, 1e6 * run / (double)calls);
-  }
-};
-ReplayTimes* replay_times() {
-  static ReplayTimes* t = [] {
-    const char* d = std::getenv("KILN_DEBUG");
-    return d && std::atoi(d) >= 1 ? new ReplayTimes() : nullptr;
-  }();
-  return t;
-}
-struct ReplayTimesAtExit {
-  ~ReplayTimesAtExit() { delete replay_times(); }
-} replay_times_at_exit;
-}  // namespace
-
-std::vector<uint32_t> replay_commands(double* words, size_t n, const double* allocs, size_t na, uint64_t key) {
-  auto integer = [&](size_t i, double hi, const char* what) {
-    if (i >= na) fail("[replay] allocation list ends early reading ", what);
-    double v = allocs[i];
-    if (!(v == std::floor(v)) || v < 0 || v > hi) fail("[replay] invalid ", what, " ", v);
-    return (int64_t)v;
-  };
-  std::vector<uint32_t> ids;
-  try {
-    int64_t count = integer(0, 1e7, "buffer count");
-    size_t p = 1;
-    for (int64_t k = 0; k < count; k++) {
-      int64_t nbytes = integer(p++, 9007199254740992.0, "byte size");
-      int64_t npos = integer(p++, (double)n, "position count");
-      ids.push_back(Allocator::get().create(nbytes));
-      for (int64_t j = 0; j < npos; j++) words[integer(p++, (double)n - 1, "position")] = ids.back();
-    }
-    if (p != na) fail("[replay] ", na - p, " words after the end of the allocation list");
-    ReplayTimes* times = replay_times();
-    auto t0 = std::chrono::steady_clock::now();
-    auto cmds = parse_commands(words, n);
-    auto t1 = std::chrono::steady_clock::now();
-    const size_t ncmd = cmds.size();
-    Sequencer::Turn turn;
-    if (!execute_replay(key, cmds)) execute_commands(cmds);
-    if (times) {
-      times->parse += std::chrono::duration<double>(t1 - t0).count();
-      times->run += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-      times->calls++;
-      times->commands += (int64_t)ncmd;
-    }
-  } catch (...) {
-    for (uint32_t id : ids) Allocator::get().release(id);
-    throw;
-  }
-  return ids;
 }
 
 }  // namespace kiln

@@ -52,8 +52,6 @@ void fused_release(int64_t handle);
 // Allocates the buffers `allocs` describes ([count, then per buffer nbytes, npos, positions]),
 // writes their ids into `words` at those positions, then parses and runs the command list.
 // Returns the new ids; on failure every new buffer is released and the error rethrown.
-// `key` names the stored list (0: none): a device may capture a list it sees again (device.h run_replay).
-std::vector<uint32_t> replay_commands(double* words, size_t n, const double* allocs, size_t na, uint64_t key);
 
 void check_fused(const Command&);
 // How many of a checked fused command's operands are inputs (its program's n_inputs).
