@@ -66,7 +66,8 @@ export class DecodeGraph {
   // rest of the step's JavaScript); walked again when the model's arrays were replaced (a weight
   // load frees the old ones).
   #weights(): NDArray[] {
-    if (!this.#params || this.#params.some((a) => a.disposed)) this.#params = flatten<NDArray>((this.model as unknown as Module).parameters()).map(([, a]) => a);
+    if (!this.#params || this.#params.some((a) => a.disposed))
+      this.#params = flatten<NDArray>((this.model as unknown as Module).parameters()).map(([, a]) => a);
     return this.#params;
   }
   #params: NDArray[] | null = null;

@@ -23,9 +23,9 @@ constexpr int64_t kMaxElement = (int64_t)1 << 53;
 constexpr size_t kParsedLists = 64;
 
 struct ParsedList {
-  std::vector<double> masked;  // the words with every id and offset zeroed
-  std::vector<Command> cmds;   // operands without buffers
-  std::vector<size_t> id_pos;  // per operand, in order
+  std::vector<double> masked;   // the words with every id and offset zeroed
+  std::vector<Command> cmds;    // operands without buffers
+  std::vector<size_t> id_pos;   // per operand, in order
   std::vector<int64_t> lo, hi;  // per operand: its element range relative to its offset
   uint64_t used = 0;
 };
@@ -60,8 +60,10 @@ std::vector<Command> commands_for(uint64_t key, const double* words, size_t n) {
         for (View& v : c.ops) {
           const size_t p = L.id_pos[k];
           const double id = words[p], off = words[p + 2];
-          if (!(id == std::floor(id)) || id < 1 || id > 4294967295.0) fail("[run] invalid buffer id ", id, " at word ", p);
-          if (!(off == std::floor(off)) || off < 0 || off > (double)kMaxElement) fail("[run] invalid offset ", off, " at word ", p + 2);
+          if (!(id == std::floor(id)) || id < 1 || id > 4294967295.0)
+            fail("[run] invalid buffer id ", id, " at word ", p);
+          if (!(off == std::floor(off)) || off < 0 || off > (double)kMaxElement)
+            fail("[run] invalid offset ", off, " at word ", p + 2);
           v.buf = Allocator::get().find((uint32_t)id);
           if (!v.buf) fail("[run] unknown or freed buffer id ", (uint32_t)id);
           v.offset = (int64_t)off;
@@ -108,8 +110,11 @@ struct ReplayTimes {
   int64_t calls = 0, commands = 0;
   ~ReplayTimes() {
     if (!calls) return;
-    std::fprintf(stderr, "[kiln] compiled replays: %lld calls of %.0f commands on average: %.1f us parsing + %.1f us running or queueing per call\n",
-                 (long long)calls, (double)commands / (double)calls, 1e6 * parse / (double)calls, 1e6 * run / (double)calls);
+    std::fprintf(stderr,
+                 "[kiln] compiled replays: %lld calls of %.0f commands on average: %.1f us parsing + %.1f us running "
+                 "or queueing per call\n",
+                 (long long)calls, (double)commands / (double)calls, 1e6 * parse / (double)calls,
+                 1e6 * run / (double)calls);
   }
 };
 ReplayTimes* replay_times() {

@@ -126,7 +126,9 @@ bool ReplayGraphs::run(uint64_t key, const std::vector<const Command*>& cmds) {
       for (Graph& g : e.graphs) destroy(g);
       e.graphs.clear();
       if (debug())
-        std::fprintf(stderr, "[kiln] cuda: a compiled replay (%zu kernels) runs kernel by kernel: its buffers' addresses do not repeat (%llu recordings, %llu relaunches)\n",
+        std::fprintf(stderr,
+                     "[kiln] cuda: a compiled replay (%zu kernels) runs kernel by kernel: its buffers' addresses do "
+                     "not repeat (%llu recordings, %llu relaunches)\n",
                      cmds.size(), (unsigned long long)e.recordings, (unsigned long long)e.hits);
       return false;
     }
@@ -135,7 +137,9 @@ bool ReplayGraphs::run(uint64_t key, const std::vector<const Command*>& cmds) {
     std::string why;
     if (!record(cmds, g, why)) {
       e.uncapturable = true;
-      if (debug()) std::fprintf(stderr, "[kiln] cuda: a compiled replay (%zu kernels) runs kernel by kernel: %s\n", cmds.size(), why.c_str());
+      if (debug())
+        std::fprintf(stderr, "[kiln] cuda: a compiled replay (%zu kernels) runs kernel by kernel: %s\n", cmds.size(),
+                     why.c_str());
       return false;
     }
     recordings_++;
@@ -150,7 +154,9 @@ bool ReplayGraphs::run(uint64_t key, const std::vector<const Command*>& cmds) {
     e.graphs.push_back(std::move(g));
     hit = &e.graphs.back();
     if (debug())
-      std::fprintf(stderr, "[kiln] cuda: recorded a compiled replay as a CUDA graph (%zu kernels; %lld recordings, %lld launches so far)\n",
+      std::fprintf(stderr,
+                   "[kiln] cuda: recorded a compiled replay as a CUDA graph (%zu kernels; %lld recordings, %lld "
+                   "launches so far)\n",
                    cmds.size(), (long long)recordings_, (long long)launches_);
   }
   hit->used = clock_;
