@@ -29,19 +29,24 @@ import { QuantizedKVCache } from './quantized_cache.js';
 /** Positions are allocated in multiples of this. */
 export const CACHE_STEP = 256;
 
-/** Rows start..start+L-1 (axis 2) of buf [B, H, cap, D] replaced by upd [B, H, L, D]; in place when buf is dead. */
-export function writeRows(buf: NDArray, upd: NDArray, start: number): NDArray {
+/**
+ * Rows start..start+L-1 (axis 2) of buf [B, H, cap, D] replaced by upd [B, H, L, D]; in place when
+ * buf is dead. `start` may be an int32 array [1] (one row, L = 1: the compiled decode step's
+ * position, an input rather than a traced constant).
+ */
+export function writeRows(buf: NDArray, upd: NDArray, start: number | NDArray): NDArray {
   const [B, H, cap, D] = buf.shape,
     L = upd.shape[2];
+  if (typeof start !== 'number' && L !== 1) throw new Error(`[writeRows] a position array writes one row, got ${L}`);
   const base = reshape(buf, [B * H, cap, D]);
-  const rows = reshape(arange(start, start + L, 'int32'), [1, L, 1]);
+  const rows = typeof start === 'number' ? reshape(arange(start, start + L, 'int32'), [1, L, 1]) : reshape(start, [1, 1, 1]);
   const idx = broadcastTo(rows, [B * H, L, D]);
   const u0 = upd.dtype === buf.dtype ? upd : astype(upd, buf.dtype);
   const u = reshape(u0, [B * H, L, D]);
   const out = make(Scatter, { mode: 0 }, [base, idx, u], [B * H, cap, D], buf.dtype);
   const res = reshape(out, [B, H, cap, D]);
   // drop the temporaries' handles now: a live handle on the base would keep the old buffer alive
-  for (const t of [base, rows, idx, u, out]) t.dispose();
+  for (const t of [base, rows, idx, u, out]) if (t !== start) t.dispose();
   if (u0 !== upd) u0.dispose();
   return res;
 }
@@ -162,7 +167,9 @@ export class KVCache implements MaskingCache {
     const grow = (buf: NDArray | null): NDArray => {
       const [B, H, , D] = buf ? buf.shape : [like.batch, like.heads, 0, like.headDim];
       const dtype = buf?.dtype ?? like.dtype;
-      const parts = [buf && this.offset > 0 ? firstRows(buf, this.offset) : null, zeros([B, H, cap - this.offset, D], dtype)].filter((p): p is NDArray => p !== null);
+      const parts = [buf && this.offset > 0 ? firstRows(buf, this.offset) : null, zeros([B, H, cap - this.offset, D], dtype)].filter(
+        (p): p is NDArray => p !== null,
+      );
       const out = keepArray(parts.length === 1 ? parts[0] : concatenate(parts, 2));
       for (const p of parts) if (p !== out) p.dispose();
       buf?.dispose();
@@ -464,7 +471,10 @@ export function defaultCache(numLayers: number, opts: MakeCacheOptions = {}): KV
   const keep = opts.keep ?? 4;
   if (opts.kvBits) {
     if (m) throw new Error('[makeCache] kvBits (a quantized cache) cannot be combined with maxKvSize (a rotating cache)');
-    return Array.from({ length: numLayers }, () => new QuantizedKVCache({ bits: opts.kvBits!, groupSize: opts.kvGroupSize ?? 64, leftPadding: opts.leftPadding }));
+    return Array.from(
+      { length: numLayers },
+      () => new QuantizedKVCache({ bits: opts.kvBits!, groupSize: opts.kvGroupSize ?? 64, leftPadding: opts.leftPadding }),
+    );
   }
   return Array.from({ length: numLayers }, () =>
     m ? new RotatingKVCache(m, Math.min(keep, m - 1), { leftPadding: opts.leftPadding }) : new KVCache({ leftPadding: opts.leftPadding }),

@@ -13,11 +13,9 @@ import { compileEnabled, type Compiled, type CompiledInfo } from '../core/compil
 import { keep } from '../core/memory.js';
 import { flatten } from '../core/tree.js';
 import type { Module } from '../nn/module.js';
-import { make } from '../ops/make.js';
-import { Scatter } from '../core/primitives.js';
 import * as ops from '../ops/index.js';
 import { scaledDotProductAttention } from '../ops/fast/index.js';
-import { KVCache } from './cache.js';
+import { KVCache, writeRows } from './cache.js';
 import { decoderParts, ropeAngles, rotateHalves, type DecoderParts } from './decoder_parts.js';
 import type { KVCacheLike, LanguageModel } from './types.js';
 
@@ -25,15 +23,6 @@ import type { KVCacheLike, LanguageModel } from './types.js';
 export const DECODE_GRAPH_STEP = 256;
 
 const graphs = new WeakMap<LanguageModel, DecodeGraph | Error>();
-
-/** Rows start..start (axis 2) of buf [B, H, cap, D] replaced by row [B, H, 1, D] at position pos ([1] int32). */
-function writeRowAt(buf: NDArray, row: NDArray, pos: NDArray): NDArray {
-  const [B, H, cap, D] = buf.shape;
-  const base = ops.reshape(buf, [B * H, cap, D]);
-  const idx = ops.broadcastTo(ops.reshape(pos, [1, 1, 1]), [B * H, 1, D]);
-  const u = ops.reshape(ops.astype(row, buf.dtype), [B * H, 1, D]);
-  return ops.reshape(make(Scatter, { mode: 0 }, [base, idx, u], [B * H, cap, D], buf.dtype), [B, H, cap, D]);
-}
 
 /**
  * The compiled decode step of one model. `DecodeGraph.for(model, cache)` returns it when the
@@ -160,8 +149,8 @@ export class DecodeGraph {
       k = rotateHalves(split(k, Hk), rot, at._rope.dims);
       const v = split(at.v_proj.call(x), Hk);
       const [oldK, oldV] = [c.keys!, c.values!];
-      c.keys = writeRowAt(oldK, k, pos);
-      c.values = writeRowAt(oldV, v, pos);
+      c.keys = writeRows(oldK, k, pos);
+      c.values = writeRows(oldV, v, pos);
       // the replaced handles go (a traced call rebinds the new ones to each replay's results)
       oldK.dispose();
       oldV.dispose();
