@@ -87,6 +87,13 @@ export interface LowerOptions {
    * (eager evaluation outside transform traces: in-place cache and put_ updates).
    */
   adoptDead?: boolean;
+  /**
+   * kn.compile: the input whose buffer `b` is, when the caller lets a kernel write over that input
+   * once nothing reads it any more (state the call replaces); null otherwise.
+   */
+  donatableInput?(b: BufferRef): Node | null;
+  /** called when a kernel takes over a donatable input's buffer */
+  onDonate?(b: BufferRef): void;
 }
 
 /** Whether the kernel of `n` may write its output into input `j`'s buffer, given that buffer's view. */
@@ -178,6 +185,15 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
     const d = opts.preset(m);
     return d !== undefined && d.buf === v.buf && !space.owns(v.buf) && v.buf.refs === 1 + views;
   };
+  // A donatable input's buffer is dead at `n` when n is the last reader of src (the input or a
+  // view of it), nothing still reads the input itself, and no other live view shares the buffer
+  // (views hold the input's buffer; the input's own preset value does not).
+  const deadInput = (src: Node, v: BufferView, reads: number): boolean => {
+    const root = opts.donatableInput?.(v.buf);
+    if (!root || opts.isOutput(root) || opts.isOutput(src) || uses.get(src) !== reads) return false;
+    if (src === root) return v.buf.refs === 0;
+    return values.has(src) && v.buf.refs === 1 && !uses.get(root);
+  };
   const donate = (n: Node, ins: BufferView[]): BufferView | null => {
     const nbytes = sizeOf(n.shape) * itemsize(n.dtype);
     for (const j of n.primitive.inPlaceInputs ?? n.inputs.keys()) {
@@ -188,7 +204,8 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
       if (values.has(src) && !opts.isOutput(src) && space.owns(v.buf) && v.buf.refs === 1) {
         // this node must be the last reader of src (it may read it several times)
         if (uses.get(src) !== reads) continue;
-      } else if (!(opts.adoptDead && deadEvaluated(n, src, v, reads))) continue;
+      } else if (deadInput(src, v, reads)) opts.onDonate?.(v.buf);
+      else if (!(opts.adoptDead && deadEvaluated(n, src, v, reads))) continue;
       v.buf.refs++;
       return { buf: v.buf, offset: 0, strides: contiguousStrides(n.shape) };
     }

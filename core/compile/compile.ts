@@ -4,7 +4,10 @@
 import { NDArray } from '../array.js';
 import { evaluateNodes } from '../eval.js';
 import { currentDeviceIndex } from '../device.js';
-import { decRef, type Node } from '../node.js';
+import { decRef, Node, type BufferRef, type BufferView } from '../node.js';
+import { Copy } from '../primitives.js';
+import { itemsize } from '../dtype.js';
+import { isRowContiguous, sizeOf } from '../shape.js';
 import { tracing } from '../trace_state.js';
 import { arrayKey, fillResult, flattenArgs, layoutKey, stateArrays } from './args.js';
 import { LRU } from './cache.js';
@@ -154,6 +157,9 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
     };
 
     let entry = traceCache.get(key);
+    const pkey = shapeless ? layoutKey(ins) : '';
+    // the state this call replaces, as named before the function runs (a trace may reassign it)
+    const replacedBefore = entry?.plans.get(pkey) || opts.outputs === undefined ? null : stateArrays(opts.outputs);
     let stateOut: NDArray[] | null = null;
     let graph: IRGraph | null = null;
     let pending: Error | null = null;
@@ -177,8 +183,10 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
       stateOut = t.stateOut;
       graph = g;
     }
-    const pkey = shapeless ? layoutKey(ins) : '';
     let pe = entry.plans.get(pkey);
+    stateOut ??= opts.outputs === undefined ? [] : stateArrays(opts.outputs);
+    // state the call replaces: its old value is unreachable afterwards, so kernels may write over it
+    const replaced = new Set<NDArray>(stateOut);
     if (!pe) {
       if (!graph) {
         const same = ins.every((n, k) => n.shape.every((d, i) => d === entry!.traceShapes[k][i]));
@@ -205,23 +213,24 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
             entry.hints,
           );
       }
-      pe = buildPlan(graph, ins);
+      const before = new Set(replacedBefore ?? []);
+      const replacedSlots = new Set<number>();
+      for (let k = flat.arrays.length; k < inputs.length; k++) if (before.has(inputs[k])) replacedSlots.add(k);
+      pe = buildPlan(graph, ins, replacedSlots);
       if (!pending) entry.plans.set(pkey, pe);
       if (debugLevel() >= 1) printPlan(name, pe.plan, graph);
     }
-    stateOut ??= opts.outputs === undefined ? [] : stateArrays(opts.outputs);
     if (stateOut.length !== entry.nStateOut)
       throw new Error(
         `[compile] the outputs state holds ${stateOut.length} arrays, but the traced function produced ${entry.nStateOut}; its structure must not change between calls`,
       );
     let nodes: Node[];
+    const views = ins.map((n) => n.data!);
+    const copies = pe.plan.donated.length ? privateCopies(pe.plan.donated, inputs, ins, views, replaced, name) : null;
     try {
-      nodes = runPlan(
-        pe.plan,
-        ins.map((n) => n.data!),
-        pe.outTypes,
-      );
+      nodes = runPlan(pe.plan, views, pe.outTypes);
     } finally {
+      if (copies) for (const c of copies) decRef(c);
       if (pending) releasePlan(pe);
     }
     info.calls++;
@@ -243,8 +252,55 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
   return compiled as unknown as Compiled<F>;
 }
 
-function buildPlan(graph: IRGraph, inputs: readonly Node[]): PlanEntry {
-  const views = inputs.map((n) => ({ strides: n.data!.strides }));
+/** Bytes of `n`'s buffer when its value is a contiguous view of all of it (else 0). */
+function wholeBuffer(n: Node): number {
+  const v = n.data!;
+  const nbytes = sizeOf(n.shape) * itemsize(n.dtype);
+  return v.offset === 0 && v.buf.nbytes === nbytes && nbytes > 0 && isRowContiguous(n.shape, v.strides) ? nbytes : 0;
+}
+
+/**
+ * A plan writes over the buffers of its `donated` slots. A slot's buffer is handed over only when
+ * nothing but the state handle the call rebinds (or nothing at all) holds its value and no other
+ * slot shares the buffer; otherwise the slot gets a private copy (returned, to be released after
+ * the call), so no value the caller can still read changes.
+ */
+function privateCopies(
+  donated: readonly number[],
+  inputs: readonly NDArray[],
+  ins: readonly Node[],
+  views: BufferView[],
+  replaced: ReadonlySet<NDArray>,
+  name: string,
+): Node[] | null {
+  const shared = new Map<BufferRef, number>();
+  for (const v of views) shared.set(v.buf, (shared.get(v.buf) ?? 0) + 1);
+  let copies: Node[] | null = null;
+  for (const slot of donated) {
+    const n = ins[slot],
+      h = inputs[slot];
+    const holders = n.refs - 1; // this call holds every input once
+    const why =
+      wholeBuffer(n) === 0
+        ? 'it is a view of a larger buffer'
+        : n.data!.buf.refs !== 1 || shared.get(n.data!.buf) !== 1
+          ? 'another array shares its buffer'
+          : holders > 1 || (holders === 1 && !(!h.disposed && h.node === n && replaced.has(h)))
+            ? 'another array or graph still holds it'
+            : null;
+    if (why === null) continue;
+    if (debugLevel() >= 1) console.error(`[compile] ${name}: state input ${slot} is copied before the call (${why})`);
+    const c = new Node(Copy, {}, [n], n.shape, n.dtype, n.device);
+    c.refs++;
+    evaluateNodes([c]);
+    views[slot] = c.data!;
+    (copies ??= []).push(c);
+  }
+  return copies;
+}
+
+function buildPlan(graph: IRGraph, inputs: readonly Node[], replacedSlots: ReadonlySet<number>): PlanEntry {
+  const views = inputs.map((n, k) => ({ strides: n.data!.strides, donateBytes: replacedSlots.has(k) ? wholeBuffer(n) : 0 }));
   const { steps, programs } = schedule(graph);
   let plan: Plan;
   try {

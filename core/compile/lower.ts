@@ -61,6 +61,18 @@ export interface Plan {
   schedule: string[];
   /** program handles this plan owns (released with it) */
   programs: number[];
+  /**
+   * input slots whose buffer a kernel writes over (state the call replaces, e.g. a cache row
+   * update in place): the caller passes a private copy when anything else could read the buffer
+   */
+  donated: number[];
+}
+
+/** An input slot's layout at lowering time; `nbytes` (whole-buffer views only) allows donation. */
+export interface InputLayout {
+  strides: number[];
+  /** the buffer's size when the slot may be donated (a contiguous view of its whole buffer), else 0 */
+  donateBytes: number;
 }
 
 /** Symbolic buffers: ids are patched in at every replay (inputs) or allocated by the replay. */
@@ -90,7 +102,7 @@ const symbolic = (kind: SymBuf['kind'], index: number, nbytes: number, ref: Buff
 let nextPlanId = 1;
 
 /** Lowers `steps` (a topological schedule of g) into a Plan, through the lowering eval uses. */
-export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: number[] }[]): Plan {
+export function lowerPlan(g: IRGraph, steps: Step[], inputViews: InputLayout[]): Plan {
   const space = new SymbolicSpace();
   const encoder = new CommandEncoder(space, 'compile');
   const schedule: string[] = [];
@@ -109,9 +121,15 @@ export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: numb
     );
   regroupSiblings(shadows);
   const preset = new Map<Node, BufferView>();
+  const donatable = new Map<BufferRef, Node>();
+  const donated = new Set<number>();
   for (const n of g.nodes) {
-    if (n.kind === 'input') preset.set(shadows[n.id], { buf: symbolic('input', n.slot, 0), offset: 0, strides: inputViews[n.slot].strides.slice() });
-    else if (n.kind === 'const') {
+    if (n.kind === 'input') {
+      const { strides, donateBytes } = inputViews[n.slot];
+      const buf = symbolic('input', n.slot, donateBytes);
+      if (donateBytes > 0) donatable.set(buf, shadows[n.id]);
+      preset.set(shadows[n.id], { buf, offset: 0, strides: strides.slice() });
+    } else if (n.kind === 'const') {
       const d = n.source!.data!;
       preset.set(shadows[n.id], { buf: symbolic('const', -1, d.buf.nbytes, d.buf), offset: d.offset, strides: d.strides.slice() });
     }
@@ -138,6 +156,8 @@ export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: numb
     preset: (n) => preset.get(n),
     isOutput: (n) => outputs.has(n),
     onKernel: (n) => schedule.push(nodeLabel(n)),
+    donatableInput: (b) => donatable.get(b) ?? null,
+    onDonate: (b) => donated.add((b as unknown as SymBuf).index),
   });
 
   const outSpecs: OutputSpec[] = g.outputs.map((id) => {
@@ -161,5 +181,6 @@ export function lowerPlan(g: IRGraph, steps: Step[], inputViews: { strides: numb
     fused,
     schedule,
     programs: [],
+    donated: [...donated].sort((a, b) => a - b),
   };
 }

@@ -6,17 +6,22 @@ import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { CONFIGS } from './tiny.js';
 
+/** The native buffer behind an evaluated array (internal: where the cache's keys live). */
+const bufferOf = (a: kn.NDArray): number => (a as unknown as { node: { data: { buf: { id: number } } } }).node.data.buf.id;
+
 const PROMPT = [3, 17, 5, 42, 8, 11, 29];
 
 async function decode(model: kn.models.LanguageModel, compiled: boolean, maxTokens: number, cache = kn.models.makeCache(model)) {
   const tokens: number[] = [];
   const logprobs: Float32Array[] = [];
+  const bufs: number[] = [];
   const sampler = kn.models.makeSampler();
   for await (const r of kn.models.generateStep(model, PROMPT, { cache, sampler, maxTokens, compiled })) {
     tokens.push(r.token);
     logprobs.push(r.logprobs.toTypedArray() as Float32Array);
+    bufs.push(bufferOf((cache[0] as kn.models.KVCache).keys!));
   }
-  return { tokens, logprobs, cache };
+  return { tokens, logprobs, cache, bufs };
 }
 
 function maxDiff(a: Float32Array[], b: Float32Array[]): number {
@@ -39,6 +44,7 @@ describe('compiled decode graph', () => {
       const g = kn.models.DecodeGraph.for(model, graph.cache)!;
       expect(g.info.traces).toBe(1);
       expect(g.info.calls).toBe(12); // every token comes from one replay (the prefill leaves the last prompt token for it)
+      expect(graph.bufs.slice(2).every((b) => b === graph.bufs[1])).toBe(true); // each row is written in place
       for (const c of [...eager.cache, ...graph.cache]) (c as kn.models.KVCache).dispose();
     });
   }
