@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <algorithm>
 #include "../common/command.h"
 #include "../common/device.h"
@@ -216,15 +217,31 @@ bool execute_replay(uint64_t key, std::vector<Command>& cmds) {
   if (!be) return false;
   // residency first (allocations and uploads queued ahead of the kernels; buffers freed by the
   // list are reused only by the next call), then the list in one piece
+  std::unordered_map<uint32_t, size_t> first_use;  // buffer id -> order of first use
   for (const Command* c : list)
-    for (const View& v : c->ops) make_resident(*v.buf, dev);
+    for (const View& v : c->ops) {
+      first_use.emplace(v.buf->id, first_use.size());
+      make_resident(*v.buf, dev);
+    }
   if (!be->run_replay(key, list)) return false;
   const auto& cat = kernel_catalog();
+  std::vector<std::pair<size_t, Command*>> frees;
   for (auto& c : cmds) {
-    if (c.kernel == 0) cat[0].run(c);
-    else
-      for (size_t i = c.n_inputs; i < c.ops.size(); i++) mark_written(*c.ops[i].buf, dev);
+    if (c.kernel == 0) {
+      auto it = first_use.find((uint32_t)c.params[0]);
+      frees.emplace_back(it == first_use.end() ? 0 : it->second, &c);
+      continue;
+    }
+    for (size_t i = c.n_inputs; i < c.ops.size(); i++) mark_written(*c.ops[i].buf, dev);
     c.ops.clear();
+  }
+  // freed in reverse order of first use: a device's block cache hands blocks back last freed
+  // first, so the next call's buffers get the same addresses in the same order (a recorded
+  // graph of the list then matches every call)
+  std::stable_sort(frees.begin(), frees.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (auto& [order, c] : frees) {
+    cat[0].run(*c);
+    c->ops.clear();
   }
   return true;
 }

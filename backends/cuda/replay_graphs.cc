@@ -34,6 +34,25 @@ std::vector<uintptr_t> addresses_of(const std::vector<const Command*>& cmds, int
   return a;
 }
 
+// KILN_DEBUG=1: which operands moved since the last recording (the buffers to keep in place)
+void describe_miss(const std::vector<const Command*>& cmds, const std::vector<uintptr_t>& was,
+                   const std::vector<uintptr_t>& now) {
+  const auto& cat = kernel_catalog();
+  size_t k = 0, moved = 0;
+  std::string shown;
+  for (size_t i = 0; i < cmds.size(); i++)
+    for (size_t j = 0; j < cmds[i]->ops.size(); j++, k++) {
+      if (k >= was.size() || was[k] == now[k]) continue;
+      if (moved++ < 6) {
+        const View& v = cmds[i]->ops[j];
+        shown += " " + std::string(cat[cmds[i]->kernel].name) + "#" + std::to_string(i) + (j < (size_t)cmds[i]->n_inputs ? ".in" : ".out") +
+                 std::to_string(j) + "(" + std::to_string((long long)v.buf->nbytes) + " B)";
+      }
+    }
+  std::fprintf(stderr, "[kiln] cuda: a compiled replay's operands moved since it was recorded: %zu of %zu:%s\n", moved,
+               now.size(), shown.c_str());
+}
+
 }  // namespace
 
 ReplayGraphs::~ReplayGraphs() {
@@ -120,6 +139,7 @@ bool ReplayGraphs::run(uint64_t key, const std::vector<const Command*>& cmds) {
   if (hit) {
     e.hits++;
   } else {
+    if (debug() && !e.graphs.empty() && e.recordings < 4) describe_miss(cmds, e.graphs.back().addresses, addr);
     // addresses that never repeat would record a graph per call: give up on such a list
     if (e.recordings >= 8 && e.hits < 2 * e.recordings) {
       e.uncapturable = true;
