@@ -88,13 +88,14 @@ export interface RopeRotation {
  * computed in float64 as kn.fast.rope computes them.
  */
 export function ropeAngles(rope: AttnModule['_rope'], positions: NDArray): RopeRotation {
-  const p = ops.expandDims(ops.astype(positions, 'float64'), -1);
+  const p = ops.astype(ops.expandDims(positions, -1), 'float64');
   const angles = ops.divide(ops.multiply(p, rope.scale), rope.freqsFor(1));
   const cos = ops.astype(ops.cos(angles), 'float32'),
     sin = ops.astype(ops.sin(angles), 'float32');
   const c = ops.expandDims(cos, -2),
     s = ops.expandDims(sin, -2);
-  return { cos, sin, cos2: c, sin2: ops.concatenate([ops.negative(s), s], -2) };
+  // [-sin; sin] as one product with a constant sign column (fused with the rest, no concatenate)
+  return { cos, sin, cos2: c, sin2: ops.multiply(s, ops.array([[-1], [1]], 'float32')) };
 }
 
 /**
@@ -106,14 +107,16 @@ export function ropeAngles(rope: AttnModule['_rope'], positions: NDArray): RopeR
  */
 export function rotateHalves(x: NDArray, r: RopeRotation, dims: number): NDArray {
   const D = x.shape[x.ndim - 1];
-  const xc = ops.astype(x, 'float32');
   const lead = x.shape.slice(0, -1).map(() => ({}));
   if (dims === D) {
-    const halves = ops.reshape(xc, [...x.shape.slice(0, -1), 2, D / 2]);
+    // the casts come after the views and before the final reshape, so the kernel reads x and
+    // writes the result directly (a view of a fused value would need a buffer of its own)
+    const halves = ops.reshape(x, [...x.shape.slice(0, -1), 2, D / 2]);
     const swapped = ops.slice(halves, [...lead, { step: -1 }, {}]);
-    const out = ops.add(ops.multiply(halves, r.cos2), ops.multiply(swapped, r.sin2));
-    return ops.astype(ops.reshape(out, x.shape), x.dtype);
+    const out = ops.add(ops.multiply(ops.astype(halves, 'float32'), r.cos2), ops.multiply(ops.astype(swapped, 'float32'), r.sin2));
+    return ops.reshape(ops.astype(out, x.dtype), x.shape);
   }
+  const xc = ops.astype(x, 'float32');
   const x1 = ops.slice(xc, [...lead, { start: 0, stop: dims / 2 }]);
   const x2 = ops.slice(xc, [...lead, { start: dims / 2, stop: dims }]);
   const o1 = ops.subtract(ops.multiply(x1, r.cos), ops.multiply(x2, r.sin));
