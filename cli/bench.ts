@@ -7,13 +7,16 @@ import { kiln, loadForCli } from './common.js';
 
 export const BENCH_HELP = `Usage: kiln bench (--model M | --config NAME|config.json) [options]
 
-Measure prompt processing (pp) and token generation (tg) speed, like llama-bench. With
---config the model has random weights of a real shape (no download needed):
-  llama-3.2-1b, tinyllama-1.1b, or a path to a config.json.
+Measure prompt processing (pp) and token generation (tg) speed, like llama-bench, on the
+default device (KILN_DEVICE=cpu|gpu). With --config the model has random weights of a real
+shape (no download needed): llama-3.2-1b, tinyllama-1.1b, llama-2-7b, llama-2-13b, or a path
+to a config.json. Generation reads every weight once per token: the table's GB/s column is
+weight bytes x tokens/s, and the last line compares it with the device's memory bandwidth
+(kn.sum read and kn.copy read + write over a large array) measured in the same run.
 
 Options:
   --model PATH        model folder, .gguf file or Hugging Face model id
-  --config NAME       a known config (llama-3.2-1b, tinyllama-1.1b) or a config.json path
+  --config NAME       a known config (see above) or a config.json path
   -p, --n-prompt N    prompt tokens (default 512; 0 skips the pp test)
   -g, --n-gen N       generated tokens (default 128; 0 skips the tg test)
   -n, --repetitions N repetitions of each test (default 3)
@@ -21,7 +24,7 @@ Options:
   -h, --help          this help
 `;
 
-export const KNOWN_CONFIGS = ['llama-3.2-1b', 'tinyllama-1.1b'];
+export const KNOWN_CONFIGS = ['llama-3.2-1b', 'tinyllama-1.1b', 'llama-2-7b', 'llama-2-13b'];
 
 /** A shipped config by name (models/configs/<name>.json), from the sources or the installed package. */
 export function knownConfig(name: string): Record<string, unknown> | null {
@@ -125,13 +128,52 @@ export async function benchCommand(argv: string[]): Promise<void> {
     rows.push([`tg${G}`, tps]);
   }
   const pcount = count >= 1e9 ? `${(count / 1e9).toFixed(2)} B` : `${(count / 1e6).toFixed(2)} M`;
-  const header = ['model', 'params', 'size', 'dtype', 'threads', 'test', 't/s'];
+  const device = kn.defaultDevice();
+  const where = device.type === 'cpu' ? `cpu ${info.threads ?? '?'}t` : String(device);
+  const header = ['model', 'params', 'size', 'dtype', 'device', 'test', 't/s', 'GB/s'];
   const table = rows.map(([test, tps]) => {
     const [m, sd] = meanStd(tps);
-    return [name, pcount, gb(bytes), wdtype, String(info.threads ?? '?'), test, `${m.toFixed(2)} ± ${sd.toFixed(2)}`];
+    const bw = test.startsWith('tg') ? ((bytes * m) / 1e9).toFixed(1) : '';
+    return [name, pcount, gb(bytes), wdtype, where, test, `${m.toFixed(2)} ± ${sd.toFixed(2)}`, bw];
   });
   const w = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   process.stdout.write([line(header), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...table.map(line)].join('\n') + '\n');
-  process.stderr.write(`peak memory ${gb(kn.memory.peak())}\n`);
+  process.stderr.write(`peak memory ${gb(kn.memory.peak({ device }))}\n`);
+  const tg = rows.find(([t]) => t.startsWith('tg'));
+  if (tg) {
+    const bw = bandwidth(kn, device.type === 'cpu' ? 0.5 : 1);
+    const limit = Math.max(bw.copy, bw.read);
+    const rate = (bytes * meanStd(tg[1])[0]) / 1e9;
+    process.stderr.write(
+      `${device} (${device.name}): memory bandwidth ${bw.read.toFixed(1)} GB/s read (kn.sum), ${bw.copy.toFixed(1)} GB/s copy; ` +
+        `generation reads the weights at ${rate.toFixed(1)} GB/s, ${((100 * rate) / limit).toFixed(0)} % of the larger\n`,
+    );
+  }
+}
+
+/**
+ * The device's memory bandwidth in GB/s over a float32 array of `gib` GiB, best of 5 after a
+ * warm-up: kn.copy (read + write bytes) and kn.sum (a pure read, what a matrix-vector product does).
+ */
+function bandwidth(kn: Awaited<ReturnType<typeof kiln>>, gib: number): { copy: number; read: number } {
+  const x = kn.ones([Math.round((gib * 2 ** 30) / 4)]);
+  x.eval();
+  const nbytes = x.nbytes;
+  const best = (f: () => InstanceType<typeof kn.Array>) => {
+    let t = Infinity;
+    for (let i = 0; i < 6; i++) {
+      const t0 = performance.now();
+      const y = f();
+      y.eval();
+      kn.synchronize();
+      if (i > 0) t = Math.min(t, (performance.now() - t0) / 1000);
+      y.dispose();
+    }
+    return t;
+  };
+  const copy = (2 * nbytes) / best(() => kn.copy(x)) / 1e9;
+  const read = nbytes / best(() => kn.sum(x)) / 1e9;
+  x.dispose();
+  return { copy, read };
 }

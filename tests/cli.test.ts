@@ -128,8 +128,14 @@ describe('kiln info and bench', () => {
     const r = kiln(['bench', '--model', dir, '-p', '16', '-g', '4', '-n', '1']);
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
-    expect(lines[0]).toMatch(/^\| model\s+\| params\s+\| size\s+\| dtype\s+\| threads\s+\| test\s+\| t\/s\s+\|$/);
-    expect(lines[2]).toMatch(/\| 4\.12 M \| .* \| pp16 \| [\d.]+ ± [\d.]+\s+\|$/);
-    expect(lines[3]).toMatch(/\| tg4\s+\| [\d.]+ ± [\d.]+\s+\|$/);
+    expect(lines[0]).toMatch(/^\| model\s+\| params\s+\| size\s+\| dtype\s+\| device\s+\| test\s+\| t\/s\s+\| GB\/s\s+\|$/);
+    expect(lines[2]).toMatch(/\| 4\.12 M \| .* \| cpu \d+t\s+\| pp16 \| [\d.]+ ± [\d.]+\s+\|\s+\|$/);
+    const tg = lines[3].match(/\| tg4\s+\| ([\d.]+) ± [\d.]+\s+\| ([\d.]+)\s+\|$/);
+    expect(tg).not.toBeNull();
+    // GB/s is the weights' bytes (4122784 float32 parameters) times tokens per second
+    expect(Number(tg![2])).toBeCloseTo((4122784 * 4 * Number(tg![1])) / 1e9, 1);
+    expect(r.err).toMatch(
+      /cpu \(.*\): memory bandwidth [\d.]+ GB\/s read \(kn.sum\), [\d.]+ GB\/s copy; generation reads the weights at [\d.]+ GB\/s, \d+ % of the larger/,
+    );
   });
 });
