@@ -15,6 +15,9 @@ import { flatten } from '../core/tree.js';
 import type { Module } from '../nn/module.js';
 import * as ops from '../ops/index.js';
 import { scaledDotProductAttention } from '../ops/fast/index.js';
+import { floatResult } from '../ops/fast/common.js';
+import { rmsNormComposed } from '../ops/fast/rms_norm.js';
+import { RMSNorm } from '../nn/layers/normalization.js';
 import { KVCache, writeRows } from './cache.js';
 import { decoderParts, ropeAngles, rotateHalves, type DecoderParts } from './decoder_parts.js';
 import type { KVCacheLike, LanguageModel } from './types.js';
@@ -139,7 +142,7 @@ export class DecodeGraph {
     dec.layers.forEach((layer, li) => {
       const at = layer.self_attn,
         c = caches[li];
-      const x = layer.input_layernorm.call(h);
+      const x = fusableNorm(layer.input_layernorm, h);
       const split = (y: NDArray, n: number) => ops.reshape(y, [B, n, 1, D]); // L = 1: heads first is a reshape
       let q = ops.reshape(at.q_proj.call(x), [B, 1, H, D]);
       let k = ops.reshape(at.k_proj.call(x), [B, 1, Hk, D]);
@@ -156,10 +159,20 @@ export class DecodeGraph {
       oldV.dispose();
       const o = scaledDotProductAttention(q, c.keys, c.values, { scale: at.scale, mask });
       h = ops.add(h, at.o_proj.call(ops.reshape(o, [B, 1, H * D])));
-      h = ops.add(h, layer.mlp.call(layer.post_attention_layernorm.call(h)));
+      h = ops.add(h, layer.mlp.call(fusableNorm(layer.post_attention_layernorm, h)));
     });
-    const normed = dec.norm.call(h);
+    const normed = fusableNorm(dec.norm, h);
     const logits = lmHead ? lmHead.call(normed) : dec.embed_tokens.asLinear(normed);
     return ops.astype(ops.reshape(logits, [B, logits.shape[2]]), 'float32');
   }
+}
+
+/**
+ * RMSNorm as ordinary ops (the rmsNorm kernel's composed form, the same roundings): kn.compile
+ * fuses it with the residual add before it into one kernel with phases, which writes both the new
+ * residual stream and its normalised value.
+ */
+function fusableNorm(norm: { call(x: NDArray): NDArray }, x: NDArray): NDArray {
+  if (!(norm instanceof RMSNorm)) return norm.call(x);
+  return rmsNormComposed(x, norm.weight, norm.eps, floatResult([x, norm.weight]));
 }

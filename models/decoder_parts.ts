@@ -5,6 +5,7 @@
 import type { NDArray } from '../core/array.js';
 import type { DType } from '../core/dtype.js';
 import * as ops from '../ops/index.js';
+import { keep } from '../core/memory.js';
 import type { LanguageModel } from './types.js';
 
 export interface Callable {
@@ -87,6 +88,11 @@ export interface RopeRotation {
  * RoPE angles of `positions` (int32, any shape [...]) as float32 cos and sin [..., dims/2],
  * computed in float64 as kn.fast.rope computes them.
  */
+// one [[-1], [1]] column for the whole process: a compiled trace holds it as a constant, and
+// every trace (a new cache capacity is a new trace) shares the same buffer
+let signs: NDArray | null = null;
+const halfSigns = (): NDArray => (signs && !signs.disposed ? signs : (signs = keep(ops.array([[-1], [1]], 'float32'))));
+
 export function ropeAngles(rope: AttnModule['_rope'], positions: NDArray): RopeRotation {
   const p = ops.astype(ops.expandDims(positions, -1), 'float64');
   const angles = ops.divide(ops.multiply(p, rope.scale), rope.freqsFor(1));
@@ -94,8 +100,8 @@ export function ropeAngles(rope: AttnModule['_rope'], positions: NDArray): RopeR
     sin = ops.astype(ops.sin(angles), 'float32');
   const c = ops.expandDims(cos, -2),
     s = ops.expandDims(sin, -2);
-  // [-sin; sin] as one product with a constant sign column (fused with the rest, no concatenate)
-  return { cos, sin, cos2: c, sin2: ops.multiply(s, ops.array([[-1], [1]], 'float32')) };
+  // [-sin; sin] as one product with a sign column (fused with the rest, no concatenate)
+  return { cos, sin, cos2: c, sin2: ops.multiply(s, halfSigns()) };
 }
 
 /**
