@@ -37,7 +37,6 @@ std::vector<uintptr_t> addresses_of(const std::vector<const Command*>& cmds, int
 // KILN_DEBUG=1: which operands moved since the last recording (the buffers to keep in place)
 void describe_miss(const std::vector<const Command*>& cmds, const std::vector<uintptr_t>& was,
                    const std::vector<uintptr_t>& now) {
-  const auto& cat = kernel_catalog();
   size_t k = 0, moved = 0;
   std::string shown;
   for (size_t i = 0; i < cmds.size(); i++)
@@ -45,7 +44,8 @@ void describe_miss(const std::vector<const Command*>& cmds, const std::vector<ui
       if (k >= was.size() || was[k] == now[k]) continue;
       if (moved++ < 6) {
         const View& v = cmds[i]->ops[j];
-        shown += " " + std::string(cat[cmds[i]->kernel].name) + "#" + std::to_string(i) + (j < (size_t)cmds[i]->n_inputs ? ".in" : ".out") +
+        // kernel ids as in kn.info() (the catalog's names live in the core addon)
+        shown += " kernel " + std::to_string(cmds[i]->kernel) + " #" + std::to_string(i) + (j < (size_t)cmds[i]->n_inputs ? ".in" : ".out") +
                  std::to_string(j) + "(" + std::to_string((long long)v.buf->nbytes) + " B)";
       }
     }
