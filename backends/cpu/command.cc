@@ -218,6 +218,7 @@ bool execute_replay(uint64_t key, std::vector<Command>& cmds) {
   // residency first (allocations and uploads queued ahead of the kernels; buffers freed by the
   // list are reused only by the next call), then the list in one piece
   std::unordered_map<uint32_t, size_t> first_use;  // buffer id -> order of first use
+  first_use.reserve(2 * cmds.size());
   for (const Command* c : list)
     for (const View& v : c->ops) {
       first_use.emplace(v.buf->id, first_use.size());

@@ -4,7 +4,7 @@
 import { NDArray } from '../array.js';
 import { evaluateNodes } from '../eval.js';
 import { currentDeviceIndex } from '../device.js';
-import { decRef, Node, type BufferRef, type BufferView } from '../node.js';
+import { decRef, Node, type BufferView } from '../node.js';
 import { Copy } from '../primitives.js';
 import { itemsize } from '../dtype.js';
 import { isRowContiguous, sizeOf } from '../shape.js';
@@ -185,8 +185,6 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
     }
     let pe = entry.plans.get(pkey);
     stateOut ??= opts.outputs === undefined ? [] : stateArrays(opts.outputs);
-    // state the call replaces: its old value is unreachable afterwards, so kernels may write over it
-    const replaced = new Set<NDArray>(stateOut);
     if (!pe) {
       if (!graph) {
         const same = ins.every((n, k) => n.shape.every((d, i) => d === entry!.traceShapes[k][i]));
@@ -213,6 +211,7 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
             entry.hints,
           );
       }
+      // state the call replaces: its old value is unreachable afterwards, so kernels may write over it
       const before = new Set(replacedBefore ?? []);
       const replacedSlots = new Set<number>();
       for (let k = flat.arrays.length; k < inputs.length; k++) if (before.has(inputs[k])) replacedSlots.add(k);
@@ -226,7 +225,7 @@ export function compileFunction<F extends (...args: any[]) => any>(fn: F, opts: 
       );
     let nodes: Node[];
     const views = ins.map((n) => n.data!);
-    const copies = pe.plan.donated.length ? privateCopies(pe.plan.donated, inputs, ins, views, replaced, name) : null;
+    const copies = pe.plan.donated.length ? privateCopies(pe.plan.donated, inputs, ins, views, stateOut, name) : null;
     try {
       nodes = runPlan(pe.plan, views, pe.outTypes);
     } finally {
@@ -270,11 +269,9 @@ function privateCopies(
   inputs: readonly NDArray[],
   ins: readonly Node[],
   views: BufferView[],
-  replaced: ReadonlySet<NDArray>,
+  replaced: readonly NDArray[],
   name: string,
 ): Node[] | null {
-  const shared = new Map<BufferRef, number>();
-  for (const v of views) shared.set(v.buf, (shared.get(v.buf) ?? 0) + 1);
   let copies: Node[] | null = null;
   for (const slot of donated) {
     const n = ins[slot],
@@ -283,9 +280,10 @@ function privateCopies(
     const why =
       wholeBuffer(n) === 0
         ? 'it is a view of a larger buffer'
-        : n.data!.buf.refs !== 1 || shared.get(n.data!.buf) !== 1
+        : // one holder of the buffer is one node; the same node in two slots counts twice in holders
+          n.data!.buf.refs !== 1
           ? 'another array shares its buffer'
-          : holders > 1 || (holders === 1 && !(!h.disposed && h.node === n && replaced.has(h)))
+          : holders > 1 || (holders === 1 && !(!h.disposed && h.node === n && replaced.includes(h)))
             ? 'another array or graph still holds it'
             : null;
     if (why === null) continue;
