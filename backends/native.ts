@@ -72,8 +72,9 @@ export interface NativeBackend {
   hostView(id: number): ArrayBuffer;
   /** maps a file read-only (copy-on-write) into a new buffer: zero-copy weights */
   mapFile(path: string): number;
-  run(commands: Float64Array): void;
-  runAsync(commands: Float64Array): Promise<void>;
+  /** runs the first `length` words (default: all) of an encoded command list */
+  run(commands: Float64Array, length?: number): void;
+  runAsync(commands: Float64Array, length?: number): Promise<void>;
   /** registers a fused program (kn.compile); the `fused` kernel names it by handle */
   compileProgram(program: Float64Array): number;
   releaseProgram(handle: number): void;

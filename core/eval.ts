@@ -62,9 +62,32 @@ function schedule(targets: Node[]): Node[] {
   return order;
 }
 
+/**
+ * The command words of eager runs go through one reused Float64Array (a fresh one per run cost
+ * an ArrayBuffer allocation and its background free: most of a small op's time, issue 17).
+ * Native code parses them before run/runAsync returns, so the next run may overwrite them.
+ */
+let wordScratch = new Float64Array(4096);
+const SCRATCH_MAX = 1 << 20;
+function packWords(words: readonly number[]): Float64Array {
+  if (words.length > wordScratch.length) {
+    if (words.length > SCRATCH_MAX) return new Float64Array(words);
+    let n = wordScratch.length;
+    while (n < words.length) n *= 2;
+    wordScratch = new Float64Array(n);
+  }
+  for (let i = 0; i < words.length; i++) wordScratch[i] = words[i];
+  return wordScratch;
+}
+
+/** Runs encoded command words synchronously (one native crossing). */
+export function runWords(words: readonly number[]): void {
+  native.run(packWords(words), words.length);
+}
+
 interface Lowered {
-  commands: Float64Array;
-  created: BufferRef[];
+  words: number[];
+  created: ReadonlySet<BufferRef>;
   results: Map<Node, BufferView>;
   bytes: number;
 }
@@ -117,7 +140,7 @@ function lower(targets: Node[], order: Node[]): Lowered {
     if (v) results.set(t, v);
   }
   if (labels) printEagerSchedule(labels, encoder.kernels, space.created.size);
-  return { commands: new Float64Array(encoder.words), created: [...space.created], results, bytes: space.bytes };
+  return { words: encoder.words, created: space.created, results, bytes: space.bytes };
 }
 
 // After a failed run the in-list `free` commands may not have run: free every buffer this
@@ -143,7 +166,7 @@ export function evaluateNodes(targets: Node[]): void {
   if (order.length === 0) return;
   const l = lower(targets, order);
   try {
-    native.run(l.commands);
+    runWords(l.words);
   } catch (e) {
     abandon(l);
     throw e;
@@ -161,7 +184,7 @@ export function evaluateNodesAsync(targets: Node[]): Promise<void> {
   const l = lower(targets, order);
   let p: Promise<void>;
   try {
-    p = native.runAsync(l.commands);
+    p = native.runAsync(packWords(l.words), l.words.length);
   } catch (e) {
     abandon(l);
     return Promise.reject(e);
@@ -205,7 +228,7 @@ export function readNode(node: Node): ArrayBuffer {
         { view: { buf: tmp, offset: 0, strides: contiguousStrides(node.shape) }, dtype: node.dtype, shape: node.shape },
       ],
     );
-    native.run(new Float64Array(cmds.words));
+    runWords(cmds.words);
     return readBytes(tmp.id, 0, n * isz);
   } finally {
     tmp.release();

@@ -218,7 +218,15 @@ std::vector<Command> parse_arg(const Napi::CallbackInfo& info, const char* fn) {
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
     fail("[", fn, "] commands must be a Float64Array");
   auto words = info[0].As<Napi::Float64Array>();
-  return parse_commands(words.Data(), words.ElementLength());
+  // an optional word count: the JS side encodes into one reused array (no allocation per run)
+  size_t n = words.ElementLength();
+  if (info.Length() >= 2 && !info[1].IsUndefined()) {
+    double len = number_arg(info, 1, fn, "word count");
+    if (!(len >= 0 && len <= (double)n && len == (double)(size_t)len))
+      fail("[", fn, "] word count ", len, " is not an integer in [0, ", n, "]");
+    n = (size_t)len;
+  }
+  return parse_commands(words.Data(), n);
 }
 
 Napi::Value Run(const Napi::CallbackInfo& info) {

@@ -112,9 +112,17 @@ void note_fallback(const Command& c, const char* name) {
 
 }  // namespace
 
+// complex64 reaches only the kernels written for it (byte moves, casts, fft), by catalog id
+static std::vector<bool> complex_kernels() {
+  std::vector<bool> ok(kernel_catalog().size(), false);
+  for (const char* name : {"copy", "fill", "where", "gather", "scatter", "fft"}) ok[kernel_id(name)] = true;
+  return ok;
+}
+
 std::vector<Command> parse_commands(const double* words, size_t n, std::vector<size_t>* id_positions) {
   Reader r{words, n};
   std::vector<Command> cmds;
+  cmds.reserve(n < 64 ? 2 : n / 24);  // a kernel takes ~20-40 words
   const auto& cat = kernel_catalog();
   static const int fused_id = kernel_id("fused");
   while (r.pos < n) {
@@ -129,10 +137,12 @@ std::vector<Command> parse_commands(const double* words, size_t n, std::vector<s
       fail("[", k.name, "] device ", c.device, " is not available (", device_count() - 1, " accelerator(s) loaded",
            device_unavailable_reason().empty() ? "" : ": ", device_unavailable_reason(), ")");
     int64_t np = r.integer("parameter count", 0, 64);
+    c.params.reserve((size_t)np);
     for (int64_t i = 0; i < np; i++) c.params.push_back(r.next("parameter"));
     if (np < k.min_params || np > k.max_params)
       fail("[", k.name, "] expects ", k.min_params, "..", k.max_params, " parameters, got ", np);
     int64_t nops = r.integer("operand count", 0, 64);
+    c.ops.reserve((size_t)nops);
     for (int64_t i = 0; i < nops; i++) c.ops.push_back(read_operand(r, id_positions));
     c.n_inputs = k.n_inputs >= 0 ? k.n_inputs : (int32_t)(nops - k.n_outputs);
     if ((k.n_inputs >= 0 && nops != k.n_inputs + k.n_outputs) || c.n_inputs < 0 || (k.n_inputs < 0 && c.n_inputs < 1))
@@ -145,8 +155,8 @@ std::vector<Command> parse_commands(const double* words, size_t n, std::vector<s
           fail("[", k.name, "] output ", c.ops[i].describe(), " has a zero stride");
     // complex64 reaches only the kernels written for it (byte moves, casts, fft); the others
     // dispatch on real types and would skip the operand silently
-    static const std::string complex_ok[] = {"copy", "fill", "where", "gather", "scatter", "fft"};
-    if (std::find(std::begin(complex_ok), std::end(complex_ok), std::string(k.name)) == std::end(complex_ok))
+    static const std::vector<bool> complex_ok = complex_kernels();
+    if (!complex_ok[c.kernel])
       for (const View& v : c.ops)
         if (v.dtype == kComplex64) fail("[", k.name, "] does not support complex64 operands");
     if (k.check) k.check(c);

@@ -78,3 +78,22 @@ describe('native checks of the fused kernels', () => {
     expect(run('attention', [1, 0], [f32(1, 4, 3, 8), f32(1, 2, 5000, 8), f32(1, 2, 5000, 8), out])).toThrow(/outside its buffer/);
   });
 });
+
+describe('the word count of a command list', () => {
+  const words = command('rms_norm', [1e-5], [f32(2, 4), f32(4), f32(2, 4)]);
+  it('runs only the words it names: a stale tail after them is never read', () => {
+    const padded = new Float64Array(words.length + 3);
+    padded.set(words);
+    padded.fill(NaN, words.length); // garbage a reused encoding array may hold after the list
+    expect(() => native.run(padded)).toThrow(/\[run\] invalid kernel id nan at word/);
+    expect(() => native.run(padded, words.length)).not.toThrow();
+    expect(() => native.run(padded, 0)).not.toThrow();
+  });
+  it('a count that is not a whole number of words inside the array is refused by name', () => {
+    expect(() => native.run(words, words.length + 1)).toThrow(`[run] word count ${words.length + 1} is not an integer in [0, ${words.length}]`);
+    expect(() => native.run(words, 2.5)).toThrow('[run] word count 2.5 is not an integer');
+    expect(() => native.run(words, -1)).toThrow('[run] word count -1 is not an integer');
+    expect(() => native.run(words, 3)).toThrow(/\[run\] command list ends early/);
+    expect(() => native.runAsync(words, 99)).toThrow(/\[runAsync\] word count 99/);
+  });
+});
