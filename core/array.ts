@@ -7,22 +7,16 @@ import { evaluateNodes, readNode } from './eval.js';
 import { track } from './scope.js';
 import { formatArray } from './format.js';
 import { complexScalars, type Complex } from './complex_host.js';
+import { SafetyNet } from './safety_net.js';
 
-// Safety net only: on Node finalizers run when the event loop turns (DESIGN.md §2).
-const registry = new FinalizationRegistry<Node>((node) => decRef(node));
-
-// Registering costs more than building a small op (issue 17), and most arrays of a tidy scope or
-// an explicit dispose die young: new arrays wait in a batch, registered when it fills or the
-// event loop turns, and one disposed before then is never registered at all.
-const BATCH = 256;
-let pending: NDArray[] = [];
-let flushScheduled = false;
-function flushRegistrations(): void {
-  const list = pending;
-  pending = [];
-  flushScheduled = false;
-  for (const a of list) a[REGISTER]();
-}
+// The finalizer safety net frees buffers (core/node.ts). Handles need one only for the outputs
+// of a multi-output primitive: each sibling reaches the others, so a dropped sibling's buffer
+// would live as long as any sibling unless its handle gives it back.
+const siblingHandles = new SafetyNet<NDArray, Node>(
+  (node) => decRef(node),
+  (a) => a[REGISTER](),
+  (a) => a,
+);
 const REGISTER = Symbol('register');
 
 export type NestedList = Scalar | Complex | NestedList[];
@@ -35,19 +29,16 @@ export class NDArray {
   constructor(node: Node) {
     node.refs++;
     this.#node = node;
-    if (pending.push(this) >= BATCH) flushRegistrations();
-    else if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushRegistrations).unref();
-    }
+    if (node.siblings) siblingHandles.add(this);
     track(this);
   }
 
-  /** @internal register with the finalizer safety net (batched, see BATCH) */
-  [REGISTER](): void {
-    if (!this.#node) return; // disposed before its batch was registered
-    registry.register(this, this.#node, this);
+  /** @internal the node the safety net gives back when this handle is collected (null: disposed) */
+  [REGISTER](): Node | null {
+    // disposed before its batch was registered, or queued twice (rebind)
+    if (!this.#node || this.#registered) return null;
     this.#registered = true;
+    return this.#node;
   }
 
   /** @internal the node behind this handle; throws when disposed */
@@ -62,9 +53,10 @@ export class NDArray {
     node.refs++;
     this.#node = node;
     if (this.#registered) {
-      registry.unregister(this);
-      registry.register(this, node, this);
+      siblingHandles.unregister(this);
+      this.#registered = false;
     }
+    if (node.siblings) siblingHandles.add(this);
     decRef(old);
   }
 
@@ -101,7 +93,7 @@ export class NDArray {
     const n = this.#node;
     if (!n) return;
     this.#node = null;
-    if (this.#registered) registry.unregister(this);
+    if (this.#registered) siblingHandles.unregister(this);
     this.#registered = false;
     decRef(n);
   }

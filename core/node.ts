@@ -4,15 +4,49 @@
 import { native } from '../backends/native.js';
 import { currentDeviceIndex } from './device.js';
 import type { DType } from './dtype.js';
+import { SafetyNet } from './safety_net.js';
+
+/** What the safety net needs of a buffer once its BufferRef is collected. */
+interface BufferCell {
+  readonly id: number;
+  freed: boolean;
+}
+
+// The safety net is on buffers, not on array handles: a buffer no live node can reach is freed
+// when the event loop turns, so an array handle needs no finalizer of its own and a dropped
+// unevaluated graph is ordinary garbage (issue 17: registering every handle cost more than the op,
+// and kept every dropped graph alive until its finalizer ran).
+const buffers = new SafetyNet<BufferRef, BufferCell>(
+  (cell) => {
+    if (cell.freed) return;
+    cell.freed = true;
+    native.free(cell.id);
+  },
+  (b) => b.cell(),
+);
 
 /** A native buffer id with a JS-side count of the views (node data) that hold it. */
 export class BufferRef {
   refs = 0;
-  freed = false;
+  readonly #cell: BufferCell;
+  /** a real native buffer: freed by `release` at its last holder, or by the safety net */
   constructor(
     readonly id: number,
     readonly nbytes: number,
-  ) {}
+  ) {
+    this.#cell = { id, freed: false };
+    buffers.add(this);
+  }
+  get freed(): boolean {
+    return this.#cell.freed;
+  }
+  set freed(v: boolean) {
+    this.#cell.freed = v;
+  }
+  /** @internal the safety net's record of this buffer, or null once it is freed */
+  cell(): BufferCell | null {
+    return this.#cell.freed ? null : this.#cell;
+  }
   retain(): this {
     this.refs++;
     return this;
