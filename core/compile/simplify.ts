@@ -9,8 +9,11 @@ import { BroadcastTo, Copy, Full, Reshape, Slice, Transpose } from '../primitive
 import { irNode, type IRGraph, type IRNode } from './ir.js';
 
 // Primitives of the transforms that are the identity on values (core/autograd.ts); by name, so
-// compile does not depend on autograd's module.
-const IDENTITY_VIEWS = new Set(['identity', 'stopGradient', 'depends', 'customOutput']);
+// compile does not depend on autograd's module. `depends` is not among them: it is the identity on
+// its first input but orders it after the others (a checkpointed block's recomputation waits for
+// its cotangent); dropped, CSE would merge the recomputation back into the forward pass and every
+// activation would live until the backward pass again.
+const IDENTITY_VIEWS = new Set(['identity', 'stopGradient', 'customOutput']);
 
 export interface SimplifyStats {
   noops: number;
