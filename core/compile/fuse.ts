@@ -14,6 +14,7 @@
 import { ReduceOps } from '../../backends/native.js';
 import type { BufferView } from '../node.js';
 import { BroadcastTo, Contiguous, Full, Reduce, Reshape, Transpose } from '../primitives.js';
+import { itemsize } from '../dtype.js';
 import { contiguousStrides } from '../shape.js';
 import type { IRGraph, IRNode } from './ir.js';
 import type { FusedStep, Operand, Step } from './lower.js';
@@ -435,9 +436,13 @@ class Fuser {
     }
     const ready = [...items.keys()].filter((k) => indeg.get(k) === 0);
     const order: number[] = [];
+    const mem = new StepMemory(this.g, items, rep, needed);
     while (ready.length) {
-      ready.sort((a, b) => items.get(b)!.first - items.get(a)!.first);
-      const k = ready.pop()!;
+      const k = ready.splice(
+        mem.pick(ready, (x) => items.get(x)!.first),
+        1,
+      )[0];
+      mem.run(k);
       order.push(k);
       for (const u of outs.get(k) ?? []) {
         indeg.set(u, indeg.get(u)! - 1);
@@ -476,6 +481,70 @@ class Fuser {
       throw e;
     }
     return { steps, programs };
+  }
+}
+
+/**
+ * The memory a step allocates and frees, for choosing among ready steps. The trace's post order
+ * computes a value right before its first user but leaves a gradient's small reduction (a
+ * weight's `xᵀ·dy`) for when the walk reaches that output, at the end: every layer's `x` and `dy`
+ * then live through the whole backward pass, recomputed (kn.checkpoint) or not. Picking the ready
+ * step that frees the most bytes net of what it allocates (ties: the earliest) runs those
+ * reductions as soon as they can, and defers allocations (a checkpoint's recomputation) until
+ * nothing cheaper is ready. Views allocate nothing and keep their base buffer alive.
+ */
+class StepMemory {
+  /** step key -> buffer holders (roots) it reads, and the bytes it allocates */
+  readonly reads = new Map<number, number[]>();
+  readonly alloc = new Map<number, number>();
+  /** per root: steps that still have to read it (outputs and non-ops are never freed) */
+  readonly left: Int32Array;
+  readonly bytes: Float64Array;
+
+  constructor(g: IRGraph, items: Map<number, { first: number; reads: number[] }>, rep: (n: number) => number, needed: boolean[]) {
+    const N = g.nodes.length;
+    const isView = (n: IRNode) => n.kind === 'op' && !!n.prim.view && n.inputs.length > 0;
+    const root = new Int32Array(N);
+    for (const n of g.nodes) root[n.id] = isView(n) && rep(n.id) < 0 ? root[n.inputs[0]] : n.id;
+    this.bytes = new Float64Array(N);
+    for (const n of g.nodes) this.bytes[n.id] = n.shape.reduce((a, b) => a * b, 1) * itemsize(n.dtype);
+    const pinned = new Uint8Array(N);
+    for (const o of g.outputs) pinned[root[o]] = 1;
+    for (const n of g.nodes) if (n.kind !== 'op') pinned[n.id] = 1;
+    this.left = new Int32Array(N);
+    const written = new Map<number, number>();
+    for (let m = 0; m < N; m++) if (rep(m) >= 0 && needed[m]) written.set(-1 - rep(m), (written.get(-1 - rep(m)) ?? 0) + this.bytes[m]);
+    for (const [key, it] of items) {
+      const n = key >= 0 ? g.nodes[key] : null;
+      // a view step hands its first input on (its readers read the root); it reads the others
+      const own = n && isView(n) ? it.reads.slice(1) : it.reads;
+      const rs = [...new Set(own.map((x) => root[x]))].filter((r) => !pinned[r]);
+      for (const r of rs) this.left[r]++;
+      this.reads.set(key, rs);
+      if (n) this.alloc.set(key, isView(n) ? 0 : this.bytes[key]);
+      else this.alloc.set(key, written.get(key) ?? 0);
+    }
+  }
+  gain(key: number): number {
+    let freed = 0;
+    for (const r of this.reads.get(key)!) if (this.left[r] === 1) freed += this.bytes[r];
+    return freed - this.alloc.get(key)!;
+  }
+  /** index in `ready` of the step to run next */
+  pick(ready: number[], first: (k: number) => number): number {
+    let best = 0,
+      bestGain = -Infinity;
+    ready.forEach((k, i) => {
+      const g = this.gain(k);
+      if (g > bestGain || (g === bestGain && first(k) < first(ready[best]))) {
+        best = i;
+        bestGain = g;
+      }
+    });
+    return best;
+  }
+  run(key: number): void {
+    for (const r of this.reads.get(key)!) this.left[r]--;
   }
 }
 
