@@ -14,8 +14,11 @@ const require = createRequire(import.meta.url);
 const name = 'kiln_cpu.node';
 const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`, name);
 const checkout = existsSync(join(root, 'tsconfig.json'));
-// the source build's npm tools are optional peers: an app that loads the prebuilt never installs them
-const BUILD_TOOLS_FIX = 'Run `npm install --save-dev cmake-js node-addon-api node-api-headers` and then `npm rebuild kilnjs` in your app.';
+// the source build's npm tools are optional peers: an app that loads the prebuilt never installs them.
+// A failed `npm install` takes kilnjs out of node_modules again, so `npm rebuild` alone would do nothing.
+const BUILD_TOOLS = '`npm install --save-dev cmake-js node-addon-api node-api-headers`';
+const RETRY = process.env.npm_command === 'rebuild' ? '`npm rebuild kilnjs`' : 'the same `npm install` of kilnjs again';
+const BUILD_TOOLS_FIX = `Run ${BUILD_TOOLS} in your app and then ${RETRY}.`;
 const say = (msg) => console.log(`[kilnjs] ${msg}`);
 
 function loads(path) {
@@ -38,10 +41,11 @@ function buildFromSource(reason) {
   const cxx = process.env.CXX || ['c++', 'g++', 'clang++'].find((c) => have(c));
   const missing = [!have('cmake') && 'cmake (3.18 or newer)', !cxx && 'a C++17 compiler (g++ or clang++)'].filter(Boolean);
   if (missing.length) {
+    const then = checkout ? `run \`npm install\` in ${root}` : npmToolsPresent() ? `run ${RETRY}` : BUILD_TOOLS_FIX.replace('Run', 'run');
     console.error(
       `[kilnjs] cannot build the native addon: ${missing.join(' and ')} not found.\n` +
-        `  Install them (Debian/Ubuntu: sudo apt-get install cmake g++; macOS: xcode-select --install && brew install cmake),\n` +
-        `  then ${checkout ? `run \`npm install\` in ${root}` : BUILD_TOOLS_FIX.replace('Run', 'run')}`,
+        `  Install ${missing.length > 1 ? 'them' : 'it'} (Debian/Ubuntu: sudo apt-get install cmake g++; macOS: xcode-select --install && brew install cmake),\n` +
+        `  then ${then}`,
     );
     process.exit(1);
   }
@@ -49,10 +53,7 @@ function buildFromSource(reason) {
   try {
     cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
   } catch {
-    console.error(
-      '[kilnjs] cannot build the native addon: its build tools are optional peer dependencies, not installed here.\n' +
-        `  ${BUILD_TOOLS_FIX}`,
-    );
+    console.error('[kilnjs] cannot build the native addon: its build tools are optional peer dependencies, not installed here.\n' + `  ${BUILD_TOOLS_FIX}`);
     process.exit(1);
   }
   const r = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
@@ -70,13 +71,17 @@ function cudaMachine() {
   return nvcc && have('nvidia-smi', ['-L']);
 }
 
-function buildToolsPresent() {
+function npmToolsPresent() {
   try {
     require.resolve('cmake-js/package.json');
+    return true;
   } catch {
     return false;
   }
-  return have('cmake') && ['c++', 'g++', 'clang++'].some((c) => have(c));
+}
+
+function buildToolsPresent() {
+  return npmToolsPresent() && have('cmake') && ['c++', 'g++', 'clang++'].some((c) => have(c));
 }
 
 if (!checkout && existsSync(prebuilt)) {
