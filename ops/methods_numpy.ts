@@ -8,17 +8,26 @@ import { tobytes } from './io/text.js';
 
 declare module '../core/array.js' {
   interface NDArray {
-    /** A copy with its own buffer. @example kn.array([1, 2]).copy().tolist() // [1, 2] */
+    /** A copy with its own buffer. Same as `kn.copy(a)`. @example kn.array([1, 2]).copy() // [1, 2] */
     copy(): NDArray;
-    /** The flattened array (a view when possible). @example kn.ones([2, 2]).ravel().shape // [4] */
+    /** The flattened array (a view when possible). Same as `kn.ravel(a)`. @example kn.ones([2, 2]).ravel().shape // [4] */
     ravel(): NDArray;
-    /** numpy's dot (see kn.dot). @example kn.array([1, 2]).dot(kn.array([3, 4])).item() // 11 */
+    /**
+     * numpy's dot: inner product of 1-d arrays, matrix product of 2-d ones, and so on. Same as `kn.dot(a, b)`.
+     * @example kn.array([1, 2]).dot(kn.array([3, 4])).item() // 11
+     */
     dot(b: ArrayInput): NDArray;
-    /** The row-major bytes (evaluates). @example Array.from(kn.array([1], 'int16').tobytes()) // [1, 0] */
+    /** The row-major bytes in the array's dtype (evaluates it), as numpy's `a.tobytes()`. @example Array.from(kn.array([1], 'int16').tobytes()) // [1, 0] */
     tobytes(): Buffer;
-    /** Slices where `condition` is true (see kn.compress). @example kn.array([1, 2, 3]).compress([true, false, true]).tolist() // [1, 3] */
+    /**
+     * The slices along `axis` (of the flattened array when null) where `condition` is true. Same as `kn.compress(condition, a, axis)`.
+     * @example kn.array([1, 2, 3]).compress([true, false, true]) // [1, 3]
+     */
     compress(condition: ArrayInput, axis?: number | null): NDArray;
-    /** Picks from choices by this index array (see kn.choose). @example kn.array([1, 0]).choose([[1, 2], [3, 4]]).tolist() // [3, 2] */
+    /**
+     * Picks each element from `choices[i]` where this index array holds i (`mode`: 'raise', 'wrap' or 'clip'). Same as `kn.choose(a, choices, opts)`.
+     * @example kn.array([1, 0]).choose([[1, 2], [3, 4]]) // [3, 2]
+     */
     choose(choices: readonly ArrayInput[], opts?: { mode?: 'raise' | 'wrap' | 'clip' }): NDArray;
   }
 }
