@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { itemsize, type DType } from './dtype.js';
 import { decode, toScalars, type HostTypedArray, type Scalar } from './host.js';
 import { decRef, type Node } from './node.js';
-import { evaluateNodes, readNode } from './eval.js';
+import { evaluateNodes, readNode, readScalar } from './eval.js';
 import { track } from './scope.js';
 import { formatArray } from './format.js';
 import { complexScalars, type Complex } from './complex_host.js';
@@ -132,7 +132,9 @@ export class NDArray {
     if (this.size !== 1) throw new Error(`[item] can only convert an array of size 1, got shape [${this.node.shape.join(', ')}]`);
     // complex64: a { re, im } object (see core/complex_host.ts)
     if (this.dtype === 'complex64') return complexScalars(this.toTypedArray() as Float32Array)[0] as T;
-    return toScalars(this.toTypedArray(), this.dtype)[0] as T;
+    const x = readScalar(this.node);
+    if (this.dtype === 'bool') return (x !== 0) as T;
+    return (typeof x === 'bigint' ? Number(x) : x) as T;
   }
 
   /**

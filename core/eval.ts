@@ -2,7 +2,8 @@
 // it in one native call. Intermediate buffers are freed right after their last use (a `free`
 // command inside the list) or donated to a same-layout elementwise output: core/lowering.ts.
 import { native } from '../backends/native.js';
-import { itemsize } from './dtype.js';
+import { itemsize, type DType } from './dtype.js';
+import { decode, type HostTypedArray } from './host.js';
 import { debugLevel, nodeLabel, printEagerSchedule } from './debug.js';
 import { CommandEncoder, lowerSteps, type BufferSpace } from './lowering.js';
 import { BufferRef, type BufferView, type Node } from './node.js';
@@ -35,21 +36,26 @@ function schedule(targets: Node[]): Node[] {
   for (const t of targets) {
     if (t.failure) throw t.failure;
     if (t.data || seen.has(t)) continue;
-    const stack: [Node, number][] = [[t, 0]];
+    // a node stack and, beside it, the next input to visit of each (no tuple per node)
+    const stack: Node[] = [t],
+      next: number[] = [0];
     seen.add(t);
     while (stack.length) {
-      const top = stack[stack.length - 1];
-      const [n, i] = top;
+      const top = stack.length - 1;
+      const n = stack[top],
+        i = next[top];
       if (i < n.inputs.length) {
-        top[1]++;
+        next[top] = i + 1;
         const c = n.inputs[i];
         if (c.failure) throw c.failure;
         if (!c.data && !seen.has(c)) {
           seen.add(c);
-          stack.push([c, 0]);
+          stack.push(c);
+          next.push(0);
         }
       } else {
         stack.pop();
+        next.pop();
         if (n.primitive.noEval) throw new Error(n.primitive.noEval);
         // one step computes every sibling of a multi-output node
         if (n.siblings) for (const x of n.siblings) seen.add(x);
@@ -205,6 +211,27 @@ function readBytes(id: number, offset: number, nbytes: number): ArrayBuffer {
   const out = new Uint8Array(nbytes);
   native.readInto(id, offset, out);
   return out.buffer;
+}
+
+// item(): one persistent destination, so a read makes no ArrayBuffer (a fresh small typed array
+// passed to native code gets a backing store allocated and later swept: issue 17).
+const scalarBytes = new Uint8Array(8);
+const scalarDest = [1, 2, 4, 8].map((n) => scalarBytes.subarray(0, n));
+const scalarViews = new Map<DType, HostTypedArray>();
+
+/** The only element of a size-1 node, as its typed array holds it (bigint for 64-bit ints). */
+export function readScalar(node: Node): number | bigint {
+  if (!native.readInto || node.dtype === 'complex64') return decode(readNode(node), node.dtype)[0] as number | bigint;
+  evaluateNodes([node]);
+  if (node.failure) throw node.failure;
+  const v = node.data!,
+    isz = itemsize(node.dtype);
+  native.readInto(v.buf.id, v.offset * isz, scalarDest[Math.log2(isz)]);
+  // bfloat16 decodes into a new array (widened); every other dtype is a view of the bytes
+  if (node.dtype === 'bfloat16') return decode(scalarBytes.slice(0, 2).buffer, 'bfloat16')[0] as number;
+  let view = scalarViews.get(node.dtype);
+  if (!view) scalarViews.set(node.dtype, (view = decode(scalarBytes.buffer, node.dtype)));
+  return view[0] as number | bigint;
 }
 
 /** Raw bytes of an evaluated node in row-major order (copies strided views first). */

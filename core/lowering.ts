@@ -144,9 +144,10 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
   // Whether n's value can never be computed again after this lowering: n is an output (it keeps
   // its value), or only nodes of this lowering hold it and each of them is covered in turn.
   let users: Map<Node, (Node | null)[]> | null = null;
-  const coveredMemo = new Map<Node, boolean>();
+  let coveredMemo: Map<Node, boolean> | null = null;
   const covered = (n: Node): boolean => {
     if (opts.isOutput(n)) return true;
+    coveredMemo ??= new Map();
     const known = coveredMemo.get(n);
     if (known !== undefined) return known;
     if (!users) {
@@ -171,7 +172,6 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
   // the reader's value is never recomputed later (which would read the buffer again): nothing can
   // read it after this kernel, so the kernel may write over it.
   const deadEvaluated = (n: Node, src: Node, v: BufferView, reads: number): boolean => {
-    if (!covered(n)) return false;
     let m = src,
       holders = reads,
       views = 0;
@@ -183,7 +183,8 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
     }
     if (m.refs !== holders || opts.isOutput(m) || m.siblings) return false;
     const d = opts.preset(m);
-    return d !== undefined && d.buf === v.buf && !space.owns(v.buf) && v.buf.refs === 1 + views;
+    // the cheap checks first: covered() walks the users of every step once
+    return d !== undefined && d.buf === v.buf && !space.owns(v.buf) && v.buf.refs === 1 + views && covered(n);
   };
   // A donatable input's buffer is dead at `n` when n is the last reader of src (the input or a
   // view of it), nothing still reads the input itself, and no other live view shares the buffer
@@ -200,7 +201,8 @@ export function lowerSteps(steps: readonly LowerStep[], opts: LowerOptions): Map
       const src = n.inputs[j],
         v = ins[j];
       if (!canDonate(n, j, v, nbytes)) continue;
-      const reads = n.inputs.filter((x) => x === src).length;
+      let reads = 0;
+      for (const x of n.inputs) if (x === src) reads++;
       if (values.has(src) && !opts.isOutput(src) && space.owns(v.buf) && v.buf.refs === 1) {
         // this node must be the last reader of src (it may read it several times)
         if (uses.get(src) !== reads) continue;

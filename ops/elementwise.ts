@@ -4,7 +4,7 @@ import { NDArray } from '../core/array.js';
 import { floatFor, isBool, isFloating, isInteger, promoteTypes, scalarDType, toDType, weakScalarPromote, type DType } from '../core/dtype.js';
 import type { Scalar } from '../core/host.js';
 import { Binary, Copy, Unary, Where } from '../core/primitives.js';
-import { broadcastShapes } from '../core/shape.js';
+import { broadcastShapes, shapeEqual } from '../core/shape.js';
 import { asArray, scalarArray } from './convert.js';
 import { make } from './make.js';
 import { broadcastTo } from './views.js';
@@ -168,6 +168,9 @@ export function round(a: Operand, decimals = 0): NDArray {
 
 // ---- binary -------------------------------------------------------------------------------
 
+/** An operand at the broadcast shape already computed for it (no re-check when it is already there). */
+const expandTo = (x: NDArray, shape: readonly number[]): NDArray => (shapeEqual(x.node.shape, shape) ? x : broadcastTo(x, shape));
+
 type BinaryKind = 'arith' | 'closed' | 'float' | 'compare' | 'logical' | 'bitwise' | 'shift' | 'intdiv';
 
 function binary(op: string, name: string, kind: BinaryKind, a: Operand, b: Operand): NDArray {
@@ -206,7 +209,7 @@ function binary(op: string, name: string, kind: BinaryKind, a: Operand, b: Opera
   const x = operandAs(a, dt, name),
     y = operandAs(b, dt, name);
   const shape = broadcastShapes(name, x.node.shape, y.node.shape);
-  return make(Binary, { op }, [broadcastTo(x, shape), broadcastTo(y, shape)], shape, out);
+  return make(Binary, { op }, [expandTo(x, shape), expandTo(y, shape)], shape, out);
 }
 
 /** @example kn.add(kn.array([1, 2]), 1) // [2, 3] */
@@ -272,5 +275,5 @@ export function where(cond: Operand, x: Operand, y: Operand): NDArray {
   const xa = operandAs(x, dt, 'where'),
     ya = operandAs(y, dt, 'where');
   const shape = broadcastShapes('where', c.node.shape, xa.node.shape, ya.node.shape);
-  return make(Where, {}, [broadcastTo(c, shape), broadcastTo(xa, shape), broadcastTo(ya, shape)], shape, dt);
+  return make(Where, {}, [expandTo(c, shape), expandTo(xa, shape), expandTo(ya, shape)], shape, dt);
 }

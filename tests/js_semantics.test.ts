@@ -48,6 +48,26 @@ describe('JS booleans and numbers', () => {
     expect(kn.array(true).item<boolean>()).toBe(true);
     expect(kn.array(2 ** 40).item()).toBe(2 ** 40);
   });
+
+  it('item() reads the element of every dtype, at any offset of its buffer', () => {
+    // each value is exact in its dtype; the element sits at offset 3 of a 5-element buffer
+    const cases: [kn.DType, number | boolean][] = [
+      ['bool', true], ['uint8', 200], ['int8', -100], ['uint16', 60000], ['int16', -30000],
+      ['uint32', 4e9], ['int32', -2e9], ['int64', -(2 ** 53) + 1], ['uint64', 2 ** 53 - 1],
+      ['float16', -1.5], ['bfloat16', 3.25], ['float32', 0.1], ['float64', 0.1],
+    ];
+    for (const [dtype, v] of cases) {
+      const row = kn.full([5], v, dtype);
+      const want = dtype === 'float32' ? Math.fround(v as number) : v;
+      expect(row.index(3).item<number | boolean>(), dtype).toBe(want);
+      expect(kn.full([2, 3], v, dtype).eval().T.index(2, 1).item<number | boolean>(), `${dtype} strided`).toBe(want);
+      // a read shares one destination: two reads in a row keep their own values
+      const pair = [kn.full([1], v, dtype).item<number | boolean>(), kn.zeros([1], dtype).item<number | boolean>()];
+      expect(pair, `${dtype} pair`).toEqual([want, dtype === 'bool' ? false : 0]);
+    }
+    expect(kn.array(-0.0).item()).toBe(-0);
+    expect(kn.array(NaN, 'float16').item()).toBeNaN();
+  });
 });
 
 describe('smaller bugs of issue 17', () => {

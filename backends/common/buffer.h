@@ -56,10 +56,12 @@ class Allocator {
 
  private:
   void trim_cache_locked(int64_t keep);
+  uint32_t take_id_locked();
   std::mutex mu_;
   std::unordered_map<uint32_t, BufferPtr> table_;
   std::multimap<int64_t, void*> cache_;  // capacity -> block
   uint32_t next_id_ = 1;
+  bool wrapped_ = false;  // ids passed 2^32 - 1 once: new ids skip those in use
   int64_t active_ = 0, peak_ = 0, cached_ = 0;
   int64_t limit_ = 0, cache_limit_ = -1;  // limit 0 = unlimited; cache limit -1 = default
 };

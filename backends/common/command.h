@@ -61,6 +61,8 @@ struct KernelDef {
 // `id_positions`, when given, receives the word position of every operand's buffer id in order
 // (its element offset is two words later).
 std::vector<Command> parse_commands(const double* words, size_t n, std::vector<size_t>* id_positions = nullptr);
+// The same into `cmds`, reusing its commands' storage (the synchronous run's list is kept between runs).
+void parse_commands_into(std::vector<Command>& cmds, const double* words, size_t n, std::vector<size_t>* id_positions = nullptr);
 void execute_commands(std::vector<Command>& cmds);  // consumes operand references
 // A compiled replay whose kernels all run on one accelerator: every operand made resident first,
 // then the whole list handed to the device (DeviceBackend::run_replay). False, with nothing run,

@@ -213,7 +213,8 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
   });
 }
 
-std::vector<Command> parse_arg(const Napi::CallbackInfo& info, const char* fn) {
+// The words (and their count) of a run's command list argument.
+std::pair<const double*, size_t> words_arg(const Napi::CallbackInfo& info, const char* fn) {
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
     fail("[", fn, "] commands must be a Float64Array");
@@ -226,15 +227,32 @@ std::vector<Command> parse_arg(const Napi::CallbackInfo& info, const char* fn) {
       fail("[", fn, "] word count ", len, " is not an integer in [0, ", n, "]");
     n = (size_t)len;
   }
-  return parse_commands(words.Data(), n);
+  return {words.Data(), n};
+}
+
+std::vector<Command> parse_arg(const Napi::CallbackInfo& info, const char* fn) {
+  auto [w, n] = words_arg(info, fn);
+  return parse_commands(w, n);
+}
+
+// The synchronous run's commands, kept between runs so their vectors are not reallocated
+// (JS thread only; execute_commands drops every buffer reference it holds).
+std::vector<Command>& sync_commands() {
+  static std::vector<Command>* cmds = new std::vector<Command>();
+  return *cmds;
 }
 
 Napi::Value Run(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    auto cmds = parse_arg(info, "run");
-    {
+    auto [w, n] = words_arg(info, "run");
+    auto& cmds = sync_commands();
+    parse_commands_into(cmds, w, n);
+    try {
       Sequencer::Turn turn;
       execute_commands(cmds);
+    } catch (...) {
+      for (auto& c : cmds) c.ops.clear();
+      throw;
     }
     report_memory(info.Env());
     return info.Env().Undefined();

@@ -39,12 +39,24 @@ Allocator& Allocator::get() {
   return *a;
 }
 
+// Ids count up and wrap after 2^32 - 1; past the wrap an id still in use is skipped (a long-lived
+// server allocates billions), so a new buffer never replaces a live one.
+uint32_t Allocator::take_id_locked() {
+  for (;;) {
+    uint32_t id = next_id_++;
+    if (next_id_ == 0) {
+      next_id_ = 1;
+      wrapped_ = true;
+    }
+    if (!wrapped_ || table_.find(id) == table_.end()) return id;
+  }
+}
+
 uint32_t Allocator::create(int64_t nbytes) {
   if (nbytes < 0) fail("[alloc] invalid byte size ", nbytes);
   std::lock_guard<std::mutex> g(mu_);
   auto b = std::make_shared<Buffer>();
-  uint32_t id = next_id_++;
-  if (next_id_ == 0) next_id_ = 1;
+  uint32_t id = take_id_locked();
   b->id = id;
   b->nbytes = nbytes;
   table_[id] = b;
@@ -54,8 +66,7 @@ uint32_t Allocator::create(int64_t nbytes) {
 uint32_t Allocator::adopt_mapping(void* data, int64_t nbytes) {
   std::lock_guard<std::mutex> g(mu_);
   auto b = std::make_shared<Buffer>();
-  uint32_t id = next_id_++;
-  if (next_id_ == 0) next_id_ = 1;
+  uint32_t id = take_id_locked();
   b->id = id;
   b->nbytes = b->capacity = nbytes;
   b->data = data;

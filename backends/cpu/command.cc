@@ -120,13 +120,32 @@ static std::vector<bool> complex_kernels() {
 }
 
 std::vector<Command> parse_commands(const double* words, size_t n, std::vector<size_t>* id_positions) {
-  Reader r{words, n};
   std::vector<Command> cmds;
   cmds.reserve(n < 64 ? 2 : n / 24);  // a kernel takes ~20-40 words
+  parse_commands_into(cmds, words, n, id_positions);
+  return cmds;
+}
+
+void parse_commands_into(std::vector<Command>& cmds, const double* words, size_t n, std::vector<size_t>* id_positions) {
+  Reader r{words, n};
   const auto& cat = kernel_catalog();
   static const int fused_id = kernel_id("fused");
+  size_t count = 0;
+  // on an error no command keeps a buffer reference (a reused vector would hold it until the next run)
+  struct Unwind {
+    std::vector<Command>& cmds;
+    bool ok = false;
+    ~Unwind() {
+      if (!ok)
+        for (auto& c : cmds) c.ops.clear();
+    }
+  } unwind{cmds};
   while (r.pos < n) {
-    Command c;
+    if (count == cmds.size()) cmds.emplace_back();
+    Command& c = cmds[count];
+    c.params.clear();
+    c.ops.clear();
+    c.n_inputs = 0;
     int64_t word = r.integer("kernel id", 0, (int64_t)kDeviceStride * kMaxDevices - 1);
     c.kernel = (int32_t)(word % kDeviceStride);
     c.device = (int32_t)(word / kDeviceStride);
@@ -168,9 +187,10 @@ std::vector<Command> parse_commands(const double* words, size_t n, std::vector<s
       if (c.kernel != 0) note_fallback(c, k.name);
       c.device = 0;
     }
-    cmds.push_back(std::move(c));
+    count++;
   }
-  return cmds;
+  cmds.resize(count);
+  unwind.ok = true;
 }
 
 // KILN_DEBUG=2: time every kernel and print a table per kernel (and op code) when the process
