@@ -59,7 +59,9 @@ class Allocator {
   uint32_t take_id_locked();
   std::mutex mu_;
   std::unordered_map<uint32_t, BufferPtr> table_;
-  std::multimap<int64_t, void*> cache_;  // capacity -> block
+  // capacity -> free blocks of that capacity: a stack per size, so freeing and reusing a block
+  // allocates nothing once its size has been seen (a multimap made a node per free)
+  std::map<int64_t, std::vector<void*>> cache_;
   uint32_t next_id_ = 1;
   bool wrapped_ = false;  // ids passed 2^32 - 1 once: new ids skip those in use
   int64_t active_ = 0, peak_ = 0, cached_ = 0;

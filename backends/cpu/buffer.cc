@@ -98,13 +98,14 @@ void Allocator::materialize(Buffer& b) {
   if (b.data) return;
   int64_t cap = bucket_size(b.nbytes);
   std::lock_guard<std::mutex> g(mu_);
+  // reuse a cached block of this bucket, or one up to 1.25x larger (the last freed first: warm in cache)
   auto it = cache_.lower_bound(cap);
-  // reuse a cached block of this bucket, or up to 2x larger for big blocks
+  while (it != cache_.end() && it->first <= cap + cap / 4 && it->second.empty()) ++it;
   if (it != cache_.end() && it->first <= cap + cap / 4) {
-    b.data = it->second;
+    b.data = it->second.back();
+    it->second.pop_back();
     b.capacity = it->first;
     cached_ -= it->first;
-    cache_.erase(it);
   } else {
     if (limit_ > 0 && active_ + cap > limit_) {
       trim_cache_locked(0);
@@ -146,7 +147,7 @@ void Allocator::give_back(void* p, int64_t capacity) {
   active_ -= capacity;
   int64_t climit = cache_limit_ >= 0 ? cache_limit_ : (limit_ > 0 ? limit_ : (int64_t)4 << 30);
   if (cached_ + capacity <= climit) {
-    cache_.emplace(capacity, p);
+    cache_[capacity].push_back(p);
     cached_ += capacity;
   } else {
     std::free(p);
@@ -156,9 +157,13 @@ void Allocator::give_back(void* p, int64_t capacity) {
 void Allocator::trim_cache_locked(int64_t keep) {
   while (cached_ > keep && !cache_.empty()) {
     auto it = std::prev(cache_.end());  // largest first
+    if (it->second.empty()) {
+      cache_.erase(it);
+      continue;
+    }
     cached_ -= it->first;
-    std::free(it->second);
-    cache_.erase(it);
+    std::free(it->second.back());
+    it->second.pop_back();
   }
 }
 
