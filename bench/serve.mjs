@@ -3,8 +3,8 @@
 // on the shipped kjv model and a TinyLlama-shape random model; and the prefix cache's speed-up
 // on requests that share a 1,000-token system prompt. The server runs in this process on
 // loopback (createServer); clients stream SSE with fetch.
-//   npx tsc -p tsconfig.json && nice node bench/serve.mjs [--models kjv,tinyllama] [-c 1,4,16,64] [-g 32] [--seq-max 8] [--prefix kjv|none]
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//   npx tsc -p tsconfig.json && nice node bench/serve.mjs [--models kjv,tinyllama,<models/configs name>] [-c 1,4,16,64] [-g 32] [--seq-max 8] [--prefix kjv|none]
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as kn from '../dist/index.js';
@@ -22,8 +22,8 @@ const SEQ_MAX = Number(arg('seq-max', 's', 8));
 const KJV = new URL('../examples/models/kjv-llama-5m', import.meta.url).pathname;
 
 const pct = (xs, p) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
@@ -61,8 +61,9 @@ async function one(url, body) {
       const c = JSON.parse(ev.slice(6));
       if (c.error) throw new Error(c.error.message);
       if (c.usage) tokens = c.usage.completion_tokens;
-      if (!c.choices[0]?.text) continue;
-      // a text chunk per token, except where the detokenizer holds back part of a character
+      if (!c.choices?.length) continue;
+      // a chunk per token (its text may be empty where the detokenizer holds back part of a
+      // character, or the random models' ids decode to nothing): time every one
       const now = performance.now();
       if (chunks++ === 0) ttft = now - t0;
       else gaps.push(now - last);
@@ -154,13 +155,17 @@ try {
     if (m === 'kjv') {
       const { model, tokenizer } = await kn.models.load(KJV);
       await table('kjv-llama-5m (shipped, bfloat16)', model, tokenizer);
-    } else if (m === 'tinyllama') {
-      const config = JSON.parse(readFileSync(new URL('../models/configs/tinyllama-1.1b.json', import.meta.url), 'utf8'));
+    } else {
+      // tinyllama, or any config of models/configs (llama-2-7b for the GPU table), random bfloat16 weights
+      const name = m === 'tinyllama' ? 'tinyllama-1.1b' : m;
+      const file = new URL(`../models/configs/${name}.json`, import.meta.url);
+      if (!existsSync(file)) throw new Error(`unknown model ${m}; use kjv, tinyllama or a name in models/configs/`);
+      const config = JSON.parse(readFileSync(file, 'utf8'));
       const model = kn.models.modelFromConfig(config, { dtype: 'bfloat16', seed: 0 });
       // the kjv tokenizer (ids < 2048) drives the random model: token ids only matter as ids
       const { tokenizer } = await kn.models.load(KJV);
-      await table('TinyLlama-1.1B shape, random bfloat16 weights', model, tokenizer);
-    } else throw new Error(`unknown model ${m}; use kjv, tinyllama`);
+      await table(`${name} shape, random bfloat16 weights (${kn.defaultDevice()})`, model, tokenizer);
+    }
   }
   if (PREFIX === 'kjv') {
     // the kjv weights with a 2,048-token context (RoPE extends; speed is what is measured)
