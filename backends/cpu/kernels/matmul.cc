@@ -675,8 +675,10 @@ template <typename F, typename S> void matmul_float(const Command& c) {
       if (M == 1 && (p.brs == 1 || p.bcs == 1)) return gemv_f32(K, N, a, p.acs, b, p.brs, p.bcs, o, p.ocs, par);
       if (N == 1 && (p.ars == 1 || p.acs == 1)) return gemv_f32(K, M, b, p.brs, a, p.acs, p.ars, o, p.ors, par);
     } else if constexpr (std::is_same_v<S, half_t> || std::is_same_v<S, bf16_t>) {
-      // half-precision decode steps: weights widened in registers, never packed (gemv_half.h)
-      if (M == 1 && gemv_half::run<S>(K, N, a, p.acs, b, p.brs, p.bcs, o, p.ocs, par)) return;
+      // half-precision decode steps (one row, or a batch of a few): weights widened in registers,
+      // never packed, read once for all rows (gemv_half.h)
+      if (M <= gemv_half::kMaxRows && gemv_half::run_rows<S>(M, K, N, a, p.ars, p.acs, b, p.brs, p.bcs, o, p.ors, p.ocs, par))
+        return;
     }
     if (direct) {
       gemm<F, S>(M, N, K, a, p.ars, p.acs, b, p.brs, p.bcs, reinterpret_cast<F*>(o), M == 1 ? N : p.ors, par);
