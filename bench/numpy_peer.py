@@ -27,6 +27,7 @@ def cases():
     out = {
         'small op+eval 100 (us/call)': small_op,
         'small chain 100 (us/call)': small_chain,
+        'small chain tidy (us/call)': small_chain,
         'tiny add+eval (dispatch)': dispatch,
         'add f32 10M': lambda: a + b,
         'multiply-add f32 10M': lambda: a * b + a,

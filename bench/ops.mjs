@@ -79,6 +79,8 @@ const small = {
     c.dispose();
   },
   'small chain 100 (us/call)': () => s100a.add(s100b).multiply(2).sum().item(),
+  // the same inside kn.tidy: every array freed at once, none left to the finalizer safety net
+  'small chain tidy (us/call)': () => kn.tidy(() => s100a.add(s100b).multiply(2).sum().item()),
 };
 
 // Per-call costs are steady-state: V8 tiers a hot loop up over its first ~50k calls, so these
