@@ -49,6 +49,24 @@ KILN_AVX512 inline __m512 load16(const bf16_t* p) {
       _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
 }
 
+// The 32 partial sums of a dot product: stored, the tail (k < n) added one by one, then reduced.
+template <typename S>
+KILN_AVX2 float tail256(__m256 a0, __m256 a1, __m256 a2, __m256 a3, const float* x, const S* w, int64_t k, int64_t n) {
+  alignas(32) float p[kLanes];
+  _mm256_store_ps(p, a0);
+  _mm256_store_ps(p + 8, a1);
+  _mm256_store_ps(p + 16, a2);
+  _mm256_store_ps(p + 24, a3);
+  for (int i = 0; k < n; k++, i++) p[i] = __builtin_fmaf(x[k], widen(w[k]), p[i]);
+  return finish(p);
+}
+template <typename S> KILN_AVX512 float tail512(__m512 a0, __m512 a1, const float* x, const S* w, int64_t k, int64_t n) {
+  alignas(64) float p[kLanes];
+  _mm512_store_ps(p, a0);
+  _mm512_store_ps(p + 16, a1);
+  for (int i = 0; k < n; k++, i++) p[i] = __builtin_fmaf(x[k], widen(w[k]), p[i]);
+  return finish(p);
+}
 template <typename S> KILN_AVX2 float dot_avx2(const float* x, const S* w, int64_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int64_t k = 0;
@@ -58,13 +76,7 @@ template <typename S> KILN_AVX2 float dot_avx2(const float* x, const S* w, int64
     a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), load8(w + k + 16), a2);
     a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), load8(w + k + 24), a3);
   }
-  alignas(32) float p[kLanes];
-  _mm256_store_ps(p, a0);
-  _mm256_store_ps(p + 8, a1);
-  _mm256_store_ps(p + 16, a2);
-  _mm256_store_ps(p + 24, a3);
-  for (int i = 0; k < n; k++, i++) p[i] = __builtin_fmaf(x[k], widen(w[k]), p[i]);
-  return finish(p);
+  return tail256(a0, a1, a2, a3, x, w, k, n);
 }
 
 template <typename S> KILN_AVX512 float dot_avx512(const float* x, const S* w, int64_t n) {
@@ -74,23 +86,12 @@ template <typename S> KILN_AVX512 float dot_avx512(const float* x, const S* w, i
     a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), load16(w + k), a0);
     a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 16), load16(w + k + 16), a1);
   }
-  alignas(64) float p[kLanes];
-  _mm512_store_ps(p, a0);
-  _mm512_store_ps(p + 16, a1);
-  for (int i = 0; k < n; k++, i++) p[i] = __builtin_fmaf(x[k], widen(w[k]), p[i]);
-  return finish(p);
+  return tail512(a0, a1, x, w, k, n);
 }
 
 // Several rows against one weight column: each block of 32 weights is widened once and used by
 // every row; each row's accumulators and tail are exactly dot_avx512's / dot_avx2's (same bits).
 // Named registers, not arrays: arrays of vectors were spilled to the stack.
-template <typename S> KILN_AVX512 float tail512(__m512 a0, __m512 a1, const float* x, const S* w, int64_t k, int64_t n) {
-  alignas(64) float p[kLanes];
-  _mm512_store_ps(p, a0);
-  _mm512_store_ps(p + 16, a1);
-  for (int i = 0; k < n; k++, i++) p[i] = __builtin_fmaf(x[k], widen(w[k]), p[i]);
-  return finish(p);
-}
 template <typename S> KILN_AVX512 void dots4_avx512(const float* x, int64_t xs, const S* w, int64_t n, float* out) {
   const float *x0 = x, *x1 = x + xs, *x2 = x + 2 * xs, *x3 = x + 3 * xs;
   __m512 a00 = _mm512_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
@@ -110,16 +111,6 @@ template <typename S> KILN_AVX512 void dots4_avx512(const float* x, int64_t xs, 
   out[1] = tail512(a10, a11, x1, w, k, n);
   out[2] = tail512(a20, a21, x2, w, k, n);
   out[3] = tail512(a30, a31, x3, w, k, n);
-}
-template <typename S>
-KILN_AVX2 float tail256(__m256 a0, __m256 a1, __m256 a2, __m256 a3, const float* x, const S* w, int64_t k, int64_t n) {
-  alignas(32) float p[kLanes];
-  _mm256_store_ps(p, a0);
-  _mm256_store_ps(p + 8, a1);
-  _mm256_store_ps(p + 16, a2);
-  _mm256_store_ps(p + 24, a3);
-  for (int i = 0; k < n; k++, i++) p[i] = __builtin_fmaf(x[k], widen(w[k]), p[i]);
-  return finish(p);
 }
 template <typename S> KILN_AVX2 void dots2_avx2(const float* x, int64_t xs, const S* w, int64_t n, float* out) {
   const float *x0 = x, *x1 = x + xs;
