@@ -12,16 +12,19 @@
 // w ~= scales[g] * q + biases[g], q in [0, 2^bits - 1], chosen exactly as MLX does (ops.cpp
 // affine_quantize): the endpoint with the larger magnitude is represented exactly.
 //
-// quantized_matmul dequantizes each 16-value piece of a weight row in registers (q * s + b, one FMA)
-// and multiplies it with up to four rows of x at once; x is converted to float once per call and, on
-// the vector paths for 4- and 2-bit weights, permuted so that the lanes of a byte's low and high
-// fields meet contiguous x values (no shuffles in the inner loop). Sums are float.
+// quantized_matmul (x @ W.T) multiplies each weight row with up to four rows of x at once, per group
+// y += s * dot(x, q) and once per row y += dot(b, group sums of x); x is converted to float once per
+// call and, on the vector paths, laid out so that the lanes of the packed fields meet contiguous x
+// values (no shuffles in the inner loop). 4- and 8-bit weights take quantized_qmv.h (the group size a
+// template parameter; on AVX-512 64 packed bytes per load, fields masked in place); the other widths
+// the generic loops below. Sums are float.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 #include "kernels.h"
 #include "fast_rows.h"
+#include "quantized_qmv.h"
 #include "../thread_pool.h"
 
 namespace kiln {
@@ -425,8 +428,64 @@ template <int NB, int MB> QmvFn pick_vpb(Isa level, int vpb) {
   return pick_level<1, NB, MB>(level);
 }
 
+#if KILN_SIMD
+// 4- and 8-bit weights: the group size fixed at compile time (quantized_qmv.h); the block's scales
+// and biases converted to float once per call.
+template <int BITS, int GS, int NB, int MB, int PATH>  // PATH 0 avx2, 1 avx512, 2 avx512 fields
+void qmv_fast(const QM& q, const WRow* rows, const float* const* xs, const float* const* xg, float* out) {
+  const int64_t G = q.K / GS;
+  static thread_local Scratch sb;
+  float* sf = sb.get<float>(2 * NB * G + 16);
+  const uint8_t* w[NB];
+  for (int n = 0; n < NB; n++) {
+    fastk::load_row<float>(sf + (2 * n) * G, rows[n].s, q.sdt, q.sstride, G);
+    fastk::load_row<float>(sf + (2 * n + 1) * G, rows[n].b, q.sdt, q.bstride, G);
+    w[n] = reinterpret_cast<const uint8_t*>(rows[n].w);
+  }
+  if constexpr (PATH == 2) qmv::dot_avx512_fields<BITS, GS, NB, MB>(w, sf, G, xs, xg, out);
+  else if constexpr (PATH == 1) qmv::dot_avx512<BITS, GS, NB, MB>(w, sf, G, xs, xg, out);
+  else qmv::dot_avx2<BITS, GS, NB, MB>(w, sf, G, xs, xg, out);
+}
+
+template <int BITS, int GS, int WIDE> QmvFn pick_fast_rows(int nb, int mb) {
+  if (nb == 1) {
+    switch (mb) {
+      case 1: return qmv_fast<BITS, GS, 1, 1, WIDE>;
+      case 2: return qmv_fast<BITS, GS, 1, 2, WIDE>;
+      case 3: return qmv_fast<BITS, GS, 1, 3, WIDE>;
+      default: return qmv_fast<BITS, GS, 1, 4, WIDE>;
+    }
+  }
+  switch (mb) {
+    case 1: return qmv_fast<BITS, GS, 4, 1, WIDE>;
+    case 2: return qmv_fast<BITS, GS, 2, 2, WIDE>;
+    case 3: return qmv_fast<BITS, GS, 2, 3, WIDE>;
+    default: return qmv_fast<BITS, GS, 2, 4, WIDE>;
+  }
+}
+
+template <int BITS, int WIDE> QmvFn pick_fast_group(int gs, int nb, int mb) {
+  if (gs == 32) return pick_fast_rows<BITS, 32, WIDE>(nb, mb);
+  if (gs == 64) return pick_fast_rows<BITS, 64, WIDE>(nb, mb);
+  return pick_fast_rows<BITS, 128, WIDE>(nb, mb);
+}
+#endif
+
 // the kernel for nb weight rows (1 or the block) and mb x rows (1..4)
-QmvFn pick_qmv(Isa level, int vpb, int nb, int mb) {
+// (fields: x laid out for dot_avx512_fields)
+QmvFn pick_qmv(Isa level, int bits, int gs, int vpb, int nb, int mb, bool fields) {
+#if KILN_SIMD
+  if (bits == 4 || bits == 8) {
+    if (fields) return bits == 4 ? pick_fast_group<4, 2>(gs, nb, mb) : pick_fast_group<8, 2>(gs, nb, mb);
+    const bool wide = level == Isa::kAvx512;
+    if (bits == 4) return wide ? pick_fast_group<4, 1>(gs, nb, mb) : pick_fast_group<4, 0>(gs, nb, mb);
+    return wide ? pick_fast_group<8, 1>(gs, nb, mb) : pick_fast_group<8, 0>(gs, nb, mb);
+  }
+#else
+  (void)bits;
+  (void)gs;
+  (void)fields;
+#endif
   if (nb == 1) {
     switch (mb) {
       case 1: return pick_vpb<1, 1>(level, vpb);
@@ -452,31 +511,29 @@ void qmm_t(const Command& c, int gs, int bits) {
   const Isa level = isa_level();
   const bool simd = level != Isa::kPortable;
   QM q{gs, bits, simd ? values_per_byte(bits, gs) : 1, sc.v->dtype, K, sc.stride, bi.stride};
-  // x rows as float, in the layout of the path in use
-  static thread_local Scratch xscratch;
+  // x rows as float, in the layout of the path in use, and their group sums (the bias term: b * sum(x)
+  // per group). AVX-512 4/8-bit with K a multiple of 64 bytes' values: the masked-fields layout.
+  const bool fields = level == Isa::kAvx512 && (bits == 4 || bits == 8) && K % (16 * (32 / bits)) == 0;
+  const int64_t G = K / gs;
+  static thread_local Scratch xscratch, gscratch;
   float* X = xscratch.get<float>(R * K + 16);
+  float* XG = gscratch.get<float>(R * G + 16);
   {
     std::vector<float> tmp((size_t)K);
     for (int64_t r = 0; r < R; r++) {
       float* dst = X + r * K;
-      if (q.vpb == 1) fastk::load_row<float>(dst, x.ptr(r), x.v->dtype, x.stride, K);
-      else {
-        fastk::load_row<float>(tmp.data(), x.ptr(r), x.v->dtype, x.stride, K);
-        permute_x(tmp.data(), K, q.vpb, dst);
+      fastk::load_row<float>(tmp.data(), x.ptr(r), x.v->dtype, x.stride, K);
+      for (int64_t g = 0; g < G; g++) {
+        const float* p = tmp.data() + g * gs;
+        float t = 0;
+        for (int j = 0; j < gs; j++) t += p[j];
+        XG[r * G + g] = t;
       }
+      if (fields) qmv::fields_x(tmp.data(), K, bits, dst);
+      else if (q.vpb == 1) std::memcpy(dst, tmp.data(), sizeof(float) * K);
+      else permute_x(tmp.data(), K, q.vpb, dst);
     }
   }
-  // group sums of x (the bias term: b * sum(x) per group)
-  const int64_t G = K / gs;
-  static thread_local Scratch gscratch;
-  float* XG = gscratch.get<float>(R * G + 16);
-  for (int64_t r = 0; r < R; r++)
-    for (int64_t g = 0; g < G; g++) {
-      const float* p = X + r * K + g * gs;
-      float t = 0;
-      for (int j = 0; j < gs; j++) t += p[j];
-      XG[r * G + g] = t;
-    }
   // weight rows: contiguous packed words (copied when strided, which Linear weights never are)
   std::vector<uint32_t> wcopy;
   if (wq.stride != 1) {
@@ -522,7 +579,8 @@ void qmm_t(const Command& c, int gs, int bits) {
             continue;
           }
           const int nbb = block_rows(mb);
-          const QmvFn blk = pick_qmv(level, q.vpb, nbb, mb), one = pick_qmv(level, q.vpb, 1, mb);
+          const QmvFn blk = pick_qmv(level, bits, gs, q.vpb, nbb, mb, fields),
+                      one = pick_qmv(level, bits, gs, q.vpb, 1, mb, fields);
           int64_t n = n0;
           for (; n + nbb <= n1; n += nbb) {
             WRow rows[4];
