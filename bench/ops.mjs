@@ -84,7 +84,7 @@ const small = {
 };
 
 // Per-call costs are steady-state: V8 tiers a hot loop up over its first ~50k calls, so these
-// cases warm up on 10 windows of 2000 calls before timing 15 more (the median is reported).
+// cases warm up on 30 windows of 2000 calls before timing 15 more (the median is reported).
 const ours = {};
 for (const [name, f] of Object.entries(small))
   ours[name] =
@@ -93,7 +93,7 @@ for (const [name, f] of Object.entries(small))
         for (let i = 0; i < 2000; i++) f();
       },
       15,
-      10,
+      30,
     ) / 2;
 for (const [name, c] of Object.entries(cases)) {
   if (name.includes('dispatch')) {
@@ -105,7 +105,7 @@ for (const [name, c] of Object.entries(cases)) {
           for (let i = 0; i < 2000; i++) f();
         },
         15,
-        10,
+        30,
       ) / 2000;
   } else ours[name] = medianMs(run(c.f), name.includes('1024') ? 5 : 9);
 }
