@@ -8,10 +8,11 @@
 // bandwidth measured in the same run (bench/llm.mjs's sum of 1 GiB), and peak RSS.
 //
 //   (cd bench/llamacpp && npm install --omit=optional)
-//   nice npx tsx bench/llm_cpu.mjs [--configs tinyllama-1.1b,llama-3.2-1b] [--types F16,Q8_0,Q4_0,Q4_K_M] [-p 512] [-g 128] [-t 2]
+//   nice npx tsx bench/llm_cpu.mjs [--configs tinyllama-1.1b,llama-3.2-1b] [--types F16,Q8_0,Q4_0,Q4_K_M] [-p 512] [-g 128] [-t 2] [--dir D]
+// (--dir D keeps the GGUF files in D and reuses those already there, e.g. for profiling one later)
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -199,24 +200,26 @@ const info = kn.info();
 console.log(`kiln ISA ${info.isa.level} (avx512vnni ${info.isa.avx512vnni}), ${THREADS} threads for both peers; pp${P}, tg${G}`);
 const bw = readBandwidth();
 console.log(`machine read bandwidth (sum of 1 GiB float32, best of 5): ${bw.toFixed(1)} GB/s\n`);
-const tmp = mkdtempSync(join(tmpdir(), 'kiln-llm-cpu-'));
+const keep = arg('dir', 'd', null);
+const tmp = keep ?? mkdtempSync(join(tmpdir(), 'kiln-llm-cpu-'));
+if (keep) mkdirSync(keep, { recursive: true });
 const rows = [];
 try {
   for (const name of CONFIGS) {
     const cfg = JSON.parse(readFileSync(new URL(`../models/configs/${name}.json`, import.meta.url), 'utf8'));
     for (const type of TYPES) {
       const file = join(tmp, `${name}-${type}.gguf`);
-      const size = writeModel(cfg, type, file);
+      const size = keep && existsSync(file) ? statSync(file).size : writeModel(cfg, type, file);
       // bytes a decode step reads: every weight except the embedding rows not looked up
       const k = worker('kiln', file);
       const l = worker('llamacpp', file);
       rows.push({ name, type, size, k, l });
       console.error(`done ${name} ${type}: kiln pp ${k.pp.toFixed(1)} tg ${k.tg.toFixed(2)}; llama.cpp pp ${l.pp.toFixed(1)} tg ${l.tg.toFixed(2)}`);
-      rmSync(file, { force: true });
+      if (!keep) rmSync(file, { force: true });
     }
   }
 } finally {
-  rmSync(tmp, { recursive: true, force: true });
+  if (!keep) rmSync(tmp, { recursive: true, force: true });
 }
 
 const embedBytes = (name) => {

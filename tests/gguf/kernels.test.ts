@@ -1,7 +1,7 @@
 // GGUF block types used natively (backends/cpu/kernels/quantized_gguf.cc through kn.ggufMatmul and
 // kn.ggufDequantize): dequantization bit for bit ggml's (fixtures/io/ggml_quant_cases.json, made with
 // ggml by fixtures/make_gguf_quant_fixtures.c), the TypeScript dequantizers likewise, and the integer
-// matmul (decode M=1 and prefill M>1) within the error the 8-bit activation blocks allow of a float64
+// matmul (decode M=1, row dots for a few rows and the tiled GEMM from 4 or 8) within the error the 8-bit activation blocks allow of a float64
 // product of the dequantized weights -- at every ISA level (KILN_ISA in child processes).
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -72,10 +72,15 @@ describe('GGUF block dequantization matches ggml bit for bit', () => {
   });
 });
 
+// M = 1 and 3: row dots; from 4 (32-element types) or 8 (K types) rows: the tiled GEMM, here with
+// row counts past its 4/6-row passes and weight rows past its 8/32-row tiles.
 const SHAPES: [M: number, N: number, K: number][] = [
   [1, 7, 512],
+  [3, 9, 768],
   [5, 9, 768],
   [9, 3, 256],
+  [27, 45, 512],
+  [8, 32, 256],
 ];
 
 describe('kn.ggufMatmul: integer products within the 8-bit activation error of float64', () => {
@@ -92,6 +97,22 @@ describe('kn.ggufMatmul: integer products within the 8-bit activation error of f
       for (let i = 0; i < M * N; i++) expect(Math.abs(g[i] - y[i]), `${type} [${M},${N},${K}] at ${i}: ${g[i]} vs ${y[i]}`).toBeLessThanOrEqual(tol[i]);
     }
   });
+
+  it.each(GGUF_NATIVE_TYPES)(
+    '%s: the tiled GEMM (many rows) agrees with the row dots (one row at a time) to float rounding',
+    (type) => {
+      // both quantize the activations to the same 8-bit values, so their integer sums are equal
+      const [M, N, K] = [21, 40, 512];
+      const w = blocksArray(randomBlocks(type, N, K, 4), N);
+      const x = kn.array(randomX(M, K, 8)).reshape([M, K]);
+      const all = kn.ggufMatmul(x, w, type).toTypedArray() as Float32Array;
+      for (let m = 0; m < M; m++) {
+        const one = kn.ggufMatmul(x.slice([{ start: m, stop: m + 1 }]), w, type).toTypedArray() as Float32Array;
+        const scale = Math.max(...Array.from(one, Math.abs));
+        for (let n = 0; n < N; n++) expect(Math.abs(all[m * N + n] - one[n]), `${type} row ${m} col ${n}`).toBeLessThanOrEqual(scale * 2e-6);
+      }
+    },
+  );
 
   it('batch dimensions, float16 and transposed x, and the gradient with respect to x', () => {
     const b = randomBlocks('Q4_K', 6, 256, 5);
@@ -130,7 +151,7 @@ describe('every ISA level (KILN_ISA) gives products within the bound', () => {
   const best = kn.info().isa.best;
   const levels = ['portable', 'avx2', 'avx512'].filter((l, i) => i <= ['portable', 'avx2', 'avx512'].indexOf(best));
   it.each(levels)('KILN_ISA=%s', (level) => {
-    const [M, N, K] = [5, 11, 512];
+    const [M, N, K] = [13, 37, 512];
     const script = `
       const kn = await import(${JSON.stringify(pathToFileURL(`${root}index.ts`).href)});
       const { randomBlocks, rng } = await import(${JSON.stringify(pathToFileURL(`${root}tests/gguf/blocks.ts`).href)});
@@ -138,7 +159,7 @@ describe('every ISA level (KILN_ISA) gives products within the bound', () => {
       const r = rng(11); const x = new Float32Array(${M * K}).map(() => r() * 2 - 1);
       for (const t of ${JSON.stringify(GGUF_NATIVE_TYPES)}) {
         const b = randomBlocks(t, ${N}, ${K}, 3);
-        for (const m of [1, ${M}]) out.y[t + m] = Array.from(kn.ggufMatmul(kn.array(x.slice(0, m * ${K})).reshape([m, ${K}]), kn.array(b, 'uint8').reshape([${N}, -1]), t).toTypedArray());
+        for (const m of [1, 5, ${M}]) out.y[t + m] = Array.from(kn.ggufMatmul(kn.array(x.slice(0, m * ${K})).reshape([m, ${K}]), kn.array(b, 'uint8').reshape([${N}, -1]), t).toTypedArray());
       }
       console.log(JSON.stringify(out));`;
     const env: NodeJS.ProcessEnv = { ...process.env, KILN_ISA: level };
@@ -152,7 +173,7 @@ describe('every ISA level (KILN_ISA) gives products within the bound', () => {
     for (const t of GGUF_NATIVE_TYPES) {
       const wf = dequantize(t, randomBlocks(t, N, K, 3));
       const bs = GGML_BY_NAME.get(t)!.blockSize === 256 ? 256 : 32;
-      for (const m of [1, M]) {
+      for (const m of [1, 5, M]) {
         const { y, tol } = reference(x.slice(0, m * K), wf, m, N, K, bs);
         out.y[t + m].forEach((v, i) => expect(Math.abs(v - y[i]), `${level} ${t} m=${m} at ${i}`).toBeLessThanOrEqual(tol[i]));
       }

@@ -1,6 +1,7 @@
 // GGUF (ggml) quantized weights used in their own blocks, never expanded to float:
 //   gguf_matmul   inputs x float32 [..., K] (rows contiguous), w uint8 [N, row_bytes]  -> out float32 [..., N]
 //                 params ggml_type, K          out = x @ dequant(w)^T
+//                 (from a few activation rows on: the tiled GEMM of quantized_gguf_gemm.h)
 //   gguf_dequant  inputs w uint8 [R, row_bytes]  -> out float32 [R, K]   params ggml_type, K
 // Types: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 (blocks of 32) and Q2_K Q3_K Q4_K Q5_K Q6_K (blocks of 256), in
 // ggml-common.h's byte layouts, read straight from the (mapped) file. The activations are quantized
@@ -80,6 +81,15 @@ struct XBK {
   int16_t bsum[16];
   int8_t q[256];
 };
+// 32 values for the prefill GEMM (quantized_gguf_gemm.h): s, s0, s1 = d * the sums of all 32 q, of
+// the first 16 and of the last 16 (what per-32 or per-16 offsets and mins multiply).
+struct XG {
+  int8_t q[32];
+  float d, s, s0, s1;
+};
+// Activation rows from which gguf_matmul runs as a tiled GEMM (SIMD levels) instead of row dots
+// (measured crossovers on [M, 2048] x [2048, 5632]: the K types' row dots share more work per block).
+constexpr int64_t kGemmMinRows32 = 4, kGemmMinRowsK = 8;
 
 inline int8_t round_q(float v) {
   int r = (int)std::nearbyint(v);
@@ -346,6 +356,7 @@ void dot_portable(int type, int64_t nb, const uint8_t* w, const void* xv, int64_
 #define QG_TARGET __attribute__((target("avx2,fma,f16c")))
 #define QG_VNNI 0
 #include "quantized_gguf_simd.h"
+#include "quantized_gguf_gemm.h"
 #undef QG_NS
 #undef QG_TARGET
 #undef QG_VNNI
@@ -353,24 +364,30 @@ void dot_portable(int type, int64_t nb, const uint8_t* w, const void* xv, int64_
 #define QG_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #define QG_VNNI 1
 #include "quantized_gguf_simd.h"
+#include "quantized_gguf_gemm.h"
 #endif
 
 namespace kiln {
 namespace {
 
+using GemmFn = void (*)(int type, int64_t M, int64_t N, int64_t K, const uint8_t* w, int64_t ws, const XG* x, float* out);
+
 struct Impl {
   DotFn dot;
   void (*qx32)(const float*, int64_t, XB32*);
   void (*qxk)(const float*, int64_t, XBK*);
+  GemmFn gemm;  // null: rows of any count go through `dot`
+  void (*qxg)(const float*, int64_t, int, XG*);
 };
 
 Impl impl() {
 #if KILN_SIMD
   if (use_avx512() && isa_state().cpu.avx512vnni)
-    return {qg_avx512::dot, qg_avx512::quantize_x32, qg_avx512::quantize_xk};
-  if (use_avx2()) return {qg_avx2::dot, qg_avx2::quantize_x32, qg_avx2::quantize_xk};
+    return {qg_avx512::dot, qg_avx512::quantize_x32, qg_avx512::quantize_xk, qg_avx512::gemm, qg_avx512::quantize_xg};
+  if (use_avx2())
+    return {qg_avx2::dot, qg_avx2::quantize_x32, qg_avx2::quantize_xk, qg_avx2::gemm, qg_avx2::quantize_xg};
 #endif
-  return {dot_portable, quantize_x32, quantize_xk};
+  return {dot_portable, quantize_x32, quantize_xk, nullptr, nullptr};
 }
 
 const TypeInfo& check_type(const Command& c, int64_t& K) {
@@ -435,9 +452,11 @@ void run_gguf_matmul(const Command& c) {
   const int64_t M = rows_of(x), N = w.shape[0], nb = K / t.block, rb = nb * t.bytes;
   if (M == 0 || N == 0) return;
   const Impl im = impl();
-  const bool kq = t.block == 256;
-  const int64_t xsz = kq ? (int64_t)sizeof(XBK) * nb : (int64_t)sizeof(XB32) * nb;
+  const bool tiled = im.gemm && M >= (t.block == 256 ? kGemmMinRowsK : kGemmMinRows32);
+  const bool kq = t.block == 256 && !tiled;
+  const int64_t xsz = tiled ? (int64_t)sizeof(XG) * (K / 32) : kq ? (int64_t)sizeof(XBK) * nb : (int64_t)sizeof(XB32) * nb;
   std::unique_ptr<char[]> xq(new char[(size_t)(xsz * M + 64)]);
+  char* xqa = reinterpret_cast<char*>(((uintptr_t)xq.get() + 63) & ~(uintptr_t)63);
   const float* xp = x.ptr<float>();
   const int64_t xs = x.strides[x.ndim - 1];
   parallel_for(M, 4, [&](int64_t b, int64_t e) {
@@ -448,13 +467,16 @@ void run_gguf_matmul(const Command& c) {
         for (int64_t k = 0; k < K; k++) tmp[k] = row[k * xs];
         row = tmp.data();
       }
-      if (kq) im.qxk(row, nb, reinterpret_cast<XBK*>(xq.get() + r * xsz));
-      else im.qx32(row, nb, reinterpret_cast<XB32*>(xq.get() + r * xsz));
+      char* dst = xqa + r * xsz;
+      if (tiled) im.qxg(row, K / 32, t.block, reinterpret_cast<XG*>(dst));
+      else if (kq) im.qxk(row, nb, reinterpret_cast<XBK*>(dst));
+      else im.qx32(row, nb, reinterpret_cast<XB32*>(dst));
     }
   });
   const uint8_t* wp = w.ptr<uint8_t>();
   const int64_t ws = w.strides[0];
   float* op = out.ptr<float>();
+  if (tiled) return im.gemm(t.id, M, N, K, wp, ws, reinterpret_cast<const XG*>(xqa), op);
   // Weight rows split across threads; each weight row meets up to 4 activation rows per pass.
   const int64_t grain = std::max<int64_t>(1, (int64_t)16384 / std::max<int64_t>(rb, 1));
   parallel_for(N, M > 1 ? std::max<int64_t>(grain, 8) : grain, [&](int64_t nb0, int64_t nb1) {
@@ -465,7 +487,7 @@ void run_gguf_matmul(const Command& c) {
         const int nr = (int)std::min<int64_t>(4, M - m);
         for (int64_t n = n0; n < n1; n++) {
           float r4[4];
-          im.dot(t.id, nb, wp + n * ws, xq.get() + m * xsz, xsz, nr, r4);
+          im.dot(t.id, nb, wp + n * ws, xqa + m * xsz, xsz, nr, r4);
           for (int r = 0; r < nr; r++) op[(m + r) * N + n] = r4[r];
         }
       }
