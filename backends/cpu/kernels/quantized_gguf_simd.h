@@ -144,7 +144,32 @@ template <int T> QG_TARGET inline __m256i unpack32(const uint8_t* b, float& d, f
   }
 }
 
+// One weight row with one activation row (decode): two blocks per step into two accumulators, so
+// the float chain's latency (4 cycles a block) does not bound a product that should stream.
+template <int T> QG_TARGET void dot32_one(int64_t nb, const uint8_t* w, const char* x, float* out) {
+  constexpr int BY = T == Q4_0 ? 18 : T == Q4_1 ? 20 : T == Q5_0 ? 22 : T == Q5_1 ? 24 : 34;
+  const XB32* xb = reinterpret_cast<const XB32*>(x);
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  float accs[2] = {0, 0};
+  int64_t i = 0;
+  const auto step = [&](int64_t b, int k) QG_TARGET {
+    float d, m;
+    const __m256i u = unpack32<T>(w + b * BY, d, m);
+    const __m256i q = load(xb[b].q);
+    const __m256i p = T == Q8_0 ? dot_us(_mm256_sign_epi8(u, u), _mm256_sign_epi8(q, u)) : dot_us(u, q);
+    acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * xb[b].d), acc[k]);
+    if (T != Q8_0) accs[k] += m * xb[b].s;
+  };
+  for (; i + 2 <= nb; i += 2) {
+    step(i, 0);
+    step(i + 1, 1);
+  }
+  if (i < nb) step(i, 0);
+  *out = hsum(_mm256_add_ps(acc[0], acc[1])) + (accs[0] + accs[1]);
+}
+
 template <int T, int NR> QG_TARGET void dot32(int64_t nb, const uint8_t* w, const char* x, int64_t xs, float* out) {
+  if (NR == 1) return dot32_one<T>(nb, w, x, out);
   constexpr int BY = T == Q4_0 ? 18 : T == Q4_1 ? 20 : T == Q5_0 ? 22 : T == Q5_1 ? 24 : 34;
   __m256 acc[NR];
   float accs[NR];
