@@ -1,6 +1,10 @@
-// Half-precision matrix-vector products (backends/cpu/kernels/gemv_half.h): x [.., M <= 8, K] @ W.T
-// with W [N, K] float16 / bfloat16, as a decode step computes them. Checked against float64 sums
-// of the same rounded inputs, over lengths that exercise the 32-wide blocks and their tails.
+// Half-precision matrix-vector products (backends/cpu/kernels/gemv_half.h, and gemm_skinny_half.h
+// for batches of up to 32 rows): x [.., M, K] @ W.T with W [N, K] float16 / bfloat16, as a decode
+// step computes them. Checked against float64 sums of the same rounded inputs, over lengths that
+// exercise the 32-wide blocks and their tails, and every row of a batch against the row alone
+// (bit for bit), at every ISA level.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as kn from '../../index.js';
 import { mulberry32 } from '../helpers/rng.js';
@@ -42,7 +46,7 @@ describe('half-precision matrix-vector products', () => {
         }
       });
     }
-    it(`${dtype}: M rows at once (batched decode, M <= 8) give each row's own bits, and are right`, () => {
+    it(`${dtype}: M rows at once (batched decode, M <= 32) give each row's own bits, and are right`, () => {
       // N * K above 4096: one row alone takes the matrix-vector path too, not the tiny-product one
       const K = 97,
         N = 50;
@@ -52,7 +56,7 @@ describe('half-precision matrix-vector products', () => {
         .astype(dtype);
       const wr = w.astype('float64').toTypedArray() as Float64Array;
       const eps = dtype === 'float16' ? 2 ** -11 : 2 ** -8;
-      for (const M of [2, 3, 5, 8]) {
+      for (const M of [2, 3, 5, 8, 9, 16, 17, 32]) {
         // rows with a row stride of 2K (every other row of a larger array): a strided batch
         const big = kn
           .array(vals(2 * M * K, M), 'float64')
@@ -98,4 +102,39 @@ describe('half-precision matrix-vector products', () => {
         );
     });
   }
+});
+
+describe('a batch row has the bits of the row alone at every ISA level (KILN_ISA)', () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const tsx = pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href;
+  const best = kn.info().isa.best;
+  const levels = ['portable', 'avx2', 'avx512'].filter((l, i) => i <= ['portable', 'avx2', 'avx512'].indexOf(best));
+  it.each(levels)('KILN_ISA=%s', (level) => {
+    // K = 97: three 32-wide steps and a tail of 1; N = 50: edges of the 4- and 3-row weight tiles.
+    // (The portable level keeps the row-at-a-time loop up to 8 rows only; past that, the GEMM.)
+    const script = `
+      const kn = await import(${JSON.stringify(pathToFileURL(`${root}index.ts`).href)});
+      // magnitudes over 2^-4 .. 2^4, so float sums round and the order of the sums shows in the bits
+      const val = (n, seed) => Float32Array.from({ length: n }, (_, i) => ((((i * 7919 + seed * 104729) % 1999) - 999) / 999) * 2 ** (((i * 13 + seed) % 9) - 4));
+      const bad = [];
+      for (const dt of ['float16', 'bfloat16']) {
+        const w = kn.array(val(50 * 97, 3)).reshape([50, 97]).astype(dt);
+        for (const M of ${JSON.stringify(level === 'portable' ? [2, 3, 4, 7] : [2, 3, 4, 7, 9, 17, 32])}) {
+          const x = kn.array(val(M * 97, M)).reshape([M, 97]).astype(dt);
+          const all = kn.matmul(x, w.T).astype('float32').toTypedArray();
+          for (let i = 0; i < M; i++) {
+            const one = kn.matmul(kn.index(x, [i]), w.T).astype('float32').toTypedArray();
+            for (let j = 0; j < 50; j++) if (!Object.is(one[j], all[i * 50 + j])) bad.push(dt + ' M=' + M + ' [' + i + ',' + j + ']');
+          }
+        }
+      }
+      console.log(JSON.stringify({ isa: kn.info().isa.level, bad: bad.slice(0, 5) }));`;
+    const env: NodeJS.ProcessEnv = { ...process.env, KILN_ISA: level };
+    delete env.KILN_NO_SIMD;
+    const res = spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', env, timeout: 120_000 });
+    expect(res.status, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as { isa: string; bad: string[] };
+    expect(out.isa).toBe(level);
+    expect(out.bad).toEqual([]);
+  });
 });
