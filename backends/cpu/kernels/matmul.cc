@@ -678,9 +678,9 @@ template <typename F, typename S> void matmul_float(const Command& c) {
     } else if constexpr (std::is_same_v<S, half_t> || std::is_same_v<S, bf16_t>) {
       // half-precision decode steps (one row, or a batch of a few): weights widened in registers,
       // never packed, read once for all rows (gemv_half.h)
-      // (a batch of up to 32 rows: tiles of weight rows against blocks of rows, gemm_skinny_half.h;
-      // every row with the bits it has alone)
-      if (M > 1 && M <= skinny_half::kMaxRows && skinny_half::run<S>(M, K, N, a, p.ars, p.acs, b, p.brs, p.bcs, o, p.ors, p.ocs, par))
+      // (up to 32 rows: tiles of weight rows against blocks of rows, gemm_skinny_half.h; every row
+      // with the bits it has alone)
+      if (M <= skinny_half::kMaxRows && skinny_half::run<S>(M, K, N, a, p.ars, p.acs, b, p.brs, p.bcs, o, p.ors, p.ocs, par))
         return;
       if (M <= gemv_half::kMaxRows && gemv_half::run_rows<S>(M, K, N, a, p.ars, p.acs, b, p.brs, p.bcs, o, p.ors, p.ocs, par))
         return;
