@@ -56,7 +56,9 @@ describe('half-precision matrix-vector products', () => {
         .astype(dtype);
       const wr = w.astype('float64').toTypedArray() as Float64Array;
       const eps = dtype === 'float16' ? 2 ** -11 : 2 ** -8;
-      for (const M of [2, 3, 5, 8, 9, 16, 17, 32]) {
+      // (portable kernels, KILN_NO_SIMD=1: the row-at-a-time loop goes up to 8 rows; past that, the GEMM)
+      const rows = kn.info().isa.level === 'portable' ? [2, 3, 5, 8] : [2, 3, 5, 8, 9, 16, 17, 32];
+      for (const M of rows) {
         // rows with a row stride of 2K (every other row of a larger array): a strided batch
         const big = kn
           .array(vals(2 * M * K, M), 'float64')
