@@ -75,6 +75,9 @@ struct XB32 {
   float d, s;
   int8_t q[32];
 };
+// One activation row for the 32-element types (XRow32): nb XB32 blocks, then float d[nb] and
+// s[nb] (the same values, contiguous: the one-row decode dot loads eight at a time).
+inline int64_t xrow32_bytes(int64_t nb) { return nb * ((int64_t)sizeof(XB32) + 2 * (int64_t)sizeof(float)); }
 // 256 values with the sums of q per 16 (the K types' sub-blocks of 16 or 32).
 struct XBK {
   float d;
@@ -454,7 +457,8 @@ void run_gguf_matmul(const Command& c) {
   const Impl im = impl();
   const bool tiled = im.gemm && M >= (t.block == 256 ? kGemmMinRowsK : kGemmMinRows32);
   const bool kq = t.block == 256 && !tiled;
-  const int64_t xsz = tiled ? (int64_t)sizeof(XG) * (K / 32) : kq ? (int64_t)sizeof(XBK) * nb : (int64_t)sizeof(XB32) * nb;
+  // a row of 32-element activation blocks is an XRow32: the blocks, then their d and s as arrays
+  const int64_t xsz = tiled ? (int64_t)sizeof(XG) * (K / 32) : kq ? (int64_t)sizeof(XBK) * nb : xrow32_bytes(nb);
   std::unique_ptr<char[]> xq(new char[(size_t)(xsz * M + 64)]);
   char* xqa = reinterpret_cast<char*>(((uintptr_t)xq.get() + 63) & ~(uintptr_t)63);
   const float* xp = x.ptr<float>();
@@ -470,7 +474,15 @@ void run_gguf_matmul(const Command& c) {
       char* dst = xqa + r * xsz;
       if (tiled) im.qxg(row, K / 32, t.block, reinterpret_cast<XG*>(dst));
       else if (kq) im.qxk(row, nb, reinterpret_cast<XBK*>(dst));
-      else im.qx32(row, nb, reinterpret_cast<XB32*>(dst));
+      else {
+        XB32* blocks = reinterpret_cast<XB32*>(dst);
+        im.qx32(row, nb, blocks);
+        float* d = reinterpret_cast<float*>(dst + nb * (int64_t)sizeof(XB32));
+        for (int64_t b = 0; b < nb; b++) {
+          d[b] = blocks[b].d;
+          d[nb + b] = blocks[b].s;
+        }
+      }
     }
   });
   const uint8_t* wp = w.ptr<uint8_t>();

@@ -144,28 +144,55 @@ template <int T> QG_TARGET inline __m256i unpack32(const uint8_t* b, float& d, f
   }
 }
 
-// One weight row with one activation row (decode): two blocks per step into two accumulators, so
-// the float chain's latency (4 cycles a block) does not bound a product that should stream.
+// One weight row with one activation row (decode), eight blocks per step: each block's integer dot
+// stays a vector of partial sums until all eight are reduced together (one horizontal-add tree for
+// eight blocks instead of a float multiply-add per block), and the eight weight scales are widened
+// by one conversion; the activation scales and sums come from the arrays after the row's blocks
+// (XRow32). The per-block float work was what held decode below the memory bandwidth.
 template <int T> QG_TARGET void dot32_one(int64_t nb, const uint8_t* w, const char* x, float* out) {
   constexpr int BY = T == Q4_0 ? 18 : T == Q4_1 ? 20 : T == Q5_0 ? 22 : T == Q5_1 ? 24 : 34;
+  constexpr bool kMin = T == Q4_1 || T == Q5_1;  // a float offset per block (else a multiple of d)
+  constexpr float kOff = T == Q4_0 ? -8.f : T == Q5_0 ? -16.f : 0.f;
   const XB32* xb = reinterpret_cast<const XB32*>(x);
-  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-  float accs[2] = {0, 0};
+  const float* xd = reinterpret_cast<const float*>(x + nb * (int64_t)sizeof(XB32));
+  const float* xs = xd + nb;
+  __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   int64_t i = 0;
-  const auto step = [&](int64_t b, int k) QG_TARGET {
-    float d, m;
-    const __m256i u = unpack32<T>(w + b * BY, d, m);
-    const __m256i q = load(xb[b].q);
-    const __m256i p = T == Q8_0 ? dot_us(_mm256_sign_epi8(u, u), _mm256_sign_epi8(q, u)) : dot_us(u, q);
-    acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * xb[b].d), acc[k]);
-    if (T != Q8_0) accs[k] += m * xb[b].s;
-  };
-  for (; i + 2 <= nb; i += 2) {
-    step(i, 0);
-    step(i + 1, 1);
+  for (; i + 8 <= nb; i += 8) {
+    __m256i p[8];
+    __m128i dh = _mm_setzero_si128(), mh = _mm_setzero_si128();
+    for (int b = 0; b < 8; b++) {
+      const uint8_t* bp = w + (i + b) * BY;
+      float d, m;
+      const __m256i u = unpack32<T>(bp, d, m);  // (d, m unused here: the compiler drops them)
+      uint16_t h;
+      std::memcpy(&h, bp, 2);
+      dh = _mm_insert_epi16(dh, h, b);
+      if (kMin) {
+        std::memcpy(&h, bp + 2, 2);
+        mh = _mm_insert_epi16(mh, h, b);
+      }
+      const __m256i q = load(xb[i + b].q);
+      p[b] = T == Q8_0 ? dot_us(_mm256_sign_epi8(u, u), _mm256_sign_epi8(q, u)) : dot_us(u, q);
+    }
+    // eight vectors of partial sums -> one vector of the eight block sums
+    const __m256i s0 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    const __m256i s1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
+    const __m256i t = _mm256_add_epi32(_mm256_permute2x128_si256(s0, s1, 0x20), _mm256_permute2x128_si256(s0, s1, 0x31));
+    const __m256 dw = _mm256_cvtph_ps(dh);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_mul_ps(dw, _mm256_loadu_ps(xd + i)), acc);
+    if (kMin) accm = _mm256_fmadd_ps(_mm256_cvtph_ps(mh), _mm256_loadu_ps(xs + i), accm);
+    else if (T != Q8_0) accm = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(kOff)), _mm256_loadu_ps(xs + i), accm);
   }
-  if (i < nb) step(i, 0);
-  *out = hsum(_mm256_add_ps(acc[0], acc[1])) + (accs[0] + accs[1]);
+  float tail = 0;
+  for (; i < nb; i++) {
+    float d, m;
+    const __m256i u = unpack32<T>(w + i * BY, d, m);
+    const __m256i q = load(xb[i].q);
+    const __m256i pv = T == Q8_0 ? dot_us(_mm256_sign_epi8(u, u), _mm256_sign_epi8(q, u)) : dot_us(u, q);
+    tail += hsum(_mm256_mul_ps(_mm256_cvtepi32_ps(pv), _mm256_set1_ps(d * xb[i].d))) + m * xb[i].s;
+  }
+  *out = hsum(_mm256_add_ps(acc, accm)) + tail;
 }
 
 template <int T, int NR> QG_TARGET void dot32(int64_t nb, const uint8_t* w, const char* x, int64_t xs, float* out) {
