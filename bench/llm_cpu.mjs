@@ -166,7 +166,7 @@ function typeOf(fileType, name, nLayers, tied) {
   return 'Q4_K';
 }
 
-function writeModel(cfg, fileType, path) {
+async function writeModel(cfg, fileType, path) {
   const model = kn.models.createModel(cfg);
   const shapes = kn.tree.flatten(model.parameters()).map(([k, a]) => [k, a.shape]);
   kn.dispose(model.parameters());
@@ -177,6 +177,7 @@ function writeModel(cfg, fileType, path) {
     const ty = typeOf(fileType, k, cfg.num_hidden_layers, tied);
     weights.set(k, ty === 'F32' ? kn.ones(shape) : randomTensor(ty, shape[0], shape[1]));
     types[k] = ty;
+    await new Promise((r) => setImmediate(r)); // lets kiln see the event loop turn (gigabytes of weights)
   }
   const vocab = tinyVocabMetadata(cfg.vocab_size);
   const g = hfToGguf(cfg, weights, { type: 'F16', metadata: vocab.metadata, metadataTypes: vocab.metadataTypes });
@@ -209,7 +210,7 @@ try {
     const cfg = JSON.parse(readFileSync(new URL(`../models/configs/${name}.json`, import.meta.url), 'utf8'));
     for (const type of TYPES) {
       const file = join(tmp, `${name}-${type}.gguf`);
-      const size = keep && existsSync(file) ? statSync(file).size : writeModel(cfg, type, file);
+      const size = keep && existsSync(file) ? statSync(file).size : await writeModel(cfg, type, file);
       // bytes a decode step reads: every weight except the embedding rows not looked up
       const k = worker('kiln', file);
       const l = worker('llamacpp', file);
