@@ -336,8 +336,11 @@ template <int T, int NR> QG_TARGET void dotk(int64_t nb, const uint8_t* w, const
     unpackk<T>(w + i * BY, k);
     for (int r = 0; r < NR; r++) {
       const XBK* xb = reinterpret_cast<const XBK*>(x + r * xs) + i;
-      __m256i s = _mm256_setzero_si256();
-      for (int c = 0; c < 8; c++) s = dot_scaled_acc(s, k.u[c], load(xb->q + 32 * c), k.sc[c]);
+      // four independent integer chains (exact: the order of integer adds changes nothing); one
+      // chain of eight dependent dot-adds per block was what bound the one-row decode
+      __m256i s4[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+      for (int c = 0; c < 8; c++) s4[c & 3] = dot_scaled_acc(s4[c & 3], k.u[c], load(xb->q + 32 * c), k.sc[c]);
+      const __m256i s = _mm256_add_epi32(_mm256_add_epi32(s4[0], s4[1]), _mm256_add_epi32(s4[2], s4[3]));
       const __m256i mm = _mm256_madd_epi16(k.mins, load(xb->bsum));
       acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(k.d * xb->d), acc[r]);
       accm[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mm), _mm256_set1_ps(k.dmin * xb->d), accm[r]);
