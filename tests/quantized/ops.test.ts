@@ -151,8 +151,9 @@ describe('quantizedMatmul against dequantize + matmul', () => {
           const w = rand(transpose ? [N, K] : [K, N], seed++, 0.5);
           const { wq, scales, biases } = kn.quantize(w, { groupSize: gs, bits });
           for (const dt of dtypes) {
-            // (prefill-sized row counts too: 40 and 3 x 13)
-            for (const xs of [[1, K], [3, K], [7, K], [2, 5, K], [K], [40, K], [3, 13, K]]) {
+            // (prefill-sized row counts too: 40, 3 x 13, and 70, where bfloat16 x on AVX-512 BF16
+            // takes the dequantized-tile GEMM)
+            for (const xs of [[1, K], [3, K], [7, K], [2, 5, K], [K], [40, K], [3, 13, K], [70, K]]) {
               const x = rand(xs, seed++).astype(dt);
               const [s, b] = [scales.astype(dt), biases.astype(dt)];
               const y = kn.quantizedMatmul(x, wq, s, b, { groupSize: gs, bits, transpose });
@@ -169,15 +170,15 @@ describe('quantizedMatmul against dequantize + matmul', () => {
         }
       });
 
-  it('many rows (37, with 300 weight rows) agree with one row at a time', () => {
+  it('many rows (the dequantized-tile GEMM: 520 float32 / 70 bfloat16 rows, 300 weight rows) agree with one row at a time', () => {
     const [K, N] = [192, 300];
     const { wq, scales, biases } = kn.quantize(rand([N, K], 91, 0.5), { groupSize: 64, bits: 4 });
-    for (const dt of ['float32', 'bfloat16'] as const) {
-      const x = rand([37, K], 92).astype(dt);
+    for (const [dt, R] of [['float32', 520], ['bfloat16', 70]] as const) {
+      const x = rand([R, K], 92).astype(dt);
       const [s, b] = [scales.astype(dt), biases.astype(dt)];
       const all = f64(kn.quantizedMatmul(x, wq, s, b, { groupSize: 64 }));
       const tol = dt === 'float32' ? 1e-5 : 2e-2;
-      for (const r of [0, 17, 36]) {
+      for (const r of [0, 17, R - 1]) {
         const one = f64(kn.quantizedMatmul(x.take(r, 0).reshape([1, K]), wq, s, b, { groupSize: 64 }));
         const scale = Math.max(1, ...one.map(Math.abs));
         one.forEach((v, j) => expect(Math.abs(all[r * N + j] - v), `${dt} row ${r} col ${j}`).toBeLessThanOrEqual(tol * scale));

@@ -56,6 +56,13 @@ void run_svd(const Command&);
 // matmul.cc
 void check_matmul(const Command&);
 void run_matmul(const Command&);
+// The packed GEMM for other kernel families: C[M, N] (float, row stride ldc) = A @ B with
+// A[i, k] = A[i * ars + k * acs] and B[k, j] = B[k * brs + j * bcs]; par splits it over the pool.
+// bfloat16 operands use AVX-512 BF16 where the CPU has it (float sums either way).
+void gemm_f32(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t acs, const float* B, int64_t brs,
+              int64_t bcs, float* C, int64_t ldc, bool par);
+void gemm_bf16(int64_t M, int64_t N, int64_t K, const bf16_t* A, int64_t ars, int64_t acs, const bf16_t* B, int64_t brs,
+               int64_t bcs, float* C, int64_t ldc, bool par);
 
 // sort.cc: sort/argsort/partition/argpartition/topk along the last dim; searchsorted (1-d sorted)
 void check_sort(const Command&);

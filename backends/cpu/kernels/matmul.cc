@@ -741,6 +741,15 @@ std::string shape_str(const View& v) {
 
 }  // namespace
 
+void gemm_f32(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t acs, const float* B, int64_t brs,
+              int64_t bcs, float* C, int64_t ldc, bool par) {
+  gemm<float, float>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
+}
+void gemm_bf16(int64_t M, int64_t N, int64_t K, const bf16_t* A, int64_t ars, int64_t acs, const bf16_t* B, int64_t brs,
+               int64_t bcs, float* C, int64_t ldc, bool par) {
+  gemm<float, bf16_t>(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, par);
+}
+
 void check_matmul(const Command& c) {
   const View& a = c.in(0);
   const View& b = c.in(1);
