@@ -121,8 +121,9 @@ describe('train', () => {
       },
     });
     expect(seen).toHaveLength(10);
-    // after warm-up every later reading is the same, and no stretch of 100 steps peaks higher
-    expect(new Set(seen.slice(1)).size).toBe(1);
+    // after warm-up no later reading is higher, and no stretch of 100 steps peaks higher. (Readings
+    // may drop: arrays the earlier tests of this file dropped are freed whenever GC runs.)
+    expect(Math.max(...seen.slice(1))).toBeLessThanOrEqual(seen[1]);
     expect(Math.max(...peaks.slice(2))).toBeLessThanOrEqual(peaks[1]);
   });
 
