@@ -33,34 +33,6 @@ constexpr int64_t packed_block_bytes(int H) { return 32 * kTile + 8 * H * kTile;
 
 // ---- activations ---------------------------------------------------------------------------------
 
-QG_TARGET inline float amax_of(const float* x, int n) {
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  __m256 a = _mm256_setzero_ps();
-  for (int j = 0; j < n; j += 8) a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-
-// 32 floats times id -> int8 (nearest even, as quant32 and quantize_xk), with the sums of the two
-// 16-value halves
-QG_TARGET inline void quant32_with(const float* x, __m256 id, int8_t* q, int& lo, int& hi) {
-  const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), id));
-  const __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), id));
-  const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 16), id));
-  const __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 24), id));
-  // lane 0 of t: the sum of the first 16 values, lane 1: of the last 16
-  __m256i h = _mm256_hadd_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
-  h = _mm256_hadd_epi32(h, h);
-  const __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-  lo = _mm_cvtsi128_si32(t);
-  hi = _mm_extract_epi32(t, 1);
-  __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
-  p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), p);
-}
-
 // nb32 blocks of 32 with one scale per `per` values (32 for the 32-element types, 256 for the K
 // types: the same 8-bit values as the row dots' activation blocks, so both paths sum the same integers)
 QG_TARGET void quantize_xg(const float* x, int64_t nb32, int per, XG* y) {
@@ -170,12 +142,7 @@ template <int T> QG_TARGET void pack_tile_t(const uint8_t* w, int64_t ws, int ro
     const int nr = std::max(0, std::min(8, rows - n0));
     for (int n = nr; n < 8; n++) std::memset(&rb[n], 0, sizeof(RowBlock));
     for (int64_t i = 0; i < nb32 / C; i++) {
-      for (int n = 0; n < nr; n++) {
-        const uint8_t* b = w + (n0 + n) * ws + i * BY;
-        // the rows come from memory (each weight is read once per call): fetch ahead of the unpacking
-        for (int o = 0; o < BY; o += 64) _mm_prefetch(reinterpret_cast<const char*>(b + 1024 + o), _MM_HINT_T0);
-        unpack_row_block<T>(b, rb[n]);
-      }
+      for (int n = 0; n < nr; n++) unpack_row_block<T>(w + (n0 + n) * ws + i * BY, rb[n]);
       for (int c = 0; c < C; c++) {
         uint8_t* blk = pk + (i * C + c) * BB;
         __m256i v[8];

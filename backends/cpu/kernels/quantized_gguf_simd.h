@@ -55,66 +55,54 @@ QG_TARGET inline __m256i load(const void* p) { return _mm256_loadu_si256(reinter
 
 // ---- activation quantization ----------------------------------------------------------------------
 
-// 32 floats -> 32 int8 (nearest even) with scale d = amax/127; returns the sum of the bytes
-QG_TARGET inline int quant32(const float* x, int8_t* q, float& d) {
+// max |x| over n (a multiple of 8) floats
+QG_TARGET inline float amax_of(const float* x, int n) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
-  __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
-         v3 = _mm256_loadu_ps(x + 24);
-  __m256 a = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                           _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+  __m256 a = _mm256_setzero_ps();
+  for (int j = 0; j < n; j += 8) a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  const float amax = _mm_cvtss_f32(m);
-  d = amax / 127.f;
-  const __m256 id = _mm256_set1_ps(d != 0 ? 1.f / d : 0.f);
-  __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, id)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, id));
-  __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, id)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, id));
-  __m256i s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
-  __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-  s4 = _mm_hadd_epi32(s4, s4);
-  s4 = _mm_hadd_epi32(s4, s4);
+  return _mm_cvtss_f32(m);
+}
+
+// 32 floats times id -> int8 (nearest even, as the portable round_q), with the sums of the two
+// 16-value halves
+QG_TARGET inline void quant32_with(const float* x, __m256 id, int8_t* q, int& lo, int& hi) {
+  const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), id));
+  const __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), id));
+  const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 16), id));
+  const __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 24), id));
+  // lane 0 of t: the sum of the first 16 values, lane 1: of the last 16
+  __m256i h = _mm256_hadd_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+  h = _mm256_hadd_epi32(h, h);
+  const __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  lo = _mm_cvtsi128_si32(t);
+  hi = _mm_extract_epi32(t, 1);
   __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
   p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), p);
-  return _mm_cvtsi128_si32(s4);
 }
 
 QG_TARGET void quantize_x32(const float* x, int64_t nb, XB32* y) {
-  for (int64_t b = 0; b < nb; b++) {
-    float d;
-    const int s = quant32(x + b * 32, y[b].q, d);
+  for (int64_t b = 0; b < nb; b++, x += 32) {
+    const float d = amax_of(x, 32) / 127.f;
+    int lo, hi;
+    quant32_with(x, _mm256_set1_ps(d != 0 ? 1.f / d : 0.f), y[b].q, lo, hi);
     y[b].d = d;
-    y[b].s = d * (float)s;
+    y[b].s = d * (float)(lo + hi);
   }
 }
 
 QG_TARGET void quantize_xk(const float* x, int64_t nb, XBK* y) {
-  const __m256 sign = _mm256_set1_ps(-0.0f);
   for (int64_t b = 0; b < nb; b++, x += 256) {
-    __m256 a = _mm256_setzero_ps();
-    for (int j = 0; j < 256; j += 8) a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    const float d = _mm_cvtss_f32(m) / 127.f;
+    const float d = amax_of(x, 256) / 127.f;
     const __m256 id = _mm256_set1_ps(d != 0 ? 1.f / d : 0.f);
     for (int g = 0; g < 8; g++) {
-      const float* xs = x + g * 32;
-      __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xs), id));
-      __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xs + 8), id));
-      __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xs + 16), id));
-      __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xs + 24), id));
-      // sums of the two 16-value halves
-      __m256i s01 = _mm256_add_epi32(i0, i1), s23 = _mm256_add_epi32(i2, i3);
-      __m256i h = _mm256_hadd_epi32(s01, s23);  // [s01 pairs lo, s23 pairs lo, s01 hi, s23 hi]
-      h = _mm256_hadd_epi32(h, h);
-      __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-      y[b].bsum[2 * g] = (int16_t)_mm_cvtsi128_si32(t);
-      y[b].bsum[2 * g + 1] = (int16_t)_mm_extract_epi32(t, 1);
-      __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
-      p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].q + g * 32), p);
+      int lo, hi;
+      quant32_with(x + g * 32, id, y[b].q + g * 32, lo, hi);
+      y[b].bsum[2 * g] = (int16_t)lo;
+      y[b].bsum[2 * g + 1] = (int16_t)hi;
     }
     y[b].d = d;
   }
